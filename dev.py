@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Set up a virtual environment for partnerkit and run its everyday jobs.
+
+Standard library only, so it works on a machine that has nothing but Python:
+
+    python3 dev.py demo     # the demo
+    python3 dev.py test     # lint, format check, types and the whole test suite
+    python3 dev.py bench    # the benchmarks (installs the optional competitors)
+    python3 dev.py setup    # only create or refresh .venv
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".partnerkit-setup"
+MIN_PYTHON = (3, 11)
+
+
+def say(message: str) -> None:
+    """Print a progress line on stderr."""
+    print(f"dev.py: {message}", file=sys.stderr, flush=True)
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None) -> int:
+    """Run a command in the project root and return its exit code."""
+    say(" ".join(str(arg) for arg in args))
+    return subprocess.call([str(arg) for arg in args], cwd=ROOT, env=env)
+
+
+def setup(extras: str) -> None:
+    """Create .venv and install partnerkit with ``extras``, unless already current."""
+    if sys.version_info < MIN_PYTHON:
+        sys.exit(f"dev.py: partnerkit needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        say(f"creating {VENV}")
+        venv.create(VENV, with_pip=True)
+    install = [PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
+    if run(*install, "--upgrade", "pip") != 0:
+        sys.exit("dev.py: could not upgrade pip in .venv")
+    if run(*install, "--editable", f".[{extras}]") != 0:
+        sys.exit("dev.py: installing partnerkit into .venv failed (see the pip output above)")
+    STAMP.write_text(wanted)
+
+
+def test(pytest_args: list[str]) -> int:
+    """Lint, format check, strict types, then pytest; stop at the first failure."""
+    setup("dev")
+    checks = [
+        [PYTHON, "-m", "ruff", "check", "."],
+        [PYTHON, "-m", "ruff", "format", "--check", "."],
+        [PYTHON, "-m", "mypy", "--strict", "src"],
+    ]
+    for check in checks:
+        if run(*check) != 0:
+            say("failed: fix the problems above (ruff format . rewrites formatting)")
+            return 1
+    env = dict(os.environ)
+    env.setdefault("HYPOTHESIS_PROFILE", "ci" if env.get("CI") else "dev")
+    code = run(PYTHON, "-m", "pytest", *pytest_args, env=env)
+    if code == 5:
+        say("pytest collected no tests: that is a failure, not a pass")
+        return 1
+    return code
+
+
+def main() -> int:
+    """Parse the command line and run the chosen job."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("setup", help="create or refresh .venv")
+    demo = commands.add_parser("demo", help="run the partnerkit demo")
+    demo.add_argument("args", nargs=argparse.REMAINDER, help="passed to 'partnerkit demo'")
+    tests = commands.add_parser("test", help="lint, types and the test suite")
+    tests.add_argument("args", nargs=argparse.REMAINDER, help="passed to pytest")
+    bench = commands.add_parser("bench", help="run the benchmarks")
+    bench.add_argument("args", nargs=argparse.REMAINDER, help="passed to benchmarks/run.py")
+    options = parser.parse_args()
+    if options.command == "setup":
+        setup("dev")
+        return 0
+    if options.command == "demo":
+        setup("dev")
+        return run(PYTHON, "-m", "partnerkit", "demo", *options.args)
+    if options.command == "bench":
+        setup("dev,bench")
+        return run(PYTHON, ROOT / "benchmarks" / "run.py", *options.args)
+    return test(options.args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,415 @@
+"""Turn partnerkit models into plain dicts and JSON, and back, losslessly.
+
+One configured cattrs converter (never the global one) does the work:
+
+- instants as ISO 8601 strings with their UTC offset, dates as ISO dates;
+- ``Decimal`` values and money amounts as strings, so nothing is rounded;
+- enums by value, periods as ISO 8601 durations;
+- unknown keys, missing keys and wrong types raise `ValidationError` listing every
+  bad field by path (``contacts[1].email``), never a bare cattrs or ``KeyError``.
+
+A top-level document carries ``"schema_version"``; `from_dict` upgrades documents
+written by an older release before reading them and refuses ones from a newer
+release.
+
+Example:
+    >>> from partnerkit import Money
+    >>> from partnerkit.serialization import from_json, to_json
+    >>> to_json(Money("12.50", "EUR"))
+    '{"amount": "12.50", "currency": "EUR", "schema_version": 1}'
+    >>> from_json(Money, '{"amount": "12.50", "currency": "EUR"}')
+    Money('12.50', 'EUR')
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Final, TypeVar, cast
+
+import attrs
+import cattrs
+from cattrs.cols import is_mapping, is_sequence, list_structure_factory, mapping_structure_factory
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.gen import make_dict_structure_fn
+
+from partnerkit._errors import FieldProblem, ValidationError, join_path
+from partnerkit._money import Money, to_decimal
+from partnerkit._time import _EPOCH, Cadence, Period, parse_date, parse_datetime
+
+__all__ = [
+    "SCHEMA_VERSION_KEY",
+    "from_dict",
+    "from_json",
+    "register_migration",
+    "schema_version",
+    "to_dict",
+    "to_json",
+]
+
+T = TypeVar("T")
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+
+#: The key under which a top-level document records its model's schema version.
+SCHEMA_VERSION_KEY: Final = "schema_version"
+
+# The current schema version of each model whose stored shape has changed at least
+# once; every other model is at version 1.
+_VERSIONS: dict[type[Any], int] = {}
+# (model, from_version) -> function turning a document of from_version into one of
+# from_version + 1.
+_MIGRATIONS: dict[tuple[type[Any], int], Migration] = {}
+
+
+def schema_version(cls: type[Any]) -> int:
+    """The schema version that `to_dict` writes for ``cls``."""
+    return _VERSIONS.get(cls, 1)
+
+
+def register_migration(cls: type[Any], from_version: int, upgrade: Migration) -> None:
+    """Teach `from_dict` to upgrade ``cls`` documents from ``from_version`` to the next.
+
+    Registering the step from version N makes N + 1 the current version of ``cls``
+    (unless a later step is already registered). Each step receives the document
+    (without the version key) and returns it in the next version's shape.
+    """
+    _MIGRATIONS[(cls, from_version)] = upgrade
+    _VERSIONS[cls] = max(_VERSIONS.get(cls, 1), from_version + 1)
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def _structure_str(value: object, _: type[str]) -> str:
+    if not isinstance(value, str):
+        raise ValidationError.single("", f"expected a string, got {_type_name(value)}")
+    return value
+
+
+def _structure_int(value: object, _: type[int]) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, Decimal) and value == value.to_integral_value():
+            return int(value)
+        raise ValidationError.single("", f"expected a whole number, got {value!r}")
+    return value
+
+
+def _structure_bool(value: object, _: type[bool]) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationError.single("", f"expected true or false, got {value!r}")
+    return value
+
+
+def _structure_float(value: object, _: type[float]) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise ValidationError.single("", f"expected a number, got {_type_name(value)}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValidationError.single("", f"{value!r} is not a finite number")
+    return number
+
+
+def _structure_decimal(value: object, _: type[Decimal]) -> Decimal:
+    return to_decimal(value, "")
+
+
+def _structure_datetime(value: object, _: type[datetime]) -> datetime:
+    if not isinstance(value, str):
+        raise ValidationError.single("", f"expected an ISO 8601 string, got {_type_name(value)}")
+    return parse_datetime(value, "")
+
+
+def _structure_date(value: object, _: type[date]) -> date:
+    if not isinstance(value, str):
+        raise ValidationError.single("", f"expected an ISO date string, got {_type_name(value)}")
+    return parse_date(value, "")
+
+
+def _check_keys(value: object, cls: type[Any], keys: tuple[str, ...]) -> list[FieldProblem]:
+    problems = [
+        FieldProblem(str(key), f"unknown field of {cls.__name__}; expected {', '.join(keys)}")
+        for key in cast("Mapping[object, object]", value)
+        if key not in keys
+    ]
+    problems += [FieldProblem(key, "required field is missing") for key in keys if key not in value]  # type: ignore[operator]
+    return problems
+
+
+def _expect_object(value: object, cls: type[Any]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValidationError.single(
+            "", f"expected an object for {cls.__name__}, got {_type_name(value)}"
+        )
+    return value
+
+
+def _structure_money(value: object, _: type[Money]) -> Money:
+    data = _expect_object(value, Money)
+    problems = _check_keys(data, Money, ("amount", "currency"))
+    try:
+        money = Money(data.get("amount", "0"), data.get("currency", "USD"))
+    except ValidationError as error:
+        problems += [problem for problem in error.problems if problem.path in data]
+    if problems:
+        raise ValidationError(problems)
+    return money
+
+
+def _unstructure_money(money: Money) -> dict[str, str]:
+    return {"amount": f"{money.amount:f}", "currency": money.currency}
+
+
+def _structure_period(value: object, _: type[Period]) -> Period:
+    return Period.parse(cast("str", value), "")
+
+
+def _structure_cadence(value: object, _: type[Cadence]) -> Cadence:
+    data = _expect_object(value, Cadence)
+    problems = _check_keys(data, Cadence, ("rule", "anchor"))
+    anchor = rule = None
+    try:
+        anchor = parse_datetime(data["anchor"], "anchor") if "anchor" in data else None
+        rule = Cadence(data["rule"], anchor=anchor or _EPOCH) if "rule" in data else None
+    except ValidationError as error:
+        problems += error.problems
+    if problems or rule is None:
+        raise ValidationError(problems)
+    return rule
+
+
+def _unstructure_cadence(cadence: Cadence) -> dict[str, str]:
+    return {"rule": cadence.rule, "anchor": cadence.anchor.isoformat()}
+
+
+def _enum_hook(cls: type[enum.Enum]) -> Callable[[object, type[Any]], enum.Enum]:
+    choices = ", ".join(repr(member.value) for member in cls)
+
+    def structure(value: object, _: type[Any]) -> enum.Enum:
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValidationError.single("", f"{value!r} is not one of {choices}") from None
+
+    return structure
+
+
+def _sequence_hook(type_: Any, converter: cattrs.Converter) -> Callable[[object, Any], Any]:
+    inner = list_structure_factory(type_, converter)
+    origin = getattr(type_, "__origin__", type_)
+    make = tuple if origin is tuple else None
+
+    def structure(value: object, target: Any) -> Any:
+        if not isinstance(value, (list, tuple)):
+            raise ValidationError.single("", f"expected a list, got {_type_name(value)}")
+        items = inner(value, target)
+        return make(items) if make else items
+
+    return structure
+
+
+def _mapping_hook(type_: Any, converter: cattrs.Converter) -> Callable[[object, Any], Any]:
+    inner = mapping_structure_factory(type_, converter)
+
+    def structure(value: object, target: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValidationError.single("", f"expected an object, got {_type_name(value)}")
+        return inner(value, target)
+
+    return structure
+
+
+def _model_hook(cls: type[Any], converter: cattrs.Converter) -> Callable[[object, Any], Any]:
+    inner = make_dict_structure_fn(cls, converter)
+
+    def structure(value: object, target: Any) -> Any:
+        if not isinstance(value, Mapping):
+            raise ValidationError.single(
+                "", f"expected an object for {cls.__name__}, got {_type_name(value)}"
+            )
+        return inner(value, target)
+
+    return structure
+
+
+def _decimal_text(value: Decimal) -> str:
+    return f"{value:f}"
+
+
+def _build(*, detailed: bool) -> cattrs.Converter:
+    converter = cattrs.Converter(forbid_extra_keys=True, detailed_validation=detailed)
+    converter.register_structure_hook(str, _structure_str)
+    converter.register_structure_hook(int, _structure_int)
+    converter.register_structure_hook(bool, _structure_bool)
+    converter.register_structure_hook(float, _structure_float)
+    converter.register_structure_hook(Decimal, _structure_decimal)
+    converter.register_unstructure_hook(Decimal, _decimal_text)
+    converter.register_structure_hook(datetime, _structure_datetime)
+    converter.register_unstructure_hook(datetime, datetime.isoformat)
+    converter.register_structure_hook(date, _structure_date)
+    converter.register_unstructure_hook(date, date.isoformat)
+    converter.register_structure_hook(Money, _structure_money)
+    converter.register_unstructure_hook(Money, _unstructure_money)
+    converter.register_structure_hook(Period, _structure_period)
+    converter.register_unstructure_hook(Period, Period.isoformat)
+    converter.register_structure_hook(Cadence, _structure_cadence)
+    converter.register_unstructure_hook(Cadence, _unstructure_cadence)
+    converter.register_structure_hook_factory(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum_hook
+    )
+    converter.register_structure_hook_factory(is_sequence, _sequence_hook)
+    converter.register_structure_hook_factory(is_mapping, _mapping_hook)
+    converter.register_structure_hook_factory(attrs.has, _model_hook)
+    return converter
+
+
+# Value types that are written as a single JSON string rather than an object.
+_SCALARS: Final[frozenset[type[Any]]] = frozenset({Period})
+
+# The fast converter reads well-formed input; when it fails, the detailed one reads
+# the same input again to name every bad field. Good input never pays for that.
+_FAST: Final = _build(detailed=False)
+_DETAILED: Final = _build(detailed=True)
+
+
+def _problems(error: BaseException, path: str) -> list[FieldProblem]:
+    if isinstance(error, ValidationError):
+        return [problem.prefixed(path) for problem in error.problems]
+    if isinstance(error, ForbiddenExtraKeysError):
+        expected = ", ".join(a.name for a in attrs.fields(error.cl)) if attrs.has(error.cl) else ""
+        return [
+            FieldProblem(
+                join_path(path, key),
+                f"unknown field of {error.cl.__name__}; expected one of: {expected}",
+            )
+            for key in sorted(error.extra_fields)
+        ]
+    if isinstance(error, (ClassValidationError, IterableValidationError)):
+        found: list[FieldProblem] = []
+        for inner in error.exceptions:
+            found += _problems(inner, join_path(path, _note_path(inner)))
+        return found
+    if isinstance(error, KeyError):
+        return [FieldProblem(path, "required field is missing")]
+    if isinstance(error, RecursionError):
+        return [FieldProblem(path, "the input is nested too deeply")]
+    return [FieldProblem(path, f"cannot read this value: {error}")]
+
+
+def _note_path(error: BaseException) -> str:
+    for note in getattr(error, "__notes__", ()):
+        name = getattr(note, "name", None)
+        if isinstance(name, str):
+            return name
+        index = getattr(note, "index", None)
+        if index is not None:
+            return f"[{index!r}]"
+    return ""
+
+
+def _structure(data: object, cls: type[T]) -> T:
+    try:
+        return _FAST.structure(data, cls)
+    except ValidationError as fast_error:
+        if not attrs.has(cls):
+            raise
+        first: BaseException = fast_error
+    except (cattrs.errors.CattrsError, ValueError, TypeError, KeyError, AttributeError) as error:
+        first = error
+    except RecursionError:
+        raise ValidationError.single("", "the input is nested too deeply") from None
+    try:
+        result = _DETAILED.structure(data, cls)
+    except (cattrs.errors.CattrsError, ValidationError, ValueError, TypeError, KeyError) as error:
+        raise ValidationError(_problems(error, "") or _problems(first, "")) from None
+    except RecursionError:
+        raise ValidationError.single("", "the input is nested too deeply") from None
+    return result
+
+
+def to_dict(model: object) -> dict[str, Any]:
+    """Return ``model`` as a dict of JSON-ready values, with its schema version.
+
+    Raises:
+        ValidationError: If ``model`` is not a partnerkit model (an attrs class
+            stored as an object; values such as `Period` are strings: use `to_json`).
+    """
+    data = _FAST.unstructure(model) if attrs.has(type(model)) else None
+    if not isinstance(data, dict):
+        raise ValidationError.single(
+            "model",
+            f"expected a partnerkit model, got {_type_name(model)}; "
+            f"values such as Period serialise on their own with to_json",
+        )
+    data[SCHEMA_VERSION_KEY] = schema_version(type(model))
+    return data
+
+
+def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
+    """Build a ``cls`` from a dict made by `to_dict` (or by hand, or by an old release).
+
+    The ``schema_version`` key may be left out for documents written by hand; it is
+    then taken to be the current version.
+
+    Raises:
+        ValidationError: Listing every bad field by path, or saying the document
+            comes from a newer release.
+    """
+    if not isinstance(data, Mapping):
+        raise ValidationError.single("", f"expected an object, got {_type_name(data)}")
+    document = dict(data)
+    current = schema_version(cls)
+    version = document.pop(SCHEMA_VERSION_KEY, current)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValidationError.single(
+            SCHEMA_VERSION_KEY, f"expected a positive whole number, got {version!r}"
+        )
+    if version > current:
+        raise ValidationError.single(
+            SCHEMA_VERSION_KEY,
+            f"this {cls.__name__} was written with schema version {version} by a newer "
+            f"partnerkit; this release reads up to version {current}: upgrade partnerkit",
+        )
+    while version < current:
+        document = _MIGRATIONS[(cls, version)](document)
+        version += 1
+    return _structure(document, cls)
+
+
+def _reject_constant(name: str) -> None:
+    raise ValidationError.single("", f"{name} is not a number JSON may carry; use a finite number")
+
+
+def to_json(value: object, *, indent: int | None = None) -> str:
+    """Return a model (see `to_dict`) or a value such as `Period` as JSON text."""
+    if type(value) in _SCALARS:
+        return json.dumps(_FAST.unstructure(value))
+    return json.dumps(to_dict(value), indent=indent, ensure_ascii=False)
+
+
+def from_json(cls: type[T], text: str | bytes) -> T:
+    """Read a ``cls`` (a model, or a value such as `Period`) from JSON made by `to_json`.
+
+    Numbers with a fraction are read as exact Decimals; ``NaN`` and ``Infinity``
+    are refused.
+
+    Raises:
+        ValidationError: If the text is not JSON, or for every bad field by path.
+    """
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise ValidationError.single("", f"expected JSON text, got {_type_name(text)}")
+    try:
+        data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    except ValidationError:
+        raise
+    except RecursionError:
+        raise ValidationError.single("", "the JSON is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValidationError.single("", f"not valid JSON: {error}") from None
+    if cls in _SCALARS:
+        return _structure(data, cls)
+    return from_dict(cls, data)
