@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -185,11 +186,7 @@ _PERIOD_HINT: Final = (
 _MAX_COMPONENT: Final = 10_000 * 366 * 24 * 3600  # no period needs more than 10,000 years
 
 
-def _check_component(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError.single(attribute.name, "expected a whole number")
-    if abs(value) > _MAX_COMPONENT:
-        raise ValidationError.single(attribute.name, f"{value} is out of range")
+_PART_NAMES: Final = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
 
 
 @attrs.frozen
@@ -204,31 +201,29 @@ class Period:
     Periods have no order: whether 1 month is longer than 30 days depends on the date.
     """
 
-    years: int = attrs.field(default=0, kw_only=True, validator=_check_component)
-    months: int = attrs.field(default=0, kw_only=True, validator=_check_component)
-    weeks: int = attrs.field(default=0, kw_only=True, validator=_check_component)
-    days: int = attrs.field(default=0, kw_only=True, validator=_check_component)
-    hours: int = attrs.field(default=0, kw_only=True, validator=_check_component)
-    minutes: int = attrs.field(default=0, kw_only=True, validator=_check_component)
-    seconds: int = attrs.field(default=0, kw_only=True, validator=_check_component)
-    _delta: relativedelta = attrs.field(init=False, repr=False, eq=False, hash=False)
+    years: int = attrs.field(default=0, kw_only=True)
+    months: int = attrs.field(default=0, kw_only=True)
+    weeks: int = attrs.field(default=0, kw_only=True)
+    days: int = attrs.field(default=0, kw_only=True)
+    hours: int = attrs.field(default=0, kw_only=True)
+    minutes: int = attrs.field(default=0, kw_only=True)
+    seconds: int = attrs.field(default=0, kw_only=True)
+    # Built on first use: most periods are read and written far more than applied.
+    _delta: relativedelta | None = attrs.field(
+        init=False, default=None, repr=False, eq=False, hash=False
+    )
 
     def __attrs_post_init__(self) -> None:
-        signs = {value > 0 for value in self._parts() if value}
-        if len(signs) > 1:
+        parts = self._parts()
+        for name, value in zip(_PART_NAMES, parts, strict=True):
+            if type(value) is not int:
+                raise ValidationError.single(name, f"expected a whole number, got {value!r}")
+            if abs(value) > _MAX_COMPONENT:
+                raise ValidationError.single(name, f"{value} is out of range")
+        if any(value > 0 for value in parts) and any(value < 0 for value in parts):
             raise ValidationError.single(
                 "period", f"{self!r} mixes positive and negative parts; give them one sign"
             )
-        delta = relativedelta(
-            years=self.years,
-            months=self.months,
-            weeks=self.weeks,
-            days=self.days,
-            hours=self.hours,
-            minutes=self.minutes,
-            seconds=self.seconds,
-        )
-        object.__setattr__(self, "_delta", delta)
 
     def _parts(self) -> tuple[int, int, int, int, int, int, int]:
         return (
@@ -257,7 +252,7 @@ class Period:
         return cls(years=years)
 
     @classmethod
-    def parse(cls, text: str, field: str = "period") -> Self:
+    def parse(cls, text: str, field: str = "period") -> Period:
         """Read ``"P90D"``, ``"P1Y2M"``, ``"-P1D"``, ``"PT12H"`` or ``"3 months"``.
 
         Word form: one or more "<number> <unit>" pairs, units year, quarter, month,
@@ -270,6 +265,13 @@ class Period:
             raise ValidationError.single(
                 field, f"expected a duration string, got {type(text).__name__}"
             )
+        try:
+            return _parse_period(text)
+        except ValidationError as error:
+            raise error.prefixed(field) from None
+
+    @classmethod
+    def _parse_uncached(cls, text: str) -> Period:
         stripped = text.strip()
         match = _ISO_DURATION.fullmatch(stripped.upper())
         if match:
@@ -279,7 +281,7 @@ class Period:
                 for name, value in match.groupdict().items()
                 if name != "sign" and value is not None
             }
-            return cls._from_parts(parts, text, field)
+            return cls._from_parts(parts, text)
         words = stripped.lower()
         pairs = _WORDS.findall(words)
         if pairs and _WORDS.sub("", words).replace(",", "").replace("and", "").strip() == "":
@@ -291,22 +293,34 @@ class Period:
                 name, factor = known
                 parts[name] = parts.get(name, 0) + int(count) * factor
             else:
-                return cls._from_parts(parts, text, field)
-        raise ValidationError.single(field, f"cannot read {text!r} as a period; {_PERIOD_HINT}")
+                return cls._from_parts(parts, text)
+        raise ValidationError.single("", f"cannot read {text!r} as a period; {_PERIOD_HINT}")
 
     @classmethod
-    def _from_parts(cls, parts: dict[str, int], text: str, field: str) -> Self:
+    def _from_parts(cls, parts: dict[str, int], text: str) -> Self:
         try:
             return cls(**parts)
         except ValidationError as error:
             raise ValidationError.single(
-                field, f"cannot read {text!r} as a period: {error.problems[0].message}"
+                "", f"cannot read {text!r} as a period: {error.problems[0].message}"
             ) from None
 
     @property
     def relativedelta(self) -> relativedelta:
         """The equivalent ``dateutil.relativedelta.relativedelta``."""
-        return self._delta
+        delta = self._delta
+        if delta is None:
+            delta = relativedelta(
+                years=self.years,
+                months=self.months,
+                weeks=self.weeks,
+                days=self.days,
+                hours=self.hours,
+                minutes=self.minutes,
+                seconds=self.seconds,
+            )
+            object.__setattr__(self, "_delta", delta)
+        return delta
 
     def isoformat(self) -> str:
         """The ISO 8601 duration, such as ``"P1Y2M"`` or ``"-P7D"``; zero is ``"P0D"``."""
@@ -340,9 +354,8 @@ class Period:
     def __mul__(self, factor: object) -> Period:
         if isinstance(factor, bool) or not isinstance(factor, int):
             return NotImplemented
-        names = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
         return Period(
-            **{name: value * factor for name, value in zip(names, self._parts(), strict=True)}
+            **{name: value * factor for name, value in zip(_PART_NAMES, self._parts(), strict=True)}
         )
 
     __rmul__ = __mul__
@@ -353,7 +366,7 @@ class Period:
     def __radd__(self, other: date) -> date: ...
     def __radd__(self, other: date) -> date:
         if isinstance(other, date):
-            result: date = other + self._delta
+            result: date = other + self.relativedelta
             return result
         return NotImplemented
 
@@ -363,10 +376,14 @@ class Period:
     def __rsub__(self, other: date) -> date: ...
     def __rsub__(self, other: date) -> date:
         if isinstance(other, date):
-            result: date = other - self._delta
+            result: date = other - self.relativedelta
             return result
         return NotImplemented
 
+
+# Periods are immutable and a population uses a handful of distinct ones ("P90D",
+# "P12M"), so reading each text once makes loading many records cheaper.
+_parse_period = functools.lru_cache(maxsize=1024)(Period._parse_uncached)
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ZERO_INTERVAL: Final = re.compile(r"(?:^|;)INTERVAL=0+(?:;|$)")

@@ -86,7 +86,7 @@ def _type_name(value: object) -> str:
 
 
 def _structure_str(value: object, _: type[str]) -> str:
-    if not isinstance(value, str):
+    if value.__class__ is not str and not isinstance(value, str):
         raise ValidationError.single("", f"expected a string, got {_type_name(value)}")
     return value
 
@@ -149,6 +149,8 @@ def _expect_object(value: object, cls: type[Any]) -> Mapping[str, Any]:
 
 
 def _structure_money(value: object, _: type[Money]) -> Money:
+    if type(value) is dict and len(value) == 2 and "amount" in value and "currency" in value:
+        return Money(value["amount"], value["currency"])
     data = _expect_object(value, Money)
     problems = _check_keys(data, Money, ("amount", "currency"))
     try:
@@ -216,7 +218,7 @@ def _mapping_hook(type_: Any, converter: cattrs.Converter) -> Callable[[object, 
     inner = mapping_structure_factory(type_, converter)
 
     def structure(value: object, target: Any) -> Any:
-        if not isinstance(value, Mapping):
+        if value.__class__ is not dict and not isinstance(value, Mapping):
             raise ValidationError.single("", f"expected an object, got {_type_name(value)}")
         return inner(value, target)
 
@@ -227,7 +229,7 @@ def _model_hook(cls: type[Any], converter: cattrs.Converter) -> Callable[[object
     inner = make_dict_structure_fn(cls, converter)
 
     def structure(value: object, target: Any) -> Any:
-        if not isinstance(value, Mapping):
+        if value.__class__ is not dict and not isinstance(value, Mapping):
             raise ValidationError.single(
                 "", f"expected an object for {cls.__name__}, got {_type_name(value)}"
             )
@@ -359,11 +361,22 @@ def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
         ValidationError: Listing every bad field by path, or saying the document
             comes from a newer release.
     """
+    return _from_document(cls, data, owned=False)
+
+
+def _from_document(cls: type[T], data: Mapping[str, Any], *, owned: bool) -> T:
+    """`from_dict`; with ``owned``, ``data`` is a fresh dict that may be changed in place."""
     if not isinstance(data, Mapping):
         raise ValidationError.single("", f"expected an object, got {_type_name(data)}")
-    document = dict(data)
     current = schema_version(cls)
-    version = document.pop(SCHEMA_VERSION_KEY, current)
+    document: Mapping[str, Any] = data
+    version: object = current
+    if SCHEMA_VERSION_KEY in data:
+        if owned and isinstance(data, dict):
+            version = data.pop(SCHEMA_VERSION_KEY)
+        else:
+            document = {key: value for key, value in data.items() if key != SCHEMA_VERSION_KEY}
+            version = data[SCHEMA_VERSION_KEY]
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValidationError.single(
             SCHEMA_VERSION_KEY, f"expected a positive whole number, got {version!r}"
@@ -375,13 +388,20 @@ def from_dict(cls: type[T], data: Mapping[str, Any]) -> T:
             f"partnerkit; this release reads up to version {current}: upgrade partnerkit",
         )
     while version < current:
-        document = _MIGRATIONS[(cls, version)](document)
+        document = _MIGRATIONS[(cls, version)](dict(document))
         version += 1
     return _structure(document, cls)
 
 
 def _reject_constant(name: str) -> None:
     raise ValidationError.single("", f"{name} is not a number JSON may carry; use a finite number")
+
+
+_DECODER: Final = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def _loads_bytes(raw: bytes | bytearray) -> Any:
+    return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
 
 
 def to_json(value: object, *, indent: int | None = None) -> str:
@@ -403,7 +423,7 @@ def from_json(cls: type[T], text: str | bytes) -> T:
     if not isinstance(text, (str, bytes, bytearray)):
         raise ValidationError.single("", f"expected JSON text, got {_type_name(text)}")
     try:
-        data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        data = _DECODER.decode(text) if isinstance(text, str) else _loads_bytes(text)
     except ValidationError:
         raise
     except RecursionError:
@@ -412,4 +432,4 @@ def from_json(cls: type[T], text: str | bytes) -> T:
         raise ValidationError.single("", f"not valid JSON: {error}") from None
     if cls in _SCALARS:
         return _structure(data, cls)
-    return from_dict(cls, data)
+    return _from_document(cls, data, owned=True)
