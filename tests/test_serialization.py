@@ -29,6 +29,22 @@ from partnerkit.testing import strategies as pks
 MODELS: dict[type[Any], st.SearchStrategy[Any]] = {
     Money: pks.money(),
     Cadence: pks.cadences(),
+    partnerkit.Partner: pks.partners(stored=True),
+    partnerkit.Contact: pks.contacts(),
+    partnerkit.CustomFieldSchema: pks.custom_field_schemas(),
+    partnerkit.CustomField: pks.custom_field_schemas()
+    .filter(lambda schema: bool(schema.fields))
+    .map(lambda schema: schema.fields[0]),
+    partnerkit.OnboardingPlan: pks.onboarding_plans(),
+    partnerkit.OnboardingStepTemplate: pks.onboarding_plans()
+    .filter(lambda plan: bool(plan.steps))
+    .map(lambda plan: plan.steps[0]),
+    partnerkit.Activity: pks.activities(),
+    partnerkit.MetricDefinition: pks.metric_definitions(),
+    partnerkit.MetricSnapshot: pks.metric_snapshots(),
+    partnerkit.Window: pks.windows(),
+    partnerkit.Event: pks.events(),
+    partnerkit.EventRecord: pks.event_records(),
 }
 # Values written as one JSON string inside models, like dates and Decimals.
 VALUES: dict[type[Any], st.SearchStrategy[Any]] = {Period: pks.periods(allow_negative=True)}

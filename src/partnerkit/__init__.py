@@ -16,9 +16,12 @@ from partnerkit._errors import (
     PartnerkitError,
     PermissionDeniedError,
     StaleVersionError,
+    StorageBusyError,
     StorageError,
+    StorageSchemaError,
     ValidationError,
 )
+from partnerkit._events import Change, Event, EventRecord
 from partnerkit._ids import IdGenerator, check_id, new_id
 from partnerkit._money import DEFAULT_ROUNDING, FixedRates, Money, RateSource
 from partnerkit._time import (
@@ -31,6 +34,27 @@ from partnerkit._time import (
     parse_datetime,
     to_utc,
 )
+from partnerkit.ledger import Activity, ActivityKind
+from partnerkit.metrics import (
+    Aggregate,
+    MetricDefinition,
+    MetricSnapshot,
+    Window,
+    WindowKind,
+    compute_snapshot,
+    compute_snapshots,
+)
+from partnerkit.partners import (
+    Contact,
+    CustomField,
+    CustomFieldSchema,
+    CustomFieldType,
+    OnboardingPlan,
+    OnboardingStepTemplate,
+    Partner,
+    PartnerStatus,
+    PartnerType,
+)
 
 try:
     __version__ = _version("partnerkit")
@@ -39,27 +63,50 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "DEFAULT_ROUNDING",
+    "Activity",
+    "ActivityKind",
+    "Aggregate",
     "Cadence",
+    "Change",
     "Clock",
     "ConflictError",
+    "Contact",
     "CurrencyMismatchError",
+    "CustomField",
+    "CustomFieldSchema",
+    "CustomFieldType",
+    "Event",
+    "EventRecord",
     "FieldProblem",
     "FixedClock",
     "FixedRates",
     "IdGenerator",
     "InvalidTransitionError",
+    "MetricDefinition",
+    "MetricSnapshot",
     "Money",
     "NotFoundError",
+    "OnboardingPlan",
+    "OnboardingStepTemplate",
+    "Partner",
+    "PartnerStatus",
+    "PartnerType",
     "PartnerkitError",
     "Period",
     "PermissionDeniedError",
     "RateSource",
     "StaleVersionError",
+    "StorageBusyError",
     "StorageError",
+    "StorageSchemaError",
     "SystemClock",
     "ValidationError",
+    "Window",
+    "WindowKind",
     "__version__",
     "check_id",
+    "compute_snapshot",
+    "compute_snapshots",
     "new_id",
     "parse_date",
     "parse_datetime",

@@ -8,12 +8,14 @@ say what to do about the problem.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
+
+T = TypeVar("T")
 
 __all__ = [
     "ConflictError",
@@ -24,7 +26,9 @@ __all__ = [
     "PartnerkitError",
     "PermissionDeniedError",
     "StaleVersionError",
+    "StorageBusyError",
     "StorageError",
+    "StorageSchemaError",
     "ValidationError",
 ]
 
@@ -104,6 +108,44 @@ class ValidationError(PartnerkitError, ValueError):
 
     def __reduce__(self) -> tuple[type[ValidationError], tuple[tuple[FieldProblem, ...]]]:
         return (type(self), (self.problems,))
+
+
+class Problems:
+    """Collects field problems so a validator can report all of them at once.
+
+    Example::
+
+        problems = Problems()
+        name = problems.check("name", check_name, raw_name)
+        problems.add("contacts", "mark exactly one contact as primary")
+        problems.raise_if_any()
+    """
+
+    __slots__ = ("found",)
+
+    def __init__(self) -> None:
+        self.found: list[FieldProblem] = []
+
+    def add(self, path: str, message: str) -> None:
+        """Record one problem."""
+        self.found.append(FieldProblem(path, message))
+
+    def check(self, path: str, function: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """Call ``function(*args, **kwargs)``; record a `ValidationError`'s problems under ``path``.
+
+        Returns:
+            The function's result, or ``None`` when it raised.
+        """
+        try:
+            return function(*args, **kwargs)
+        except ValidationError as error:
+            self.found.extend(problem.prefixed(path) for problem in error.problems)
+            return None
+
+    def raise_if_any(self) -> None:
+        """Raise one `ValidationError` with everything recorded, if anything was."""
+        if self.found:
+            raise ValidationError(self.found)
 
 
 class CurrencyMismatchError(PartnerkitError, ValueError):
@@ -255,3 +297,14 @@ class StorageError(PartnerkitError, OSError):
 
     def __reduce__(self) -> tuple[type[StorageError], tuple[str]]:
         return (type(self), (str(self),))
+
+
+class StorageBusyError(StorageError):
+    """The store stayed locked by other writers past the busy timeout.
+
+    Nothing was written. The operation can be retried as it is.
+    """
+
+
+class StorageSchemaError(StorageError):
+    """The stored schema is one this release cannot use (newer, or not partnerkit's)."""

@@ -38,8 +38,12 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 from cattrs.gen import make_dict_structure_fn
 
 from partnerkit._errors import FieldProblem, ValidationError, join_path
+from partnerkit._events import Scalar
 from partnerkit._money import Money, to_decimal
 from partnerkit._time import _EPOCH, Cadence, Period, parse_date, parse_datetime
+from partnerkit.ledger import ActivityValue
+from partnerkit.metrics import MetricValue
+from partnerkit.partners import CustomValue
 
 __all__ = [
     "SCHEMA_VERSION_KEY",
@@ -188,6 +192,56 @@ def _unstructure_cadence(cadence: Cadence) -> dict[str, str]:
     return {"rule": cadence.rule, "anchor": cadence.anchor.isoformat()}
 
 
+def _structure_scalar(value: object, _: Any) -> Scalar:
+    if value is None or value.__class__ in (str, int, bool):
+        return value
+    raise ValidationError.single(
+        "", f"expected a string, whole number, true, false or null, got {value!r}"
+    )
+
+
+def _structure_activity_value(value: object, _: Any) -> ActivityValue:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        return _structure_money(value, Money)
+    return to_decimal(value, "")
+
+
+def _structure_metric_value(value: object, _: Any) -> MetricValue:
+    if value.__class__ is int:
+        return value
+    return _structure_activity_value(value, None)
+
+
+# Custom field values are tagged where JSON alone would be ambiguous: a Decimal is
+# {"decimal": "12.5"} and a date {"date": "2026-03-01"}, so "12.5" stays text.
+def _unstructure_custom_value(value: CustomValue) -> object:
+    if isinstance(value, Decimal):
+        return {"decimal": f"{value:f}"}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    return value
+
+
+def _structure_custom_value(value: object, type_: Any) -> CustomValue | None:
+    if value is None and type_ != CustomValue:
+        return None
+    if value.__class__ in (str, int, bool):
+        return value
+    if isinstance(value, Mapping) and len(value) == 1:
+        ((tag, raw),) = value.items()
+        if tag == "decimal":
+            return to_decimal(raw, "decimal")
+        if tag == "date":
+            return parse_date(raw, "date")
+    raise ValidationError.single(
+        "",
+        f"expected text, a whole number, true/false, {{'decimal': ...}} or "
+        f"{{'date': ...}}, got {value!r}",
+    )
+
+
 def _enum_hook(cls: type[enum.Enum]) -> Callable[[object, type[Any]], enum.Enum]:
     choices = ", ".join(repr(member.value) for member in cls)
 
@@ -263,6 +317,12 @@ def _build(*, detailed: bool) -> cattrs.Converter:
     converter.register_structure_hook_factory(
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum_hook
     )
+    converter.register_structure_hook_func(lambda t: t == Scalar, _structure_scalar)
+    converter.register_structure_hook_func(lambda t: t == ActivityValue, _structure_activity_value)
+    converter.register_structure_hook_func(lambda t: t == MetricValue, _structure_metric_value)
+    customs = (CustomValue, CustomValue | None)
+    converter.register_structure_hook_func(lambda t: t in customs, _structure_custom_value)
+    converter.register_unstructure_hook_func(lambda t: t in customs, _unstructure_custom_value)
     converter.register_structure_hook_factory(is_sequence, _sequence_hook)
     converter.register_structure_hook_factory(is_mapping, _mapping_hook)
     converter.register_structure_hook_factory(attrs.has, _model_hook)

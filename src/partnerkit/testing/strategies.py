@@ -11,26 +11,58 @@ Use them in a host's own property tests::
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Final
 
 from hypothesis import strategies as st
 
+from partnerkit._countries import COUNTRIES
 from partnerkit._currencies import MINOR_UNITS
+from partnerkit._events import Event, EventRecord
 from partnerkit._ids import new_id
 from partnerkit._money import Money
 from partnerkit._time import Cadence, Period
+from partnerkit.ledger import Activity, ActivityKind
+from partnerkit.metrics import Aggregate, MetricDefinition, MetricSnapshot, Window, WindowKind
+from partnerkit.partners import (
+    Contact,
+    CustomField,
+    CustomFieldSchema,
+    CustomFieldType,
+    CustomValue,
+    OnboardingPlan,
+    OnboardingStep,
+    OnboardingStepTemplate,
+    Partner,
+    PartnerAction,
+    PartnerStatus,
+    PartnerType,
+    StatusChange,
+    StepOwner,
+)
 
 __all__ = [
+    "activities",
     "amounts",
     "aware_datetimes",
     "cadences",
+    "contacts",
     "currencies",
+    "custom_field_schemas",
+    "event_records",
+    "events",
     "ids",
+    "metric_definitions",
+    "metric_snapshots",
     "money",
+    "names",
     "odd_timezones",
+    "onboarding_plans",
+    "partners",
     "periods",
+    "slugs",
+    "windows",
 ]
 
 _OFFSETS: Final = (0, 60, -300, 330, 345, -570, 525, 765, 840, -720, 1, -1)
@@ -134,3 +166,273 @@ def ids(prefix: str = "") -> st.SearchStrategy[str]:
         max_size=64,
     )
     return st.one_of(minted, host, st.uuids().map(str))
+
+
+def names(max_size: int = 60) -> st.SearchStrategy[str]:
+    """Organisation and person names: unicode letters (Nordic, CJK, Cyrillic), spaces."""
+    word = st.text(
+        alphabet=st.characters(categories=("Lu", "Ll", "Lo", "Nd"), max_codepoint=0x9FFF),
+        min_size=1,
+        max_size=12,
+    )
+    return (
+        st.lists(word, min_size=1, max_size=5)
+        .map(" ".join)
+        .filter(lambda name: len(name) <= max_size)
+    )
+
+
+def slugs() -> st.SearchStrategy[str]:
+    """Lowercase slugs as used for kinds, metric names and custom field names."""
+    return st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
+
+
+def _utc(strategy: st.SearchStrategy[datetime]) -> st.SearchStrategy[datetime]:
+    return strategy.map(lambda moment: moment.astimezone(UTC))
+
+
+def contacts(*, primary: bool = False) -> st.SearchStrategy[Contact]:
+    """A partner contact with a valid email."""
+    local = st.from_regex(r"[a-z0-9][a-z0-9._+-]{0,20}", fullmatch=True)
+    domain = st.sampled_from(["example.com", "example.fi", "nørd.example", "xn--bcher-kva.de"])
+    return st.builds(
+        Contact,
+        name=names(40),
+        email=st.builds("{}@{}".format, local, domain),
+        role=st.sampled_from(["", "sales", "technical", "executive", "marketing"]),
+        primary=st.just(primary),
+    )
+
+
+def _custom_values() -> st.SearchStrategy[CustomValue]:
+    return st.one_of(
+        st.text(max_size=30),
+        st.integers(min_value=-(10**12), max_value=10**12),
+        st.booleans(),
+        amounts(places=4, max_abs=Decimal("1e9")),
+        st.dates(min_value=date(1950, 1, 1), max_value=date(2100, 1, 1)),
+    )
+
+
+@st.composite
+def partners(draw: st.DrawFn, *, partner_id: str | None = None, stored: bool = False) -> Partner:
+    """Partners with every field populated in varied ways.
+
+    Args:
+        draw: Supplied by hypothesis; leave it out when calling.
+        partner_id: Fix the id (a fresh sortable one is drawn otherwise).
+        stored: Draw versions above 0, as partners read back from storage have.
+    """
+    created = draw(_utc(aware_datetimes(max_value=datetime(2030, 1, 1))))  # noqa: DTZ001
+    others = draw(st.lists(contacts(), max_size=3))
+    people = (draw(contacts(primary=True)), *others) if draw(st.booleans()) or others else ()
+    steps = draw(
+        st.lists(
+            st.builds(
+                OnboardingStep,
+                key=slugs(),
+                title=names(30),
+                due_on=st.dates(min_value=date(2000, 1, 1), max_value=date(2040, 1, 1)),
+                required=st.booleans(),
+                owner=st.sampled_from(StepOwner),
+                completed_at=st.none() | _utc(aware_datetimes()),
+                completed_by=st.none() | ids("usr"),
+            ),
+            max_size=4,
+            unique_by=lambda step: step.key,
+        )
+    )
+    history = draw(
+        st.lists(
+            st.builds(
+                StatusChange,
+                action=st.sampled_from(PartnerAction),
+                from_status=st.sampled_from(PartnerStatus),
+                to_status=st.sampled_from(PartnerStatus),
+                actor=ids("usr"),
+                at=_utc(aware_datetimes()),
+                reason=st.text(max_size=40),
+            ),
+            max_size=3,
+        )
+    )
+    return Partner(
+        id=partner_id if partner_id is not None else draw(ids("ptn")),
+        name=draw(names()),
+        type=draw(st.sampled_from(PartnerType) | slugs()),
+        country=draw(st.sampled_from(sorted(COUNTRIES))),
+        created_at=created,
+        status=draw(st.sampled_from(PartnerStatus)),
+        region=draw(st.sampled_from(["", "EMEA", "Nordics", "APAC", "Amérique du Nord"])),
+        domains=tuple(
+            draw(
+                st.lists(
+                    st.from_regex(r"[a-z][a-z0-9-]{0,10}[a-z0-9]\.(com|fi|co\.uk)", fullmatch=True),
+                    max_size=3,
+                    unique=True,
+                )
+            )
+        ),
+        owner_id=draw(st.none() | ids("usr")),
+        parent_id=draw(st.none() | ids("ptn")),
+        contacts=people,
+        custom_fields=draw(st.dictionaries(slugs(), _custom_values(), max_size=5)),
+        joined_on=draw(st.none() | st.dates(min_value=date(2000, 1, 1))),
+        onboarding=tuple(steps),
+        history=tuple(history),
+        updated_at=draw(_utc(aware_datetimes())),
+        version=draw(st.integers(min_value=1, max_value=10**6)) if stored else 0,
+    )
+
+
+def _scalars() -> st.SearchStrategy[str | int | bool | None]:
+    return st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=20))
+
+
+def activities(
+    *,
+    partner_id: st.SearchStrategy[str] | None = None,
+    kinds: st.SearchStrategy[str] | None = None,
+) -> st.SearchStrategy[Activity]:
+    """Ledger activities with money, numeric or no values, attributes and expiries."""
+    value = st.one_of(
+        st.none(),
+        money(exact_minor_units=True, max_abs=Decimal("1e9")),
+        amounts(places=3, max_abs=Decimal("1e6")),
+    )
+    return st.builds(
+        Activity,
+        id=ids("act"),
+        partner_id=partner_id if partner_id is not None else ids("ptn"),
+        kind=kinds if kinds is not None else st.sampled_from(ActivityKind) | slugs(),
+        occurred_at=_utc(aware_datetimes()),
+        value=value,
+        attributes=st.dictionaries(slugs(), _scalars(), max_size=4),
+        expires_on=st.none() | st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 1, 1)),
+    )
+
+
+def windows() -> st.SearchStrategy[Window]:
+    """Every kind of metric window."""
+    return st.one_of(
+        st.just(Window.all_time()),
+        periods().filter(lambda period: not period.is_zero()).map(Window.trailing),
+        st.builds(
+            Window,
+            kind=st.sampled_from([WindowKind.MONTH, WindowKind.QUARTER, WindowKind.YEAR]),
+            complete=st.booleans(),
+        ),
+        st.builds(
+            Window.fiscal_year, st.integers(min_value=1, max_value=12), complete=st.booleans()
+        ),
+    )
+
+
+@st.composite
+def metric_definitions(draw: st.DrawFn, name: str | None = None) -> MetricDefinition:
+    """Valid metric definitions of every aggregate.
+
+    Args:
+        draw: Supplied by hypothesis; leave it out when calling.
+        name: Fix the metric's name.
+    """
+    aggregate = draw(st.sampled_from(Aggregate))
+    needs_attribute = aggregate is Aggregate.DISTINCT_COUNT
+    may_have_attribute = aggregate is Aggregate.UNEXPIRED_COUNT
+    attribute = (
+        draw(slugs()) if needs_attribute or (may_have_attribute and draw(st.booleans())) else None
+    )
+    has_currency = aggregate in (Aggregate.SUM, Aggregate.LATEST) and draw(st.booleans())
+    return MetricDefinition(
+        name=name if name is not None else draw(slugs()),
+        aggregate=aggregate,
+        kinds=tuple(draw(st.lists(st.sampled_from(ActivityKind) | slugs(), max_size=3))),
+        where=draw(st.dictionaries(slugs(), _scalars(), max_size=2)),
+        attribute=attribute,
+        window=draw(windows()),
+        currency=draw(currencies()) if has_currency else None,
+    )
+
+
+def metric_snapshots() -> st.SearchStrategy[MetricSnapshot]:
+    """Snapshots holding every kind of metric value, None included."""
+    value = st.one_of(
+        st.none(),
+        st.integers(min_value=0, max_value=10**9),
+        amounts(places=4, max_abs=Decimal("1e12")),
+        money(max_abs=Decimal("1e12")),
+    )
+    return st.builds(
+        MetricSnapshot,
+        partner_id=ids("ptn"),
+        as_of=_utc(aware_datetimes()),
+        values=st.dictionaries(slugs(), value, max_size=6),
+    )
+
+
+def events() -> st.SearchStrategy[Event]:
+    """Domain events with flat data."""
+    return st.builds(
+        Event,
+        kind=st.from_regex(r"[a-z]{3,10}\.[a-z_]{3,20}", fullmatch=True),
+        subject_id=ids(),
+        occurred_at=_utc(aware_datetimes()),
+        actor=st.none() | ids("usr"),
+        data=st.dictionaries(slugs(), _scalars(), max_size=4),
+    )
+
+
+def event_records() -> st.SearchStrategy[EventRecord]:
+    """Events as the outbox holds them."""
+    return st.builds(
+        EventRecord, id=ids("evt"), event=events(), recorded_at=_utc(aware_datetimes())
+    )
+
+
+@st.composite
+def custom_field_schemas(draw: st.DrawFn) -> CustomFieldSchema:
+    """Custom field schemas with every field type, defaults and choices.
+
+    Args:
+        draw: Supplied by hypothesis; leave it out when calling.
+    """
+    fields = []
+    for name in draw(st.lists(slugs(), max_size=5, unique=True)):
+        kind = draw(st.sampled_from(CustomFieldType))
+        options: tuple[str, ...] = ()
+        default: CustomValue | None = None
+        if kind is CustomFieldType.CHOICE:
+            options = tuple(draw(st.lists(slugs(), min_size=1, max_size=4, unique=True)))
+            default = draw(st.none() | st.sampled_from(options))
+        elif kind is CustomFieldType.INTEGER:
+            default = draw(st.none() | st.integers(-1000, 1000))
+        elif kind is CustomFieldType.BOOL:
+            default = draw(st.none() | st.booleans())
+        fields.append(
+            CustomField(
+                name,
+                kind,
+                required=draw(st.booleans()),
+                default=default,
+                options=options,
+                label=draw(st.text(max_size=20)),
+            )
+        )
+    return CustomFieldSchema(tuple(fields))
+
+
+def onboarding_plans() -> st.SearchStrategy[OnboardingPlan]:
+    """Onboarding plans with required and optional steps for both owners."""
+    step = st.builds(
+        OnboardingStepTemplate,
+        key=slugs(),
+        title=names(30),
+        due=periods(max_part=120),
+        required=st.booleans(),
+        owner=st.sampled_from(StepOwner),
+    )
+    return st.builds(
+        OnboardingPlan,
+        name=names(30),
+        steps=st.lists(step, max_size=6, unique_by=lambda template: template.key),
+    )

@@ -1,0 +1,27 @@
+"""Storage: the contracts partnerkit persists through, and the shipped adapters.
+
+- `partnerkit.storage.memory.MemoryStorage`: thread-safe, in-process; the default.
+- `partnerkit.storage.sqlite.SqliteStorage`: a file (or ``:memory:``) through the
+  standard library's ``sqlite3``.
+
+A host with another database implements the protocols below and proves it with
+`partnerkit.testing.conformance`.
+"""
+
+from partnerkit.storage._protocols import (
+    ActivityLedger,
+    AppendResult,
+    Page,
+    PartnerRepository,
+    Storage,
+    UnitOfWork,
+)
+
+__all__ = [
+    "ActivityLedger",
+    "AppendResult",
+    "Page",
+    "PartnerRepository",
+    "Storage",
+    "UnitOfWork",
+]

@@ -1,0 +1,241 @@
+"""The storage contracts: what any persistence layer for partnerkit must do.
+
+Hosts implement these `typing.Protocol` classes over their own database; nothing
+needs to inherit from anything. `partnerkit.testing.conformance` checks that an
+implementation keeps every promise written here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, runtime_checkable
+
+import attrs
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+    from types import TracebackType
+
+    from partnerkit._events import Event, EventRecord
+    from partnerkit.ledger import Activity
+    from partnerkit.partners import Partner, PartnerStatus
+
+__all__ = [
+    "ActivityLedger",
+    "AppendResult",
+    "Page",
+    "PartnerRepository",
+    "Storage",
+    "UnitOfWork",
+]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of a query's results, in the query's stable order.
+
+    Attributes:
+        items: The records on this page.
+        next_cursor: Pass it as ``cursor=`` to get the next page; ``None`` on the
+            last page. Cursors are opaque strings; do not build or parse them.
+    """
+
+    items: tuple[T, ...]
+    next_cursor: str | None = None
+
+
+@attrs.frozen
+class AppendResult:
+    """What an append did.
+
+    Attributes:
+        added: Activities newly written.
+        duplicates: Activities already in the ledger with identical content (a
+            retried import): skipped, not counted twice.
+    """
+
+    added: int
+    duplicates: int
+
+
+@runtime_checkable
+class PartnerRepository(Protocol):
+    """Partners, with optimistic concurrency through ``Partner.version``."""
+
+    def get(self, partner_id: str) -> Partner:
+        """The partner with ``partner_id``.
+
+        Raises:
+            NotFoundError: If there is none.
+        """
+        ...
+
+    def add(self, partner: Partner) -> Partner:
+        """Store a new partner (``version`` 0) and return it as stored (``version`` 1).
+
+        Raises:
+            ConflictError: If a partner with its id exists.
+            ValidationError: If ``partner.version`` is not 0.
+        """
+        ...
+
+    def update(self, partner: Partner) -> Partner:
+        """Replace the stored partner, if it is still at ``partner.version``.
+
+        Returns:
+            The partner as stored, with ``version`` one higher.
+
+        Raises:
+            StaleVersionError: If the stored version differs (or the partner is
+                gone); nothing is written.
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        status: PartnerStatus | None = None,
+        type: str | None = None,  # noqa: A002 - the domain word
+        owner_id: str | None = None,
+        parent_id: str | None = None,
+        country: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Partner]:
+        """Partners matching every given filter, ordered by id.
+
+        Paging through with ``next_cursor`` returns every partner that existed when
+        paging began exactly once, even while others are added.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        ...
+
+
+@runtime_checkable
+class ActivityLedger(Protocol):
+    """The append-only activity ledger."""
+
+    def append(self, activities: Iterable[Activity]) -> AppendResult:
+        """Add activities; ones already present with identical content are skipped.
+
+        Raises:
+            ConflictError: If an id is present with different content (or twice in
+                the batch with different content); nothing of the batch is written.
+        """
+        ...
+
+    def get(self, activity_id: str) -> Activity:
+        """The activity with ``activity_id``.
+
+        Raises:
+            NotFoundError: If there is none.
+        """
+        ...
+
+    def for_partner(
+        self,
+        partner_id: str,
+        *,
+        kinds: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Activity]:
+        """A partner's activities with ``since <= occurred_at <= until``, by time then id."""
+        ...
+
+    def query(
+        self,
+        *,
+        partner_id: str | None = None,
+        kinds: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[Activity]:
+        """Activities matching every given filter, ordered by id, one page at a time.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..10000 or a malformed cursor.
+        """
+        ...
+
+
+@runtime_checkable
+class UnitOfWork(Protocol):
+    """One atomic piece of work across every repository.
+
+    Use it as a context manager. Reads see the work's own uncommitted writes.
+    ``commit()`` makes everything written since the last commit durable and visible
+    at once, together with the published events; leaving the ``with`` block
+    without committing, or with an exception, rolls everything back::
+
+        with storage.unit_of_work() as uow:
+            partner, events = activate(uow.partners.get("ptn_1"), actor=..., at=...)
+            uow.partners.update(partner)
+            uow.publish(*events)
+            uow.commit()
+        delivered = uow.events      # the committed events, with their outbox ids
+
+    After a commit or rollback the same unit of work may be used for more work.
+    """
+
+    partners: PartnerRepository
+    activities: ActivityLedger
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Write everything atomically, or nothing.
+
+        Raises:
+            StaleVersionError: If a partner changed since it was read.
+            ConflictError: If an added record's id was taken meanwhile.
+            StorageError: If the backend failed; nothing was written.
+        """
+        ...
+
+    def rollback(self) -> None:
+        """Discard everything written and published since the last commit."""
+        ...
+
+    def publish(self, *events: Event) -> None:
+        """Queue events; they reach the outbox only if the work commits."""
+        ...
+
+    @property
+    def events(self) -> tuple[EventRecord, ...]:
+        """The events the last commit recorded, in order, with their outbox ids."""
+        ...
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """A partnerkit store: hands out units of work and keeps the event outbox."""
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work."""
+        ...
+
+    def pending_events(self, *, limit: int = 100) -> list[EventRecord]:
+        """Committed events not yet marked delivered, oldest first."""
+        ...
+
+    def mark_delivered(self, event_ids: Iterable[str]) -> None:
+        """Mark events delivered; unknown ids are ignored."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files. Using the store afterwards is an error."""
+        ...

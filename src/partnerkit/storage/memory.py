@@ -1,0 +1,389 @@
+"""In-memory storage: thread-safe, the default, and what tests use.
+
+Everything lives in Python dicts guarded by one lock. Units of work stage their
+writes privately and apply them all at once when they commit, after checking every
+version and id, so a failed commit leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from typing import TYPE_CHECKING
+
+import attrs
+
+from partnerkit._errors import (
+    ConflictError,
+    NotFoundError,
+    StaleVersionError,
+    StorageError,
+    ValidationError,
+)
+from partnerkit._events import Event, EventRecord
+from partnerkit._ids import IdGenerator
+from partnerkit._time import Clock, SystemClock
+from partnerkit.ledger import Activity
+from partnerkit.partners import Partner, PartnerStatus
+from partnerkit.storage._common import (
+    activity_matches,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    kind_filter,
+    time_filter,
+)
+from partnerkit.storage._protocols import AppendResult, Page
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+    from types import TracebackType
+
+__all__ = ["MemoryStorage"]
+
+_MAX_PARTNER_PAGE = 1000
+_MAX_ACTIVITY_PAGE = 10_000
+
+
+def _bump(partner: Partner, version: int) -> Partner:
+    return attrs.evolve(partner, version=version)
+
+
+class MemoryStorage:
+    """A thread-safe, in-process partnerkit store.
+
+    Args:
+        clock: Stamps outbox records (the system clock by default).
+        ids: Mints outbox ids (a fresh `IdGenerator` on ``clock`` by default).
+    """
+
+    def __init__(self, *, clock: Clock | None = None, ids: IdGenerator | None = None) -> None:
+        self._clock = clock or SystemClock()
+        self._ids = ids or IdGenerator(self._clock)
+        self._lock = threading.RLock()
+        self._partners: dict[str, Partner] = {}
+        self._partner_ids: list[str] = []  # sorted, for keyset paging
+        self._activities: dict[str, Activity] = {}
+        self._activity_ids: list[str] = []  # sorted
+        self._by_partner: dict[str, list[Activity]] = {}
+        self._outbox: dict[str, EventRecord] = {}  # insertion order is recording order
+        self._closed = False
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        """A new unit of work on this store."""
+        self._check_open()
+        return MemoryUnitOfWork(self)
+
+    def pending_events(self, *, limit: int = 100) -> list[EventRecord]:
+        """Committed events not yet marked delivered, oldest first."""
+        check_limit(limit, 10_000)
+        with self._lock:
+            self._check_open()
+            return [record for _, record in zip(range(limit), self._outbox.values(), strict=False)]
+
+    def mark_delivered(self, event_ids: Iterable[str]) -> None:
+        """Drop delivered events from the outbox; unknown ids are ignored."""
+        with self._lock:
+            self._check_open()
+            for event_id in event_ids:
+                self._outbox.pop(event_id, None)
+
+    def close(self) -> None:
+        """Forget everything; using the store afterwards raises `StorageError`."""
+        with self._lock:
+            self._closed = True
+            self._partners.clear()
+            self._activities.clear()
+            self._by_partner.clear()
+            self._outbox.clear()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError("this MemoryStorage is closed; create a new one")
+
+    def _apply(self, work: MemoryUnitOfWork) -> tuple[EventRecord, ...]:
+        """Check every staged change against the committed state, then apply all."""
+        with self._lock:
+            self._check_open()
+            for partner_id, (expected, _) in work.staged_partners.items():
+                stored = self._partners.get(partner_id)
+                if expected == 0 and stored is not None:
+                    raise ConflictError(
+                        "partner", partner_id, f"a partner with id {partner_id!r} already exists"
+                    )
+                if expected and (stored is None or stored.version != expected):
+                    actual = None if stored is None else stored.version
+                    raise StaleVersionError("partner", partner_id, expected, actual)
+            fresh: list[Activity] = []
+            for activity in work.staged_activities.values():
+                stored_activity = self._activities.get(activity.id)
+                if stored_activity is None:
+                    fresh.append(activity)
+                elif stored_activity != activity:
+                    raise _activity_conflict(activity.id)
+            for partner_id, (expected, partner) in work.staged_partners.items():
+                if expected == 0:
+                    bisect.insort(self._partner_ids, partner_id)
+                self._partners[partner_id] = partner
+            for activity in fresh:
+                self._activities[activity.id] = activity
+                self._by_partner.setdefault(activity.partner_id, []).append(activity)
+            if fresh:
+                if len(fresh) > 64:
+                    self._activity_ids.extend(a.id for a in fresh)
+                    self._activity_ids.sort()
+                else:
+                    for activity in fresh:
+                        bisect.insort(self._activity_ids, activity.id)
+            now = self._clock.now()
+            records = tuple(
+                EventRecord(self._ids("evt"), event, now) for event in work.staged_events
+            )
+            for record in records:
+                self._outbox[record.id] = record
+            return records
+
+
+def _activity_conflict(activity_id: str) -> ConflictError:
+    return ConflictError(
+        "activity",
+        activity_id,
+        f"activity {activity_id!r} is already in the ledger with different content; "
+        f"activities never change: record a correcting activity with a new id",
+    )
+
+
+class MemoryUnitOfWork:
+    """A unit of work on a `MemoryStorage`; see `partnerkit.storage.UnitOfWork`."""
+
+    def __init__(self, storage: MemoryStorage) -> None:
+        self._storage = storage
+        # partner id -> (version the write was based on, 0 for new; partner to store)
+        self.staged_partners: dict[str, tuple[int, Partner]] = {}
+        self.staged_activities: dict[str, Activity] = {}
+        self.staged_events: list[Event] = []
+        self._events: tuple[EventRecord, ...] = ()
+        self.partners = _Partners(self)
+        self.activities = _Activities(self)
+
+    def __enter__(self) -> MemoryUnitOfWork:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def commit(self) -> None:
+        """Apply everything staged at once, or raise and apply nothing."""
+        try:
+            self._events = self._storage._apply(self)
+        except BaseException:
+            self.rollback()
+            raise
+        self._clear()
+
+    def rollback(self) -> None:
+        """Discard everything staged."""
+        self._clear()
+
+    def publish(self, *events: Event) -> None:
+        """Queue events for the outbox; they are recorded only if the work commits."""
+        for event in events:
+            if not isinstance(event, Event):
+                raise ValidationError.single(
+                    "events", f"expected partnerkit Event objects, got {type(event).__name__}"
+                )
+        self.staged_events.extend(events)
+
+    @property
+    def events(self) -> tuple[EventRecord, ...]:
+        """The events the last commit recorded."""
+        return self._events
+
+    def _clear(self) -> None:
+        self.staged_partners = {}
+        self.staged_activities = {}
+        self.staged_events = []
+
+
+class _Partners:
+    def __init__(self, work: MemoryUnitOfWork) -> None:
+        self._work = work
+        self._store = work._storage
+
+    def _current(self, partner_id: str) -> Partner | None:
+        staged = self._work.staged_partners.get(partner_id)
+        if staged is not None:
+            return staged[1]
+        with self._store._lock:
+            self._store._check_open()
+            return self._store._partners.get(partner_id)
+
+    def get(self, partner_id: str) -> Partner:
+        found = self._current(partner_id)
+        if found is None:
+            raise NotFoundError("partner", partner_id)
+        return found
+
+    def add(self, partner: Partner) -> Partner:
+        if not isinstance(partner, Partner):
+            raise ValidationError.single("partner", "expected a Partner")
+        if partner.version != 0:
+            raise ValidationError.single(
+                "version", "add() takes a new partner (version 0); use update() to change one"
+            )
+        if self._current(partner.id) is not None:
+            raise ConflictError(
+                "partner", partner.id, f"a partner with id {partner.id!r} already exists"
+            )
+        stored = _bump(partner, 1)
+        self._work.staged_partners[partner.id] = (0, stored)
+        return stored
+
+    def update(self, partner: Partner) -> Partner:
+        if not isinstance(partner, Partner):
+            raise ValidationError.single("partner", "expected a Partner")
+        current = self._current(partner.id)
+        if current is None or current.version != partner.version:
+            actual = None if current is None else current.version
+            raise StaleVersionError("partner", partner.id, partner.version, actual)
+        stored = _bump(partner, partner.version + 1)
+        based_on = self._work.staged_partners.get(partner.id, (partner.version, partner))[0]
+        self._work.staged_partners[partner.id] = (based_on, stored)
+        return stored
+
+    def query(
+        self,
+        *,
+        status: PartnerStatus | None = None,
+        type: str | None = None,  # noqa: A002 - the domain word
+        owner_id: str | None = None,
+        parent_id: str | None = None,
+        country: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Partner]:
+        size = check_limit(limit, _MAX_PARTNER_PAGE)
+        after = decode_cursor("partners", cursor)
+        wanted = {
+            "status": status,
+            "type": type,
+            "owner_id": owner_id,
+            "parent_id": parent_id,
+            "country": country,
+        }
+        filters = [(name, value) for name, value in wanted.items() if value is not None]
+        with self._store._lock:
+            self._store._check_open()
+            committed = self._store._partners
+            ids = self._store._partner_ids
+            staged = self._work.staged_partners
+            keys = ids if not staged else sorted(set(ids) | set(staged))
+            start = 0 if after is None else bisect.bisect_right(keys, after)
+            found: list[Partner] = []
+            for partner_id in keys[start:]:
+                partner = staged[partner_id][1] if partner_id in staged else committed[partner_id]
+                if all(getattr(partner, name) == value for name, value in filters):
+                    found.append(partner)
+                    if len(found) > size:
+                        break
+        more = len(found) > size
+        items = tuple(found[:size])
+        return Page(items, encode_cursor("partners", items[-1].id) if more else None)
+
+
+class _Activities:
+    def __init__(self, work: MemoryUnitOfWork) -> None:
+        self._work = work
+        self._store = work._storage
+
+    def append(self, activities: Iterable[Activity]) -> AppendResult:
+        batch: dict[str, Activity] = {}
+        duplicates = 0
+        with self._store._lock:
+            self._store._check_open()
+            committed = self._store._activities
+            staged = self._work.staged_activities
+            for activity in activities:
+                if not isinstance(activity, Activity):
+                    raise ValidationError.single(
+                        "activities", f"expected Activity objects, got {type(activity).__name__}"
+                    )
+                known = (
+                    batch.get(activity.id) or staged.get(activity.id) or committed.get(activity.id)
+                )
+                if known is None:
+                    batch[activity.id] = activity
+                elif known == activity:
+                    duplicates += 1
+                else:
+                    raise _activity_conflict(activity.id)
+        staged.update(batch)
+        return AppendResult(added=len(batch), duplicates=duplicates)
+
+    def get(self, activity_id: str) -> Activity:
+        found = self._work.staged_activities.get(activity_id)
+        if found is None:
+            with self._store._lock:
+                self._store._check_open()
+                found = self._store._activities.get(activity_id)
+        if found is None:
+            raise NotFoundError("activity", activity_id)
+        return found
+
+    def for_partner(
+        self,
+        partner_id: str,
+        *,
+        kinds: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Activity]:
+        wanted = kind_filter(kinds)
+        low, high = time_filter(since, until)
+        with self._store._lock:
+            self._store._check_open()
+            committed = list(self._store._by_partner.get(partner_id, ()))
+        staged = [a for a in self._work.staged_activities.values() if a.partner_id == partner_id]
+        found = [a for a in committed + staged if activity_matches(a, wanted, low, high)]
+        found.sort(key=lambda activity: (activity.occurred_at, activity.id))
+        return found
+
+    def query(
+        self,
+        *,
+        partner_id: str | None = None,
+        kinds: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[Activity]:
+        size = check_limit(limit, _MAX_ACTIVITY_PAGE)
+        after = decode_cursor("activities", cursor)
+        wanted = kind_filter(kinds)
+        low, high = time_filter(since, until)
+        with self._store._lock:
+            self._store._check_open()
+            committed = self._store._activities
+            ids = self._store._activity_ids
+            staged = self._work.staged_activities
+            keys = ids if not staged else sorted(set(ids) | set(staged))
+            start = 0 if after is None else bisect.bisect_right(keys, after)
+            found: list[Activity] = []
+            for activity_id in keys[start:]:
+                activity = staged.get(activity_id) or committed[activity_id]
+                if (partner_id is None or activity.partner_id == partner_id) and activity_matches(
+                    activity, wanted, low, high
+                ):
+                    found.append(activity)
+                    if len(found) > size:
+                        break
+        more = len(found) > size
+        items = tuple(found[:size])
+        return Page(items, encode_cursor("activities", items[-1].id) if more else None)
