@@ -61,7 +61,7 @@ class Event:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        occurred_at = problems.check("occurred_at", to_utc, self.occurred_at)
+        occurred_at = problems.check("occurred_at", to_utc, self.occurred_at, "")
         if occurred_at is not None:
             object.__setattr__(self, "occurred_at", occurred_at)
         if not isinstance(self.kind, str) or not self.kind:

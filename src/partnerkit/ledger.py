@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import attrs
 
+from partnerkit._checks import check_slug
 from partnerkit._errors import Problems
 from partnerkit._events import Scalar, check_scalars
 from partnerkit._ids import check_id, is_valid_id
 from partnerkit._money import Money, to_decimal
 from partnerkit._time import to_utc
-from partnerkit.partners import check_slug
 
 __all__ = ["Activity", "ActivityKind", "ActivityValue"]
 
@@ -91,8 +91,8 @@ class Activity:
     def _validate(self) -> None:
         problems = Problems()
         fix = object.__setattr__
-        problems.check("id", check_id, self.id)
-        problems.check("partner_id", check_id, self.partner_id)
+        problems.check("id", check_id, self.id, "")
+        problems.check("partner_id", check_id, self.partner_id, "")
         problems.check("kind", check_slug, self.kind, "activity kind")
         fix(self, "occurred_at", problems.check("occurred_at", to_utc, self.occurred_at, ""))
         fix(self, "value", problems.check("value", _read_value, self.value))

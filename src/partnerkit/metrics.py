@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from partnerkit._checks import check_enum, check_slug
 from partnerkit._errors import NotFoundError, Problems, ValidationError
 from partnerkit._events import Scalar, check_scalars
 from partnerkit._ids import check_id
 from partnerkit._money import Money, check_currency
 from partnerkit._time import Period, to_utc
 from partnerkit.ledger import Activity, ActivityKind
-from partnerkit.partners import check_slug
 
 if TYPE_CHECKING:
     from partnerkit._money import RateSource
@@ -103,7 +103,7 @@ class Window:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        kind = problems.check("kind", WindowKind, self.kind)
+        kind = problems.check("kind", check_enum, WindowKind, self.kind)
         object.__setattr__(self, "kind", kind)
         if kind is WindowKind.TRAILING:
             if not isinstance(self.period, Period) or self.period.is_zero():
@@ -217,7 +217,7 @@ class MetricDefinition:
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         problems.check("name", check_slug, self.name, "metric name")
-        aggregate = problems.check("aggregate", Aggregate, self.aggregate)
+        aggregate = problems.check("aggregate", check_enum, Aggregate, self.aggregate)
         object.__setattr__(self, "aggregate", aggregate)
         if isinstance(self.kinds, str) or not isinstance(self.kinds, Iterable):
             problems.add("kinds", "expected a list of activity kinds")
@@ -238,7 +238,7 @@ class MetricDefinition:
         if not isinstance(self.window, Window):
             problems.add("window", "expected a Window such as Window.trailing('P12M')")
         if self.currency is not None:
-            code = problems.check("currency", check_currency, self.currency)
+            code = problems.check("currency", check_currency, self.currency, "")
             object.__setattr__(self, "currency", code)
             if aggregate not in (Aggregate.SUM, Aggregate.LATEST):
                 problems.add("currency", "only sum and latest metrics have a currency")
@@ -263,7 +263,7 @@ class MetricSnapshot:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        problems.check("partner_id", check_id, self.partner_id)
+        problems.check("partner_id", check_id, self.partner_id, "")
         object.__setattr__(self, "as_of", problems.check("as_of", to_utc, self.as_of, ""))
         if not isinstance(self.values, dict):
             problems.add("values", "expected a dict of metric name to value")

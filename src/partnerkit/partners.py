@@ -11,6 +11,7 @@ from typing import Final
 
 import attrs
 
+from partnerkit._checks import check_enum, check_slug, check_text
 from partnerkit._countries import check_country, normalize_email, normalize_hostname
 from partnerkit._errors import (
     InvalidTransitionError,
@@ -50,8 +51,6 @@ __all__ = [
     "transition",
 ]
 
-_SLUG: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
-_MAX_NAME: Final = 200
 _MAX_HIERARCHY_DEPTH: Final = 32
 
 #: A custom field value: text and choices are str, integers int, decimals Decimal,
@@ -112,28 +111,8 @@ def _allowed_from(status: PartnerStatus) -> list[str]:
     return [action.value for action, (sources, _) in TRANSITIONS.items() if status in sources]
 
 
-def check_slug(value: object, what: str) -> str:
-    """A lowercase identifier-like name: ``reseller``, ``deal_won``, ``tier``."""
-    if not isinstance(value, str) or not _SLUG.fullmatch(value):
-        raise ValidationError.single(
-            "", f"{value!r} is not a valid {what}; use lowercase letters, digits and _"
-        )
-    return value
-
-
-def _check_text(value: object, *, required: bool, limit: int = _MAX_NAME) -> str:
-    if not isinstance(value, str):
-        raise ValidationError.single("", f"expected text, got {type(value).__name__}")
-    text = " ".join(value.split())
-    if required and not text:
-        raise ValidationError.single("", "must not be empty")
-    if len(text) > limit:
-        raise ValidationError.single("", f"must be at most {limit} characters")
-    return text
-
-
 def _optional_id(value: object) -> str | None:
-    return None if value is None else check_id(value)
+    return None if value is None else check_id(value, "")
 
 
 @attrs.frozen
@@ -154,9 +133,9 @@ class Contact:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        name = problems.check("name", _check_text, self.name, required=True)
+        name = problems.check("name", check_text, self.name, required=True)
         email = problems.check("email", normalize_email, self.email)
-        role = problems.check("role", _check_text, self.role, required=False, limit=64)
+        role = problems.check("role", check_text, self.role, required=False, limit=64)
         if not isinstance(self.primary, bool):
             problems.add("primary", "expected true or false")
         problems.raise_if_any()
@@ -219,7 +198,7 @@ class CustomField:
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         problems.check("name", check_slug, self.name, "custom field name")
-        kind = problems.check("type", CustomFieldType, self.type)
+        kind = problems.check("type", check_enum, CustomFieldType, self.type)
         if kind is CustomFieldType.CHOICE and not self.options:
             problems.add("options", "a choice field needs at least one option")
         if kind is not CustomFieldType.CHOICE and self.options:
@@ -245,7 +224,7 @@ class CustomField:
         """
         kind = self.type
         if kind is CustomFieldType.TEXT:
-            return _check_text(value, required=False, limit=2000)
+            return check_text(value, required=False, limit=2000)
         if kind is CustomFieldType.INTEGER:
             return _read_integer(value)
         if kind is CustomFieldType.DECIMAL:
@@ -349,10 +328,10 @@ class OnboardingStepTemplate:
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         problems.check("key", check_slug, self.key, "step key")
-        problems.check("title", _check_text, self.title, required=True)
+        problems.check("title", check_text, self.title, required=True)
         if not isinstance(self.due, Period):
             problems.add("due", "expected a Period such as Period.parse('P14D')")
-        owner = problems.check("owner", StepOwner, self.owner)
+        owner = problems.check("owner", check_enum, StepOwner, self.owner)
         problems.raise_if_any()
         object.__setattr__(self, "owner", owner)
 
@@ -366,7 +345,7 @@ class OnboardingPlan:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        problems.check("name", _check_text, self.name, required=True)
+        problems.check("name", check_text, self.name, required=True)
         steps = _as_tuple(self.steps, "steps", problems)
         for index, step in enumerate(steps):
             if not isinstance(step, OnboardingStepTemplate):
@@ -483,14 +462,14 @@ class Partner:
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         fix = object.__setattr__
-        problems.check("id", check_id, self.id)
-        fix(self, "name", problems.check("name", _check_text, self.name, required=True))
+        problems.check("id", check_id, self.id, "")
+        fix(self, "name", problems.check("name", check_text, self.name, required=True))
         problems.check("type", check_slug, self.type, "partner type")
         fix(self, "country", problems.check("country", check_country, self.country))
         created = problems.check("created_at", to_utc, self.created_at, "")
         fix(self, "created_at", created)
-        fix(self, "status", problems.check("status", PartnerStatus, self.status))
-        fix(self, "region", problems.check("region", _check_text, self.region, required=False))
+        fix(self, "status", problems.check("status", check_enum, PartnerStatus, self.status))
+        fix(self, "region", problems.check("region", check_text, self.region, required=False))
         domains = tuple(
             problems.check(f"domains[{index}]", normalize_hostname, domain)
             for index, domain in enumerate(_as_tuple(self.domains, "domains", problems))
@@ -603,10 +582,8 @@ def transition(
         )
     problems = Problems()
     when = problems.check("at", to_utc, at, "")
-    problems.check("actor", check_id, actor)
-    text = problems.check(
-        "reason", _check_text, reason, required=move in REASON_REQUIRED, limit=2000
-    )
+    problems.check("actor", check_id, actor, "")
+    text = problems.check("reason", check_text, reason, required=False, limit=2000)
     if move in REASON_REQUIRED and not text and not problems.found:
         problems.add("reason", f"say why: a reason is required to {move.value}")
     problems.raise_if_any()
