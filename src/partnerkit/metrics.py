@@ -358,12 +358,6 @@ class _Plan:
         wildcard = self.wildcard
         as_of_date = self.as_of_date
         for activity in activities:
-            if activity.partner_id != partner_id:
-                raise ValidationError.single(
-                    "activities",
-                    f"activity {activity.id!r} belongs to {activity.partner_id!r}, "
-                    f"not {partner_id!r}; use compute_snapshots for several partners",
-                )
             at = activity.occurred_at
             for slot, code, start, end, where, attribute, currency in by_kind.get(
                 activity.kind, wildcard
@@ -494,6 +488,16 @@ class _Plan:
 _ABSENT: Final = object()
 
 
+def _check_owner(partner_id: str, activities: Iterable[Activity]) -> None:
+    for activity in activities:
+        if activity.partner_id != partner_id:
+            raise ValidationError.single(
+                "activities",
+                f"activity {activity.id!r} belongs to {activity.partner_id!r}, "
+                f"not {partner_id!r}; use compute_snapshots for several partners",
+            )
+
+
 def _unexpired(activity: Activity, as_of_date: date) -> bool:
     expires = activity.expires_on
     return expires is None or expires > as_of_date
@@ -530,7 +534,8 @@ def compute_snapshot(
         raise ValidationError.single(
             "partner_id", "no activities to tell whose snapshot this is; pass partner_id="
         )
-    return _Plan(definitions, as_of, rates).run(check_id(owner, "partner_id"), items)
+    _check_owner(check_id(owner, "partner_id"), items)
+    return _Plan(definitions, as_of, rates).run(owner, items)
 
 
 def compute_snapshots(
@@ -560,6 +565,8 @@ def compute_snapshots(
         grouped: dict[str, list[Activity]] = {
             owner: list(items) for owner, items in activities.items()
         }
+        for owner, items in grouped.items():
+            _check_owner(owner, items)
     else:
         grouped = {}
         for activity in activities:

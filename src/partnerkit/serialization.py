@@ -200,8 +200,10 @@ def _structure_scalar(value: object, _: Any) -> Scalar:
     )
 
 
-def _structure_activity_value(value: object, _: Any) -> ActivityValue:
+def _structure_activity_value(value: object, type_: Any) -> ActivityValue:
     if value is None:
+        if type_ == Money | Decimal:
+            raise ValidationError.single("", "expected money or a number, got null")
         return None
     if isinstance(value, Mapping):
         return _structure_money(value, Money)
@@ -318,7 +320,9 @@ def _build(*, detailed: bool) -> cattrs.Converter:
         lambda t: isinstance(t, type) and issubclass(t, enum.Enum), _enum_hook
     )
     converter.register_structure_hook_func(lambda t: t == Scalar, _structure_scalar)
-    converter.register_structure_hook_func(lambda t: t == ActivityValue, _structure_activity_value)
+    # Money | Decimal (thresholds, targets) reads like an activity value without null.
+    amounts = (ActivityValue, Money | Decimal)
+    converter.register_structure_hook_func(lambda t: t in amounts, _structure_activity_value)
     converter.register_structure_hook_func(lambda t: t == MetricValue, _structure_metric_value)
     customs = (CustomValue, CustomValue | None)
     converter.register_structure_hook_func(lambda t: t in customs, _structure_custom_value)
