@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -16,10 +18,10 @@ from partnerkit._events import Scalar, check_scalars
 from partnerkit._ids import check_id
 from partnerkit._money import Money, check_currency
 from partnerkit._time import Period, to_utc
-from partnerkit.ledger import Activity, ActivityKind
 
 if TYPE_CHECKING:
     from partnerkit._money import RateSource
+    from partnerkit.ledger import Activity
 
 __all__ = [
     "Aggregate",
@@ -288,22 +290,30 @@ class MetricSnapshot:
         return self.values.get(name)
 
 
-# Aggregate codes as small ints: the inner loop compares ints, not enum members.
-_SUM, _COUNT, _DISTINCT, _LATEST, _DAYS, _UNEXPIRED = range(6)
-_CODES: Final = {
-    Aggregate.SUM: _SUM,
-    Aggregate.COUNT: _COUNT,
-    Aggregate.DISTINCT_COUNT: _DISTINCT,
-    Aggregate.LATEST: _LATEST,
-    Aggregate.DAYS_SINCE_LAST: _DAYS,
-    Aggregate.UNEXPIRED_COUNT: _UNEXPIRED,
-}
+_BY_TIME: Final = attrgetter("occurred_at")
+
+
+@attrs.frozen
+class _Compiled:
+    """One definition compiled for an as-of instant: its window bounds resolved."""
+
+    definition: MetricDefinition
+    kinds: tuple[str, ...] | None
+    start: datetime | None
+    end: datetime
+    where: tuple[tuple[str, Scalar], ...]
 
 
 class _Plan:
-    """Definitions compiled for one as-of instant, shared by every partner in a batch."""
+    """Definitions compiled for one as-of instant, shared by every partner in a batch.
 
-    __slots__ = ("as_of", "as_of_date", "by_kind", "definitions", "rates", "wildcard")
+    For each partner the activities are grouped by kind and sorted by time once;
+    each definition then finds its window in the kinds it reads by bisection, so a
+    count is two binary searches and only sums, distinct counts and filters visit
+    the activities inside the window.
+    """
+
+    __slots__ = ("as_of", "as_of_date", "compiled", "definitions", "rates")
 
     def __init__(
         self,
@@ -321,147 +331,118 @@ class _Plan:
         self.as_of_date = self.as_of.date()
         self.definitions = tuple(definitions)
         self.rates = rates
-        # (slot, code, start, end, where items, attribute, currency)
-        compiled = []
-        for slot, definition in enumerate(definitions):
-            start, end = definition.window.bounds(self.as_of)
-            compiled.append(
-                (
-                    slot,
-                    _CODES[definition.aggregate],
-                    start,
-                    end,
-                    tuple(definition.where.items()),
-                    definition.attribute,
-                    definition.currency,
-                )
+        self.compiled = tuple(
+            _Compiled(
+                definition,
+                tuple(dict.fromkeys(definition.kinds)) or None,
+                *definition.window.bounds(self.as_of),
+                tuple(definition.where.items()),
             )
-        kinds = {kind for definition in definitions for kind in definition.kinds}
-        kinds |= {kind.value for kind in ActivityKind}
-        self.wildcard = tuple(
-            entry for entry, d in zip(compiled, definitions, strict=True) if not d.kinds
+            for definition in definitions
         )
-        self.by_kind = {
-            kind: tuple(
-                entry
-                for entry, definition in zip(compiled, definitions, strict=True)
-                if not definition.kinds or kind in definition.kinds
-            )
-            for kind in kinds
-        }
 
     def run(self, partner_id: str, activities: Iterable[Activity]) -> MetricSnapshot:
-        count = len(self.definitions)
-        totals: list[object] = [None] * count  # per slot: its running state
-        latest_at: list[tuple[datetime, str] | None] = [None] * count
-        by_kind = self.by_kind
-        wildcard = self.wildcard
-        as_of_date = self.as_of_date
+        groups: dict[str, list[Activity]] = {}
         for activity in activities:
-            at = activity.occurred_at
-            for slot, code, start, end, where, attribute, currency in by_kind.get(
-                activity.kind, wildcard
-            ):
-                if at > end or (start is not None and at < start):
-                    continue
-                if where:
-                    attributes = activity.attributes
-                    if any(attributes.get(key, _ABSENT) != wanted for key, wanted in where):
-                        continue
-                if code == _SUM:
-                    value = activity.value
-                    if value is not None:
-                        totals[slot] = self._add(slot, totals[slot], value, currency, at)
-                elif code == _COUNT:
-                    totals[slot] = (totals[slot] or 0) + 1  # type: ignore[operator]
-                elif code == _DISTINCT or (code == _UNEXPIRED and attribute is not None):
-                    if code == _UNEXPIRED and not _unexpired(activity, as_of_date):
-                        continue
-                    if attribute in activity.attributes:
-                        seen = totals[slot]
-                        if seen is None:
-                            seen = totals[slot] = set()
-                        seen.add(activity.attributes[attribute])  # type: ignore[attr-defined]
-                elif code == _UNEXPIRED:
-                    if _unexpired(activity, as_of_date):
-                        totals[slot] = (totals[slot] or 0) + 1  # type: ignore[operator]
-                else:  # _LATEST and _DAYS: keep the most recent (ties: highest id)
-                    if code == _LATEST and activity.value is None:
-                        continue
-                    key = (at, activity.id)
-                    best = latest_at[slot]
-                    if best is None or key > best:
-                        latest_at[slot] = key
-                        totals[slot] = activity
-        return MetricSnapshot(partner_id, self.as_of, self._finish(totals))
-
-    def _add(
-        self,
-        slot: int,
-        total: object,
-        value: Money | Decimal,
-        currency: str | None,
-        at: datetime,
-    ) -> object:
-        if type(value) is Decimal:
-            if total is None:
-                return value
-            if type(total) is not Decimal:
-                raise self._mixed(slot)
-            return total + value
-        assert isinstance(value, Money)  # noqa: S101 - activities hold Money, Decimal or None
-        if currency is not None and value.currency != currency:
-            value = self._convert(slot, value, currency, at)
-        if total is None:
-            return {value.currency: value.amount}
-        if type(total) is not dict:
-            raise self._mixed(slot)
-        total[value.currency] = total.get(value.currency, 0) + value.amount
-        return total
-
-    def _convert(self, slot: int, value: Money, currency: str, at: datetime) -> Money:
-        if self.rates is None:
-            name = self.definitions[slot].name
-            raise ValidationError.single(
-                "rates",
-                f"metric {name!r} reports in {currency} but an activity is in "
-                f"{value.currency}; pass rates=... (a RateSource) to convert",
-            )
-        return value.convert(currency, self.rates, as_of=at)
-
-    def _mixed(self, slot: int) -> ValidationError:
-        name = self.definitions[slot].name
-        return ValidationError.single(
-            "activities",
-            f"metric {name!r} adds money and plain numbers; narrow its kinds or where filter",
-        )
-
-    def _finish(self, totals: list[object]) -> dict[str, MetricValue]:
-        values: dict[str, MetricValue] = {}
-        for slot, definition in enumerate(self.definitions):
-            state = totals[slot]
-            code = _CODES[definition.aggregate]
-            if code == _SUM:
-                values[definition.name] = self._sum_result(definition, state)
-            elif code in (_COUNT, _UNEXPIRED, _DISTINCT):
-                if isinstance(state, set):
-                    values[definition.name] = len(state)
-                else:
-                    values[definition.name] = state or 0  # type: ignore[assignment]
-            elif state is None:
-                values[definition.name] = None
-            elif code == _LATEST:
-                values[definition.name] = self._latest_value(definition, state)  # type: ignore[arg-type]
+            bucket = groups.get(activity.kind)
+            if bucket is None:
+                groups[activity.kind] = [activity]
             else:
-                last = state.occurred_at.date()  # type: ignore[attr-defined]
-                values[definition.name] = (self.as_of_date - last).days
-        return values
+                bucket.append(activity)
+        return self.run_grouped(partner_id, groups)
 
-    @staticmethod
-    def _sum_result(definition: MetricDefinition, state: object) -> MetricValue:
-        if state is None or isinstance(state, Decimal):
-            return state
-        by_currency: dict[str, Decimal] = state  # type: ignore[assignment]
+    def run_grouped(self, partner_id: str, groups: dict[str, list[Activity]]) -> MetricSnapshot:
+        """`run` on activities already grouped by kind (the lists are sorted in place)."""
+        for bucket in groups.values():
+            bucket.sort(key=_BY_TIME)
+        values: dict[str, MetricValue] = {}
+        for compiled in self.compiled:
+            if compiled.kinds is None:
+                buckets: Iterable[list[Activity]] = groups.values()
+            else:
+                buckets = [groups[kind] for kind in compiled.kinds if kind in groups]
+            start, end = compiled.start, compiled.end
+            windows = []
+            for bucket in buckets:
+                low = 0 if start is None else bisect_left(bucket, start, key=_BY_TIME)
+                high = bisect_right(bucket, end, lo=low, key=_BY_TIME)
+                if low < high:
+                    windows.append((bucket, low, high))
+            values[compiled.definition.name] = self._aggregate(compiled, windows)
+        return MetricSnapshot(partner_id, self.as_of, values)
+
+    def _aggregate(
+        self, compiled: _Compiled, windows: list[tuple[list[Activity], int, int]]
+    ) -> MetricValue:
+        aggregate = compiled.definition.aggregate
+        where = compiled.where
+        if aggregate is Aggregate.COUNT and not where:
+            return sum(high - low for _, low, high in windows)
+        matching: Iterable[Activity] = (
+            activity for bucket, low, high in windows for activity in bucket[low:high]
+        )
+        if where:
+            matching = [
+                activity
+                for activity in matching
+                if all(activity.attributes.get(key, _ABSENT) == wanted for key, wanted in where)
+            ]
+        if aggregate is Aggregate.COUNT:
+            return sum(1 for _ in matching)
+        if aggregate is Aggregate.SUM:
+            return self._sum(compiled.definition, matching)
+        attribute = compiled.definition.attribute
+        if aggregate is Aggregate.UNEXPIRED_COUNT:
+            today = self.as_of_date
+            matching = [a for a in matching if a.expires_on is None or a.expires_on > today]
+            if attribute is None:
+                return len(matching)
+        if attribute is not None:  # distinct_count, or unexpired_count of people
+            return len({a.attributes[attribute] for a in matching if attribute in a.attributes})
+        with_value = aggregate is Aggregate.LATEST
+        if where:
+            last = max(
+                (a for a in matching if not with_value or a.value is not None),
+                key=lambda a: (a.occurred_at, a.id),
+                default=None,
+            )
+        else:
+            last = _latest(windows, with_value=with_value)
+        if last is None:
+            return None
+        if aggregate is Aggregate.DAYS_SINCE_LAST:
+            return (self.as_of_date - last.occurred_at.date()).days
+        value = last.value
+        currency = compiled.definition.currency
+        if isinstance(value, Money) and currency and value.currency != currency:
+            return self._convert(compiled.definition, value, currency, last.occurred_at)
+        return value
+
+    def _sum(self, definition: MetricDefinition, matching: Iterable[Activity]) -> MetricValue:
+        numbers: Decimal | None = None
+        by_currency: dict[str, Decimal] = {}
+        target = definition.currency
+        for activity in matching:
+            value = activity.value
+            if value is None:
+                continue
+            if type(value) is Decimal:
+                numbers = value if numbers is None else numbers + value
+                continue
+            money: Money = value  # type: ignore[assignment]
+            if target is not None and money.currency != target:
+                money = self._convert(definition, money, target, activity.occurred_at)
+            by_currency[money.currency] = by_currency.get(money.currency, 0) + money.amount
+        if numbers is not None and by_currency:
+            raise ValidationError.single(
+                "activities",
+                f"metric {definition.name!r} adds money and plain numbers; narrow its "
+                f"kinds or where filter",
+            )
+        if numbers is not None:
+            return numbers
+        if not by_currency:
+            return None
         if len(by_currency) > 1:
             found = sorted(by_currency)
             raise ValidationError.single(
@@ -473,16 +454,34 @@ class _Plan:
         ((code, amount),) = by_currency.items()
         return Money._trusted(amount, code)
 
-    def _latest_value(self, definition: MetricDefinition, activity: Activity) -> MetricValue:
-        value = activity.value
-        if (
-            isinstance(value, Money)
-            and definition.currency
-            and value.currency != definition.currency
-        ):
-            slot = self.definitions.index(definition)
-            return self._convert(slot, value, definition.currency, activity.occurred_at)
-        return value
+    def _convert(
+        self, definition: MetricDefinition, value: Money, currency: str, at: datetime
+    ) -> Money:
+        if self.rates is None:
+            raise ValidationError.single(
+                "rates",
+                f"metric {definition.name!r} reports in {currency} but an activity is in "
+                f"{value.currency}; pass rates=... (a RateSource) to convert",
+            )
+        return value.convert(currency, self.rates, as_of=at)
+
+
+def _latest(windows: list[tuple[list[Activity], int, int]], *, with_value: bool) -> Activity | None:
+    """The most recent activity in the windows (the highest id among equal instants).
+
+    Buckets are sorted by time, so only each window's tail needs a look.
+    """
+    best: Activity | None = None
+    for bucket, low, high in windows:
+        for index in range(high - 1, low - 1, -1):
+            activity = bucket[index]
+            if with_value and activity.value is None:
+                continue
+            if best is not None and activity.occurred_at < best.occurred_at:
+                break
+            if best is None or (activity.occurred_at, activity.id) > (best.occurred_at, best.id):
+                best = activity
+    return best
 
 
 _ABSENT: Final = object()
@@ -496,11 +495,6 @@ def _check_owner(partner_id: str, activities: Iterable[Activity]) -> None:
                 f"activity {activity.id!r} belongs to {activity.partner_id!r}, "
                 f"not {partner_id!r}; use compute_snapshots for several partners",
             )
-
-
-def _unexpired(activity: Activity, as_of_date: date) -> bool:
-    expires = activity.expires_on
-    return expires is None or expires > as_of_date
 
 
 def compute_snapshot(
@@ -562,19 +556,26 @@ def compute_snapshots(
     """
     plan = _Plan(definitions, as_of, rates)
     if isinstance(activities, Mapping):
-        grouped: dict[str, list[Activity]] = {
-            owner: list(items) for owner, items in activities.items()
-        }
-        for owner, items in grouped.items():
-            _check_owner(owner, items)
+        snapshots = {}
+        for owner, items in activities.items():
+            listed = list(items)
+            _check_owner(owner, listed)
+            snapshots[owner] = plan.run(owner, listed)
     else:
-        grouped = {}
+        # One pass groups by partner and kind at once: the hot loop of a batch.
+        grouped: dict[str, dict[str, list[Activity]]] = {}
         for activity in activities:
-            bucket = grouped.get(activity.partner_id)
+            kinds = grouped.get(activity.partner_id)
+            if kinds is None:
+                grouped[activity.partner_id] = {activity.kind: [activity]}
+                continue
+            bucket = kinds.get(activity.kind)
             if bucket is None:
-                grouped[activity.partner_id] = [activity]
+                kinds[activity.kind] = [activity]
             else:
                 bucket.append(activity)
+        snapshots = {owner: plan.run_grouped(owner, kinds) for owner, kinds in grouped.items()}
     for owner in partner_ids:
-        grouped.setdefault(check_id(owner, "partner_ids"), [])
-    return {owner: plan.run(owner, items) for owner, items in grouped.items()}
+        if owner not in snapshots:
+            snapshots[check_id(owner, "partner_ids")] = plan.run(owner, ())
+    return snapshots
