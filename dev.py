@@ -87,7 +87,11 @@ def main() -> int:
     tests = commands.add_parser("test", help="lint, types and the test suite")
     tests.add_argument("args", nargs=argparse.REMAINDER, help="passed to pytest")
     bench = commands.add_parser("bench", help="run the benchmarks")
-    bench.add_argument("args", nargs=argparse.REMAINDER, help="passed to benchmarks/run.py")
+    bench.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        help="benchmark names and --quick, passed to benchmarks/run.py",
+    )
     options = parser.parse_args()
     if options.command == "setup":
         setup("dev")

@@ -15,10 +15,9 @@ import gc
 import random
 import sys
 import time
-from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from partnerkit import (
     Activity,
@@ -28,6 +27,9 @@ from partnerkit import (
     Window,
     compute_snapshots,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 AS_OF = datetime(2026, 11, 22, tzinfo=UTC)
 KINDS = (
@@ -87,7 +89,9 @@ def make_ledger(partners: int, per_partner: int, seed: int) -> list[Activity]:
                 attributes = {"person": f"person_{rng.randrange(8)}"}
                 expires = (when + timedelta(days=730)).date()
             activities.append(
-                Activity(f"{partner_id}_{a:04d}", partner_id, kind, when, value, attributes, expires)
+                Activity(
+                    f"{partner_id}_{a:04d}", partner_id, kind, when, value, attributes, expires
+                )
             )
     rng.shuffle(activities)
     return activities
@@ -164,19 +168,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     floor = best_seconds(lambda: bare_loop(ledger), options.repeat)
 
     print("Metric snapshots: compute_snapshots vs a bare loop over the same Activity objects")
-    print(f"python {sys.version.split()[0]}; {options.partners} partners x "
-          f"{options.per_partner} activities = {count:,} activities; "
-          f"{len(DEFINITIONS)} metric definitions; best of {options.repeat}")
+    print(
+        f"python {sys.version.split()[0]}; {options.partners} partners x "
+        f"{options.per_partner} activities = {count:,} activities; "
+        f"{len(DEFINITIONS)} metric definitions; best of {options.repeat}"
+    )
     print()
     print(f"{'path':<28}{'seconds':>10}{'activities/s':>16}{'vs bare loop':>15}")
     for name, seconds in (("partnerkit compute_snapshots", ours), ("bare loop into dicts", floor)):
         print(f"{name:<28}{seconds:>10.3f}{count / seconds:>16,.0f}{seconds / floor:>14.2f}x")
     print()
     rate = count / ours
-    print(f"goal: >= {GOAL_RATE:,} activities/s on one core -> "
-          f"{'MET' if rate >= GOAL_RATE else 'NOT MET'} ({rate:,.0f}/s)")
-    print(f"goal: within {GOAL_RATIO:.0f}x of the bare loop -> "
-          f"{'MET' if ours / floor <= GOAL_RATIO else 'NOT MET'} ({ours / floor:.2f}x)")
+    print(
+        f"goal: >= {GOAL_RATE:,} activities/s on one core -> "
+        f"{'MET' if rate >= GOAL_RATE else 'NOT MET'} ({rate:,.0f}/s)"
+    )
+    print(
+        f"goal: within {GOAL_RATIO:.0f}x of the bare loop -> "
+        f"{'MET' if ours / floor <= GOAL_RATIO else 'NOT MET'} ({ours / floor:.2f}x)"
+    )
     return 0
 
 
