@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from datetime import datetime
     from types import TracebackType
 
+    from partnerkit.storage._protocols import ActivityLedger, PartnerRepository
+
 __all__ = ["MemoryStorage"]
 
 _MAX_PARTNER_PAGE = 1000
@@ -164,8 +166,10 @@ class MemoryUnitOfWork:
         self.staged_activities: dict[str, Activity] = {}
         self.staged_events: list[Event] = []
         self._events: tuple[EventRecord, ...] = ()
-        self.partners = _Partners(self)
-        self.activities = _Activities(self)
+        # Typed as the protocols: their attributes are settable, hence invariant, so
+        # the concrete types would stop MemoryStorage type-checking as a Storage.
+        self.partners: PartnerRepository = _Partners(self)
+        self.activities: ActivityLedger = _Activities(self)
 
     def __enter__(self) -> MemoryUnitOfWork:
         return self

@@ -1,0 +1,1615 @@
+"""The storage conformance suite: every promise of the storage protocols, as tests.
+
+Subclass `StorageContract` (or one contract per protocol) in a test module, under a
+name that starts with ``Test``, and give it one fixture, ``storage``, that builds a
+fresh, empty store for each test and closes it afterwards::
+
+    import pytest
+    from partnerkit.testing.conformance import StorageContract
+
+    class TestMyStorage(StorageContract):
+        @pytest.fixture
+        def storage(self, tmp_path):
+            store = MyStorage(tmp_path / "db")
+            yield store
+            store.close()
+
+How collection works: the contract classes are named without pytest's ``Test``
+prefix, so importing them into a test module collects nothing; a subclass named
+``Test...`` is collected with every inherited test. The ``storage`` fixture may also
+come from a ``conftest.py``; a subclass fixture wins over it.
+
+What the suite assumes of an adapter beyond the protocols' docstrings:
+
+- Each test gets a store of its own, empty when the test starts.
+- A store is used from several threads at once (one unit of work per thread).
+- Units of work interleave in one thread: a second unit of work may read and commit
+  while a first one holds uncommitted writes, and the first one's commit then fails
+  with `StaleVersionError` or `ConflictError`. The protocol promises that ``commit``
+  detects a partner changed since it was read, so writes must not take locks that
+  block other writers until commit.
+- Round-trips are exact: a ``Decimal`` keeps its digits and exponent
+  (``Decimal("1.50")`` does not come back as ``Decimal("1.5")``), ``bool`` stays
+  ``bool`` and ``int`` stays ``int``, a ``date`` stays a ``date``, and an aware
+  datetime comes back aware and equal as an instant (its offset may change).
+
+Property tests run 25 hypothesis examples each with no deadline, so a
+slow database or a loaded machine never turns into a failure. Requires the
+``testing`` extra (``pip install "partnerkit[testing]"``).
+"""
+
+# ruff: noqa: S101 - a test suite states its promises with assert
+
+from __future__ import annotations
+
+import itertools
+import threading
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from partnerkit._errors import ConflictError, NotFoundError, StaleVersionError, ValidationError
+from partnerkit._events import Event
+from partnerkit._money import Money
+from partnerkit.ledger import Activity, ActivityKind
+from partnerkit.partners import (
+    Contact,
+    OnboardingStep,
+    Partner,
+    PartnerAction,
+    PartnerStatus,
+    PartnerType,
+    StatusChange,
+    StepOwner,
+)
+from partnerkit.storage._protocols import (
+    ActivityLedger,
+    PartnerRepository,
+    Storage,
+    UnitOfWork,
+)
+from partnerkit.testing import strategies as pks
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+
+    from partnerkit.storage._protocols import Page
+
+__all__ = [
+    "ActivityLedgerContract",
+    "PartnerRepositoryContract",
+    "StorageContract",
+    "UnitOfWorkContract",
+]
+
+T = TypeVar("T")
+
+# Hypothesis runs every example of a test against the one store the function-scoped
+# ``storage`` fixture built for it. That is safe because each example gives its
+# records fresh ids (`_fresh`) and checks only those records, so whatever earlier
+# examples left behind cannot match; asking hosts for a store factory instead would
+# cost them a second fixture. The inherited tests run once per host subclass, which
+# is what ``differing_executors`` warns about: here it is the point of the suite.
+_PROPERTIES: Final = settings(
+    max_examples=25,
+    deadline=None,  # a real database on a loaded CI machine is slow, not wrong
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.differing_executors,
+        HealthCheck.too_slow,
+    ],
+)
+
+_T0: Final = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+_NEPAL: Final = timezone(timedelta(hours=5, minutes=45))
+_MARQUESAS: Final = timezone(-timedelta(hours=9, minutes=30))
+_KIRIBATI: Final = timezone(timedelta(hours=14))
+_ONE_MINUTE_WEST: Final = timezone(-timedelta(minutes=1))
+# Hang guard for the threaded test only; nothing is asserted about time.
+_THREAD_TIMEOUT: Final = 120.0
+
+_serial = itertools.count(1)
+
+
+def _fresh(base: str) -> str:
+    """``base`` made unique in this process (``~`` appears in no strategy's ids)."""
+    return f"{base}~{next(_serial)}"
+
+
+def _at(hours: float, tz: timezone = UTC) -> datetime:
+    """``_T0`` plus ``hours``, expressed in ``tz`` (the same instant in any zone)."""
+    return (_T0 + timedelta(hours=hours)).astimezone(tz)
+
+
+def _partner(partner_id: str, **fields: Any) -> Partner:
+    values: dict[str, Any] = {
+        "name": f"Partner {partner_id}",
+        "type": PartnerType.RESELLER,
+        "country": "FI",
+        "created_at": _T0,
+    }
+    values.update(fields)
+    return Partner(id=partner_id, **values)
+
+
+def _activity(activity_id: str, partner_id: str = "ptn_a", **fields: Any) -> Activity:
+    values: dict[str, Any] = {"kind": ActivityKind.PORTAL_LOGIN, "occurred_at": _T0}
+    values.update(fields)
+    return Activity(id=activity_id, partner_id=partner_id, **values)
+
+
+def _event(kind: str, subject_id: str = "ptn_a", **data: str | int | bool | None) -> Event:
+    return Event(kind=kind, subject_id=subject_id, occurred_at=_T0, actor="usr_test", data=data)
+
+
+def _full_partner(partner_id: str) -> Partner:
+    """A partner with every field set, in the forms adapters most often get wrong."""
+    return Partner(
+        id=partner_id,
+        name="Nordlys Data Oy",
+        type=PartnerType.SYSTEM_INTEGRATOR,
+        country="FI",
+        created_at=datetime(2025, 12, 31, 23, 59, 59, 999999, tzinfo=_NEPAL),
+        status=PartnerStatus.ACTIVE,
+        region="Nordics",
+        domains=("nordlys.fi", "nordlys-data.com"),
+        owner_id="usr_maria",
+        parent_id="ptn_distributor",
+        contacts=(
+            Contact("Åsa Öberg", "asa@nordlys.fi", role="sales", primary=True),
+            Contact("Юрий Смирнов", "yuri@nordlys.fi", role="technical"),
+        ),
+        custom_fields={
+            "score": Decimal("87.125"),
+            "employees": 250,
+            "certified": True,
+            "vertical": "health",
+            "renewal_on": date(2026, 6, 30),
+        },
+        joined_on=date(2025, 1, 31),
+        onboarding=(
+            OnboardingStep(
+                "sign_agreement",
+                "Sign the partner agreement",
+                date(2025, 2, 14),
+                completed_at=datetime(2025, 2, 3, 8, 15, 1, 123456, tzinfo=_MARQUESAS),
+                completed_by="usr_maria",
+            ),
+            OnboardingStep(
+                "first_deal",
+                "Register a first deal",
+                date(2025, 4, 30),
+                required=False,
+                owner=StepOwner.VENDOR,
+            ),
+        ),
+        history=(
+            StatusChange(
+                PartnerAction.START_ONBOARDING,
+                PartnerStatus.PROSPECT,
+                PartnerStatus.ONBOARDING,
+                "usr_maria",
+                datetime(2025, 1, 31, 23, 30, tzinfo=_KIRIBATI),
+            ),
+            StatusChange(
+                PartnerAction.ACTIVATE,
+                PartnerStatus.ONBOARDING,
+                PartnerStatus.ACTIVE,
+                "usr_maria",
+                datetime(2025, 3, 1, 0, 0, tzinfo=_ONE_MINUTE_WEST),
+                reason="all required steps done",
+            ),
+        ),
+        updated_at=datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=_MARQUESAS),
+    )
+
+
+def _assert_same(actual: object, expected: object, path: str) -> None:
+    """Fail, naming the field path, unless ``actual`` is ``expected`` after a round-trip.
+
+    Stricter than ``==``: ``Decimal("1.5") == Decimal("1.50")``, ``True == 1`` and
+    ``date(2026, 1, 1) == datetime(2026, 1, 1)`` would all hide a lossy adapter.
+    Enum members and their string values count as the same (``PartnerType.MSP`` and
+    ``"msp"``), and aware datetimes as the same when they are the same instant.
+    """
+    if expected is None or isinstance(expected, bool):
+        _expect(actual is expected, f"{path}: expected {expected!r}, got {actual!r}")
+    elif isinstance(expected, int):
+        _expect(
+            type(actual) is int and actual == expected,
+            f"{path}: expected the int {expected!r}, got {actual!r} ({type(actual).__name__})",
+        )
+    elif isinstance(expected, Decimal):
+        _expect(
+            isinstance(actual, Decimal) and actual.as_tuple() == expected.as_tuple(),
+            f"{path}: expected {expected!r} exactly (digits and exponent), got {actual!r}",
+        )
+    elif isinstance(expected, datetime):
+        _expect(isinstance(actual, datetime), f"{path}: expected a datetime, got {actual!r}")
+        _expect(getattr(actual, "tzinfo", None) is not None, f"{path}: {actual!r} came back naive")
+        _expect(actual == expected, f"{path}: expected the instant {expected!r}, got {actual!r}")
+    elif isinstance(expected, date):
+        _expect(
+            type(actual) is date and actual == expected,
+            f"{path}: expected the date {expected!r}, got {actual!r}",
+        )
+    elif isinstance(expected, str):
+        _expect(
+            isinstance(actual, str) and actual == expected,
+            f"{path}: expected {expected!r}, got {actual!r}",
+        )
+    elif attrs.has(type(expected)):
+        _expect(
+            type(actual) is type(expected),
+            f"{path}: expected a {type(expected).__name__}, got {actual!r}",
+        )
+        for field in attrs.fields(cast("type[attrs.AttrsInstance]", type(expected))):
+            _assert_same(
+                getattr(actual, field.name), getattr(expected, field.name), f"{path}.{field.name}"
+            )
+    elif isinstance(expected, dict):
+        _expect(isinstance(actual, dict), f"{path}: expected a dict, got {actual!r}")
+        assert isinstance(actual, dict)  # for the type checker; _expect has checked it
+        missing = sorted(map(repr, expected.keys() - actual.keys()))
+        extra = sorted(map(repr, actual.keys() - expected.keys()))
+        _expect(not missing and not extra, f"{path}: keys missing {missing}, unexpected {extra}")
+        for key, value in expected.items():
+            _assert_same(actual[key], value, f"{path}[{key!r}]")
+    elif isinstance(expected, (tuple, list)):
+        _expect(
+            isinstance(actual, type(expected)),
+            f"{path}: expected a {type(expected).__name__}, got {actual!r}",
+        )
+        assert isinstance(actual, (tuple, list))  # for the type checker
+        _expect(
+            len(actual) == len(expected),
+            f"{path}: expected {len(expected)} items, got {len(actual)}",
+        )
+        for index, (got, want) in enumerate(zip(actual, expected, strict=True)):
+            _assert_same(got, want, f"{path}[{index}]")
+    else:
+        _expect(
+            type(actual) is type(expected) and actual == expected,
+            f"{path}: expected {expected!r}, got {actual!r}",
+        )
+
+
+def _equal(actual: object, expected: object, what: str) -> None:
+    _expect(actual == expected, f"{what}: expected {expected!r}, got {actual!r}")
+
+
+def _expect(condition: bool, message: str) -> None:
+    # One place that fails with a message: pytest does not rewrite the asserts of an
+    # installed module, so a bare compound assert would fail without saying why.
+    if not condition:
+        raise AssertionError(message)
+
+
+def _stored(partner: Partner, version: int) -> Partner:
+    return attrs.evolve(partner, version=version)
+
+
+def _add(storage: Storage, *partners: Partner) -> list[Partner]:
+    with storage.unit_of_work() as uow:
+        added = [uow.partners.add(partner) for partner in partners]
+        uow.commit()
+    return added
+
+
+def _append(storage: Storage, activities: Iterable[Activity]) -> None:
+    with storage.unit_of_work() as uow:
+        uow.activities.append(activities)
+        uow.commit()
+
+
+def _read_partner(storage: Storage, partner_id: str) -> Partner:
+    with storage.unit_of_work() as uow:
+        return uow.partners.get(partner_id)
+
+
+def _read_activity(storage: Storage, activity_id: str) -> Activity:
+    with storage.unit_of_work() as uow:
+        return uow.activities.get(activity_id)
+
+
+def _partner_exists(storage: Storage, partner_id: str) -> bool:
+    try:
+        _read_partner(storage, partner_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+def _activity_exists(storage: Storage, activity_id: str) -> bool:
+    try:
+        _read_activity(storage, activity_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+def _save(uow: UnitOfWork, partner: Partner) -> None:
+    # One call, so a test can expect a refusal from either step: an adapter may
+    # detect a stale version at update() or only at commit().
+    uow.partners.update(partner)
+    uow.commit()
+
+
+def _walk(
+    fetch: Callable[[str | None], Page[T]],
+    *,
+    limit: int,
+    between: Callable[[int], None] | None = None,
+) -> list[T]:
+    """Every item of a paged query, following cursors until ``next_cursor`` is None.
+
+    ``between`` (if given) is called with the page number after each page but the last.
+    """
+    items: list[T] = []
+    cursor: str | None = None
+    for number in range(10_000):
+        page = fetch(cursor)
+        assert len(page.items) <= limit, f"a page holds {len(page.items)} items; limit {limit}"
+        items.extend(page.items)
+        if page.next_cursor is None:
+            return items
+        if between is not None:
+            between(number)
+        cursor = page.next_cursor
+    raise AssertionError("paging never ended: next_cursor was never None")
+
+
+def _walk_partners(storage: Storage, *, limit: int, **filters: Any) -> list[Partner]:
+    with storage.unit_of_work() as uow:
+        return _walk(
+            lambda cursor: uow.partners.query(limit=limit, cursor=cursor, **filters), limit=limit
+        )
+
+
+def _walk_activities(storage: Storage, *, limit: int, **filters: Any) -> list[Activity]:
+    with storage.unit_of_work() as uow:
+        return _walk(
+            lambda cursor: uow.activities.query(limit=limit, cursor=cursor, **filters),
+            limit=limit,
+        )
+
+
+def _ids(records: Iterable[Any]) -> list[str]:
+    return [record.id for record in records]
+
+
+def _pending_kinds(storage: Storage) -> list[str]:
+    return [record.event.kind for record in storage.pending_events(limit=1000)]
+
+
+class _DeliberateError(Exception):
+    """What the rollback tests raise inside a unit of work."""
+
+
+class PartnerRepositoryContract:
+    """The promises of `partnerkit.storage.PartnerRepository`.
+
+    Subclass it under a ``Test...`` name with a ``storage`` fixture; see the module
+    docstring.
+    """
+
+    def test_partners_implements_the_protocol(self, storage: Storage) -> None:
+        """``uow.partners`` has every method of `PartnerRepository`."""
+        with storage.unit_of_work() as uow:
+            _expect(
+                isinstance(uow.partners, PartnerRepository),
+                "uow.partners lacks methods of PartnerRepository",
+            )
+
+    def test_add_returns_the_partner_at_version_1(self, storage: Storage) -> None:
+        """``add`` returns the partner as stored: the same fields, ``version`` 1."""
+        partner = _partner("ptn_1")
+        with storage.unit_of_work() as uow:
+            added = uow.partners.add(partner)
+            uow.commit()
+        _assert_same(added, _stored(partner, 1), "added")
+
+    def test_every_partner_field_round_trips_through_add_and_get(self, storage: Storage) -> None:
+        """Every field comes back from ``get``, in the unit of work and after commit."""
+        partner = _full_partner("ptn_full")
+        with storage.unit_of_work() as uow:
+            uow.partners.add(partner)
+            _assert_same(uow.partners.get("ptn_full"), _stored(partner, 1), "partner (staged)")
+            uow.commit()
+        _assert_same(_read_partner(storage, "ptn_full"), _stored(partner, 1), "partner")
+
+    def test_every_partner_field_round_trips_through_update_and_get(self, storage: Storage) -> None:
+        """``update`` stores every field, and can empty every collection again."""
+        _add(storage, _partner("ptn_full"))
+        full = _stored(_full_partner("ptn_full"), 1)
+        with storage.unit_of_work() as uow:
+            _assert_same(uow.partners.update(full), _stored(full, 2), "updated")
+            uow.commit()
+        _assert_same(_read_partner(storage, "ptn_full"), _stored(full, 2), "partner")
+        emptied = attrs.evolve(
+            full,
+            version=2,
+            region="",
+            domains=(),
+            owner_id=None,
+            parent_id=None,
+            contacts=(),
+            custom_fields={},
+            joined_on=None,
+            onboarding=(),
+            history=(),
+        )
+        with storage.unit_of_work() as uow:
+            uow.partners.update(emptied)
+            uow.commit()
+        _assert_same(_read_partner(storage, "ptn_full"), _stored(emptied, 3), "partner")
+
+    @_PROPERTIES
+    @given(partner=pks.partners())
+    def test_any_partner_round_trips_through_add_and_get(
+        self, storage: Storage, partner: Partner
+    ) -> None:
+        """Any valid partner comes back from ``add`` then ``get`` unchanged."""
+        partner = attrs.evolve(partner, id=_fresh(partner.id))
+        _add(storage, partner)
+        _assert_same(_read_partner(storage, partner.id), _stored(partner, 1), "partner")
+
+    @_PROPERTIES
+    @given(partner=pks.partners())
+    def test_any_partner_round_trips_through_update_and_get(
+        self, storage: Storage, partner: Partner
+    ) -> None:
+        """Any valid partner comes back from ``update`` then ``get`` unchanged."""
+        partner_id = _fresh(partner.id)
+        _add(storage, _partner(partner_id))
+        changed = attrs.evolve(partner, id=partner_id, version=1)
+        with storage.unit_of_work() as uow:
+            uow.partners.update(changed)
+            uow.commit()
+        _assert_same(_read_partner(storage, partner_id), _stored(changed, 2), "partner")
+
+    def test_decimal_custom_fields_keep_their_precision(self, storage: Storage) -> None:
+        """Decimals keep every digit and their exponent: no float, no rounding."""
+        values = {
+            "nine_places": Decimal("0.123456789"),
+            "widest": Decimal("999999999999999999.999999999"),
+            "trailing_zero": Decimal("1.50"),
+            "three_places": Decimal("-42.500"),
+            "whole": Decimal(100),
+            "tiny": Decimal("-0.000000001"),
+            "zero_cents": Decimal("0.00"),
+        }
+        partner = _partner("ptn_decimals", custom_fields=values)
+        _add(storage, partner)
+        _assert_same(_read_partner(storage, "ptn_decimals"), _stored(partner, 1), "partner")
+
+    def test_custom_field_values_keep_their_types(self, storage: Storage) -> None:
+        """Text, int, bool, Decimal and date values come back as the same types."""
+        values = {
+            "text": "health & retail",
+            "empty_text": "",
+            "digits_text": "00042",
+            "int": 250,
+            "zero": 0,
+            "one": 1,
+            "negative": -(10**12),
+            "yes": True,
+            "no": False,
+            "decimal": Decimal("12.5"),
+            "decimal_whole": Decimal(5),
+            "date": date(2026, 2, 28),
+            "leap_day": date(2024, 2, 29),
+        }
+        partner = _partner("ptn_types", custom_fields=values)
+        _add(storage, partner)
+        _assert_same(_read_partner(storage, "ptn_types"), _stored(partner, 1), "partner")
+
+    def test_aware_datetimes_come_back_as_the_same_instants(self, storage: Storage) -> None:
+        """Datetimes in odd offsets (+05:45, -09:30, +14:00, -00:01) keep their instant."""
+        partner = _full_partner("ptn_times")
+        _add(storage, partner)
+        got = _read_partner(storage, "ptn_times")
+        _assert_same(got.created_at, partner.created_at, "partner.created_at")
+        _assert_same(got.updated_at, partner.updated_at, "partner.updated_at")
+        _assert_same(
+            got.onboarding[0].completed_at,
+            partner.onboarding[0].completed_at,
+            "partner.onboarding[0].completed_at",
+        )
+        for index, change in enumerate(partner.history):
+            _assert_same(got.history[index].at, change.at, f"partner.history[{index}].at")
+
+    def test_unicode_text_round_trips(self, storage: Storage) -> None:
+        """Nordic, CJK, Cyrillic and emoji text comes back character for character."""
+        names = {
+            "ptn_nordic": "Ærøskøbing Åland Öresund AB",
+            "ptn_cjk": "東京パートナーズ株式会社",
+            "ptn_cyrillic": "ООО «Партнёр Сибирь»",  # noqa: RUF001 - Cyrillic on purpose
+            "ptn_emoji": "Rocket 🚀 Labs 👩🏽‍💻",
+        }
+        partners = [
+            _partner(
+                partner_id,
+                name=name,
+                region="Amérique du Nord",
+                contacts=(Contact(name, "kontakt@nørd.example", role="ведущий", primary=True),),
+                custom_fields={"motto": f"{name} ✓"},
+            )
+            for partner_id, name in names.items()
+        ]
+        _add(storage, *partners)
+        for partner in partners:
+            _assert_same(_read_partner(storage, partner.id), _stored(partner, 1), partner.id)
+
+    def test_empty_collections_round_trip(self, storage: Storage) -> None:
+        """A partner without domains, contacts, fields, steps or history stays empty."""
+        partner = _partner("ptn_empty")
+        _add(storage, partner)
+        _assert_same(_read_partner(storage, "ptn_empty"), _stored(partner, 1), "partner")
+
+    def test_large_collections_round_trip(self, storage: Storage) -> None:
+        """Hundreds of contacts, custom fields, steps and history entries all come back."""
+        contacts = tuple(
+            Contact(f"Person {n}", f"person{n}@example.com", role="sales", primary=n == 0)
+            for n in range(200)
+        )
+        steps = tuple(
+            OnboardingStep(f"step_{n:03d}", f"Step {n}", date(2026, 1, 1) + timedelta(days=n))
+            for n in range(150)
+        )
+        history = tuple(
+            StatusChange(
+                PartnerAction.SUSPEND if n % 2 else PartnerAction.REINSTATE,
+                PartnerStatus.ACTIVE if n % 2 else PartnerStatus.SUSPENDED,
+                PartnerStatus.SUSPENDED if n % 2 else PartnerStatus.ACTIVE,
+                "usr_maria",
+                _at(n),
+                reason=f"review {n}",
+            )
+            for n in range(100)
+        )
+        partner = _partner(
+            "ptn_large",
+            domains=tuple(f"site{n}.example.com" for n in range(50)),
+            contacts=contacts,
+            custom_fields={f"field_{n:03d}": Decimal(n) / 8 for n in range(300)},
+            onboarding=steps,
+            history=history,
+        )
+        _add(storage, partner)
+        _assert_same(_read_partner(storage, "ptn_large"), _stored(partner, 1), "partner")
+
+    def test_get_of_a_missing_partner_raises_not_found(self, storage: Storage) -> None:
+        """``get`` of an unknown id raises `NotFoundError`."""
+        with storage.unit_of_work() as uow, pytest.raises(NotFoundError):
+            uow.partners.get("ptn_missing")
+
+    def test_add_of_an_existing_id_raises_conflict(self, storage: Storage) -> None:
+        """``add`` of an id that is stored raises `ConflictError` and keeps the stored one."""
+        original = _add(storage, _partner("ptn_1"))[0]
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ConflictError):
+                uow.partners.add(_partner("ptn_1", name="Impostor"))
+            uow.commit()
+        _assert_same(_read_partner(storage, "ptn_1"), original, "partner")
+
+    def test_add_of_an_id_added_in_the_same_unit_of_work_raises_conflict(
+        self, storage: Storage
+    ) -> None:
+        """``add`` twice in one unit of work raises `ConflictError` the second time."""
+        with storage.unit_of_work() as uow:
+            uow.partners.add(_partner("ptn_1"))
+            with pytest.raises(ConflictError):
+                uow.partners.add(_partner("ptn_1", name="Impostor"))
+            uow.commit()
+        _equal(
+            _read_partner(storage, "ptn_1").name,
+            "Partner ptn_1",
+            "_read_partner(storage, 'ptn_1').name",
+        )
+
+    def test_add_of_a_partner_with_a_version_raises_validation_error(
+        self, storage: Storage
+    ) -> None:
+        """``add`` of a partner whose version is not 0 raises `ValidationError`."""
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ValidationError):
+                uow.partners.add(_partner("ptn_1", version=3))
+            uow.commit()
+        _expect(not _partner_exists(storage, "ptn_1"), "the refused partner was stored")
+
+    def test_update_returns_the_partner_one_version_higher(self, storage: Storage) -> None:
+        """Each ``update`` returns version + 1, also several in one unit of work."""
+        added = _add(storage, _partner("ptn_1"))[0]
+        with storage.unit_of_work() as uow:
+            second = uow.partners.update(attrs.evolve(added, region="EMEA"))
+            third = uow.partners.update(attrs.evolve(second, status=PartnerStatus.ONBOARDING))
+            uow.commit()
+        _equal((second.version, third.version), (2, 3), "versions returned by update()")
+        _assert_same(
+            _read_partner(storage, "ptn_1"),
+            _stored(_partner("ptn_1", region="EMEA", status=PartnerStatus.ONBOARDING), 3),
+            "partner",
+        )
+
+    def test_stale_update_raises_and_changes_nothing(self, storage: Storage) -> None:
+        """An update based on an old version raises `StaleVersionError`; nothing changes."""
+        _add(storage, _full_partner("ptn_1"))
+        with storage.unit_of_work() as first:
+            seen = first.partners.get("ptn_1")
+            with storage.unit_of_work() as second:
+                _save(second, attrs.evolve(second.partners.get("ptn_1"), name="Second writer"))
+            before = _read_partner(storage, "ptn_1")
+            with pytest.raises(StaleVersionError) as raised:
+                _save(first, attrs.evolve(seen, name="Lost update", region="APAC", domains=()))
+        _equal(
+            (raised.value.key, raised.value.expected),
+            ("ptn_1", 1),
+            "(raised.value.key, raised.value.expected)",
+        )
+        _assert_same(_read_partner(storage, "ptn_1"), before, "partner")
+
+    def test_update_with_a_version_never_stored_raises_stale(self, storage: Storage) -> None:
+        """An update at a version the partner never had raises `StaleVersionError`."""
+        added = _add(storage, _partner("ptn_1"))[0]
+        with storage.unit_of_work() as uow, pytest.raises(StaleVersionError):
+            _save(uow, attrs.evolve(added, name="From the future", version=7))
+        _assert_same(_read_partner(storage, "ptn_1"), added, "partner")
+
+    def test_update_of_a_missing_partner_raises_stale(self, storage: Storage) -> None:
+        """``update`` of a partner that is not stored raises `StaleVersionError`."""
+        with storage.unit_of_work() as uow, pytest.raises(StaleVersionError):
+            _save(uow, _partner("ptn_gone", version=1))
+        _expect(
+            not _partner_exists(storage, "ptn_gone"),
+            "update() stored a partner that did not exist",
+        )
+
+    def test_partner_query_pages_through_every_partner_once_in_id_order(
+        self, storage: Storage
+    ) -> None:
+        """Following ``next_cursor`` returns every partner once, ordered by id."""
+        ids = [f"ptn_{n:03d}" for n in range(23)]
+        _add(storage, *(_partner(partner_id) for partner_id in reversed(ids)))
+        for limit in (1, 5, 23, 100):
+            assert _ids(_walk_partners(storage, limit=limit)) == ids, f"limit={limit}"
+
+    def test_partner_query_paging_is_stable_while_partners_are_added(
+        self, storage: Storage
+    ) -> None:
+        """Partners added between pages never make paging repeat or skip a partner."""
+        ids = [f"ptn_{n:03d}0" for n in range(30)]
+        _add(storage, *(_partner(partner_id) for partner_id in ids))
+        seen: list[str] = []
+
+        def fetch(cursor: str | None) -> Page[Partner]:
+            with storage.unit_of_work() as uow:  # a fresh one per page, as a web host pages
+                page = uow.partners.query(limit=4, cursor=cursor)
+            seen.extend(_ids(page.items))
+            return page
+
+        def insert(page_number: int) -> None:
+            # Ids unique by construction: "+" sorts before every digit, so "<last>+"
+            # lands right after the cursor; the others are keyed by page number.
+            _add(
+                storage,
+                _partner(f"{seen[-1]}+"),  # just after the cursor: still to come
+                _partner(f"ptn_{page_number:03d}1"),  # before the cursor: already passed
+                _partner(f"ptn_9{page_number:03d}"),  # at the end
+            )
+
+        walked = _ids(_walk(fetch, limit=4, between=insert))
+        assert len(walked) == len(set(walked)), f"partners returned twice: {walked}"
+        assert walked == sorted(walked), f"not in id order: {walked}"
+        missing = sorted(set(ids) - set(walked))
+        assert not missing, f"partners that existed when paging began were skipped: {missing}"
+
+    def test_partner_query_filters_return_exactly_the_matching_partners(
+        self, storage: Storage
+    ) -> None:
+        """Each filter, alone and combined, and with paging, matches exactly."""
+        statuses = list(PartnerStatus)
+        types = [PartnerType.RESELLER, PartnerType.REFERRAL, PartnerType.MSP, "regional_agent"]
+        owners = [None, "usr_anna", "usr_bo"]
+        parents = [None, "ptn_parent_1", "ptn_parent_2"]
+        countries = ["FI", "SE", "JP", "US", "DE"]
+        population = [
+            _partner("ptn_parent_1", type=PartnerType.DISTRIBUTOR, country="SE"),
+            _partner("ptn_parent_2", type=PartnerType.DISTRIBUTOR, country="DE"),
+            *(
+                _partner(
+                    f"ptn_{n:03d}",
+                    status=statuses[n % len(statuses)],
+                    type=types[n % len(types)],
+                    owner_id=owners[n % len(owners)],
+                    parent_id=parents[(n // 2) % len(parents)],
+                    country=countries[n % len(countries)],
+                )
+                for n in range(60)
+            ),
+        ]
+        _add(storage, *population)
+        cases: list[dict[str, Any]] = [
+            {},
+            {"status": PartnerStatus.ACTIVE},
+            {"status": PartnerStatus.TERMINATED},
+            {"type": PartnerType.RESELLER},
+            {"type": "regional_agent"},
+            {"owner_id": "usr_anna"},
+            {"parent_id": "ptn_parent_1"},
+            {"country": "JP"},
+            {"status": PartnerStatus.ACTIVE, "country": "US"},
+            {"type": PartnerType.MSP, "owner_id": "usr_bo", "parent_id": "ptn_parent_1"},
+            {
+                "status": PartnerStatus.ACTIVE,
+                "type": PartnerType.RESELLER,
+                "owner_id": "usr_bo",
+                "parent_id": "ptn_parent_1",
+                "country": "FI",
+            },
+        ]
+        matching_nothing: list[dict[str, Any]] = [
+            {"country": "BR"},
+            {"owner_id": "usr_nobody"},
+            {"status": PartnerStatus.PROSPECT, "parent_id": "ptn_parent_1", "owner_id": "usr_bo"},
+        ]
+        in_order = sorted(population, key=lambda partner: partner.id)
+        for filters in cases + matching_nothing:
+            expected = [
+                partner.id
+                for partner in in_order
+                if all(getattr(partner, name) == value for name, value in filters.items())
+            ]
+            assert bool(expected) == (filters in cases), f"the suite's data for {filters}"
+            for limit in (3, 1000):
+                got = _ids(_walk_partners(storage, limit=limit, **filters))
+                assert got == expected, f"query({filters}, limit={limit})"
+
+    def test_partner_query_refuses_a_malformed_cursor(self, storage: Storage) -> None:
+        """A cursor no query returned raises `ValidationError`."""
+        _add(storage, _partner("ptn_1"), _partner("ptn_2"))
+        with storage.unit_of_work() as uow:
+            for cursor in ("not a cursor", "\x00", "ptn 1\n"):
+                with pytest.raises(ValidationError):
+                    uow.partners.query(limit=1, cursor=cursor)
+
+    def test_partner_query_refuses_a_limit_out_of_bounds(self, storage: Storage) -> None:
+        """``limit`` outside 1..1000 raises `ValidationError`; both bounds are accepted."""
+        _add(storage, _partner("ptn_1"), _partner("ptn_2"))
+        with storage.unit_of_work() as uow:
+            for limit in (0, -1, 1001):
+                with pytest.raises(ValidationError):
+                    uow.partners.query(limit=limit)
+            _equal(
+                len(uow.partners.query(limit=1).items), 1, "len(uow.partners.query(limit=1).items)"
+            )
+            _equal(
+                len(uow.partners.query(limit=1000).items),
+                2,
+                "len(uow.partners.query(limit=1000).items)",
+            )
+
+
+class ActivityLedgerContract:
+    """The promises of `partnerkit.storage.ActivityLedger`.
+
+    Subclass it under a ``Test...`` name with a ``storage`` fixture; see the module
+    docstring.
+    """
+
+    def test_activities_implements_the_protocol(self, storage: Storage) -> None:
+        """``uow.activities`` has every method of `ActivityLedger`."""
+        with storage.unit_of_work() as uow:
+            _expect(
+                isinstance(uow.activities, ActivityLedger),
+                "uow.activities lacks methods of ActivityLedger",
+            )
+
+    def test_activity_values_keep_their_precision_and_currency(self, storage: Storage) -> None:
+        """Money (9 places, KWD 3, JPY 0, negative), Decimal and None values come back exactly."""
+        values: list[Money | Decimal | None] = [
+            Money("0.123456789", "USD"),
+            Money("1.234", "KWD"),
+            Money("1500", "JPY"),
+            Money("-12.50", "EUR"),
+            Money("999999999999999999.99", "USD"),
+            Money("0.10", "EUR"),
+            Decimal("0.000000001"),
+            Decimal("-42.500"),
+            Decimal(7),
+            None,
+        ]
+        activities = [
+            _activity(f"act_{n}", kind=ActivityKind.REVENUE_BOOKED, value=value)
+            for n, value in enumerate(values)
+        ]
+        _append(storage, activities)
+        for activity in activities:
+            _assert_same(_read_activity(storage, activity.id), activity, activity.id)
+
+    def test_activity_attributes_and_expiry_round_trip(self, storage: Storage) -> None:
+        """Attributes of every scalar type, an expiry date and an odd-offset time come back."""
+        activity = _activity(
+            "act_cert",
+            kind=ActivityKind.CERTIFICATION_EARNED,
+            occurred_at=datetime(2026, 3, 1, 23, 59, 59, 999999, tzinfo=_NEPAL),
+            attributes={
+                "person": "p_7",
+                "certification": "cloud_architect",
+                "seats": 2**53,
+                "level": 0,
+                "renewal": True,
+                "trial": False,
+                "note": None,
+                "city": "Tōkyō 東京 Москва 🚀",
+            },
+            expires_on=date(2028, 2, 29),
+        )
+        empty = _activity("act_plain", attributes={})
+        with storage.unit_of_work() as uow:
+            uow.activities.append([activity, empty])
+            _assert_same(uow.activities.get("act_cert"), activity, "activity (staged)")
+            uow.commit()
+        _assert_same(_read_activity(storage, "act_cert"), activity, "activity")
+        _assert_same(_read_activity(storage, "act_plain"), empty, "activity")
+
+    @_PROPERTIES
+    @given(batch=st.lists(pks.activities(), min_size=1, max_size=5))
+    def test_any_activity_round_trips_through_append_and_get(
+        self, storage: Storage, batch: list[Activity]
+    ) -> None:
+        """Any valid activities come back from ``append`` then ``get`` unchanged."""
+        batch = [attrs.evolve(activity, id=_fresh(activity.id)) for activity in batch]
+        _append(storage, batch)
+        for activity in batch:
+            _assert_same(_read_activity(storage, activity.id), activity, "activity")
+
+    def test_get_of_a_missing_activity_raises_not_found(self, storage: Storage) -> None:
+        """``get`` of an unknown id raises `NotFoundError`."""
+        with storage.unit_of_work() as uow, pytest.raises(NotFoundError):
+            uow.activities.get("act_missing")
+
+    def test_append_is_idempotent_within_a_batch(self, storage: Storage) -> None:
+        """An activity twice in one batch is added once and counted as a duplicate."""
+        first, second = _activity("act_1"), _activity("act_2", occurred_at=_at(1))
+        with storage.unit_of_work() as uow:
+            result = uow.activities.append([first, second, first])
+            uow.commit()
+        _equal((result.added, result.duplicates), (2, 1), "AppendResult (added, duplicates)")
+        _equal(
+            _ids(_walk_activities(storage, limit=1000)),
+            ["act_1", "act_2"],
+            "_ids(_walk_activities(storage, limit=1000))",
+        )
+
+    def test_append_is_idempotent_within_a_unit_of_work(self, storage: Storage) -> None:
+        """Appending the same activities again before commit adds nothing."""
+        batch = [_activity("act_1"), _activity("act_2", occurred_at=_at(1))]
+        with storage.unit_of_work() as uow:
+            uow.activities.append(batch)
+            result = uow.activities.append(batch)
+            _equal((result.added, result.duplicates), (0, 2), "AppendResult (added, duplicates)")
+            _equal(
+                _ids(uow.activities.for_partner("ptn_a")),
+                ["act_1", "act_2"],
+                "_ids(uow.activities.for_partner('ptn_a'))",
+            )
+            uow.commit()
+        _equal(
+            _ids(_walk_activities(storage, limit=1000)),
+            ["act_1", "act_2"],
+            "_ids(_walk_activities(storage, limit=1000))",
+        )
+
+    def test_append_is_idempotent_across_units_of_work(self, storage: Storage) -> None:
+        """A retried import adds only what is new and counts the rest as duplicates."""
+        batch = [_activity(f"act_{n}", occurred_at=_at(n)) for n in range(3)]
+        _append(storage, batch)
+        with storage.unit_of_work() as uow:
+            result = uow.activities.append([*batch, _activity("act_3", occurred_at=_at(3))])
+            uow.commit()
+        _equal((result.added, result.duplicates), (1, 3), "AppendResult (added, duplicates)")
+        expected = ["act_0", "act_1", "act_2", "act_3"]
+        _equal(
+            _ids(_walk_activities(storage, limit=1000)),
+            expected,
+            "_ids(_walk_activities(storage, limit=1000))",
+        )
+        with storage.unit_of_work() as uow:
+            _equal(
+                _ids(uow.activities.for_partner("ptn_a")),
+                expected,
+                "_ids(uow.activities.for_partner('ptn_a'))",
+            )
+
+    def test_append_refuses_an_id_with_different_content_and_writes_nothing(
+        self, storage: Storage
+    ) -> None:
+        """A stored id with other content raises `ConflictError`; none of the batch is kept."""
+        original = _activity("act_1", value=Decimal(1))
+        _append(storage, [original])
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ConflictError):
+                uow.activities.append(
+                    [_activity("act_new", occurred_at=_at(1)), attrs.evolve(original, value=None)]
+                )
+            with pytest.raises(NotFoundError):
+                uow.activities.get("act_new")
+            uow.commit()
+        _expect(
+            not _activity_exists(storage, "act_new"),
+            "an activity of a refused batch or commit was stored",
+        )
+        _assert_same(_read_activity(storage, "act_1"), original, "activity")
+
+    def test_append_refuses_one_id_twice_in_a_batch_with_different_content(
+        self, storage: Storage
+    ) -> None:
+        """One id twice in a batch with other content raises `ConflictError`; nothing is kept."""
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ConflictError):
+                uow.activities.append(
+                    [
+                        _activity("act_0"),
+                        _activity("act_1", kind=ActivityKind.DEAL_WON),
+                        _activity("act_1", kind=ActivityKind.DEAL_REGISTERED),
+                    ]
+                )
+            uow.commit()
+        _equal(_walk_activities(storage, limit=1000), [], "_walk_activities(storage, limit=1000)")
+
+    def test_for_partner_orders_by_time_then_id(self, storage: Storage) -> None:
+        """``for_partner`` sorts by instant, then id, across committed and staged activities."""
+        # (id, hours after _T0, zone): ties at hour 2 sort by id; zones do not matter.
+        plan = [
+            ("act_c", 2, _KIRIBATI),
+            ("act_z", 0, UTC),
+            ("act_a", 2, _MARQUESAS),
+            ("act_y", 5, _NEPAL),
+            ("act_b", 2, UTC),
+            ("act_x", -3, _ONE_MINUTE_WEST),
+            ("act_m", 1.5, _NEPAL),
+        ]
+        mine = [_activity(aid, occurred_at=_at(hours, tz)) for aid, hours, tz in plan]
+        others = [_activity(f"act_other_{n}", "ptn_b", occurred_at=_at(n)) for n in range(3)]
+        expected = ["act_x", "act_z", "act_m", "act_a", "act_b", "act_c", "act_y"]
+        _append(storage, [*mine[:4], *others])
+        with storage.unit_of_work() as uow:
+            uow.activities.append(mine[4:])
+            assert _ids(uow.activities.for_partner("ptn_a")) == expected, "with staged ones"
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            _equal(
+                _ids(uow.activities.for_partner("ptn_a")),
+                expected,
+                "_ids(uow.activities.for_partner('ptn_a'))",
+            )
+
+    def test_for_partner_bounds_are_inclusive_instants(self, storage: Storage) -> None:
+        """``since <= occurred_at <= until``, comparing instants whatever the offsets."""
+        tick = timedelta(microseconds=1)
+        since, until = _at(10), _at(20)
+        times = [since - tick, since, _at(15), until, until + tick]
+        _append(
+            storage,
+            [_activity(f"act_{n}", occurred_at=at) for n, at in enumerate(times)],
+        )
+        with storage.unit_of_work() as uow:
+            ledger = uow.activities
+            both = ledger.for_partner(
+                "ptn_a", since=since.astimezone(_NEPAL), until=until.astimezone(_MARQUESAS)
+            )
+            _equal(_ids(both), ["act_1", "act_2", "act_3"], "_ids(both)")
+            _equal(
+                _ids(ledger.for_partner("ptn_a", since=since.astimezone(_KIRIBATI))),
+                ["act_1", "act_2", "act_3", "act_4"],
+                "_ids(ledger.for_partner('ptn_a', since=since.astimezone(_KIRIBATI)))",
+            )
+            _equal(
+                _ids(ledger.for_partner("ptn_a", until=until)),
+                ["act_0", "act_1", "act_2", "act_3"],
+                "_ids(ledger.for_partner('ptn_a', until=until))",
+            )
+            _equal(
+                _ids(ledger.for_partner("ptn_a", since=since, until=since)),
+                ["act_1"],
+                "_ids(ledger.for_partner('ptn_a', since=since, until=since))",
+            )
+
+    def test_for_partner_filters_by_kind_and_partner(self, storage: Storage) -> None:
+        """``for_partner`` returns only that partner's activities of the given kinds."""
+        kinds = [ActivityKind.DEAL_WON, ActivityKind.PORTAL_LOGIN, "webinar_hosted"]
+        _append(
+            storage,
+            [
+                _activity(f"act_{n:02d}", "ptn_a" if n % 2 else "ptn_b", kind=kinds[n % 3])
+                for n in range(12)
+            ],
+        )
+        with storage.unit_of_work() as uow:
+            ledger = uow.activities
+            everything = ["act_01", "act_03", "act_05", "act_07", "act_09", "act_11"]
+            _equal(
+                _ids(ledger.for_partner("ptn_a")), everything, "_ids(ledger.for_partner('ptn_a'))"
+            )
+            _equal(
+                _ids(ledger.for_partner("ptn_a", kinds=["deal_won"])),
+                ["act_03", "act_09"],
+                "_ids(ledger.for_partner('ptn_a', kinds=['deal_won']))",
+            )
+            _equal(
+                _ids(ledger.for_partner("ptn_a", kinds=iter(kinds[1:]))),
+                ["act_01", "act_05", "act_07", "act_11"],
+                "_ids(ledger.for_partner('ptn_a', kinds=iter(kinds[1:])))",
+            )
+            _equal(ledger.for_partner("ptn_nobody"), [], "ledger.for_partner('ptn_nobody')")
+
+    def test_activity_query_pages_through_every_activity_once_in_id_order(
+        self, storage: Storage
+    ) -> None:
+        """Following ``next_cursor`` returns every activity once, ordered by id."""
+        ids = [f"act_{n:03d}" for n in range(37)]
+        _append(storage, [_activity(aid, occurred_at=_at(-n)) for n, aid in enumerate(ids)])
+        for limit in (1, 4, 37, 1000):
+            assert _ids(_walk_activities(storage, limit=limit)) == ids, f"limit={limit}"
+
+    def test_activity_query_paging_is_stable_while_activities_are_added(
+        self, storage: Storage
+    ) -> None:
+        """Activities appended between pages never make paging repeat or skip one."""
+        ids = [f"act_{n:03d}0" for n in range(30)]
+        _append(storage, [_activity(aid) for aid in ids])
+        seen: list[str] = []
+
+        def fetch(cursor: str | None) -> Page[Activity]:
+            with storage.unit_of_work() as uow:
+                page = uow.activities.query(limit=4, cursor=cursor)
+            seen.extend(_ids(page.items))
+            return page
+
+        def insert(page_number: int) -> None:
+            _append(
+                storage,
+                [
+                    _activity(f"{seen[-1]}+"),  # just after the cursor: still to come
+                    _activity(f"act_{page_number:03d}1"),  # before the cursor
+                    _activity(f"act_9{page_number:03d}"),  # at the end
+                ],
+            )
+
+        walked = _ids(_walk(fetch, limit=4, between=insert))
+        assert len(walked) == len(set(walked)), f"activities returned twice: {walked}"
+        assert walked == sorted(walked), f"not in id order: {walked}"
+        missing = sorted(set(ids) - set(walked))
+        assert not missing, f"activities that existed when paging began were skipped: {missing}"
+
+    def test_activity_query_filters_return_exactly_the_matching_activities(
+        self, storage: Storage
+    ) -> None:
+        """partner_id, kinds, since and until, alone, combined and paged, match exactly."""
+        partners = ["ptn_a", "ptn_b", "ptn_c"]
+        kinds = [
+            ActivityKind.REVENUE_BOOKED,
+            ActivityKind.DEAL_WON,
+            ActivityKind.PORTAL_LOGIN,
+            "webinar_hosted",
+        ]
+        zones = [UTC, _NEPAL, _MARQUESAS, _KIRIBATI, _ONE_MINUTE_WEST]
+        population = [
+            _activity(
+                f"act_{n:03d}",
+                partners[n % 3],
+                kind=kinds[n % 4],
+                occurred_at=_at(n, zones[n % 5]),
+                value=Money(n, "EUR") if n % 4 == 0 else None,
+            )
+            for n in range(48)
+        ]
+        _append(storage, population)
+        cases: list[dict[str, Any]] = [
+            {},
+            {"partner_id": "ptn_b"},
+            {"kinds": ["deal_won"]},
+            {"kinds": ("portal_login", "webinar_hosted")},
+            {"kinds": {"revenue_booked"}},
+            {"since": _at(10, _NEPAL)},
+            {"until": _at(20, _MARQUESAS)},
+            {"since": _at(10, _KIRIBATI), "until": _at(20, _ONE_MINUTE_WEST)},
+            {"partner_id": "ptn_a", "kinds": ["revenue_booked", "deal_won"], "since": _at(6)},
+        ]
+        matching_nothing: list[dict[str, Any]] = [
+            {"partner_id": "ptn_nobody"},
+            {"kinds": ["never_happens"]},
+            {"since": _at(47, _NEPAL) + timedelta(microseconds=1)},
+            {"partner_id": "ptn_b", "kinds": ["revenue_booked"], "until": _at(3)},
+        ]
+        for filters in cases + matching_nothing:
+            wanted = filters.get("kinds")
+            kind_set = None if wanted is None else set(wanted)
+            since, until = filters.get("since"), filters.get("until")
+            expected = [
+                activity.id
+                for activity in population
+                if filters.get("partner_id", activity.partner_id) == activity.partner_id
+                and (kind_set is None or activity.kind in kind_set)
+                and (since is None or activity.occurred_at >= since)
+                and (until is None or activity.occurred_at <= until)
+            ]
+            assert bool(expected) == (filters in cases), f"the suite's data for {filters}"
+            for limit in (5, 10_000):
+                got = _ids(_walk_activities(storage, limit=limit, **filters))
+                assert got == expected, f"query({filters}, limit={limit})"
+
+    def test_activity_query_refuses_a_malformed_cursor(self, storage: Storage) -> None:
+        """A cursor no query returned raises `ValidationError`."""
+        _append(storage, [_activity("act_1"), _activity("act_2")])
+        with storage.unit_of_work() as uow:
+            for cursor in ("not a cursor", "\x00", "act 1\n"):
+                with pytest.raises(ValidationError):
+                    uow.activities.query(limit=1, cursor=cursor)
+
+    def test_activity_query_refuses_a_limit_out_of_bounds(self, storage: Storage) -> None:
+        """``limit`` outside 1..10000 raises `ValidationError`; both bounds are accepted."""
+        _append(storage, [_activity("act_1"), _activity("act_2")])
+        with storage.unit_of_work() as uow:
+            for limit in (0, -1, 10_001):
+                with pytest.raises(ValidationError):
+                    uow.activities.query(limit=limit)
+            _equal(
+                len(uow.activities.query(limit=1).items),
+                1,
+                "len(uow.activities.query(limit=1).items)",
+            )
+            _equal(
+                len(uow.activities.query(limit=10000).items),
+                2,
+                "len(uow.activities.query(limit=10000).items)",
+            )
+
+
+def _write_everything(uow: UnitOfWork, existing: Partner) -> None:
+    """Stage one write of every kind: add, update, append and publish."""
+    uow.partners.add(_partner("ptn_new"))
+    uow.partners.update(attrs.evolve(existing, name="Changed", region="APAC"))
+    uow.activities.append([_activity("act_new", "ptn_new"), _activity("act_old_partner")])
+    uow.publish(_event("partner.created", "ptn_new"), _event("partner.renamed"))
+
+
+def _assert_nothing_written(storage: Storage, existing: Partner) -> None:
+    """What `_write_everything` staged left no trace."""
+    assert not _partner_exists(storage, "ptn_new"), "an added partner survived the rollback"
+    _assert_same(_read_partner(storage, existing.id), existing, "the updated partner")
+    for activity_id in ("act_new", "act_old_partner"):
+        assert not _activity_exists(storage, activity_id), f"{activity_id} survived the rollback"
+    assert storage.pending_events() == [], "published events reached the outbox"
+
+
+class UnitOfWorkContract:
+    """The promises of `partnerkit.storage.UnitOfWork` and the outbox of `Storage`.
+
+    Atomic commit, rollback on exception or without commit, isolation of uncommitted
+    writes, no lost updates under concurrent writers, and events delivered only after
+    commit. Subclass it under a ``Test...`` name with a ``storage`` fixture; see the
+    module docstring.
+    """
+
+    def test_storage_implements_the_protocols(self, storage: Storage) -> None:
+        """The store is a `Storage` and hands out `UnitOfWork` objects."""
+        _expect(isinstance(storage, Storage), "the store lacks methods of Storage")
+        with storage.unit_of_work() as uow:
+            _expect(isinstance(uow, UnitOfWork), "the unit of work lacks methods of UnitOfWork")
+
+    def test_reads_inside_a_unit_of_work_see_its_own_writes(self, storage: Storage) -> None:
+        """``get``, ``query`` and ``for_partner`` see what this unit of work wrote."""
+        _add(storage, _partner("ptn_old"))
+        with storage.unit_of_work() as uow:
+            added = uow.partners.add(_partner("ptn_new", country="JP"))
+            _assert_same(uow.partners.get("ptn_new"), added, "added partner")
+            _equal(
+                _ids(uow.partners.query(country="JP").items),
+                ["ptn_new"],
+                "_ids(uow.partners.query(country='JP').items)",
+            )
+            updated = uow.partners.update(attrs.evolve(added, region="APAC"))
+            _assert_same(uow.partners.get("ptn_new"), updated, "updated partner")
+            old = uow.partners.update(attrs.evolve(uow.partners.get("ptn_old"), country="SE"))
+            _equal(
+                _ids(uow.partners.query(country="SE").items),
+                ["ptn_old"],
+                "_ids(uow.partners.query(country='SE').items)",
+            )
+            _assert_same(uow.partners.get("ptn_old"), old, "updated partner")
+            activity = _activity("act_1", "ptn_new")
+            uow.activities.append([activity])
+            _assert_same(uow.activities.get("act_1"), activity, "appended activity")
+            _equal(
+                _ids(uow.activities.for_partner("ptn_new")),
+                ["act_1"],
+                "_ids(uow.activities.for_partner('ptn_new'))",
+            )
+            _equal(
+                _ids(uow.activities.query(partner_id="ptn_new").items),
+                ["act_1"],
+                "_ids(uow.activities.query(partner_id='ptn_new').items)",
+            )
+            uow.commit()
+
+    def test_other_units_of_work_see_writes_only_after_commit(self, storage: Storage) -> None:
+        """Uncommitted writes are invisible to other units of work; committed ones are not."""
+        existing = _add(storage, _partner("ptn_old"))[0]
+        with storage.unit_of_work() as writer:
+            _write_everything(writer, existing)
+            with storage.unit_of_work() as other:
+                with pytest.raises(NotFoundError):
+                    other.partners.get("ptn_new")
+                _assert_same(other.partners.get("ptn_old"), existing, "partner")
+                _equal(
+                    _ids(other.partners.query().items),
+                    ["ptn_old"],
+                    "_ids(other.partners.query().items)",
+                )
+                with pytest.raises(NotFoundError):
+                    other.activities.get("act_new")
+                _equal(
+                    other.activities.for_partner("ptn_new"),
+                    [],
+                    "other.activities.for_partner('ptn_new')",
+                )
+                _equal(
+                    _ids(other.activities.query().items), [], "_ids(other.activities.query().items)"
+                )
+            _equal(storage.pending_events(), [], "storage.pending_events()")
+            writer.commit()
+        with storage.unit_of_work() as later:
+            _equal(
+                later.partners.get("ptn_new").version, 1, "later.partners.get('ptn_new').version"
+            )
+            _equal(
+                later.partners.get("ptn_old").name, "Changed", "later.partners.get('ptn_old').name"
+            )
+            _equal(
+                _ids(later.activities.query().items),
+                ["act_new", "act_old_partner"],
+                "_ids(later.activities.query().items)",
+            )
+        _equal(
+            _pending_kinds(storage),
+            ["partner.created", "partner.renamed"],
+            "_pending_kinds(storage)",
+        )
+
+    def test_exception_inside_the_block_rolls_back_everything(self, storage: Storage) -> None:
+        """An exception in the ``with`` block propagates and discards every write."""
+        existing = _add(storage, _partner("ptn_old"))[0]
+
+        def fail() -> None:
+            with storage.unit_of_work() as uow:
+                _write_everything(uow, existing)
+                raise _DeliberateError
+
+        with pytest.raises(_DeliberateError):
+            fail()
+        _assert_nothing_written(storage, existing)
+
+    def test_leaving_the_block_without_commit_rolls_back_everything(self, storage: Storage) -> None:
+        """Leaving the ``with`` block without ``commit`` discards every write."""
+        existing = _add(storage, _partner("ptn_old"))[0]
+        with storage.unit_of_work() as uow:
+            _write_everything(uow, existing)
+        _assert_nothing_written(storage, existing)
+
+    def test_rollback_discards_everything_since_the_last_commit(self, storage: Storage) -> None:
+        """``rollback`` discards the writes after the last commit and keeps the ones before."""
+        existing = _add(storage, _partner("ptn_old"))[0]
+        with storage.unit_of_work() as uow:
+            uow.partners.add(_partner("ptn_kept"))
+            uow.commit()
+            _write_everything(uow, existing)
+            uow.rollback()
+            with pytest.raises(NotFoundError):
+                uow.partners.get("ptn_new")
+        _expect(_partner_exists(storage, "ptn_kept"), "rollback() undid an earlier commit")
+        _assert_nothing_written(storage, existing)
+
+    def test_commit_that_fails_on_a_stale_partner_writes_nothing(self, storage: Storage) -> None:
+        """A commit refused because a partner changed since it was read writes nothing."""
+        existing = _add(storage, _partner("ptn_old"))[0]
+        with storage.unit_of_work() as slow:
+            _write_everything(slow, existing)  # updates ptn_old based on version 1
+            with storage.unit_of_work() as fast:
+                _save(fast, attrs.evolve(fast.partners.get("ptn_old"), name="Fast writer"))
+            winner = _read_partner(storage, "ptn_old")
+            with pytest.raises(StaleVersionError):
+                slow.commit()
+        _assert_nothing_written(storage, winner)
+
+    def test_commit_that_fails_on_a_taken_partner_id_writes_nothing(self, storage: Storage) -> None:
+        """A commit refused because another unit of work added the same id writes nothing."""
+        existing = _add(storage, _partner("ptn_old"))[0]
+        with storage.unit_of_work() as slow:
+            _write_everything(slow, existing)  # adds ptn_new
+            with storage.unit_of_work() as fast:
+                fast.partners.add(_partner("ptn_new", name="Fast writer"))
+                fast.commit()
+            winner = _read_partner(storage, "ptn_new")
+            with pytest.raises(ConflictError):
+                slow.commit()
+        _assert_same(_read_partner(storage, "ptn_new"), winner, "partner")
+        _assert_same(_read_partner(storage, "ptn_old"), existing, "partner")
+        _expect(
+            not _activity_exists(storage, "act_new"),
+            "an activity of a refused batch or commit was stored",
+        )
+        _equal(storage.pending_events(), [], "storage.pending_events()")
+
+    def test_commit_that_fails_on_a_taken_activity_id_writes_nothing(
+        self, storage: Storage
+    ) -> None:
+        """A commit refused because an activity id was taken with other content writes nothing."""
+        existing = _add(storage, _partner("ptn_old"))[0]
+        with storage.unit_of_work() as slow:
+            _write_everything(slow, existing)  # appends act_new
+            with storage.unit_of_work() as fast:
+                fast.activities.append([_activity("act_new", "ptn_fast")])
+                fast.commit()
+            with pytest.raises(ConflictError):
+                slow.commit()
+        _equal(
+            _read_activity(storage, "act_new").partner_id,
+            "ptn_fast",
+            "_read_activity(storage, 'act_new').partner_id",
+        )
+        _expect(
+            not _activity_exists(storage, "act_old_partner"),
+            "an activity of a refused commit was stored",
+        )
+        _expect(
+            not _partner_exists(storage, "ptn_new"),
+            "a partner of a refused commit was stored",
+        )
+        _assert_same(_read_partner(storage, "ptn_old"), existing, "partner")
+        _equal(storage.pending_events(), [], "storage.pending_events()")
+
+    def test_concurrent_updates_lose_no_update(self, storage: Storage) -> None:
+        """Racing read-modify-write units of work: each saves or gets `StaleVersionError`.
+
+        8 threads each make 3 attempts; every attempt reads the partner, waits until all
+        threads have read, then adds its own domain and commits. The final version is 1
+        plus the number of saves and the partner holds exactly the saved domains.
+        """
+        _add(storage, _partner("ptn_contended"))
+        writers, rounds = 8, 3
+        barrier = threading.Barrier(writers, timeout=_THREAD_TIMEOUT)
+        outcomes: dict[str, str] = {}
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+
+        def attempt(marker: str) -> str:
+            with storage.unit_of_work() as uow:
+                seen = uow.partners.get("ptn_contended")
+                barrier.wait()  # everyone has read the same version before anyone writes
+                try:
+                    _save(uow, attrs.evolve(seen, domains=(*seen.domains, marker)))
+                except StaleVersionError:
+                    return "stale"
+                return "saved"
+
+        def write(writer: int) -> None:
+            try:
+                for round_ in range(rounds):
+                    marker = f"w{writer}r{round_}.example.com"
+                    outcome = attempt(marker)
+                    with lock:
+                        outcomes[marker] = outcome
+            except BaseException as error:
+                barrier.abort()  # release the others instead of leaving them waiting
+                with lock:
+                    errors.append(error)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(_THREAD_TIMEOUT)
+        assert not any(thread.is_alive() for thread in threads), "writers never finished"
+        assert not errors, f"writers failed with something other than StaleVersionError: {errors}"
+        saved = {marker for marker, outcome in outcomes.items() if outcome == "saved"}
+        _equal(len(outcomes), writers * rounds, "len(outcomes)")
+        assert saved, "no writer managed to save"
+        final = _read_partner(storage, "ptn_contended")
+        assert final.version == 1 + len(saved), (
+            f"version {final.version} after {len(saved)} successful updates"
+        )
+        assert set(final.domains) == saved, (
+            f"lost updates: {sorted(saved - set(final.domains))}; "
+            f"unexpected: {sorted(set(final.domains) - saved)}"
+        )
+
+    def test_events_reach_the_outbox_only_after_commit(self, storage: Storage) -> None:
+        """Published events are pending only once committed, in order, as ``uow.events``."""
+        events = [_event("partner.created"), _event("partner.activated", step=2)]
+        with storage.unit_of_work() as uow:
+            uow.publish(events[0])
+            uow.publish(events[1])
+            assert storage.pending_events() == [], "events were delivered before commit"
+            _expect(not uow.events, "uow.events holds events that no commit recorded")
+            uow.commit()
+        recorded = uow.events
+        _assert_same([record.event for record in recorded], events, "uow.events")
+        _assert_same(storage.pending_events(), list(recorded), "pending_events()")
+
+    def test_event_ids_are_unique_and_sort_in_recording_order(self, storage: Storage) -> None:
+        """Outbox ids are unique and sort in the order the events were recorded."""
+        kinds: list[str] = []
+        for commit in range(5):
+            with storage.unit_of_work() as uow:
+                batch = [_event(f"test.c{commit}e{n}") for n in range(3)]
+                uow.publish(*batch)
+                uow.commit()
+            kinds.extend(event.kind for event in batch)
+        pending = storage.pending_events(limit=1000)
+        _equal(
+            [record.event.kind for record in pending],
+            kinds,
+            "[record.event.kind for record in pending]",
+        )
+        ids = [record.id for record in pending]
+        assert len(set(ids)) == len(ids), f"duplicate outbox ids: {ids}"
+        assert ids == sorted(ids), f"outbox ids do not sort in recording order: {ids}"
+        _expect(
+            all(record.recorded_at.utcoffset() is not None for record in pending),
+            "recorded_at came back naive",
+        )
+
+    def test_uow_events_holds_the_events_of_the_last_commit(self, storage: Storage) -> None:
+        """``uow.events`` is replaced by each commit, empty after a commit without events."""
+        with storage.unit_of_work() as uow:
+            uow.publish(_event("test.first"))
+            uow.commit()
+            _equal(
+                [record.event.kind for record in uow.events],
+                ["test.first"],
+                "[record.event.kind for record in uow.events]",
+            )
+            uow.publish(_event("test.second"), _event("test.third"))
+            uow.commit()
+            _equal(
+                [record.event.kind for record in uow.events],
+                ["test.second", "test.third"],
+                "[record.event.kind for record in uow.events]",
+            )
+            uow.partners.add(_partner("ptn_1"))
+            uow.commit()
+            _equal(uow.events, (), "uow.events")
+
+    def test_events_of_a_rolled_back_unit_never_appear(self, storage: Storage) -> None:
+        """Events published in work that rolled back are never recorded."""
+
+        def fail() -> None:
+            with storage.unit_of_work() as uow:
+                uow.publish(_event("test.raised"))
+                raise _DeliberateError
+
+        with pytest.raises(_DeliberateError):
+            fail()
+        with storage.unit_of_work() as uow:
+            uow.publish(_event("test.abandoned"))
+        with storage.unit_of_work() as uow:
+            uow.publish(_event("test.rolled_back"))
+            uow.rollback()
+            uow.publish(_event("test.kept"))
+            uow.commit()
+        _equal(_pending_kinds(storage), ["test.kept"], "_pending_kinds(storage)")
+
+    def test_mark_delivered_removes_events_and_ignores_unknown_ids(self, storage: Storage) -> None:
+        """Delivered events leave ``pending_events``; unknown or repeated ids are ignored."""
+        with storage.unit_of_work() as uow:
+            uow.publish(*(_event(f"test.e{n}") for n in range(4)))
+            uow.commit()
+        first, second, third, fourth = storage.pending_events()
+        storage.mark_delivered([first.id, third.id])
+        _equal(_pending_kinds(storage), ["test.e1", "test.e3"], "_pending_kinds(storage)")
+        storage.mark_delivered(iter([first.id, "evt_unknown"]))
+        storage.mark_delivered([])
+        _equal(
+            [record.id for record in storage.pending_events()],
+            [second.id, fourth.id],
+            "[record.id for record in storage.pending_events()]",
+        )
+        storage.mark_delivered([second.id, fourth.id])
+        _equal(storage.pending_events(), [], "storage.pending_events()")
+
+    def test_pending_events_returns_the_oldest_first_up_to_limit(self, storage: Storage) -> None:
+        """``pending_events(limit=n)`` returns the n oldest undelivered events."""
+        for n in range(5):
+            with storage.unit_of_work() as uow:
+                uow.publish(_event(f"test.e{n}"))
+                uow.commit()
+        oldest = storage.pending_events(limit=2)
+        _equal(
+            [record.event.kind for record in oldest],
+            ["test.e0", "test.e1"],
+            "[record.event.kind for record in oldest]",
+        )
+        storage.mark_delivered(record.id for record in oldest)
+        _equal(
+            [r.event.kind for r in storage.pending_events(limit=2)],
+            ["test.e2", "test.e3"],
+            "[r.event.kind for r in storage.pending_events(limit=2)]",
+        )
+
+    @_PROPERTIES
+    @given(events=st.lists(pks.events(), min_size=1, max_size=5))
+    def test_any_published_event_round_trips_through_the_outbox(
+        self, storage: Storage, events: list[Event]
+    ) -> None:
+        """Any valid events come back from the outbox unchanged, in order."""
+        with storage.unit_of_work() as uow:
+            uow.publish(*events)
+            uow.commit()
+        recorded = uow.events
+        _assert_same([record.event for record in recorded], events, "events")
+        pending = {record.id: record for record in storage.pending_events(limit=1000)}
+        for record in recorded:
+            assert record.id in pending, f"{record.id} is not pending"
+            _assert_same(pending[record.id], record, "pending record")
+        # Leave the outbox empty for the next example.
+        storage.mark_delivered(record.id for record in recorded)
+
+    def test_unit_of_work_can_be_reused_after_commit_and_rollback(self, storage: Storage) -> None:
+        """After ``commit`` or ``rollback`` the same unit of work does more work."""
+        with storage.unit_of_work() as uow:
+            uow.partners.add(_partner("ptn_1"))
+            uow.publish(_event("test.one"))
+            uow.commit()
+            uow.partners.add(_partner("ptn_2"))
+            uow.publish(_event("test.two"))
+            uow.rollback()
+            uow.partners.update(attrs.evolve(uow.partners.get("ptn_1"), region="EMEA"))
+            uow.partners.add(_partner("ptn_3"))
+            uow.publish(_event("test.three"))
+            uow.commit()
+        _equal(
+            _read_partner(storage, "ptn_1").version, 2, "_read_partner(storage, 'ptn_1').version"
+        )
+        _expect(_partner_exists(storage, "ptn_3"), "work after a rollback was not committed")
+        _expect(not _partner_exists(storage, "ptn_2"), "a rolled-back partner was stored")
+        _equal(_pending_kinds(storage), ["test.one", "test.three"], "_pending_kinds(storage)")
+
+    def test_unit_of_work_can_be_reused_after_a_failed_commit(self, storage: Storage) -> None:
+        """After a refused commit the same unit of work starts afresh and can commit."""
+        with storage.unit_of_work() as uow:
+            uow.partners.add(_partner("ptn_1", name="Slow writer"))
+            uow.publish(_event("test.lost"))
+            _add(storage, _partner("ptn_1", name="Fast writer"))
+            with pytest.raises(ConflictError):
+                uow.commit()
+            uow.partners.add(_partner("ptn_2"))
+            uow.publish(_event("test.saved"))
+            uow.commit()
+        _equal(
+            _read_partner(storage, "ptn_1").name,
+            "Fast writer",
+            "_read_partner(storage, 'ptn_1').name",
+        )
+        _expect(_partner_exists(storage, "ptn_2"), "work after a refused commit was not committed")
+        _equal(_pending_kinds(storage), ["test.saved"], "_pending_kinds(storage)")
+
+
+class StorageContract(PartnerRepositoryContract, ActivityLedgerContract, UnitOfWorkContract):
+    """Every contract at once: what a complete partnerkit store must pass.
+
+    Example::
+
+        class TestMyStorage(StorageContract):
+            @pytest.fixture
+            def storage(self, tmp_path):
+                store = MyStorage(tmp_path / "db")
+                yield store
+                store.close()
+    """
