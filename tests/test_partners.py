@@ -334,3 +334,33 @@ def test_custom_field_declarations_are_checked() -> None:
 def test_partners_refuse_values_a_schema_would_never_produce() -> None:
     with pytest.raises(ValidationError, match=r"custom_fields\.score"):
         partner(custom_fields={"score": 1.5})
+
+
+def test_mappings_of_a_partner_cannot_be_changed_in_place() -> None:
+    created = partner(custom_fields={"employees": 12})
+    with pytest.raises(TypeError, match=r"attrs\.evolve"):
+        created.custom_fields["employees"] = 13  # type: ignore[index]
+    changed = attrs.evolve(created, custom_fields={**created.custom_fields, "employees": 13})
+    assert changed.custom_fields == {"employees": 13}
+    assert created.custom_fields == {"employees": 12}
+
+
+def test_partners_pickle_with_their_frozen_mappings() -> None:
+    import pickle  # noqa: PLC0415 - only this test needs it
+
+    created = partner(custom_fields={"employees": 12})
+    assert pickle.loads(pickle.dumps(created)) == created
+
+
+def test_history_entries_refuse_naive_instants() -> None:
+    from partnerkit.partners import StatusChange  # noqa: PLC0415
+
+    with pytest.raises(ValidationError) as info:
+        StatusChange(
+            PartnerAction.SUSPEND,
+            PartnerStatus.ACTIVE,
+            PartnerStatus.SUSPENDED,
+            "usr_cm",
+            datetime(2026, 1, 1),  # noqa: DTZ001
+        )
+    assert info.value.paths == ("at",)

@@ -8,6 +8,7 @@ from typing import Generic, NamedTuple, TypeVar
 import attrs
 
 from partnerkit._errors import Problems
+from partnerkit._frozen import freeze
 from partnerkit._time import to_utc
 
 __all__ = ["Change", "Event", "EventRecord", "Scalar"]
@@ -19,7 +20,11 @@ Scalar = str | int | bool | None
 
 
 def check_scalars(values: object, problems: Problems, path: str) -> dict[str, Scalar]:
-    """Validate a flat mapping of names to JSON scalars (no floats, no nesting)."""
+    """Validate a flat mapping of names to JSON scalars (no floats, no nesting).
+
+    Returns:
+        The mapping as a `FrozenDict`, so the model holding it stays unchangeable.
+    """
     if not isinstance(values, dict):
         problems.add(path, f"expected a dict of names to values, got {type(values).__name__}")
         return {}
@@ -35,7 +40,7 @@ def check_scalars(values: object, problems: Problems, path: str) -> dict[str, Sc
             )
         else:
             checked[key] = value
-    return checked
+    return freeze(checked)
 
 
 @attrs.frozen

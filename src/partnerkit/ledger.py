@@ -11,6 +11,7 @@ import attrs
 from partnerkit._checks import check_slug
 from partnerkit._errors import Problems
 from partnerkit._events import Scalar, check_scalars
+from partnerkit._frozen import freeze
 from partnerkit._ids import check_id, is_valid_id
 from partnerkit._money import Money, to_decimal
 from partnerkit._time import to_utc
@@ -79,14 +80,19 @@ class Activity:
             and type(occurred) is datetime
             and occurred.tzinfo is UTC
             and (self.value is None or type(self.value) is Money)
-            and type(self.attributes) is dict
+            and isinstance(self.attributes, dict)
             and (self.expires_on is None or type(self.expires_on) is date)
             and is_valid_id(self.id)
             and is_valid_id(self.partner_id)
             and check_slug_fast(self.kind)
-            and all(type(v) in _SCALAR_TYPES for v in self.attributes.values())
+            and all(
+                type(key) is str and key and type(value) in _SCALAR_TYPES
+                for key, value in self.attributes.items()
+            )
         ):
             self._validate()
+        else:
+            object.__setattr__(self, "attributes", freeze(self.attributes))
 
     def _validate(self) -> None:
         problems = Problems()

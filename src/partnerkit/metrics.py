@@ -15,6 +15,7 @@ import attrs
 from partnerkit._checks import check_enum, check_slug
 from partnerkit._errors import NotFoundError, Problems, ValidationError
 from partnerkit._events import Scalar, check_scalars
+from partnerkit._frozen import freeze
 from partnerkit._ids import check_id
 from partnerkit._money import Money, check_currency
 from partnerkit._time import Period, to_utc
@@ -270,6 +271,7 @@ class MetricSnapshot:
         if not isinstance(self.values, dict):
             problems.add("values", "expected a dict of metric name to value")
         else:
+            object.__setattr__(self, "values", freeze(self.values))
             for name, value in self.values.items():
                 if value is not None and type(value) not in (Money, Decimal, int):
                     problems.add(

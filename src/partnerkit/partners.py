@@ -20,6 +20,7 @@ from partnerkit._errors import (
     ValidationError,
 )
 from partnerkit._events import Change, Event
+from partnerkit._frozen import freeze
 from partnerkit._ids import check_id
 from partnerkit._money import to_decimal
 from partnerkit._time import Period, parse_date, to_utc
@@ -389,6 +390,21 @@ class OnboardingStep:
     completed_at: datetime | None = None
     completed_by: str | None = None
 
+    def __attrs_post_init__(self) -> None:
+        problems = Problems()
+        problems.check("key", check_slug, self.key, "step key")
+        problems.check("title", check_text, self.title, required=True)
+        if not isinstance(self.due_on, date) or isinstance(self.due_on, datetime):
+            problems.add("due_on", "expected a date")
+        owner = problems.check("owner", check_enum, StepOwner, self.owner)
+        if self.completed_at is not None:
+            completed = problems.check("completed_at", to_utc, self.completed_at, "")
+            object.__setattr__(self, "completed_at", completed)
+        if self.completed_by is not None:
+            problems.check("completed_by", check_id, self.completed_by, "")
+        problems.raise_if_any()
+        object.__setattr__(self, "owner", owner)
+
     @property
     def is_open(self) -> bool:
         """Whether it still has to be done."""
@@ -409,6 +425,18 @@ class StatusChange:
     actor: str
     at: datetime
     reason: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        problems = Problems()
+        fix = object.__setattr__
+        fix(self, "action", problems.check("action", check_enum, PartnerAction, self.action))
+        for name in ("from_status", "to_status"):
+            status = problems.check(name, check_enum, PartnerStatus, getattr(self, name))
+            fix(self, name, status)
+        problems.check("actor", check_id, self.actor, "")
+        fix(self, "at", problems.check("at", to_utc, self.at, ""))
+        problems.check("reason", check_text, self.reason, required=False, limit=2000)
+        problems.raise_if_any()
 
 
 @attrs.frozen
@@ -494,6 +522,7 @@ class Partner:
         if not isinstance(self.custom_fields, dict):
             problems.add("custom_fields", "expected a dict of custom field values")
         else:
+            fix(self, "custom_fields", freeze(self.custom_fields))
             for name, value in self.custom_fields.items():
                 if isinstance(value, (float, datetime)) or not isinstance(
                     value, (str, int, Decimal, date)

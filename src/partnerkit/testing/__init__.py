@@ -4,4 +4,7 @@ Requires the ``testing`` extra (``pip install "partnerkit[testing]"``), which br
 hypothesis and pytest.
 
 - `partnerkit.testing.strategies`: hypothesis strategies for every public model.
+- `partnerkit.testing.conformance`: the storage conformance suite; subclass
+  ``StorageContract`` with one ``storage`` fixture to hold your own adapter to the
+  promises the shipped adapters keep.
 """
