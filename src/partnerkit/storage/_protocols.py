@@ -199,6 +199,10 @@ class UnitOfWork(Protocol):
     def commit(self) -> None:
         """Write everything atomically, or nothing.
 
+        After a commit that raised `StaleVersionError` or `ConflictError` the staged
+        work is discarded (it could never succeed): reload and redo it. After a
+        `StorageBusyError` it is kept, so calling ``commit()`` again retries it.
+
         Raises:
             StaleVersionError: If a partner changed since it was read.
             ConflictError: If an added record's id was taken meanwhile.

@@ -353,7 +353,14 @@ class _Activities:
         with self._store._lock:
             self._store._check_open()
             committed = list(self._store._by_partner.get(partner_id, ()))
-        staged = [a for a in self._work.staged_activities.values() if a.partner_id == partner_id]
+        # An activity this unit staged may have been committed by another meanwhile;
+        # list it once, as the commit will.
+        seen = {activity.id for activity in committed}
+        staged = [
+            a
+            for a in self._work.staged_activities.values()
+            if a.partner_id == partner_id and a.id not in seen
+        ]
         found = [a for a in committed + staged if activity_matches(a, wanted, low, high)]
         found.sort(key=lambda activity: (activity.occurred_at, activity.id))
         return found

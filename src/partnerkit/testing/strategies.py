@@ -256,8 +256,9 @@ def partners(draw: st.DrawFn, *, partner_id: str | None = None, stored: bool = F
             max_size=3,
         )
     )
+    own_id = partner_id if partner_id is not None else draw(ids("ptn"))
     return Partner(
-        id=partner_id if partner_id is not None else draw(ids("ptn")),
+        id=own_id,
         name=draw(names()),
         type=draw(st.sampled_from(PartnerType) | slugs()),
         country=draw(st.sampled_from(sorted(COUNTRIES))),
@@ -274,7 +275,7 @@ def partners(draw: st.DrawFn, *, partner_id: str | None = None, stored: bool = F
             )
         ),
         owner_id=draw(st.none() | ids("usr")),
-        parent_id=draw(st.none() | ids("ptn")),
+        parent_id=draw(st.none() | ids("ptn").filter(lambda parent: parent != own_id)),
         contacts=people,
         custom_fields=draw(st.dictionaries(slugs(), _custom_values(), max_size=5)),
         joined_on=draw(st.none() | st.dates(min_value=date(2000, 1, 1))),
