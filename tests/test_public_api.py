@@ -4,7 +4,16 @@ import importlib.resources
 import pkgutil
 
 import partnerkit
+import partnerkit.access
+import partnerkit.events
+import partnerkit.health
+import partnerkit.ledger
+import partnerkit.metrics
+import partnerkit.partners
 import partnerkit.serialization
+import partnerkit.storage
+import partnerkit.testing.conformance
+import partnerkit.testing.strategies
 
 
 def isort_order(name: str) -> tuple[int, str]:
@@ -20,7 +29,18 @@ def test_root_all_is_sorted_and_complete() -> None:
 
 
 def test_public_submodule_all_is_sorted_and_importable() -> None:
-    for module in (partnerkit.serialization,):
+    for module in (
+        partnerkit.access,
+        partnerkit.events,
+        partnerkit.health,
+        partnerkit.ledger,
+        partnerkit.metrics,
+        partnerkit.partners,
+        partnerkit.serialization,
+        partnerkit.storage,
+        partnerkit.testing.conformance,
+        partnerkit.testing.strategies,
+    ):
         assert module.__all__ == sorted(module.__all__, key=isort_order)
         for name in module.__all__:
             assert hasattr(module, name), name

@@ -45,6 +45,8 @@ MODELS: dict[type[Any], st.SearchStrategy[Any]] = {
     partnerkit.Window: pks.windows(),
     partnerkit.Event: pks.events(),
     partnerkit.EventRecord: pks.event_records(),
+    partnerkit.ScoringModel: pks.scoring_models(),
+    partnerkit.HealthScore: pks.health_scores(),
 }
 # Values written as one JSON string inside models, like dates and Decimals.
 VALUES: dict[type[Any], st.SearchStrategy[Any]] = {Period: pks.periods(allow_negative=True)}

@@ -34,6 +34,7 @@ from partnerkit._time import (
     parse_datetime,
     to_utc,
 )
+from partnerkit.health import HealthScore, ScoringModel
 from partnerkit.ledger import Activity, ActivityKind
 from partnerkit.metrics import (
     Aggregate,
@@ -80,6 +81,7 @@ __all__ = [
     "FieldProblem",
     "FixedClock",
     "FixedRates",
+    "HealthScore",
     "IdGenerator",
     "InvalidTransitionError",
     "MetricDefinition",
@@ -95,6 +97,7 @@ __all__ = [
     "Period",
     "PermissionDeniedError",
     "RateSource",
+    "ScoringModel",
     "StaleVersionError",
     "StorageBusyError",
     "StorageError",
