@@ -14,6 +14,7 @@ import partnerkit.serialization
 import partnerkit.storage
 import partnerkit.testing.conformance
 import partnerkit.testing.strategies
+import partnerkit.tiers
 
 
 def isort_order(name: str) -> tuple[int, str]:
@@ -40,6 +41,7 @@ def test_public_submodule_all_is_sorted_and_importable() -> None:
         partnerkit.storage,
         partnerkit.testing.conformance,
         partnerkit.testing.strategies,
+        partnerkit.tiers,
     ):
         assert module.__all__ == sorted(module.__all__, key=isort_order)
         for name in module.__all__:

@@ -46,6 +46,10 @@ MODELS: dict[type[Any], st.SearchStrategy[Any]] = {
     partnerkit.Event: pks.events(),
     partnerkit.EventRecord: pks.event_records(),
     partnerkit.ScoringModel: pks.scoring_models(),
+    partnerkit.Program: pks.programs(),
+    partnerkit.Tier: pks.programs().map(lambda program: program.tiers[-1]),
+    partnerkit.Membership: pks.programs().flatmap(pks.memberships),
+    partnerkit.TierDecision: pks.tier_decisions(),
     partnerkit.HealthScore: pks.health_scores(),
 }
 # Values written as one JSON string inside models, like dates and Decimals.

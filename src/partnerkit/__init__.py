@@ -56,6 +56,7 @@ from partnerkit.partners import (
     PartnerStatus,
     PartnerType,
 )
+from partnerkit.tiers import Membership, Program, Tier, TierDecision
 
 try:
     __version__ = _version("partnerkit")
@@ -84,6 +85,7 @@ __all__ = [
     "HealthScore",
     "IdGenerator",
     "InvalidTransitionError",
+    "Membership",
     "MetricDefinition",
     "MetricSnapshot",
     "Money",
@@ -96,6 +98,7 @@ __all__ = [
     "PartnerkitError",
     "Period",
     "PermissionDeniedError",
+    "Program",
     "RateSource",
     "ScoringModel",
     "StaleVersionError",
@@ -103,6 +106,8 @@ __all__ = [
     "StorageError",
     "StorageSchemaError",
     "SystemClock",
+    "Tier",
+    "TierDecision",
     "ValidationError",
     "Window",
     "WindowKind",
