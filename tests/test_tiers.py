@@ -682,7 +682,7 @@ def test_evidence_shows_the_gap_in_words_and_numbers() -> None:
     assert decision.outcome is TierOutcome.KEEP
     assert decision.next_tier_id == "gold"
     assert decision.gap == (
-        "needs 12,000.00 USD more revenue in the trailing P12M and 1 more certified person"
+        "needs 12,000.00 USD more revenue in the trailing 12 months and 1 more certified person"
     )
     assert [
         (item.metric, item.passed, item.shortfall) for item in decision.next_evidence.evidence
@@ -746,7 +746,7 @@ def test_progress_and_shortfall_per_comparison(
 def test_no_data_never_passes_and_says_so() -> None:
     decision = evaluate(PROGRAM, member("registered"), NOTHING, as_of=Q4)
     assert decision.gap == (
-        "needs at least 25,000.00 USD of revenue in the trailing P12M (no data yet) "
+        "needs at least 25,000.00 USD of revenue in the trailing 12 months (no data yet) "
         "and 1 more certified person"
     )
 
@@ -785,8 +785,8 @@ def test_any_of_groups_pass_with_one_member_and_read_either_or() -> None:
     short = evaluate(program, member("silver"), snap(60_000, people=2, deals=4), as_of=Q4)
     assert (
         short.gap
-        == "needs either 40,000.00 USD more revenue in the trailing P12M or 6 more won deals "
-        "in the trailing P12M"
+        == "needs either 40,000.00 USD more revenue in the trailing 12 months or 6 more won deals "
+        "in the trailing 12 months"
     )
     assert short.progress == Decimal("0.6")  # the better branch: 60,000 of 100,000
     assert [item.path for item in short.next_evidence.evidence] == [  # type: ignore[union-attr]
@@ -802,7 +802,7 @@ def test_explain_reads_like_a_report() -> None:
         "ptn_1: keep (silver)\n"
         "  Silver: met, progress 100%\n"
         "  Gold: not met, progress 50%; needs 12,000.00 USD more revenue in the trailing "
-        "P12M and 1 more certified person"
+        "12 months and 1 more certified person"
     )
 
 

@@ -127,7 +127,7 @@ def test_each_criterion_that_will_fail_is_named_with_its_day_and_cause() -> None
     ]
     assert [w.message for w in warnings] == [
         (
-            "Gold at risk on 2026-12-11: revenue in the trailing P12M drops to 50,000.00 USD "
+            "Gold at risk on 2026-12-11: revenue in the trailing 12 months drops to 50,000.00 USD "
             "(needs at least 100,000.00 USD); 1 activity leaves the window (rev_1)"
         ),
         (
@@ -135,7 +135,7 @@ def test_each_criterion_that_will_fail_is_named_with_its_day_and_cause() -> None
             "certification 'cloud_architect' of person p_1 expires on 2027-01-20"
         ),
         (
-            "Gold at risk on 2027-03-02: won deals in the trailing P12M drops to 4 (needs at "
+            "Gold at risk on 2027-03-02: won deals in the trailing 12 months drops to 4 (needs at "
             "least 5); 1 activity leaves the window (won_0)"
         ),
     ]

@@ -243,3 +243,18 @@ def test_next_after_is_the_first_occurrence_in_between(cadence: Cadence, moment:
     assert following > moment
     window = cadence.between(moment + timedelta(microseconds=1), following + timedelta(days=1))
     assert window[0] == following
+
+
+@pytest.mark.parametrize(
+    ("period", "words"),
+    [
+        (Period(months=12), "12 months"),
+        (Period(days=1), "1 day"),
+        (Period(years=1, months=6), "1 year and 6 months"),
+        (Period(years=1, weeks=2, days=3), "1 year, 2 weeks and 3 days"),
+        (Period(), "0 days"),
+        (Period(days=-7), "minus 7 days"),
+    ],
+)
+def test_periods_describe_themselves_in_words(period: Period, words: str) -> None:
+    assert period.describe() == words

@@ -4,63 +4,45 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TextIO
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
-from partnerkit import (
-    Cadence,
-    FixedRates,
-    Money,
-    PartnerkitError,
-    Period,
-    ValidationError,
-    __version__,
-)
-from partnerkit.serialization import from_json
+from partnerkit import PartnerkitError, __version__
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from partnerkit.storage import Storage
 
-def _demo(out: TextIO) -> None:
-    write = out.write
-    now = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
-    write(f"partnerkit {__version__}: the core values every PRM rule stands on\n\n")
+#: Exit codes: 0 success, 1 partnerkit refused the input or the store failed,
+#: 2 the command line itself was wrong (argparse's convention).
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
-    won = Money("48750.00", "EUR")
-    shares = {"Northwind Resellers": 50, "Contoso Referral": 30, "Fabrikam MSP": 20}
-    write(f"A won deal of {won}, split by partner share:\n")
-    for (name, share), part in zip(
-        shares.items(), won.allocate(list(shares.values())), strict=True
-    ):
-        write(f"  {name:<22} {share:>3}%  {part}\n")
-    rates = FixedRates({("EUR", "USD"): "1.0825"})
-    write(f"  reported in USD at 1.0825: {won.convert('USD', rates, as_of=now)}\n\n")
 
-    window = Period.parse("P90D")
-    approved = datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
-    write(
-        f"A registration approved {approved:%Y-%m-%d} is protected until "
-        f"{approved + window:%Y-%m-%d} ({window}).\n"
-    )
-    month_end = datetime(2026, 1, 31, tzinfo=UTC)
-    write(
-        f"One month after {month_end:%Y-%m-%d} is {month_end + Period.of_months(1):%Y-%m-%d}.\n\n"
-    )
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        msg = f"expected a whole number of at least 1, got {text}"
+        raise argparse.ArgumentTypeError(msg)
+    return value
 
-    reviews = Cadence("FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1")
-    upcoming = reviews.between(now, now + Period.of_years(1))
-    write(
-        "Quarterly tier reviews in the next year: "
-        + ", ".join(f"{at:%Y-%m-%d}" for at in upcoming)
-        + "\n\n"
-    )
 
-    write("Bad input is refused with every problem named:\n")
-    try:
-        from_json(Money, '{"amount": "12.5.0", "currency": "EUROS", "note": 1}')
-    except ValidationError as error:
-        write("".join(f"  {problem}\n" for problem in error.problems))
+def _demo(options: argparse.Namespace) -> None:
+    from partnerkit._demo import run_demo  # noqa: PLC0415 - only the demo needs it
+    from partnerkit.storage.sqlite import SqliteStorage  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="partnerkit-demo-") as scratch:
+        path = Path(options.db) if options.db else Path(scratch) / "demo.db"
+        if path.exists():
+            path.unlink()  # the demo always starts from an empty network
+        storage = cast("Storage", SqliteStorage(path))
+        try:
+            run_demo(storage=storage, partners=options.partners, seed=options.seed, out=sys.stdout)
+        finally:
+            storage.close()
+        if options.db:
+            print(f"\nThe network is in {path}; open it with partnerkit.storage.sqlite.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,15 +52,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=f"partnerkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="show what partnerkit does")
+    demo = commands.add_parser("demo", help="generate a partner network in SQLite and report on it")
+    demo.add_argument("--db", help="keep the network in this SQLite file (replaced if it exists)")
+    demo.add_argument("--partners", type=_positive, default=1000, help="how many (default 1000)")
+    demo.add_argument("--seed", type=int, default=7, help="the same seed prints the same report")
     options = parser.parse_args(argv)
     try:
         if options.command == "demo":
-            _demo(sys.stdout)
+            _demo(options)
     except PartnerkitError as error:
         print(f"partnerkit: {error}", file=sys.stderr)
-        return 1
-    return 0
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 if __name__ == "__main__":

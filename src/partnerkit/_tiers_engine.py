@@ -191,7 +191,7 @@ class RequirementEvidence:
         return _minus(threshold, actual)
 
     def describe(self, label: str = "", window: str = "") -> str:
-        """What is missing in words: ``12,000.00 USD more revenue in the trailing P12M``.
+        """What is missing in words: ``12,000.00 USD more revenue in the trailing 12 months``.
 
         Args:
             label: ``"singular|plural"`` or one noun (default: the metric name).
@@ -236,7 +236,7 @@ class TierEvidence:
         evidence: One entry per criterion, in the order of
             ``tier.requirements.criteria()``: complete, never cut short.
         labels: Metric name to ``"singular|plural"``, for the words.
-        windows: Metric name to its window in words (``"in the trailing P12M"``).
+        windows: Metric name to its window in words (``"in the trailing 12 months"``).
     """
 
     tier: Tier
@@ -278,7 +278,7 @@ class TierEvidence:
     def gap(self) -> str:
         """What the partner still needs, in words; empty when the tier is met.
 
-        ``"needs 12,000.00 USD more revenue in the trailing P12M and 1 more
+        ``"needs 12,000.00 USD more revenue in the trailing 12 months and 1 more
         certified person"``; an unmet any-of group reads ``"either ... or ..."``.
         """
         words = _gap(self, self.tier.requirements, iter(self.evidence))

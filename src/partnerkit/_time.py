@@ -341,6 +341,19 @@ class Period:
             return "P0D"
         return f"{sign}P{date_part}{'T' + time_part if time_part else ''}"
 
+    def describe(self) -> str:
+        """The period in words: ``"12 months"``, ``"1 year and 6 months"``, ``"90 days"``."""
+        units = ("year", "month", "week", "day", "hour", "minute", "second")
+        parts = [
+            f"{abs(value)} {unit}{'' if abs(value) == 1 else 's'}"
+            for value, unit in zip(self._parts(), units, strict=True)
+            if value
+        ]
+        if not parts:
+            return "0 days"
+        text = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+        return f"minus {text}" if any(value < 0 for value in self._parts()) else text
+
     def is_zero(self) -> bool:
         """Whether every part is zero."""
         return not any(self._parts())

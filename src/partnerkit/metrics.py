@@ -177,11 +177,12 @@ class Window:
         return previous, start - _TICK
 
     def describe(self) -> str:
-        """Words for explanations: ``"in the trailing P12M"``, ``"this quarter"``."""
+        """Words for explanations: ``"in the trailing 12 months"``, ``"this quarter to date"``."""
         if self.kind is WindowKind.ALL_TIME:
             return "to date"
         if self.kind is WindowKind.TRAILING:
-            return f"in the trailing {self.period}"
+            assert self.period is not None  # noqa: S101 - checked at construction
+            return f"in the trailing {self.period.describe()}"
         unit = "fiscal year" if self.kind is WindowKind.FISCAL_YEAR else self.kind.value
         return f"in the last complete {unit}" if self.complete else f"this {unit} to date"
 
