@@ -11,6 +11,7 @@ import partnerkit.ledger
 import partnerkit.metrics
 import partnerkit.partners
 import partnerkit.serialization
+import partnerkit.services
 import partnerkit.storage
 import partnerkit.testing.conformance
 import partnerkit.testing.strategies
@@ -38,6 +39,7 @@ def test_public_submodule_all_is_sorted_and_importable() -> None:
         partnerkit.metrics,
         partnerkit.partners,
         partnerkit.serialization,
+        partnerkit.services,
         partnerkit.storage,
         partnerkit.testing.conformance,
         partnerkit.testing.strategies,

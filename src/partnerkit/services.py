@@ -1,0 +1,263 @@
+"""Use cases a host application calls: each one checked, atomic and announced.
+
+A `Services` object ties a store, a clock, an access policy and an event bus
+together. Every call:
+
+1. names the `Actor` doing it, and is refused with `PermissionDeniedError` (nothing
+   changed) unless the policy allows it;
+2. runs in one unit of work: it reads, applies partnerkit's rules, writes, and
+   commits, or changes nothing at all;
+3. returns a `Result`: the new value and the domain events the change produced,
+   which were committed to the outbox with it and then delivered to the event
+   bus's subscribers.
+
+A call that loses a race with another writer (`StaleVersionError`) is retried from
+a fresh read a few times before the error reaches the caller, so concurrent
+managers acting on one partner do not see spurious failures.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+import attrs
+
+from partnerkit._errors import StaleVersionError, ValidationError
+from partnerkit._events import Event
+from partnerkit._time import Clock, SystemClock
+from partnerkit.access import DEFAULT_POLICY, AccessPolicy, Action, Actor
+from partnerkit.events import EventBus
+from partnerkit.partners import (
+    OnboardingPlan,
+    Partner,
+    activate,
+    complete_onboarding_step,
+    reinstate,
+    set_parent,
+    start_onboarding,
+    suspend,
+    terminate,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from datetime import date, datetime
+
+    from partnerkit._events import Change
+    from partnerkit.ledger import Activity
+    from partnerkit.storage import AppendResult, Storage, UnitOfWork
+
+__all__ = ["Result", "Services"]
+
+T = TypeVar("T")
+_RETRIES = 5
+
+
+@attrs.frozen
+class Result(Generic[T]):
+    """What a service call did.
+
+    Attributes:
+        value: The new state (a partner, an append result...).
+        events: The domain events committed with it, in order.
+    """
+
+    value: T
+    events: tuple[Event, ...] = ()
+
+
+class Services:
+    """The use cases over one store.
+
+    Args:
+        storage: Where everything lives (`MemoryStorage`, `SqliteStorage`, yours).
+        clock: What "now" is (the system clock by default; a `FixedClock` in tests).
+        policy: Who may do what (`DEFAULT_POLICY` by default).
+        bus: Delivers committed events to subscribers after every call; one is
+            created on ``storage`` when not given.
+
+    Example::
+
+        services = Services(SqliteStorage("partners.db"))
+        services.bus.subscribe(send_welcome_email, kinds={"partner.status_changed"})
+        result = services.activate_partner(manager, "ptn_1")
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        clock: Clock | None = None,
+        policy: AccessPolicy = DEFAULT_POLICY,
+        bus: EventBus | None = None,
+    ) -> None:
+        self.storage = storage
+        self.clock = clock or SystemClock()
+        self.policy = policy
+        self.bus = bus or EventBus(storage)
+
+    # The machinery every use case shares.
+
+    def _run(self, work: Callable[[UnitOfWork], Result[T]]) -> Result[T]:
+        for attempt in range(_RETRIES):
+            try:
+                with self.storage.unit_of_work() as uow:
+                    result = work(uow)
+                    uow.publish(*result.events)
+                    uow.commit()
+                break
+            except StaleVersionError:
+                if attempt == _RETRIES - 1:
+                    raise
+        self.bus.deliver()
+        return result
+
+    def _change_partner(
+        self,
+        actor: Actor,
+        action: Action,
+        partner_id: str,
+        change: Callable[[Partner, datetime], Change[Partner]],
+    ) -> Result[Partner]:
+        def work(uow: UnitOfWork) -> Result[Partner]:
+            partner = uow.partners.get(partner_id)
+            self.policy.check(actor, action, partner)
+            updated, events = change(partner, self.clock.now())
+            if not events and updated == partner:
+                return Result(partner)
+            return Result(uow.partners.update(updated), events)
+
+        return self._run(work)
+
+    # Partners.
+
+    def get_partner(self, actor: Actor, partner_id: str) -> Partner:
+        """Read a partner the actor may see.
+
+        Raises:
+            NotFoundError: If there is none.
+            PermissionDeniedError: If the actor may not see it.
+        """
+        with self.storage.unit_of_work() as uow:
+            partner = uow.partners.get(partner_id)
+        self.policy.check(actor, Action.PARTNER_VIEW, partner)
+        return partner
+
+    def register_partner(self, actor: Actor, partner: Partner) -> Result[Partner]:
+        """Store a new partner (a prospect, version 0).
+
+        Raises:
+            ConflictError: If its id is taken.
+            NotFoundError: If its parent does not exist.
+        """
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> Result[Partner]:
+            self.policy.check(actor, Action.PARTNER_REGISTER, partner)
+            candidate = partner
+            if partner.parent_id is not None:
+                # Walks the chain to refuse a cycle and check the parent exists.
+                orphan = attrs.evolve(partner, parent_id=None)
+                candidate, _ = set_parent(
+                    orphan, partner.parent_id, lookup=uow.partners.get, at=partner.updated_at or now
+                )
+            stored = uow.partners.add(candidate)
+            event = Event(
+                "partner.registered",
+                stored.id,
+                now,
+                actor=actor.id,
+                data={"name": stored.name, "type": stored.type, "country": stored.country},
+            )
+            return Result(stored, (event,))
+
+        return self._run(work)
+
+    def start_onboarding(
+        self,
+        actor: Actor,
+        partner_id: str,
+        plan: OnboardingPlan,
+        *,
+        joined_on: date | None = None,
+    ) -> Result[Partner]:
+        """Move a prospect into onboarding with ``plan``'s steps."""
+        return self._change_partner(
+            actor,
+            Action.PARTNER_ONBOARD,
+            partner_id,
+            lambda p, now: start_onboarding(p, plan, actor=actor.id, at=now, joined_on=joined_on),
+        )
+
+    def complete_onboarding_step(self, actor: Actor, partner_id: str, key: str) -> Result[Partner]:
+        """Mark an onboarding step done (done twice changes nothing)."""
+        return self._change_partner(
+            actor,
+            Action.PARTNER_COMPLETE_STEP,
+            partner_id,
+            lambda p, now: complete_onboarding_step(p, key, actor=actor.id, at=now),
+        )
+
+    def activate_partner(
+        self, actor: Actor, partner_id: str, *, force_reason: str = ""
+    ) -> Result[Partner]:
+        """Activate a partner whose required onboarding steps are done (or force it)."""
+        return self._change_partner(
+            actor,
+            Action.PARTNER_ACTIVATE,
+            partner_id,
+            lambda p, now: activate(p, actor=actor.id, at=now, force_reason=force_reason),
+        )
+
+    def suspend_partner(self, actor: Actor, partner_id: str, *, reason: str) -> Result[Partner]:
+        """Suspend an active partner; ``reason`` is required."""
+        return self._change_partner(
+            actor,
+            Action.PARTNER_SUSPEND,
+            partner_id,
+            lambda p, now: suspend(p, actor=actor.id, at=now, reason=reason),
+        )
+
+    def reinstate_partner(
+        self, actor: Actor, partner_id: str, *, reason: str = ""
+    ) -> Result[Partner]:
+        """Return a suspended partner to active."""
+        return self._change_partner(
+            actor,
+            Action.PARTNER_SUSPEND,
+            partner_id,
+            lambda p, now: reinstate(p, actor=actor.id, at=now, reason=reason),
+        )
+
+    def terminate_partner(self, actor: Actor, partner_id: str, *, reason: str) -> Result[Partner]:
+        """End a partnership; ``reason`` is required."""
+        return self._change_partner(
+            actor,
+            Action.PARTNER_TERMINATE,
+            partner_id,
+            lambda p, now: terminate(p, actor=actor.id, at=now, reason=reason),
+        )
+
+    # The ledger.
+
+    def record_activities(
+        self, actor: Actor, activities: Iterable[Activity]
+    ) -> Result[AppendResult]:
+        """Append activities (idempotent by id) after checking the actor may for each partner.
+
+        Raises:
+            PermissionDeniedError: If any activity is for a partner the actor may not
+                record for; nothing is written.
+            NotFoundError: If an activity names a partner that does not exist.
+            ConflictError: If an id is in the ledger with different content.
+        """
+        batch = list(activities)
+        if not batch:
+            raise ValidationError.single("activities", "give at least one activity")
+
+        def work(uow: UnitOfWork) -> Result[AppendResult]:
+            for partner_id in dict.fromkeys(activity.partner_id for activity in batch):
+                self.policy.check(actor, Action.ACTIVITY_RECORD, uow.partners.get(partner_id))
+            return Result(uow.activities.append(batch))
+
+        return self._run(work)

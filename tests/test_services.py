@@ -1,0 +1,143 @@
+import threading
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pytest
+
+from partnerkit import (
+    Activity,
+    FixedClock,
+    Money,
+    NotFoundError,
+    OnboardingPlan,
+    OnboardingStepTemplate,
+    Partner,
+    PartnerStatus,
+    Period,
+    PermissionDeniedError,
+    ValidationError,
+)
+from partnerkit.access import Actor, Role
+from partnerkit.services import Services
+from partnerkit.storage.memory import MemoryStorage
+
+if TYPE_CHECKING:
+    from partnerkit.events import EventRecord
+
+NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
+ADMIN = Actor("usr_admin", Role.ADMIN)
+MANAGER = Actor("usr_maria", Role.CHANNEL_MANAGER)
+OTHER_MANAGER = Actor("usr_jonas", Role.CHANNEL_MANAGER)
+PARTNER_USER = Actor("usr_aino", Role.PARTNER_USER, partner_id="ptn_1")
+PLAN = OnboardingPlan(
+    "standard", (OnboardingStepTemplate("sign", "Sign the agreement", Period.of_days(14)),)
+)
+
+
+def new_partner(partner_id: str = "ptn_1", **changes: object) -> Partner:
+    fields: dict[str, object] = {
+        "id": partner_id,
+        "name": f"Partner {partner_id}",
+        "type": "reseller",
+        "country": "FI",
+        "created_at": NOW,
+        "owner_id": "usr_maria",
+    }
+    fields.update(changes)
+    return Partner(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def services() -> Services:
+    return Services(MemoryStorage(), clock=FixedClock(NOW))
+
+
+def test_a_partner_goes_from_prospect_to_active_with_events_delivered(
+    services: Services,
+) -> None:
+    seen: list[EventRecord] = []
+    services.bus.subscribe(seen.append, name="audit")
+    services.register_partner(MANAGER, new_partner())
+    services.start_onboarding(MANAGER, "ptn_1", PLAN)
+    services.complete_onboarding_step(PARTNER_USER, "ptn_1", "sign")
+    result = services.activate_partner(MANAGER, "ptn_1")
+    assert result.value.status is PartnerStatus.ACTIVE
+    assert result.value.version == 4
+    assert [record.event.kind for record in seen] == [
+        "partner.registered",
+        "partner.status_changed",
+        "partner.onboarding_step_completed",
+        "partner.status_changed",
+    ]
+    assert services.storage.pending_events() == []
+
+
+def test_a_refused_call_changes_nothing_and_announces_nothing(services: Services) -> None:
+    services.register_partner(MANAGER, new_partner())
+    before = services.get_partner(ADMIN, "ptn_1")
+    announced = services.storage.pending_events()
+    with pytest.raises(PermissionDeniedError, match=r"usr_jonas may not partner\.suspend"):
+        services.suspend_partner(OTHER_MANAGER, "ptn_1", reason="no")
+    with pytest.raises(PermissionDeniedError):
+        services.activate_partner(PARTNER_USER, "ptn_1")
+    assert services.get_partner(ADMIN, "ptn_1") == before
+    assert services.storage.pending_events() == announced
+
+
+def test_partner_users_see_only_their_own_partner(services: Services) -> None:
+    services.register_partner(MANAGER, new_partner())
+    services.register_partner(MANAGER, new_partner("ptn_2"))
+    assert services.get_partner(PARTNER_USER, "ptn_1").id == "ptn_1"
+    with pytest.raises(PermissionDeniedError):
+        services.get_partner(PARTNER_USER, "ptn_2")
+
+
+def test_recording_activities_checks_every_partner_first(services: Services) -> None:
+    services.register_partner(MANAGER, new_partner())
+    services.register_partner(MANAGER, new_partner("ptn_2"))
+    own = Activity("a1", "ptn_1", "revenue_booked", NOW, Money("10", "EUR"))
+    foreign = Activity("a2", "ptn_2", "revenue_booked", NOW, Money("10", "EUR"))
+    with pytest.raises(PermissionDeniedError):
+        services.record_activities(PARTNER_USER, [own, foreign])
+    with services.storage.unit_of_work() as uow:
+        assert uow.activities.for_partner("ptn_1") == []
+    assert services.record_activities(PARTNER_USER, [own]).value.added == 1
+    assert services.record_activities(PARTNER_USER, [own]).value.duplicates == 1
+
+
+def test_activities_for_unknown_partners_are_refused(services: Services) -> None:
+    with pytest.raises(NotFoundError):
+        services.record_activities(ADMIN, [Activity("a1", "ptn_ghost", "portal_login", NOW)])
+    with pytest.raises(ValidationError, match="at least one"):
+        services.record_activities(ADMIN, [])
+
+
+def test_registering_under_a_parent_checks_the_hierarchy(services: Services) -> None:
+    with pytest.raises(NotFoundError):
+        services.register_partner(MANAGER, new_partner("ptn_res", parent_id="ptn_dist"))
+    services.register_partner(MANAGER, new_partner("ptn_dist", type="distributor"))
+    child = services.register_partner(MANAGER, new_partner("ptn_res", parent_id="ptn_dist"))
+    assert child.value.parent_id == "ptn_dist"
+
+
+def test_concurrent_managers_do_not_lose_changes(services: Services) -> None:
+    for partner_id in ("ptn_1", "ptn_2"):
+        services.register_partner(MANAGER, new_partner(partner_id))
+        services.start_onboarding(MANAGER, partner_id, PLAN)
+    errors: list[BaseException] = []
+
+    def complete(partner_id: str) -> None:
+        try:
+            services.complete_onboarding_step(MANAGER, partner_id, "sign")
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=complete, args=(f"ptn_{1 + i % 2}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for partner_id in ("ptn_1", "ptn_2"):
+        partner = services.get_partner(ADMIN, partner_id)
+        assert all(not step.is_open for step in partner.onboarding)
