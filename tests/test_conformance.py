@@ -16,13 +16,21 @@ from typing import Any
 import attrs
 import pytest
 
-from partnerkit import Activity, Event, Money, Partner
-from partnerkit.storage import AppendResult
-from partnerkit.storage.memory import MemoryStorage, MemoryUnitOfWork, _Activities, _Partners
+from partnerkit import Activity, Event, HealthScore, Money, Partner
+from partnerkit.storage import AppendResult, Page
+from partnerkit.storage._common import decode_cursor, encode_cursor
+from partnerkit.storage.memory import (
+    MemoryStorage,
+    MemoryUnitOfWork,
+    _Activities,
+    _Partners,
+    _Scores,
+)
 from partnerkit.testing import conformance
 from partnerkit.testing.conformance import (
     ActivityLedgerContract,
     PartnerRepositoryContract,
+    ScoreRepositoryContract,
     StorageContract,
     UnitOfWorkContract,
 )
@@ -159,6 +167,7 @@ class _WritesImmediatelyWork(MemoryUnitOfWork):
         super().__init__(storage)
         self.partners = _Immediately(self.partners, self)
         self.activities = _Immediately(self.activities, self)
+        self.scores = _Immediately(self.scores, self)
 
     def publish(self, *events: Event) -> None:
         super().publish(*events)
@@ -172,9 +181,87 @@ class WritesImmediatelyStorage(MemoryStorage):
         return _WritesImmediatelyWork(self)
 
 
+class _OverwritingScores(_Scores):
+    def add(self, score: HealthScore) -> None:
+        if not isinstance(score, HealthScore):
+            super().add(score)
+        series = self._work.staged_scores.setdefault((score.partner_id, score.model), {})
+        series[score.as_of] = score  # last write wins
+
+
+class OverwritesScoresStorage(MemoryStorage):
+    """Replaces a stored score with a new one under its key: history is rewritten."""
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        work = super().unit_of_work()
+        work.scores = _OverwritingScores(work)
+        return work
+
+    def _apply(self, work: MemoryUnitOfWork) -> tuple[Any, ...]:
+        with self._lock:
+            for pair, series in work.staged_scores.items():
+                for at, score in series.items():
+                    stored = self._scores.get((*pair, at))
+                    if stored is not None and stored != score:
+                        history = self._score_history[pair]
+                        history[history.index(stored)] = self._scores[(*pair, at)] = score
+            return super()._apply(work)
+
+
+class DropsOverridesStorage(MemoryStorage):
+    """Stores scores without their override, as an adapter with no column for it does."""
+
+    def _apply(self, work: MemoryUnitOfWork) -> tuple[Any, ...]:
+        work.staged_scores = {
+            pair: {at: attrs.evolve(score, override=None) for at, score in series.items()}
+            for pair, series in work.staged_scores.items()
+        }
+        return super()._apply(work)
+
+
+class _BandFirstScores(_Scores):
+    def query(
+        self,
+        *,
+        model: str,
+        as_of: Any = None,
+        band: str | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[HealthScore]:
+        if band is None or as_of is not None:
+            return super().query(model=model, as_of=as_of, band=band, limit=limit, cursor=cursor)
+        # "WHERE band = ?" before "each partner's latest": a partner whose latest
+        # score shows another band is listed with an older score that matched.
+        after = decode_cursor("scores", cursor) or ""
+        latest: dict[str, HealthScore] = {}
+        with self._store._lock:
+            for score in sorted(self._store._scores.values(), key=lambda item: item.as_of):
+                if score.model == model and score.band == band and score.partner_id > after:
+                    latest[score.partner_id] = score
+        found = [latest[partner_id] for partner_id in sorted(latest)]
+        more = len(found) > limit
+        items = tuple(found[:limit])
+        return Page(items, encode_cursor("scores", items[-1].partner_id) if more else None)
+
+
+class FiltersBandBeforeLatestStorage(MemoryStorage):
+    """Lists "at risk" partners by any score at risk, not by their latest score."""
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        work = super().unit_of_work()
+        work.scores = _BandFirstScores(work)
+        return work
+
+
 # --- Running one contract test by hand. ---
 
-CONTRACTS = (PartnerRepositoryContract, ActivityLedgerContract, UnitOfWorkContract)
+CONTRACTS = (
+    PartnerRepositoryContract,
+    ActivityLedgerContract,
+    ScoreRepositoryContract,
+    UnitOfWorkContract,
+)
 #: What a failing contract test raises: a failed assert, or pytest.raises' "DID NOT RAISE".
 CONTRACT_FAILURE = (AssertionError, pytest.fail.Exception)
 
@@ -238,6 +325,9 @@ CAUGHT: dict[type[MemoryStorage], dict[str, str]] = {
         "test_update_returns_the_partner_one_version_higher": (
             r"^partner\.version: expected the int 3, got 2"
         ),
+        "test_commit_that_fails_on_a_stale_partner_writes_no_scores": (
+            "DID NOT RAISE.*StaleVersionError"
+        ),
     },
     DoubleAppendingStorage: {
         "test_append_is_idempotent_within_a_batch": (
@@ -281,6 +371,48 @@ CAUGHT: dict[type[MemoryStorage], dict[str, str]] = {
         "test_unit_of_work_can_be_reused_after_commit_and_rollback": (
             "^a rolled-back partner was stored$"
         ),
+        "test_commit_that_fails_on_a_stale_partner_writes_no_scores": (
+            "DID NOT RAISE.*StaleVersionError"
+        ),
+        "test_rolled_back_scores_leave_nothing_behind": (
+            "^a rolled-back score is still visible in its unit of work$"
+        ),
+        "test_score_query_sees_the_units_own_scores_and_no_one_elses": (
+            r"^query\(\) in another unit before commit: "
+        ),
+    },
+    OverwritesScoresStorage: {
+        "test_a_different_score_under_a_stored_key_raises_conflict_and_keeps_the_stored_one": (
+            "DID NOT RAISE.*ConflictError"
+        ),
+        "test_a_different_score_under_a_key_staged_in_the_same_unit_raises_conflict": (
+            "DID NOT RAISE.*ConflictError"
+        ),
+        "test_commit_that_fails_on_a_score_stored_meanwhile_writes_nothing": (
+            "DID NOT RAISE.*ConflictError"
+        ),
+    },
+    DropsOverridesStorage: {
+        "test_every_score_field_round_trips_through_add_latest_history_and_query": (
+            r"^score\.override: expected a Override, got None$"
+        ),
+        "test_latest_carries_an_override_into_the_next_score": (
+            r"^\(value, override\) by run: expected \[\(Decimal\('75\.0'\), Override\(.*"
+            r"got \[\(Decimal\('75\.0'\), None\), \(Decimal\('30\.0'\), None\)"
+        ),
+        # Re-adding the score without its override is not refused: the adapter
+        # cannot tell it from what it stored.
+        "test_a_different_score_under_a_stored_key_raises_conflict_and_keeps_the_stored_one": (
+            "DID NOT RAISE.*ConflictError"
+        ),
+    },
+    FiltersBandBeforeLatestStorage: {
+        "test_score_query_lists_each_partners_latest_score_in_partner_order": (
+            r"^query\(band='at_risk', limit=1\): expected \[\('ptn_e', .*got \[\('ptn_a', "
+        ),
+        "test_score_query_sees_the_units_own_scores_and_no_one_elses": (
+            r"^query\(band='at_risk'\) in the unit: expected \[\('ptn_3', .*got \[\('ptn_1', "
+        ),
     },
 }
 
@@ -295,6 +427,7 @@ KNOCK_ON: dict[type[MemoryStorage], set[str]] = {
         "test_commit_that_fails_on_a_taken_partner_id_writes_nothing",
         "test_commit_that_fails_on_a_taken_activity_id_writes_nothing",
         "test_unit_of_work_can_be_reused_after_a_failed_commit",
+        "test_commit_that_fails_on_a_score_stored_meanwhile_writes_nothing",
     },
 }
 
@@ -346,6 +479,7 @@ HOST_MODULE = """
     from partnerkit.testing.conformance import (
         ActivityLedgerContract,
         PartnerRepositoryContract,
+        ScoreRepositoryContract,
         StorageContract,
         UnitOfWorkContract,
     )
@@ -386,7 +520,7 @@ def test_a_subclass_runs_with_its_fixture_and_errors_without_one(
 
 
 def test_every_contract_test_has_a_distinct_name() -> None:
-    # StorageContract inherits all three; a shared name would silently hide one test.
+    # StorageContract inherits all four; a shared name would silently hide one test.
     names = [name for contract in CONTRACTS for name in vars(contract) if name.startswith("test_")]
     assert len(names) == len(set(names))
     assert set(names) == set(contract_tests())

@@ -31,11 +31,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import partnerkit
+import partnerkit.storage.sqlite
 from partnerkit import (
     Activity,
     ConflictError,
     Event,
     FixedClock,
+    HealthScore,
+    MetricSnapshot,
     Money,
     NotFoundError,
     Partner,
@@ -48,7 +51,8 @@ from partnerkit import (
     ValidationError,
 )
 from partnerkit._ids import IdGenerator
-from partnerkit.serialization import from_json, to_dict
+from partnerkit.health import Override, model_from_dict, score
+from partnerkit.serialization import from_json, to_dict, to_json
 from partnerkit.storage import Storage, UnitOfWork
 from partnerkit.storage.memory import MemoryStorage
 from partnerkit.storage.sqlite import (
@@ -82,6 +86,30 @@ def activity(activity_id: str, partner_id: str = "ptn_1", **changes: Any) -> Act
         "value": Money("12.50", "EUR"),
     }
     return Activity(**(fields | changes))
+
+
+MODEL = model_from_dict(
+    {
+        "name": "Standard",
+        "version": 1,
+        "measures": [
+            {
+                "name": "deals",
+                "metric": "deals",
+                "weight": 1,
+                "normalizer": {"kind": "linear", "low": 0, "high": 100},
+            }
+        ],
+    }
+)
+
+
+def health(
+    partner_id: str = "ptn_1", hours: int = 0, deals: int = 55, **options: Any
+) -> HealthScore:
+    """A score of MODEL: ``deals`` is the value (critical < 40 <= at_risk < 70 <= healthy)."""
+    at = T0 + timedelta(hours=hours)
+    return score(MODEL, MetricSnapshot(partner_id, at, {"deals": deals}), as_of=at, **options)
 
 
 @pytest.fixture
@@ -145,7 +173,83 @@ def test_a_new_file_gets_every_migration_and_records_it_in_user_version(path: Pa
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
 
     assert version == len(_MIGRATIONS)
-    assert {"partners", "activities", "outbox"} <= tables
+    assert {"partners", "activities", "outbox", "scores"} <= tables
+
+
+def test_a_database_from_before_score_history_is_upgraded_on_open_and_keeps_its_data(
+    path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as earlier_release:
+        earlier_release.setattr(partnerkit.storage.sqlite, "_MIGRATIONS", _MIGRATIONS[:1])
+        old = SqliteStorage(path, clock=clock)
+        with old.unit_of_work() as uow:
+            added = uow.partners.add(partner())
+            uow.activities.append([activity("act_1")])
+            uow.publish(Event("partner.created", "ptn_1", T0))
+            uow.commit()
+        old.close()
+    with opened(path) as db:
+        before = db.execute("PRAGMA user_version").fetchone()
+        old_tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+
+    store = SqliteStorage(path, clock=clock)
+    with store.unit_of_work() as uow:
+        uow.scores.add(health())
+        uow.commit()
+    uow = store.unit_of_work()
+    with opened(path) as db:
+        after = db.execute("PRAGMA user_version").fetchone()
+
+    assert before == (1,)
+    assert "scores" not in old_tables
+    assert after == (len(_MIGRATIONS),) == (2,)
+    assert uow.partners.get("ptn_1") == added
+    assert uow.activities.get("act_1") == activity("act_1")
+    assert [record.event.kind for record in store.pending_events()] == ["partner.created"]
+    assert uow.scores.latest("ptn_1", model="Standard") == health()
+    store.close()
+
+
+def test_a_database_marked_as_having_score_history_without_its_table_is_refused(
+    path: Path,
+) -> None:
+    SqliteStorage(path).close()
+    with opened(path) as db:
+        db.execute("DROP TABLE scores")
+
+    with pytest.raises(StorageSchemaError, match=r"version 2 but has no scores table"):
+        SqliteStorage(path)
+
+
+def test_scores_are_stored_as_json_beside_their_queried_columns(
+    storage: SqliteStorage, path: Path
+) -> None:
+    item = health(hours=1, deals=45)
+    with storage.unit_of_work() as uow:
+        uow.scores.add(item)
+        uow.commit()
+
+    with opened(path) as db:
+        rows = db.execute("SELECT partner_id, model, as_of, band, json FROM scores").fetchall()
+
+    micros = int((item.as_of - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 10**6
+    assert rows == [("ptn_1", "Standard", micros, "at_risk", to_json(item))]
+
+
+def test_a_model_name_sqlite_cannot_encode_is_stored_and_found_all_the_same(
+    storage: SqliteStorage,
+) -> None:
+    odd = attrs.evolve(health(), model="Standard \ud800")
+    with storage.unit_of_work() as uow:
+        uow.scores.add(odd)
+        uow.scores.add(health())
+        uow.commit()
+    uow = storage.unit_of_work()
+
+    assert uow.scores.latest("ptn_1", model="Standard \ud800") == odd
+    assert uow.scores.history("ptn_1", model="Standard \ud800") == [odd]
+    assert uow.scores.query(model="Standard \ud800").items == (odd,)
+    assert uow.scores.query(model="Standard").items == (health(),)
 
 
 def test_reopening_a_file_keeps_its_data(path: Path, clock: FixedClock) -> None:
@@ -311,6 +415,76 @@ def test_any_other_driver_error_is_a_storage_error_naming_the_operation(
     assert not isinstance(raised.value, sqlite3.Error)
 
 
+@pytest.mark.parametrize(
+    ("operation", "call"),
+    [
+        ("reading a score", lambda uow: uow.scores.add(health())),
+        ("reading a partner's latest score", lambda uow: uow.scores.latest("ptn_1", model="m")),
+        ("reading a partner's scores", lambda uow: uow.scores.history("ptn_1", model="m")),
+        ("querying scores", lambda uow: uow.scores.query(model="m")),
+    ],
+)
+def test_a_driver_error_while_reading_scores_is_a_storage_error_naming_the_operation(
+    storage: SqliteStorage, path: Path, operation: str, call: Callable[[Any], object]
+) -> None:
+    with opened(path) as db:
+        db.execute("DROP TABLE scores")
+
+    with pytest.raises(StorageError, match=f"while {operation}.*no such table") as raised:
+        call(storage.unit_of_work())
+
+    assert type(raised.value) is StorageError
+
+
+def test_a_driver_error_while_committing_scores_writes_nothing(
+    storage: SqliteStorage, path: Path
+) -> None:
+    uow = storage.unit_of_work()
+    uow.partners.add(partner())
+    uow.scores.add(health())
+    with opened(path) as db:
+        db.execute("DROP TABLE scores")
+
+    with pytest.raises(StorageError, match=r"while committing a unit of work.*no such table"):
+        uow.commit()
+
+    assert count(path, "partners") == 0
+
+
+def test_a_duplicate_score_refused_by_the_database_is_a_conflict_about_a_score(
+    storage: SqliteStorage,
+) -> None:
+    error = sqlite3.IntegrityError(
+        "UNIQUE constraint failed: scores.model, scores.partner_id, scores.as_of"
+    )
+    error.sqlite_errorcode = 2067  # SQLITE_CONSTRAINT_UNIQUE
+
+    translated = storage._translate(error, "committing a unit of work")
+
+    assert type(translated) is ConflictError
+    assert translated.kind == "score"
+
+
+def test_a_commit_of_scores_blocked_past_busy_timeout_raises_busy_and_keeps_them(
+    path: Path,
+) -> None:
+    store = SqliteStorage(path, busy_timeout=0.05)
+    other = raw(path)
+    other.execute("BEGIN IMMEDIATE")
+    uow = store.unit_of_work()
+    uow.scores.add(health())
+
+    with pytest.raises(StorageBusyError):
+        uow.commit()
+    other.execute("ROLLBACK")
+
+    assert count(path, "scores") == 0
+    uow.commit()
+    assert store.unit_of_work().scores.latest("ptn_1", model="Standard") == health()
+    other.close()
+    store.close()
+
+
 def test_a_duplicate_id_refused_by_the_database_is_a_conflict(path: Path) -> None:
     class SameIds(IdGenerator):
         def __call__(self, prefix: str = "") -> str:
@@ -368,6 +542,10 @@ def test_using_a_closed_store_is_a_storage_error(storage: SqliteStorage) -> None
         lambda: uow.activities.append([activity("act_1")]),
         uow.activities.query,
         lambda: uow.activities.for_partner("ptn_1"),
+        lambda: uow.scores.add(health()),
+        lambda: uow.scores.latest("ptn_1", model="Standard"),
+        lambda: uow.scores.history("ptn_1", model="Standard"),
+        lambda: uow.scores.query(model="Standard"),
         uow.commit,
     ]
     for call in calls:
@@ -430,6 +608,47 @@ def test_an_activity_committed_meanwhile_with_other_content_conflicts_and_writes
     assert count(path, "activities") == 1
     assert count(path, "partners") == 0
     assert storage.unit_of_work().activities.get("act_1") == activity("act_1")
+
+
+def test_a_score_committed_meanwhile_with_other_content_conflicts_and_writes_nothing(
+    storage: SqliteStorage, path: Path
+) -> None:
+    first, second = storage.unit_of_work(), storage.unit_of_work()
+    first.scores.add(health(deals=50))
+    second.scores.add(health("ptn_0"))
+    second.scores.add(health(deals=51))
+    second.activities.append([activity("act_1")])
+    second.publish(Event("health.band_changed", "ptn_1", T0))
+    first.commit()
+
+    with pytest.raises(ConflictError, match="'ptn_1' already has a different 'Standard' score"):
+        second.commit()
+
+    assert [count(path, table) for table in ("scores", "activities", "outbox")] == [1, 0, 0]
+    assert storage.unit_of_work().scores.latest("ptn_1", model="Standard") == health(deals=50)
+
+
+def test_an_overridden_score_cannot_replace_the_stored_one_but_scoring_again_can(
+    storage: SqliteStorage,
+) -> None:
+    stored = health(deals=30)
+    with storage.unit_of_work() as uow:
+        uow.scores.add(stored)
+        uow.commit()
+    override = Override("usr_maria", "renewal signed", T0, T0 + timedelta(days=30), band="at_risk")
+
+    with storage.unit_of_work() as uow, pytest.raises(ConflictError):
+        uow.scores.add(attrs.evolve(stored, override=override, band="at_risk"))
+    with storage.unit_of_work() as uow:
+        previous = uow.scores.latest("ptn_1", model="Standard")
+        uow.scores.add(health(hours=1, deals=30, previous=previous, override=override))
+        uow.commit()
+
+    shown = storage.unit_of_work().scores.history("ptn_1", model="Standard")
+    assert [(item.band, item.override) for item in shown] == [
+        ("critical", None),
+        ("at_risk", override),
+    ]
 
 
 def test_an_identical_activity_committed_meanwhile_is_skipped(
@@ -892,6 +1111,73 @@ def test_sqlite_answers_like_the_memory_adapter(tmp_path: Path, seed: int, where
         assert answers[0] == answers[1], f"step {step}: the adapters disagree"
     outboxes = [[(r.event, r.recorded_at) for r in store.pending_events()] for store in stores]
     assert outboxes[0] == outboxes[1]
+    for store in stores:
+        store.close()
+
+
+OTHER_MODEL = attrs.evolve(MODEL, name="Challenger", version=2)
+OVERRIDE = Override("usr_maria", "renewal signed", T0, T0 + timedelta(hours=3), band="healthy")
+
+
+@functools.cache
+def pooled_score(partner_id: str, hours: int, variant: int, model_name: str) -> HealthScore:
+    """A few scores per key, so that random adds repeat and clash."""
+    model = MODEL if model_name == MODEL.name else OTHER_MODEL
+    at = T0 + timedelta(hours=hours)
+    deals = [25, 55, 85][(hours + variant + len(partner_id)) % 3] + variant
+    snapshot = MetricSnapshot(partner_id, at, {"deals": deals})
+    return score(model, snapshot, as_of=at, override=OVERRIDE if variant == 2 else None)
+
+
+def every_score_page(options: dict[str, Any], size: int, uow: Any) -> object:
+    found, cursor = [], None
+    while True:
+        page = uow.scores.query(limit=size, cursor=cursor, **options)
+        found.append(page)
+        if (cursor := page.next_cursor) is None:
+            return found
+
+
+def random_score_operation(rnd: random.Random) -> Callable[[Any], object]:
+    """One random score operation on a unit of work, the same for every adapter."""
+    roll = rnd.random()
+    owner = rnd.choice(IDS[:4])
+    model = rnd.choice([MODEL.name, MODEL.name, OTHER_MODEL.name])
+    at = T0 + timedelta(hours=rnd.randrange(-1, 6))
+    if roll < 0.35:
+        item = pooled_score(owner, rnd.randrange(5), rnd.choice([0, 0, 0, 1, 2]), model)
+        return lambda uow: uow.scores.add(item)
+    if roll < 0.5:
+        before = rnd.choice([None, at])
+        return lambda uow: uow.scores.latest(owner, model=model, before=before)
+    if roll < 0.6:
+        bounds = dict.fromkeys(rnd.choice([(), ("since",), ("until",)]), at)
+        return lambda uow: uow.scores.history(owner, model=model, **bounds)
+    if roll < 0.8:
+        options = {
+            "model": model,
+            "as_of": rnd.choice([None, None, at]),
+            "band": rnd.choice([None, "healthy", "at_risk", "critical"]),
+        }
+        return functools.partial(every_score_page, options, rnd.choice([1, 2, 100]))
+    if roll < 0.95:
+        return commit
+    return lambda uow: uow.rollback()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_sqlite_keeps_score_history_like_the_memory_adapter(tmp_path: Path, seed: int) -> None:
+    clock = FixedClock(T0)
+    stores = [MemoryStorage(clock=clock), SqliteStorage(tmp_path / "scores.db", clock=clock)]
+    works = [[store.unit_of_work() for store in stores] for _ in range(3)]
+    rnd = random.Random(seed)
+
+    for step in range(300):
+        pair = rnd.choice(works)
+        operation = random_score_operation(rnd)
+        answers = [answer(operation, uow) for uow in pair]
+
+        assert answers[0] == answers[1], f"step {step}: the adapters disagree"
     for store in stores:
         store.close()
 

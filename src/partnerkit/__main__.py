@@ -6,7 +6,7 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from partnerkit import PartnerkitError, __version__
 
@@ -36,7 +36,7 @@ def _demo(options: argparse.Namespace) -> None:
         path = Path(options.db) if options.db else Path(scratch) / "demo.db"
         if path.exists():
             path.unlink()  # the demo always starts from an empty network
-        storage = cast("Storage", SqliteStorage(path))
+        storage: Storage = SqliteStorage(path)
         try:
             run_demo(storage=storage, partners=options.partners, seed=options.seed, out=sys.stdout)
         finally:

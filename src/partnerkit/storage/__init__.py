@@ -13,6 +13,7 @@ from partnerkit.storage._protocols import (
     AppendResult,
     Page,
     PartnerRepository,
+    ScoreRepository,
     Storage,
     UnitOfWork,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "AppendResult",
     "Page",
     "PartnerRepository",
+    "ScoreRepository",
     "Storage",
     "UnitOfWork",
 ]

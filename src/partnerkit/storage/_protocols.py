@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from partnerkit._events import Event, EventRecord
+    from partnerkit.health import HealthScore
     from partnerkit.ledger import Activity
     from partnerkit.partners import Partner, PartnerStatus
 
@@ -25,6 +26,7 @@ __all__ = [
     "AppendResult",
     "Page",
     "PartnerRepository",
+    "ScoreRepository",
     "Storage",
     "UnitOfWork",
 ]
@@ -166,6 +168,101 @@ class ActivityLedger(Protocol):
 
 
 @runtime_checkable
+class ScoreRepository(Protocol):
+    """Health-score history: every score a model gave a partner, kept as given.
+
+    A `HealthScore` has no id of its own: it is identified by its natural key,
+    ``(partner_id, model, as_of)``, where ``model`` is the model's name (all its
+    versions share one history) and ``as_of`` an instant (two offsets naming one
+    instant are one key). Scores are history: a stored score is never replaced.
+    A score is kept whole, its override included, so that `latest` returns what
+    `partnerkit.health.score` needs as ``previous`` to carry the override on, and
+    `history` what it needs as ``history`` for velocities.
+
+    To set or withdraw an override, score again at the instant it happens
+    (``score(..., as_of=now, previous=latest, override=...)``) and add that score;
+    ``apply_override`` and ``withdraw_override`` keep the old ``as_of``, so their
+    result is a different score under a stored key.
+    """
+
+    def add(self, score: HealthScore) -> None:
+        """Store a score; one already stored with identical content is a no-op.
+
+        Raises:
+            ConflictError: If a different score is stored (or staged) under the
+                same ``(partner_id, model, as_of)``; raised by ``add`` or, when
+                another unit of work stored it meanwhile, by ``commit``.
+            ValidationError: If ``score`` is not a `HealthScore`.
+        """
+        ...
+
+    def latest(
+        self, partner_id: str, *, model: str, before: datetime | None = None
+    ) -> HealthScore | None:
+        """The partner's most recent score from ``model`` with ``as_of <= before``.
+
+        ``before`` is inclusive (a score at exactly ``before`` counts); without it,
+        the most recent score of all. This is the score to pass to
+        `partnerkit.health.score` as ``previous``.
+
+        Returns:
+            The score, or ``None`` if the partner has none from ``model`` by then.
+
+        Raises:
+            ValidationError: For a naive ``before`` or a ``model`` that is not text.
+        """
+        ...
+
+    def history(
+        self,
+        partner_id: str,
+        *,
+        model: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[HealthScore]:
+        """The partner's scores from ``model`` with ``since <= as_of <= until``, oldest first.
+
+        Raises:
+            ValidationError: For a naive bound or a ``model`` that is not text.
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        model: str,
+        as_of: datetime | None = None,
+        band: str | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[HealthScore]:
+        """One score per partner from ``model``, ordered by partner id, a page at a time.
+
+        Without ``as_of``, each partner's latest score (of all time), so
+        ``query(model=..., band="at_risk")`` lists the partners whose latest
+        score shows ``at_risk`` now; a partner whose latest score shows another
+        band is left out even if an earlier one was ``at_risk``. With ``as_of``,
+        the scores at exactly that instant (the results of one batch run);
+        partners not scored then are left out. ``band`` filters after that choice,
+        on the shown band (``HealthScore.band``, an override's while it is
+        active at the score's ``as_of``); insufficient-data scores have no band
+        and match no ``band``. The stored band is the band as of the score's own
+        ``as_of``: an override that lapsed since shows until the next score.
+
+        Paging resumes after the last partner of the previous page, so a partner
+        is never returned twice and none that had a score when paging began is
+        skipped (without ``band``); each partner's score is the one current when
+        its page is read.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000, a malformed cursor,
+                a naive ``as_of`` or a ``model`` that is not text.
+        """
+        ...
+
+
+@runtime_checkable
 class UnitOfWork(Protocol):
     """One atomic piece of work across every repository.
 
@@ -186,6 +283,7 @@ class UnitOfWork(Protocol):
 
     partners: PartnerRepository
     activities: ActivityLedger
+    scores: ScoreRepository
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -205,7 +303,8 @@ class UnitOfWork(Protocol):
 
         Raises:
             StaleVersionError: If a partner changed since it was read.
-            ConflictError: If an added record's id was taken meanwhile.
+            ConflictError: If an added record's id was taken meanwhile, or a
+                different score was stored under an added score's key.
             StorageError: If the backend failed; nothing was written.
         """
         ...

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import bisect
 import threading
-from typing import TYPE_CHECKING
+from operator import attrgetter
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
@@ -22,7 +23,8 @@ from partnerkit._errors import (
 )
 from partnerkit._events import Event, EventRecord
 from partnerkit._ids import IdGenerator
-from partnerkit._time import Clock, SystemClock
+from partnerkit._time import Clock, SystemClock, to_utc
+from partnerkit.health import HealthScore
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner, PartnerStatus
 from partnerkit.storage._common import (
@@ -40,12 +42,20 @@ if TYPE_CHECKING:
     from datetime import datetime
     from types import TracebackType
 
-    from partnerkit.storage._protocols import ActivityLedger, PartnerRepository
+    from partnerkit.storage._protocols import ActivityLedger, PartnerRepository, ScoreRepository
 
 __all__ = ["MemoryStorage"]
 
 _MAX_PARTNER_PAGE = 1000
 _MAX_ACTIVITY_PAGE = 10_000
+_MAX_SCORE_PAGE = 1000
+
+#: A score's natural key: partner id, model name, as_of (in UTC).
+_ScoreKey = tuple[str, str, "datetime"]
+#: Staged scores: (partner id, model name) -> as_of -> score, so that a unit of work
+#: that reads and adds the scores of many partners finds each one's directly.
+_StagedScores = dict[tuple[str, str], dict["datetime", HealthScore]]
+_AS_OF: Final = attrgetter("as_of")
 
 
 def _bump(partner: Partner, version: int) -> Partner:
@@ -69,6 +79,10 @@ class MemoryStorage:
         self._activities: dict[str, Activity] = {}
         self._activity_ids: list[str] = []  # sorted
         self._by_partner: dict[str, list[Activity]] = {}
+        self._scores: dict[_ScoreKey, HealthScore] = {}
+        # (partner id, model) -> its scores by as_of; model -> its partners' ids, sorted
+        self._score_history: dict[tuple[str, str], list[HealthScore]] = {}
+        self._scored_partners: dict[str, list[str]] = {}
         self._outbox: dict[str, EventRecord] = {}  # insertion order is recording order
         self._closed = False
 
@@ -98,6 +112,9 @@ class MemoryStorage:
             self._partners.clear()
             self._activities.clear()
             self._by_partner.clear()
+            self._scores.clear()
+            self._score_history.clear()
+            self._scored_partners.clear()
             self._outbox.clear()
 
     def _check_open(self) -> None:
@@ -124,6 +141,15 @@ class MemoryStorage:
                     fresh.append(activity)
                 elif stored_activity != activity:
                     raise _activity_conflict(activity.id)
+            fresh_scores: list[tuple[_ScoreKey, HealthScore]] = []
+            for (partner_id, model), series in work.staged_scores.items():
+                for at, score in series.items():
+                    key = (partner_id, model, at)
+                    stored_score = self._scores.get(key)
+                    if stored_score is None:
+                        fresh_scores.append((key, score))
+                    elif stored_score != score:
+                        raise _score_conflict(score)
             for partner_id, (expected, partner) in work.staged_partners.items():
                 if expected == 0:
                     bisect.insort(self._partner_ids, partner_id)
@@ -138,6 +164,16 @@ class MemoryStorage:
                 else:
                     for activity in fresh:
                         bisect.insort(self._activity_ids, activity.id)
+            for key, score in fresh_scores:
+                self._scores[key] = score
+                history = self._score_history.get(key[:2])
+                if history is None:
+                    self._score_history[key[:2]] = [score]
+                    bisect.insort(
+                        self._scored_partners.setdefault(score.model, []), score.partner_id
+                    )
+                else:
+                    bisect.insort(history, score, key=_AS_OF)
             now = self._clock.now()
             records = tuple(
                 EventRecord(self._ids("evt"), event, now) for event in work.staged_events
@@ -156,6 +192,24 @@ def _activity_conflict(activity_id: str) -> ConflictError:
     )
 
 
+def _score_conflict(score: HealthScore) -> ConflictError:
+    return ConflictError(
+        "score",
+        f"{score.partner_id}|{score.model}|{score.as_of.isoformat()}",
+        f"partner {score.partner_id!r} already has a different {score.model!r} score as of "
+        f"{score.as_of.isoformat()}; scores are history and never change: score again at "
+        f"a new instant (to set an override, pass it to score())",
+    )
+
+
+def _model_name(model: object) -> str:
+    if not isinstance(model, str):
+        raise ValidationError.single(
+            "model", f"expected the scoring model's name, got {type(model).__name__}"
+        )
+    return model
+
+
 class MemoryUnitOfWork:
     """A unit of work on a `MemoryStorage`; see `partnerkit.storage.UnitOfWork`."""
 
@@ -164,12 +218,14 @@ class MemoryUnitOfWork:
         # partner id -> (version the write was based on, 0 for new; partner to store)
         self.staged_partners: dict[str, tuple[int, Partner]] = {}
         self.staged_activities: dict[str, Activity] = {}
+        self.staged_scores: _StagedScores = {}
         self.staged_events: list[Event] = []
         self._events: tuple[EventRecord, ...] = ()
         # Typed as the protocols: their attributes are settable, hence invariant, so
         # the concrete types would stop MemoryStorage type-checking as a Storage.
         self.partners: PartnerRepository = _Partners(self)
         self.activities: ActivityLedger = _Activities(self)
+        self.scores: ScoreRepository = _Scores(self)
 
     def __enter__(self) -> MemoryUnitOfWork:
         return self
@@ -212,6 +268,7 @@ class MemoryUnitOfWork:
     def _clear(self) -> None:
         self.staged_partners = {}
         self.staged_activities = {}
+        self.staged_scores = {}
         self.staged_events = []
 
 
@@ -398,3 +455,116 @@ class _Activities:
         more = len(found) > size
         items = tuple(found[:size])
         return Page(items, encode_cursor("activities", items[-1].id) if more else None)
+
+
+class _Scores:
+    def __init__(self, work: MemoryUnitOfWork) -> None:
+        self._work = work
+        self._store = work._storage
+
+    def add(self, score: HealthScore) -> None:
+        if not isinstance(score, HealthScore):
+            raise ValidationError.single(
+                "score", f"expected a HealthScore, got {type(score).__name__}"
+            )
+        pair = (score.partner_id, score.model)
+        series = self._work.staged_scores.get(pair, {})
+        known = series.get(score.as_of)
+        if known is None:
+            with self._store._lock:
+                self._store._check_open()
+                known = self._store._scores.get((*pair, score.as_of))
+        if known is None:
+            self._work.staged_scores.setdefault(pair, {})[score.as_of] = score
+        elif known != score:
+            raise _score_conflict(score)
+
+    def _staged(self, partner_id: str, model: str) -> Iterable[HealthScore]:
+        series = self._work.staged_scores.get((partner_id, model))
+        return () if series is None else series.values()
+
+    def latest(
+        self, partner_id: str, *, model: str, before: datetime | None = None
+    ) -> HealthScore | None:
+        name = _model_name(model)
+        limit = None if before is None else to_utc(before, "before")
+        with self._store._lock:
+            self._store._check_open()
+            history = self._store._score_history.get((partner_id, name), [])
+            end = len(history) if limit is None else bisect.bisect_right(history, limit, key=_AS_OF)
+            found = history[end - 1] if end else None
+        for score in self._staged(partner_id, name):
+            # A staged score wins a tie: it is the same key, committed meanwhile.
+            if (limit is None or score.as_of <= limit) and (
+                found is None or score.as_of >= found.as_of
+            ):
+                found = score
+        return found
+
+    def history(
+        self,
+        partner_id: str,
+        *,
+        model: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[HealthScore]:
+        name = _model_name(model)
+        low, high = time_filter(since, until)
+        with self._store._lock:
+            self._store._check_open()
+            history = self._store._score_history.get((partner_id, name), [])
+            start = 0 if low is None else bisect.bisect_left(history, low, key=_AS_OF)
+            end = len(history) if high is None else bisect.bisect_right(history, high, key=_AS_OF)
+            found = {score.as_of: score for score in history[start:end]}
+        for score in self._staged(partner_id, name):
+            if (low is None or score.as_of >= low) and (high is None or score.as_of <= high):
+                found[score.as_of] = score
+        return [found[at] for at in sorted(found)]
+
+    def query(
+        self,
+        *,
+        model: str,
+        as_of: datetime | None = None,
+        band: str | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[HealthScore]:
+        size = check_limit(limit, _MAX_SCORE_PAGE)
+        after = decode_cursor("scores", cursor)
+        name = _model_name(model)
+        at = None if as_of is None else to_utc(as_of, "as_of")
+        # partner id -> the score this unit of work staged that the query would pick
+        staged: dict[str, HealthScore] = {}
+        for (partner_id, model_name), series in self._work.staged_scores.items():
+            if model_name != name or not series or (after is not None and partner_id <= after):
+                continue
+            candidate = series[max(series)] if at is None else series.get(at)
+            if candidate is not None:
+                staged[partner_id] = candidate
+        with self._store._lock:
+            self._store._check_open()
+            committed = self._store._scores
+            histories = self._store._score_history
+            ids = self._store._scored_partners.get(name, [])
+            keys = ids if not staged else sorted(set(ids) | set(staged))
+            start = 0 if after is None else bisect.bisect_right(keys, after)
+            found: list[HealthScore] = []
+            for partner_id in keys[start:]:
+                mine = staged.get(partner_id)
+                picked: HealthScore | None
+                if at is not None:
+                    picked = mine or committed.get((partner_id, name, at))
+                else:
+                    history = histories.get((partner_id, name))
+                    last = history[-1] if history else None
+                    newer = mine is not None and (last is None or mine.as_of >= last.as_of)
+                    picked = mine if newer else last
+                if picked is not None and (band is None or picked.band == band):
+                    found.append(picked)
+                    if len(found) > size:
+                        break
+        more = len(found) > size
+        items = tuple(found[:size])
+        return Page(items, encode_cursor("scores", items[-1].partner_id) if more else None)

@@ -55,8 +55,9 @@ from partnerkit._errors import (
 from partnerkit._events import Event, EventRecord
 from partnerkit._ids import IdGenerator
 from partnerkit._money import Money
-from partnerkit._time import Clock, SystemClock
+from partnerkit._time import Clock, SystemClock, to_utc
 from partnerkit._version import __version__
+from partnerkit.health import HealthScore
 from partnerkit.ledger import Activity
 from partnerkit.partners import (
     Contact,
@@ -84,12 +85,15 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from types import TracebackType
 
+    from partnerkit.storage._protocols import ActivityLedger, PartnerRepository, ScoreRepository
+
 __all__ = ["SqliteStorage"]
 
 T = TypeVar("T")
 
 _MAX_PARTNER_PAGE: Final = 1000
 _MAX_ACTIVITY_PAGE: Final = 10_000
+_MAX_SCORE_PAGE: Final = 1000
 _MAX_EVENT_PAGE: Final = 10_000
 # Ids per "id IN (...)" lookup: far below SQLite's variable limit (32766 since
 # 3.32, 999 before), and large enough that a bulk append needs only a few queries.
@@ -162,8 +166,30 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         """,
         f"PRAGMA application_id = {_APPLICATION_ID}",
     ),
+    (
+        # Health-score history. A score has no id: (model, partner_id, as_of) is its
+        # natural key, ordered so that the key's index also answers "a partner's
+        # scores from a model by time" and "each partner's latest score, by partner".
+        # as_of holds whole microseconds since 1970-01-01 UTC, like occurred_at.
+        """
+        CREATE TABLE scores (
+            partner_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            as_of INTEGER NOT NULL,
+            band TEXT,
+            json TEXT NOT NULL,
+            UNIQUE (model, partner_id, as_of)
+        )
+        """,
+        # "The scores of one run" (query with as_of), in partner order.
+        "CREATE INDEX scores_by_instant ON scores (model, as_of, partner_id)",
+    ),
 )
-_TABLES: Final = frozenset({"partners", "activities", "outbox"})
+#: The tables each migration creates; a database at user_version N has those of 1..N.
+_MIGRATION_TABLES: Final = (
+    frozenset({"partners", "activities", "outbox"}),
+    frozenset({"scores"}),
+)
 
 # Connections inherited through fork(): SQLite forbids using, or even closing, them
 # in the child (closing one there can checkpoint and delete a WAL file the parent
@@ -435,6 +461,12 @@ def _model_document(model: object) -> str:
 
 _ActivityRow = tuple[str, str, str, int, str]
 _PartnerRow = tuple[str, str, str, str | None, str | None, str, int, str]
+#: partner_id, model (as stored, see `_storable`), as_of in microseconds, band, json
+_ScoreRow = tuple[str, str, int, str | None, str]
+#: Staged scores: (partner id, model name) -> as_of in microseconds -> score and
+#: row, so that a unit of work that reads and adds the scores of many partners finds
+#: each one's directly.
+_StagedScores = dict[tuple[str, str], dict[int, tuple[HealthScore, _ScoreRow]]]
 
 
 def _activity_row(activity: Activity) -> _ActivityRow:
@@ -445,6 +477,44 @@ def _activity_row(activity: Activity) -> _ActivityRow:
         _micros(activity.occurred_at),
         _activity_document(activity),
     )
+
+
+def _storable(text: str) -> str:
+    """``text`` as SQLite can hold it: itself, or, holding a lone surrogate, its JSON.
+
+    Free text in a column (a model's name) may hold a lone surrogate, which cannot
+    be encoded as UTF-8; such text is stored (and looked up) as its ASCII JSON
+    string, quotes included, which no encodable name is also stored as.
+    """
+    return text if _bindable(text) else json.dumps(text)
+
+
+def _score_row(score: HealthScore) -> _ScoreRow:
+    return (
+        score.partner_id,
+        _storable(score.model),
+        _micros(score.as_of),
+        score.band,
+        _model_document(score),
+    )
+
+
+def _score_conflict(score: HealthScore) -> ConflictError:
+    return ConflictError(
+        "score",
+        f"{score.partner_id}|{score.model}|{score.as_of.isoformat()}",
+        f"partner {score.partner_id!r} already has a different {score.model!r} score as of "
+        f"{score.as_of.isoformat()}; scores are history and never change: score again at "
+        f"a new instant (to set an override, pass it to score())",
+    )
+
+
+def _model_name(model: object) -> str:
+    if not isinstance(model, str):
+        raise ValidationError.single(
+            "model", f"expected the scoring model's name, got {type(model).__name__}"
+        )
+    return model
 
 
 def _partner_row(partner: Partner) -> _PartnerRow:
@@ -515,7 +585,12 @@ def _partner_conflict(partner_id: str) -> ConflictError:
     return ConflictError("partner", partner_id, f"a partner with id {partner_id!r} already exists")
 
 
-_TABLE_KINDS: Final = {"partners": "partner", "activities": "activity", "outbox": "event"}
+_TABLE_KINDS: Final = {
+    "partners": "partner",
+    "activities": "activity",
+    "outbox": "event",
+    "scores": "score",
+}
 
 
 class SqliteStorage:
@@ -881,8 +956,9 @@ class SqliteStorage:
                 f"{self._path} already holds tables that are not partnerkit's ({shown}); "
                 f"give SqliteStorage a new file, or a database partnerkit created"
             )
-        if version and not set(names) >= _TABLES:
-            missing = ", ".join(sorted(_TABLES - set(names)))
+        expected = frozenset().union(*_MIGRATION_TABLES[:version])
+        if version and not set(names) >= expected:
+            missing = ", ".join(sorted(expected - set(names)))
             raise StorageSchemaError(
                 f"{self._path} is marked as partnerkit schema version {version} but has no "
                 f"{missing} table; it was changed outside partnerkit: restore it from a backup"
@@ -932,10 +1008,14 @@ class SqliteUnitOfWork:
         # partner id -> (version the write was based on, 0 for new; partner; row)
         self.staged_partners: dict[str, tuple[int, Partner, _PartnerRow]] = {}
         self.staged_activities: dict[str, tuple[Activity, _ActivityRow]] = {}
+        self.staged_scores: _StagedScores = {}
         self.staged_events: list[Event] = []
         self._events: tuple[EventRecord, ...] = ()
-        self.partners = _Partners(self)
-        self.activities = _Activities(self)
+        # Typed as the protocols (whose attributes are settable, hence invariant) so
+        # that SqliteStorage type-checks as a Storage.
+        self.partners: PartnerRepository = _Partners(self)
+        self.activities: ActivityLedger = _Activities(self)
+        self.scores: ScoreRepository = _Scores(self)
 
     def __enter__(self) -> SqliteUnitOfWork:
         return self
@@ -958,10 +1038,16 @@ class SqliteUnitOfWork:
 
         Raises:
             StaleVersionError: If a partner changed since it was read.
-            ConflictError: If an added record's id was taken meanwhile.
+            ConflictError: If an added record's id was taken meanwhile, or a
+                different score was stored under an added score's key.
             StorageError: If the database failed; nothing was written.
         """
-        if not (self.staged_partners or self.staged_activities or self.staged_events):
+        if not (
+            self.staged_partners
+            or self.staged_activities
+            or self.staged_scores
+            or self.staged_events
+        ):
             self._storage._check_open()
             self._events = ()
             return
@@ -978,6 +1064,7 @@ class SqliteUnitOfWork:
         """Discard everything staged."""
         self.staged_partners = {}
         self.staged_activities = {}
+        self.staged_scores = {}
         self.staged_events = []
 
     def publish(self, *events: Event) -> None:
@@ -998,6 +1085,7 @@ class SqliteUnitOfWork:
         """Write the staged work inside the commit's transaction (which holds the lock)."""
         self._write_partners(db)
         self._write_activities(db)
+        self._write_scores(db)
         if not self.staged_events:
             return ()
         now = self._storage._clock.now()
@@ -1060,6 +1148,44 @@ class SqliteUnitOfWork:
                     )
                 if text != row[4] and _decode(Activity, "activity", activity_id, text) != activity:
                     raise _activity_conflict(activity_id)
+
+    def _write_scores(self, db: sqlite3.Connection) -> None:
+        staged = [pair for series in self.staged_scores.values() for pair in series.values()]
+        if not staged:
+            return
+        cursor = db.executemany(
+            "INSERT INTO scores (partner_id, model, as_of, band, json) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (model, partner_id, as_of) DO NOTHING",
+            [row for _, row in staged],
+        )
+        if cursor.rowcount == len(staged):
+            return
+        # Some keys were committed by another unit of work since they were staged:
+        # an identical score is a harmless retry, anything else is a conflict.
+        for score, row in staged:
+            text = _stored_score(db, row)
+            if text is None:
+                raise StorageError(
+                    f"the {score.model!r} score of partner {score.partner_id!r} as of "
+                    f"{score.as_of.isoformat()} was not written to {self._storage._path} and is "
+                    f"not there; nothing was written: check the database"
+                )
+            if text != row[4] and _decode_score(row, text) != score:
+                raise _score_conflict(score)
+
+
+def _stored_score(db: sqlite3.Connection, row: _ScoreRow) -> str | None:
+    """The stored JSON under ``row``'s key, or ``None``."""
+    found = db.execute(
+        "SELECT json FROM scores WHERE model = ? AND partner_id = ? AND as_of = ?",
+        (row[1], row[0], row[2]),
+    ).fetchone()
+    return None if found is None else str(found[0])
+
+
+def _decode_score(row: tuple[str, str, int, Any, Any], text: str) -> HealthScore:
+    key = f"{row[0]}|{row[1]}|{(_EPOCH + row[2] * _MICROSECOND).isoformat()}"
+    return _decode(HealthScore, "score", key, text)
 
 
 def _insert_partners(db: sqlite3.Connection, rows: list[_PartnerRow]) -> None:
@@ -1417,3 +1543,190 @@ class _Activities:
         ]
         more = len(found) > size
         return Page(tuple(page), encode_cursor("activities", page[-1].id) if more else None)
+
+
+class _Scores:
+    """The score history of one `SqliteUnitOfWork`."""
+
+    def __init__(self, work: SqliteUnitOfWork) -> None:
+        self._work = work
+        self._store = work._storage
+
+    def add(self, score: HealthScore) -> None:
+        """Stage a score, skipping an identical one; see `ScoreRepository.add`."""
+        if not isinstance(score, HealthScore):
+            raise ValidationError.single(
+                "score", f"expected a HealthScore, got {type(score).__name__}"
+            )
+        self._store._check_open()
+        row = _score_row(score)
+        pair = (score.partner_id, score.model)
+        staged = self._work.staged_scores.get(pair, {}).get(row[2])
+        if staged is not None:
+            if staged[0] != score:
+                raise _score_conflict(score)
+            return
+        text = self._store._read("reading a score", lambda db: _stored_score(db, row))
+        if text is None:
+            self._work.staged_scores.setdefault(pair, {})[row[2]] = (score, row)
+        elif text != row[4] and _decode_score(row, text) != score:
+            raise _score_conflict(score)
+
+    def _staged(self, partner_id: str, model: str) -> list[tuple[int, HealthScore]]:
+        series = self._work.staged_scores.get((partner_id, model))
+        return [] if series is None else [(moment, pair[0]) for moment, pair in series.items()]
+
+    def latest(
+        self, partner_id: str, *, model: str, before: datetime | None = None
+    ) -> HealthScore | None:
+        """The latest score at or before ``before``; see `ScoreRepository.latest`."""
+        name = _model_name(model)
+        limit = None if before is None else _micros(to_utc(before, "before"))
+        self._store._check_open()
+        found: tuple[int, HealthScore | str] | None = None
+        if _bindable(partner_id):
+            bound = "" if limit is None else " AND as_of <= ?"
+            sql = (
+                "SELECT as_of, json FROM scores WHERE model = ? AND partner_id = ?"  # noqa: S608 - a fixed condition, values are parameters
+                + bound
+                + " ORDER BY as_of DESC LIMIT 1"
+            )
+            params: tuple[object, ...] = (_storable(name), partner_id)
+            if limit is not None:
+                params += (limit,)
+            row = self._store._fetchone("reading a partner's latest score", sql, params)
+            found = None if row is None else (int(row[0]), str(row[1]))
+        for moment, score in self._staged(partner_id, name):
+            # A staged score wins a tie: it is the same key, committed meanwhile.
+            if (limit is None or moment <= limit) and (found is None or moment >= found[0]):
+                found = (moment, score)
+        if found is None:
+            return None
+        moment, item = found
+        if isinstance(item, HealthScore):
+            return item
+        return _decode_score((partner_id, name, moment, None, None), item)
+
+    def history(
+        self,
+        partner_id: str,
+        *,
+        model: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[HealthScore]:
+        """A partner's scores by as_of; see `ScoreRepository.history`."""
+        name = _model_name(model)
+        low, high = time_filter(since, until)
+        first = None if low is None else _micros(low)
+        last = None if high is None else _micros(high)
+        self._store._check_open()
+        found: dict[int, HealthScore] = {}
+        if _bindable(partner_id):
+            clauses = ["model = ?", "partner_id = ?"]
+            params: list[object] = [_storable(name), partner_id]
+            if first is not None:
+                clauses.append("as_of >= ?")
+                params.append(first)
+            if last is not None:
+                clauses.append("as_of <= ?")
+                params.append(last)
+            sql = (
+                f"SELECT as_of, json FROM scores WHERE {' AND '.join(clauses)} "  # noqa: S608 - fixed conditions, values are parameters
+                f"ORDER BY as_of"
+            )
+            rows = self._store._read(
+                "reading a partner's scores", lambda db: db.execute(sql, params).fetchall()
+            )
+            found = {
+                moment: _decode_score((partner_id, name, moment, None, None), text)
+                for moment, text in rows
+            }
+        for moment, score in self._staged(partner_id, name):
+            if (first is None or moment >= first) and (last is None or moment <= last):
+                found[moment] = score
+        return [found[moment] for moment in sorted(found)]
+
+    def query(
+        self,
+        *,
+        model: str,
+        as_of: datetime | None = None,
+        band: str | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[HealthScore]:
+        """One score per partner, by partner id; see `ScoreRepository.query`."""
+        size = check_limit(limit, _MAX_SCORE_PAGE)
+        after = decode_cursor("scores", cursor)
+        name = _model_name(model)
+        at = None if as_of is None else _micros(to_utc(as_of, "as_of"))
+        self._store._check_open()
+        # partner id -> the score this unit of work staged that the query would pick
+        staged: dict[str, tuple[int, HealthScore]] = {}
+        for (partner_id, model_name), series in self._work.staged_scores.items():
+            if model_name != name or not series or (after is not None and partner_id <= after):
+                continue
+            moment = max(series) if at is None else at
+            if moment in series:
+                staged[partner_id] = (moment, series[moment][0])
+        # Staged partners are answered here, in order, until one more than a page
+        # matched (later ones cannot be on this page); their committed rows are
+        # skipped below.
+        picked: list[tuple[str, HealthScore | str]] = []
+        for partner_id in sorted(staged):
+            moment, score = staged[partner_id]
+            chosen: HealthScore | str = score
+            shown = score.band
+            if at is None:
+                stored = self._latest_row(partner_id, name)
+                if stored is not None and stored[0] > moment:
+                    chosen, shown = stored[2], stored[1]
+            if band is None or shown == band:
+                picked.append((partner_id, chosen))
+                if len(picked) > size:
+                    break
+        if band is None or _bindable(band):
+            clauses = ["model = ?"]
+            params: list[object] = [_storable(name)]
+            if at is None:
+                # Each partner's latest row: the key's index finds the maximum.
+                clauses.append(
+                    "as_of = (SELECT max(as_of) FROM scores AS later "
+                    "WHERE later.model = scores.model AND later.partner_id = scores.partner_id)"
+                )
+            else:
+                clauses.append("as_of = ?")
+                params.append(at)
+            if after is not None:
+                clauses.append("partner_id > ?")
+                params.append(after)
+            if band is not None:
+                clauses.append("band = ?")
+                params.append(band)
+            sql = (
+                f"SELECT partner_id, json FROM scores WHERE {' AND '.join(clauses)} "  # noqa: S608 - fixed conditions, values are parameters
+                f"ORDER BY partner_id LIMIT ?"
+            )
+            picked += _first_unshadowed(
+                self._store, "querying scores", sql, params, staged=staged, wanted=size + 1
+            )
+        picked.sort(key=lambda pair: pair[0])
+        page = [
+            item
+            if isinstance(item, HealthScore)
+            else _decode(HealthScore, "score", f"{key}|{name}", item)
+            for key, item in picked[:size]
+        ]
+        more = len(picked) > size
+        return Page(tuple(page), encode_cursor("scores", page[-1].partner_id) if more else None)
+
+    def _latest_row(self, partner_id: str, model: str) -> tuple[int, str | None, str] | None:
+        """The partner's latest committed score from ``model``: as_of, band, json."""
+        row = self._store._fetchone(
+            "reading a partner's latest score",
+            "SELECT as_of, band, json FROM scores WHERE model = ? AND partner_id = ? "
+            "ORDER BY as_of DESC LIMIT 1",
+            (_storable(model), partner_id),
+        )
+        return None if row is None else (int(row[0]), row[1], str(row[2]))

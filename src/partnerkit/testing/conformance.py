@@ -56,7 +56,9 @@ from hypothesis import strategies as st
 from partnerkit._errors import ConflictError, NotFoundError, StaleVersionError, ValidationError
 from partnerkit._events import Event
 from partnerkit._money import Money
+from partnerkit.health import HealthScore, Override, ScoringModel, model_from_dict, score
 from partnerkit.ledger import Activity, ActivityKind
+from partnerkit.metrics import MetricSnapshot, MetricValue
 from partnerkit.partners import (
     Contact,
     OnboardingStep,
@@ -70,6 +72,7 @@ from partnerkit.partners import (
 from partnerkit.storage._protocols import (
     ActivityLedger,
     PartnerRepository,
+    ScoreRepository,
     Storage,
     UnitOfWork,
 )
@@ -83,6 +86,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ActivityLedgerContract",
     "PartnerRepositoryContract",
+    "ScoreRepositoryContract",
     "StorageContract",
     "UnitOfWorkContract",
 ]
@@ -1601,7 +1605,622 @@ class UnitOfWorkContract:
         _equal(_pending_kinds(storage), ["test.saved"], "_pending_kinds(storage)")
 
 
-class StorageContract(PartnerRepositoryContract, ActivityLedgerContract, UnitOfWorkContract):
+# --- health-score history -----------------------------------------------------
+
+#: One measure read straight onto 0..100 (``deals`` 55 scores 55.0), with the
+#: default bands: critical [0, 40), at_risk [40, 70), healthy [70, 100].
+_PLAIN_MODEL: Final = model_from_dict(
+    {
+        "name": "Conformance",
+        "version": 1,
+        "measures": [
+            {
+                "name": "deals",
+                "metric": "deals",
+                "weight": 1,
+                "normalizer": {"kind": "linear", "low": 0, "high": 100},
+            }
+        ],
+    }
+)
+#: Every part a score can have: money, steps, recency, a neutral missing measure,
+#: a gate that caps the band.
+_RICH_MODEL: Final = model_from_dict(
+    {
+        "name": "Conformance rich",
+        "version": 7,
+        "currency": "USD",
+        "measures": [
+            {
+                "name": "revenue",
+                "metric": "revenue",
+                "weight": 3,
+                "normalizer": {"kind": "log", "low": 1000, "high": 1000000},
+            },
+            {
+                "name": "attainment",
+                "metric": "revenue",
+                "weight": 2,
+                "label": "Revenue attainment",
+                "normalizer": {"kind": "target", "target": 250000},
+            },
+            {
+                "name": "deals",
+                "metric": "deals",
+                "weight": 2,
+                "normalizer": {
+                    "kind": "steps",
+                    "steps": [{"at": 1, "points": 40}, {"at": "3.5", "points": 70}],
+                },
+            },
+            {
+                "name": "logins",
+                "metric": "days_since_login",
+                "weight": "1.5",
+                "normalizer": {"kind": "recency", "half_life_days": 30},
+            },
+            {
+                "name": "nps",
+                "metric": "nps",
+                "weight": 1,
+                "missing": "neutral",
+                "normalizer": {"kind": "linear", "low": -100, "high": 100},
+            },
+        ],
+        "gates": [
+            {
+                "name": "no_login",
+                "metric": "days_since_login",
+                "op": ">",
+                "threshold": 90,
+                "cap": "at_risk",
+                "label": "No portal login in 90 days",
+            }
+        ],
+    }
+)
+
+
+def _score(
+    partner_id: str,
+    at: datetime,
+    deals: int | None = 55,
+    *,
+    model: ScoringModel = _PLAIN_MODEL,
+    previous: HealthScore | None = None,
+    override: Override | None = None,
+) -> HealthScore:
+    """``partner_id``'s score at ``at``: with the plain model, ``deals`` is the value."""
+    values = {} if deals is None else {"deals": deals}
+    snapshot = MetricSnapshot(partner_id, at, values)  # type: ignore[arg-type]
+    return score(model, snapshot, as_of=at, previous=previous, override=override)
+
+
+def _override(at: datetime, **shown: Any) -> Override:
+    return Override(
+        "usr_maria", "renewal signed", created_at=at, expires_at=at + timedelta(days=30), **shown
+    )
+
+
+def _full_score(partner_id: str) -> HealthScore:
+    """A score with every part set: trend and velocity, override, gate, missing data."""
+    model = _RICH_MODEL
+
+    def rich(days: int, revenue: Money, deals: Decimal | int, login_days: int) -> MetricSnapshot:
+        at = _at(24 * days)
+        values: dict[str, MetricValue] = {
+            "revenue": revenue,
+            "deals": deals,
+            "days_since_login": login_days,
+        }
+        return MetricSnapshot(partner_id, at, values)
+
+    first = rich(-60, Money("98765.432", "USD"), 2, 12)
+    second = rich(-30, Money("120000.10", "USD"), Decimal("3.50"), 40)
+    earliest = score(model, first, as_of=first.as_of)
+    earlier = score(model, second, as_of=second.as_of, previous=earliest)
+    now = rich(0, Money("923456.789", "USD"), Decimal("4.250"), 120)
+    override = Override(
+        "usr_maria",
+        "new executive sponsor; renewal signed ✓",
+        created_at=datetime(2026, 1, 10, 8, 0, 0, 123456, tzinfo=_NEPAL),
+        expires_at=datetime(2026, 2, 28, 23, 59, tzinfo=_MARQUESAS),
+        value=Decimal("72.5"),
+    )
+    return score(
+        model, now, as_of=now.as_of, previous=earlier, override=override, history=[earliest]
+    )
+
+
+def _add_scores(storage: Storage, *scores: HealthScore) -> None:
+    with storage.unit_of_work() as uow:
+        for item in scores:
+            uow.scores.add(item)
+        uow.commit()
+
+
+def _store_scores(uow: UnitOfWork, *scores: HealthScore) -> None:
+    # One call, so a test can expect a refusal from either step: an adapter may
+    # detect a clashing score at add() or only at commit().
+    for item in scores:
+        uow.scores.add(item)
+    uow.commit()
+
+
+def _latest(
+    storage: Storage, partner_id: str, model: str = "Conformance", **options: Any
+) -> HealthScore | None:
+    with storage.unit_of_work() as uow:
+        return uow.scores.latest(partner_id, model=model, **options)
+
+
+def _history(
+    storage: Storage, partner_id: str, model: str = "Conformance", **bounds: Any
+) -> list[HealthScore]:
+    with storage.unit_of_work() as uow:
+        return uow.scores.history(partner_id, model=model, **bounds)
+
+
+def _walk_scores(
+    storage: Storage, *, limit: int, model: str = "Conformance", **filters: Any
+) -> list[HealthScore]:
+    with storage.unit_of_work() as uow:
+        return _walk(
+            lambda cursor: uow.scores.query(model=model, limit=limit, cursor=cursor, **filters),
+            limit=limit,
+        )
+
+
+def _shown(scores: Iterable[HealthScore]) -> list[tuple[str, datetime, str | None]]:
+    """Whose score, from when, showing which band: what score tests compare."""
+    return [(item.partner_id, item.as_of, item.band) for item in scores]
+
+
+def _no_scores(storage: Storage, *partner_ids: str) -> None:
+    for partner_id in partner_ids:
+        _expect(
+            _latest(storage, partner_id) is None,
+            f"a score of {partner_id} survived the rollback or failed commit",
+        )
+    _equal(_walk_scores(storage, limit=1000), [], "scores listed by query()")
+
+
+class ScoreRepositoryContract:
+    """The promises of `partnerkit.storage.ScoreRepository`: health-score history.
+
+    Scores round-trip whole (override included), are keyed by partner, model and
+    instant, are never overwritten, and are listed latest-per-partner or per run.
+    Subclass it under a ``Test...`` name with a ``storage`` fixture; see the module
+    docstring.
+    """
+
+    def test_scores_implements_the_protocol(self, storage: Storage) -> None:
+        """``uow.scores`` has every method of `ScoreRepository`."""
+        with storage.unit_of_work() as uow:
+            _expect(
+                isinstance(uow.scores, ScoreRepository),
+                "uow.scores lacks methods of ScoreRepository",
+            )
+
+    def test_every_score_field_round_trips_through_add_latest_history_and_query(
+        self, storage: Storage
+    ) -> None:
+        """Trend, override, gates, contributions and missing data come back exactly."""
+        full = _full_score("ptn_full")
+        empty = _score("ptn_empty", full.as_of, deals=None)
+        model = full.model
+        with storage.unit_of_work() as uow:
+            uow.scores.add(full)
+            _assert_same(uow.scores.latest("ptn_full", model=model), full, "score (staged)")
+            uow.commit()
+        _add_scores(storage, empty)
+        _assert_same(_latest(storage, "ptn_full", model), full, "score")
+        _assert_same(_history(storage, "ptn_full", model), [full], "history")
+        _assert_same(_walk_scores(storage, limit=10, model=model), [full], "query")
+        _assert_same(_latest(storage, "ptn_empty"), empty, "insufficient data score")
+
+    @_PROPERTIES
+    @given(drawn=pks.health_scores())
+    def test_any_score_round_trips_through_add_latest_and_history(
+        self, storage: Storage, drawn: HealthScore
+    ) -> None:
+        """Any score a model can give comes back unchanged, override and all."""
+        item = attrs.evolve(drawn, partner_id=_fresh(drawn.partner_id))
+        _add_scores(storage, item)
+        _assert_same(_latest(storage, item.partner_id, item.model), item, "score")
+        _assert_same(_history(storage, item.partner_id, item.model), [item], "history")
+
+    def test_adding_an_identical_score_again_changes_nothing(self, storage: Storage) -> None:
+        """The same score twice, in one unit of work or a retried one, is stored once."""
+        first, second = _score("ptn_1", _at(0)), _score("ptn_1", _at(1), 80)
+        with storage.unit_of_work() as uow:
+            uow.scores.add(first)
+            uow.scores.add(first)
+            uow.commit()
+        same_instant = attrs.evolve(first, as_of=first.as_of.astimezone(_KIRIBATI))
+        with storage.unit_of_work() as uow:  # the scoring job ran again
+            _store_scores(uow, first, same_instant, second, second)
+        _assert_same(_history(storage, "ptn_1"), [first, second], "history")
+
+    def test_a_different_score_under_a_stored_key_raises_conflict_and_keeps_the_stored_one(
+        self, storage: Storage
+    ) -> None:
+        """Scores are never overwritten: another score, or a dropped override, is refused."""
+        overridden = _score("ptn_1", _at(0), 30, override=_override(_at(-1), band="at_risk"))
+        _add_scores(storage, overridden)
+        for clash in (
+            _score("ptn_1", _at(0), 31),
+            attrs.evolve(overridden, override=None),
+            attrs.evolve(overridden, trend=None, value=Decimal("30.1")),
+        ):
+            with storage.unit_of_work() as uow, pytest.raises(ConflictError):
+                _store_scores(uow, clash)
+        _assert_same(_history(storage, "ptn_1"), [overridden], "history")
+
+    def test_a_different_score_under_a_key_staged_in_the_same_unit_raises_conflict(
+        self, storage: Storage
+    ) -> None:
+        """Two different scores under one key in one unit of work: `ConflictError`."""
+        kept = _score("ptn_1", _at(0), 40)
+        with storage.unit_of_work() as uow:
+            uow.scores.add(kept)
+            with pytest.raises(ConflictError):
+                _store_scores(uow, _score("ptn_1", _at(0), 41))
+            uow.scores.add(kept)  # again: a commit that failed discarded it
+            uow.commit()
+        _assert_same(_history(storage, "ptn_1"), [kept], "history")
+
+    def test_scores_of_other_partners_models_or_instants_never_clash(
+        self, storage: Storage
+    ) -> None:
+        """The key is partner, model name and instant: change any one and both are kept."""
+        tick = timedelta(microseconds=1)
+        base = _score("ptn_1", _at(0), 40)
+        other_model = _score("ptn_1", _at(0), 60, model=_RICH_MODEL)
+        _add_scores(storage, base, _score("ptn_2", _at(0), 41), _score("ptn_1", _at(0) + tick, 42))
+        with storage.unit_of_work() as uow:
+            _store_scores(uow, other_model)
+        _equal(
+            [item.computed_value for item in _history(storage, "ptn_1")],
+            [Decimal("40.0"), Decimal("42.0")],
+            "ptn_1's values",
+        )
+        _assert_same(_latest(storage, "ptn_2"), _score("ptn_2", _at(0), 41), "ptn_2's score")
+        _assert_same(_latest(storage, "ptn_1", other_model.model), other_model, "other model")
+
+    def test_add_refuses_what_is_not_a_score(self, storage: Storage) -> None:
+        """``add`` of anything but a `HealthScore` raises `ValidationError`."""
+        with storage.unit_of_work() as uow:
+            for bad in (None, _partner("ptn_1"), attrs.asdict(_score("ptn_1", _at(0)))):
+                with pytest.raises(ValidationError):
+                    uow.scores.add(bad)  # type: ignore[arg-type]
+            uow.commit()
+        _no_scores(storage, "ptn_1")
+
+    def test_latest_is_the_most_recent_score_at_or_before(self, storage: Storage) -> None:
+        """``before`` is inclusive, compared as an instant; staged scores count."""
+        tick = timedelta(microseconds=1)
+        scores = [_score("ptn_1", _at(hours), value) for hours, value in [(0, 20), (5, 50)]]
+        staged = _score("ptn_1", _at(10), 80)
+        newer_version = attrs.evolve(_score("ptn_1", _at(12), 90), model_version=2)
+        _add_scores(storage, scores[1], _score("ptn_2", _at(20), 10))
+        _add_scores(storage, scores[0], _score("ptn_1", _at(30), 75, model=_RICH_MODEL))
+        with storage.unit_of_work() as uow:
+            uow.scores.add(staged)
+            latest = uow.scores.latest
+            cases: list[tuple[datetime | None, HealthScore | None]] = [
+                (None, staged),
+                (_at(10, _NEPAL), staged),
+                (_at(10) - tick, scores[1]),
+                (_at(5, _MARQUESAS), scores[1]),
+                (_at(5) - tick, scores[0]),
+                (_at(0, _KIRIBATI), scores[0]),
+                (_at(0) - tick, None),
+            ]
+            for before, expected in cases:
+                got = latest("ptn_1", model="Conformance", before=before)
+                _assert_same(got, expected, f"latest('ptn_1', before={before!r})")
+            _equal(latest("ptn_nobody", model="Conformance"), None, "latest('ptn_nobody')")
+            _equal(latest("ptn_1", model="Nobody's"), None, "latest of an unknown model")
+            uow.scores.add(newer_version)
+            _assert_same(latest("ptn_1", model="Conformance"), newer_version, "a newer version")
+            uow.commit()
+        _assert_same(_latest(storage, "ptn_1"), newer_version, "latest after commit")
+
+    def test_latest_carries_an_override_into_the_next_score(self, storage: Storage) -> None:
+        """``latest`` as ``previous`` keeps an override on until it lapses by itself."""
+        override = _override(_at(0), value=Decimal("75.0"))
+        _add_scores(storage, _score("ptn_1", _at(0), 30, override=override))
+        for days in (7, 14, 31):
+            at = _at(24 * days)
+            previous = _latest(storage, "ptn_1", before=at)
+            _add_scores(storage, _score("ptn_1", at, 30, previous=previous))
+        shown = [(item.value, item.override) for item in _history(storage, "ptn_1")]
+        expected = [(Decimal("75.0"), override)] * 3 + [(Decimal("30.0"), None)]
+        _equal(shown, expected, "(value, override) by run")
+
+    def test_history_is_ordered_by_as_of_with_inclusive_bounds(self, storage: Storage) -> None:
+        """``since <= as_of <= until`` as instants, oldest first, staged scores included."""
+        tick = timedelta(microseconds=1)
+        plan = [(5, _NEPAL), (-3, _MARQUESAS), (10, UTC), (0, _KIRIBATI), (7, _ONE_MINUTE_WEST)]
+        scores = [_score("ptn_1", _at(hours, tz), 40 + hours) for hours, tz in plan]
+        by_time = sorted(scores, key=lambda item: item.as_of)
+        _add_scores(storage, *scores[:3], _score("ptn_2", _at(1)))
+        _add_scores(storage, _score("ptn_1", _at(2), model=_RICH_MODEL))
+        with storage.unit_of_work() as uow:
+            uow.scores.add(scores[3])
+            uow.scores.add(scores[4])
+            history = uow.scores.history
+            cases: list[tuple[dict[str, datetime], list[HealthScore]]] = [
+                ({}, by_time),
+                ({"since": _at(0, _NEPAL), "until": _at(7, _MARQUESAS)}, by_time[1:4]),
+                ({"since": _at(0) + tick, "until": _at(7) - tick}, by_time[2:3]),
+                ({"since": _at(5, _KIRIBATI), "until": _at(5)}, by_time[2:3]),
+                ({"until": _at(-3)}, by_time[:1]),
+                ({"since": _at(10) + tick}, []),
+            ]
+            for bounds, expected in cases:
+                got = history("ptn_1", model="Conformance", **bounds)
+                _assert_same(got, expected, f"history('ptn_1', {bounds})")
+            _equal(history("ptn_nobody", model="Conformance"), [], "history('ptn_nobody')")
+            uow.commit()
+        _assert_same(_history(storage, "ptn_1"), by_time, "history after commit")
+
+    def test_score_query_lists_each_partners_latest_score_in_partner_order(
+        self, storage: Storage
+    ) -> None:
+        """Without ``as_of``: one score per partner, its latest; ``band`` filters that one."""
+        plan: dict[str, list[int | None]] = {  # values by day; the last is the latest
+            "ptn_e": [80, 50],  # healthy once, at risk now
+            "ptn_a": [50, 75],  # at risk once, healthy now
+            "ptn_c": [20],
+            "ptn_d": [10, 45, 30],
+            "ptn_b": [60, None],  # insufficient data now: no band
+            "ptn_f": [None, 65],
+        }
+        for day in range(3):
+            _add_scores(
+                storage,
+                *(
+                    _score(partner_id, _at(24 * day), values[day])
+                    for partner_id, values in plan.items()
+                    if day < len(values)
+                ),
+                _score("ptn_g", _at(24 * day), 50, model=_RICH_MODEL),
+            )
+        latest = {
+            partner_id: (partner_id, _at(24 * (len(values) - 1)))
+            for partner_id, values in sorted(plan.items())
+        }
+        bands = {"ptn_a": "healthy", "ptn_b": None, "ptn_c": "critical", "ptn_d": "critical"}
+        bands |= {"ptn_e": "at_risk", "ptn_f": "at_risk"}
+        for band in (None, "at_risk", "healthy", "critical", "no_such_band"):
+            expected = [
+                (*latest[pid], bands[pid]) for pid in latest if band is None or bands[pid] == band
+            ]
+            for limit in (1, 2, 1000):
+                got = _shown(_walk_scores(storage, limit=limit, band=band))
+                _equal(got, expected, f"query(band={band!r}, limit={limit})")
+        _equal(_walk_scores(storage, limit=10, model="Nobody's"), [], "an unknown model")
+
+    def test_score_query_at_an_instant_lists_exactly_that_runs_scores(
+        self, storage: Storage
+    ) -> None:
+        """With ``as_of``: the scores at exactly that instant, by partner, ``band`` applied."""
+        tick = timedelta(microseconds=1)
+        monday = [_score(f"ptn_{n}", _at(0), 10 + 15 * n) for n in range(5)]
+        tuesday = [_score(f"ptn_{n}", _at(24), 90 - 20 * n) for n in (0, 2, 3)]
+        _add_scores(storage, *reversed(monday), _score("ptn_9", _at(0) + tick))
+        _add_scores(storage, *tuesday, _score("ptn_0", _at(0), model=_RICH_MODEL))
+        cases: list[tuple[dict[str, Any], list[HealthScore]]] = [
+            ({"as_of": _at(0, _NEPAL)}, monday),
+            ({"as_of": _at(24)}, tuesday),
+            ({"as_of": _at(0), "band": "at_risk"}, monday[2:4]),
+            ({"as_of": _at(24, _MARQUESAS), "band": "healthy"}, tuesday[:1]),
+            ({"as_of": _at(24), "band": "at_risk"}, tuesday[1:2]),
+            ({"as_of": _at(12)}, []),
+        ]
+        for filters, expected in cases:
+            for limit in (2, 1000):
+                got = _shown(_walk_scores(storage, limit=limit, **filters))
+                _equal(got, _shown(expected), f"query({filters}, limit={limit})")
+
+    def test_score_query_filters_on_the_shown_band(self, storage: Storage) -> None:
+        """``band`` matches what a score shows: an override's band while it is active."""
+        override = _override(_at(-1), band="at_risk")
+        rescued = _score("ptn_1", _at(0), 30, override=override)
+        _add_scores(storage, rescued, _score("ptn_2", _at(0), 35))
+        _equal(
+            _shown(_walk_scores(storage, limit=10, band="at_risk")),
+            _shown([rescued]),
+            "query(band='at_risk')",
+        )
+        _equal(
+            [item.partner_id for item in _walk_scores(storage, limit=10, band="critical")],
+            ["ptn_2"],
+            "query(band='critical')",
+        )
+
+    def test_score_query_sees_the_units_own_scores_and_no_one_elses(self, storage: Storage) -> None:
+        """Staged scores take part in a unit's queries; other units see them after commit."""
+        _add_scores(storage, _score("ptn_1", _at(0), 50), _score("ptn_2", _at(0), 20))
+        staged = [
+            _score("ptn_1", _at(24), 80),  # newer: ptn_1 is healthy in this unit
+            _score("ptn_2", _at(-24), 45),  # older: ptn_2 stays critical
+            _score("ptn_3", _at(0), 55),  # a new partner
+        ]
+        expected = [
+            ("ptn_1", _at(24), "healthy"),
+            ("ptn_2", _at(0), "critical"),
+            ("ptn_3", _at(0), "at_risk"),
+        ]
+        with storage.unit_of_work() as uow:
+            for item in staged:
+                uow.scores.add(item)
+
+            def page(cursor: str | None) -> Page[HealthScore]:
+                return uow.scores.query(model="Conformance", limit=1, cursor=cursor)
+
+            _equal(_shown(_walk(page, limit=1)), expected, "query() in the unit, page by page")
+            everything = uow.scores.query(model="Conformance").items
+            _equal(_shown(everything), expected, "query() in the unit")
+            at_risk = uow.scores.query(model="Conformance", band="at_risk").items
+            _equal(_shown(at_risk), expected[2:], "query(band='at_risk') in the unit")
+            monday = uow.scores.query(model="Conformance", as_of=_at(0)).items
+            _equal([item.partner_id for item in monday], ["ptn_1", "ptn_2", "ptn_3"], "run")
+            _equal(
+                _shown(_walk_scores(storage, limit=1000)),
+                [("ptn_1", _at(0), "at_risk"), ("ptn_2", _at(0), "critical")],
+                "query() in another unit before commit",
+            )
+            uow.commit()
+        _equal(_shown(_walk_scores(storage, limit=1000)), expected, "query() after commit")
+
+    def test_score_query_paging_is_stable_while_scores_are_added(self, storage: Storage) -> None:
+        """Scores added between pages never make paging repeat or skip a partner."""
+        ids = [f"ptn_{n:03d}0" for n in range(30)]
+        _add_scores(storage, *(_score(partner_id, _at(0)) for partner_id in ids))
+        seen: list[str] = []
+
+        def fetch(cursor: str | None) -> Page[HealthScore]:
+            with storage.unit_of_work() as uow:  # a fresh one per page, as a web host pages
+                page = uow.scores.query(model="Conformance", limit=4, cursor=cursor)
+            seen.extend(item.partner_id for item in page.items)
+            return page
+
+        def insert(page_number: int) -> None:
+            hours = page_number + 1
+            _add_scores(
+                storage,
+                _score(f"{seen[-1]}+", _at(0)),  # a new partner just after the cursor
+                _score(f"ptn_{page_number:03d}1", _at(0)),  # one already passed
+                _score(f"ptn_9{page_number:03d}", _at(0)),  # one at the end
+                _score(seen[-1], _at(hours), 90),  # a newer score, already passed
+                _score(ids[-1 - page_number], _at(hours), 90),  # a newer score, still to come
+            )
+
+        walked = [item.partner_id for item in _walk(fetch, limit=4, between=insert)]
+        assert len(walked) == len(set(walked)), f"partners returned twice: {walked}"
+        assert walked == sorted(walked), f"not in partner order: {walked}"
+        missing = sorted(set(ids) - set(walked))
+        assert not missing, f"partners that had scores when paging began were skipped: {missing}"
+
+    def test_score_query_refuses_a_malformed_cursor(self, storage: Storage) -> None:
+        """A cursor no query returned raises `ValidationError`."""
+        _add_scores(storage, _score("ptn_1", _at(0)), _score("ptn_2", _at(0)))
+        with storage.unit_of_work() as uow:
+            for cursor in ("not a cursor", "\x00", "ptn 1\n"):
+                with pytest.raises(ValidationError):
+                    uow.scores.query(model="Conformance", limit=1, cursor=cursor)
+
+    def test_score_query_refuses_a_limit_out_of_bounds(self, storage: Storage) -> None:
+        """``limit`` outside 1..1000 raises `ValidationError`; both bounds are accepted."""
+        _add_scores(storage, _score("ptn_1", _at(0)), _score("ptn_2", _at(0)))
+        with storage.unit_of_work() as uow:
+            for limit in (0, -1, 1001):
+                with pytest.raises(ValidationError):
+                    uow.scores.query(model="Conformance", limit=limit)
+            for limit, count in ((1, 1), (1000, 2)):
+                page = uow.scores.query(model="Conformance", limit=limit)
+                _equal(len(page.items), count, f"len(query(limit={limit}).items)")
+
+    def test_score_reads_refuse_naive_instants_and_models_that_are_not_text(
+        self, storage: Storage
+    ) -> None:
+        """A naive ``before``, ``since``, ``until`` or ``as_of``, or a model that is no text."""
+        naive = datetime(2026, 1, 15, 9, 30)  # noqa: DTZ001 - naive on purpose
+        with storage.unit_of_work() as uow:
+            scores = uow.scores
+            calls: list[Callable[[], object]] = [
+                lambda: scores.latest("ptn_1", model="Conformance", before=naive),
+                lambda: scores.history("ptn_1", model="Conformance", since=naive),
+                lambda: scores.history("ptn_1", model="Conformance", until=naive),
+                lambda: scores.query(model="Conformance", as_of=naive),
+                lambda: scores.latest("ptn_1", model=None),  # type: ignore[arg-type]
+                lambda: scores.history("ptn_1", model=1),  # type: ignore[arg-type]
+                lambda: scores.query(model=_PLAIN_MODEL),  # type: ignore[arg-type]
+            ]
+            for call in calls:
+                with pytest.raises(ValidationError):
+                    call()
+
+    def test_rolled_back_scores_leave_nothing_behind(self, storage: Storage) -> None:
+        """An exception, leaving without commit, or ``rollback()`` discards staged scores."""
+
+        def fail() -> None:
+            with storage.unit_of_work() as uow:
+                uow.scores.add(_score("ptn_raised", _at(0)))
+                raise _DeliberateError
+
+        with pytest.raises(_DeliberateError):
+            fail()
+        with storage.unit_of_work() as uow:
+            uow.scores.add(_score("ptn_abandoned", _at(0)))
+        with storage.unit_of_work() as uow:
+            uow.scores.add(_score("ptn_rolled_back", _at(0)))
+            uow.rollback()
+            _expect(
+                uow.scores.latest("ptn_rolled_back", model="Conformance") is None,
+                "a rolled-back score is still visible in its unit of work",
+            )
+            uow.commit()
+        _no_scores(storage, "ptn_raised", "ptn_abandoned", "ptn_rolled_back")
+
+    def test_commit_that_fails_on_a_stale_partner_writes_no_scores(self, storage: Storage) -> None:
+        """A commit refused for a partner changed meanwhile writes none of its scores."""
+        existing = _add(storage, _partner("ptn_old"))[0]
+        with storage.unit_of_work() as slow:
+            slow.partners.update(attrs.evolve(existing, region="APAC"))
+            slow.scores.add(_score("ptn_old", _at(0)))
+            slow.scores.add(_score("ptn_other", _at(0)))
+            with storage.unit_of_work() as fast:
+                _save(fast, attrs.evolve(fast.partners.get("ptn_old"), name="Fast writer"))
+            with pytest.raises(StaleVersionError):
+                slow.commit()
+        _no_scores(storage, "ptn_old", "ptn_other")
+
+    def test_commit_that_fails_on_a_score_stored_meanwhile_writes_nothing(
+        self, storage: Storage
+    ) -> None:
+        """A different score committed meanwhile under a staged key: nothing is written."""
+        existing = _add(storage, _partner("ptn_old"))[0]
+        winner = _score("ptn_1", _at(0), 61)
+        with storage.unit_of_work() as slow:
+            _write_everything(slow, existing)
+            slow.scores.add(_score("ptn_0", _at(0), 10))
+            slow.scores.add(_score("ptn_1", _at(0), 60))
+            slow.scores.add(_score("ptn_2", _at(0), 90))
+            _add_scores(storage, winner)
+            with pytest.raises(ConflictError):
+                slow.commit()
+        _assert_nothing_written(storage, existing)
+        _equal(_latest(storage, "ptn_0"), None, "a score of the refused commit")
+        _equal(_latest(storage, "ptn_2"), None, "a score of the refused commit")
+        _assert_same(_history(storage, "ptn_1"), [winner], "history")
+
+    def test_an_identical_score_stored_meanwhile_is_not_a_conflict(self, storage: Storage) -> None:
+        """Two units that stage the same score both commit; it is stored once."""
+        same = _score("ptn_1", _at(0))
+        with storage.unit_of_work() as first, storage.unit_of_work() as second:
+            first.scores.add(same)
+            second.scores.add(same)
+            second.scores.add(_score("ptn_2", _at(0)))
+            first.commit()
+            second.commit()
+        _assert_same(_history(storage, "ptn_1"), [same], "history")
+        _equal(
+            [item.partner_id for item in _walk_scores(storage, limit=10)],
+            ["ptn_1", "ptn_2"],
+            "partners listed by query()",
+        )
+
+
+class StorageContract(
+    PartnerRepositoryContract,
+    ActivityLedgerContract,
+    ScoreRepositoryContract,
+    UnitOfWorkContract,
+):
     """Every contract at once: what a complete partnerkit store must pass.
 
     Example::
