@@ -368,3 +368,16 @@ def test_html_escapes_every_text() -> None:
     assert "<img" not in html
     assert "&lt;script&gt;" in html
     assert "p&lt;&amp;&gt;" in html
+
+
+def test_overrides_can_be_stamped_as_the_next_entry_of_the_history() -> None:
+    model = three()
+    base = score(model, MetricSnapshot("p", NOW, {"revenue": 10}), as_of=NOW)
+    later = NOW + timedelta(days=1)
+    overridden, _ = apply_override(model, base, override(band="at_risk"), at=later)
+    assert (overridden.as_of, base.as_of) == (later, NOW)
+    restored, _ = withdraw_override(overridden, actor="usr_bob", at=later + timedelta(hours=1))
+    assert restored.as_of == later + timedelta(hours=1)
+    assert restored.band == base.band
+    with pytest.raises(ValidationError, match="only moves forward"):
+        apply_override(model, overridden, override(band="at_risk"), at=NOW)

@@ -1070,14 +1070,21 @@ def _override_event(current: HealthScore) -> Event:
 
 
 def apply_override(
-    model: ScoringModel, current: HealthScore, override: Override
+    model: ScoringModel,
+    current: HealthScore,
+    override: Override,
+    *,
+    at: datetime | None = None,
 ) -> Change[HealthScore]:
     """Put ``override`` on an existing score without running the rules again.
 
     Args:
         model: The model that made the score (for the override's band).
         current: The score to override.
-        override: The override; it must not have expired at ``current.as_of``.
+        override: The override; it must not have expired at the result's ``as_of``.
+        at: Stamp the result with this instant (not before ``current.as_of``), so
+            it can be stored as the next entry of the score history; by default it
+            keeps ``current.as_of`` and replaces the score in memory only.
 
     Returns:
         The overridden score and a ``health.override_applied`` event.
@@ -1087,11 +1094,12 @@ def apply_override(
     """
     if not isinstance(override, Override):
         raise ValidationError.single("override", "expected an Override")
-    if override.expires_at <= current.as_of:
+    stamp = current.as_of if at is None else _restamp(current, at)
+    if override.expires_at <= stamp:
         raise ValidationError.single(
             "override.expires_at",
             f"the override expired at {override.expires_at.isoformat()}, before the score's "
-            f"as_of {current.as_of.isoformat()}; give a later expiry",
+            f"as_of {stamp.isoformat()}; give a later expiry",
         )
     if override.value is not None:
         band = model.band_for(override.value)
@@ -1103,9 +1111,20 @@ def apply_override(
             raise error.prefixed("override") from None
         value = current.computed_value
     updated = attrs.evolve(
-        current, override=override, value=value, band=band.name, color=band.color
+        current, as_of=stamp, override=override, value=value, band=band.name, color=band.color
     )
     return Change(updated, (_override_event(updated),))
+
+
+def _restamp(current: HealthScore, at: datetime) -> datetime:
+    stamp = to_utc(at, "at")
+    if stamp < current.as_of:
+        raise ValidationError.single(
+            "at",
+            f"{stamp.isoformat()} is before the score's as_of {current.as_of.isoformat()}; "
+            f"a score history only moves forward",
+        )
+    return stamp
 
 
 def withdraw_override(
@@ -1113,11 +1132,14 @@ def withdraw_override(
 ) -> Change[HealthScore]:
     """Take an override off a score before it expires; the computed score shows again.
 
+    The result is stamped ``as_of=at`` (not before the score's own ``as_of``), so it
+    can be stored as the next entry of the score history.
+
     Returns:
         The score without override and a ``health.override_withdrawn`` event (no
         event and the same score if it had no override).
     """
-    when = to_utc(at, "at")
+    when = _restamp(current, at)
     check_id(actor, "actor")
     if current.override is None:
         return Change(current, ())
@@ -1135,6 +1157,7 @@ def withdraw_override(
     )
     updated = attrs.evolve(
         current,
+        as_of=when,
         override=None,
         value=current.computed_value,
         band=current.computed_band,
