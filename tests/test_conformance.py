@@ -17,23 +17,30 @@ import attrs
 import pytest
 
 from partnerkit import Activity, Event, HealthScore, Money, Partner
+from partnerkit._time import to_utc
 from partnerkit.storage import AppendResult, Page
 from partnerkit.storage._common import decode_cursor, encode_cursor
 from partnerkit.storage.memory import (
     MemoryStorage,
     MemoryUnitOfWork,
     _Activities,
+    _Memberships,
     _Partners,
     _Scores,
+    _TierHistory,
 )
 from partnerkit.testing import conformance
 from partnerkit.testing.conformance import (
     ActivityLedgerContract,
+    MembershipRepositoryContract,
     PartnerRepositoryContract,
+    ProgramRepositoryContract,
     ScoreRepositoryContract,
     StorageContract,
+    TierHistoryContract,
     UnitOfWorkContract,
 )
+from partnerkit.tiers import Membership, TierAssignment
 
 pytest_plugins = ["pytester"]
 
@@ -151,7 +158,7 @@ class _Immediately:
 
     def __getattr__(self, name: str) -> Any:
         method = getattr(self._inner, name)
-        if name not in {"add", "update", "append"}:
+        if name not in {"add", "update", "append", "save"}:
             return method
 
         def write(*args: Any, **kwargs: Any) -> Any:
@@ -168,6 +175,9 @@ class _WritesImmediatelyWork(MemoryUnitOfWork):
         self.partners = _Immediately(self.partners, self)
         self.activities = _Immediately(self.activities, self)
         self.scores = _Immediately(self.scores, self)
+        self.programs = _Immediately(self.programs, self)
+        self.memberships = _Immediately(self.memberships, self)
+        self.tier_history = _Immediately(self.tier_history, self)
 
     def publish(self, *events: Event) -> None:
         super().publish(*events)
@@ -254,12 +264,84 @@ class FiltersBandBeforeLatestStorage(MemoryStorage):
         return work
 
 
+class _VersionBlindMemberships(_Memberships):
+    def update(self, membership: Membership) -> Membership:
+        current = self.get(membership.program_id, membership.partner_id)
+        return super().update(attrs.evolve(membership, version=current.version))
+
+
+class IgnoresMembershipVersionsStorage(MemoryStorage):
+    """Membership updates always succeed: a review saved over another one loses it."""
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        work = super().unit_of_work()
+        work.memberships = _VersionBlindMemberships(work)
+        return work
+
+    def _apply(self, work: MemoryUnitOfWork) -> tuple[Any, ...]:
+        with self._lock:
+            for key, (expected, membership) in list(work.staged_memberships.items()):
+                stored = self._memberships.get(key)
+                if expected and stored is not None:
+                    rebased = attrs.evolve(membership, version=stored.version + 1)
+                    work.staged_memberships[key] = (stored.version, rebased)
+            return super()._apply(work)
+
+
+class _OverwritingHistory(_TierHistory):
+    def save(self, assignment: TierAssignment) -> None:
+        key = (assignment.program_id, assignment.partner_id, assignment.valid_from)
+        self._work.staged_assignments[key] = assignment  # last write wins
+
+
+class OverwritesHistoryStorage(MemoryStorage):
+    """Saves tier assignments by key, last write wins: past tiers can be rewritten."""
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        work = super().unit_of_work()
+        work.tier_history = _OverwritingHistory(work)
+        return work
+
+    def _apply(self, work: MemoryUnitOfWork) -> tuple[Any, ...]:
+        with self._lock:
+            staged, work.staged_assignments = work.staged_assignments, {}
+            records = super()._apply(work)
+            for (program_id, partner_id, at), assignment in staged.items():
+                self._tier_history.setdefault((program_id, partner_id), {})[at] = assignment
+            return records
+
+
+class _InclusiveUntilHistory(_TierHistory):
+    def at(self, program_id: str, partner_id: str, instant: Any) -> TierAssignment | None:
+        # "valid_from <= t <= valid_until": the day a tier changes, both count.
+        instant = to_utc(instant, "instant")
+        covering = [
+            assignment
+            for assignment in self.for_partner(program_id, partner_id)
+            if assignment.valid_from <= instant
+            and (assignment.valid_until is None or instant <= assignment.valid_until)
+        ]
+        return covering[0] if covering else None
+
+
+class InclusiveUntilStorage(MemoryStorage):
+    """Treats ``valid_until`` as inclusive, so a change instant answers the old tier."""
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        work = super().unit_of_work()
+        work.tier_history = _InclusiveUntilHistory(work)
+        return work
+
+
 # --- Running one contract test by hand. ---
 
 CONTRACTS = (
     PartnerRepositoryContract,
     ActivityLedgerContract,
     ScoreRepositoryContract,
+    ProgramRepositoryContract,
+    MembershipRepositoryContract,
+    TierHistoryContract,
     UnitOfWorkContract,
 )
 #: What a failing contract test raises: a failed assert, or pytest.raises' "DID NOT RAISE".
@@ -380,6 +462,15 @@ CAUGHT: dict[type[MemoryStorage], dict[str, str]] = {
         "test_score_query_sees_the_units_own_scores_and_no_one_elses": (
             r"^query\(\) in another unit before commit: "
         ),
+        "test_rolled_back_programs_memberships_and_history_leave_nothing_behind": (
+            r"^history in its unit after rollback\(\): expected \[\], got \[TierAssignment\("
+        ),
+        "test_membership_for_partner_lists_every_program_in_program_order": (
+            r"^for_partner\('ptn_1'\) after rollback: expected \['prg_a', 'prg_c'\], got "
+        ),
+        "test_tier_history_is_per_program_and_partner_in_valid_from_order": (
+            "^after rollback: expected 2 items, got 3$"
+        ),
     },
     OverwritesScoresStorage: {
         "test_a_different_score_under_a_stored_key_raises_conflict_and_keeps_the_stored_one": (
@@ -414,6 +505,41 @@ CAUGHT: dict[type[MemoryStorage], dict[str, str]] = {
             r"^query\(band='at_risk'\) in the unit: expected \[\('ptn_3', .*got \[\('ptn_1', "
         ),
     },
+    IgnoresMembershipVersionsStorage: {
+        "test_stale_membership_update_raises_and_changes_nothing": (
+            "DID NOT RAISE.*StaleVersionError"
+        ),
+        "test_commit_that_fails_on_a_stale_membership_writes_nothing": (
+            "DID NOT RAISE.*StaleVersionError"
+        ),
+        "test_concurrent_membership_updates_lose_no_update": (
+            r"^lost updates: \(failing_reviews, version\) after (\d+) saves: "
+            r"expected \(\1, \d+\), got \((?!\1,)\d+, "
+        ),
+        "test_membership_update_returns_one_version_higher": (
+            r"^membership\.version: expected the int 3, got 2"
+        ),
+    },
+    OverwritesHistoryStorage: {
+        "test_an_assignment_that_does_more_than_close_raises_conflict_and_changes_nothing": (
+            "DID NOT RAISE.*ConflictError"
+        ),
+        "test_a_different_assignment_under_a_key_staged_in_the_same_unit_raises_conflict": (
+            "DID NOT RAISE.*ConflictError"
+        ),
+        "test_commit_that_fails_on_a_history_rewritten_meanwhile_writes_nothing": (
+            "DID NOT RAISE.*ConflictError"
+        ),
+    },
+    InclusiveUntilStorage: {
+        "test_at_returns_the_assignment_covering_the_instant": (
+            r"^at\(instant\) -> tier_id: expected .*"
+            r"\(datetime\.datetime\(2026, 1, 15, 11, 30, tzinfo=datetime\.timezone\.utc\), None\)"
+        ),
+        "test_a_review_run_is_saved_in_one_unit_of_work": (
+            r"got \{'ptn_old': \('silver', \['registered', 'silver'\], 'registered'\)"
+        ),
+    },
 }
 
 #: Tests a broken adapter also fails, not by a failed assert but because the bug
@@ -428,6 +554,8 @@ KNOCK_ON: dict[type[MemoryStorage], set[str]] = {
         "test_commit_that_fails_on_a_taken_activity_id_writes_nothing",
         "test_unit_of_work_can_be_reused_after_a_failed_commit",
         "test_commit_that_fails_on_a_score_stored_meanwhile_writes_nothing",
+        "test_commit_that_fails_on_a_stale_membership_writes_nothing",
+        "test_commit_that_fails_on_a_history_rewritten_meanwhile_writes_nothing",
     },
 }
 
@@ -478,9 +606,12 @@ HOST_MODULE = """
     from partnerkit.storage.memory import MemoryStorage
     from partnerkit.testing.conformance import (
         ActivityLedgerContract,
+        MembershipRepositoryContract,
         PartnerRepositoryContract,
+        ProgramRepositoryContract,
         ScoreRepositoryContract,
         StorageContract,
+        TierHistoryContract,
         UnitOfWorkContract,
     )
 
@@ -520,7 +651,7 @@ def test_a_subclass_runs_with_its_fixture_and_errors_without_one(
 
 
 def test_every_contract_test_has_a_distinct_name() -> None:
-    # StorageContract inherits all four; a shared name would silently hide one test.
+    # StorageContract inherits them all; a shared name would silently hide one test.
     names = [name for contract in CONTRACTS for name in vars(contract) if name.startswith("test_")]
     assert len(names) == len(set(names))
     assert set(names) == set(contract_tests())

@@ -62,6 +62,15 @@ from partnerkit.storage.sqlite import (
     _partner_document,
 )
 from partnerkit.testing import strategies as pks
+from partnerkit.tiers import (
+    Membership,
+    MembershipStatus,
+    Program,
+    Requirement,
+    Tier,
+    TierAssignment,
+    TierChangeCause,
+)
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -110,6 +119,42 @@ def health(
     """A score of MODEL: ``deals`` is the value (critical < 40 <= at_risk < 70 <= healthy)."""
     at = T0 + timedelta(hours=hours)
     return score(MODEL, MetricSnapshot(partner_id, at, {"deals": deals}), as_of=at, **options)
+
+
+def program(program_id: str = "prg_1", **changes: Any) -> Program:
+    fields: dict[str, Any] = {
+        "id": program_id,
+        "name": "Channel Program",
+        "currency": "EUR",
+        "tiers": (
+            Tier("registered", "Registered", 1),
+            Tier("silver", "Silver", 2, Requirement("membership_months", ">=", 12)),
+        ),
+    }
+    return Program(**(fields | changes))
+
+
+def membership(partner_id: str = "ptn_1", program_id: str = "prg_1", **changes: Any) -> Membership:
+    fields: dict[str, Any] = {
+        "partner_id": partner_id,
+        "program_id": program_id,
+        "joined_on": date(2025, 1, 31),
+    }
+    return Membership(**(fields | changes))
+
+
+def assignment(
+    partner_id: str = "ptn_1", hours: int = 0, until: int | None = None, **changes: Any
+) -> TierAssignment:
+    fields: dict[str, Any] = {
+        "partner_id": partner_id,
+        "program_id": "prg_1",
+        "tier_id": "silver",
+        "valid_from": T0 + timedelta(hours=hours),
+        "valid_until": None if until is None else T0 + timedelta(hours=until),
+        "cause": TierChangeCause.UPGRADE,
+    }
+    return TierAssignment(**(fields | changes))
 
 
 @pytest.fixture
@@ -174,6 +219,115 @@ def test_a_new_file_gets_every_migration_and_records_it_in_user_version(path: Pa
 
     assert version == len(_MIGRATIONS)
     assert {"partners", "activities", "outbox", "scores"} <= tables
+    assert {"programs", "memberships", "tier_history"} <= tables
+
+
+def test_memberships_and_tier_history_have_indexes_for_what_is_queried(path: Path) -> None:
+    SqliteStorage(path).close()
+
+    with opened(path) as db:
+        columns = {
+            name: [row[2] for row in db.execute(f"PRAGMA index_info('{name}')")]
+            for (name,) in db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' "
+                "AND tbl_name IN ('memberships', 'tier_history')"
+            )
+        }
+        unique = {
+            table: [
+                [row[2] for row in db.execute(f"PRAGMA index_info('{index[1]}')")]
+                for index in db.execute(f"PRAGMA index_list('{table}')")
+                if index[2]
+            ]
+            for table in ("memberships", "tier_history")
+        }
+
+    assert unique == {
+        "memberships": [["program_id", "partner_id"]],
+        "tier_history": [["program_id", "partner_id", "valid_from"]],
+    }
+    assert ["program_id", "status", "partner_id"] in columns.values()
+    assert ["program_id", "tier_id", "partner_id"] in columns.values()
+    assert ["partner_id", "program_id"] in columns.values()
+
+
+def test_a_database_from_before_tiers_is_upgraded_on_open_and_keeps_its_data(
+    path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as earlier_release:
+        earlier_release.setattr(partnerkit.storage.sqlite, "_MIGRATIONS", _MIGRATIONS[:2])
+        old = SqliteStorage(path, clock=clock)
+        with old.unit_of_work() as uow:
+            added = uow.partners.add(partner())
+            uow.activities.append([activity("act_1")])
+            uow.scores.add(health())
+            uow.publish(Event("partner.created", "ptn_1", T0))
+            uow.commit()
+        old.close()
+    with opened(path) as db:
+        before = db.execute("PRAGMA user_version").fetchone()
+        old_tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+
+    store = SqliteStorage(path, clock=clock)
+    with store.unit_of_work() as uow:
+        uow.programs.add(program())
+        uow.memberships.add(membership())
+        uow.tier_history.save(assignment())
+        uow.commit()
+    uow = store.unit_of_work()
+    with opened(path) as db:
+        after = db.execute("PRAGMA user_version").fetchone()
+
+    assert before == (2,)
+    assert not {"programs", "memberships", "tier_history"} & old_tables
+    assert after == (len(_MIGRATIONS),) == (3,)
+    assert uow.partners.get("ptn_1") == added
+    assert uow.activities.get("act_1") == activity("act_1")
+    assert uow.scores.latest("ptn_1", model="Standard") == health()
+    assert [record.event.kind for record in store.pending_events()] == ["partner.created"]
+    assert uow.programs.get("prg_1").program == program()
+    assert uow.memberships.get("prg_1", "ptn_1") == attrs.evolve(membership(), version=1)
+    assert uow.tier_history.for_partner("prg_1", "ptn_1") == [assignment()]
+    store.close()
+
+
+@pytest.mark.parametrize("table", ["programs", "memberships", "tier_history"])
+def test_a_database_marked_as_having_tiers_without_their_tables_is_refused(
+    path: Path, table: str
+) -> None:
+    SqliteStorage(path).close()
+    with opened(path) as db:
+        db.execute(f"DROP TABLE {table}")
+
+    with pytest.raises(StorageSchemaError, match=f"version 3 but has no {table} table"):
+        SqliteStorage(path)
+
+
+def test_tier_records_are_stored_as_json_beside_their_queried_columns(
+    storage: SqliteStorage, path: Path
+) -> None:
+    member = membership(tier_id="silver", tier_since=T0, status=MembershipStatus.SUSPENDED)
+    closed = assignment(until=5)
+    with storage.unit_of_work() as uow:
+        uow.programs.add(program())
+        stored = uow.memberships.add(member)
+        uow.tier_history.save(closed)
+        uow.commit()
+
+    with opened(path) as db:
+        programs = db.execute("SELECT id, version, json FROM programs").fetchall()
+        members = db.execute(
+            "SELECT program_id, partner_id, status, tier_id, version, json FROM memberships"
+        ).fetchall()
+        history = db.execute(
+            "SELECT program_id, partner_id, valid_from, valid_until, json FROM tier_history"
+        ).fetchall()
+
+    micros = int((T0 - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 10**6
+    hour = 3600 * 10**6
+    assert programs == [("prg_1", 1, to_json(program()))]
+    assert members == [("prg_1", "ptn_1", "suspended", "silver", 1, to_json(stored))]
+    assert history == [("prg_1", "ptn_1", micros, micros + 5 * hour, to_json(closed))]
 
 
 def test_a_database_from_before_score_history_is_upgraded_on_open_and_keeps_its_data(
@@ -202,7 +356,7 @@ def test_a_database_from_before_score_history_is_upgraded_on_open_and_keeps_its_
 
     assert before == (1,)
     assert "scores" not in old_tables
-    assert after == (len(_MIGRATIONS),) == (2,)
+    assert after == (len(_MIGRATIONS),) == (3,)
     assert uow.partners.get("ptn_1") == added
     assert uow.activities.get("act_1") == activity("act_1")
     assert [record.event.kind for record in store.pending_events()] == ["partner.created"]
@@ -217,7 +371,9 @@ def test_a_database_marked_as_having_score_history_without_its_table_is_refused(
     with opened(path) as db:
         db.execute("DROP TABLE scores")
 
-    with pytest.raises(StorageSchemaError, match=r"version 2 but has no scores table"):
+    with pytest.raises(
+        StorageSchemaError, match=f"version {len(_MIGRATIONS)} but has no scores table"
+    ):
         SqliteStorage(path)
 
 
@@ -436,6 +592,148 @@ def test_a_driver_error_while_reading_scores_is_a_storage_error_naming_the_opera
     assert type(raised.value) is StorageError
 
 
+@pytest.mark.parametrize(
+    ("table", "operation", "call"),
+    [
+        ("programs", "reading a program", lambda uow: uow.programs.get("prg_1")),
+        ("programs", "reading a program", lambda uow: uow.programs.add(program())),
+        ("programs", "querying programs", lambda uow: uow.programs.query()),
+        ("memberships", "reading a membership", lambda uow: uow.memberships.get("p", "q")),
+        ("memberships", "reading a membership", lambda uow: uow.memberships.add(membership())),
+        (
+            "memberships",
+            "reading a membership",
+            lambda uow: uow.memberships.update(membership(version=1)),
+        ),
+        (
+            "memberships",
+            "querying memberships",
+            lambda uow: uow.memberships.query(program_id="prg_1"),
+        ),
+        (
+            "memberships",
+            "reading a partner's memberships",
+            lambda uow: uow.memberships.for_partner("ptn_1"),
+        ),
+        (
+            "tier_history",
+            "reading a tier assignment",
+            lambda uow: uow.tier_history.save(assignment()),
+        ),
+        (
+            "tier_history",
+            "reading a partner's tier history",
+            lambda uow: uow.tier_history.for_partner("prg_1", "ptn_1"),
+        ),
+        (
+            "tier_history",
+            "reading a partner's tier history",
+            lambda uow: uow.tier_history.at("prg_1", "ptn_1", T0),
+        ),
+    ],
+)
+def test_a_driver_error_while_reading_tiers_is_a_storage_error_naming_the_operation(
+    storage: SqliteStorage, path: Path, table: str, operation: str, call: Callable[[Any], object]
+) -> None:
+    with opened(path) as db:
+        db.execute(f"DROP TABLE {table}")
+
+    with pytest.raises(StorageError, match=f"while {operation}.*no such table") as raised:
+        call(storage.unit_of_work())
+
+    assert type(raised.value) is StorageError
+
+
+@pytest.mark.parametrize(
+    ("table", "stage"),
+    [
+        ("programs", lambda uow: uow.programs.add(program())),
+        ("memberships", lambda uow: uow.memberships.add(membership())),
+        ("tier_history", lambda uow: uow.tier_history.save(assignment())),
+    ],
+)
+def test_a_driver_error_while_committing_tiers_writes_nothing(
+    storage: SqliteStorage, path: Path, table: str, stage: Callable[[Any], object]
+) -> None:
+    uow = storage.unit_of_work()
+    uow.partners.add(partner())
+    stage(uow)
+    with opened(path) as db:
+        db.execute(f"DROP TABLE {table}")
+
+    with pytest.raises(StorageError, match=r"while committing a unit of work.*no such table"):
+        uow.commit()
+
+    assert count(path, "partners") == 0
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("UNIQUE constraint failed: programs.id", "program"),
+        ("UNIQUE constraint failed: memberships.program_id, memberships.partner_id", "membership"),
+        (
+            (
+                "UNIQUE constraint failed: tier_history.program_id, tier_history.partner_id, "
+                "tier_history.valid_from"
+            ),
+            "tier assignment",
+        ),
+    ],
+)
+def test_a_duplicate_tier_record_refused_by_the_database_is_a_conflict_about_it(
+    storage: SqliteStorage, message: str, kind: str
+) -> None:
+    error = sqlite3.IntegrityError(message)
+    error.sqlite_errorcode = 2067  # SQLITE_CONSTRAINT_UNIQUE
+
+    translated = storage._translate(error, "committing a unit of work")
+
+    assert type(translated) is ConflictError
+    assert translated.kind == kind
+
+
+def test_a_commit_of_tier_records_blocked_past_busy_timeout_raises_busy_and_keeps_them(
+    path: Path,
+) -> None:
+    store = SqliteStorage(path, busy_timeout=0.05)
+    other = raw(path)
+    other.execute("BEGIN IMMEDIATE")
+    uow = store.unit_of_work()
+    uow.programs.add(program())
+    uow.memberships.add(membership())
+    uow.tier_history.save(assignment())
+
+    with pytest.raises(StorageBusyError):
+        uow.commit()
+    other.execute("ROLLBACK")
+
+    assert (count(path, "programs"), count(path, "memberships"), count(path, "tier_history")) == (
+        0,
+        0,
+        0,
+    )
+    uow.commit()
+    reader = store.unit_of_work()
+    assert reader.memberships.get("prg_1", "ptn_1").version == 1
+    assert reader.tier_history.at("prg_1", "ptn_1", T0) == assignment()
+    other.close()
+    store.close()
+
+
+def test_a_stored_tier_record_that_cannot_be_read_is_a_storage_error_naming_it(
+    storage: SqliteStorage, path: Path
+) -> None:
+    with storage.unit_of_work() as uow:
+        uow.memberships.add(membership())
+        uow.commit()
+    with opened(path) as db:
+        db.execute("UPDATE memberships SET json = '{\"partner_id\": 1}'")
+
+    with pytest.raises(StorageError, match=r"stored membership 'prg_1/ptn_1' cannot be read"):
+        storage.unit_of_work().memberships.get("prg_1", "ptn_1")
+
+
 def test_a_driver_error_while_committing_scores_writes_nothing(
     storage: SqliteStorage, path: Path
 ) -> None:
@@ -546,6 +844,16 @@ def test_using_a_closed_store_is_a_storage_error(storage: SqliteStorage) -> None
         lambda: uow.scores.latest("ptn_1", model="Standard"),
         lambda: uow.scores.history("ptn_1", model="Standard"),
         lambda: uow.scores.query(model="Standard"),
+        lambda: uow.programs.get("prg_1"),
+        lambda: uow.programs.add(program()),
+        uow.programs.query,
+        lambda: uow.memberships.get("prg_1", "ptn_1"),
+        lambda: uow.memberships.add(membership()),
+        lambda: uow.memberships.query(program_id="prg_1"),
+        lambda: uow.memberships.for_partner("ptn_1"),
+        lambda: uow.tier_history.save(assignment()),
+        lambda: uow.tier_history.for_partner("prg_1", "ptn_1"),
+        lambda: uow.tier_history.at("prg_1", "ptn_1", T0),
         uow.commit,
     ]
     for call in calls:

@@ -11,19 +11,27 @@ A host with another database implements the protocols below and proves it with
 from partnerkit.storage._protocols import (
     ActivityLedger,
     AppendResult,
+    MembershipRepository,
     Page,
     PartnerRepository,
+    ProgramRepository,
     ScoreRepository,
     Storage,
+    StoredProgram,
+    TierHistoryRepository,
     UnitOfWork,
 )
 
 __all__ = [
     "ActivityLedger",
     "AppendResult",
+    "MembershipRepository",
     "Page",
     "PartnerRepository",
+    "ProgramRepository",
     "ScoreRepository",
     "Storage",
+    "StoredProgram",
+    "TierHistoryRepository",
     "UnitOfWork",
 ]

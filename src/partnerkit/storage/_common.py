@@ -1,4 +1,4 @@
-"""Helpers every shipped adapter shares: cursors, limits and filter checks."""
+"""Helpers every shipped adapter shares: cursors, limits, filter checks and errors."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import binascii
 import json
 from typing import TYPE_CHECKING
 
-from partnerkit._errors import ValidationError
+import attrs
+
+from partnerkit._errors import ConflictError, ValidationError
 from partnerkit._time import to_utc
+from partnerkit.tiers import Membership, Program, TierAssignment
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -17,10 +20,20 @@ if TYPE_CHECKING:
     from partnerkit.ledger import Activity
 
 __all__ = [
+    "assignment_conflict",
+    "assignment_key",
+    "check_assignment",
     "check_limit",
+    "check_membership",
+    "check_program",
+    "check_version",
+    "closes",
     "decode_cursor",
     "encode_cursor",
     "kind_filter",
+    "membership_conflict",
+    "membership_key",
+    "program_conflict",
     "time_filter",
 ]
 
@@ -93,3 +106,88 @@ def activity_matches(
         and (since is None or at >= since)
         and (until is None or at <= until)
     )
+
+
+def membership_key(program_id: str, partner_id: str) -> str:
+    """The key errors name a membership by: ``"program_id/partner_id"``."""
+    return f"{program_id}/{partner_id}"
+
+
+def assignment_key(assignment: TierAssignment) -> str:
+    """The key errors name a tier assignment by: program, partner and ``valid_from``."""
+    return f"{assignment.program_id}/{assignment.partner_id}/{assignment.valid_from.isoformat()}"
+
+
+def closes(stored: TierAssignment, assignment: TierAssignment) -> bool:
+    """Whether saving ``assignment`` over ``stored`` (same key) only closes an open stretch."""
+    return (
+        stored.valid_until is None
+        and assignment.valid_until is not None
+        and attrs.evolve(stored, valid_until=assignment.valid_until) == assignment
+    )
+
+
+def assignment_conflict(assignment: TierAssignment) -> ConflictError:
+    """The error for a tier assignment that may not replace the one stored under its key."""
+    return ConflictError(
+        "tier assignment",
+        assignment_key(assignment),
+        f"partner {assignment.partner_id!r} already has a different tier assignment in "
+        f"{assignment.program_id!r} from {assignment.valid_from.isoformat()}; tier history "
+        f"never changes except to close an open stretch: record the change as a new "
+        f"assignment (record_tier_change)",
+    )
+
+
+def program_conflict(program_id: str) -> ConflictError:
+    """The error for adding a program whose id is taken."""
+    return ConflictError("program", program_id, f"a program with id {program_id!r} already exists")
+
+
+def membership_conflict(program_id: str, partner_id: str) -> ConflictError:
+    """The error for adding a membership that exists."""
+    return ConflictError(
+        "membership",
+        membership_key(program_id, partner_id),
+        f"partner {partner_id!r} is already a member of program {program_id!r}; "
+        f"use update() to change the membership",
+    )
+
+
+def check_program(program: object) -> Program:
+    """``program`` if it is a `Program`."""
+    if not isinstance(program, Program):
+        raise ValidationError.single("program", f"expected a Program, got {type(program).__name__}")
+    return program
+
+
+def check_version(version: object) -> int:
+    """``version`` if it is a whole number, 1 or more (a stored version)."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValidationError.single(
+            "version",
+            f"expected the stored version (1 or more) the change is based on, got {version!r}",
+        )
+    return version
+
+
+def check_membership(membership: object, *, new: bool = False) -> Membership:
+    """``membership`` if it is a `Membership` (at version 0 when ``new``)."""
+    if not isinstance(membership, Membership):
+        raise ValidationError.single(
+            "membership", f"expected a Membership, got {type(membership).__name__}"
+        )
+    if new and membership.version != 0:
+        raise ValidationError.single(
+            "version", "add() takes a new membership (version 0); use update() to change one"
+        )
+    return membership
+
+
+def check_assignment(assignment: object) -> TierAssignment:
+    """``assignment`` if it is a `TierAssignment`."""
+    if not isinstance(assignment, TierAssignment):
+        raise ValidationError.single(
+            "assignment", f"expected a TierAssignment, got {type(assignment).__name__}"
+        )
+    return assignment

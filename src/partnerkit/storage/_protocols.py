@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
+# At run time too: attrs reads the annotations of StoredProgram.
+from partnerkit.tiers import Program
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
@@ -20,14 +23,19 @@ if TYPE_CHECKING:
     from partnerkit.health import HealthScore
     from partnerkit.ledger import Activity
     from partnerkit.partners import Partner, PartnerStatus
+    from partnerkit.tiers import Membership, MembershipStatus, TierAssignment
 
 __all__ = [
     "ActivityLedger",
     "AppendResult",
+    "MembershipRepository",
     "Page",
     "PartnerRepository",
+    "ProgramRepository",
     "ScoreRepository",
     "Storage",
+    "StoredProgram",
+    "TierHistoryRepository",
     "UnitOfWork",
 ]
 
@@ -60,6 +68,23 @@ class AppendResult:
 
     added: int
     duplicates: int
+
+
+@attrs.frozen
+class StoredProgram:
+    """A program as stored, with the version its optimistic concurrency checks.
+
+    `Program` is configuration with no ``version`` of its own, so storage keeps the
+    version beside it and hands both out together: pass ``version`` back to
+    `ProgramRepository.update` to save a change to what was read.
+
+    Attributes:
+        program: The program, exactly as it was added or last updated.
+        version: 1 when added, one higher with each update.
+    """
+
+    program: Program
+    version: int
 
 
 @runtime_checkable
@@ -263,6 +288,169 @@ class ScoreRepository(Protocol):
 
 
 @runtime_checkable
+class ProgramRepository(Protocol):
+    """Partner programs, kept whole, with optimistic concurrency through a stored version.
+
+    A `Program` has no ``version`` field, so reads and writes return a
+    `StoredProgram`: the program and the version storage keeps for it.
+    """
+
+    def get(self, program_id: str) -> StoredProgram:
+        """The program with ``program_id`` and its stored version.
+
+        Raises:
+            NotFoundError: If there is none.
+        """
+        ...
+
+    def add(self, program: Program) -> StoredProgram:
+        """Store a new program and return it as stored, at version 1.
+
+        Raises:
+            ConflictError: If a program with its id exists.
+            ValidationError: If ``program`` is not a `Program`.
+        """
+        ...
+
+    def update(self, program: Program, *, version: int) -> StoredProgram:
+        """Replace the stored program, if it is still at ``version``.
+
+        Args:
+            program: The changed program (its id names the one to replace).
+            version: The `StoredProgram.version` the change was based on.
+
+        Returns:
+            The program as stored, with ``version`` one higher.
+
+        Raises:
+            StaleVersionError: If the stored version differs (or the program is
+                gone); nothing is written.
+            ValidationError: If ``program`` is not a `Program`.
+        """
+        ...
+
+    def query(self, *, limit: int = 100, cursor: str | None = None) -> Page[StoredProgram]:
+        """Every program, ordered by id, a page at a time.
+
+        Paging is stable like `PartnerRepository.query`'s.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        ...
+
+
+@runtime_checkable
+class MembershipRepository(Protocol):
+    """Memberships of partners in programs, with optimistic concurrency through ``version``.
+
+    A membership is identified by ``(program_id, partner_id)``: a partner has at
+    most one membership per program, and may be a member of several programs.
+    """
+
+    def get(self, program_id: str, partner_id: str) -> Membership:
+        """The membership of ``partner_id`` in ``program_id``.
+
+        Raises:
+            NotFoundError: If there is none (its key is ``"program_id/partner_id"``).
+        """
+        ...
+
+    def add(self, membership: Membership) -> Membership:
+        """Store a new membership (``version`` 0); return it as stored (``version`` 1).
+
+        Raises:
+            ConflictError: If the partner is already a member of the program.
+            ValidationError: If ``membership.version`` is not 0, or it is not a
+                `Membership`.
+        """
+        ...
+
+    def update(self, membership: Membership) -> Membership:
+        """Replace the stored membership, if it is still at ``membership.version``.
+
+        The memberships of a `ReviewRun` keep the version they were read at, so
+        they can be passed here as they are.
+
+        Returns:
+            The membership as stored, with ``version`` one higher.
+
+        Raises:
+            StaleVersionError: If the stored version differs (or the membership
+                is gone); nothing is written.
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        program_id: str,
+        status: MembershipStatus | None = None,
+        tier_id: str | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[Membership]:
+        """The program's memberships matching every given filter, ordered by partner id.
+
+        ``tier_id`` matches memberships holding that tier (``None``: any tier or
+        none). Paging resumes after the last partner of the previous page, so it
+        returns every membership that existed when paging began exactly once, even
+        while others are added. A review reads its population this way.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..10000 or a malformed cursor.
+        """
+        ...
+
+    def for_partner(self, partner_id: str) -> list[Membership]:
+        """The partner's memberships in every program, ordered by program id."""
+        ...
+
+
+@runtime_checkable
+class TierHistoryRepository(Protocol):
+    """Tier history: the `TierAssignment` stretches partners held, per program.
+
+    An assignment is identified by ``(program_id, partner_id, valid_from)``
+    (``valid_from`` as an instant). History only grows: the one change allowed
+    to a stored assignment is closing it, setting the ``valid_until`` of an open
+    one. Save the histories of a `ReviewRun` (or of `record_tier_change`) whole:
+    unchanged stretches are no-ops, the closed one is closed, the new one added.
+    """
+
+    def save(self, assignment: TierAssignment) -> None:
+        """Add an assignment, close a stored open one, or do nothing if it is stored.
+
+        Raises:
+            ConflictError: If a different assignment is stored (or staged) under
+                the same key and this is not the closing of an open one (another
+                tier, cause or actor, or a ``valid_until`` that was already set);
+                raised by ``save`` or, when another unit of work stored it
+                meanwhile, by ``commit``.
+            ValidationError: If ``assignment`` is not a `TierAssignment`.
+        """
+        ...
+
+    def for_partner(self, program_id: str, partner_id: str) -> list[TierAssignment]:
+        """The partner's history in the program, ordered by ``valid_from``."""
+        ...
+
+    def at(self, program_id: str, partner_id: str, instant: datetime) -> TierAssignment | None:
+        """The assignment covering ``instant`` (``valid_from <= instant < valid_until``).
+
+        If hand-edited history overlaps, the one that started last wins, as in
+        `partnerkit.tiers.tier_at`.
+
+        Returns:
+            The assignment, or ``None`` if the partner held no tier of the program then.
+
+        Raises:
+            ValidationError: For a naive ``instant``.
+        """
+        ...
+
+
+@runtime_checkable
 class UnitOfWork(Protocol):
     """One atomic piece of work across every repository.
 
@@ -284,6 +472,9 @@ class UnitOfWork(Protocol):
     partners: PartnerRepository
     activities: ActivityLedger
     scores: ScoreRepository
+    programs: ProgramRepository
+    memberships: MembershipRepository
+    tier_history: TierHistoryRepository
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -302,9 +493,11 @@ class UnitOfWork(Protocol):
         `StorageBusyError` it is kept, so calling ``commit()`` again retries it.
 
         Raises:
-            StaleVersionError: If a partner changed since it was read.
-            ConflictError: If an added record's id was taken meanwhile, or a
-                different score was stored under an added score's key.
+            StaleVersionError: If a partner, program or membership changed since
+                it was read.
+            ConflictError: If an added record's id was taken meanwhile, a
+                different score was stored under an added score's key, or a tier
+                assignment was stored meanwhile that the saved one may not replace.
             StorageError: If the backend failed; nothing was written.
         """
         ...

@@ -29,26 +29,45 @@ from partnerkit.ledger import Activity
 from partnerkit.partners import Partner, PartnerStatus
 from partnerkit.storage._common import (
     activity_matches,
+    assignment_conflict,
+    check_assignment,
     check_limit,
+    check_membership,
+    check_program,
+    check_version,
+    closes,
     decode_cursor,
     encode_cursor,
     kind_filter,
+    membership_conflict,
+    membership_key,
+    program_conflict,
     time_filter,
 )
-from partnerkit.storage._protocols import AppendResult, Page
+from partnerkit.storage._protocols import AppendResult, Page, StoredProgram
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
     from types import TracebackType
 
-    from partnerkit.storage._protocols import ActivityLedger, PartnerRepository, ScoreRepository
+    from partnerkit.storage._protocols import (
+        ActivityLedger,
+        MembershipRepository,
+        PartnerRepository,
+        ProgramRepository,
+        ScoreRepository,
+        TierHistoryRepository,
+    )
+    from partnerkit.tiers import Membership, MembershipStatus, Program, TierAssignment
 
 __all__ = ["MemoryStorage"]
 
 _MAX_PARTNER_PAGE = 1000
 _MAX_ACTIVITY_PAGE = 10_000
 _MAX_SCORE_PAGE = 1000
+_MAX_PROGRAM_PAGE = 1000
+_MAX_MEMBERSHIP_PAGE = 10_000
 
 #: A score's natural key: partner id, model name, as_of (in UTC).
 _ScoreKey = tuple[str, str, "datetime"]
@@ -56,6 +75,10 @@ _ScoreKey = tuple[str, str, "datetime"]
 #: that reads and adds the scores of many partners finds each one's directly.
 _StagedScores = dict[tuple[str, str], dict["datetime", HealthScore]]
 _AS_OF: Final = attrgetter("as_of")
+#: A membership's key: program id, partner id.
+_MemberKey = tuple[str, str]
+#: A tier assignment's key: program id, partner id, valid_from (in UTC).
+_AssignmentKey = tuple[str, str, "datetime"]
 
 
 def _bump(partner: Partner, version: int) -> Partner:
@@ -83,6 +106,14 @@ class MemoryStorage:
         # (partner id, model) -> its scores by as_of; model -> its partners' ids, sorted
         self._score_history: dict[tuple[str, str], list[HealthScore]] = {}
         self._scored_partners: dict[str, list[str]] = {}
+        self._programs: dict[str, StoredProgram] = {}
+        self._program_ids: list[str] = []  # sorted
+        self._memberships: dict[_MemberKey, Membership] = {}
+        # program id -> its members' partner ids, sorted; partner id -> its program ids
+        self._members: dict[str, list[str]] = {}
+        self._member_of: dict[str, set[str]] = {}
+        # (program id, partner id) -> valid_from -> assignment
+        self._tier_history: dict[_MemberKey, dict[datetime, TierAssignment]] = {}
         self._outbox: dict[str, EventRecord] = {}  # insertion order is recording order
         self._closed = False
 
@@ -115,6 +146,12 @@ class MemoryStorage:
             self._scores.clear()
             self._score_history.clear()
             self._scored_partners.clear()
+            self._programs.clear()
+            self._program_ids.clear()
+            self._memberships.clear()
+            self._members.clear()
+            self._member_of.clear()
+            self._tier_history.clear()
             self._outbox.clear()
 
     def _check_open(self) -> None:
@@ -150,6 +187,7 @@ class MemoryStorage:
                         fresh_scores.append((key, score))
                     elif stored_score != score:
                         raise _score_conflict(score)
+            self._check_tiers(work)
             for partner_id, (expected, partner) in work.staged_partners.items():
                 if expected == 0:
                     bisect.insort(self._partner_ids, partner_id)
@@ -174,6 +212,7 @@ class MemoryStorage:
                     )
                 else:
                     bisect.insort(history, score, key=_AS_OF)
+            self._apply_tiers(work)
             now = self._clock.now()
             records = tuple(
                 EventRecord(self._ids("evt"), event, now) for event in work.staged_events
@@ -181,6 +220,42 @@ class MemoryStorage:
             for record in records:
                 self._outbox[record.id] = record
             return records
+
+    def _check_tiers(self, work: MemoryUnitOfWork) -> None:
+        """Check staged programs, memberships and tier history against the store."""
+        for program_id, (expected, _) in work.staged_programs.items():
+            stored_program = self._programs.get(program_id)
+            if expected == 0 and stored_program is not None:
+                raise program_conflict(program_id)
+            if expected and (stored_program is None or stored_program.version != expected):
+                actual = None if stored_program is None else stored_program.version
+                raise StaleVersionError("program", program_id, expected, actual)
+        for key, (expected, _) in work.staged_memberships.items():
+            stored_membership = self._memberships.get(key)
+            if expected == 0 and stored_membership is not None:
+                raise membership_conflict(*key)
+            if expected and (stored_membership is None or stored_membership.version != expected):
+                actual = None if stored_membership is None else stored_membership.version
+                raise StaleVersionError("membership", membership_key(*key), expected, actual)
+        for (program_id, partner_id, at), assignment in work.staged_assignments.items():
+            stored = self._tier_history.get((program_id, partner_id), {}).get(at)
+            if stored is not None and stored != assignment and not closes(stored, assignment):
+                raise assignment_conflict(assignment)
+
+    def _apply_tiers(self, work: MemoryUnitOfWork) -> None:
+        """Apply staged programs, memberships and tier history (already checked)."""
+        for program_id, (expected, stored_program) in work.staged_programs.items():
+            if expected == 0:
+                bisect.insort(self._program_ids, program_id)
+            self._programs[program_id] = stored_program
+        for key, (expected, membership) in work.staged_memberships.items():
+            if expected == 0:
+                program_id, partner_id = key
+                bisect.insort(self._members.setdefault(program_id, []), partner_id)
+                self._member_of.setdefault(partner_id, set()).add(program_id)
+            self._memberships[key] = membership
+        for (program_id, partner_id, at), assignment in work.staged_assignments.items():
+            self._tier_history.setdefault((program_id, partner_id), {})[at] = assignment
 
 
 def _activity_conflict(activity_id: str) -> ConflictError:
@@ -219,6 +294,11 @@ class MemoryUnitOfWork:
         self.staged_partners: dict[str, tuple[int, Partner]] = {}
         self.staged_activities: dict[str, Activity] = {}
         self.staged_scores: _StagedScores = {}
+        # program id -> (version the write was based on, 0 for new; program as stored)
+        self.staged_programs: dict[str, tuple[int, StoredProgram]] = {}
+        # (program id, partner id) -> (version based on, 0 for new; membership to store)
+        self.staged_memberships: dict[_MemberKey, tuple[int, Membership]] = {}
+        self.staged_assignments: dict[_AssignmentKey, TierAssignment] = {}
         self.staged_events: list[Event] = []
         self._events: tuple[EventRecord, ...] = ()
         # Typed as the protocols: their attributes are settable, hence invariant, so
@@ -226,6 +306,9 @@ class MemoryUnitOfWork:
         self.partners: PartnerRepository = _Partners(self)
         self.activities: ActivityLedger = _Activities(self)
         self.scores: ScoreRepository = _Scores(self)
+        self.programs: ProgramRepository = _Programs(self)
+        self.memberships: MembershipRepository = _Memberships(self)
+        self.tier_history: TierHistoryRepository = _TierHistory(self)
 
     def __enter__(self) -> MemoryUnitOfWork:
         return self
@@ -269,6 +352,9 @@ class MemoryUnitOfWork:
         self.staged_partners = {}
         self.staged_activities = {}
         self.staged_scores = {}
+        self.staged_programs = {}
+        self.staged_memberships = {}
+        self.staged_assignments = {}
         self.staged_events = []
 
 
@@ -568,3 +654,186 @@ class _Scores:
         more = len(found) > size
         items = tuple(found[:size])
         return Page(items, encode_cursor("scores", items[-1].partner_id) if more else None)
+
+
+class _Programs:
+    def __init__(self, work: MemoryUnitOfWork) -> None:
+        self._work = work
+        self._store = work._storage
+
+    def _current(self, program_id: str) -> StoredProgram | None:
+        staged = self._work.staged_programs.get(program_id)
+        if staged is not None:
+            return staged[1]
+        with self._store._lock:
+            self._store._check_open()
+            return self._store._programs.get(program_id)
+
+    def get(self, program_id: str) -> StoredProgram:
+        found = self._current(program_id)
+        if found is None:
+            raise NotFoundError("program", program_id)
+        return found
+
+    def add(self, program: Program) -> StoredProgram:
+        check_program(program)
+        if self._current(program.id) is not None:
+            raise program_conflict(program.id)
+        stored = StoredProgram(program, 1)
+        self._work.staged_programs[program.id] = (0, stored)
+        return stored
+
+    def update(self, program: Program, *, version: int) -> StoredProgram:
+        check_program(program)
+        check_version(version)
+        current = self._current(program.id)
+        if current is None or current.version != version:
+            actual = None if current is None else current.version
+            raise StaleVersionError("program", program.id, version, actual)
+        stored = StoredProgram(program, version + 1)
+        based_on = self._work.staged_programs.get(program.id, (version, current))[0]
+        self._work.staged_programs[program.id] = (based_on, stored)
+        return stored
+
+    def query(self, *, limit: int = 100, cursor: str | None = None) -> Page[StoredProgram]:
+        size = check_limit(limit, _MAX_PROGRAM_PAGE)
+        after = decode_cursor("programs", cursor)
+        with self._store._lock:
+            self._store._check_open()
+            committed = self._store._programs
+            staged = self._work.staged_programs
+            ids = self._store._program_ids
+            keys = ids if not staged else sorted(set(ids) | set(staged))
+            start = 0 if after is None else bisect.bisect_right(keys, after)
+            found = [
+                staged[key][1] if key in staged else committed[key]
+                for key in keys[start : start + size + 1]
+            ]
+        more = len(found) > size
+        items = tuple(found[:size])
+        return Page(items, encode_cursor("programs", items[-1].program.id) if more else None)
+
+
+class _Memberships:
+    def __init__(self, work: MemoryUnitOfWork) -> None:
+        self._work = work
+        self._store = work._storage
+
+    def _current(self, key: _MemberKey) -> Membership | None:
+        staged = self._work.staged_memberships.get(key)
+        if staged is not None:
+            return staged[1]
+        with self._store._lock:
+            self._store._check_open()
+            return self._store._memberships.get(key)
+
+    def get(self, program_id: str, partner_id: str) -> Membership:
+        found = self._current((program_id, partner_id))
+        if found is None:
+            raise NotFoundError("membership", membership_key(program_id, partner_id))
+        return found
+
+    def add(self, membership: Membership) -> Membership:
+        check_membership(membership, new=True)
+        key = (membership.program_id, membership.partner_id)
+        if self._current(key) is not None:
+            raise membership_conflict(*key)
+        stored = attrs.evolve(membership, version=1)
+        self._work.staged_memberships[key] = (0, stored)
+        return stored
+
+    def update(self, membership: Membership) -> Membership:
+        check_membership(membership)
+        key = (membership.program_id, membership.partner_id)
+        current = self._current(key)
+        if current is None or current.version != membership.version:
+            actual = None if current is None else current.version
+            raise StaleVersionError("membership", membership_key(*key), membership.version, actual)
+        stored = attrs.evolve(membership, version=membership.version + 1)
+        based_on = self._work.staged_memberships.get(key, (membership.version, membership))[0]
+        self._work.staged_memberships[key] = (based_on, stored)
+        return stored
+
+    def query(
+        self,
+        *,
+        program_id: str,
+        status: MembershipStatus | None = None,
+        tier_id: str | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[Membership]:
+        size = check_limit(limit, _MAX_MEMBERSHIP_PAGE)
+        after = decode_cursor("memberships", cursor)
+        staged = {
+            partner_id: membership
+            for (program, partner_id), (_, membership) in self._work.staged_memberships.items()
+            if program == program_id
+        }
+        with self._store._lock:
+            self._store._check_open()
+            committed = self._store._memberships
+            ids = self._store._members.get(program_id, [])
+            keys = ids if not staged else sorted(set(ids) | set(staged))
+            start = 0 if after is None else bisect.bisect_right(keys, after)
+            found: list[Membership] = []
+            for partner_id in keys[start:]:
+                membership = staged.get(partner_id) or committed[(program_id, partner_id)]
+                if (status is None or membership.status == status) and (
+                    tier_id is None or membership.tier_id == tier_id
+                ):
+                    found.append(membership)
+                    if len(found) > size:
+                        break
+        more = len(found) > size
+        items = tuple(found[:size])
+        return Page(items, encode_cursor("memberships", items[-1].partner_id) if more else None)
+
+    def for_partner(self, partner_id: str) -> list[Membership]:
+        with self._store._lock:
+            self._store._check_open()
+            found = {
+                program_id: self._store._memberships[(program_id, partner_id)]
+                for program_id in self._store._member_of.get(partner_id, ())
+            }
+        for (program_id, member), (_, membership) in self._work.staged_memberships.items():
+            if member == partner_id:
+                found[program_id] = membership
+        return [found[program_id] for program_id in sorted(found)]
+
+
+class _TierHistory:
+    def __init__(self, work: MemoryUnitOfWork) -> None:
+        self._work = work
+        self._store = work._storage
+
+    def save(self, assignment: TierAssignment) -> None:
+        check_assignment(assignment)
+        key = (assignment.program_id, assignment.partner_id, assignment.valid_from)
+        known = self._work.staged_assignments.get(key)
+        if known is None:
+            with self._store._lock:
+                self._store._check_open()
+                known = self._store._tier_history.get(key[:2], {}).get(key[2])
+        if known is None or closes(known, assignment):
+            self._work.staged_assignments[key] = assignment
+        elif known != assignment:
+            raise assignment_conflict(assignment)
+
+    def for_partner(self, program_id: str, partner_id: str) -> list[TierAssignment]:
+        with self._store._lock:
+            self._store._check_open()
+            found = dict(self._store._tier_history.get((program_id, partner_id), {}))
+        for (program, partner, at), assignment in self._work.staged_assignments.items():
+            if program == program_id and partner == partner_id:
+                found[at] = assignment
+        return [found[at] for at in sorted(found)]
+
+    def at(self, program_id: str, partner_id: str, instant: datetime) -> TierAssignment | None:
+        moment = to_utc(instant, "instant")
+        covering = [
+            assignment
+            for assignment in self.for_partner(program_id, partner_id)
+            if assignment.covers(moment)
+        ]
+        return covering[-1] if covering else None

@@ -71,13 +71,24 @@ from partnerkit.partners import (
 from partnerkit.serialization import from_json, schema_version, to_dict
 from partnerkit.storage._common import (
     activity_matches,
+    assignment_conflict,
+    assignment_key,
+    check_assignment,
     check_limit,
+    check_membership,
+    check_program,
+    check_version,
+    closes,
     decode_cursor,
     encode_cursor,
     kind_filter,
+    membership_conflict,
+    membership_key,
+    program_conflict,
     time_filter,
 )
-from partnerkit.storage._protocols import AppendResult, Page
+from partnerkit.storage._protocols import AppendResult, Page, StoredProgram
+from partnerkit.tiers import Membership, Program, TierAssignment
 
 if TYPE_CHECKING:
     import enum
@@ -85,7 +96,15 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
     from types import TracebackType
 
-    from partnerkit.storage._protocols import ActivityLedger, PartnerRepository, ScoreRepository
+    from partnerkit.storage._protocols import (
+        ActivityLedger,
+        MembershipRepository,
+        PartnerRepository,
+        ProgramRepository,
+        ScoreRepository,
+        TierHistoryRepository,
+    )
+    from partnerkit.tiers import MembershipStatus
 
 __all__ = ["SqliteStorage"]
 
@@ -94,6 +113,8 @@ T = TypeVar("T")
 _MAX_PARTNER_PAGE: Final = 1000
 _MAX_ACTIVITY_PAGE: Final = 10_000
 _MAX_SCORE_PAGE: Final = 1000
+_MAX_PROGRAM_PAGE: Final = 1000
+_MAX_MEMBERSHIP_PAGE: Final = 10_000
 _MAX_EVENT_PAGE: Final = 10_000
 # Ids per "id IN (...)" lookup: far below SQLite's variable limit (32766 since
 # 3.32, 999 before), and large enough that a bulk append needs only a few queries.
@@ -184,11 +205,51 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         # "The scores of one run" (query with as_of), in partner order.
         "CREATE INDEX scores_by_instant ON scores (model, as_of, partner_id)",
     ),
+    (
+        # Programs are configuration, read whole; the version lives beside the
+        # document because Program itself has none.
+        """
+        CREATE TABLE programs (
+            id TEXT PRIMARY KEY NOT NULL,
+            version INTEGER NOT NULL,
+            json TEXT NOT NULL
+        )
+        """,
+        # A membership's key is (program_id, partner_id); its unique index also
+        # answers "a program's members by partner id", the unfiltered query.
+        """
+        CREATE TABLE memberships (
+            program_id TEXT NOT NULL,
+            partner_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            tier_id TEXT,
+            version INTEGER NOT NULL,
+            json TEXT NOT NULL,
+            UNIQUE (program_id, partner_id)
+        )
+        """,
+        "CREATE INDEX memberships_by_status ON memberships (program_id, status, partner_id)",
+        "CREATE INDEX memberships_by_tier ON memberships (program_id, tier_id, partner_id)",
+        "CREATE INDEX memberships_by_partner ON memberships (partner_id, program_id)",
+        # valid_from and valid_until hold whole microseconds since 1970-01-01 UTC; the
+        # key's index answers a partner's history by time and "the stretch at t".
+        """
+        CREATE TABLE tier_history (
+            program_id TEXT NOT NULL,
+            partner_id TEXT NOT NULL,
+            valid_from INTEGER NOT NULL,
+            valid_until INTEGER,
+            json TEXT NOT NULL,
+            UNIQUE (program_id, partner_id, valid_from)
+        )
+        """,
+    ),
 )
 #: The tables each migration creates; a database at user_version N has those of 1..N.
 _MIGRATION_TABLES: Final = (
     frozenset({"partners", "activities", "outbox"}),
     frozenset({"scores"}),
+    frozenset({"programs", "memberships", "tier_history"}),
 )
 
 # Connections inherited through fork(): SQLite forbids using, or even closing, them
@@ -460,6 +521,12 @@ def _model_document(model: object) -> str:
 
 
 _ActivityRow = tuple[str, str, str, int, str]
+#: id, version, json
+_ProgramRow = tuple[str, int, str]
+#: program_id, partner_id, status, tier_id, version, json
+_MembershipRow = tuple[str, str, str, str | None, int, str]
+#: program_id, partner_id, valid_from and valid_until in microseconds, json
+_AssignmentRow = tuple[str, str, int, int | None, str]
 _PartnerRow = tuple[str, str, str, str | None, str | None, str, int, str]
 #: partner_id, model (as stored, see `_storable`), as_of in microseconds, band, json
 _ScoreRow = tuple[str, str, int, str | None, str]
@@ -590,6 +657,9 @@ _TABLE_KINDS: Final = {
     "activities": "activity",
     "outbox": "event",
     "scores": "score",
+    "programs": "program",
+    "memberships": "membership",
+    "tier_history": "tier assignment",
 }
 
 
@@ -1009,6 +1079,14 @@ class SqliteUnitOfWork:
         self.staged_partners: dict[str, tuple[int, Partner, _PartnerRow]] = {}
         self.staged_activities: dict[str, tuple[Activity, _ActivityRow]] = {}
         self.staged_scores: _StagedScores = {}
+        # program id -> (version the write was based on, 0 for new; program; row)
+        self.staged_programs: dict[str, tuple[int, StoredProgram, _ProgramRow]] = {}
+        # (program id, partner id) -> (version based on, 0 for new; membership; row)
+        self.staged_memberships: dict[tuple[str, str], tuple[int, Membership, _MembershipRow]] = {}
+        # (program id, partner id, valid_from in microseconds) -> (assignment, row)
+        self.staged_assignments: dict[
+            tuple[str, str, int], tuple[TierAssignment, _AssignmentRow]
+        ] = {}
         self.staged_events: list[Event] = []
         self._events: tuple[EventRecord, ...] = ()
         # Typed as the protocols (whose attributes are settable, hence invariant) so
@@ -1016,6 +1094,9 @@ class SqliteUnitOfWork:
         self.partners: PartnerRepository = _Partners(self)
         self.activities: ActivityLedger = _Activities(self)
         self.scores: ScoreRepository = _Scores(self)
+        self.programs: ProgramRepository = _Programs(self)
+        self.memberships: MembershipRepository = _Memberships(self)
+        self.tier_history: TierHistoryRepository = _TierHistory(self)
 
     def __enter__(self) -> SqliteUnitOfWork:
         return self
@@ -1037,15 +1118,20 @@ class SqliteUnitOfWork:
         ``commit()`` may simply be called again.
 
         Raises:
-            StaleVersionError: If a partner changed since it was read.
-            ConflictError: If an added record's id was taken meanwhile, or a
-                different score was stored under an added score's key.
+            StaleVersionError: If a partner, program or membership changed since
+                it was read.
+            ConflictError: If an added record's id was taken meanwhile, a
+                different score was stored under an added score's key, or a tier
+                assignment was stored meanwhile that the saved one may not replace.
             StorageError: If the database failed; nothing was written.
         """
         if not (
             self.staged_partners
             or self.staged_activities
             or self.staged_scores
+            or self.staged_programs
+            or self.staged_memberships
+            or self.staged_assignments
             or self.staged_events
         ):
             self._storage._check_open()
@@ -1065,6 +1151,9 @@ class SqliteUnitOfWork:
         self.staged_partners = {}
         self.staged_activities = {}
         self.staged_scores = {}
+        self.staged_programs = {}
+        self.staged_memberships = {}
+        self.staged_assignments = {}
         self.staged_events = []
 
     def publish(self, *events: Event) -> None:
@@ -1086,6 +1175,9 @@ class SqliteUnitOfWork:
         self._write_partners(db)
         self._write_activities(db)
         self._write_scores(db)
+        self._write_programs(db)
+        self._write_memberships(db)
+        self._write_assignments(db)
         if not self.staged_events:
             return ()
         now = self._storage._clock.now()
@@ -1172,6 +1264,126 @@ class SqliteUnitOfWork:
                 )
             if text != row[4] and _decode_score(row, text) != score:
                 raise _score_conflict(score)
+
+    def _write_programs(self, db: sqlite3.Connection) -> None:
+        for based_on, _, row in self.staged_programs.values():
+            if based_on == 0:
+                cursor = db.execute(
+                    "INSERT INTO programs (id, version, json) VALUES (?, ?, ?) "
+                    "ON CONFLICT (id) DO NOTHING",
+                    row,
+                )
+                if cursor.rowcount != 1:
+                    raise program_conflict(row[0])
+                continue
+            cursor = db.execute(
+                "UPDATE programs SET version = ?, json = ? WHERE id = ? AND version = ?",
+                (row[1], row[2], row[0], based_on),
+            )
+            if cursor.rowcount != 1:
+                found = db.execute("SELECT version FROM programs WHERE id = ?", (row[0],))
+                stored = found.fetchone()
+                raise StaleVersionError(
+                    "program", row[0], based_on, None if stored is None else stored[0]
+                )
+
+    def _write_memberships(self, db: sqlite3.Connection) -> None:
+        for based_on, _, row in self.staged_memberships.values():
+            if based_on == 0:
+                cursor = db.execute(
+                    "INSERT INTO memberships "
+                    "(program_id, partner_id, status, tier_id, version, json) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (program_id, partner_id) DO NOTHING",
+                    row,
+                )
+                if cursor.rowcount != 1:
+                    raise membership_conflict(row[0], row[1])
+                continue
+            cursor = db.execute(
+                "UPDATE memberships SET status = ?, tier_id = ?, version = ?, json = ? "
+                "WHERE program_id = ? AND partner_id = ? AND version = ?",
+                (*row[2:], row[0], row[1], based_on),
+            )
+            if cursor.rowcount != 1:
+                found = db.execute(
+                    "SELECT version FROM memberships WHERE program_id = ? AND partner_id = ?",
+                    row[:2],
+                )
+                stored = found.fetchone()
+                raise StaleVersionError(
+                    "membership",
+                    membership_key(row[0], row[1]),
+                    based_on,
+                    None if stored is None else stored[0],
+                )
+
+    def _write_assignments(self, db: sqlite3.Connection) -> None:
+        for assignment, row in self.staged_assignments.values():
+            cursor = db.execute(
+                "INSERT INTO tier_history "
+                "(program_id, partner_id, valid_from, valid_until, json) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (program_id, partner_id, valid_from) DO NOTHING",
+                row,
+            )
+            if cursor.rowcount == 1:
+                continue
+            # Stored meanwhile, or staged to close a stored open stretch: identical
+            # content is a retry, closing an open one is allowed, anything else not.
+            text = _stored_assignment(db, row)
+            if text is None:
+                raise StorageError(
+                    f"tier assignment {assignment_key(assignment)!r} was not written to "
+                    f"{self._storage._path} and is not there; nothing was written: check "
+                    f"the database"
+                )
+            if text == row[4]:
+                continue
+            stored = _decode(TierAssignment, "tier assignment", assignment_key(assignment), text)
+            if stored == assignment:
+                continue
+            if not closes(stored, assignment):
+                raise assignment_conflict(assignment)
+            db.execute(
+                "UPDATE tier_history SET valid_until = ?, json = ? "
+                "WHERE program_id = ? AND partner_id = ? AND valid_from = ? "
+                "AND valid_until IS NULL",
+                (row[3], row[4], *row[:3]),
+            )
+
+
+def _stored_assignment(db: sqlite3.Connection, row: _AssignmentRow) -> str | None:
+    """The stored JSON under ``row``'s key, or ``None``."""
+    found = db.execute(
+        "SELECT json FROM tier_history WHERE program_id = ? AND partner_id = ? AND valid_from = ?",
+        row[:3],
+    ).fetchone()
+    return None if found is None else str(found[0])
+
+
+def _program_row(stored: StoredProgram) -> _ProgramRow:
+    return (stored.program.id, stored.version, _model_document(stored.program))
+
+
+def _membership_row(membership: Membership) -> _MembershipRow:
+    return (
+        membership.program_id,
+        membership.partner_id,
+        str(membership.status),
+        membership.tier_id,
+        membership.version,
+        _model_document(membership),
+    )
+
+
+def _assignment_row(assignment: TierAssignment) -> _AssignmentRow:
+    until = assignment.valid_until
+    return (
+        assignment.program_id,
+        assignment.partner_id,
+        _micros(assignment.valid_from),
+        None if until is None else _micros(until),
+        _model_document(assignment),
+    )
 
 
 def _stored_score(db: sqlite3.Connection, row: _ScoreRow) -> str | None:
@@ -1730,3 +1942,317 @@ class _Scores:
             (_storable(model), partner_id),
         )
         return None if row is None else (int(row[0]), row[1], str(row[2]))
+
+
+class _Programs:
+    """The program repository of one `SqliteUnitOfWork`."""
+
+    def __init__(self, work: SqliteUnitOfWork) -> None:
+        self._work = work
+        self._store = work._storage
+
+    def _stored(self, program_id: str) -> tuple[int, str] | None:
+        if not _bindable(program_id):
+            self._store._check_open()
+            return None
+        row = self._store._fetchone(
+            "reading a program", "SELECT version, json FROM programs WHERE id = ?", (program_id,)
+        )
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def get(self, program_id: str) -> StoredProgram:
+        """The program and its version; see `ProgramRepository.get`."""
+        staged = self._work.staged_programs.get(program_id)
+        if staged is not None:
+            return staged[1]
+        found = self._stored(program_id)
+        if found is None:
+            raise NotFoundError("program", program_id)
+        return StoredProgram(_decode(Program, "program", program_id, found[1]), found[0])
+
+    def add(self, program: Program) -> StoredProgram:
+        """Stage a new program; see `ProgramRepository.add`."""
+        check_program(program)
+        if program.id in self._work.staged_programs or self._stored(program.id) is not None:
+            raise program_conflict(program.id)
+        stored = StoredProgram(program, 1)
+        self._work.staged_programs[program.id] = (0, stored, _program_row(stored))
+        return stored
+
+    def update(self, program: Program, *, version: int) -> StoredProgram:
+        """Stage a change to a stored program; see `ProgramRepository.update`."""
+        check_program(program)
+        check_version(version)
+        staged = self._work.staged_programs.get(program.id)
+        if staged is not None:
+            current: int | None = staged[1].version
+        else:
+            found = self._stored(program.id)
+            current = None if found is None else found[0]
+        if current is None or current != version:
+            raise StaleVersionError("program", program.id, version, current)
+        stored = StoredProgram(program, version + 1)
+        based_on = staged[0] if staged is not None else version
+        self._work.staged_programs[program.id] = (based_on, stored, _program_row(stored))
+        return stored
+
+    def query(self, *, limit: int = 100, cursor: str | None = None) -> Page[StoredProgram]:
+        """Every program, by id; see `ProgramRepository.query`."""
+        size = check_limit(limit, _MAX_PROGRAM_PAGE)
+        after = decode_cursor("programs", cursor)
+        self._store._check_open()
+        staged = {
+            program_id: stored
+            for program_id, (_, stored, _) in self._work.staged_programs.items()
+            if after is None or program_id > after
+        }
+        params: list[object] = []
+        condition = "1"
+        if after is not None:
+            condition = "id > ?"
+            params.append(after)
+        sql = f"SELECT id, json, version FROM programs WHERE {condition} ORDER BY id LIMIT ?"  # noqa: S608 - a fixed condition, values are parameters
+        rows: list[Any] = _first_unshadowed(
+            self._store, "querying programs", sql, params, staged=staged, wanted=size + 1
+        )
+        found: list[tuple[str, StoredProgram | tuple[str, int]]] = [
+            (row[0], (row[1], int(row[2]))) for row in rows
+        ]
+        found += list(staged.items())
+        found.sort(key=lambda pair: pair[0])
+        page = [
+            item
+            if isinstance(item, StoredProgram)
+            else StoredProgram(_decode(Program, "program", key, item[0]), item[1])
+            for key, item in found[:size]
+        ]
+        more = len(found) > size
+        return Page(tuple(page), encode_cursor("programs", page[-1].program.id) if more else None)
+
+
+class _Memberships:
+    """The membership repository of one `SqliteUnitOfWork`."""
+
+    def __init__(self, work: SqliteUnitOfWork) -> None:
+        self._work = work
+        self._store = work._storage
+
+    def _stored(self, program_id: str, partner_id: str, column: str) -> Any:
+        if not (_bindable(program_id) and _bindable(partner_id)):
+            self._store._check_open()
+            return None
+        row = self._store._fetchone(
+            "reading a membership",
+            f"SELECT {column} FROM memberships WHERE program_id = ? AND partner_id = ?",  # noqa: S608 - the column is one of two fixed names
+            (program_id, partner_id),
+        )
+        return None if row is None else row[0]
+
+    def get(self, program_id: str, partner_id: str) -> Membership:
+        """The membership; see `MembershipRepository.get`."""
+        staged = self._work.staged_memberships.get((program_id, partner_id))
+        if staged is not None:
+            return staged[1]
+        key = membership_key(program_id, partner_id)
+        text = self._stored(program_id, partner_id, "json")
+        if text is None:
+            raise NotFoundError("membership", key)
+        return _decode(Membership, "membership", key, str(text))
+
+    def add(self, membership: Membership) -> Membership:
+        """Stage a new membership; see `MembershipRepository.add`."""
+        check_membership(membership, new=True)
+        key = (membership.program_id, membership.partner_id)
+        if key in self._work.staged_memberships or self._stored(*key, "1") is not None:
+            raise membership_conflict(*key)
+        stored = attrs.evolve(membership, version=1)
+        self._work.staged_memberships[key] = (0, stored, _membership_row(stored))
+        return stored
+
+    def update(self, membership: Membership) -> Membership:
+        """Stage a change to a stored membership; see `MembershipRepository.update`."""
+        check_membership(membership)
+        key = (membership.program_id, membership.partner_id)
+        staged = self._work.staged_memberships.get(key)
+        if staged is not None:
+            current: int | None = staged[1].version
+        else:
+            found = self._stored(*key, "version")
+            current = None if found is None else int(found)
+        if current is None or current != membership.version:
+            raise StaleVersionError("membership", membership_key(*key), membership.version, current)
+        stored = attrs.evolve(membership, version=membership.version + 1)
+        based_on = staged[0] if staged is not None else membership.version
+        self._work.staged_memberships[key] = (based_on, stored, _membership_row(stored))
+        return stored
+
+    def query(
+        self,
+        *,
+        program_id: str,
+        status: MembershipStatus | None = None,
+        tier_id: str | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[Membership]:
+        """A program's memberships, by partner id; see `MembershipRepository.query`."""
+        size = check_limit(limit, _MAX_MEMBERSHIP_PAGE)
+        after = decode_cursor("memberships", cursor)
+        self._store._check_open()
+        staged = {
+            partner_id: membership
+            for (program, partner_id), (_, membership, _) in self._work.staged_memberships.items()
+            if program == program_id and (after is None or partner_id > after)
+        }
+        filters = [("status", status), ("tier_id", tier_id)]
+        wanted = [(name, value) for name, value in filters if value is not None]
+        # Stored values are all text; anything else matches no stored membership.
+        searchable = _bindable(program_id) and all(_bindable(value) for _, value in wanted)
+        clauses = ["program_id = ?", *(f"{name} = ?" for name, _ in wanted)]
+        params: list[object] = [program_id, *(str(value) for _, value in wanted)]
+        if after is not None:
+            clauses.append("partner_id > ?")
+            params.append(after)
+        sql = (
+            f"SELECT partner_id, json FROM memberships WHERE {' AND '.join(clauses)} "  # noqa: S608 - column names come from the fixed list above
+            f"ORDER BY partner_id LIMIT ?"
+        )
+        committed = (
+            _first_unshadowed(
+                self._store, "querying memberships", sql, params, staged=staged, wanted=size + 1
+            )
+            if searchable
+            else []
+        )
+        found: list[tuple[str, Membership | str]] = list(committed)
+        found += [
+            (partner_id, membership)
+            for partner_id, membership in staged.items()
+            if all(getattr(membership, name) == value for name, value in wanted)
+        ]
+        found.sort(key=lambda pair: pair[0])
+        page = [
+            item
+            if isinstance(item, Membership)
+            else _decode(Membership, "membership", membership_key(program_id, key), item)
+            for key, item in found[:size]
+        ]
+        more = len(found) > size
+        return Page(
+            tuple(page), encode_cursor("memberships", page[-1].partner_id) if more else None
+        )
+
+    def for_partner(self, partner_id: str) -> list[Membership]:
+        """A partner's memberships, by program; see `MembershipRepository.for_partner`."""
+        self._store._check_open()
+        found: dict[str, Membership] = {}
+        if _bindable(partner_id):
+            rows = self._store._read(
+                "reading a partner's memberships",
+                lambda db: db.execute(
+                    "SELECT program_id, json FROM memberships WHERE partner_id = ?",
+                    (partner_id,),
+                ).fetchall(),
+            )
+            found = {
+                program_id: _decode(
+                    Membership, "membership", membership_key(program_id, partner_id), text
+                )
+                for program_id, text in rows
+            }
+        for (program_id, member), (_, membership, _) in self._work.staged_memberships.items():
+            if member == partner_id:
+                found[program_id] = membership
+        return [found[program_id] for program_id in sorted(found)]
+
+
+class _TierHistory:
+    """The tier history of one `SqliteUnitOfWork`."""
+
+    def __init__(self, work: SqliteUnitOfWork) -> None:
+        self._work = work
+        self._store = work._storage
+
+    def save(self, assignment: TierAssignment) -> None:
+        """Stage an assignment or its closing; see `TierHistoryRepository.save`."""
+        check_assignment(assignment)
+        self._store._check_open()
+        row = _assignment_row(assignment)
+        key = row[:3]
+        staged = self._work.staged_assignments.get(key)
+        known: TierAssignment | None = None
+        if staged is not None:
+            known = staged[0]
+        elif _bindable(row[0]) and _bindable(row[1]):
+            text = self._store._read(
+                "reading a tier assignment", lambda db: _stored_assignment(db, row)
+            )
+            if text == row[4]:
+                return
+            if text is not None:
+                known = _decode(TierAssignment, "tier assignment", assignment_key(assignment), text)
+        if known is None or closes(known, assignment):
+            self._work.staged_assignments[key] = (assignment, row)
+        elif known != assignment:
+            raise assignment_conflict(assignment)
+
+    def _staged(self, program_id: str, partner_id: str) -> dict[int, TierAssignment]:
+        return {
+            moment: assignment
+            for (program, partner, moment), (assignment, _) in self._work.staged_assignments.items()
+            if program == program_id and partner == partner_id
+        }
+
+    def _rows(self, program_id: str, partner_id: str, sql: str, params: tuple[object, ...]) -> Any:
+        if not (_bindable(program_id) and _bindable(partner_id)):
+            return []
+        return self._store._read(
+            "reading a partner's tier history", lambda db: db.execute(sql, params).fetchall()
+        )
+
+    def _decoded(self, program_id: str, partner_id: str, moment: int, text: str) -> TierAssignment:
+        start = (_EPOCH + moment * _MICROSECOND).isoformat()
+        key = f"{program_id}/{partner_id}/{start}"
+        return _decode(TierAssignment, "tier assignment", key, text)
+
+    def for_partner(self, program_id: str, partner_id: str) -> list[TierAssignment]:
+        """A partner's history in a program; see `TierHistoryRepository.for_partner`."""
+        self._store._check_open()
+        rows = self._rows(
+            program_id,
+            partner_id,
+            "SELECT valid_from, json FROM tier_history "
+            "WHERE program_id = ? AND partner_id = ? ORDER BY valid_from",
+            (program_id, partner_id),
+        )
+        found = {
+            moment: self._decoded(program_id, partner_id, moment, text) for moment, text in rows
+        }
+        found.update(self._staged(program_id, partner_id))
+        return [found[moment] for moment in sorted(found)]
+
+    def at(self, program_id: str, partner_id: str, instant: datetime) -> TierAssignment | None:
+        """The assignment covering ``instant``; see `TierHistoryRepository.at`."""
+        moment = to_utc(instant, "instant")
+        self._store._check_open()
+        if self._staged(program_id, partner_id):
+            # A staged closing may shadow a stored open stretch: merge, then pick.
+            covering = [
+                assignment
+                for assignment in self.for_partner(program_id, partner_id)
+                if assignment.covers(moment)
+            ]
+            return covering[-1] if covering else None
+        micros = _micros(moment)
+        rows = self._rows(
+            program_id,
+            partner_id,
+            "SELECT valid_from, json FROM tier_history "
+            "WHERE program_id = ? AND partner_id = ? AND valid_from <= ? "
+            "AND (valid_until IS NULL OR valid_until > ?) ORDER BY valid_from DESC LIMIT 1",
+            (program_id, partner_id, micros, micros),
+        )
+        if not rows:
+            return None
+        start, text = rows[0]
+        return self._decoded(program_id, partner_id, start, text)

@@ -71,12 +71,31 @@ from partnerkit.partners import (
 )
 from partnerkit.storage._protocols import (
     ActivityLedger,
+    MembershipRepository,
     PartnerRepository,
+    ProgramRepository,
     ScoreRepository,
     Storage,
+    StoredProgram,
+    TierHistoryRepository,
     UnitOfWork,
 )
+from partnerkit.testing import _tiers as tiers_strategies
 from partnerkit.testing import strategies as pks
+from partnerkit.tiers import (
+    Comparison,
+    DowngradeProposal,
+    Membership,
+    MembershipStatus,
+    Pin,
+    Program,
+    Requirement,
+    ReviewRun,
+    Tier,
+    TierAssignment,
+    TierChangeCause,
+    review,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -85,9 +104,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActivityLedgerContract",
+    "MembershipRepositoryContract",
     "PartnerRepositoryContract",
+    "ProgramRepositoryContract",
     "ScoreRepositoryContract",
     "StorageContract",
+    "TierHistoryContract",
     "UnitOfWorkContract",
 ]
 
@@ -253,6 +275,8 @@ def _assert_same(actual: object, expected: object, path: str) -> None:
             f"{path}: expected a {type(expected).__name__}, got {actual!r}",
         )
         for field in attrs.fields(cast("type[attrs.AttrsInstance]", type(expected))):
+            if not field.eq:
+                continue  # a cache (a program's compiled engine), not data
             _assert_same(
                 getattr(actual, field.name), getattr(expected, field.name), f"{path}.{field.name}"
             )
@@ -2215,10 +2239,864 @@ class ScoreRepositoryContract:
         )
 
 
+# --- Programs, memberships and tier history. ---
+
+_PROGRAM_T0: Final = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def _program(program_id: str, **fields: Any) -> Program:
+    """A two-tier program over the built-in membership age: Silver after a year."""
+    values: dict[str, Any] = {
+        "name": f"Program {program_id}",
+        "currency": "EUR",
+        "tiers": (
+            Tier("registered", "Registered", 1),
+            Tier(
+                "silver",
+                "Silver",
+                2,
+                Requirement("membership_months", Comparison.AT_LEAST, Decimal(12)),
+            ),
+        ),
+    }
+    values.update(fields)
+    return Program(id=program_id, **values)
+
+
+def _membership(program_id: str, partner_id: str, **fields: Any) -> Membership:
+    values: dict[str, Any] = {"joined_on": date(2024, 1, 31)}
+    values.update(fields)
+    return Membership(partner_id=partner_id, program_id=program_id, **values)
+
+
+def _full_membership(program_id: str, partner_id: str) -> Membership:
+    """A membership with every field set, in the forms adapters most often get wrong."""
+    return Membership(
+        partner_id=partner_id,
+        program_id=program_id,
+        joined_on=date(2024, 2, 29),
+        status=MembershipStatus.SUSPENDED,
+        tier_id="silver",
+        tier_since=datetime(2025, 3, 31, 23, 59, 59, 999999, tzinfo=_NEPAL),
+        failing_reviews=2,
+        last_review_at=datetime(2026, 7, 1, 0, 0, 0, 1, tzinfo=_MARQUESAS),
+        proposal=DowngradeProposal(
+            "silver", "registered", datetime(2026, 7, 1, tzinfo=_KIRIBATI), 2
+        ),
+    )
+
+
+def _assignment(
+    program_id: str, partner_id: str, start: float, end: float | None = None, **fields: Any
+) -> TierAssignment:
+    """A stretch from ``_at(start)`` to ``_at(end)`` (open without ``end``)."""
+    values: dict[str, Any] = {"tier_id": "silver", "cause": TierChangeCause.UPGRADE}
+    values.update(fields)
+    return TierAssignment(
+        partner_id=partner_id,
+        program_id=program_id,
+        valid_from=_at(start),
+        valid_until=None if end is None else _at(end),
+        **values,
+    )
+
+
+def _save_program(uow: UnitOfWork, program: Program, version: int) -> None:
+    # One call, so a test can expect a refusal from either update() or commit().
+    uow.programs.update(program, version=version)
+    uow.commit()
+
+
+def _save_membership(uow: UnitOfWork, membership: Membership) -> None:
+    uow.memberships.update(membership)
+    uow.commit()
+
+
+def _save_assignment(uow: UnitOfWork, assignment: TierAssignment) -> None:
+    uow.tier_history.save(assignment)
+    uow.commit()
+
+
+def _add_programs(storage: Storage, *programs: Program) -> list[StoredProgram]:
+    with storage.unit_of_work() as uow:
+        added = [uow.programs.add(program) for program in programs]
+        uow.commit()
+    return added
+
+
+def _add_memberships(storage: Storage, *memberships: Membership) -> list[Membership]:
+    with storage.unit_of_work() as uow:
+        added = [uow.memberships.add(membership) for membership in memberships]
+        uow.commit()
+    return added
+
+
+def _save_assignments(storage: Storage, *assignments: TierAssignment) -> None:
+    with storage.unit_of_work() as uow:
+        for assignment in assignments:
+            uow.tier_history.save(assignment)
+        uow.commit()
+
+
+def _read_program(storage: Storage, program_id: str) -> StoredProgram:
+    with storage.unit_of_work() as uow:
+        return uow.programs.get(program_id)
+
+
+def _read_membership(storage: Storage, program_id: str, partner_id: str) -> Membership:
+    with storage.unit_of_work() as uow:
+        return uow.memberships.get(program_id, partner_id)
+
+
+def _tier_history(storage: Storage, program_id: str, partner_id: str) -> list[TierAssignment]:
+    with storage.unit_of_work() as uow:
+        return uow.tier_history.for_partner(program_id, partner_id)
+
+
+def _walk_programs(storage: Storage, *, limit: int) -> list[StoredProgram]:
+    with storage.unit_of_work() as uow:
+        return _walk(lambda cursor: uow.programs.query(limit=limit, cursor=cursor), limit=limit)
+
+
+def _walk_memberships(storage: Storage, *, limit: int, **filters: Any) -> list[Membership]:
+    with storage.unit_of_work() as uow:
+        return _walk(
+            lambda cursor: uow.memberships.query(limit=limit, cursor=cursor, **filters),
+            limit=limit,
+        )
+
+
+def _members(memberships: Iterable[Membership]) -> list[str]:
+    return [membership.partner_id for membership in memberships]
+
+
+def _nothing_of_tiers(storage: Storage, program_id: str, partner_id: str) -> None:
+    """Fail unless neither the program, the membership nor any history is stored."""
+    with storage.unit_of_work() as uow:
+        with pytest.raises(NotFoundError):
+            uow.programs.get(program_id)
+        with pytest.raises(NotFoundError):
+            uow.memberships.get(program_id, partner_id)
+        _equal(uow.memberships.for_partner(partner_id), [], "memberships.for_partner()")
+        _equal(uow.tier_history.for_partner(program_id, partner_id), [], "tier history")
+        _equal(uow.programs.query().items, (), "programs.query()")
+
+
+def _write_tiers(uow: UnitOfWork, program_id: str, partner_id: str) -> None:
+    """Stage one of each: a program, a membership, an assignment and an event."""
+    uow.programs.add(_program(program_id))
+    uow.memberships.add(_membership(program_id, partner_id))
+    uow.tier_history.save(_assignment(program_id, partner_id, 0))
+    uow.publish(_event("tier.changed", partner_id))
+
+
+class ProgramRepositoryContract:
+    """The promises of `partnerkit.storage.ProgramRepository`.
+
+    Subclass it under a ``Test...`` name with a ``storage`` fixture; see the module
+    docstring.
+    """
+
+    def test_programs_implements_the_protocol(self, storage: Storage) -> None:
+        """``uow.programs`` has every method of `ProgramRepository`."""
+        with storage.unit_of_work() as uow:
+            _expect(
+                isinstance(uow.programs, ProgramRepository),
+                "uow.programs lacks methods of ProgramRepository",
+            )
+
+    @_PROPERTIES
+    @given(program=tiers_strategies.programs())
+    def test_any_program_round_trips_through_add_get_and_query(
+        self, storage: Storage, program: Program
+    ) -> None:
+        """Every drawn program comes back whole, at version 1, from get and query."""
+        fresh = attrs.evolve(program, id=_fresh(program.id))
+        added = _add_programs(storage, fresh)[0]
+        _assert_same(added, StoredProgram(fresh, 1), "added")
+        _assert_same(_read_program(storage, fresh.id), StoredProgram(fresh, 1), "program")
+        listed = [
+            item for item in _walk_programs(storage, limit=1000) if item.program.id == fresh.id
+        ]
+        _assert_same(listed, [StoredProgram(fresh, 1)], "query()")
+
+    def test_get_of_a_missing_program_raises_not_found(self, storage: Storage) -> None:
+        """``get`` of an id never added raises `NotFoundError`."""
+        with storage.unit_of_work() as uow, pytest.raises(NotFoundError):
+            uow.programs.get("prg_missing")
+
+    def test_add_of_an_existing_program_id_raises_conflict(self, storage: Storage) -> None:
+        """A second program with a stored or staged id is refused; the first stays."""
+        first = _add_programs(storage, _program("prg_1"))[0]
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ConflictError):
+                uow.programs.add(_program("prg_1", name="Impostor"))
+            uow.programs.add(_program("prg_2"))
+            with pytest.raises(ConflictError):
+                uow.programs.add(_program("prg_2", name="Twice"))
+        _assert_same(_read_program(storage, "prg_1"), first, "program")
+
+    def test_program_update_stores_the_change_one_version_higher(self, storage: Storage) -> None:
+        """Each ``update`` returns version + 1, also several in one unit of work."""
+        added = _add_programs(storage, _program("prg_1"))[0]
+        renamed = attrs.evolve(added.program, name="Renamed")
+        with storage.unit_of_work() as uow:
+            second = uow.programs.update(renamed, version=added.version)
+            third = uow.programs.update(
+                attrs.evolve(renamed, currency="SEK"), version=second.version
+            )
+            uow.commit()
+        _equal((second.version, third.version), (2, 3), "versions returned by update()")
+        _assert_same(
+            _read_program(storage, "prg_1"),
+            StoredProgram(_program("prg_1", name="Renamed", currency="SEK"), 3),
+            "program",
+        )
+
+    def test_stale_program_update_raises_and_changes_nothing(self, storage: Storage) -> None:
+        """An update based on an old or unknown version raises; nothing changes."""
+        _add_programs(storage, _program("prg_1"))
+        with storage.unit_of_work() as first:
+            seen = first.programs.get("prg_1")
+            with storage.unit_of_work() as second:
+                _save_program(second, _program("prg_1", name="Second"), seen.version)
+            before = _read_program(storage, "prg_1")
+            with pytest.raises(StaleVersionError) as raised:
+                _save_program(first, _program("prg_1", name="Lost"), seen.version)
+        _equal((raised.value.key, raised.value.expected), ("prg_1", 1), "(raised key, expected)")
+        with storage.unit_of_work() as uow, pytest.raises(StaleVersionError):
+            _save_program(uow, _program("prg_1", name="Future"), 9)
+        with storage.unit_of_work() as uow, pytest.raises(StaleVersionError):
+            _save_program(uow, _program("prg_gone"), 1)
+        _assert_same(_read_program(storage, "prg_1"), before, "program")
+        with storage.unit_of_work() as uow, pytest.raises(NotFoundError):
+            uow.programs.get("prg_gone")
+
+    def test_program_query_pages_in_id_order_while_programs_are_added(
+        self, storage: Storage
+    ) -> None:
+        """Following ``next_cursor`` returns every program once, by id, despite inserts."""
+        ids = [f"prg_{n:02d}0" for n in range(9)]
+        _add_programs(storage, *(_program(program_id) for program_id in reversed(ids)))
+        seen: list[str] = []
+
+        def fetch(cursor: str | None) -> Page[StoredProgram]:
+            with storage.unit_of_work() as uow:
+                page = uow.programs.query(limit=2, cursor=cursor)
+            seen.extend(item.program.id for item in page.items)
+            return page
+
+        def insert(page_number: int) -> None:
+            _add_programs(storage, _program(f"{seen[-1]}+"), _program(f"prg_{page_number:02d}1x"))
+
+        walked = [item.program.id for item in _walk(fetch, limit=2, between=insert)]
+        assert len(walked) == len(set(walked)), f"programs returned twice: {walked}"
+        assert walked == sorted(walked), f"not in id order: {walked}"
+        missing = sorted(set(ids) - set(walked))
+        assert not missing, f"programs that existed when paging began were skipped: {missing}"
+        with storage.unit_of_work() as uow:
+            for bad in ({"limit": 0}, {"limit": 1001}, {"cursor": "not-a-cursor"}):
+                with pytest.raises(ValidationError):
+                    uow.programs.query(**bad)
+
+
+class MembershipRepositoryContract:
+    """The promises of `partnerkit.storage.MembershipRepository`.
+
+    Subclass it under a ``Test...`` name with a ``storage`` fixture; see the module
+    docstring.
+    """
+
+    def test_memberships_implements_the_protocol(self, storage: Storage) -> None:
+        """``uow.memberships`` has every method of `MembershipRepository`."""
+        with storage.unit_of_work() as uow:
+            _expect(
+                isinstance(uow.memberships, MembershipRepository),
+                "uow.memberships lacks methods of MembershipRepository",
+            )
+
+    @_PROPERTIES
+    @given(data=st.data())
+    def test_any_membership_round_trips_through_add_get_query_and_for_partner(
+        self, storage: Storage, data: st.DataObject
+    ) -> None:
+        """Every drawn membership comes back whole, at version 1, from every read."""
+        program = data.draw(tiers_strategies.programs(), "program")
+        drawn = data.draw(tiers_strategies.memberships(program, _fresh("ptn")), "membership")
+        membership = attrs.evolve(drawn, version=0)
+        expected = attrs.evolve(drawn, version=1)
+        _assert_same(_add_memberships(storage, membership)[0], expected, "added")
+        key = (membership.program_id, membership.partner_id)
+        _assert_same(_read_membership(storage, *key), expected, "membership")
+        with storage.unit_of_work() as uow:
+            _assert_same(uow.memberships.for_partner(key[1]), [expected], "for_partner()")
+            page = uow.memberships.query(
+                program_id=key[0], status=expected.status, tier_id=expected.tier_id, limit=10000
+            )
+        _assert_same(
+            [item for item in page.items if item.partner_id == key[1]], [expected], "query()"
+        )
+
+    def test_every_membership_field_round_trips_through_update_and_get(
+        self, storage: Storage
+    ) -> None:
+        """A membership with a proposal, then a pin, comes back exactly after each update."""
+        added = _add_memberships(storage, _membership("prg_1", "ptn_1"))[0]
+        full = attrs.evolve(_full_membership("prg_1", "ptn_1"), version=added.version)
+        with storage.unit_of_work() as uow:
+            _save_membership(uow, full)
+        _assert_same(
+            _read_membership(storage, "prg_1", "ptn_1"), attrs.evolve(full, version=2), "membership"
+        )
+        pin = Pin(
+            "silver",
+            date(2027, 1, 1),
+            "strategic account — Åsa's région",
+            "usr_maria",
+            datetime(2026, 7, 2, 9, 0, tzinfo=_ONE_MINUTE_WEST),
+        )
+        pinned = attrs.evolve(full, version=2, proposal=None, failing_reviews=0, pin=pin)
+        with storage.unit_of_work() as uow:
+            _save_membership(uow, pinned)
+        _assert_same(
+            _read_membership(storage, "prg_1", "ptn_1"),
+            attrs.evolve(pinned, version=3),
+            "membership",
+        )
+
+    def test_get_of_a_missing_membership_raises_not_found(self, storage: Storage) -> None:
+        """``get`` raises `NotFoundError` for a partner not in the program, even if in another."""
+        _add_memberships(storage, _membership("prg_1", "ptn_1"))
+        with storage.unit_of_work() as uow:
+            for key in (("prg_2", "ptn_1"), ("prg_1", "ptn_2")):
+                with pytest.raises(NotFoundError):
+                    uow.memberships.get(*key)
+
+    def test_add_of_an_existing_membership_raises_conflict(self, storage: Storage) -> None:
+        """A second membership of a partner in a program is refused; other programs are not."""
+        first = _add_memberships(storage, _membership("prg_1", "ptn_1"))[0]
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ConflictError):
+                uow.memberships.add(_membership("prg_1", "ptn_1", joined_on=date(2025, 1, 1)))
+            uow.memberships.add(_membership("prg_2", "ptn_1"))
+            with pytest.raises(ConflictError):
+                uow.memberships.add(_membership("prg_2", "ptn_1"))
+            uow.commit()
+        _assert_same(_read_membership(storage, "prg_1", "ptn_1"), first, "membership")
+
+    def test_add_of_a_membership_with_a_version_raises_validation_error(
+        self, storage: Storage
+    ) -> None:
+        """``add`` takes version 0 only; anything but a `Membership` is refused too."""
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ValidationError):
+                uow.memberships.add(_membership("prg_1", "ptn_1", version=3))
+            with pytest.raises(ValidationError):
+                uow.memberships.add(_partner("ptn_1"))  # type: ignore[arg-type]
+
+    def test_membership_update_returns_one_version_higher(self, storage: Storage) -> None:
+        """Each ``update`` returns version + 1, also several in one unit of work."""
+        added = _add_memberships(storage, _membership("prg_1", "ptn_1"))[0]
+        with storage.unit_of_work() as uow:
+            second = uow.memberships.update(attrs.evolve(added, tier_id="registered"))
+            third = uow.memberships.update(attrs.evolve(second, status=MembershipStatus.SUSPENDED))
+            uow.commit()
+        _equal((second.version, third.version), (2, 3), "versions returned by update()")
+        _assert_same(
+            _read_membership(storage, "prg_1", "ptn_1"),
+            _membership(
+                "prg_1",
+                "ptn_1",
+                tier_id="registered",
+                status=MembershipStatus.SUSPENDED,
+                version=3,
+            ),
+            "membership",
+        )
+
+    def test_stale_membership_update_raises_and_changes_nothing(self, storage: Storage) -> None:
+        """An update based on an old, unknown or missing version raises; nothing changes."""
+        _add_memberships(storage, _full_membership("prg_1", "ptn_1"))
+        with storage.unit_of_work() as first:
+            seen = first.memberships.get("prg_1", "ptn_1")
+            with storage.unit_of_work() as second:
+                _save_membership(second, attrs.evolve(seen, status=MembershipStatus.ENDED))
+            before = _read_membership(storage, "prg_1", "ptn_1")
+            with pytest.raises(StaleVersionError) as raised:
+                _save_membership(first, attrs.evolve(seen, failing_reviews=0, proposal=None))
+        _equal(
+            (raised.value.key, raised.value.expected),
+            ("prg_1/ptn_1", 1),
+            "(raised key, expected)",
+        )
+        with storage.unit_of_work() as uow, pytest.raises(StaleVersionError):
+            _save_membership(uow, attrs.evolve(before, version=7))
+        with storage.unit_of_work() as uow, pytest.raises(StaleVersionError):
+            _save_membership(uow, _membership("prg_1", "ptn_gone", version=1))
+        _assert_same(_read_membership(storage, "prg_1", "ptn_1"), before, "membership")
+        with storage.unit_of_work() as uow:
+            _equal(uow.memberships.for_partner("ptn_gone"), [], "for_partner('ptn_gone')")
+
+    def test_concurrent_membership_updates_lose_no_update(self, storage: Storage) -> None:
+        """Racing read-modify-write units of work: each saves or gets `StaleVersionError`.
+
+        6 threads each make 3 attempts; every attempt reads the membership, waits until
+        all threads have read, then counts one more failing review and commits. The
+        final count and version both say exactly how many saves there were.
+        """
+        _add_memberships(
+            storage,
+            _membership("prg_1", "ptn_contended", tier_id="silver", tier_since=_T0),
+        )
+        writers, rounds = 6, 3
+        barrier = threading.Barrier(writers, timeout=_THREAD_TIMEOUT)
+        saved: list[int] = []
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+
+        def attempt() -> bool:
+            with storage.unit_of_work() as uow:
+                seen = uow.memberships.get("prg_1", "ptn_contended")
+                barrier.wait()
+                try:
+                    uow.memberships.update(
+                        attrs.evolve(seen, failing_reviews=seen.failing_reviews + 1)
+                    )
+                    uow.commit()
+                except StaleVersionError:
+                    return False
+                return True
+
+        def write(writer: int) -> None:
+            try:
+                for _ in range(rounds):
+                    if attempt():
+                        with lock:
+                            saved.append(writer)
+            except BaseException as error:
+                barrier.abort()
+                with lock:
+                    errors.append(error)
+
+        threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(_THREAD_TIMEOUT)
+        assert not any(thread.is_alive() for thread in threads), "writers never finished"
+        assert not errors, f"writers failed with something other than StaleVersionError: {errors}"
+        assert saved, "no writer managed to save"
+        final = _read_membership(storage, "prg_1", "ptn_contended")
+        _equal(
+            (final.failing_reviews, final.version),
+            (len(saved), 1 + len(saved)),
+            f"lost updates: (failing_reviews, version) after {len(saved)} saves",
+        )
+
+    def test_membership_query_pages_in_partner_order_while_memberships_are_added(
+        self, storage: Storage
+    ) -> None:
+        """Paging a program's members returns each once, by partner id, despite inserts."""
+        ids = [f"ptn_{n:03d}0" for n in range(14)]
+        _add_memberships(
+            storage,
+            *(_membership("prg_1", partner_id) for partner_id in reversed(ids)),
+            *(_membership("prg_0", partner_id) for partner_id in ids[:3]),
+            _membership("prg_2", "ptn_0000"),
+        )
+        seen: list[str] = []
+
+        def fetch(cursor: str | None) -> Page[Membership]:
+            with storage.unit_of_work() as uow:
+                page = uow.memberships.query(program_id="prg_1", limit=3, cursor=cursor)
+            seen.extend(_members(page.items))
+            return page
+
+        def insert(page_number: int) -> None:
+            _add_memberships(
+                storage,
+                _membership("prg_1", f"{seen[-1]}+"),
+                _membership("prg_1", f"ptn_{page_number:03d}1"),
+                _membership("prg_1", f"ptn_9{page_number:03d}"),
+            )
+
+        walked = _members(_walk(fetch, limit=3, between=insert))
+        assert len(walked) == len(set(walked)), f"members returned twice: {walked}"
+        assert walked == sorted(walked), f"not in partner id order: {walked}"
+        missing = sorted(set(ids) - set(walked))
+        assert not missing, f"members that existed when paging began were skipped: {missing}"
+        for limit in (1, 4, 100):
+            _equal(
+                _members(_walk_memberships(storage, program_id="prg_0", limit=limit)),
+                ids[:3],
+                f"prg_0 members with limit={limit}",
+            )
+
+    def test_membership_query_filters_return_exactly_the_matching_memberships(
+        self, storage: Storage
+    ) -> None:
+        """``status`` and ``tier_id``, alone, combined and with paging, match exactly."""
+        statuses = list(MembershipStatus)
+        tiers: list[str | None] = [None, "registered", "silver"]
+        members = []
+        for n in range(18):
+            tier_id = tiers[n % 3]
+            members.append(
+                _membership(
+                    "prg_1",
+                    f"ptn_{n:02d}",
+                    status=statuses[(n // 3) % 3],
+                    tier_id=tier_id,
+                    tier_since=None if tier_id is None else _T0,
+                )
+            )
+        _add_memberships(
+            storage,
+            *members,
+            _membership("prg_2", "ptn_00", tier_id="silver", tier_since=_T0),
+        )
+        cases: list[dict[str, Any]] = [
+            {},
+            {"status": MembershipStatus.ACTIVE},
+            {"status": MembershipStatus.ENDED},
+            {"tier_id": "silver"},
+            {"tier_id": "gold"},
+            {"status": MembershipStatus.SUSPENDED, "tier_id": "registered"},
+        ]
+        for filters in cases:
+            expected = [
+                m.partner_id
+                for m in members
+                if all(getattr(m, name) == value for name, value in filters.items())
+            ]
+            for limit in (2, 100):
+                _equal(
+                    _members(
+                        _walk_memberships(storage, program_id="prg_1", limit=limit, **filters)
+                    ),
+                    expected,
+                    f"query(program_id='prg_1', limit={limit}, {filters})",
+                )
+        with storage.unit_of_work() as uow:
+            for bad in ({"limit": 0}, {"limit": 10_001}, {"cursor": "not-a-cursor"}):
+                with pytest.raises(ValidationError):
+                    uow.memberships.query(program_id="prg_1", **bad)
+
+    def test_membership_for_partner_lists_every_program_in_program_order(
+        self, storage: Storage
+    ) -> None:
+        """``for_partner`` lists the partner's memberships only, committed and staged."""
+        _add_memberships(
+            storage,
+            _membership("prg_c", "ptn_1"),
+            _membership("prg_a", "ptn_1"),
+            _membership("prg_a", "ptn_2"),
+        )
+        with storage.unit_of_work() as uow:
+            uow.memberships.add(_membership("prg_b", "ptn_1"))
+            listed = [m.program_id for m in uow.memberships.for_partner("ptn_1")]
+        _equal(listed, ["prg_a", "prg_b", "prg_c"], "for_partner('ptn_1') in the unit")
+        with storage.unit_of_work() as uow:
+            _equal(
+                [m.program_id for m in uow.memberships.for_partner("ptn_1")],
+                ["prg_a", "prg_c"],
+                "for_partner('ptn_1') after rollback",
+            )
+
+    def test_commit_that_fails_on_a_stale_membership_writes_nothing(self, storage: Storage) -> None:
+        """A commit refused for a membership changed meanwhile writes nothing at all."""
+        existing = _add_memberships(storage, _membership("prg_old", "ptn_1"))[0]
+        with storage.unit_of_work() as slow:
+            _write_tiers(slow, "prg_new", "ptn_new")
+            slow.partners.add(_partner("ptn_new"))
+            slow.memberships.update(attrs.evolve(existing, tier_id="registered"))
+            with storage.unit_of_work() as fast:
+                _save_membership(fast, attrs.evolve(existing, status=MembershipStatus.SUSPENDED))
+            winner = _read_membership(storage, "prg_old", "ptn_1")
+            with pytest.raises(StaleVersionError):
+                slow.commit()
+        _assert_same(_read_membership(storage, "prg_old", "ptn_1"), winner, "membership")
+        _nothing_of_tiers(storage, "prg_new", "ptn_new")
+        _expect(not _partner_exists(storage, "ptn_new"), "a partner of a refused commit was stored")
+        _equal(storage.pending_events(), [], "storage.pending_events()")
+
+
+class TierHistoryContract:
+    """The promises of `partnerkit.storage.TierHistoryRepository`.
+
+    Subclass it under a ``Test...`` name with a ``storage`` fixture; see the module
+    docstring.
+    """
+
+    def test_tier_history_implements_the_protocol(self, storage: Storage) -> None:
+        """``uow.tier_history`` has every method of `TierHistoryRepository`."""
+        with storage.unit_of_work() as uow:
+            _expect(
+                isinstance(uow.tier_history, TierHistoryRepository),
+                "uow.tier_history lacks methods of TierHistoryRepository",
+            )
+
+    @_PROPERTIES
+    @given(drawn=tiers_strategies.tier_assignments())
+    def test_any_tier_assignment_round_trips_through_save_for_partner_and_at(
+        self, storage: Storage, drawn: TierAssignment
+    ) -> None:
+        """Every drawn assignment comes back whole from ``for_partner`` and ``at``."""
+        assignment = attrs.evolve(drawn, partner_id=_fresh(drawn.partner_id))
+        _save_assignments(storage, assignment)
+        key = (assignment.program_id, assignment.partner_id)
+        _assert_same(_tier_history(storage, *key), [assignment], "history")
+        with storage.unit_of_work() as uow:
+            _assert_same(uow.tier_history.at(*key, assignment.valid_from), assignment, "at()")
+
+    def test_offsets_and_microseconds_round_trip_as_the_same_instants(
+        self, storage: Storage
+    ) -> None:
+        """Instants in any offset come back equal and aware; the key is the instant."""
+        start = datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=_NEPAL)
+        closed = TierAssignment(
+            "ptn_1",
+            "prg_1",
+            "silver",
+            start,
+            datetime(2026, 6, 30, 23, 59, 59, 999999, tzinfo=_MARQUESAS),
+            TierChangeCause.PIN,
+            "usr_maria",
+        )
+        _save_assignments(storage, closed)
+        _assert_same(_tier_history(storage, "prg_1", "ptn_1"), [closed], "history")
+        _save_assignments(storage, attrs.evolve(closed, valid_from=start.astimezone(_KIRIBATI)))
+        _assert_same(_tier_history(storage, "prg_1", "ptn_1"), [closed], "history")
+
+    def test_saving_a_stored_assignment_again_changes_nothing(self, storage: Storage) -> None:
+        """The same assignment saved twice, in one unit or two, is stored once."""
+        stretch = _assignment("prg_1", "ptn_1", 0, 5)
+        with storage.unit_of_work() as uow:
+            uow.tier_history.save(stretch)
+            uow.tier_history.save(stretch)
+            uow.commit()
+        _save_assignments(storage, stretch)
+        _assert_same(_tier_history(storage, "prg_1", "ptn_1"), [stretch], "history")
+
+    def test_closing_an_open_assignment_rewrites_its_valid_until(self, storage: Storage) -> None:
+        """Saving the open stretch with a ``valid_until`` closes it; the next one follows."""
+        opened = _assignment("prg_1", "ptn_1", 0, tier_id="registered")
+        _save_assignments(storage, opened)
+        closed = attrs.evolve(opened, valid_until=_at(10))
+        upgraded = _assignment("prg_1", "ptn_1", 10)
+        _save_assignments(storage, closed, upgraded)
+        _assert_same(_tier_history(storage, "prg_1", "ptn_1"), [closed, upgraded], "history")
+
+    def test_an_assignment_that_does_more_than_close_raises_conflict_and_changes_nothing(
+        self, storage: Storage
+    ) -> None:
+        """Another tier, cause or actor, or re-closing at another time, is refused."""
+        closed = _assignment("prg_1", "ptn_1", 0, 5)
+        opened = _assignment("prg_1", "ptn_1", 5, tier_id="registered")
+        _save_assignments(storage, closed, opened)
+        refused = [
+            attrs.evolve(closed, valid_until=_at(6)),
+            attrs.evolve(closed, valid_until=None),
+            attrs.evolve(closed, tier_id="gold"),
+            attrs.evolve(opened, cause=TierChangeCause.PIN),
+            attrs.evolve(opened, actor="usr_maria"),
+            attrs.evolve(opened, tier_id="gold", valid_until=_at(9)),
+        ]
+        for attempt in refused:
+            with storage.unit_of_work() as uow, pytest.raises(ConflictError):
+                _save_assignment(uow, attempt)
+        _assert_same(_tier_history(storage, "prg_1", "ptn_1"), [closed, opened], "history")
+
+    def test_a_different_assignment_under_a_key_staged_in_the_same_unit_raises_conflict(
+        self, storage: Storage
+    ) -> None:
+        """Within one unit of work, a staged stretch may be closed but not replaced."""
+        with storage.unit_of_work() as uow:
+            uow.tier_history.save(_assignment("prg_1", "ptn_1", 0))
+            with pytest.raises(ConflictError):
+                uow.tier_history.save(_assignment("prg_1", "ptn_1", 0, tier_id="gold"))
+            uow.tier_history.save(_assignment("prg_1", "ptn_1", 0, 3))
+            with pytest.raises(ConflictError):
+                uow.tier_history.save(_assignment("prg_1", "ptn_1", 0, 4))
+            uow.commit()
+        _assert_same(
+            _tier_history(storage, "prg_1", "ptn_1"),
+            [_assignment("prg_1", "ptn_1", 0, 3)],
+            "history",
+        )
+
+    def test_tier_history_is_per_program_and_partner_in_valid_from_order(
+        self, storage: Storage
+    ) -> None:
+        """``for_partner`` lists one membership's stretches by ``valid_from``, staged too."""
+        mine = [
+            _assignment("prg_1", "ptn_1", 0, 2, tier_id="registered"),
+            _assignment("prg_1", "ptn_1", 2, 7),
+            _assignment("prg_1", "ptn_1", 7, tier_id="gold"),
+        ]
+        _save_assignments(
+            storage,
+            mine[2],
+            _assignment("prg_2", "ptn_1", 1),
+            mine[0],
+            _assignment("prg_1", "ptn_2", 1),
+        )
+        with storage.unit_of_work() as uow:
+            uow.tier_history.save(mine[1])
+            _assert_same(uow.tier_history.for_partner("prg_1", "ptn_1"), mine, "in the unit")
+        _assert_same(_tier_history(storage, "prg_1", "ptn_1"), [mine[0], mine[2]], "after rollback")
+
+    def test_at_returns_the_assignment_covering_the_instant(self, storage: Storage) -> None:
+        """``valid_from`` is inclusive, ``valid_until`` exclusive; gaps and before give None."""
+        history = [
+            _assignment("prg_1", "ptn_1", 0, 2, tier_id="registered"),
+            _assignment("prg_1", "ptn_1", 3, 7),
+            _assignment("prg_1", "ptn_1", 7, tier_id="gold"),
+        ]
+        _save_assignments(storage, *history, _assignment("prg_2", "ptn_1", -5))
+        tick = timedelta(microseconds=1)
+        cases = [
+            (_at(-1), None),
+            (_at(0), "registered"),
+            (_at(2) - tick, "registered"),
+            (_at(2), None),
+            (_at(3, _NEPAL), "silver"),
+            (_at(7) - tick, "silver"),
+            (_at(7, _MARQUESAS), "gold"),
+            (_at(24 * 365 * 50), "gold"),
+        ]
+        with storage.unit_of_work() as uow:
+            found = [
+                (when, getattr(uow.tier_history.at("prg_1", "ptn_1", when), "tier_id", None))
+                for when, _ in cases
+            ]
+            _equal(uow.tier_history.at("prg_3", "ptn_1", _at(8)), None, "at() of another program")
+            with pytest.raises(ValidationError):
+                uow.tier_history.at("prg_1", "ptn_1", datetime(2026, 1, 15, 12, 0))  # noqa: DTZ001 - the point of the test
+        _equal(found, cases, "at(instant) -> tier_id")
+
+    def test_at_sees_a_staged_closing(self, storage: Storage) -> None:
+        """Inside a unit of work, ``at`` answers from the history as it will be stored."""
+        opened = _assignment("prg_1", "ptn_1", 0, tier_id="registered")
+        _save_assignments(storage, opened)
+        with storage.unit_of_work() as uow:
+            uow.tier_history.save(attrs.evolve(opened, valid_until=_at(4)))
+            uow.tier_history.save(_assignment("prg_1", "ptn_1", 5))
+            found = [
+                getattr(uow.tier_history.at("prg_1", "ptn_1", _at(hours)), "tier_id", None)
+                for hours in (1, 4.5, 6)
+            ]
+        _equal(found, ["registered", None, "silver"], "at() in the unit at 1h, 4.5h, 6h")
+
+    def test_rolled_back_programs_memberships_and_history_leave_nothing_behind(
+        self, storage: Storage
+    ) -> None:
+        """An exception, leaving without commit, or ``rollback()`` discards all of them."""
+
+        def fail() -> None:
+            with storage.unit_of_work() as uow:
+                _write_tiers(uow, "prg_raised", "ptn_1")
+                raise _DeliberateError
+
+        with pytest.raises(_DeliberateError):
+            fail()
+        with storage.unit_of_work() as uow:
+            _write_tiers(uow, "prg_abandoned", "ptn_1")
+        with storage.unit_of_work() as uow:
+            _write_tiers(uow, "prg_rolled_back", "ptn_1")
+            uow.rollback()
+            _equal(
+                uow.tier_history.for_partner("prg_rolled_back", "ptn_1"),
+                [],
+                "history in its unit after rollback()",
+            )
+            uow.commit()
+        for program_id in ("prg_raised", "prg_abandoned", "prg_rolled_back"):
+            _nothing_of_tiers(storage, program_id, "ptn_1")
+
+    def test_commit_that_fails_on_a_history_rewritten_meanwhile_writes_nothing(
+        self, storage: Storage
+    ) -> None:
+        """Two units close one open stretch differently: the second commit writes nothing."""
+        opened = _assignment("prg_1", "ptn_1", 0, tier_id="registered")
+        _save_assignments(storage, opened)
+        with storage.unit_of_work() as slow:
+            _write_tiers(slow, "prg_new", "ptn_new")
+            slow.tier_history.save(attrs.evolve(opened, valid_until=_at(3)))
+            slow.tier_history.save(_assignment("prg_1", "ptn_1", 3))
+            _save_assignments(
+                storage,
+                attrs.evolve(opened, valid_until=_at(2)),
+                _assignment("prg_1", "ptn_1", 2, tier_id="gold"),
+            )
+            winner = _tier_history(storage, "prg_1", "ptn_1")
+            with pytest.raises(ConflictError):
+                slow.commit()
+        _assert_same(_tier_history(storage, "prg_1", "ptn_1"), winner, "history")
+        _nothing_of_tiers(storage, "prg_new", "ptn_new")
+        _equal(storage.pending_events(), [], "storage.pending_events()")
+
+    def test_a_review_run_is_saved_in_one_unit_of_work(self, storage: Storage) -> None:
+        """Saving a `review` (memberships, histories, events) makes the next review a no-op."""
+        program = _add_programs(storage, _program("prg_1"))[0].program
+        _add_memberships(
+            storage,
+            _membership("prg_1", "ptn_old", tier_id="registered", tier_since=_T0),
+            _membership("prg_1", "ptn_new", joined_on=date(2026, 6, 1)),
+        )
+        _save_assignments(storage, _assignment("prg_1", "ptn_old", 0, tier_id="registered"))
+
+        def run_review(uow: UnitOfWork) -> ReviewRun:
+            members = uow.memberships.query(program_id="prg_1").items
+            return review(
+                program,
+                members,
+                {m.partner_id: MetricSnapshot(m.partner_id, _PROGRAM_T0, {}) for m in members},
+                as_of=_PROGRAM_T0,
+                histories={
+                    m.partner_id: uow.tier_history.for_partner("prg_1", m.partner_id)
+                    for m in members
+                },
+            )
+
+        with storage.unit_of_work() as uow:
+            run = run_review(uow)
+            for membership in run.memberships:
+                uow.memberships.update(membership)
+            for history in run.histories.values():
+                for assignment in history:
+                    uow.tier_history.save(assignment)
+            uow.publish(*run.events)
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            tiers = {
+                partner_id: (
+                    uow.memberships.get("prg_1", partner_id).tier_id,
+                    [a.tier_id for a in uow.tier_history.for_partner("prg_1", partner_id)],
+                    getattr(uow.tier_history.at("prg_1", partner_id, _PROGRAM_T0), "tier_id", None),
+                )
+                for partner_id in ("ptn_old", "ptn_new")
+            }
+            again = run_review(uow)
+        _equal(
+            tiers,
+            {
+                "ptn_old": ("silver", ["registered", "silver"], "silver"),
+                "ptn_new": ("registered", ["registered"], "registered"),
+            },
+            "membership tier, history and tier at the review, per partner",
+        )
+        _equal((again.memberships, again.events), ((), ()), "a second review of the saved run")
+        _equal(_pending_kinds(storage), ["tier.changed", "tier.changed"], "pending events")
+
+
 class StorageContract(
     PartnerRepositoryContract,
     ActivityLedgerContract,
     ScoreRepositoryContract,
+    ProgramRepositoryContract,
+    MembershipRepositoryContract,
+    TierHistoryContract,
     UnitOfWorkContract,
 ):
     """Every contract at once: what a complete partnerkit store must pass.
