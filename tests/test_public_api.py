@@ -5,6 +5,7 @@ import pkgutil
 
 import partnerkit
 import partnerkit.access
+import partnerkit.deals
 import partnerkit.events
 import partnerkit.health
 import partnerkit.ledger
@@ -33,6 +34,7 @@ def test_root_all_is_sorted_and_complete() -> None:
 def test_public_submodule_all_is_sorted_and_importable() -> None:
     for module in (
         partnerkit.access,
+        partnerkit.deals,
         partnerkit.events,
         partnerkit.health,
         partnerkit.ledger,

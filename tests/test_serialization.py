@@ -50,6 +50,8 @@ MODELS: dict[type[Any], st.SearchStrategy[Any]] = {
     partnerkit.Tier: pks.programs().map(lambda program: program.tiers[-1]),
     partnerkit.Membership: pks.programs().flatmap(pks.memberships),
     partnerkit.TierDecision: pks.tier_decisions(),
+    partnerkit.DealRegistration: pks.deal_registrations(),
+    partnerkit.Customer: pks.customers(),
     partnerkit.HealthScore: pks.health_scores(),
 }
 # Values written as one JSON string inside models, like dates and Decimals.

@@ -34,6 +34,7 @@ from partnerkit._time import (
     parse_datetime,
     to_utc,
 )
+from partnerkit.deals import Customer, DealRegistration
 from partnerkit.health import HealthScore, ScoringModel
 from partnerkit.ledger import Activity, ActivityKind
 from partnerkit.metrics import (
@@ -77,6 +78,8 @@ __all__ = [
     "CustomField",
     "CustomFieldSchema",
     "CustomFieldType",
+    "Customer",
+    "DealRegistration",
     "Event",
     "EventRecord",
     "FieldProblem",

@@ -1,0 +1,526 @@
+# Names in other scripts are the point of these tests.
+# ruff: noqa: RUF001
+from datetime import UTC, date, datetime, timedelta
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from partnerkit import Money, ValidationError
+from partnerkit.deals import (
+    ConflictIndex,
+    ConflictOutcome,
+    ConflictRule,
+    Customer,
+    DealRegistration,
+    DealStatus,
+    DefaultConflictPolicy,
+    DirectAccount,
+    HouseAccount,
+    MatchKind,
+    PartyKind,
+    RankBy,
+    Verdict,
+    customer_keys,
+    find_conflicts,
+    match_confidence,
+)
+from partnerkit.testing import _deals as pkd
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def registration(
+    number: int,
+    name: str,
+    *,
+    partner: str = "ptn_1",
+    domain: str | None = None,
+    email: str | None = None,
+    country: str = "FI",
+    products: tuple[str, ...] = ("CRM",),
+    minutes: int | None = None,
+    status: DealStatus = DealStatus.SUBMITTED,
+) -> DealRegistration:
+    at = NOW + timedelta(minutes=number if minutes is None else minutes)
+    approved = status is DealStatus.APPROVED
+    return DealRegistration(
+        id=f"deal_{number}",
+        partner_id=partner,
+        customer=Customer(name, country, domain, email),
+        amount=Money("10000", "EUR"),
+        expected_close_on=date(2026, 12, 31),
+        registered_at=at,
+        products=products,
+        status=status,
+        submitted_at=at,
+        protection_until=at + timedelta(days=90) if approved else None,
+    )
+
+
+def index_of(*registrations: DealRegistration) -> ConflictIndex:
+    index = ConflictIndex()
+    for item in registrations:
+        index.add(item)
+    return index
+
+
+def only(conflicts: list) -> object:  # type: ignore[type-arg]
+    assert len(conflicts) == 1, conflicts
+    return conflicts[0]
+
+
+def test_the_same_website_domain_is_a_conflict_whatever_the_name() -> None:
+    first = registration(1, "Nordic Cloud Oy", domain="www.nordiccloud.fi", partner="ptn_a")
+    later = registration(2, "NC Group", domain="https://shop.nordiccloud.fi/x", partner="ptn_b")
+    conflict = only(find_conflicts(later, index_of(first)))
+    assert conflict.match_kinds == (MatchKind.DOMAIN, MatchKind.PRODUCT_OVERLAP)
+    assert conflict.matches[0].value == "nordiccloud.fi"
+    assert conflict.confidence == 0.96
+
+
+def test_a_contact_email_at_the_customers_domain_is_a_conflict() -> None:
+    first = registration(1, "Nordic Cloud Oy", domain="nordiccloud.fi", partner="ptn_a")
+    later = registration(2, "NC", email="aino@nordiccloud.fi", partner="ptn_b", products=())
+    conflict = only(find_conflicts(later, index_of(first)))
+    assert conflict.match_kinds == (MatchKind.CONTACT_EMAIL_DOMAIN,)
+    assert conflict.confidence == 0.85
+
+
+def test_free_mail_contacts_match_nothing() -> None:
+    first = registration(1, "Alpha Oy", email="a@gmail.com", partner="ptn_a")
+    later = registration(2, "Beta Oy", email="b@gmail.com", partner="ptn_b")
+    assert find_conflicts(later, index_of(first)) == []
+
+
+def test_an_exact_normalised_name_is_a_conflict() -> None:
+    first = registration(1, "Nordic Cloud Oy", partner="ptn_a")
+    later = registration(2, "NORDIC-CLOUD OYJ", partner="ptn_b", products=("ERP",))
+    conflict = only(find_conflicts(later, index_of(first)))
+    assert conflict.match_kinds == (MatchKind.EXACT_NAME,)
+    assert conflict.matches[0].value == "nordic cloud"
+    assert conflict.confidence == 0.9
+
+
+def test_an_exact_name_in_another_country_is_less_sure() -> None:
+    first = registration(1, "Acme GmbH", country="DE", partner="ptn_a", products=())
+    later = registration(2, "Acme Inc.", country="US", partner="ptn_b", products=())
+    assert only(find_conflicts(later, index_of(first))).confidence == 0.6
+
+
+def test_a_misspelt_name_is_a_fuzzy_match_with_its_score() -> None:
+    first = registration(1, "Zentrix Technologies GmbH", country="DE", partner="ptn_a")
+    later = registration(2, "Zentirx Technologies", country="DE", partner="ptn_b", products=())
+    conflict = only(find_conflicts(later, index_of(first)))
+    (match,) = conflict.matches
+    assert match.kind is MatchKind.FUZZY_NAME
+    assert match.value == "zentirx technologies ~ zentrix technologies"
+    assert match.score == 0.947
+    assert conflict.confidence == 0.8
+
+
+@pytest.mark.parametrize(
+    ("stored", "checked"),
+    [
+        ("Müller & Söhne GmbH", "Mueller und Soehne"),
+        ("ООО «Яндекс»", "Yandex LLC"),
+        ("Nordic Cloud", "NordicCloud Oy"),
+        ("Acme Widgets Limited", "Acme Widgets Limted"),
+        ("Acme Widgets GmbH", "Acme Widgets Gbmh"),
+    ],
+)
+def test_spelling_script_and_spacing_variants_match(stored: str, checked: str) -> None:
+    first = registration(1, stored, partner="ptn_a")
+    later = registration(2, checked, partner="ptn_b")
+    assert [c.other_id for c in find_conflicts(later, index_of(first))] == ["deal_1"]
+
+
+@pytest.mark.parametrize(
+    ("stored", "checked"),
+    [
+        ("Nordic Cloud Oy", "Nordic Crowd Oy"),
+        ("Zentrix Technologies", "Zentrix Logistics"),
+        ("Blue Sky Media", "Blue Sea Media"),
+        ("Acme", "Acne"),
+        ("Zentrix", "Zentrix Group"),
+    ],
+)
+def test_different_companies_with_similar_names_do_not_match(stored: str, checked: str) -> None:
+    first = registration(1, stored, partner="ptn_a")
+    later = registration(2, checked, partner="ptn_b")
+    assert find_conflicts(later, index_of(first)) == []
+
+
+def test_a_near_name_with_a_different_website_is_not_a_conflict() -> None:
+    first = registration(1, "Zentrix Technologies", domain="zentrix.de", partner="ptn_a")
+    later = registration(2, "Zentirx Technologies", domain="zentirx.com", partner="ptn_b")
+    assert find_conflicts(later, index_of(first)) == []
+
+
+def test_products_alone_are_never_a_conflict() -> None:
+    first = registration(1, "Alpha Oy", products=("CRM",), partner="ptn_a")
+    later = registration(2, "Beta Oy", products=("CRM",), partner="ptn_b")
+    assert find_conflicts(later, index_of(first)) == []
+
+
+def test_first_to_register_wins_and_the_later_partner_goes_to_review() -> None:
+    first = registration(1, "Nordic Cloud Oy", partner="ptn_a")
+    later = registration(2, "Nordic Cloud Oy", partner="ptn_b")
+    index = index_of(first, later)
+    loser = only(find_conflicts(later, index))
+    winner = only(find_conflicts(first, index))
+    assert (loser.rule, loser.outcome, loser.has_priority) == (
+        ConflictRule.FIRST_TO_REGISTER,
+        ConflictOutcome.REVIEW,
+        False,
+    )
+    assert (winner.outcome, winner.has_priority) == (ConflictOutcome.PROCEED, True)
+    assert "partner ptn_a registered this customer first as deal_1" in loser.reason
+
+
+def test_the_id_breaks_a_tie_between_equal_instants() -> None:
+    first = registration(1, "Nordic Cloud Oy", partner="ptn_a", minutes=0)
+    second = registration(2, "Nordic Cloud Oy", partner="ptn_b", minutes=0)
+    assert only(find_conflicts(second, index_of(first))).has_priority is False
+    assert only(find_conflicts(first, index_of(second))).has_priority is True
+
+
+def test_a_draft_does_not_reserve_a_customer_unless_the_policy_says_so() -> None:
+    early_draft = attrs.evolve(
+        registration(1, "Nordic Cloud Oy", partner="ptn_a", minutes=0),
+        registered_at=NOW - timedelta(days=30),
+        submitted_at=NOW + timedelta(days=1),
+    )
+    other = registration(2, "Nordic Cloud Oy", partner="ptn_b", minutes=0)
+    index = index_of(other)
+    assert only(find_conflicts(early_draft, index)).has_priority is False
+    by_creation = DefaultConflictPolicy(rank_by=RankBy.REGISTERED_AT)
+    assert only(find_conflicts(early_draft, index, policy=by_creation)).has_priority is True
+
+
+def test_a_second_registration_by_the_same_partner_is_rejected_as_a_duplicate() -> None:
+    first = registration(1, "Nordic Cloud Oy", domain="nordiccloud.fi")
+    again = registration(2, "Nordic Cloud", domain="nordiccloud.fi")
+    conflict = only(find_conflicts(again, index_of(first)))
+    assert (conflict.rule, conflict.outcome) == (ConflictRule.DUPLICATE, ConflictOutcome.REJECT)
+    assert "duplicate" in conflict.reason
+
+
+def test_a_same_partner_near_name_only_goes_to_review() -> None:
+    first = registration(1, "Zentrix Technologies", products=())
+    again = registration(2, "Zentirx Technologies", products=())
+    conflict = only(find_conflicts(again, index_of(first)))
+    assert (conflict.rule, conflict.outcome) == (ConflictRule.DUPLICATE, ConflictOutcome.REVIEW)
+
+
+@pytest.mark.parametrize(
+    ("kind", "rule", "words"),
+    [
+        (PartyKind.DIRECT_OPPORTUNITY, ConflictRule.DIRECT_OPPORTUNITY, "own sales team"),
+        (PartyKind.EXISTING_CUSTOMER, ConflictRule.EXISTING_CUSTOMER, "already the vendor's"),
+    ],
+)
+def test_the_vendors_own_accounts_block_with_their_own_reason(
+    kind: PartyKind, rule: ConflictRule, words: str
+) -> None:
+    index = ConflictIndex()
+    account = DirectAccount("acct_9", kind, Customer("Nordic Cloud", "FI"), note="owned by J. Doe")
+    index.add_account(account)
+    conflict = only(find_conflicts(registration(1, "Nordic Cloud Oy"), index))
+    assert (conflict.other_kind, conflict.rule, conflict.outcome) == (
+        kind,
+        rule,
+        ConflictOutcome.BLOCK,
+    )
+    assert words in conflict.reason
+    assert conflict.reason.endswith(": owned by J. Doe")
+    assert conflict.other_partner_id is None
+
+
+def test_accounts_can_also_come_from_the_host_per_check() -> None:
+    account = DirectAccount(
+        "opp_7", PartyKind.DIRECT_OPPORTUNITY, Customer("Other", "FI", "nordiccloud.fi")
+    )
+    assert isinstance(account, HouseAccount)
+    checked = registration(1, "Nordic Cloud Oy", domain="nordiccloud.fi")
+    conflict = only(find_conflicts(checked, ConflictIndex(), accounts=[account]))
+    assert (conflict.other_id, conflict.outcome) == ("opp_7", ConflictOutcome.BLOCK)
+
+
+def test_conflicts_come_most_serious_first() -> None:
+    index = index_of(
+        registration(1, "Nordic Cloud Oy", partner="ptn_a"),
+        registration(9, "Nordic Cloud Oy", partner="ptn_b", minutes=999),
+    )
+    index.add_account(
+        DirectAccount("acct_1", PartyKind.EXISTING_CUSTOMER, Customer("Nordic Cloud", "FI"))
+    )
+    checked = registration(5, "Nordic Cloud Oy", partner="ptn_c")
+    assert [c.outcome for c in find_conflicts(checked, index)] == [
+        ConflictOutcome.BLOCK,
+        ConflictOutcome.REVIEW,
+        ConflictOutcome.PROCEED,
+    ]
+
+
+def test_a_conflict_explains_itself() -> None:
+    first = registration(1, "Nordic Cloud Oy", domain="nordiccloud.fi", partner="ptn_a")
+    later = registration(2, "Nordic-Cloud", domain="nordiccloud.fi", partner="ptn_b")
+    text = only(find_conflicts(later, index_of(first))).explain()
+    assert text.splitlines() == [
+        (
+            "deal_2 conflicts with registration deal_1 by partner ptn_a "
+            "(99% sure it is the same customer):"
+        ),
+        "  - same website domain nordiccloud.fi",
+        "  - same normalised name 'nordic cloud'",
+        "  - products in common: crm",
+        (
+            "  review by rule first_to_register: partner ptn_a registered this customer first "
+            "as deal_1 (submitted_at 2026-03-02T09:01:00+00:00); a manager must review this one"
+        ),
+    ]
+
+
+def test_confidence_combines_independent_evidence() -> None:
+    first = registration(1, "Nordic Cloud", domain="nordiccloud.fi", partner="ptn_a")
+    later = registration(2, "Nordic Cloud", domain="nordiccloud.fi", partner="ptn_b")
+    conflict = only(find_conflicts(later, index_of(first)))
+    assert match_confidence(conflict.matches, same_country=True) == conflict.confidence == 0.99
+
+
+def test_a_policy_is_replaceable() -> None:
+    class NoticeOnly:
+        fuzzy_threshold = 0.9
+        min_confidence = 0.0
+
+        def judge(self, subject, other, matches, confidence):  # type: ignore[no-untyped-def]
+            return Verdict("notice", ConflictOutcome.PROCEED, True, f"seen {other.id}")
+
+    first = registration(1, "Nordic Cloud Oy", partner="ptn_a")
+    later = registration(2, "Nordic Cloud Oy", partner="ptn_b")
+    conflict = only(find_conflicts(later, index_of(first), policy=NoticeOnly()))
+    assert (conflict.rule, conflict.reason) == ("notice", "seen deal_1")
+
+
+def test_policy_fractions_are_checked() -> None:
+    with pytest.raises(ValidationError, match="from 0 to 1"):
+        DefaultConflictPolicy(fuzzy_threshold=1.5)
+
+
+def test_the_index_holds_only_active_registrations() -> None:
+    index = ConflictIndex()
+    draft = attrs.evolve(
+        registration(1, "Nordic Cloud Oy"), status=DealStatus.DRAFT, submitted_at=None
+    )
+    with pytest.raises(ValidationError, match="only submitted and approved"):
+        index.add(draft)
+    assert index.sync(draft) is False
+    assert index.sync(registration(2, "Nordic Cloud Oy")) is True
+    assert "deal_2" in index
+    expired = attrs.evolve(
+        registration(2, "Nordic Cloud Oy", status=DealStatus.APPROVED), status=DealStatus.EXPIRED
+    )
+    assert index.sync(expired) is False
+    assert len(index) == 0
+
+
+def test_the_checked_registration_does_not_conflict_with_itself() -> None:
+    subject = registration(1, "Nordic Cloud Oy", domain="nordiccloud.fi")
+    assert find_conflicts(subject, index_of(subject)) == []
+
+
+def test_re_adding_a_registration_replaces_it() -> None:
+    index = index_of(registration(1, "Nordic Cloud Oy"))
+    index.add(registration(1, "Zentrix Technologies"))
+    assert len(index) == 1
+    assert find_conflicts(registration(2, "Nordic Cloud", partner="ptn_b"), index) == []
+
+
+def test_the_index_checks_a_thousand_registrations_without_scanning_them() -> None:
+    index = index_of(*(registration(n, f"Company {n:04d} Widgets") for n in range(1000)))
+    checked = registration(5000, "Company 0421 Widgets", partner="ptn_b")
+    found = find_conflicts(checked, index)
+    assert [c.other_id for c in found] == ["deal_421"]
+    assert index.stats()["registrations"] == 1000
+
+
+# --- customer keys --------------------------------------------------------------------
+
+
+def test_customer_keys_name_the_domains_and_the_country_scoped_name() -> None:
+    subject = registration(
+        1, "Nordic Cloud Oy", domain="www.nordiccloud.fi", email="aino@nordic-cloud.com"
+    )
+    assert customer_keys(subject) == (
+        "v1:domain:nordic-cloud.com",
+        "v1:domain:nordiccloud.fi",
+        "v1:name:FI:nordiccloud",
+    )
+
+
+def test_customer_keys_ignore_free_mail_and_spelling_noise() -> None:
+    one = Customer("Nordic Cloud Oy", "FI", None, "aino@gmail.com")
+    two = Customer("NORDIC-CLOUD", "fi")
+    assert customer_keys(one) == customer_keys(two) == ("v1:name:FI:nordiccloud",)
+
+
+@given(pkd.customers())
+def test_customer_keys_are_stable_and_sorted(customer: Customer) -> None:
+    keys = customer_keys(customer)
+    assert keys == tuple(sorted(keys))
+    assert (
+        customer_keys(
+            Customer(customer.name, customer.country, customer.domain, customer.contact_email)
+        )
+        == keys
+    )
+
+
+def test_registrations_sharing_a_customer_key_conflict() -> None:
+    first = registration(1, "Nordic Cloud Oy", domain="nordiccloud.fi", partner="ptn_a")
+    later = registration(2, "NC", email="x@nordiccloud.fi", partner="ptn_b")
+    assert set(customer_keys(first)) & set(customer_keys(later))
+    assert find_conflicts(later, index_of(first)) != []
+
+
+# --- properties -----------------------------------------------------------------------
+
+NAMES = [
+    "Nordic Cloud Oy",
+    "Nordic-Cloud",
+    "Nordic Clod",
+    "Zentrix Technologies GmbH",
+    "Zentirx Technologies",
+    "Müller & Söhne",
+    "Mueller und Soehne",
+    "ООО Яндекс",
+    "Yandex",
+    "Acme Widgets",
+    "Acme Gadgets",
+]
+DOMAINS = [None, "nordiccloud.fi", "zentrix.de", "acme.com", "shop.acme.com"]
+EMAILS = [None, "a@nordiccloud.fi", "b@gmail.com", "c@acme.com"]
+
+
+@st.composite
+def populations(draw: st.DrawFn) -> list[DealRegistration]:
+    size = draw(st.integers(min_value=2, max_value=8))
+    return [
+        registration(
+            number,
+            draw(st.sampled_from(NAMES)),
+            partner=draw(st.sampled_from(["ptn_a", "ptn_b", "ptn_c"])),
+            domain=draw(st.sampled_from(DOMAINS)),
+            email=draw(st.sampled_from(EMAILS)),
+            country=draw(st.sampled_from(["FI", "DE"])),
+            products=tuple(draw(st.lists(st.sampled_from(["CRM", "ERP"]), unique=True))),
+            minutes=draw(st.integers(0, 3)),
+        )
+        for number in range(size)
+    ]
+
+
+def evidence(conflicts: list) -> dict[str, tuple]:  # type: ignore[type-arg]
+    return {c.other_id: (c.matches, c.confidence) for c in conflicts}
+
+
+@given(populations())
+def test_conflicts_are_symmetric_in_evidence_and_opposite_in_priority(
+    population: list[DealRegistration],
+) -> None:
+    index = index_of(*population)
+    found = {r.id: find_conflicts(r, index) for r in population}
+    for left in population:
+        for conflict in found[left.id]:
+            mirror = [c for c in found[conflict.other_id] if c.other_id == left.id]
+            assert len(mirror) == 1
+            (back,) = mirror
+            assert back.confidence == conflict.confidence
+            assert {m.kind for m in back.matches} == {m.kind for m in conflict.matches}
+            assert back.has_priority != conflict.has_priority
+
+
+@given(populations(), st.randoms(use_true_random=False))
+def test_first_to_register_decides_whatever_the_insertion_order(
+    population: list[DealRegistration], random: object
+) -> None:
+    shuffled = list(population)
+    random.shuffle(shuffled)  # type: ignore[attr-defined]
+    one, two = index_of(*population), index_of(*shuffled)
+    for subject in population:
+        assert find_conflicts(subject, one) == find_conflicts(subject, two)
+        earliest = min(
+            (c for c in find_conflicts(subject, one)), key=lambda c: c.has_priority, default=None
+        )
+        if earliest is not None and not earliest.has_priority:
+            other = next(r for r in population if r.id == earliest.other_id)
+            assert (other.submitted_at, other.id) < (subject.submitted_at, subject.id)
+
+
+@given(populations(), populations())
+def test_adding_and_removing_leaves_no_trace(
+    base: list[DealRegistration], extra: list[DealRegistration]
+) -> None:
+    index = index_of(*base)
+    before = {r.id: find_conflicts(r, index) for r in base}
+    stats = index.stats()
+    renamed = [attrs.evolve(r, id=f"x{r.id}") for r in extra]
+    for item in renamed:
+        index.add(item)
+    for item in renamed:
+        assert index.remove(item.id)
+    assert {r.id: find_conflicts(r, index) for r in base} == before
+    assert index.stats() == stats
+    for item in base:
+        index.remove(item.id)
+    assert index.stats() == dict.fromkeys(stats, 0)
+
+
+@given(pkd.deal_registrations(status=DealStatus.SUBMITTED), st.data())
+def test_a_registration_always_finds_its_exact_copy_by_another_partner(
+    subject: DealRegistration, data: st.DataObject
+) -> None:
+    copy = attrs.evolve(
+        subject,
+        id=subject.id + "_copy",
+        partner_id=subject.partner_id + "_other",
+        submitted_at=subject.submitted_at + timedelta(seconds=data.draw(st.integers(1, 10**6))),  # type: ignore[operator]
+    )
+    found = find_conflicts(copy, index_of(subject))
+    assert [c.other_id for c in found] == [subject.id]
+    assert found[0].outcome is ConflictOutcome.REVIEW
+
+
+def test_typos_are_found_across_packed_table_merges_and_removals() -> None:
+    # Enough distinct words to merge the packed deletion table, and enough removals to
+    # merge it again dropping their entries; letters that no spelling fold touches, so
+    # only the intended slip is one edit away.
+    letters = "bdfglmnprtvwq"
+    names = [
+        f"Brand{letters[n % 13]}{letters[n // 13 % 13]}{letters[n // 169]}x Labs"
+        for n in range(13**3)
+    ]
+    population = [registration(n, name) for n, name in enumerate(names)]
+    index = index_of(*population)
+    for gone in population:
+        if gone.id != "deal_1" and int(gone.id[5:]) % 5:
+            index.remove(gone.id)
+    misspelt = registration(90000, "Branddbb Labs", partner="ptn_b")  # n=1 is "Branddbbx"
+    assert [c.other_id for c in find_conflicts(misspelt, index)] == ["deal_1"]
+    removed = registration(90001, "Brandfbb Labs", partner="ptn_b")  # n=2 was removed
+    assert find_conflicts(removed, index) == []
+    for kept in population:
+        index.remove(kept.id)
+    assert index.stats() == dict.fromkeys(index.stats(), 0)
+
+
+def test_later_changes_to_the_vocabulary_reach_checks_made_before_them() -> None:
+    index = index_of(registration(1, "Zentrix Labs"), registration(2, "Zentrax Labs"))
+    checked = registration(9, "Zentrix Labs", partner="ptn_b")
+    assert {c.other_id for c in find_conflicts(checked, index)} == {"deal_1", "deal_2"}
+    index.add(registration(3, "Zentrx Labs"))
+    assert {c.other_id for c in find_conflicts(checked, index)} == {"deal_1", "deal_2", "deal_3"}
+    index.remove("deal_2")
+    assert {c.other_id for c in find_conflicts(checked, index)} == {"deal_1", "deal_3"}

@@ -1,0 +1,280 @@
+# Names in other scripts are the point of these tests.
+# ruff: noqa: RUF001
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from partnerkit import ValidationError
+from partnerkit.deals import (
+    LEGAL_FORM_COUNT,
+    email_domain,
+    name_similarity,
+    normalize_company_name,
+    registrable_domain,
+)
+from partnerkit.testing import _deals as pkd
+
+# One family of legal forms per jurisdiction (or group of jurisdictions that share
+# forms): every spelling must reduce to the same company name.
+LEGAL_FORM_FAMILIES = {
+    "US": ["Acme Inc.", "Acme, Inc", "Acme Incorporated", "Acme LLC", "Acme L.L.C.", "Acme Corp."],
+    "GB": ["Acme Ltd", "Acme Limited", "Acme PLC", "Acme LLP", "Acme Ltd."],
+    "IE": ["Acme DAC", "Acme Teoranta", "Acme CLG"],
+    "AU/NZ": ["Acme Pty Ltd", "Acme Pty. Ltd.", "Acme (Pty) Ltd", "Acme Pty Limited"],
+    "DE/AT": ["Acme GmbH", "Acme G.m.b.H.", "Acme GmbH & Co. KG", "Acme AG", "Acme UG"],
+    "DE long": ["Acme Gesellschaft mit beschränkter Haftung", "Acme UG (haftungsbeschränkt)"],
+    "AT": ["Acme Ges.m.b.H.", "Acme GesmbH"],
+    "CH": ["Acme AG", "Acme SA", "Acme Sàrl", "Acme GmbH"],
+    "FR": ["Acme SA", "Acme S.A.", "Acme SAS", "Acme SARL", "Acme SASU", "Acme EURL"],
+    "BE": ["Acme NV", "Acme BVBA", "Acme SPRL", "Acme SRL", "Acme SCRL"],
+    "NL": ["Acme B.V.", "Acme N.V.", "Acme BV"],
+    "LU": ["Acme S.à r.l.", "Acme SECS"],
+    "IT": ["Acme S.p.A.", "Acme S.r.l.", "Acme SRL", "Acme Srls"],
+    "ES": ["Acme S.A.", "Acme S.L.", "Acme SL", "Acme S.L.U."],
+    "PT": ["Acme Lda", "Acme Limitada"],
+    "BR": ["Acme Ltda.", "Acme S/A", "Acme EIRELI"],
+    "MX": ["Acme S.A. de C.V.", "Acme SA de CV", "Acme S. de R.L. de C.V.", "Acme SAB de CV"],
+    "FI": ["Acme Oy", "Acme Oyj", "Acme Ky", "Acme Ab"],
+    "SE": ["Acme AB", "Acme AB (publ)", "Acme HB", "Acme KB"],
+    "NO": ["Acme AS", "Acme ASA", "Acme ANS"],
+    "DK": ["Acme A/S", "Acme ApS", "Acme I/S", "Acme K/S"],
+    "IS": ["Acme ehf.", "Acme hf."],
+    "EE": ["Acme OÜ", "OÜ Acme", "Acme AS"],
+    "LV": ["SIA Acme", "Acme SIA"],
+    "LT": ["UAB Acme", "Acme UAB"],
+    "PL": ["Acme Sp. z o.o.", "Acme sp. z o.o.", "Acme Sp z oo", "Acme S.A.", "Acme sp. j."],
+    "CZ/SK": ["Acme s.r.o.", "Acme spol. s r.o.", "Acme a.s.", "Acme v.o.s."],
+    "HU": ["Acme Kft.", "Acme Zrt.", "Acme Nyrt.", "Acme Bt."],
+    "RO": ["Acme S.R.L.", "Acme SA", "Acme PFA"],
+    "BG": ["Acme OOD", "Acme EOOD", "Acme AD"],
+    "HR/SI/RS": ["Acme d.o.o.", "Acme d.d.", "Acme DOOEL"],
+    "GR": ["Acme A.E.", "Acme E.P.E.", "Acme I.K.E."],
+    "TR": ["Acme A.Ş.", "Acme Ltd. Şti."],
+    "IN": ["Acme Pvt. Ltd.", "Acme Private Limited", "Acme Pvt Ltd"],
+    "SG": ["Acme Pte. Ltd.", "Acme Pte Ltd"],
+    "MY": ["Acme Sdn. Bhd.", "Acme Berhad", "Acme Bhd"],
+    "ID": ["PT Acme", "PT Acme Tbk", "PT. Acme Persero"],
+    "JP (Latin)": ["Acme K.K.", "Acme Kabushiki Kaisha", "Acme Co., Ltd.", "Acme Godo Kaisha"],
+    "ZA": ["Acme (Pty) Ltd", "Acme NPC", "Acme CC"],
+    "AE": ["Acme FZCO", "Acme FZE", "Acme FZ-LLC", "Acme W.L.L."],
+    "VN": ["Công ty TNHH Acme", "Acme JSC"],
+    "TH": ["Acme PCL", "Acme Public Company Limited"],
+}
+
+
+@pytest.mark.parametrize("family", sorted(LEGAL_FORM_FAMILIES))
+def test_legal_forms_of_each_family_reduce_to_the_name(family: str) -> None:
+    assert {normalize_company_name(name) for name in LEGAL_FORM_FAMILIES[family]} == {"acme"}
+
+
+def test_at_least_thirty_jurisdictions_and_two_hundred_forms_are_known() -> None:
+    assert len(LEGAL_FORM_FAMILIES) >= 30
+    assert LEGAL_FORM_COUNT >= 200
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("ООО «Ромашка»", "ромашка"),
+        ("ЗАО Ромашка", "ромашка"),
+        ("ПАО «Сбербанк»", "сбербанк"),
+        ("АО Газпром", "газпром"),
+        ("ТОВ Ромашка", "ромашка"),
+        ("Ромашка ЕООД", "ромашка"),
+        ("株式会社トヨタ", "トヨタ"),
+        ("トヨタ自動車株式会社", "トヨタ自動車"),
+        ("ソニー(株)", "ソニー"),
+        ("腾讯控股有限公司", "腾讯控股"),
+        ("台積電股份有限公司", "台積電"),
+        ("삼성전자 주식회사", "삼성전자"),
+        ("(주)카카오", "카카오"),
+        ("Ακμή Ε.Π.Ε.", "ακμη"),
+    ],
+)
+def test_non_latin_legal_forms_go_too(name: str, expected: str) -> None:
+    assert normalize_company_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Acme GmbH & Co. KG Services", "acme services"),
+        ("PT Astra International Tbk", "astra international"),
+        ("Sp. z o.o. Kowalski", "kowalski"),
+        ("Kowalski Sp. z o.o. Oddział w Polsce", "kowalski oddzial w polsce"),
+    ],
+)
+def test_distinctive_forms_go_wherever_they_stand(name: str, expected: str) -> None:
+    assert normalize_company_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Spa Resort Ltd", "spa resort"),
+        ("AG Barr plc", "ag barr"),
+        ("Co-operative Bank", "co operative bank"),
+        ("Limited Brands", "limited brands"),
+        ("SNC-Lavalin Group Inc.", "snc lavalin group"),
+        ("Da Vinci Systems", "da vinci systems"),
+    ],
+)
+def test_forms_that_are_also_words_go_only_at_the_end(name: str, expected: str) -> None:
+    assert normalize_company_name(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("variants", "expected"),
+    [
+        (["Procter & Gamble", "Procter and Gamble", "PROCTER + GAMBLE"], "procter & gamble"),
+        (["Müller und Söhne", "Müller & Söhne", "Muller & Sohne"], "muller & sohne"),
+        (["Dupont et Fils", "Dupont & Fils"], "dupont & fils"),
+        (["Hansen og Sønner", "Hansen & Sønner"], "hansen & sonner"),
+        (["Berg och Söner", "Berg & Söner"], "berg & soner"),
+        (["García y Asociados", "Garcia & Asociados"], "garcia & asociados"),
+        (["Иванов и Партнёры", "Иванов & Партнеры"], "иванов & партнеры"),
+    ],
+)
+def test_and_is_one_word_in_every_language(variants: list[str], expected: str) -> None:
+    assert {normalize_company_name(name) for name in variants} == {expected}
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("  NORDIC   Cloud  ", "nordic cloud"),
+        ("Nordic-Cloud", "nordic cloud"),
+        ("Nordic_Cloud, Oy.", "nordic cloud"),
+        ("McDonald's", "mcdonalds"),
+        ("McDonald’s", "mcdonalds"),
+        ("The Coca-Cola Company", "coca cola"),
+        ("Coca-Cola Company, The", "coca cola"),
+        ("Société Générale S.A.", "societe generale"),
+        ("ØRSTED A/S", "orsted"),
+        ("Ärzte Straße GmbH", "arzte strasse"),
+        ("Ｆｕｌｌｗｉｄｔｈ Ｃｏｒｐ", "fullwidth"),
+        ("S A Foods", "sa foods"),
+        ("A.B. Smith", "ab smith"),
+        ("Y Combinator", "y combinator"),
+    ],
+)
+def test_case_accents_punctuation_and_spacing_are_unified(name: str, expected: str) -> None:
+    assert normalize_company_name(name) == expected
+
+
+@pytest.mark.parametrize("name", ["Limited", "AB", "Co", "GmbH & Co. KG"])
+def test_a_name_that_is_only_a_legal_form_is_kept(name: str) -> None:
+    assert normalize_company_name(name) == " ".join(normalize_company_name(name).split())
+    assert normalize_company_name(name) != ""
+
+
+def test_normalising_refuses_what_is_not_text() -> None:
+    with pytest.raises(ValidationError, match="expected a company name string"):
+        normalize_company_name(42)  # type: ignore[arg-type]
+
+
+@given(st.one_of(pkd.company_names(), st.text(max_size=40)))
+@example("a GmbH b")
+@example("x and ltd co")
+@example("the the ltd")
+@example("A. B. C. GmbH D.")
+@example("ǅ ǲ ﬁ ß İ")
+def test_normalising_is_idempotent(name: str) -> None:
+    once = normalize_company_name(name)
+    assert normalize_company_name(once) == once
+
+
+@given(pkd.company_names())
+def test_normalised_names_have_single_spaces_and_no_edges(name: str) -> None:
+    normalised = normalize_company_name(name)
+    assert normalised == " ".join(normalised.split())
+
+
+def test_similarity_counts_typing_slips() -> None:
+    assert name_similarity("Zentrix Technologies GmbH", "Zentirx Technologies") == 0.947
+    assert name_similarity("Müller Söhne", "Mueller Soehne AG") == 1.0
+    assert name_similarity("Nordic Cloud", "Nordic Crowd") == 0.818
+
+
+@given(pkd.company_names(), pkd.company_names())
+def test_similarity_is_symmetric_and_bounded(left: str, right: str) -> None:
+    score = name_similarity(left, right)
+    assert score == name_similarity(right, left)
+    assert 0.0 <= score <= 1.0
+
+
+# --- registrable domains -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("example.com", "example.com"),
+        ("https://www.Example.com/about?x=1#top", "example.com"),
+        ("http://user:secret@shop.example.com:8443/cart", "example.com"),
+        ("sales@eu.example.com", "example.com"),
+        ("www.acme.co.uk", "acme.co.uk"),
+        ("deep.shop.acme.co.uk", "acme.co.uk"),
+        ("acme.com.au", "acme.com.au"),
+        ("https://www.acme.co.jp/", "acme.co.jp"),
+        ("loja.acme.com.br", "acme.com.br"),
+        ("ACME.COM.MX", "acme.com.mx"),
+        ("nørd.fi", "xn--nrd-0na.fi"),
+        ("https://www.bücher.de/", "xn--bcher-kva.de"),
+        ("example.unknowntld", "example.unknowntld"),
+    ],
+)
+def test_registrable_domain_strips_noise_and_public_suffixes(value: str, expected: str) -> None:
+    assert registrable_domain(value) == expected
+
+
+def test_wildcard_and_exception_rules_are_honoured() -> None:
+    # *.kawasaki.jp makes every label under kawasaki.jp a public suffix ...
+    assert registrable_domain("shop.acme.nakahara.kawasaki.jp") == "acme.nakahara.kawasaki.jp"
+    # ... except city.kawasaki.jp (!city.kawasaki.jp), which is registrable itself.
+    assert registrable_domain("www.city.kawasaki.jp") == "city.kawasaki.jp"
+
+
+def test_private_suffixes_keep_hosted_customers_apart() -> None:
+    assert registrable_domain("acme.github.io") == "acme.github.io"
+    assert registrable_domain("shop.zenith.myshopify.com") == "zenith.myshopify.com"
+    assert registrable_domain("acme.github.io", private=False) == "github.io"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("co.uk", "public suffix"),
+        ("com", "not a website"),
+        ("not a domain", "not a website"),
+        ("http://127.0.0.1/", "not a website"),
+        ("", "not a website"),
+    ],
+)
+def test_what_is_no_registrable_domain_is_refused_with_an_example(value: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        registrable_domain(value)
+
+
+@given(pkd.hostnames())
+def test_registrable_domain_is_idempotent(host: str) -> None:
+    once = registrable_domain(host)
+    assert registrable_domain(once) == once
+
+
+@given(
+    pkd.hostnames(),
+    st.sampled_from(["", "http://", "https://", "HTTPS://"]),
+    st.sampled_from(["", "www.", "WWW."]),
+    st.sampled_from(["", ":8080", ":443"]),
+    st.sampled_from(["", "/", "/about/us?x=1", "#top"]),
+)
+def test_registrable_domain_ignores_scheme_www_port_and_path(
+    host: str, scheme: str, www: str, port: str, path: str
+) -> None:
+    assert registrable_domain(f"{scheme}{www}{host}{port}{path}") == registrable_domain(host)
+
+
+def test_free_mail_domains_say_nothing_about_the_customer() -> None:
+    assert email_domain("jane@gmail.com") is None
+    assert email_domain("jane@eu.acme.co.uk") == "acme.co.uk"
