@@ -70,3 +70,90 @@ def test_console_script_runs_as_a_module() -> None:
     assert result.returncode == 0, result.stderr
     assert "Health bands" in result.stdout
     assert "generating 20 partners" in result.stderr
+
+
+MODEL_TOML = """
+name = "Starter"
+version = 1
+
+[[measures]]
+name = "deals"
+metric = "deals_won"
+weight = 2
+normalizer = { kind = "linear", low = 0, high = 10 }
+
+[[measures]]
+name = "logins"
+metric = "days_since_login"
+weight = 1
+normalizer = { kind = "recency", half_life_days = 30 }
+"""
+
+
+@pytest.fixture
+def model_file(tmp_path: Path) -> Path:
+    path = tmp_path / "model.toml"
+    path.write_text(MODEL_TOML, encoding="utf-8")
+    return path
+
+
+def test_score_reads_a_metrics_csv_and_prints_a_table(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, model_file: Path
+) -> None:
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text(
+        "partner_id,deals_won,days_since_login\nptn_1,6,30\nptn_2,1,\n", encoding="utf-8"
+    )
+    code = main(
+        ["score", "--model", str(model_file), "--input", str(metrics),
+         "--as-of", "2026-11-22T00:00:00Z"]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "ptn_1                      56.7  at_risk" in out
+    assert "ptn_2                      10.0  critical" in out
+
+
+def test_score_writes_json_and_csv_for_pipes(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, model_file: Path
+) -> None:
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(
+        '[{"partner_id": "ptn_1", "as_of": "2026-11-22T00:00:00Z",'
+        ' "values": {"deals_won": 6, "days_since_login": 30}}]',
+        encoding="utf-8",
+    )
+    assert (
+        main(["score", "--model", str(model_file), "--input", str(metrics), "--format", "json"])
+        == 0
+    )
+    assert '"value": "56.7"' in capsys.readouterr().out
+    assert (
+        main(["score", "--model", str(model_file), "--input", str(metrics), "--format", "csv"]) == 0
+    )
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("partner_id,as_of,model")
+    assert lines[1].startswith("ptn_1,")
+
+
+def test_score_names_the_line_and_column_of_a_bad_cell(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, model_file: Path
+) -> None:
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text(
+        "partner_id,as_of,deals_won\nptn_1,2026-11-22T00:00:00Z,6\nptn_2,yesterday,x\n",
+        encoding="utf-8",
+    )
+    assert main(["score", "--model", str(model_file), "--input", str(metrics)]) == 1
+    err = capsys.readouterr().err
+    assert "line 3, column 2 (as_of)" in err
+    assert "line 3, column 3 (deals_won): 'x' is not a number or money" in err
+
+
+def test_score_refuses_a_file_of_another_kind(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, model_file: Path
+) -> None:
+    other = tmp_path / "metrics.xlsx"
+    other.write_text("", encoding="utf-8")
+    assert main(["score", "--model", str(model_file), "--input", str(other)]) == 1
+    assert "give a .csv or .json file" in capsys.readouterr().err

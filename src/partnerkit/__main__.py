@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import sys
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from partnerkit import PartnerkitError, __version__
+from partnerkit import PartnerkitError, ValidationError, __version__, parse_datetime
+from partnerkit.serialization import to_dict
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from partnerkit.health import ScoringModel
     from partnerkit.storage import Storage
 
 #: Exit codes: 0 success, 1 partnerkit refused the input or the store failed,
@@ -45,6 +50,51 @@ def _demo(options: argparse.Namespace) -> None:
             print(f"\nThe network is in {path}; open it with partnerkit.storage.sqlite.")
 
 
+def _read_model(path: Path) -> ScoringModel:
+    from partnerkit.health import model_from_dict, model_from_toml  # noqa: PLC0415
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ValidationError.single("model", f"cannot read {path}: {error.strerror}") from None
+    if path.suffix.lower() == ".toml":
+        return model_from_toml(text)
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        raise ValidationError.single(
+            f"line {error.lineno}, column {error.colno}", f"not valid JSON: {error.msg}"
+        ) from None
+    return model_from_dict(data)
+
+
+def _score(options: argparse.Namespace) -> None:
+    from partnerkit._cli_files import read_snapshots  # noqa: PLC0415
+    from partnerkit.health import score_batch  # noqa: PLC0415
+
+    model = _read_model(Path(options.model))
+    as_of = parse_datetime(options.as_of, "--as-of") if options.as_of else None
+    snapshots = read_snapshots(Path(options.input), as_of)
+    if not snapshots:
+        raise ValidationError.single("input", "the file holds no partners")
+    when = max(snapshot.as_of for snapshot in snapshots)
+    batch = score_batch(model, snapshots, as_of=when)
+    if options.format == "json":
+        print(json.dumps([to_dict(item) for item in batch], ensure_ascii=False, indent=2))
+        return
+    if options.format == "csv":
+        records = batch.to_records(measures=True)
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        return
+    print(f"{'partner':<24} {'score':>6}  {'band':<14} top reason")
+    for item in batch:
+        value = "n/a" if item.value is None else str(item.value)
+        reason = item.explanation[1] if len(item.explanation) > 1 else item.explanation[0]
+        print(f"{item.partner_id:<24} {value:>6}  {item.band or 'no data':<14} {reason}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = argparse.ArgumentParser(
@@ -56,13 +106,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--db", help="keep the network in this SQLite file (replaced if it exists)")
     demo.add_argument("--partners", type=_positive, default=1000, help="how many (default 1000)")
     demo.add_argument("--seed", type=int, default=7, help="the same seed prints the same report")
+    score = commands.add_parser(
+        "score", help="score partners' metrics from a CSV or JSON file with a health model"
+    )
+    score.add_argument("--model", required=True, help="the scoring model, .toml or .json")
+    score.add_argument("--input", required=True, help="metric snapshots, .csv or .json")
+    score.add_argument(
+        "--format", choices=("table", "csv", "json"), default="table", help="output format"
+    )
+    score.add_argument("--as-of", help="ISO instant for rows without an as_of column")
     options = parser.parse_args(argv)
     try:
         if options.command == "demo":
             _demo(options)
+        elif options.command == "score":
+            _score(options)
     except PartnerkitError as error:
         print(f"partnerkit: {error}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:  # `partnerkit score ... | head` closed the pipe: not an error
+        sys.stderr.close()
     return EXIT_OK
 
 
