@@ -157,3 +157,46 @@ def test_score_refuses_a_file_of_another_kind(
     other.write_text("", encoding="utf-8")
     assert main(["score", "--model", str(model_file), "--input", str(other)]) == 1
     assert "give a .csv or .json file" in capsys.readouterr().err
+
+
+def test_tiers_reports_the_tier_each_partner_earns_and_the_gap(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    program = tmp_path / "program.toml"
+    program.write_text(
+        """
+id = "prg"
+name = "Channel"
+currency = "USD"
+review = "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1"
+
+[[metrics]]
+name = "revenue_12m"
+aggregate = "sum"
+kinds = ["revenue_booked"]
+window = "P12M"
+currency = "USD"
+
+[[tiers]]
+id = "registered"
+name = "Registered"
+rank = 1
+
+[[tiers]]
+id = "silver"
+name = "Silver"
+rank = 2
+requirements.all_of = [{ metric = "revenue_12m", comparison = ">=", threshold = "25,000 USD" }]
+""",
+        encoding="utf-8",
+    )
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text(
+        "partner_id,revenue_12m\nptn_1,30000 USD\nptn_2,10000 USD\n", encoding="utf-8"
+    )
+    args = ["tiers", "--program", str(program), "--input", str(metrics)]
+    assert main([*args, "--as-of", "2026-11-22T00:00:00Z"]) == 0
+    out = capsys.readouterr().out
+    assert "ptn_1                    Silver" in out
+    assert "ptn_2                    Registered" in out
+    assert "needs 15,000.00 USD more revenue 12m in the trailing 12 months" in out

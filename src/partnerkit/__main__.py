@@ -95,6 +95,46 @@ def _score(options: argparse.Namespace) -> None:
         print(f"{item.partner_id:<24} {value:>6}  {item.band or 'no data':<14} {reason}")
 
 
+def _tiers(options: argparse.Namespace) -> None:
+    from partnerkit._cli_files import read_snapshots  # noqa: PLC0415
+    from partnerkit.tiers import Membership, evaluate, program_from_toml  # noqa: PLC0415
+
+    path = Path(options.program)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ValidationError.single("program", f"cannot read {path}: {error.strerror}") from None
+    if path.suffix.lower() == ".toml":
+        program = program_from_toml(text)
+    else:
+        from partnerkit.serialization import from_json  # noqa: PLC0415
+        from partnerkit.tiers import Program  # noqa: PLC0415
+
+        program = from_json(Program, text)
+    as_of = parse_datetime(options.as_of, "--as-of") if options.as_of else None
+    snapshots = read_snapshots(Path(options.input), as_of)
+    rows = []
+    for snapshot in snapshots:
+        # A newcomer's standing: which tier the metrics earn and what the next one needs.
+        member = Membership(snapshot.partner_id, program.id, snapshot.as_of.date())
+        decision = evaluate(program, member, snapshot, as_of=snapshot.as_of)
+        tier = program.tier(decision.tier_id).name if decision.tier_id else "none"
+        progress = "" if decision.progress is None else f"{decision.progress:.0%}"
+        rows.append((snapshot.partner_id, tier, progress, decision.gap))
+    if options.format == "json":
+        keys = ("partner_id", "tier", "progress_to_next", "gap")
+        print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+        return
+    if options.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(("partner_id", "tier", "progress_to_next", "gap"))
+        writer.writerows(rows)
+        return
+    print(f"{'partner':<24} {'tier':<14} {'next':>5}  gap to the next tier")
+    for partner_id, tier, progress, gap in rows:
+        print(f"{partner_id:<24} {tier:<14} {progress:>5}  {gap}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = argparse.ArgumentParser(
@@ -115,12 +155,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--format", choices=("table", "csv", "json"), default="table", help="output format"
     )
     score.add_argument("--as-of", help="ISO instant for rows without an as_of column")
+    tiers = commands.add_parser(
+        "tiers", help="which tier partners' metrics earn in a program, and the gap to the next"
+    )
+    tiers.add_argument("--program", required=True, help="the program, .toml or .json")
+    tiers.add_argument("--input", required=True, help="metric snapshots, .csv or .json")
+    tiers.add_argument(
+        "--format", choices=("table", "csv", "json"), default="table", help="output format"
+    )
+    tiers.add_argument("--as-of", help="ISO instant for rows without an as_of column")
     options = parser.parse_args(argv)
     try:
         if options.command == "demo":
             _demo(options)
         elif options.command == "score":
             _score(options)
+        elif options.command == "tiers":
+            _tiers(options)
     except PartnerkitError as error:
         print(f"partnerkit: {error}", file=sys.stderr)
         return EXIT_ERROR
