@@ -141,3 +141,105 @@ def test_concurrent_managers_do_not_lose_changes(services: Services) -> None:
     for partner_id in ("ptn_1", "ptn_2"):
         partner = services.get_partner(ADMIN, partner_id)
         assert all(not step.is_open for step in partner.onboarding)
+
+
+PROGRAM_TOML = """
+id = "prg"
+name = "Channel"
+currency = "USD"
+review = "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1"
+
+[[metrics]]
+name = "revenue_12m"
+aggregate = "sum"
+kinds = ["revenue_booked"]
+window = "P12M"
+currency = "USD"
+
+[[tiers]]
+id = "registered"
+name = "Registered"
+rank = 1
+
+[[tiers]]
+id = "silver"
+name = "Silver"
+rank = 2
+requirements.all_of = [{ metric = "revenue_12m", comparison = ">=", threshold = "25,000 USD" }]
+"""
+
+
+def active_network(services: Services) -> None:
+    for partner_id, revenue in (("ptn_1", "30000"), ("ptn_2", "5000")):
+        services.register_partner(MANAGER, new_partner(partner_id, status=PartnerStatus.ACTIVE))
+        services.record_activities(
+            MANAGER,
+            [
+                Activity(
+                    f"inv-{partner_id}",
+                    partner_id,
+                    "revenue_booked",
+                    datetime(2025, 12, 1, tzinfo=UTC),
+                    Money(revenue, "USD"),
+                )
+            ],
+        )
+
+
+def test_a_tier_review_saves_memberships_history_and_events_once(services: Services) -> None:
+    from partnerkit.tiers import Membership, program_from_toml  # noqa: PLC0415
+
+    active_network(services)
+    program = program_from_toml(PROGRAM_TOML)
+    with services.storage.unit_of_work() as uow:
+        uow.programs.add(program)
+        for partner_id in ("ptn_1", "ptn_2"):
+            uow.memberships.add(Membership(partner_id, "prg", datetime(2026, 1, 5).date()))  # noqa: DTZ001
+        uow.commit()
+    with pytest.raises(PermissionDeniedError):
+        services.run_tier_review(PARTNER_USER, "prg")
+    result = services.run_tier_review(MANAGER, "prg")  # the clock says 2026-03-02
+    assert result.value.as_of == datetime(2026, 1, 1, tzinfo=UTC)
+    with services.storage.unit_of_work() as uow:
+        assert uow.memberships.get("prg", "ptn_1").tier_id == "silver"
+        assert uow.memberships.get("prg", "ptn_2").tier_id == "registered"
+        assert uow.tier_history.at("prg", "ptn_1", datetime(2026, 2, 1, tzinfo=UTC)) is not None
+        assert uow.tier_history.at("prg", "ptn_1", datetime(2025, 12, 31, tzinfo=UTC)) is None
+    assert [event.kind for event in result.events] == ["tier.changed", "tier.changed"]
+    again = services.run_tier_review(MANAGER, "prg")
+    assert again.events == ()
+
+
+def test_scoring_stores_history_and_announces_band_changes_once(services: Services) -> None:
+    from partnerkit import Aggregate, MetricDefinition, Window  # noqa: PLC0415
+    from partnerkit.health import model_from_dict  # noqa: PLC0415
+
+    active_network(services)
+    model = model_from_dict(
+        {
+            "name": "Revenue health",
+            "version": 1,
+            "measures": [
+                {
+                    "name": "revenue",
+                    "metric": "revenue_12m",
+                    "weight": 1,
+                    "normalizer": {"kind": "target", "target": 20000},
+                }
+            ],
+        }
+    )
+    definitions = [
+        MetricDefinition(
+            "revenue_12m", Aggregate.SUM, kinds=("revenue_booked",), window=Window.trailing("P12M")
+        )
+    ]
+    first = services.score_partners(MANAGER, model, definitions)
+    assert {s.partner_id: s.band for s in first.value} == {"ptn_1": "healthy", "ptn_2": "critical"}
+    assert services.score_partners(MANAGER, model, definitions).events == ()  # same instant
+    with services.storage.unit_of_work() as uow:
+        stored = uow.scores.latest("ptn_2", model="Revenue health")
+    assert stored is not None
+    assert stored.band == "critical"
+    with pytest.raises(PermissionDeniedError):
+        services.score_partners(PARTNER_USER, model, definitions)

@@ -18,6 +18,7 @@ managers acting on one partner do not see spurious failures.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 import attrs
@@ -27,9 +28,12 @@ from partnerkit._events import Event
 from partnerkit._time import Clock, SystemClock
 from partnerkit.access import DEFAULT_POLICY, AccessPolicy, Action, Actor
 from partnerkit.events import EventBus
+from partnerkit.health import HealthScore, ScoreBatch, ScoringModel, score_batch
+from partnerkit.metrics import MetricDefinition, compute_snapshots
 from partnerkit.partners import (
     OnboardingPlan,
     Partner,
+    PartnerStatus,
     activate,
     complete_onboarding_step,
     reinstate,
@@ -38,19 +42,22 @@ from partnerkit.partners import (
     suspend,
     terminate,
 )
+from partnerkit.tiers import ReviewRun, review
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Sequence
     from datetime import date, datetime
 
     from partnerkit._events import Change
+    from partnerkit._money import RateSource
     from partnerkit.ledger import Activity
-    from partnerkit.storage import AppendResult, Storage, UnitOfWork
+    from partnerkit.storage import AppendResult, Page, Storage, UnitOfWork
 
 __all__ = ["Result", "Services"]
 
 T = TypeVar("T")
 _RETRIES = 5
+_TICK = timedelta(microseconds=1)
 
 
 @attrs.frozen
@@ -144,7 +151,10 @@ class Services:
         return partner
 
     def register_partner(self, actor: Actor, partner: Partner) -> Result[Partner]:
-        """Store a new partner (a prospect, version 0).
+        """Store a new partner (version 0), announced as ``partner.registered``.
+
+        New sign-ups are prospects; a host importing an existing channel may store
+        partners in any status.
 
         Raises:
             ConflictError: If its id is taken.
@@ -261,3 +271,110 @@ class Services:
             return Result(uow.activities.append(batch))
 
         return self._run(work)
+
+    # Tier reviews.
+
+    def run_tier_review(
+        self, actor: Actor, program_id: str, *, as_of: datetime | None = None
+    ) -> Result[ReviewRun]:
+        """Review every active membership of a program and save what changed.
+
+        Reads the program, its memberships, the members' activities and tier
+        histories; computes the snapshots with the program's metrics; runs
+        `partnerkit.tiers.review`; saves the memberships that changed and their
+        tier history, and publishes the tier events, all in one unit of work.
+        Running it again for the same instant changes nothing.
+
+        Args:
+            actor: Who runs it (``tier.review``).
+            program_id: The program.
+            as_of: The review instant (default: the program's latest review date
+                at or before now).
+        """
+        self.policy.check(actor, Action.TIER_REVIEW)
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> Result[ReviewRun]:
+            program = uow.programs.get(program_id).program
+            when = as_of or program.review.previous_before(now, inclusive=True) or now
+            members = _every(lambda cursor: uow.memberships.query(
+                program_id=program_id, limit=10_000, cursor=cursor
+            ))  # fmt: skip
+            ids = [member.partner_id for member in members]
+            activities = [a for pid in ids for a in uow.activities.for_partner(pid, until=when)]
+            snapshots = compute_snapshots(program.metrics, activities, when, partner_ids=ids)
+            histories = {pid: uow.tier_history.for_partner(program_id, pid) for pid in ids}
+            run = review(program, members, snapshots, as_of=when, histories=histories)
+            for membership in run.memberships:
+                uow.memberships.update(membership)
+            for history in run.histories.values():
+                for assignment in history:
+                    uow.tier_history.save(assignment)
+            return Result(run, run.events)
+
+        return self._run(work)
+
+    # Health scores.
+
+    def score_partners(
+        self,
+        actor: Actor,
+        model: ScoringModel,
+        definitions: Sequence[MetricDefinition],
+        *,
+        as_of: datetime | None = None,
+        rates: RateSource | None = None,
+    ) -> Result[ScoreBatch]:
+        """Score every active partner and store the scores as history.
+
+        Snapshots are computed from the ledger with ``definitions``; each partner's
+        latest stored score is passed as ``previous``, so overrides carry over and
+        lapse by themselves and band changes become events.
+
+        Args:
+            actor: Who runs it (``health.score``).
+            model: The scoring model.
+            definitions: Metric definitions producing the metrics the model reads.
+            as_of: The scoring instant (default: now).
+            rates: Converts money into a definition's ``currency``.
+        """
+        self.policy.check(actor, Action.HEALTH_SCORE)
+        when = as_of or self.clock.now()
+
+        def work(uow: UnitOfWork) -> Result[ScoreBatch]:
+            partners = _every(lambda cursor: uow.partners.query(
+                status=PartnerStatus.ACTIVE, limit=1000, cursor=cursor
+            ))  # fmt: skip
+            ids = [partner.id for partner in partners]
+            activities = [a for pid in ids for a in uow.activities.for_partner(pid, until=when)]
+            snapshots = compute_snapshots(
+                definitions, activities, when, partner_ids=ids, rates=rates
+            )
+            previous: dict[str, HealthScore] = {}
+            already: set[str] = set()  # scored at this instant by an earlier run
+            for pid in ids:
+                found = uow.scores.latest(pid, model=model.name, before=when)
+                if found is not None and found.as_of == when:
+                    already.add(pid)
+                    found = uow.scores.latest(pid, model=model.name, before=when - _TICK)
+                if found is not None:
+                    previous[pid] = found
+            batch = score_batch(model, snapshots, as_of=when, previous=previous)
+            for item in batch:
+                uow.scores.add(item)  # a partner scored before at this instant: a no-op
+            events = tuple(e for e in batch.events() if e.subject_id not in already)
+            return Result(batch, events)
+
+        return self._run(work)
+
+
+def _every(fetch: Callable[[str | None], Page[T]]) -> list[T]:
+    """Every item of a paged query."""
+    found: list[T] = []
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        found.extend(page.items)
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
