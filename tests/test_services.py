@@ -1,6 +1,6 @@
 import threading
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
@@ -243,3 +243,18 @@ def test_scoring_stores_history_and_announces_band_changes_once(services: Servic
     assert stored.band == "critical"
     with pytest.raises(PermissionDeniedError):
         services.score_partners(PARTNER_USER, model, definitions)
+
+
+def test_a_delivery_failure_after_commit_does_not_fail_the_call(
+    services: Services, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from partnerkit import StorageError  # noqa: PLC0415
+
+    def broken(**_: object) -> NoReturn:
+        raise StorageError("outbox unavailable")
+
+    monkeypatch.setattr(services.storage, "pending_events", broken)
+    services.bus.subscribe(lambda record: None, name="audit")
+    result = services.register_partner(MANAGER, new_partner())
+    assert result.value.version == 1
+    assert "they stay in the outbox" in caplog.text

@@ -18,12 +18,13 @@ managers acting on one partner do not see spurious failures.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 import attrs
 
-from partnerkit._errors import StaleVersionError, ValidationError
+from partnerkit._errors import PartnerkitError, StaleVersionError, ValidationError
 from partnerkit._events import Event
 from partnerkit._time import Clock, SystemClock
 from partnerkit.access import DEFAULT_POLICY, AccessPolicy, Action, Actor
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 __all__ = ["Result", "Services"]
 
 T = TypeVar("T")
+_LOG = logging.getLogger("partnerkit.services")
 _RETRIES = 5
 _TICK = timedelta(microseconds=1)
 
@@ -116,7 +118,12 @@ class Services:
             except StaleVersionError:
                 if attempt == _RETRIES - 1:
                     raise
-        self.bus.deliver()
+        try:
+            self.bus.deliver()
+        except PartnerkitError:
+            # The work is committed and its events are safe in the outbox: a store
+            # hiccup while delivering must not make the caller think it failed.
+            _LOG.exception("committed, but delivering events failed; they stay in the outbox")
         return result
 
     def _change_partner(
