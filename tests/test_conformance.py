@@ -32,6 +32,7 @@ from partnerkit.storage.memory import (
 from partnerkit.testing import conformance
 from partnerkit.testing.conformance import (
     ActivityLedgerContract,
+    DealRepositoryContract,
     MembershipRepositoryContract,
     PartnerRepositoryContract,
     ProgramRepositoryContract,
@@ -333,6 +334,17 @@ class InclusiveUntilStorage(MemoryStorage):
         return work
 
 
+class SkipsTheClaimStorage(MemoryStorage):
+    """Commits approvals without checking the claim on the customer.
+
+    As an adapter that checks conflicts before its transaction, or keeps claims
+    without a unique key, does: racing approvals for one customer all commit.
+    """
+
+    def _check_claims(self, work: MemoryUnitOfWork) -> None:
+        return
+
+
 # --- Running one contract test by hand. ---
 
 CONTRACTS = (
@@ -342,6 +354,7 @@ CONTRACTS = (
     ProgramRepositoryContract,
     MembershipRepositoryContract,
     TierHistoryContract,
+    DealRepositoryContract,
     UnitOfWorkContract,
 )
 #: What a failing contract test raises: a failed assert, or pytest.raises' "DID NOT RAISE".
@@ -538,6 +551,18 @@ CAUGHT: dict[type[MemoryStorage], dict[str, str]] = {
         ),
         "test_a_review_run_is_saved_in_one_unit_of_work": (
             r"got \{'ptn_old': \('silver', \['registered', 'silver'\], 'registered'\)"
+        ),
+    },
+    SkipsTheClaimStorage: {
+        # The race of the issue: 8 partners approved for each of 3 customers.
+        "test_concurrent_approvals_approve_exactly_one_per_customer": (
+            r"^approvals per customer: expected \[1, 1, 1\], got \[8, 8, 8\]$"
+        ),
+        "test_a_second_approval_for_the_customer_is_refused_at_commit_and_writes_nothing": (
+            "DID NOT RAISE.*ConflictError"
+        ),
+        "test_two_approvals_for_one_customer_in_one_unit_of_work_are_refused": (
+            "DID NOT RAISE.*ConflictError"
         ),
     },
 }

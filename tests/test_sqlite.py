@@ -51,6 +51,7 @@ from partnerkit import (
     ValidationError,
 )
 from partnerkit._ids import IdGenerator
+from partnerkit.deals import Customer, DealRegistration, approve, customer_keys, submit
 from partnerkit.health import Override, model_from_dict, score
 from partnerkit.serialization import from_json, to_dict, to_json
 from partnerkit.storage import Storage, UnitOfWork
@@ -280,7 +281,7 @@ def test_a_database_from_before_tiers_is_upgraded_on_open_and_keeps_its_data(
 
     assert before == (2,)
     assert not {"programs", "memberships", "tier_history"} & old_tables
-    assert after == (len(_MIGRATIONS),) == (3,)
+    assert after == (len(_MIGRATIONS),) == (4,)
     assert uow.partners.get("ptn_1") == added
     assert uow.activities.get("act_1") == activity("act_1")
     assert uow.scores.latest("ptn_1", model="Standard") == health()
@@ -291,6 +292,69 @@ def test_a_database_from_before_tiers_is_upgraded_on_open_and_keeps_its_data(
     store.close()
 
 
+def test_a_database_from_before_deals_is_upgraded_on_open_and_keeps_its_data(
+    path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as earlier_release:
+        earlier_release.setattr(partnerkit.storage.sqlite, "_MIGRATIONS", _MIGRATIONS[:3])
+        old = SqliteStorage(path, clock=clock)
+        with old.unit_of_work() as uow:
+            added = uow.partners.add(partner())
+            uow.programs.add(program())
+            uow.memberships.add(membership())
+            uow.publish(Event("partner.created", "ptn_1", T0))
+            uow.commit()
+        old.close()
+    with opened(path) as db:
+        before = db.execute("PRAGMA user_version").fetchone()
+        old_tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+
+    store = SqliteStorage(path, clock=clock)
+    first, second = race_registration(0, 0), race_registration(0, 1)
+    with store.unit_of_work() as uow:
+        uow.deals.add(approve(first, actor="usr_manager", at=T0).value)
+        uow.deals.add(second)
+        uow.commit()
+    uow = store.unit_of_work()
+    uow.deals.update(approve(uow.deals.get(second.id), actor="usr_manager", at=T0).value)
+    with pytest.raises(ConflictError, match="claimed by approved registration 'deal_c0_p0'"):
+        uow.commit()
+    with opened(path) as db:
+        after = db.execute("PRAGMA user_version").fetchone()
+
+    assert before == (3,)
+    assert not {"deals", "deal_claims"} & old_tables
+    assert after == (len(_MIGRATIONS),) == (4,)
+    assert uow.partners.get("ptn_1") == added
+    assert uow.programs.get("prg_1").program == program()
+    assert uow.memberships.get("prg_1", "ptn_1") == attrs.evolve(membership(), version=1)
+    assert [record.event.kind for record in store.pending_events()] == ["partner.created"]
+    assert uow.deals.claims_for(first.id) == customer_keys(first)
+    assert uow.deals.get(second.id).status == "submitted"
+    store.close()
+
+
+@pytest.mark.parametrize("table", ["deals", "deal_claims"])
+def test_a_database_marked_as_having_deals_without_their_tables_is_refused(
+    path: Path, table: str
+) -> None:
+    SqliteStorage(path).close()
+    with opened(path) as db:
+        db.execute(f"DROP TABLE {table}")
+
+    with pytest.raises(StorageSchemaError, match=f"version 4 but has no {table} table"):
+        SqliteStorage(path)
+
+
+def test_the_claim_on_a_customer_key_is_the_primary_key_of_deal_claims(path: Path) -> None:
+    SqliteStorage(path).close()
+
+    with opened(path) as db:
+        columns = db.execute("PRAGMA table_info('deal_claims')").fetchall()
+
+    assert [(row[1], row[5]) for row in columns] == [("key", 1), ("deal_id", 0), ("key_version", 0)]
+
+
 @pytest.mark.parametrize("table", ["programs", "memberships", "tier_history"])
 def test_a_database_marked_as_having_tiers_without_their_tables_is_refused(
     path: Path, table: str
@@ -299,7 +363,9 @@ def test_a_database_marked_as_having_tiers_without_their_tables_is_refused(
     with opened(path) as db:
         db.execute(f"DROP TABLE {table}")
 
-    with pytest.raises(StorageSchemaError, match=f"version 3 but has no {table} table"):
+    with pytest.raises(
+        StorageSchemaError, match=f"version {len(_MIGRATIONS)} but has no {table} table"
+    ):
         SqliteStorage(path)
 
 
@@ -356,7 +422,7 @@ def test_a_database_from_before_score_history_is_upgraded_on_open_and_keeps_its_
 
     assert before == (1,)
     assert "scores" not in old_tables
-    assert after == (len(_MIGRATIONS),) == (3,)
+    assert after == (len(_MIGRATIONS),) == (4,)
     assert uow.partners.get("ptn_1") == added
     assert uow.activities.get("act_1") == activity("act_1")
     assert [record.event.kind for record in store.pending_events()] == ["partner.created"]
@@ -1212,6 +1278,148 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_alone(
     ]
     with opened(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+# --- the race for a customer: processes approving on one file --------------------
+
+RACE_CUSTOMERS = 4
+RACE_PROCESSES = 4
+
+
+def race_registration(customer: int, process: int) -> DealRegistration:
+    """Process ``process``'s registration for customer ``customer``, written its own way."""
+    names = ("Acme{n} Oy", "ACME{n}", "Acme-{n} Oy.", "acme {n}")
+    domains = ("acme{n}.fi", "www.acme{n}.fi", "shop.acme{n}.fi", None)
+    draft = DealRegistration(
+        id=f"deal_c{customer}_p{process}",
+        partner_id=f"ptn_{process}",
+        customer=Customer(
+            names[process % 4].format(n=customer),
+            "FI",
+            domain=None
+            if domains[process % 4] is None
+            else domains[process % 4].format(n=customer),
+        ),
+        amount=Money("1000", "EUR"),
+        expected_close_on=date(2026, 12, 31),
+        registered_at=T0,
+        products=("CRM",),
+    )
+    return submit(draft, actor="usr_partner", at=T0).value
+
+
+def race_worker(path: str, process: int, start: Any, results: Any) -> None:
+    """Run in a spawned process: approve this process's registration of every customer.
+
+    Every process waits at the barrier before each customer, so all of them race
+    for the same customer at once. Reports each attempt's outcome on ``results``.
+    """
+    store = SqliteStorage(path)
+    outcomes: dict[str, str] = {}
+    try:
+        for customer in range(RACE_CUSTOMERS):
+            deal_id = race_registration(customer, process).id
+            with store.unit_of_work() as uow:
+                seen = uow.deals.get(deal_id)
+                start.wait()
+                approved, events = approve(seen, actor="usr_manager", at=T0 + timedelta(hours=1))
+                try:
+                    uow.deals.update(approved)
+                    uow.publish(*events)
+                    uow.commit()
+                    outcomes[deal_id] = "approved"
+                except ConflictError as error:
+                    outcomes[deal_id] = type(error).__name__
+    except BaseException as error:  # reported to the test, which fails on it
+        start.abort()
+        outcomes["error"] = repr(error)
+    finally:
+        store.close()
+        results.put(outcomes)
+
+
+def test_processes_approving_one_customer_on_one_file_approve_exactly_one(
+    storage: SqliteStorage, path: Path
+) -> None:
+    registrations = [
+        race_registration(customer, process)
+        for customer in range(RACE_CUSTOMERS)
+        for process in range(RACE_PROCESSES)
+    ]
+    with storage.unit_of_work() as uow:
+        for registration in registrations:
+            uow.deals.add(registration)
+        uow.commit()
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(RACE_PROCESSES, timeout=120)
+    results = context.Queue()
+    workers = [
+        context.Process(target=race_worker, args=(str(path), n, start, results))
+        for n in range(RACE_PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    outcomes: dict[str, str] = {}
+    for _ in workers:
+        outcomes.update(results.get(timeout=180))
+    for worker in workers:
+        worker.join(60)
+
+    assert "error" not in outcomes, outcomes["error"]
+    assert len(outcomes) == RACE_CUSTOMERS * RACE_PROCESSES
+    uow = storage.unit_of_work()
+    stored = {r.id: uow.deals.get(r.id) for r in registrations}
+    winners = {}
+    for customer in range(RACE_CUSTOMERS):
+        mine = [f"deal_c{customer}_p{p}" for p in range(RACE_PROCESSES)]
+        approved = [deal_id for deal_id in mine if stored[deal_id].status == "approved"]
+        assert len(approved) == 1, f"customer {customer}: approved {approved}"
+        assert [outcomes[d] for d in approved] == ["approved"]
+        losers = sorted(set(mine) - set(approved))
+        assert {outcomes[d] for d in losers} <= {"ConflictError", "StaleVersionError"}
+        assert [(stored[d].status, stored[d].version) for d in losers] == [("submitted", 1)] * 3
+        assert all(uow.deals.claims_for(d) == () for d in losers)
+        winners[approved[0]] = customer_keys(stored[approved[0]])
+    with opened(path) as db:
+        claims = dict(db.execute("SELECT key, deal_id FROM deal_claims").fetchall())
+    assert claims == {key: deal_id for deal_id, keys in winners.items() for key in keys}
+    kinds = [record.event.kind for record in storage.pending_events(limit=1000)]
+    assert kinds == ["deal.approved"] * RACE_CUSTOMERS
+
+
+def test_threads_approving_one_customer_approve_exactly_one(storage: SqliteStorage) -> None:
+    threads = 16
+    registrations = [race_registration(0, n) for n in range(threads)]
+    with storage.unit_of_work() as uow:
+        for registration in registrations:
+            uow.deals.add(registration)
+        uow.commit()
+    start = threading.Barrier(threads)
+    outcomes: dict[str, str] = {}
+
+    def work(registration: DealRegistration) -> None:
+        with storage.unit_of_work() as uow:
+            seen = uow.deals.get(registration.id)
+            start.wait()
+            approved, _ = approve(seen, actor="usr_manager", at=T0 + timedelta(hours=1))
+            try:
+                uow.deals.update(approved)
+                uow.commit()
+                outcomes[registration.id] = "approved"
+            except ConflictError as error:
+                outcomes[registration.id] = type(error).__name__
+
+    workers = [threading.Thread(target=work, args=(r,)) for r in registrations]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    uow = storage.unit_of_work()
+    approved = [r.id for r in registrations if uow.deals.get(r.id).status == "approved"]
+    assert len(approved) == 1
+    assert sorted(outcomes.values()) == ["ConflictError"] * (threads - 1) + ["approved"]
+    assert outcomes[approved[0]] == "approved"
 
 
 # --- a writer killed in the middle of a commit ----------------------------------

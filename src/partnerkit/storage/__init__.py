@@ -11,6 +11,7 @@ A host with another database implements the protocols below and proves it with
 from partnerkit.storage._protocols import (
     ActivityLedger,
     AppendResult,
+    DealRepository,
     MembershipRepository,
     Page,
     PartnerRepository,
@@ -25,6 +26,7 @@ from partnerkit.storage._protocols import (
 __all__ = [
     "ActivityLedger",
     "AppendResult",
+    "DealRepository",
     "MembershipRepository",
     "Page",
     "PartnerRepository",

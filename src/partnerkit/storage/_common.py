@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from partnerkit._deals_conflicts import customer_keys
+from partnerkit._deals_model import DealRegistration, DealStatus
 from partnerkit._errors import ConflictError, ValidationError
 from partnerkit._time import to_utc
 from partnerkit.tiers import Membership, Program, TierAssignment
@@ -20,14 +22,19 @@ if TYPE_CHECKING:
     from partnerkit.ledger import Activity
 
 __all__ = [
+    "DEAL",
     "assignment_conflict",
     "assignment_key",
     "check_assignment",
+    "check_deal",
     "check_limit",
     "check_membership",
     "check_program",
     "check_version",
+    "claim_conflict",
+    "claimed_keys",
     "closes",
+    "deal_conflict",
     "decode_cursor",
     "encode_cursor",
     "kind_filter",
@@ -191,3 +198,44 @@ def check_assignment(assignment: object) -> TierAssignment:
             "assignment", f"expected a TierAssignment, got {type(assignment).__name__}"
         )
     return assignment
+
+
+#: The kind storage errors about deal registrations name.
+DEAL: Final = "deal"
+
+
+def check_deal(registration: object, *, new: bool = False) -> DealRegistration:
+    """``registration`` if it is a `DealRegistration` (at version 0 when ``new``)."""
+    if not isinstance(registration, DealRegistration):
+        raise ValidationError.single(
+            "registration", f"expected a DealRegistration, got {type(registration).__name__}"
+        )
+    if new and registration.version != 0:
+        raise ValidationError.single(
+            "version", "add() takes a new registration (version 0); use update() to change one"
+        )
+    return registration
+
+
+def claimed_keys(registration: DealRegistration) -> tuple[str, ...]:
+    """The customer keys ``registration`` holds once saved: all of them while approved."""
+    if registration.status is DealStatus.APPROVED:
+        return customer_keys(registration)
+    return ()
+
+
+def deal_conflict(deal_id: str) -> ConflictError:
+    """The error for adding a registration whose id is taken."""
+    return ConflictError(DEAL, deal_id, f"a deal registration with id {deal_id!r} already exists")
+
+
+def claim_conflict(deal_id: str, key: str, holder: str) -> ConflictError:
+    """The error for an approval that needs a customer key another registration holds."""
+    return ConflictError(
+        DEAL,
+        deal_id,
+        f"deal registration {deal_id!r} cannot be approved: its customer key {key!r} is "
+        f"claimed by approved registration {holder!r}; nothing was written. Two "
+        f"registrations for one customer are never approved together: reject this one, "
+        f"or end {holder!r} (lose, expire) first",
+    )

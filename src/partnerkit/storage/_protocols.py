@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from datetime import datetime
     from types import TracebackType
 
+    from partnerkit._deals_model import DealRegistration, DealStatus
     from partnerkit._events import Event, EventRecord
     from partnerkit.health import HealthScore
     from partnerkit.ledger import Activity
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ActivityLedger",
     "AppendResult",
+    "DealRepository",
     "MembershipRepository",
     "Page",
     "PartnerRepository",
@@ -451,6 +453,124 @@ class TierHistoryRepository(Protocol):
 
 
 @runtime_checkable
+class DealRepository(Protocol):
+    """Deal registrations, with ``version`` checks and an atomic claim on the customer.
+
+    Saving (``add`` or ``update``) a registration whose status is ``approved``
+    claims every key of `partnerkit.deals.customer_keys` for it; saving it in any
+    other status releases its claims (a registration holds claims only while it is
+    approved: ``won``, ``lost`` and ``expired`` release them like ``rejected`` and
+    ``withdrawn``, and a won deal's attribution is kept by the registration itself).
+    Claims are checked and taken at ``commit``, atomically with everything else:
+    if any key is held by another registration (committed, or saved earlier in
+    the same unit of work), the commit raises `ConflictError` and writes nothing.
+    However many units of work race to approve registrations for one customer, in
+    threads or processes, at most one of them commits.
+    """
+
+    def get(self, deal_id: str) -> DealRegistration:
+        """The registration with ``deal_id``.
+
+        Raises:
+            NotFoundError: If there is none (kind ``"deal"``).
+        """
+        ...
+
+    def add(self, registration: DealRegistration) -> DealRegistration:
+        """Store a new registration (``version`` 0); return it as stored (``version`` 1).
+
+        An approved registration claims its customer at commit.
+
+        Raises:
+            ConflictError: If a registration with its id exists.
+            ValidationError: If ``registration.version`` is not 0, or it is not a
+                `DealRegistration`.
+        """
+        ...
+
+    def update(self, registration: DealRegistration) -> DealRegistration:
+        """Replace the stored registration, if it is still at ``registration.version``.
+
+        Its claims follow its new status at commit: taken if it is approved,
+        released otherwise.
+
+        Returns:
+            The registration as stored, with ``version`` one higher.
+
+        Raises:
+            StaleVersionError: If the stored version differs (or it is gone);
+                nothing is written.
+            ValidationError: If it is not a `DealRegistration`.
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        partner_id: str | None = None,
+        status: DealStatus | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[DealRegistration]:
+        """Registrations matching every given filter, ordered by id, a page at a time.
+
+        Paging is stable like `PartnerRepository.query`'s.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        ...
+
+    def active(self, *, limit: int = 1000, cursor: str | None = None) -> Page[DealRegistration]:
+        """Submitted and approved registrations, ordered by id, a page at a time.
+
+        What a process reads to build its `partnerkit.deals.ConflictIndex`.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        ...
+
+    def due_to_expire(self, as_of: datetime, *, limit: int = 1000) -> list[DealRegistration]:
+        """Approved registrations with ``protection_until <= as_of``, soonest first, then by id.
+
+        At most ``limit`` of them: the expiry sweep expires and saves a batch, then
+        asks again until none is left (expired ones are no longer approved).
+
+        Raises:
+            ValidationError: For a naive ``as_of`` or a ``limit`` outside 1..1000.
+        """
+        ...
+
+    def expiring_within(
+        self, as_of: datetime, until: datetime, *, limit: int = 1000
+    ) -> list[DealRegistration]:
+        """Approved registrations with ``as_of < protection_until <= until``, soonest first.
+
+        For reminders; ties are ordered by id, at most ``limit`` are returned.
+
+        Raises:
+            ValidationError: For a naive bound or a ``limit`` outside 1..1000.
+        """
+        ...
+
+    def claims_for(self, deal_id: str) -> tuple[str, ...]:
+        """The customer keys ``deal_id`` holds, sorted; ``()`` if it holds none.
+
+        This unit of work's saved registrations count as committed: a registration
+        saved as approved shows the keys it will claim.
+        """
+        ...
+
+    def holder(self, key: str) -> str | None:
+        """The id of the registration holding the customer key ``key``, or ``None``.
+
+        Committed claims, with this unit of work's saved registrations applied.
+        """
+        ...
+
+
+@runtime_checkable
 class UnitOfWork(Protocol):
     """One atomic piece of work across every repository.
 
@@ -475,6 +595,7 @@ class UnitOfWork(Protocol):
     programs: ProgramRepository
     memberships: MembershipRepository
     tier_history: TierHistoryRepository
+    deals: DealRepository
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -493,11 +614,13 @@ class UnitOfWork(Protocol):
         `StorageBusyError` it is kept, so calling ``commit()`` again retries it.
 
         Raises:
-            StaleVersionError: If a partner, program or membership changed since
-                it was read.
+            StaleVersionError: If a partner, program, membership or deal
+                registration changed since it was read.
             ConflictError: If an added record's id was taken meanwhile, a
-                different score was stored under an added score's key, or a tier
-                assignment was stored meanwhile that the saved one may not replace.
+                different score was stored under an added score's key, a tier
+                assignment was stored meanwhile that the saved one may not replace,
+                or an approved registration needs a customer key another
+                registration holds.
             StorageError: If the backend failed; nothing was written.
         """
         ...

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from partnerkit._deals_model import ACTIVE_STATUSES, DealRegistration, DealStatus
 from partnerkit._errors import (
     ConflictError,
     NotFoundError,
@@ -28,14 +29,19 @@ from partnerkit.health import HealthScore
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner, PartnerStatus
 from partnerkit.storage._common import (
+    DEAL,
     activity_matches,
     assignment_conflict,
     check_assignment,
+    check_deal,
     check_limit,
     check_membership,
     check_program,
     check_version,
+    claim_conflict,
+    claimed_keys,
     closes,
+    deal_conflict,
     decode_cursor,
     encode_cursor,
     kind_filter,
@@ -47,12 +53,13 @@ from partnerkit.storage._common import (
 from partnerkit.storage._protocols import AppendResult, Page, StoredProgram
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
     from datetime import datetime
     from types import TracebackType
 
     from partnerkit.storage._protocols import (
         ActivityLedger,
+        DealRepository,
         MembershipRepository,
         PartnerRepository,
         ProgramRepository,
@@ -68,6 +75,7 @@ _MAX_ACTIVITY_PAGE = 10_000
 _MAX_SCORE_PAGE = 1000
 _MAX_PROGRAM_PAGE = 1000
 _MAX_MEMBERSHIP_PAGE = 10_000
+_MAX_DEAL_PAGE = 1000
 
 #: A score's natural key: partner id, model name, as_of (in UTC).
 _ScoreKey = tuple[str, str, "datetime"]
@@ -79,6 +87,10 @@ _AS_OF: Final = attrgetter("as_of")
 _MemberKey = tuple[str, str]
 #: A tier assignment's key: program id, partner id, valid_from (in UTC).
 _AssignmentKey = tuple[str, str, "datetime"]
+#: A staged registration: the version the write was based on (0 for new), the
+#: registration to store, and the customer keys it will hold (computed when staged,
+#: so that the commit lock is not held while names are normalised).
+_StagedDeal = tuple[int, DealRegistration, tuple[str, ...]]
 
 
 def _bump(partner: Partner, version: int) -> Partner:
@@ -114,6 +126,12 @@ class MemoryStorage:
         self._member_of: dict[str, set[str]] = {}
         # (program id, partner id) -> valid_from -> assignment
         self._tier_history: dict[_MemberKey, dict[datetime, TierAssignment]] = {}
+        self._deals: dict[str, DealRegistration] = {}
+        self._deal_ids: list[str] = []  # sorted
+        # The claims on customers: key -> the approved registration holding it, and
+        # registration id -> the keys it holds (every approved registration, only).
+        self._claims: dict[str, str] = {}
+        self._claimed: dict[str, tuple[str, ...]] = {}
         self._outbox: dict[str, EventRecord] = {}  # insertion order is recording order
         self._closed = False
 
@@ -152,6 +170,10 @@ class MemoryStorage:
             self._members.clear()
             self._member_of.clear()
             self._tier_history.clear()
+            self._deals.clear()
+            self._deal_ids.clear()
+            self._claims.clear()
+            self._claimed.clear()
             self._outbox.clear()
 
     def _check_open(self) -> None:
@@ -188,6 +210,8 @@ class MemoryStorage:
                     elif stored_score != score:
                         raise _score_conflict(score)
             self._check_tiers(work)
+            self._check_deals(work)
+            self._check_claims(work)
             for partner_id, (expected, partner) in work.staged_partners.items():
                 if expected == 0:
                     bisect.insort(self._partner_ids, partner_id)
@@ -213,6 +237,7 @@ class MemoryStorage:
                 else:
                     bisect.insort(history, score, key=_AS_OF)
             self._apply_tiers(work)
+            self._apply_deals(work)
             now = self._clock.now()
             records = tuple(
                 EventRecord(self._ids("evt"), event, now) for event in work.staged_events
@@ -257,6 +282,51 @@ class MemoryStorage:
         for (program_id, partner_id, at), assignment in work.staged_assignments.items():
             self._tier_history.setdefault((program_id, partner_id), {})[at] = assignment
 
+    def _check_deals(self, work: MemoryUnitOfWork) -> None:
+        """Check staged registrations' ids and versions against the store."""
+        for deal_id, (expected, _, _) in work.staged_deals.items():
+            stored = self._deals.get(deal_id)
+            if expected == 0 and stored is not None:
+                raise deal_conflict(deal_id)
+            if expected and (stored is None or stored.version != expected):
+                actual = None if stored is None else stored.version
+                raise StaleVersionError(DEAL, deal_id, expected, actual)
+
+    def _check_claims(self, work: MemoryUnitOfWork) -> None:
+        """Refuse the commit if an approved registration needs a key held by another.
+
+        Runs under the lock with the versions already checked, so nothing can claim
+        a key between this check and `_apply_deals`.
+        """
+        staged = work.staged_deals
+        wanted: dict[str, str] = {}
+        for deal_id, (_, _, keys) in staged.items():
+            for key in keys:
+                other = wanted.setdefault(key, deal_id)
+                if other != deal_id:
+                    raise claim_conflict(deal_id, key, other)
+        for key, deal_id in wanted.items():
+            holder = self._claims.get(key)
+            # A holder saved in this unit of work keeps only the keys it wants now.
+            if holder is not None and holder != deal_id and holder not in staged:
+                raise claim_conflict(deal_id, key, holder)
+
+    def _apply_deals(self, work: MemoryUnitOfWork) -> None:
+        """Store staged registrations, release their old claims and take the new ones."""
+        staged = work.staged_deals
+        for deal_id, (expected, registration, _) in staged.items():
+            if expected == 0:
+                bisect.insort(self._deal_ids, deal_id)
+            self._deals[deal_id] = registration
+            for key in self._claimed.pop(deal_id, ()):
+                if self._claims.get(key) == deal_id:
+                    del self._claims[key]
+        for deal_id, (_, _, keys) in staged.items():
+            if keys:
+                self._claimed[deal_id] = keys
+                for key in keys:
+                    self._claims[key] = deal_id
+
 
 def _activity_conflict(activity_id: str) -> ConflictError:
     return ConflictError(
@@ -299,6 +369,8 @@ class MemoryUnitOfWork:
         # (program id, partner id) -> (version based on, 0 for new; membership to store)
         self.staged_memberships: dict[_MemberKey, tuple[int, Membership]] = {}
         self.staged_assignments: dict[_AssignmentKey, TierAssignment] = {}
+        # deal id -> (version based on, 0 for new; registration; keys it will hold)
+        self.staged_deals: dict[str, _StagedDeal] = {}
         self.staged_events: list[Event] = []
         self._events: tuple[EventRecord, ...] = ()
         # Typed as the protocols: their attributes are settable, hence invariant, so
@@ -309,6 +381,7 @@ class MemoryUnitOfWork:
         self.programs: ProgramRepository = _Programs(self)
         self.memberships: MembershipRepository = _Memberships(self)
         self.tier_history: TierHistoryRepository = _TierHistory(self)
+        self.deals: DealRepository = _Deals(self)
 
     def __enter__(self) -> MemoryUnitOfWork:
         return self
@@ -355,6 +428,7 @@ class MemoryUnitOfWork:
         self.staged_programs = {}
         self.staged_memberships = {}
         self.staged_assignments = {}
+        self.staged_deals = {}
         self.staged_events = []
 
 
@@ -837,3 +911,143 @@ class _TierHistory:
             if assignment.covers(moment)
         ]
         return covering[-1] if covering else None
+
+
+class _Deals:
+    def __init__(self, work: MemoryUnitOfWork) -> None:
+        self._work = work
+        self._store = work._storage
+
+    def _current(self, deal_id: str) -> DealRegistration | None:
+        staged = self._work.staged_deals.get(deal_id)
+        if staged is not None:
+            return staged[1]
+        with self._store._lock:
+            self._store._check_open()
+            return self._store._deals.get(deal_id)
+
+    def get(self, deal_id: str) -> DealRegistration:
+        found = self._current(deal_id)
+        if found is None:
+            raise NotFoundError(DEAL, deal_id)
+        return found
+
+    def add(self, registration: DealRegistration) -> DealRegistration:
+        check_deal(registration, new=True)
+        if self._current(registration.id) is not None:
+            raise deal_conflict(registration.id)
+        stored = attrs.evolve(registration, version=1)
+        self._work.staged_deals[registration.id] = (0, stored, claimed_keys(stored))
+        return stored
+
+    def update(self, registration: DealRegistration) -> DealRegistration:
+        check_deal(registration)
+        current = self._current(registration.id)
+        if current is None or current.version != registration.version:
+            actual = None if current is None else current.version
+            raise StaleVersionError(DEAL, registration.id, registration.version, actual)
+        stored = attrs.evolve(registration, version=registration.version + 1)
+        staged = self._work.staged_deals.get(registration.id)
+        based_on = registration.version if staged is None else staged[0]
+        self._work.staged_deals[registration.id] = (based_on, stored, claimed_keys(stored))
+        return stored
+
+    def _page(
+        self,
+        wanted: Callable[[DealRegistration], bool],
+        kind: str,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[DealRegistration]:
+        size = check_limit(limit, _MAX_DEAL_PAGE)
+        after = decode_cursor(kind, cursor)
+        staged = self._work.staged_deals
+        with self._store._lock:
+            self._store._check_open()
+            committed = self._store._deals
+            ids = self._store._deal_ids
+            keys = ids if not staged else sorted(set(ids) | set(staged))
+            start = 0 if after is None else bisect.bisect_right(keys, after)
+            found: list[DealRegistration] = []
+            for deal_id in keys[start:]:
+                known = staged.get(deal_id)
+                registration = committed[deal_id] if known is None else known[1]
+                if wanted(registration):
+                    found.append(registration)
+                    if len(found) > size:
+                        break
+        more = len(found) > size
+        items = tuple(found[:size])
+        return Page(items, encode_cursor(kind, items[-1].id) if more else None)
+
+    def query(
+        self,
+        *,
+        partner_id: str | None = None,
+        status: DealStatus | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[DealRegistration]:
+        def wanted(registration: DealRegistration) -> bool:
+            return (partner_id is None or registration.partner_id == partner_id) and (
+                status is None or registration.status == status
+            )
+
+        return self._page(wanted, "deals", limit, cursor)
+
+    def active(self, *, limit: int = 1000, cursor: str | None = None) -> Page[DealRegistration]:
+        return self._page(lambda r: r.status in ACTIVE_STATUSES, "active deals", limit, cursor)
+
+    def _approved(self) -> list[DealRegistration]:
+        """Every approved registration, this unit's saved ones included."""
+        staged = self._work.staged_deals
+        with self._store._lock:
+            self._store._check_open()
+            # Every approved registration holds claims, and only those do.
+            found = [
+                self._store._deals[deal_id]
+                for deal_id in self._store._claimed
+                if deal_id not in staged
+            ]
+        found += [r for _, r, _ in staged.values() if r.status is DealStatus.APPROVED]
+        return found
+
+    def _protected(
+        self, after: datetime | None, until: datetime, limit: int
+    ) -> list[DealRegistration]:
+        size = check_limit(limit, _MAX_DEAL_PAGE)
+        found = [
+            registration
+            for registration in self._approved()
+            if registration.protection_until is not None
+            and registration.protection_until <= until
+            and (after is None or registration.protection_until > after)
+        ]
+        found.sort(key=lambda r: (r.protection_until, r.id))
+        return found[:size]
+
+    def due_to_expire(self, as_of: datetime, *, limit: int = 1000) -> list[DealRegistration]:
+        return self._protected(None, to_utc(as_of, "as_of"), limit)
+
+    def expiring_within(
+        self, as_of: datetime, until: datetime, *, limit: int = 1000
+    ) -> list[DealRegistration]:
+        return self._protected(to_utc(as_of, "as_of"), to_utc(until, "until"), limit)
+
+    def claims_for(self, deal_id: str) -> tuple[str, ...]:
+        staged = self._work.staged_deals.get(deal_id)
+        if staged is not None:
+            return staged[2]
+        with self._store._lock:
+            self._store._check_open()
+            return self._store._claimed.get(deal_id, ())
+
+    def holder(self, key: str) -> str | None:
+        staged = self._work.staged_deals
+        for deal_id, (_, _, keys) in staged.items():
+            if key in keys:
+                return deal_id
+        with self._store._lock:
+            self._store._check_open()
+            found = self._store._claims.get(key)
+        return None if found in staged else found

@@ -42,6 +42,8 @@ try:
 except ImportError:  # pragma: no cover - CPython always has it
     ctypes = None  # type: ignore[assignment]
 
+from partnerkit._deals_conflicts import CUSTOMER_KEY_VERSION
+from partnerkit._deals_model import ACTIVE_STATUSES, DealRegistration, DealStatus
 from partnerkit._errors import (
     ConflictError,
     NotFoundError,
@@ -70,15 +72,20 @@ from partnerkit.partners import (
 )
 from partnerkit.serialization import from_json, schema_version, to_dict
 from partnerkit.storage._common import (
+    DEAL,
     activity_matches,
     assignment_conflict,
     assignment_key,
     check_assignment,
+    check_deal,
     check_limit,
     check_membership,
     check_program,
     check_version,
+    claim_conflict,
+    claimed_keys,
     closes,
+    deal_conflict,
     decode_cursor,
     encode_cursor,
     kind_filter,
@@ -98,6 +105,7 @@ if TYPE_CHECKING:
 
     from partnerkit.storage._protocols import (
         ActivityLedger,
+        DealRepository,
         MembershipRepository,
         PartnerRepository,
         ProgramRepository,
@@ -116,6 +124,7 @@ _MAX_SCORE_PAGE: Final = 1000
 _MAX_PROGRAM_PAGE: Final = 1000
 _MAX_MEMBERSHIP_PAGE: Final = 10_000
 _MAX_EVENT_PAGE: Final = 10_000
+_MAX_DEAL_PAGE: Final = 1000
 # Ids per "id IN (...)" lookup: far below SQLite's variable limit (32766 since
 # 3.32, 999 before), and large enough that a bulk append needs only a few queries.
 _CHUNK: Final = 500
@@ -244,12 +253,41 @@ _MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )
         """,
     ),
+    (
+        # Deal registrations. protection_until holds whole microseconds since
+        # 1970-01-01 UTC (NULL until approved), for the expiry sweep and reminders.
+        """
+        CREATE TABLE deals (
+            id TEXT PRIMARY KEY NOT NULL,
+            partner_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            protection_until INTEGER,
+            version INTEGER NOT NULL,
+            json TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX deals_by_partner ON deals (partner_id, status, id)",
+        "CREATE INDEX deals_by_status ON deals (status, id)",
+        "CREATE INDEX deals_by_protection ON deals (status, protection_until, id)",
+        # The claims on customers: the primary key on the customer key is what makes
+        # two approvals for one customer impossible, across threads and processes.
+        # key_version is the CUSTOMER_KEY_VERSION the key was computed with.
+        """
+        CREATE TABLE deal_claims (
+            key TEXT PRIMARY KEY NOT NULL,
+            deal_id TEXT NOT NULL,
+            key_version INTEGER NOT NULL
+        )
+        """,
+        "CREATE INDEX deal_claims_by_deal ON deal_claims (deal_id)",
+    ),
 )
 #: The tables each migration creates; a database at user_version N has those of 1..N.
 _MIGRATION_TABLES: Final = (
     frozenset({"partners", "activities", "outbox"}),
     frozenset({"scores"}),
     frozenset({"programs", "memberships", "tier_history"}),
+    frozenset({"deals", "deal_claims"}),
 )
 
 # Connections inherited through fork(): SQLite forbids using, or even closing, them
@@ -527,6 +565,11 @@ _ProgramRow = tuple[str, int, str]
 _MembershipRow = tuple[str, str, str, str | None, int, str]
 #: program_id, partner_id, valid_from and valid_until in microseconds, json
 _AssignmentRow = tuple[str, str, int, int | None, str]
+#: id, partner_id, status, protection_until in microseconds, version, json
+_DealRow = tuple[str, str, str, int | None, int, str]
+#: A staged registration: the version it was based on (0 for new), the
+#: registration, the customer keys it will hold, and its row.
+_StagedDeal = tuple[int, DealRegistration, tuple[str, ...], _DealRow]
 _PartnerRow = tuple[str, str, str, str | None, str | None, str, int, str]
 #: partner_id, model (as stored, see `_storable`), as_of in microseconds, band, json
 _ScoreRow = tuple[str, str, int, str | None, str]
@@ -554,6 +597,16 @@ def _storable(text: str) -> str:
     string, quotes included, which no encodable name is also stored as.
     """
     return text if _bindable(text) else json.dumps(text)
+
+
+def _unstorable(text: str) -> str:
+    """The text `_storable` stored as ``text``."""
+    if text.startswith('"'):
+        with contextlib.suppress(ValueError):
+            decoded = json.loads(text)
+            if isinstance(decoded, str):
+                return decoded
+    return text
 
 
 def _score_row(score: HealthScore) -> _ScoreRow:
@@ -660,6 +713,8 @@ _TABLE_KINDS: Final = {
     "programs": "program",
     "memberships": "membership",
     "tier_history": "tier assignment",
+    "deals": "deal registration",
+    "deal_claims": "deal claim",
 }
 
 
@@ -1087,6 +1142,8 @@ class SqliteUnitOfWork:
         self.staged_assignments: dict[
             tuple[str, str, int], tuple[TierAssignment, _AssignmentRow]
         ] = {}
+        # deal id -> (version based on, 0 for new; registration; its keys; row)
+        self.staged_deals: dict[str, _StagedDeal] = {}
         self.staged_events: list[Event] = []
         self._events: tuple[EventRecord, ...] = ()
         # Typed as the protocols (whose attributes are settable, hence invariant) so
@@ -1097,6 +1154,7 @@ class SqliteUnitOfWork:
         self.programs: ProgramRepository = _Programs(self)
         self.memberships: MembershipRepository = _Memberships(self)
         self.tier_history: TierHistoryRepository = _TierHistory(self)
+        self.deals: DealRepository = _Deals(self)
 
     def __enter__(self) -> SqliteUnitOfWork:
         return self
@@ -1118,11 +1176,13 @@ class SqliteUnitOfWork:
         ``commit()`` may simply be called again.
 
         Raises:
-            StaleVersionError: If a partner, program or membership changed since
-                it was read.
+            StaleVersionError: If a partner, program, membership or deal
+                registration changed since it was read.
             ConflictError: If an added record's id was taken meanwhile, a
-                different score was stored under an added score's key, or a tier
-                assignment was stored meanwhile that the saved one may not replace.
+                different score was stored under an added score's key, a tier
+                assignment was stored meanwhile that the saved one may not replace,
+                or an approved registration needs a customer key another
+                registration holds.
             StorageError: If the database failed; nothing was written.
         """
         if not (
@@ -1132,6 +1192,7 @@ class SqliteUnitOfWork:
             or self.staged_programs
             or self.staged_memberships
             or self.staged_assignments
+            or self.staged_deals
             or self.staged_events
         ):
             self._storage._check_open()
@@ -1154,6 +1215,7 @@ class SqliteUnitOfWork:
         self.staged_programs = {}
         self.staged_memberships = {}
         self.staged_assignments = {}
+        self.staged_deals = {}
         self.staged_events = []
 
     def publish(self, *events: Event) -> None:
@@ -1178,6 +1240,7 @@ class SqliteUnitOfWork:
         self._write_programs(db)
         self._write_memberships(db)
         self._write_assignments(db)
+        self._write_deals(db)
         if not self.staged_events:
             return ()
         now = self._storage._clock.now()
@@ -1349,6 +1412,63 @@ class SqliteUnitOfWork:
                 "AND valid_until IS NULL",
                 (row[3], row[4], *row[:3]),
             )
+
+    def _write_deals(self, db: sqlite3.Connection) -> None:
+        staged = self.staged_deals
+        if not staged:
+            return
+        for based_on, _, _, row in staged.values():
+            if based_on == 0:
+                cursor = db.execute(
+                    "INSERT INTO deals (id, partner_id, status, protection_until, version, json) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    row,
+                )
+                if cursor.rowcount != 1:
+                    raise deal_conflict(row[0])
+                continue
+            cursor = db.execute(
+                "UPDATE deals SET partner_id = ?, status = ?, protection_until = ?, "
+                "version = ?, json = ? WHERE id = ? AND version = ?",
+                (*row[1:], row[0], based_on),
+            )
+            if cursor.rowcount != 1:
+                found = db.execute("SELECT version FROM deals WHERE id = ?", (row[0],))
+                stored = found.fetchone()
+                raise StaleVersionError(
+                    DEAL, row[0], based_on, None if stored is None else stored[0]
+                )
+        # Release every saved registration's claims, then take the ones each holds
+        # now. The primary key on the customer key refuses a key held by another
+        # registration, committed or saved earlier in this transaction, and the
+        # whole transaction rolls back.
+        db.executemany(
+            "DELETE FROM deal_claims WHERE deal_id = ?", [(deal_id,) for deal_id in staged]
+        )
+        for deal_id, (_, _, keys, _) in staged.items():
+            for key in keys:
+                cursor = db.execute(
+                    "INSERT INTO deal_claims (key, deal_id, key_version) VALUES (?, ?, ?) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    (_storable(key), deal_id, CUSTOMER_KEY_VERSION),
+                )
+                if cursor.rowcount != 1:
+                    holder = db.execute(
+                        "SELECT deal_id FROM deal_claims WHERE key = ?", (_storable(key),)
+                    ).fetchone()
+                    raise claim_conflict(deal_id, key, "?" if holder is None else str(holder[0]))
+
+
+def _deal_row(registration: DealRegistration) -> _DealRow:
+    until = registration.protection_until
+    return (
+        registration.id,
+        registration.partner_id,
+        str(registration.status),
+        None if until is None else _micros(until),
+        registration.version,
+        _model_document(registration),
+    )
 
 
 def _stored_assignment(db: sqlite3.Connection, row: _AssignmentRow) -> str | None:
@@ -2256,3 +2376,231 @@ class _TierHistory:
             return None
         start, text = rows[0]
         return self._decoded(program_id, partner_id, start, text)
+
+
+class _Deals:
+    """The deal registration repository of one `SqliteUnitOfWork`."""
+
+    def __init__(self, work: SqliteUnitOfWork) -> None:
+        self._work = work
+        self._store = work._storage
+
+    def _stored_version(self, deal_id: str) -> int | None:
+        if not _bindable(deal_id):
+            self._store._check_open()
+            return None
+        row = self._store._fetchone(
+            "reading a deal registration", "SELECT version FROM deals WHERE id = ?", (deal_id,)
+        )
+        return None if row is None else int(row[0])
+
+    def _stage(self, based_on: int, stored: DealRegistration) -> DealRegistration:
+        self._work.staged_deals[stored.id] = (
+            based_on,
+            stored,
+            claimed_keys(stored),
+            _deal_row(stored),
+        )
+        return stored
+
+    def get(self, deal_id: str) -> DealRegistration:
+        """The registration with ``deal_id``; see `DealRepository.get`."""
+        staged = self._work.staged_deals.get(deal_id)
+        if staged is not None:
+            return staged[1]
+        if not _bindable(deal_id):
+            self._store._check_open()
+            raise NotFoundError(DEAL, deal_id)
+        row = self._store._fetchone(
+            "reading a deal registration", "SELECT json FROM deals WHERE id = ?", (deal_id,)
+        )
+        if row is None:
+            raise NotFoundError(DEAL, deal_id)
+        return _decode(DealRegistration, "deal registration", deal_id, row[0])
+
+    def add(self, registration: DealRegistration) -> DealRegistration:
+        """Stage a new registration; see `DealRepository.add`."""
+        check_deal(registration, new=True)
+        if (
+            registration.id in self._work.staged_deals
+            or self._stored_version(registration.id) is not None
+        ):
+            raise deal_conflict(registration.id)
+        return self._stage(0, attrs.evolve(registration, version=1))
+
+    def update(self, registration: DealRegistration) -> DealRegistration:
+        """Stage a change to a stored registration; see `DealRepository.update`."""
+        check_deal(registration)
+        staged = self._work.staged_deals.get(registration.id)
+        current = staged[1].version if staged is not None else self._stored_version(registration.id)
+        if current is None or current != registration.version:
+            raise StaleVersionError(DEAL, registration.id, registration.version, current)
+        based_on = staged[0] if staged is not None else registration.version
+        return self._stage(based_on, attrs.evolve(registration, version=registration.version + 1))
+
+    def _page(
+        self,
+        *,
+        kind: str,
+        partner_id: str | None,
+        statuses: frozenset[DealStatus] | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[DealRegistration]:
+        size = check_limit(limit, _MAX_DEAL_PAGE)
+        after = decode_cursor(kind, cursor)
+        self._store._check_open()
+        staged = {
+            deal_id: registration
+            for deal_id, (_, registration, _, _) in self._work.staged_deals.items()
+            if after is None or deal_id > after
+        }
+        clauses: list[str] = []
+        params: list[object] = []
+        if partner_id is not None:
+            clauses.append("partner_id = ?")
+            params.append(partner_id)
+        if statuses is not None:
+            clauses.append(f"status IN ({_placeholders(len(statuses))})")
+            params += sorted(str(status) for status in statuses)
+        if after is not None:
+            clauses.append("id > ?")
+            params.append(after)
+        sql = (
+            f"SELECT id, json FROM deals WHERE {' AND '.join(clauses) or '1'} "  # noqa: S608 - fixed clauses, values are parameters
+            f"ORDER BY id LIMIT ?"
+        )
+        searchable = all(_bindable(value) for value in params if isinstance(value, str))
+        committed = (
+            _first_unshadowed(
+                self._store,
+                "querying deal registrations",
+                sql,
+                params,
+                staged=staged,
+                wanted=size + 1,
+            )
+            if searchable and (statuses is None or statuses)
+            else []
+        )
+        found: list[tuple[str, DealRegistration | str]] = list(committed)
+        found += [
+            (deal_id, registration)
+            for deal_id, registration in staged.items()
+            if (partner_id is None or registration.partner_id == partner_id)
+            and (statuses is None or registration.status in statuses)
+        ]
+        found.sort(key=lambda pair: pair[0])
+        page = [
+            item
+            if isinstance(item, DealRegistration)
+            else _decode(DealRegistration, "deal registration", key, item)
+            for key, item in found[:size]
+        ]
+        more = len(found) > size
+        return Page(tuple(page), encode_cursor(kind, page[-1].id) if more else None)
+
+    def query(
+        self,
+        *,
+        partner_id: str | None = None,
+        status: DealStatus | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[DealRegistration]:
+        """Registrations matching every filter, by id; see `DealRepository.query`."""
+        statuses: frozenset[DealStatus] | None = None
+        if status is not None:
+            known = {str(member): member for member in DealStatus}
+            chosen = known.get(status) if isinstance(status, str) else None
+            statuses = frozenset() if chosen is None else frozenset({chosen})
+        return self._page(
+            kind="deals", partner_id=partner_id, statuses=statuses, limit=limit, cursor=cursor
+        )
+
+    def active(self, *, limit: int = 1000, cursor: str | None = None) -> Page[DealRegistration]:
+        """Submitted and approved registrations, by id; see `DealRepository.active`."""
+        return self._page(
+            kind="active deals",
+            partner_id=None,
+            statuses=frozenset(ACTIVE_STATUSES),
+            limit=limit,
+            cursor=cursor,
+        )
+
+    def _protected(
+        self, after: datetime | None, until: datetime, limit: int
+    ) -> list[DealRegistration]:
+        size = check_limit(limit, _MAX_DEAL_PAGE)
+        self._store._check_open()
+        staged = {
+            deal_id: registration
+            for deal_id, (_, registration, _, _) in self._work.staged_deals.items()
+        }
+        clauses = ["status = ?", "protection_until <= ?"]
+        params: list[object] = [str(DealStatus.APPROVED), _micros(until)]
+        if after is not None:
+            clauses.append("protection_until > ?")
+            params.append(_micros(after))
+        sql = (
+            f"SELECT id, json FROM deals WHERE {' AND '.join(clauses)} "  # noqa: S608 - fixed clauses, values are parameters
+            f"ORDER BY protection_until, id LIMIT ?"
+        )
+        rows = _first_unshadowed(
+            self._store, "reading protection windows", sql, params, staged=staged, wanted=size
+        )
+        found = [_decode(DealRegistration, "deal registration", key, text) for key, text in rows]
+        found += [
+            registration
+            for registration in staged.values()
+            if registration.status is DealStatus.APPROVED
+            and registration.protection_until is not None
+            and registration.protection_until <= until
+            and (after is None or registration.protection_until > after)
+        ]
+        found.sort(key=lambda r: (r.protection_until, r.id))
+        return found[:size]
+
+    def due_to_expire(self, as_of: datetime, *, limit: int = 1000) -> list[DealRegistration]:
+        """Approved registrations whose protection ended; see `DealRepository.due_to_expire`."""
+        return self._protected(None, to_utc(as_of, "as_of"), limit)
+
+    def expiring_within(
+        self, as_of: datetime, until: datetime, *, limit: int = 1000
+    ) -> list[DealRegistration]:
+        """Protection ending in ``(as_of, until]``; see `DealRepository.expiring_within`."""
+        return self._protected(to_utc(as_of, "as_of"), to_utc(until, "until"), limit)
+
+    def claims_for(self, deal_id: str) -> tuple[str, ...]:
+        """The customer keys ``deal_id`` holds; see `DealRepository.claims_for`."""
+        staged = self._work.staged_deals.get(deal_id)
+        if staged is not None:
+            return staged[2]
+        if not _bindable(deal_id):
+            self._store._check_open()
+            return ()
+
+        def read(db: sqlite3.Connection) -> list[Any]:
+            return db.execute(
+                "SELECT key FROM deal_claims WHERE deal_id = ? ORDER BY key", (deal_id,)
+            ).fetchall()
+
+        rows = self._store._read("reading deal claims", read)
+        return tuple(_unstorable(str(row[0])) for row in rows)
+
+    def holder(self, key: str) -> str | None:
+        """The registration holding ``key``; see `DealRepository.holder`."""
+        staged = self._work.staged_deals
+        for deal_id, (_, _, keys, _) in staged.items():
+            if key in keys:
+                return deal_id
+        if not isinstance(key, str):
+            self._store._check_open()
+            return None
+        row = self._store._fetchone(
+            "reading deal claims",
+            "SELECT deal_id FROM deal_claims WHERE key = ?",
+            (_storable(key),),
+        )
+        found = None if row is None else str(row[0])
+        return None if found in staged else found

@@ -53,6 +53,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from partnerkit._deals_conflicts import customer_keys
+from partnerkit._deals_model import ACTIVE_STATUSES, Customer, DealRegistration, DealStatus
+from partnerkit._deals_workflow import (
+    approve,
+    approve_extension,
+    expire,
+    lose,
+    reject,
+    request_extension,
+    submit,
+    win,
+    withdraw,
+)
 from partnerkit._errors import ConflictError, NotFoundError, StaleVersionError, ValidationError
 from partnerkit._events import Event
 from partnerkit._money import Money
@@ -71,6 +84,7 @@ from partnerkit.partners import (
 )
 from partnerkit.storage._protocols import (
     ActivityLedger,
+    DealRepository,
     MembershipRepository,
     PartnerRepository,
     ProgramRepository,
@@ -80,6 +94,7 @@ from partnerkit.storage._protocols import (
     TierHistoryRepository,
     UnitOfWork,
 )
+from partnerkit.testing import _deals as deals_strategies
 from partnerkit.testing import _tiers as tiers_strategies
 from partnerkit.testing import strategies as pks
 from partnerkit.tiers import (
@@ -104,6 +119,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActivityLedgerContract",
+    "DealRepositoryContract",
     "MembershipRepositoryContract",
     "PartnerRepositoryContract",
     "ProgramRepositoryContract",
@@ -2847,7 +2863,11 @@ class TierHistoryContract:
         key = (assignment.program_id, assignment.partner_id)
         _assert_same(_tier_history(storage, *key), [assignment], "history")
         with storage.unit_of_work() as uow:
-            _assert_same(uow.tier_history.at(*key, assignment.valid_from), assignment, "at()")
+            found = uow.tier_history.at(*key, assignment.valid_from)
+        if assignment.covers(assignment.valid_from):
+            _assert_same(found, assignment, "at()")
+        else:  # a zero-length stretch covers no instant, its own start included
+            _expect(found is None, f"at(): expected None for an empty stretch, got {found!r}")
 
     def test_offsets_and_microseconds_round_trip_as_the_same_instants(
         self, storage: Storage
@@ -3090,6 +3110,488 @@ class TierHistoryContract:
         _equal(_pending_kinds(storage), ["tier.changed", "tier.changed"], "pending events")
 
 
+# --- Deal registrations and the claim on the customer ---
+
+_MANAGER: Final = "usr_manager"
+_CLOSE_ON: Final = date(2026, 12, 31)
+
+
+def _customer_tag() -> str:
+    """A company word no other test's customer shares (letters and digits only)."""
+    return f"cust{next(_serial)}x"
+
+
+def _customer(tag: str, variant: int = 0) -> Customer:
+    """One customer written ``variant`` ways, all sharing the same customer keys.
+
+    Variants differ in case, punctuation, legal form and website host, as two
+    partners' registrations for one company do; every one shares the normalised
+    name key, and those with a website share its registrable domain.
+    """
+    names = (
+        f"Nordic {tag} Cloud Oy",
+        f"NORDIC {tag.upper()} CLOUD",
+        f"Nordic-{tag}-Cloud Oy.",
+        f"nordic {tag} cloud",
+    )
+    domains = (f"{tag}.fi", f"www.{tag}.fi", f"shop.{tag}.fi", None)
+    return Customer(
+        name=names[variant % len(names)],
+        country="FI",
+        domain=domains[variant % len(domains)],
+    )
+
+
+def _draft(
+    deal_id: str, partner_id: str = "ptn_a", customer: Customer | None = None, **fields: Any
+) -> DealRegistration:
+    values: dict[str, Any] = {
+        "customer": customer or _customer(_customer_tag()),
+        "amount": Money("25000.50", "EUR"),
+        "expected_close_on": _CLOSE_ON,
+        "registered_at": _T0,
+        "products": ("CRM",),
+    }
+    values.update(fields)
+    return DealRegistration(id=deal_id, partner_id=partner_id, **values)
+
+
+def _submitted(
+    deal_id: str, partner_id: str = "ptn_a", customer: Customer | None = None
+) -> DealRegistration:
+    return submit(_draft(deal_id, partner_id, customer), actor="usr_partner", at=_at(1)).value
+
+
+def _approved(registration: DealRegistration, *, days: int = 90) -> DealRegistration:
+    return approve(registration, actor=_MANAGER, at=_at(2), protection=days).value
+
+
+def _add_deals(storage: Storage, *registrations: DealRegistration) -> list[DealRegistration]:
+    with storage.unit_of_work() as uow:
+        added = [uow.deals.add(registration) for registration in registrations]
+        uow.commit()
+    return added
+
+
+def _save_deal(uow: UnitOfWork, registration: DealRegistration) -> None:
+    # One call, so a test can expect a refusal from either update() or commit().
+    uow.deals.update(registration)
+    uow.commit()
+
+
+def _commit_approval(uow: UnitOfWork, approved: DealRegistration, events: Iterable[Event]) -> None:
+    # One call, so a test can expect the refusal from any step: an adapter that
+    # writes events at once may refuse at publish().
+    uow.deals.update(approved)
+    uow.publish(*events)
+    uow.commit()
+
+
+def _read_deal(storage: Storage, deal_id: str) -> DealRegistration:
+    with storage.unit_of_work() as uow:
+        return uow.deals.get(deal_id)
+
+
+def _holders(storage: Storage, keys: Iterable[str]) -> dict[str, str | None]:
+    with storage.unit_of_work() as uow:
+        return {key: uow.deals.holder(key) for key in keys}
+
+
+def _claims(storage: Storage, deal_id: str) -> tuple[str, ...]:
+    with storage.unit_of_work() as uow:
+        return uow.deals.claims_for(deal_id)
+
+
+def _walk_deals(storage: Storage, *, limit: int, **filters: Any) -> list[DealRegistration]:
+    with storage.unit_of_work() as uow:
+        return _walk(
+            lambda cursor: uow.deals.query(limit=limit, cursor=cursor, **filters), limit=limit
+        )
+
+
+def _uniquely_customed(registration: DealRegistration) -> DealRegistration:
+    """``registration`` for a customer no other test uses, so its claims never clash."""
+    tag = _customer_tag()
+    customer = attrs.evolve(
+        registration.customer,
+        name=f"{registration.customer.name} {tag}",
+        domain=None if registration.customer.domain is None else f"www.{tag}.fi",
+        contact_email=None if registration.customer.contact_email is None else f"buyer@{tag}.fi",
+    )
+    return attrs.evolve(registration, id=_fresh("deal"), customer=customer)
+
+
+class DealRepositoryContract:
+    """Deal registrations, their versions, and the atomic claim on the customer.
+
+    The heart of it is `test_concurrent_approvals_approve_exactly_one_per_customer`:
+    many threads approve different registrations for the same customers at once,
+    and exactly one approval per customer may commit.
+    """
+
+    def test_deals_implements_the_protocol(self, storage: Storage) -> None:
+        """``uow.deals`` is a `DealRepository`."""
+        with storage.unit_of_work() as uow:
+            assert isinstance(uow.deals, DealRepository)
+
+    def test_every_deal_field_round_trips_through_add_update_and_get(
+        self, storage: Storage
+    ) -> None:
+        """Every field, the whole history included, comes back exactly; versions count up."""
+        first = _approved(_submitted(_fresh("deal")))
+        extended = request_extension(
+            first, 30, actor="usr_partner", at=_at(3), reason="customer's board meets late"
+        ).value
+        granted = approve_extension(extended, actor=_MANAGER, at=_at(4)).value
+        (added,) = _add_deals(storage, first)
+        _assert_same(added, attrs.evolve(first, version=1), "add()")
+        _assert_same(_read_deal(storage, first.id), attrs.evolve(first, version=1), "deal")
+        with storage.unit_of_work() as uow:
+            saved = uow.deals.update(attrs.evolve(granted, version=1))
+            uow.commit()
+        _assert_same(saved, attrs.evolve(granted, version=2), "update()")
+        _assert_same(_read_deal(storage, first.id), attrs.evolve(granted, version=2), "deal")
+
+    @_PROPERTIES
+    @given(registration=deals_strategies.deal_registrations())
+    def test_any_deal_round_trips_through_add_get_and_query(
+        self, storage: Storage, registration: DealRegistration
+    ) -> None:
+        """Any registration, in any status, comes back exactly as it was added."""
+        registration = _uniquely_customed(registration)
+        _add_deals(storage, registration)
+        expected = attrs.evolve(registration, version=1)
+        _assert_same(_read_deal(storage, registration.id), expected, "deal")
+        found = _walk_deals(storage, limit=1000, partner_id=registration.partner_id)
+        _assert_same([r for r in found if r.id == registration.id], [expected], "query()")
+
+    def test_get_of_a_missing_deal_raises_not_found(self, storage: Storage) -> None:
+        """``get`` of an unknown id raises `NotFoundError` for kind ``deal``."""
+        with storage.unit_of_work() as uow, pytest.raises(NotFoundError) as caught:
+            uow.deals.get("deal_missing")
+        _equal((caught.value.kind, caught.value.key), ("deal", "deal_missing"), "error")
+
+    def test_add_of_an_existing_deal_id_raises_conflict(self, storage: Storage) -> None:
+        """A taken id is refused, whether committed or added earlier in the unit of work."""
+        deal_id = _fresh("deal")
+        _add_deals(storage, _draft(deal_id))
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ConflictError):
+                uow.deals.add(_draft(deal_id))
+            other = _fresh("deal")
+            uow.deals.add(_draft(other))
+            with pytest.raises(ConflictError):
+                uow.deals.add(_draft(other))
+
+    def test_add_of_a_deal_with_a_version_or_of_another_type_raises_validation_error(
+        self, storage: Storage
+    ) -> None:
+        """``add`` takes new registrations only (version 0)."""
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ValidationError):
+                uow.deals.add(attrs.evolve(_draft(_fresh("deal")), version=3))
+            with pytest.raises(ValidationError):
+                uow.deals.add(cast("DealRegistration", _partner("ptn_not_a_deal")))
+
+    def test_stale_deal_update_raises_and_changes_nothing(self, storage: Storage) -> None:
+        """An update based on an old version raises `StaleVersionError`, writing nothing."""
+        (stored,) = _add_deals(storage, _submitted(_fresh("deal")))
+        with storage.unit_of_work() as uow:
+            _save_deal(uow, attrs.evolve(stored, notes="first"))
+        with storage.unit_of_work() as uow, pytest.raises(StaleVersionError):
+            _save_deal(uow, _approved(stored))
+        current = _read_deal(storage, stored.id)
+        _equal((current.version, current.notes, current.status), (2, "first", "submitted"), "deal")
+        _equal(_claims(storage, stored.id), (), "claims_for() after the stale approval")
+        with storage.unit_of_work() as uow, pytest.raises(StaleVersionError):
+            _save_deal(uow, attrs.evolve(_draft(_fresh("deal")), version=1))
+
+    def test_deal_query_pages_by_id_with_filters_and_stable_cursors(self, storage: Storage) -> None:
+        """``query`` filters by partner and status, orders by id, and pages stably."""
+        prefix = _fresh("deal")
+        drafts = [_draft(f"{prefix}_{n:02}", f"ptn_{n % 3}") for n in range(12)]
+        submitted = [_submitted(f"{prefix}_s{n}", "ptn_0") for n in range(3)]
+        _add_deals(storage, *drafts, *submitted)
+        mine = [r for r in _walk_deals(storage, limit=5) if r.id.startswith(prefix)]
+        _equal(_ids(mine), sorted(_ids([*drafts, *submitted])), "every registration, by id")
+        ptn_0 = _walk_deals(storage, limit=2, partner_id="ptn_0")
+        _equal(
+            [r.id for r in ptn_0 if r.id.startswith(prefix)],
+            sorted(_ids([*drafts[::3], *submitted])),
+            "query(partner_id='ptn_0')",
+        )
+        sent = _walk_deals(storage, limit=2, partner_id="ptn_0", status=DealStatus.SUBMITTED)
+        _equal(_ids(sent), _ids(submitted), "query(partner_id='ptn_0', status=SUBMITTED)")
+        late = [_draft(f"{prefix}_00{n}", "ptn_1") for n in range(3)]  # sort before
+
+        def add_one(page: int) -> None:
+            _add_deals(storage, late[page])
+
+        with storage.unit_of_work() as uow:
+            seen = _ids(
+                _walk(
+                    lambda cursor: uow.deals.query(partner_id="ptn_1", limit=2, cursor=cursor),
+                    limit=2,
+                    between=add_one,
+                )
+            )
+        _equal(len(seen), len(set(seen)), "registrations returned while paging")
+        _expect(set(_ids(drafts[1::3])) <= set(seen), "paging skipped a registration")
+        with storage.unit_of_work() as uow:
+            with pytest.raises(ValidationError):
+                uow.deals.query(cursor="not-a-cursor")
+            with pytest.raises(ValidationError):
+                uow.deals.query(limit=0)
+            with pytest.raises(ValidationError):
+                uow.deals.query(limit=1001)
+
+    def test_active_lists_submitted_and_approved_registrations_only(self, storage: Storage) -> None:
+        """``active`` is what a `ConflictIndex` is built from: submitted and approved."""
+        prefix = _fresh("deal")
+        sent = _submitted(f"{prefix}_b")
+        kept = _approved(_submitted(f"{prefix}_d"))
+        others = [
+            _draft(f"{prefix}_a"),
+            reject(_submitted(f"{prefix}_c"), actor=_MANAGER, at=_at(2), reason="dup").value,
+            withdraw(_submitted(f"{prefix}_e"), actor="usr_partner", at=_at(2)).value,
+            win(_approved(_submitted(f"{prefix}_f")), actor=_MANAGER, at=_at(3)).value,
+            lose(_approved(_submitted(f"{prefix}_g")), actor=_MANAGER, at=_at(3), reason="x").value,
+        ]
+        _add_deals(storage, sent, kept, *others)
+        with storage.unit_of_work() as uow:
+            found = _walk(lambda cursor: uow.deals.active(limit=1, cursor=cursor), limit=1)
+        mine = [r for r in found if r.id.startswith(prefix)]
+        _equal(_ids(mine), [sent.id, kept.id], "active()")
+        _expect(all(r.status in ACTIVE_STATUSES for r in found), "active() lists inactive ones")
+
+    def test_due_to_expire_and_expiring_within_find_approved_ones_by_protection_end(
+        self, storage: Storage
+    ) -> None:
+        """The sweep finds lapsed approvals; reminders those ending in a window."""
+        prefix = _fresh("deal")
+        short, middle, long = (
+            _approved(_submitted(f"{prefix}_{days}"), days=days) for days in (10, 20, 30)
+        )
+        won = win(_approved(_submitted(f"{prefix}_won"), days=5), actor=_MANAGER, at=_at(3))
+        _add_deals(storage, long, short, middle, won.value)
+        day = timedelta(days=1)
+        start = _at(2)
+        with storage.unit_of_work() as uow:
+            due = [r for r in uow.deals.due_to_expire(start + 20 * day) if r.id.startswith(prefix)]
+            _equal(_ids(due), [short.id, middle.id], "due_to_expire(+20 days)")
+            first = uow.deals.due_to_expire(start + 40 * day, limit=1)
+            _equal(len(first), 1, "due_to_expire(limit=1)")
+            soon = uow.deals.expiring_within(start + 10 * day, start + 30 * day)
+            _equal(
+                [r.id for r in soon if r.id.startswith(prefix)],
+                [middle.id, long.id],
+                "expiring_within(+10 days, +30 days)",
+            )
+            lapsed = expire(short, at=start + 11 * day).value
+            uow.deals.update(attrs.evolve(lapsed, version=1))
+            due = [r for r in uow.deals.due_to_expire(start + 20 * day) if r.id.startswith(prefix)]
+            _equal(_ids(due), [middle.id], "due_to_expire() after expiring one in the unit")
+            uow.commit()
+        with storage.unit_of_work() as uow:
+            due = [r for r in uow.deals.due_to_expire(start + 20 * day) if r.id.startswith(prefix)]
+        _equal(_ids(due), [middle.id], "due_to_expire() after the sweep committed")
+
+    def test_an_approved_registration_claims_every_customer_key(self, storage: Storage) -> None:
+        """Saving it approved claims all of `customer_keys`; submitted claims none."""
+        registration = _submitted(_fresh("deal"))
+        keys = customer_keys(registration)
+        (stored,) = _add_deals(storage, registration)
+        _equal(_claims(storage, stored.id), (), "claims_for() of a submitted registration")
+        _equal(_holders(storage, keys), dict.fromkeys(keys), "holders before approval")
+        with storage.unit_of_work() as uow:
+            uow.deals.update(_approved(stored))
+            _equal(uow.deals.claims_for(stored.id), keys, "claims_for() in the unit")
+            uow.commit()
+        _equal(_claims(storage, stored.id), keys, "claims_for() after commit")
+        _equal(_holders(storage, keys), dict.fromkeys(keys, stored.id), "holders after commit")
+
+    def test_a_second_approval_for_the_customer_is_refused_at_commit_and_writes_nothing(
+        self, storage: Storage
+    ) -> None:
+        """Another partner's approval for a claimed customer: `ConflictError`, nothing written."""
+        tag = _customer_tag()
+        first = _submitted(_fresh("deal"), "ptn_first", _customer(tag, 0))
+        second = _submitted(_fresh("deal"), "ptn_second", _customer(tag, 1))
+        one, two = _add_deals(storage, first, second)
+        with storage.unit_of_work() as uow:
+            _save_deal(uow, _approved(one))
+        with storage.unit_of_work() as uow:
+            approved, events = approve(two, actor=_MANAGER, at=_at(3))
+            uow.activities.append([_activity(_fresh("act"))])
+            with pytest.raises(ConflictError) as caught:
+                _commit_approval(uow, approved, events)
+        _equal(caught.value.kind, "deal", "ConflictError.kind")
+        message = str(caught.value)
+        _expect(one.id in message, f"the refusal does not name the holder: {message}")
+        _expect(
+            any(key in message for key in customer_keys(first)),
+            f"the refusal does not name the customer key: {message}",
+        )
+        _equal(_read_deal(storage, two.id).status, DealStatus.SUBMITTED, "the refused one")
+        _equal(_claims(storage, two.id), (), "claims_for() of the refused one")
+        _equal(_pending_kinds(storage), [], "events of the refused commit")
+
+    def test_two_approvals_for_one_customer_in_one_unit_of_work_are_refused(
+        self, storage: Storage
+    ) -> None:
+        """Two registrations claiming one key in the same commit: refused, nothing written."""
+        tag = _customer_tag()
+        one, two = _add_deals(
+            storage,
+            _submitted(_fresh("deal"), "ptn_1", _customer(tag, 2)),
+            _submitted(_fresh("deal"), "ptn_2", _customer(tag, 3)),
+        )
+        with storage.unit_of_work() as uow:
+            uow.deals.update(_approved(one))
+            uow.deals.update(_approved(two))
+            with pytest.raises(ConflictError):
+                uow.commit()
+        statuses = [_read_deal(storage, r.id).status for r in (one, two)]
+        _equal(statuses, ["submitted", "submitted"], "statuses after the refused commit")
+        _equal(_holders(storage, customer_keys(one)), dict.fromkeys(customer_keys(one)), "holders")
+
+    def test_claims_are_released_when_a_registration_leaves_approved(
+        self, storage: Storage
+    ) -> None:
+        """Lost, expired and won registrations release the customer for the next approval."""
+        later = _at(2) + timedelta(days=2)
+        endings: dict[str, Callable[[DealRegistration], DealRegistration]] = {
+            "lose": lambda held: lose(held, actor=_MANAGER, at=later, reason="went direct").value,
+            "expire": lambda held: expire(held, at=later).value,
+            "win": lambda held: win(held, actor=_MANAGER, at=later).value,
+        }
+        for ending, end in endings.items():
+            tag = _customer_tag()
+            first, second = _add_deals(
+                storage,
+                _submitted(_fresh("deal"), "ptn_first", _customer(tag, 0)),
+                _submitted(_fresh("deal"), "ptn_second", _customer(tag, 2)),
+            )
+            with storage.unit_of_work() as uow:
+                _save_deal(uow, _approved(first, days=1))
+            with storage.unit_of_work() as uow:
+                _save_deal(uow, end(_read_deal(storage, first.id)))
+            _equal(_claims(storage, first.id), (), f"claims_for() after {ending}")
+            with storage.unit_of_work() as uow:
+                _save_deal(uow, _approved(second))
+            keys = customer_keys(second)
+            _equal(_holders(storage, keys), dict.fromkeys(keys, second.id), f"after {ending}")
+
+    def test_a_release_and_a_claim_in_one_unit_of_work_commit_together(
+        self, storage: Storage
+    ) -> None:
+        """Expiring the holder and approving a rival in one commit succeeds."""
+        tag = _customer_tag()
+        first, second = _add_deals(
+            storage,
+            _submitted(_fresh("deal"), "ptn_first", _customer(tag, 1)),
+            _submitted(_fresh("deal"), "ptn_second", _customer(tag, 0)),
+        )
+        with storage.unit_of_work() as uow:
+            _save_deal(uow, _approved(first, days=1))
+        with storage.unit_of_work() as uow:
+            uow.deals.update(_approved(second))  # saved first: the release comes later
+            uow.deals.update(expire(_read_deal(storage, first.id), at=_at(30)).value)
+            uow.commit()
+        keys = customer_keys(second)
+        _equal(_holders(storage, keys), dict.fromkeys(keys, second.id), "holders")
+
+    def test_rolled_back_and_failed_commits_leave_no_claims(self, storage: Storage) -> None:
+        """An approval rolled back, or in a commit that failed, claims nothing."""
+        (stored,) = _add_deals(storage, _submitted(_fresh("deal")))
+        keys = customer_keys(stored)
+        with storage.unit_of_work() as uow:
+            uow.deals.update(_approved(stored))
+            uow.rollback()
+            _equal(uow.deals.claims_for(stored.id), (), "claims_for() in the unit after rollback")
+        with storage.unit_of_work() as uow:
+            uow.deals.update(_approved(stored))
+        _equal(_holders(storage, keys), dict.fromkeys(keys), "holders after leaving the block")
+        taken = _draft(_fresh("deal"))
+        with storage.unit_of_work() as uow:
+            uow.deals.add(taken)
+            uow.deals.update(_approved(stored))
+            _add_deals(storage, taken)  # another unit of work takes the id meanwhile
+            with pytest.raises(ConflictError):
+                uow.commit()
+        _equal(_holders(storage, keys), dict.fromkeys(keys), "holders after a failed commit")
+        _equal(_read_deal(storage, stored.id).version, 1, "version after a failed commit")
+
+    def test_concurrent_approvals_approve_exactly_one_per_customer(self, storage: Storage) -> None:
+        """The race: 24 threads approve 24 registrations for 3 customers at once.
+
+        Each thread reads its own registration (8 partners per customer, each
+        writing the customer differently), waits until every thread has read,
+        approves it and commits. Exactly one commit per customer may succeed; the
+        others get `ConflictError` (or `StaleVersionError`) and write nothing.
+        """
+        customers, contenders = 3, 8
+        tags = [_customer_tag() for _ in range(customers)]
+        entries = {_fresh("deal"): (tag, n) for tag in tags for n in range(contenders)}
+        _add_deals(
+            storage,
+            *(
+                _submitted(deal_id, f"ptn_{n}", _customer(tag, n))
+                for deal_id, (tag, n) in entries.items()
+            ),
+        )
+        barrier = threading.Barrier(len(entries), timeout=_THREAD_TIMEOUT)
+        outcomes: dict[str, str] = {}
+        errors: list[BaseException] = []
+        lock = threading.Lock()
+
+        def attempt(deal_id: str) -> None:
+            try:
+                with storage.unit_of_work() as uow:
+                    seen = uow.deals.get(deal_id)
+                    barrier.wait()  # everyone has read before anyone approves
+                    approved, events = approve(seen, actor=_MANAGER, at=_at(3))
+                    try:
+                        _commit_approval(uow, approved, events)
+                        outcome = "approved"
+                    except ConflictError:  # StaleVersionError is one too
+                        outcome = "refused"
+                with lock:
+                    outcomes[deal_id] = outcome
+            except BaseException as error:
+                barrier.abort()
+                with lock:
+                    errors.append(error)
+
+        threads = [threading.Thread(target=attempt, args=(deal_id,)) for deal_id in entries]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(_THREAD_TIMEOUT)
+        assert not any(thread.is_alive() for thread in threads), "approvers never finished"
+        assert not errors, f"approvers failed with something other than ConflictError: {errors}"
+        _equal(len(outcomes), len(entries), "attempts that finished")
+        stored = {deal_id: _read_deal(storage, deal_id) for deal_id in entries}
+        approvals = [
+            sum(1 for d, (t, _) in entries.items() if t == tag and stored[d].status == "approved")
+            for tag in tags
+        ]
+        _equal(approvals, [1] * customers, "approvals per customer")
+        for deal_id, registration in stored.items():
+            won = outcomes[deal_id] == "approved"
+            _equal(
+                (registration.status, registration.version),
+                ("approved", 2) if won else ("submitted", 1),
+                f"{deal_id} ({outcomes[deal_id]})",
+            )
+            keys = customer_keys(registration)
+            if won:
+                _equal(_holders(storage, keys), dict.fromkeys(keys, deal_id), "holders")
+            else:
+                _equal(_claims(storage, deal_id), (), f"claims_for({deal_id!r}) of a loser")
+        _equal(_pending_kinds(storage), ["deal.approved"] * customers, "pending events")
+
+
 class StorageContract(
     PartnerRepositoryContract,
     ActivityLedgerContract,
@@ -3097,6 +3599,7 @@ class StorageContract(
     ProgramRepositoryContract,
     MembershipRepositoryContract,
     TierHistoryContract,
+    DealRepositoryContract,
     UnitOfWorkContract,
 ):
     """Every contract at once: what a complete partnerkit store must pass.
