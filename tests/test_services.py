@@ -1,5 +1,5 @@
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, NoReturn
 
 import pytest
@@ -18,6 +18,7 @@ from partnerkit import (
     ValidationError,
 )
 from partnerkit.access import Actor, Role
+from partnerkit.deals import Customer, DealRegistration
 from partnerkit.services import Services
 from partnerkit.storage.memory import MemoryStorage
 
@@ -44,7 +45,7 @@ def new_partner(partner_id: str = "ptn_1", **changes: object) -> Partner:
         "owner_id": "usr_maria",
     }
     fields.update(changes)
-    return Partner(**fields)  # type: ignore[arg-type]
+    return Partner(**fields)
 
 
 @pytest.fixture
@@ -258,3 +259,51 @@ def test_a_delivery_failure_after_commit_does_not_fail_the_call(
     result = services.register_partner(MANAGER, new_partner())
     assert result.value.version == 1
     assert "they stay in the outbox" in caplog.text
+
+
+def registration(deal_id: str, partner_id: str, customer: str = "Acme Oy") -> DealRegistration:
+    return DealRegistration(
+        id=deal_id,
+        partner_id=partner_id,
+        customer=Customer(customer, "FI", domain="acme.fi"),
+        amount=Money("50000", "EUR"),
+        expected_close_on=date(2026, 6, 30),
+        registered_at=NOW,
+        products=("cloud",),
+    )
+
+
+def test_the_deal_workflow_runs_through_services_and_refuses_a_second_approval(
+    services: Services,
+) -> None:
+    from partnerkit import ConflictError  # noqa: PLC0415
+
+    for partner_id in ("ptn_1", "ptn_2"):
+        services.register_partner(MANAGER, new_partner(partner_id, status=PartnerStatus.ACTIVE))
+    first = services.submit_deal(PARTNER_USER, registration("d1", "ptn_1"))
+    assert first.value.status == "submitted"
+    second = services.submit_deal(ADMIN, registration("d2", "ptn_2", "ACME Oy."))
+    assert "deal.conflict_found" in [event.kind for event in second.events]
+    approved = services.approve_deal(MANAGER, "d1")
+    assert approved.value.status == "approved"
+    assert approved.value.protection_until == NOW + Period.of_days(90)
+    with pytest.raises(ConflictError):
+        services.approve_deal(MANAGER, "d2", override_reason="the customer asked for both")
+    rejected = services.reject_deal(MANAGER, "d2", reason="ptn_1 registered first")
+    assert rejected.value.status == "rejected"
+    with pytest.raises(PermissionDeniedError):
+        services.approve_deal(PARTNER_USER, "d1")
+    won = services.close_deal(PARTNER_USER, "d1", won=True)
+    assert won.value.status == "won"
+
+
+def test_the_expiry_sweep_expires_lapsed_approvals(services: Services) -> None:
+    services.register_partner(MANAGER, new_partner(status=PartnerStatus.ACTIVE))
+    services.submit_deal(PARTNER_USER, registration("d1", "ptn_1"))
+    services.approve_deal(MANAGER, "d1")
+    assert isinstance(services.clock, FixedClock)
+    services.clock.advance(Period.of_days(91))
+    swept = services.expire_deals(MANAGER)
+    assert [r.status for r in swept.value] == ["expired"]
+    assert [e.kind for e in swept.events] == ["deal.expired"]
+    assert services.expire_deals(MANAGER).value == ()

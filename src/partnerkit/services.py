@@ -19,6 +19,7 @@ managers acting on one partner do not see spurious failures.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import timedelta
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -28,6 +29,20 @@ from partnerkit._errors import PartnerkitError, StaleVersionError, ValidationErr
 from partnerkit._events import Event
 from partnerkit._time import Clock, SystemClock
 from partnerkit.access import DEFAULT_POLICY, AccessPolicy, Action, Actor
+from partnerkit.deals import (
+    DEFAULT_PROTECTION,
+    ConflictIndex,
+    DealRegistration,
+    approve,
+    expire_due,
+    find_conflicts,
+    lose,
+    reject,
+    screen,
+    submit,
+    win,
+    withdraw,
+)
 from partnerkit.events import EventBus
 from partnerkit.health import HealthScore, ScoreBatch, ScoringModel, score_batch
 from partnerkit.metrics import MetricDefinition, compute_snapshots
@@ -51,6 +66,7 @@ if TYPE_CHECKING:
 
     from partnerkit._events import Change
     from partnerkit._money import RateSource
+    from partnerkit._time import Period
     from partnerkit.ledger import Activity
     from partnerkit.storage import AppendResult, Page, Storage, UnitOfWork
 
@@ -104,6 +120,8 @@ class Services:
         self.clock = clock or SystemClock()
         self.policy = policy
         self.bus = bus or EventBus(storage)
+        self._conflicts: ConflictIndex | None = None
+        self._index_lock = threading.Lock()
 
     # The machinery every use case shares.
 
@@ -373,6 +391,161 @@ class Services:
             return Result(batch, events)
 
         return self._run(work)
+
+    # Deal registrations.
+
+    def _index(self, uow: UnitOfWork) -> ConflictIndex:
+        """The conflict index, built from storage on first use and kept in step after."""
+        with self._index_lock:
+            if self._conflicts is None:
+                index = ConflictIndex()
+                for registration in _every(lambda cursor: uow.deals.active(cursor=cursor)):
+                    index.add(registration)
+                self._conflicts = index
+            return self._conflicts
+
+    def _synced(self, result: Result[DealRegistration]) -> Result[DealRegistration]:
+        if self._conflicts is not None:
+            with self._index_lock:
+                self._conflicts.sync(result.value)
+        return result
+
+    def _protection(self, uow: UnitOfWork, partner_id: str) -> Period:
+        """The longest deal protection the partner's current tiers grant (90 days without)."""
+        best: Period | None = None
+        today = self.clock.now()
+        for membership in uow.memberships.for_partner(partner_id):
+            if membership.tier_id is None:
+                continue
+            tier = uow.programs.get(membership.program_id).program.tier(membership.tier_id)
+            period = tier.benefits.deal_protection
+            if period is not None and (best is None or today + period > today + best):
+                best = period
+        return best or DEFAULT_PROTECTION
+
+    def submit_deal(self, actor: Actor, registration: DealRegistration) -> Result[DealRegistration]:
+        """Store a draft registration (if new) and submit it, screened for conflicts.
+
+        Every conflict becomes a ``deal.conflict_found`` event; a duplicate of the
+        same partner's own registration is rejected at once (see `partnerkit.deals`).
+        """
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> Result[DealRegistration]:
+            partner = uow.partners.get(registration.partner_id)
+            self.policy.check(actor, Action.DEAL_SUBMIT, partner)
+            stored = uow.deals.add(registration) if registration.version == 0 else registration
+            submitted, events = submit(stored, actor=actor.id, at=now)
+            conflicts = [
+                conflict
+                for conflict in find_conflicts(submitted, self._index(uow))
+                if conflict.other_id != submitted.id
+            ]
+            screened, more = screen(submitted, conflicts, actor=actor.id, at=now)
+            return Result(uow.deals.update(screened), (*events, *more))
+
+        return self._synced(self._run(work))
+
+    def approve_deal(
+        self, actor: Actor, deal_id: str, *, override_reason: str = ""
+    ) -> Result[DealRegistration]:
+        """Approve a submitted registration with the protection its partner's tier grants.
+
+        Raises:
+            ConflictError: If a conflict objects and no ``override_reason`` is given,
+                or (at commit) if another registration for the customer was
+                approved meanwhile; nothing is written.
+        """
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> Result[DealRegistration]:
+            registration = uow.deals.get(deal_id)
+            self.policy.check(actor, Action.DEAL_DECIDE, uow.partners.get(registration.partner_id))
+            conflicts = [
+                conflict
+                for conflict in find_conflicts(registration, self._index(uow))
+                if conflict.other_id != registration.id
+            ]
+            approved, events = approve(
+                registration,
+                actor=actor.id,
+                at=now,
+                protection=self._protection(uow, registration.partner_id),
+                conflicts=conflicts,
+                override_reason=override_reason,
+            )
+            return Result(uow.deals.update(approved), events)
+
+        return self._synced(self._run(work))
+
+    def _decide_deal(
+        self,
+        actor: Actor,
+        action: Action,
+        deal_id: str,
+        change: Callable[[DealRegistration, datetime], Change[DealRegistration]],
+    ) -> Result[DealRegistration]:
+        def work(uow: UnitOfWork) -> Result[DealRegistration]:
+            registration = uow.deals.get(deal_id)
+            self.policy.check(actor, action, uow.partners.get(registration.partner_id))
+            updated, events = change(registration, self.clock.now())
+            return Result(uow.deals.update(updated), events)
+
+        return self._synced(self._run(work))
+
+    def reject_deal(self, actor: Actor, deal_id: str, *, reason: str) -> Result[DealRegistration]:
+        """Reject a submitted registration; ``reason`` is required."""
+        return self._decide_deal(
+            actor,
+            Action.DEAL_DECIDE,
+            deal_id,
+            lambda r, now: reject(r, actor=actor.id, at=now, reason=reason),
+        )
+
+    def withdraw_deal(
+        self, actor: Actor, deal_id: str, *, reason: str = ""
+    ) -> Result[DealRegistration]:
+        """Withdraw a draft or submitted registration."""
+        return self._decide_deal(
+            actor,
+            Action.DEAL_WITHDRAW,
+            deal_id,
+            lambda r, now: withdraw(r, actor=actor.id, at=now, reason=reason),
+        )
+
+    def close_deal(
+        self, actor: Actor, deal_id: str, *, won: bool, reason: str = ""
+    ) -> Result[DealRegistration]:
+        """Record an approved deal as won (attribution frozen) or lost (reason required)."""
+        if won:
+            return self._decide_deal(
+                actor,
+                Action.DEAL_CLOSE,
+                deal_id,
+                lambda r, now: win(r, actor=actor.id, at=now, reason=reason),
+            )
+        return self._decide_deal(
+            actor,
+            Action.DEAL_CLOSE,
+            deal_id,
+            lambda r, now: lose(r, actor=actor.id, at=now, reason=reason),
+        )
+
+    def expire_deals(self, actor: Actor) -> Result[tuple[DealRegistration, ...]]:
+        """Expire every approved registration whose protection has lapsed by now."""
+        self.policy.check(actor, Action.DEAL_SWEEP)
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> Result[tuple[DealRegistration, ...]]:
+            lapsed, events = expire_due(uow.deals.due_to_expire(now, limit=1000), now)
+            return Result(tuple(uow.deals.update(r) for r in lapsed), events)
+
+        result = self._run(work)
+        if self._conflicts is not None:
+            with self._index_lock:
+                for registration in result.value:
+                    self._conflicts.sync(registration)
+        return result
 
 
 def _every(fetch: Callable[[str | None], Page[T]]) -> list[T]:
