@@ -200,3 +200,13 @@ requirements.all_of = [{ metric = "revenue_12m", comparison = ">=", threshold = 
     assert "ptn_1                    Silver" in out
     assert "ptn_2                    Registered" in out
     assert "needs 15,000.00 USD more revenue 12m in the trailing 12 months" in out
+
+
+def test_demo_counts_only_onboarding_partners_as_overdue(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = run_demo(capsys, "--seed", "3")
+    statuses = next(line for line in out.splitlines() if "by status:" in line)
+    overdue = next(line for line in out.splitlines() if "overdue steps" in line)
+    onboarding = int(statuses.split("onboarding ")[1].split(",")[0])
+    assert int(overdue.rsplit(" ", 1)[1]) <= onboarding

@@ -528,7 +528,11 @@ def _report(
     write("Partners\n")
     write("  by status: " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()) + "\n")
     write("  by type:   " + ", ".join(f"{k} {v}" for k, v in types.most_common()) + "\n")
-    overdue = [p for p in partners if overdue_steps(p, AS_OF.date())]
+    overdue = [
+        p
+        for p in partners
+        if p.status is PartnerStatus.ONBOARDING and overdue_steps(p, AS_OF.date())
+    ]
     if overdue:
         write(f"  onboarding with overdue steps: {len(overdue)}\n")
     write("\n")
