@@ -21,6 +21,8 @@ def test_demo_prints_a_channel_managers_report(capsys: pytest.CaptureFixture[str
         "Tier review of 2026-10-01 (Channel Partner Program)",
         "Health bands",
         "At-risk partners and why",
+        "Deal registrations over the last six months",
+        "expiry sweep today",
     ):
         assert heading in out
 

@@ -15,8 +15,18 @@ from typing import TYPE_CHECKING, Final, TextIO
 
 import attrs
 
+from partnerkit._errors import ConflictError
 from partnerkit._money import FixedRates, Money
-from partnerkit._time import Period
+from partnerkit._time import FixedClock, Period
+from partnerkit.access import Actor, Role
+from partnerkit.deals import (
+    Conflict,
+    ConflictIndex,
+    Customer,
+    DealRegistration,
+    DealStatus,
+    find_conflicts,
+)
 from partnerkit.health import HealthScore, ScoringModel, model_from_dict, score_batch
 from partnerkit.ledger import Activity, ActivityKind
 from partnerkit.metrics import Aggregate, MetricDefinition, Window, compute_snapshots
@@ -32,6 +42,7 @@ from partnerkit.partners import (
     overdue_steps,
     start_onboarding,
 )
+from partnerkit.services import Services
 from partnerkit.tiers import (
     Membership,
     Program,
@@ -487,7 +498,105 @@ def run_demo(
     ordered = [snapshots[p.id] for p in network.partners]
     scores = score_batch(HEALTH_MODEL, ordered, as_of=AS_OF)
     runs = _tier_reviews(network, stored)
+    _progress(err, "registering deals through the services")
+    deals = _deals(storage, network, seed)
     _report(out, network=network, snapshots=snapshots, scores=scores, runs=runs, seed=seed)
+    _deal_report(out, deals, {p.id: p.name for p in network.partners})
+
+
+@attrs.frozen
+class DealOutcome:
+    """What the demo's deal desk did."""
+
+    counts: dict[str, int]
+    conflicts: tuple[Conflict, ...]
+    expired: int
+
+
+_CUSTOMER_WORDS: Final = (
+    ("Hartwell", "Oakridge", "Bluefin", "Kestrel", "Vantage", "Sterling", "Orion", "Maple",
+     "Polaris", "Cobalt", "Juniper", "Falcon", "Larkspur", "Ridgeway", "Thornbury"),
+    ("Logistics", "Medical", "Retail", "Energy", "Foods", "Insurance", "Manufacturing"),
+)  # fmt: skip
+
+
+# How partners write the same customer: legal forms, punctuation, case and typos.
+_VARIANTS: Final = ("{n} Inc", "{n}, Inc.", "{N} INC", "{n} Ltd", "{n} GmbH", "{t} Inc", "{n}")
+
+
+def _customer_name(rng: random.Random, name: str) -> str:
+    pattern = rng.choice(_VARIANTS)
+    if "{t}" in pattern:  # one slip of the keyboard
+        index = rng.randrange(1, len(name) - 1)
+        typo = name[:index] + name[index + 1] + name[index] + name[index + 2 :]
+        return pattern.format(t=typo)
+    return pattern.format(n=name, N=name.upper())
+
+
+def _deals(storage: Storage, network: Network, seed: int) -> DealOutcome:
+    """Partners register deals over six months; managers decide; the sweep runs today."""
+    rng = random.Random(seed + 1)  # noqa: S311 - a reproducible demo, not security
+    clock = FixedClock(AS_OF)
+    services = Services(storage, clock=clock)
+    active = [p for p in network.partners if p.status is PartnerStatus.ACTIVE]
+    planned = []
+    first, second = _CUSTOMER_WORDS
+    for index, partner in enumerate(rng.sample(active, k=max(1, len(active) // 6))):
+        name = f"{rng.choice(first)} {rng.choice(second)}"
+        slug = name.lower().replace(" ", "-")
+        when = AS_OF - timedelta(days=rng.randint(1, 180), hours=rng.randint(0, 23))
+        planned.append((when, index, partner, name, slug))
+    counts: Counter[str] = Counter()
+    desk = ConflictIndex()  # the desk's own view, to explain each rejection
+    found: list[Conflict] = []
+    for when, number, partner, name, slug in sorted(planned, key=lambda item: item[:2]):
+        clock.set(when)
+        domain = f"{'www.' if rng.random() < 0.3 else ''}{slug}.example"
+        registration = DealRegistration(
+            id=f"deal_{number:05d}",
+            partner_id=partner.id,
+            customer=Customer(_customer_name(rng, name), "US", domain=domain),
+            amount=Money(Decimal(rng.randrange(20, 400)) * 1000, "USD"),
+            expected_close_on=(when + timedelta(days=rng.randint(45, 150))).date(),
+            registered_at=when,
+            products=(rng.choice(("cloud", "security", "analytics")),),
+        )
+        user = Actor(f"usr_{partner.id}", Role.PARTNER_USER, partner_id=partner.id)
+        manager = Actor(partner.owner_id or MANAGERS[0], Role.CHANNEL_MANAGER)
+        submitted = services.submit_deal(user, registration).value
+        if submitted.status is not DealStatus.SUBMITTED:
+            counts[submitted.status.value] += 1
+            continue
+        try:
+            decided = services.approve_deal(manager, submitted.id).value
+        except ConflictError:
+            found.extend(find_conflicts(submitted, desk))
+            reason = "the customer is already registered by another partner"
+            decided = services.reject_deal(manager, submitted.id, reason=reason).value
+        desk.sync(decided)
+        counts[decided.status.value] += 1
+    clock.set(AS_OF)
+    expired = services.expire_deals(Actor(MANAGERS[0], Role.CHANNEL_MANAGER)).value
+    # Near-duplicates first: the conflicts a person would want to check by eye.
+    conflicts = sorted(found, key=lambda c: (c.confidence, c.registration_id))
+    return DealOutcome(dict(counts), tuple(conflicts), len(expired))
+
+
+def _deal_report(out: TextIO, outcome: DealOutcome, names: dict[str, str]) -> None:
+    write = out.write
+    decided = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()))
+    write(f"\nDeal registrations over the last six months: {decided}\n")
+    write(f"  expiry sweep today: {outcome.expired} approvals lapsed and expired\n")
+    write("  top conflicts found (the later registration was rejected):\n")
+    seen: set[str] = set()
+    for conflict in outcome.conflicts:
+        if conflict.registration_id in seen:
+            continue
+        seen.add(conflict.registration_id)
+        for line in conflict.explain().splitlines():
+            write(f"    {line}\n")
+        if len(seen) == 3:
+            break
 
 
 def _tier_reviews(network: Network, activities: Sequence[Activity]) -> list[ReviewRun]:
