@@ -307,3 +307,66 @@ def test_the_expiry_sweep_expires_lapsed_approvals(services: Services) -> None:
     assert [r.status for r in swept.value] == ["expired"]
     assert [e.kind for e in swept.events] == ["deal.expired"]
     assert services.expire_deals(MANAGER).value == ()
+
+
+def test_managers_pin_tiers_extend_deals_and_override_scores(services: Services) -> None:
+    from partnerkit.health import Override, model_from_dict  # noqa: PLC0415
+    from partnerkit.tiers import Membership, program_from_toml  # noqa: PLC0415
+
+    active_network(services)
+    with services.storage.unit_of_work() as uow:
+        uow.programs.add(program_from_toml(PROGRAM_TOML))
+        uow.memberships.add(Membership("ptn_2", "prg", date(2026, 1, 5)))
+        uow.commit()
+    pinned = services.pin_tier(
+        MANAGER, "prg", "ptn_2", "silver", until=date(2026, 6, 1), reason="strategic launch"
+    )
+    assert pinned.value.tier_id == "silver"
+    assert "tier.changed" in [e.kind for e in pinned.events]
+    with services.storage.unit_of_work() as uow:
+        assert uow.tier_history.at("prg", "ptn_2", NOW) is not None
+    with pytest.raises(PermissionDeniedError):
+        services.unpin_tier(PARTNER_USER, "prg", "ptn_2")
+
+    services.submit_deal(PARTNER_USER, registration("d1", "ptn_1"))
+    services.approve_deal(MANAGER, "d1")
+    services.request_deal_extension(PARTNER_USER, "d1", 30, reason="procurement is slow")
+    extended = services.decide_deal_extension(MANAGER, "d1", approve=True)
+    assert extended.value.protection_until == NOW + Period.of_days(120)
+
+    model = model_from_dict(
+        {
+            "name": "Revenue health",
+            "version": 1,
+            "measures": [
+                {
+                    "name": "revenue",
+                    "metric": "revenue_12m",
+                    "weight": 1,
+                    "normalizer": {"kind": "target", "target": 20000},
+                }
+            ],
+        }
+    )
+    from partnerkit import Aggregate, MetricDefinition  # noqa: PLC0415
+
+    services.score_partners(
+        MANAGER, model, [MetricDefinition("revenue_12m", Aggregate.SUM, kinds=("revenue_booked",))]
+    )
+    assert isinstance(services.clock, FixedClock)
+    services.clock.advance(Period.of_days(1))
+    sponsor = Override(
+        "usr_maria",
+        "new executive sponsor",
+        created_at=services.clock.now(),
+        expires_at=services.clock.now() + Period.of_days(30),
+        band="at_risk",
+    )
+    overridden = services.set_health_override(MANAGER, model, "ptn_2", sponsor)
+    assert (overridden.value.band, overridden.value.computed_band) == ("at_risk", "critical")
+    services.clock.advance(Period.of_days(1))
+    cleared = services.clear_health_override(MANAGER, model, "ptn_2", reason="resolved")
+    assert cleared.value.band == "critical"
+    with services.storage.unit_of_work() as uow:
+        history = uow.scores.history("ptn_2", model="Revenue health")
+    assert [s.band for s in history] == ["critical", "at_risk", "critical"]

@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 import attrs
 
-from partnerkit._errors import PartnerkitError, StaleVersionError, ValidationError
+from partnerkit._errors import (
+    NotFoundError,
+    PartnerkitError,
+    StaleVersionError,
+    ValidationError,
+)
 from partnerkit._events import Event
 from partnerkit._time import Clock, SystemClock
 from partnerkit.access import DEFAULT_POLICY, AccessPolicy, Action, Actor
@@ -33,18 +38,30 @@ from partnerkit.deals import (
     DEFAULT_PROTECTION,
     ConflictIndex,
     DealRegistration,
+    ExtensionPolicy,
     approve,
+    approve_extension,
+    deny_extension,
     expire_due,
     find_conflicts,
     lose,
     reject,
+    request_extension,
     screen,
     submit,
     win,
     withdraw,
 )
 from partnerkit.events import EventBus
-from partnerkit.health import HealthScore, ScoreBatch, ScoringModel, score_batch
+from partnerkit.health import (
+    HealthScore,
+    Override,
+    ScoreBatch,
+    ScoringModel,
+    apply_override,
+    score_batch,
+    withdraw_override,
+)
 from partnerkit.metrics import MetricDefinition, compute_snapshots
 from partnerkit.partners import (
     OnboardingPlan,
@@ -58,7 +75,17 @@ from partnerkit.partners import (
     suspend,
     terminate,
 )
-from partnerkit.tiers import ReviewRun, review
+from partnerkit.tiers import (
+    Membership,
+    Program,
+    ReviewRun,
+    apply_tier_events,
+    approve_downgrade,
+    pin_tier,
+    reject_downgrade,
+    review,
+    unpin,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
@@ -100,6 +127,8 @@ class Services:
         policy: Who may do what (`DEFAULT_POLICY` by default).
         bus: Delivers committed events to subscribers after every call; one is
             created on ``storage`` when not given.
+        extension_policy: Limits on deal protection extensions (the deals
+            module's defaults when not given).
 
     Example::
 
@@ -115,11 +144,13 @@ class Services:
         clock: Clock | None = None,
         policy: AccessPolicy = DEFAULT_POLICY,
         bus: EventBus | None = None,
+        extension_policy: ExtensionPolicy | None = None,
     ) -> None:
         self.storage = storage
         self.clock = clock or SystemClock()
         self.policy = policy
         self.bus = bus or EventBus(storage)
+        self.extension_policy = extension_policy
         self._conflicts: ConflictIndex | None = None
         self._index_lock = threading.Lock()
 
@@ -546,6 +577,169 @@ class Services:
                 for registration in result.value:
                     self._conflicts.sync(registration)
         return result
+
+    # Extensions, pins, downgrades and overrides: the managers' decisions.
+
+    def request_deal_extension(
+        self, actor: Actor, deal_id: str, period: Period | int | str, *, reason: str
+    ) -> Result[DealRegistration]:
+        """Ask for more protection on an approved registration (one pending at a time)."""
+        return self._decide_deal(
+            actor,
+            Action.DEAL_REQUEST_EXTENSION,
+            deal_id,
+            lambda r, now: request_extension(
+                r, period, actor=actor.id, at=now, reason=reason, policy=self.extension_policy
+            ),
+        )
+
+    def decide_deal_extension(
+        self, actor: Actor, deal_id: str, *, approve: bool, reason: str = ""
+    ) -> Result[DealRegistration]:
+        """Approve or deny the pending extension (a denial needs a reason)."""
+        if approve:
+            return self._decide_deal(
+                actor,
+                Action.DEAL_DECIDE,
+                deal_id,
+                lambda r, now: approve_extension(
+                    r, actor=actor.id, at=now, reason=reason, policy=self.extension_policy
+                ),
+            )
+        return self._decide_deal(
+            actor,
+            Action.DEAL_DECIDE,
+            deal_id,
+            lambda r, now: deny_extension(r, actor=actor.id, at=now, reason=reason),
+        )
+
+    def _change_membership(
+        self,
+        actor: Actor,
+        action: Action,
+        program_id: str,
+        partner_id: str,
+        change: Callable[[Program, Membership, datetime], Change[Membership]],
+    ) -> Result[Membership]:
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> Result[Membership]:
+            self.policy.check(actor, action, uow.partners.get(partner_id))
+            program = uow.programs.get(program_id).program
+            updated, events = change(program, uow.memberships.get(program_id, partner_id), now)
+            history = uow.tier_history.for_partner(program_id, partner_id)
+            for assignment in apply_tier_events(history, events):
+                uow.tier_history.save(assignment)
+            return Result(uow.memberships.update(updated), events)
+
+        return self._run(work)
+
+    def pin_tier(
+        self,
+        actor: Actor,
+        program_id: str,
+        partner_id: str,
+        tier_id: str,
+        *,
+        until: date,
+        reason: str,
+    ) -> Result[Membership]:
+        """Hold a partner at ``tier_id`` until a date, whatever reviews say; it lapses by itself."""
+        return self._change_membership(
+            actor,
+            Action.TIER_PIN,
+            program_id,
+            partner_id,
+            lambda program, m, now: pin_tier(
+                program, m, tier_id, until=until, reason=reason, by=actor.id, at=now
+            ),
+        )
+
+    def unpin_tier(
+        self, actor: Actor, program_id: str, partner_id: str, *, reason: str = ""
+    ) -> Result[Membership]:
+        """Lift a pin before it lapses."""
+        return self._change_membership(
+            actor,
+            Action.TIER_PIN,
+            program_id,
+            partner_id,
+            lambda _program, m, now: unpin(m, by=actor.id, at=now, reason=reason),
+        )
+
+    def decide_downgrade(
+        self, actor: Actor, program_id: str, partner_id: str, *, approve: bool, reason: str = ""
+    ) -> Result[Membership]:
+        """Approve a proposed downgrade (moving one level down) or reject it (reason needed)."""
+        if approve:
+            return self._change_membership(
+                actor,
+                Action.TIER_DECIDE_DOWNGRADE,
+                program_id,
+                partner_id,
+                lambda program, m, now: approve_downgrade(
+                    program, m, by=actor.id, at=now, reason=reason
+                ),
+            )
+        return self._change_membership(
+            actor,
+            Action.TIER_DECIDE_DOWNGRADE,
+            program_id,
+            partner_id,
+            lambda _program, m, now: reject_downgrade(m, by=actor.id, at=now, reason=reason),
+        )
+
+    def set_health_override(
+        self, actor: Actor, model: ScoringModel, partner_id: str, override: Override
+    ) -> Result[HealthScore]:
+        """Override a partner's latest score from now until the override expires.
+
+        The overridden score is stored as the next entry of the partner's score
+        history, and later scoring runs carry it over until it lapses.
+
+        Raises:
+            NotFoundError: If the partner has no stored score for ``model``.
+        """
+        return self._change_score(
+            actor,
+            model,
+            partner_id,
+            lambda latest, now: apply_override(model, latest, override, at=now),
+        )
+
+    def clear_health_override(
+        self, actor: Actor, model: ScoringModel, partner_id: str, *, reason: str = ""
+    ) -> Result[HealthScore]:
+        """Take an override off before it expires; the computed score shows again."""
+        return self._change_score(
+            actor,
+            model,
+            partner_id,
+            lambda latest, now: withdraw_override(latest, actor=actor.id, at=now, reason=reason),
+        )
+
+    def _change_score(
+        self,
+        actor: Actor,
+        model: ScoringModel,
+        partner_id: str,
+        change: Callable[[HealthScore, datetime], Change[HealthScore]],
+    ) -> Result[HealthScore]:
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> Result[HealthScore]:
+            self.policy.check(actor, Action.HEALTH_OVERRIDE, uow.partners.get(partner_id))
+            latest = uow.scores.latest(partner_id, model=model.name, before=now)
+            if latest is None:
+                raise NotFoundError(
+                    "health score", partner_id, f"score the partner with {model.name!r} first"
+                )
+            updated, events = change(latest, now)
+            if updated != latest:
+                uow.scores.add(updated)
+            return Result(updated, events)
+
+        return self._run(work)
 
 
 def _every(fetch: Callable[[str | None], Page[T]]) -> list[T]:
