@@ -212,3 +212,31 @@ def test_demo_counts_only_onboarding_partners_as_overdue(
     overdue = next(line for line in out.splitlines() if "overdue steps" in line)
     onboarding = int(statuses.split("onboarding ")[1].split(",")[0])
     assert int(overdue.rsplit(" ", 1)[1]) <= onboarding
+
+
+def test_deals_check_explains_conflicts_and_exits_3(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    registrations = tmp_path / "deals.csv"
+    registrations.write_text(
+        "id,partner_id,customer,country,domain,products\n"
+        "r1,p1,Acme Oy,FI,acme.fi,cloud\n"
+        "r2,p2,ACME Oy.,FI,,cloud\n"
+        "r3,p3,Zenith AB,SE,zenith.se,\n",
+        encoding="utf-8",
+    )
+    assert main(["deals", "check", "--input", str(registrations)]) == 3
+    out = capsys.readouterr().out
+    assert "r2 conflicts with registration r1 by partner p1" in out
+    assert "same normalised name 'acme'" in out
+    assert out.rstrip().endswith("1 conflict(s) found")
+    clean = tmp_path / "clean.csv"
+    clean.write_text("id,partner_id,customer,country\nr1,p1,Acme Oy,FI\n", encoding="utf-8")
+    assert main(["deals", "check", "--input", str(clean)]) == 0
+
+
+def test_deals_check_names_bad_lines(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    registrations = tmp_path / "deals.csv"
+    registrations.write_text("id,partner_id,customer,country\nr1,p1,Acme,XX\n", encoding="utf-8")
+    assert main(["deals", "check", "--input", str(registrations)]) == 1
+    assert "line 2" in capsys.readouterr().err

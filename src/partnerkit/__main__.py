@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from partnerkit.storage import Storage
 
 #: Exit codes: 0 success, 1 partnerkit refused the input or the store failed,
-#: 2 the command line itself was wrong (argparse's convention).
-EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+#: 2 the command line itself was wrong (argparse's convention), 3 ``deals check``
+#: found conflicts (so scripts can branch on it).
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFLICTS = 0, 1, 2, 3
 
 
 def _positive(text: str) -> int:
@@ -135,6 +136,32 @@ def _tiers(options: argparse.Namespace) -> None:
         print(f"{partner_id:<24} {tier:<14} {progress:>5}  {gap}")
 
 
+def _deals_check(options: argparse.Namespace) -> int:
+    from partnerkit._cli_files import read_registrations  # noqa: PLC0415
+    from partnerkit.deals import ConflictIndex, find_conflicts  # noqa: PLC0415
+
+    index = ConflictIndex()
+    rows = []
+    for registration in read_registrations(Path(options.input)):
+        rows.extend(find_conflicts(registration, index))
+        index.add(registration)
+    if options.format == "json":
+        print(json.dumps([to_dict(conflict) for conflict in rows], ensure_ascii=False, indent=2))
+    elif options.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(("registration_id", "other_id", "confidence", "outcome", "matched"))
+        for c in rows:
+            kinds = ";".join(kind.value for kind in c.match_kinds)
+            writer.writerow(
+                (c.registration_id, c.other_id, f"{c.confidence:.2f}", c.outcome.value, kinds)
+            )
+    else:
+        for conflict in rows:
+            print(conflict.explain())
+        print(f"{len(rows)} conflict(s) found")
+    return EXIT_CONFLICTS if rows else EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = argparse.ArgumentParser(
@@ -164,6 +191,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--format", choices=("table", "csv", "json"), default="table", help="output format"
     )
     tiers.add_argument("--as-of", help="ISO instant for rows without an as_of column")
+    deals = commands.add_parser("deals", help="deal registration tools")
+    deal_commands = deals.add_subparsers(dest="deals_command", required=True)
+    check = deal_commands.add_parser(
+        "check", help="find conflicts among registrations in a CSV file, in submission order"
+    )
+    check.add_argument("--input", required=True, help="registrations, .csv")
+    check.add_argument(
+        "--format", choices=("text", "csv", "json"), default="text", help="output format"
+    )
     options = parser.parse_args(argv)
     try:
         if options.command == "demo":
@@ -172,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _score(options)
         elif options.command == "tiers":
             _tiers(options)
+        elif options.command == "deals":
+            return _deals_check(options)
     except PartnerkitError as error:
         print(f"partnerkit: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -13,16 +13,17 @@ import csv
 import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
 from partnerkit._errors import FieldProblem, ValidationError
 from partnerkit._money import Money
 from partnerkit._time import parse_datetime
+from partnerkit.deals import Customer, DealRegistration, DealStatus
 from partnerkit.metrics import MetricSnapshot, MetricValue
 
 if TYPE_CHECKING:
-    from datetime import datetime
     from pathlib import Path
 
 _WHOLE: Final = re.compile(r"[+-]?\d+")
@@ -149,3 +150,67 @@ def read_snapshots(path: Path, default_as_of: datetime | None) -> list[MetricSna
     if suffix == ".json":
         return _read_json(text, default_as_of)
     raise ValidationError.single("input", f"{path.name}: give a .csv or .json file")
+
+
+_DEAL_COLUMNS: Final = ("id", "partner_id", "customer", "country")
+
+
+def read_registrations(path: Path) -> list[DealRegistration]:
+    """Read deal registrations to check from a CSV file, in submission order.
+
+    Columns: ``id``, ``partner_id``, ``customer``, ``country`` (required),
+    ``domain``, ``contact_email``, ``products`` (separated by ``;``) and
+    ``submitted_at`` (ISO instant; default: the row order decides priority).
+
+    Raises:
+        ValidationError: Naming the line and column of every bad cell.
+    """
+    if path.suffix.lower() != ".csv":
+        raise ValidationError.single("input", f"{path.name}: give a .csv file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise ValidationError.single("input", f"cannot read {path}: {error.strerror}") from None
+    rows = csv.DictReader(io.StringIO(text))
+    missing = [name for name in _DEAL_COLUMNS if name not in (rows.fieldnames or ())]
+    if missing:
+        raise ValidationError.single("line 1", f"the header lacks: {', '.join(missing)}")
+    columns = {name: index for index, name in enumerate(rows.fieldnames or (), start=1)}
+    base = datetime(2000, 1, 1, tzinfo=UTC)
+    found: list[DealRegistration] = []
+    problems: list[FieldProblem] = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            raw = (row.get("submitted_at") or "").strip()
+            at = parse_datetime(raw, "") if raw else base + timedelta(seconds=number)
+        except ValidationError as error:
+            where = f"line {number}, column {columns['submitted_at']} (submitted_at)"
+            problems += [problem.prefixed(where) for problem in error.problems]
+            continue
+        try:
+            customer = Customer(
+                (row.get("customer") or "").strip(),
+                (row.get("country") or "").strip(),
+                domain=(row.get("domain") or "").strip() or None,
+                contact_email=(row.get("contact_email") or "").strip() or None,
+            )
+            found.append(
+                DealRegistration(
+                    id=(row.get("id") or "").strip(),
+                    partner_id=(row.get("partner_id") or "").strip(),
+                    customer=customer,
+                    amount=Money(0, "USD"),  # amounts play no part in conflicts
+                    expected_close_on=at.date() + timedelta(days=365),
+                    registered_at=at,
+                    products=tuple(
+                        p.strip() for p in (row.get("products") or "").split(";") if p.strip()
+                    ),
+                    status=DealStatus.SUBMITTED,
+                    submitted_at=at,
+                )
+            )
+        except ValidationError as error:
+            problems += [problem.prefixed(f"line {number}") for problem in error.problems]
+    if problems:
+        raise ValidationError(problems)
+    return found
