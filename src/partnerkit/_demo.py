@@ -27,7 +27,7 @@ from partnerkit.deals import (
     DealStatus,
     find_conflicts,
 )
-from partnerkit.health import HealthScore, ScoringModel, model_from_dict, score_batch
+from partnerkit.health import HealthScore, ScoringModel, model_from_dict
 from partnerkit.ledger import Activity, ActivityKind
 from partnerkit.metrics import Aggregate, MetricDefinition, Window, compute_snapshots
 from partnerkit.partners import (
@@ -49,7 +49,6 @@ from partnerkit.tiers import (
     ReviewRun,
     TierOutcome,
     program_from_toml,
-    review,
 )
 
 if TYPE_CHECKING:
@@ -59,6 +58,7 @@ if TYPE_CHECKING:
     from partnerkit.storage import Storage
 
 AS_OF: Final = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
+ADMIN: Final = Actor("usr_admin", Role.ADMIN)
 HISTORY_DAYS: Final = 548  # 18 months
 MANAGERS: Final = ("usr_maria", "usr_jonas", "usr_aiko", "usr_lucas", "usr_priya")
 RATES: Final = FixedRates(
@@ -495,9 +495,10 @@ def run_demo(
     snapshots = compute_snapshots(
         DEFINITIONS, stored, AS_OF, partner_ids=[p.id for p in network.partners], rates=RATES
     )
-    ordered = [snapshots[p.id] for p in network.partners]
-    scores = score_batch(HEALTH_MODEL, ordered, as_of=AS_OF)
-    runs = _tier_reviews(network, stored)
+    _progress(err, "running tier reviews and health scoring through the services")
+    runs = _tier_reviews(storage, network)
+    desk = Services(storage, clock=FixedClock(AS_OF), rates=RATES)
+    scores = desk.score_partners(ADMIN, HEALTH_MODEL, DEFINITIONS, as_of=AS_OF).value
     _progress(err, "registering deals through the services")
     deals = _deals(storage, network, seed)
     _report(out, network=network, snapshots=snapshots, scores=scores, runs=runs, seed=seed)
@@ -599,22 +600,20 @@ def _deal_report(out: TextIO, outcome: DealOutcome, names: dict[str, str]) -> No
             break
 
 
-def _tier_reviews(network: Network, activities: Sequence[Activity]) -> list[ReviewRun]:
+def _tier_reviews(storage: Storage, network: Network) -> list[ReviewRun]:
     """The program's last three quarterly reviews before the as-of date, in order."""
-    members = {
-        p.id: Membership(p.id, PROGRAM.id, p.created_at.date())
-        for p in network.partners
-        if p.status is PartnerStatus.ACTIVE
-    }
-    reviews = PROGRAM.review.between(AS_OF - timedelta(days=300), AS_OF)[-3:]
+    with storage.unit_of_work() as uow:
+        uow.programs.add(PROGRAM)
+        for partner in network.partners:
+            if partner.status is PartnerStatus.ACTIVE:
+                uow.memberships.add(Membership(partner.id, PROGRAM.id, partner.created_at.date()))
+        uow.commit()
+    clock = FixedClock(AS_OF)
+    services = Services(storage, clock=clock, rates=RATES)
     runs = []
-    for when in reviews:
-        snapshots = compute_snapshots(
-            PROGRAM.metrics, activities, when, partner_ids=list(members), rates=RATES
-        )
-        run = review(PROGRAM, list(members.values()), snapshots, as_of=when)
-        members.update({m.partner_id: m for m in run.memberships})
-        runs.append(run)
+    for when in PROGRAM.review.between(AS_OF - timedelta(days=300), AS_OF)[-3:]:
+        clock.set(when)
+        runs.append(services.run_tier_review(ADMIN, PROGRAM.id, as_of=when).value)
     return runs
 
 

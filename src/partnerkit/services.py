@@ -129,6 +129,8 @@ class Services:
             created on ``storage`` when not given.
         extension_policy: Limits on deal protection extensions (the deals
             module's defaults when not given).
+        rates: Converts money into a metric's reporting currency in tier reviews
+            and scoring.
 
     Example::
 
@@ -145,12 +147,14 @@ class Services:
         policy: AccessPolicy = DEFAULT_POLICY,
         bus: EventBus | None = None,
         extension_policy: ExtensionPolicy | None = None,
+        rates: RateSource | None = None,
     ) -> None:
         self.storage = storage
         self.clock = clock or SystemClock()
         self.policy = policy
         self.bus = bus or EventBus(storage)
         self.extension_policy = extension_policy
+        self.rates = rates
         self._conflicts: ConflictIndex | None = None
         self._index_lock = threading.Lock()
 
@@ -358,7 +362,9 @@ class Services:
             ))  # fmt: skip
             ids = [member.partner_id for member in members]
             activities = [a for pid in ids for a in uow.activities.for_partner(pid, until=when)]
-            snapshots = compute_snapshots(program.metrics, activities, when, partner_ids=ids)
+            snapshots = compute_snapshots(
+                program.metrics, activities, when, partner_ids=ids, rates=self.rates
+            )
             histories = {pid: uow.tier_history.for_partner(program_id, pid) for pid in ids}
             run = review(program, members, snapshots, as_of=when, histories=histories)
             for membership in run.memberships:
@@ -392,7 +398,8 @@ class Services:
             model: The scoring model.
             definitions: Metric definitions producing the metrics the model reads.
             as_of: The scoring instant (default: now).
-            rates: Converts money into a definition's ``currency``.
+            rates: Converts money into a definition's ``currency`` (the services'
+                ``rates`` by default).
         """
         self.policy.check(actor, Action.HEALTH_SCORE)
         when = as_of or self.clock.now()
@@ -404,7 +411,7 @@ class Services:
             ids = [partner.id for partner in partners]
             activities = [a for pid in ids for a in uow.activities.for_partner(pid, until=when)]
             snapshots = compute_snapshots(
-                definitions, activities, when, partner_ids=ids, rates=rates
+                definitions, activities, when, partner_ids=ids, rates=rates or self.rates
             )
             previous: dict[str, HealthScore] = {}
             already: set[str] = set()  # scored at this instant by an earlier run
