@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import datetime
 
+    from partnerkit.health import HealthScore
     from partnerkit.ledger import Activity
 
 __all__ = [
@@ -239,3 +240,24 @@ def claim_conflict(deal_id: str, key: str, holder: str) -> ConflictError:
         f"registrations for one customer are never approved together: reject this one, "
         f"or end {holder!r} (lose, expire) first",
     )
+
+
+def score_conflict(score: HealthScore) -> ConflictError:
+    """The error for a different score under a stored (partner, model, as_of) key."""
+    return ConflictError(
+        "score",
+        f"{score.partner_id}|{score.model}|{score.as_of.isoformat()}",
+        f"partner {score.partner_id!r} already has a different {score.model!r} score as of "
+        f"{score.as_of.isoformat()}; scores are history and never change: score again at "
+        f"a new instant (to set an override, pass it to score() or use "
+        f"apply_override(..., at=now))",
+    )
+
+
+def check_model_name(model: object) -> str:
+    """``model`` if it is a scoring model's name, else `ValidationError`."""
+    if not isinstance(model, str):
+        raise ValidationError.single(
+            "model", f"expected the scoring model's name, got {type(model).__name__}"
+        )
+    return model

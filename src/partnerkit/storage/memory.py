@@ -36,6 +36,7 @@ from partnerkit.storage._common import (
     check_deal,
     check_limit,
     check_membership,
+    check_model_name,
     check_program,
     check_version,
     claim_conflict,
@@ -48,6 +49,7 @@ from partnerkit.storage._common import (
     membership_conflict,
     membership_key,
     program_conflict,
+    score_conflict,
     time_filter,
 )
 from partnerkit.storage._protocols import AppendResult, Page, StoredProgram
@@ -208,7 +210,7 @@ class MemoryStorage:
                     if stored_score is None:
                         fresh_scores.append((key, score))
                     elif stored_score != score:
-                        raise _score_conflict(score)
+                        raise score_conflict(score)
             self._check_tiers(work)
             self._check_deals(work)
             self._check_claims(work)
@@ -335,24 +337,6 @@ def _activity_conflict(activity_id: str) -> ConflictError:
         f"activity {activity_id!r} is already in the ledger with different content; "
         f"activities never change: record a correcting activity with a new id",
     )
-
-
-def _score_conflict(score: HealthScore) -> ConflictError:
-    return ConflictError(
-        "score",
-        f"{score.partner_id}|{score.model}|{score.as_of.isoformat()}",
-        f"partner {score.partner_id!r} already has a different {score.model!r} score as of "
-        f"{score.as_of.isoformat()}; scores are history and never change: score again at "
-        f"a new instant (to set an override, pass it to score())",
-    )
-
-
-def _model_name(model: object) -> str:
-    if not isinstance(model, str):
-        raise ValidationError.single(
-            "model", f"expected the scoring model's name, got {type(model).__name__}"
-        )
-    return model
 
 
 class MemoryUnitOfWork:
@@ -637,7 +621,7 @@ class _Scores:
         if known is None:
             self._work.staged_scores.setdefault(pair, {})[score.as_of] = score
         elif known != score:
-            raise _score_conflict(score)
+            raise score_conflict(score)
 
     def _staged(self, partner_id: str, model: str) -> Iterable[HealthScore]:
         series = self._work.staged_scores.get((partner_id, model))
@@ -646,7 +630,7 @@ class _Scores:
     def latest(
         self, partner_id: str, *, model: str, before: datetime | None = None
     ) -> HealthScore | None:
-        name = _model_name(model)
+        name = check_model_name(model)
         limit = None if before is None else to_utc(before, "before")
         with self._store._lock:
             self._store._check_open()
@@ -669,7 +653,7 @@ class _Scores:
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[HealthScore]:
-        name = _model_name(model)
+        name = check_model_name(model)
         low, high = time_filter(since, until)
         with self._store._lock:
             self._store._check_open()
@@ -693,7 +677,7 @@ class _Scores:
     ) -> Page[HealthScore]:
         size = check_limit(limit, _MAX_SCORE_PAGE)
         after = decode_cursor("scores", cursor)
-        name = _model_name(model)
+        name = check_model_name(model)
         at = None if as_of is None else to_utc(as_of, "as_of")
         # partner id -> the score this unit of work staged that the query would pick
         staged: dict[str, HealthScore] = {}

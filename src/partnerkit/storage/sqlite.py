@@ -80,6 +80,7 @@ from partnerkit.storage._common import (
     check_deal,
     check_limit,
     check_membership,
+    check_model_name,
     check_program,
     check_version,
     claim_conflict,
@@ -92,6 +93,7 @@ from partnerkit.storage._common import (
     membership_conflict,
     membership_key,
     program_conflict,
+    score_conflict,
     time_filter,
 )
 from partnerkit.storage._protocols import AppendResult, Page, StoredProgram
@@ -617,24 +619,6 @@ def _score_row(score: HealthScore) -> _ScoreRow:
         score.band,
         _model_document(score),
     )
-
-
-def _score_conflict(score: HealthScore) -> ConflictError:
-    return ConflictError(
-        "score",
-        f"{score.partner_id}|{score.model}|{score.as_of.isoformat()}",
-        f"partner {score.partner_id!r} already has a different {score.model!r} score as of "
-        f"{score.as_of.isoformat()}; scores are history and never change: score again at "
-        f"a new instant (to set an override, pass it to score())",
-    )
-
-
-def _model_name(model: object) -> str:
-    if not isinstance(model, str):
-        raise ValidationError.single(
-            "model", f"expected the scoring model's name, got {type(model).__name__}"
-        )
-    return model
 
 
 def _partner_row(partner: Partner) -> _PartnerRow:
@@ -1326,7 +1310,7 @@ class SqliteUnitOfWork:
                     f"not there; nothing was written: check the database"
                 )
             if text != row[4] and _decode_score(row, text) != score:
-                raise _score_conflict(score)
+                raise score_conflict(score)
 
     def _write_programs(self, db: sqlite3.Connection) -> None:
         for based_on, _, row in self.staged_programs.values():
@@ -1896,13 +1880,13 @@ class _Scores:
         staged = self._work.staged_scores.get(pair, {}).get(row[2])
         if staged is not None:
             if staged[0] != score:
-                raise _score_conflict(score)
+                raise score_conflict(score)
             return
         text = self._store._read("reading a score", lambda db: _stored_score(db, row))
         if text is None:
             self._work.staged_scores.setdefault(pair, {})[row[2]] = (score, row)
         elif text != row[4] and _decode_score(row, text) != score:
-            raise _score_conflict(score)
+            raise score_conflict(score)
 
     def _staged(self, partner_id: str, model: str) -> list[tuple[int, HealthScore]]:
         series = self._work.staged_scores.get((partner_id, model))
@@ -1912,7 +1896,7 @@ class _Scores:
         self, partner_id: str, *, model: str, before: datetime | None = None
     ) -> HealthScore | None:
         """The latest score at or before ``before``; see `ScoreRepository.latest`."""
-        name = _model_name(model)
+        name = check_model_name(model)
         limit = None if before is None else _micros(to_utc(before, "before"))
         self._store._check_open()
         found: tuple[int, HealthScore | str] | None = None
@@ -1948,7 +1932,7 @@ class _Scores:
         until: datetime | None = None,
     ) -> list[HealthScore]:
         """A partner's scores by as_of; see `ScoreRepository.history`."""
-        name = _model_name(model)
+        name = check_model_name(model)
         low, high = time_filter(since, until)
         first = None if low is None else _micros(low)
         last = None if high is None else _micros(high)
@@ -1991,7 +1975,7 @@ class _Scores:
         """One score per partner, by partner id; see `ScoreRepository.query`."""
         size = check_limit(limit, _MAX_SCORE_PAGE)
         after = decode_cursor("scores", cursor)
-        name = _model_name(model)
+        name = check_model_name(model)
         at = None if as_of is None else _micros(to_utc(as_of, "as_of"))
         self._store._check_open()
         # partner id -> the score this unit of work staged that the query would pick
