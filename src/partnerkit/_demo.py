@@ -281,7 +281,6 @@ class Network:
 
     partners: tuple[Partner, ...]
     activities: tuple[Activity, ...]
-    profiles: dict[str, str]
 
 
 def _weighted(rng: random.Random, table: Sequence[tuple[object, int]]) -> object:
@@ -311,7 +310,6 @@ def build_network(count: int, seed: int, as_of: datetime = AS_OF) -> Network:
     used: set[str] = set()
     partners: list[Partner] = []
     activities: list[Activity] = []
-    profiles: dict[str, str] = {}
     distributors: list[str] = []
     start = as_of - timedelta(days=HISTORY_DAYS)
     for index in range(count):
@@ -349,7 +347,6 @@ def build_network(count: int, seed: int, as_of: datetime = AS_OF) -> Network:
         if kind == PartnerType.DISTRIBUTOR:
             distributors.append(partner_id)
         profile = str(_weighted(rng, [(name, spec[0]) for name, spec in _PROFILES.items()]))
-        profiles[partner_id] = profile
         partners.append(partner)
         activities.extend(
             _history(
@@ -363,7 +360,7 @@ def build_network(count: int, seed: int, as_of: datetime = AS_OF) -> Network:
                 kind=kind,
             )
         )
-    return Network(tuple(partners), tuple(activities), profiles)
+    return Network(tuple(partners), tuple(activities))
 
 
 def _onboard(partner: Partner, joined: datetime, rng: random.Random) -> Partner:
