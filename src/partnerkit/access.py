@@ -61,6 +61,7 @@ class Action(enum.StrEnum):
     PARTNER_COMPLETE_STEP = "partner.complete_step"
     PARTNER_ACTIVATE = "partner.activate"
     PARTNER_SUSPEND = "partner.suspend"
+    PARTNER_REINSTATE = "partner.reinstate"
     PARTNER_TERMINATE = "partner.terminate"
     ACTIVITY_RECORD = "activity.record"
     DEAL_VIEW = "deal.view"
@@ -228,6 +229,7 @@ _MANAGER_OWNED: Final = (
     _A.PARTNER_COMPLETE_STEP,
     _A.PARTNER_ACTIVATE,
     _A.PARTNER_SUSPEND,
+    _A.PARTNER_REINSTATE,
     _A.PARTNER_TERMINATE,
     _A.ACTIVITY_RECORD,
     _A.DEAL_DECIDE,

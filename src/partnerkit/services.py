@@ -294,7 +294,7 @@ class Services:
         """Return a suspended partner to active."""
         return self._change_partner(
             actor,
-            Action.PARTNER_SUSPEND,
+            Action.PARTNER_REINSTATE,
             partner_id,
             lambda p, now: reinstate(p, actor=actor.id, at=now, reason=reason),
         )
