@@ -36,9 +36,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from partnerkit import Money, ValidationError
-from partnerkit._deals_domains import _reduce, _registrable_cached
-from partnerkit._deals_fuzzy import similarity_at_least
-from partnerkit._deals_names import match_words, normalize_company_name
 from partnerkit.deals import (
     DEFAULT_POLICY,
     ConflictIndex,
@@ -49,11 +46,14 @@ from partnerkit.deals import (
     find_conflicts,
     registrable_domain,
 )
+from partnerkit.deals._domains import _reduce, _registrable_cached
+from partnerkit.deals._fuzzy import similarity_at_least
+from partnerkit.deals._names import match_words, normalize_company_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
-    from partnerkit._deals_index import Profile
+    from partnerkit.deals._index import Profile
 
 GOALS = {
     "median_us": 100.0,

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from partnerkit import Money
-from partnerkit._ids import IdGenerator
+from partnerkit._base.ids import IdGenerator
 from partnerkit.ledger import Activity, ActivityKind
 from partnerkit.partners import (
     Contact,

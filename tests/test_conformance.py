@@ -17,7 +17,7 @@ import attrs
 import pytest
 
 from partnerkit import Activity, Event, HealthScore, Money, Partner
-from partnerkit._time import to_utc
+from partnerkit._base.time import to_utc
 from partnerkit.storage import AppendResult, Page
 from partnerkit.storage._common import decode_cursor, encode_cursor
 from partnerkit.storage.memory import (

@@ -50,7 +50,7 @@ from partnerkit import (
     StorageSchemaError,
     ValidationError,
 )
-from partnerkit._ids import IdGenerator
+from partnerkit._base.ids import IdGenerator
 from partnerkit.deals import Customer, DealRegistration, approve, customer_keys, submit
 from partnerkit.health import Override, model_from_dict, score
 from partnerkit.serialization import from_json, to_dict, to_json

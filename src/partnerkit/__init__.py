@@ -4,10 +4,22 @@ The names below are the public API; every module whose name starts with an
 underscore is private and may change without notice.
 """
 
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
-
-from partnerkit._errors import (
+from partnerkit._base.events import Change, Event, EventRecord
+from partnerkit._base.ids import IdGenerator, check_id, new_id
+from partnerkit._base.money import DEFAULT_ROUNDING, FixedRates, Money, RateSource
+from partnerkit._base.time import (
+    Cadence,
+    Clock,
+    FixedClock,
+    Period,
+    SystemClock,
+    parse_date,
+    parse_datetime,
+    to_utc,
+)
+from partnerkit._version import __version__
+from partnerkit.deals import Customer, DealRegistration
+from partnerkit.errors import (
     ConflictError,
     CurrencyMismatchError,
     FieldProblem,
@@ -21,20 +33,6 @@ from partnerkit._errors import (
     StorageSchemaError,
     ValidationError,
 )
-from partnerkit._events import Change, Event, EventRecord
-from partnerkit._ids import IdGenerator, check_id, new_id
-from partnerkit._money import DEFAULT_ROUNDING, FixedRates, Money, RateSource
-from partnerkit._time import (
-    Cadence,
-    Clock,
-    FixedClock,
-    Period,
-    SystemClock,
-    parse_date,
-    parse_datetime,
-    to_utc,
-)
-from partnerkit.deals import Customer, DealRegistration
 from partnerkit.health import HealthScore, ScoringModel
 from partnerkit.ledger import Activity, ActivityKind
 from partnerkit.metrics import (
@@ -58,11 +56,6 @@ from partnerkit.partners import (
     PartnerType,
 )
 from partnerkit.tiers import Membership, Program, Tier, TierDecision
-
-try:
-    __version__ = _version("partnerkit")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    from partnerkit._version import __version__
 
 __all__ = [
     "DEFAULT_ROUNDING",
@@ -123,12 +116,3 @@ __all__ = [
     "parse_datetime",
     "to_utc",
 ]
-
-# Tracebacks and pickles name errors as partnerkit.ValidationError rather than by
-# the private module that defines them. Only exceptions: attrs models keep their
-# real module, which their string annotations are resolved in.
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type) and issubclass(_obj, BaseException):
-        _obj.__module__ = __name__
-del _name, _obj

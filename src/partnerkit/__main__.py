@@ -35,7 +35,7 @@ def _positive(text: str) -> int:
 
 
 def _demo(options: argparse.Namespace) -> None:
-    from partnerkit._demo import run_demo  # noqa: PLC0415 - only the demo needs it
+    from partnerkit._cli.demo import run_demo  # noqa: PLC0415 - only the demo needs it
     from partnerkit.storage.sqlite import SqliteStorage  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="partnerkit-demo-") as scratch:
@@ -70,7 +70,7 @@ def _read_model(path: Path) -> ScoringModel:
 
 
 def _score(options: argparse.Namespace) -> None:
-    from partnerkit._cli_files import read_snapshots  # noqa: PLC0415
+    from partnerkit._cli.files import read_snapshots  # noqa: PLC0415
     from partnerkit.health import score_batch  # noqa: PLC0415
 
     model = _read_model(Path(options.model))
@@ -97,7 +97,7 @@ def _score(options: argparse.Namespace) -> None:
 
 
 def _tiers(options: argparse.Namespace) -> None:
-    from partnerkit._cli_files import read_snapshots  # noqa: PLC0415
+    from partnerkit._cli.files import read_snapshots  # noqa: PLC0415
     from partnerkit.tiers import Membership, evaluate, program_from_toml  # noqa: PLC0415
 
     path = Path(options.program)
@@ -137,7 +137,7 @@ def _tiers(options: argparse.Namespace) -> None:
 
 
 def _deals_check(options: argparse.Namespace) -> int:
-    from partnerkit._cli_files import read_registrations  # noqa: PLC0415
+    from partnerkit._cli.files import read_registrations  # noqa: PLC0415
     from partnerkit.deals import ConflictIndex, find_conflicts  # noqa: PLC0415
 
     index = ConflictIndex()

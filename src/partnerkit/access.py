@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from partnerkit._checks import check_enum, check_text
-from partnerkit._errors import PermissionDeniedError, Problems, ValidationError
-from partnerkit._ids import check_id
+from partnerkit._base.checks import check_enum, check_text
+from partnerkit._base.ids import check_id
+from partnerkit.errors import PermissionDeniedError, Problems, ValidationError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from partnerkit._errors import ValidationError
-from partnerkit._events import Change, Event, EventRecord
+from partnerkit._base.events import Change, Event, EventRecord
+from partnerkit.errors import ValidationError
 
 if TYPE_CHECKING:
     from partnerkit.storage import Storage

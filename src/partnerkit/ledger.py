@@ -8,13 +8,13 @@ from decimal import Decimal
 
 import attrs
 
-from partnerkit._checks import check_slug
-from partnerkit._errors import Problems
-from partnerkit._events import Scalar, check_scalars
-from partnerkit._frozen import freeze
-from partnerkit._ids import check_id, is_valid_id
-from partnerkit._money import Money, to_decimal
-from partnerkit._time import to_utc
+from partnerkit._base.checks import check_slug
+from partnerkit._base.events import Scalar, check_scalars
+from partnerkit._base.frozen import freeze
+from partnerkit._base.ids import check_id, is_valid_id
+from partnerkit._base.money import Money, to_decimal
+from partnerkit._base.time import to_utc
+from partnerkit.errors import Problems
 
 __all__ = ["Activity", "ActivityKind", "ActivityValue"]
 

@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from partnerkit._checks import check_enum, check_slug
-from partnerkit._errors import NotFoundError, Problems, ValidationError
-from partnerkit._events import Scalar, check_scalars
-from partnerkit._frozen import freeze
-from partnerkit._ids import check_id
-from partnerkit._money import Money, check_currency
-from partnerkit._time import Period, to_utc
+from partnerkit._base.checks import check_enum, check_slug
+from partnerkit._base.events import Scalar, check_scalars
+from partnerkit._base.frozen import freeze
+from partnerkit._base.ids import check_id
+from partnerkit._base.money import Money, check_currency
+from partnerkit._base.time import Period, to_utc
+from partnerkit.errors import NotFoundError, Problems, ValidationError
 
 if TYPE_CHECKING:
-    from partnerkit._money import RateSource
+    from partnerkit._base.money import RateSource
     from partnerkit.ledger import Activity
 
 __all__ = [

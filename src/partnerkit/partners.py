@@ -11,19 +11,19 @@ from typing import Final
 
 import attrs
 
-from partnerkit._checks import check_enum, check_slug, check_text
-from partnerkit._countries import check_country, normalize_email, normalize_hostname
-from partnerkit._errors import (
+from partnerkit._base.checks import check_enum, check_slug, check_text
+from partnerkit._base.countries import check_country, normalize_email, normalize_hostname
+from partnerkit._base.events import Change, Event
+from partnerkit._base.frozen import freeze
+from partnerkit._base.ids import check_id
+from partnerkit._base.money import to_decimal
+from partnerkit._base.time import Period, parse_date, to_utc
+from partnerkit.errors import (
     InvalidTransitionError,
     NotFoundError,
     Problems,
     ValidationError,
 )
-from partnerkit._events import Change, Event
-from partnerkit._frozen import freeze
-from partnerkit._ids import check_id
-from partnerkit._money import to_decimal
-from partnerkit._time import Period, parse_date, to_utc
 
 __all__ = [
     "Contact",

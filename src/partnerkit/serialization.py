@@ -37,10 +37,10 @@ from cattrs.cols import is_mapping, is_sequence, list_structure_factory, mapping
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from cattrs.gen import make_dict_structure_fn
 
-from partnerkit._errors import FieldProblem, ValidationError, join_path
-from partnerkit._events import Scalar
-from partnerkit._money import Money, to_decimal
-from partnerkit._time import _EPOCH, Cadence, Period, parse_date, parse_datetime
+from partnerkit._base.events import Scalar
+from partnerkit._base.money import Money, to_decimal
+from partnerkit._base.time import _EPOCH, Cadence, Period, parse_date, parse_datetime
+from partnerkit.errors import FieldProblem, ValidationError, join_path
 from partnerkit.ledger import ActivityValue
 from partnerkit.metrics import MetricValue
 from partnerkit.partners import CustomValue

@@ -25,14 +25,8 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 import attrs
 
-from partnerkit._errors import (
-    NotFoundError,
-    PartnerkitError,
-    StaleVersionError,
-    ValidationError,
-)
-from partnerkit._events import Event
-from partnerkit._time import Clock, SystemClock
+from partnerkit._base.events import Event
+from partnerkit._base.time import Clock, SystemClock
 from partnerkit.access import DEFAULT_POLICY, AccessPolicy, Action, Actor
 from partnerkit.deals import (
     DEFAULT_PROTECTION,
@@ -51,6 +45,12 @@ from partnerkit.deals import (
     submit,
     win,
     withdraw,
+)
+from partnerkit.errors import (
+    NotFoundError,
+    PartnerkitError,
+    StaleVersionError,
+    ValidationError,
 )
 from partnerkit.events import EventBus
 from partnerkit.health import (
@@ -91,9 +91,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
     from datetime import date, datetime
 
-    from partnerkit._events import Change
-    from partnerkit._money import RateSource
-    from partnerkit._time import Period
+    from partnerkit._base.events import Change
+    from partnerkit._base.money import RateSource
+    from partnerkit._base.time import Period
     from partnerkit.ledger import Activity
     from partnerkit.storage import AppendResult, Page, Storage, UnitOfWork
 

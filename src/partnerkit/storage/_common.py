@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from partnerkit._deals_conflicts import customer_keys
-from partnerkit._deals_model import DealRegistration, DealStatus
-from partnerkit._errors import ConflictError, ValidationError
-from partnerkit._time import to_utc
+from partnerkit._base.time import to_utc
+from partnerkit.deals._conflicts import customer_keys
+from partnerkit.deals._model import DealRegistration, DealStatus
+from partnerkit.errors import ConflictError, ValidationError
 from partnerkit.tiers import Membership, Program, TierAssignment
 
 if TYPE_CHECKING:

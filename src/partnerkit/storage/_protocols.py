@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from datetime import datetime
     from types import TracebackType
 
-    from partnerkit._deals_model import DealRegistration, DealStatus
-    from partnerkit._events import Event, EventRecord
+    from partnerkit._base.events import Event, EventRecord
+    from partnerkit.deals._model import DealRegistration, DealStatus
     from partnerkit.health import HealthScore
     from partnerkit.ledger import Activity
     from partnerkit.partners import Partner, PartnerStatus

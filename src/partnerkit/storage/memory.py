@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from partnerkit._deals_model import ACTIVE_STATUSES, DealRegistration, DealStatus
-from partnerkit._errors import (
+from partnerkit._base.events import Event, EventRecord
+from partnerkit._base.ids import IdGenerator
+from partnerkit._base.time import Clock, SystemClock, to_utc
+from partnerkit.deals._model import ACTIVE_STATUSES, DealRegistration, DealStatus
+from partnerkit.errors import (
     ConflictError,
     NotFoundError,
     StaleVersionError,
     StorageError,
     ValidationError,
 )
-from partnerkit._events import Event, EventRecord
-from partnerkit._ids import IdGenerator
-from partnerkit._time import Clock, SystemClock, to_utc
 from partnerkit.health import HealthScore
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner, PartnerStatus

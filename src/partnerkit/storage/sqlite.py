@@ -42,9 +42,14 @@ try:
 except ImportError:  # pragma: no cover - CPython always has it
     ctypes = None  # type: ignore[assignment]
 
-from partnerkit._deals_conflicts import CUSTOMER_KEY_VERSION
-from partnerkit._deals_model import ACTIVE_STATUSES, DealRegistration, DealStatus
-from partnerkit._errors import (
+from partnerkit._base.events import Event, EventRecord
+from partnerkit._base.ids import IdGenerator
+from partnerkit._base.money import Money
+from partnerkit._base.time import Clock, SystemClock, to_utc
+from partnerkit._version import __version__
+from partnerkit.deals._conflicts import CUSTOMER_KEY_VERSION
+from partnerkit.deals._model import ACTIVE_STATUSES, DealRegistration, DealStatus
+from partnerkit.errors import (
     ConflictError,
     NotFoundError,
     PartnerkitError,
@@ -54,11 +59,6 @@ from partnerkit._errors import (
     StorageSchemaError,
     ValidationError,
 )
-from partnerkit._events import Event, EventRecord
-from partnerkit._ids import IdGenerator
-from partnerkit._money import Money
-from partnerkit._time import Clock, SystemClock, to_utc
-from partnerkit._version import __version__
 from partnerkit.health import HealthScore
 from partnerkit.ledger import Activity
 from partnerkit.partners import (

@@ -12,11 +12,10 @@ from typing import Final
 
 from hypothesis import strategies as st
 
-from partnerkit._countries import COUNTRIES
-from partnerkit._errors import ValidationError
-from partnerkit._ids import new_id
-from partnerkit._money import Money
-from partnerkit._time import Period
+from partnerkit._base.countries import COUNTRIES
+from partnerkit._base.ids import new_id
+from partnerkit._base.money import Money
+from partnerkit._base.time import Period
 from partnerkit.deals import (
     Conflict,
     ConflictOutcome,
@@ -36,6 +35,7 @@ from partnerkit.deals import (
     PartyKind,
     registrable_domain,
 )
+from partnerkit.errors import ValidationError
 
 __all__ = [
     "company_names",

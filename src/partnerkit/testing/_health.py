@@ -8,7 +8,7 @@ from typing import Final
 
 from hypothesis import strategies as st
 
-from partnerkit._money import Money
+from partnerkit._base.money import Money
 from partnerkit.health import (
     Backtest,
     Band,

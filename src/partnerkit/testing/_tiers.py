@@ -16,8 +16,8 @@ from typing import Any, Final
 
 from hypothesis import strategies as st
 
-from partnerkit._money import Money
-from partnerkit._time import Cadence, Period
+from partnerkit._base.money import Money
+from partnerkit._base.time import Cadence, Period
 from partnerkit.metrics import Aggregate, MetricDefinition, MetricSnapshot, Window
 from partnerkit.tiers import (
     Benefits,

@@ -53,9 +53,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from partnerkit._deals_conflicts import customer_keys
-from partnerkit._deals_model import ACTIVE_STATUSES, Customer, DealRegistration, DealStatus
-from partnerkit._deals_workflow import (
+from partnerkit._base.events import Event
+from partnerkit._base.money import Money
+from partnerkit.deals._conflicts import customer_keys
+from partnerkit.deals._model import ACTIVE_STATUSES, Customer, DealRegistration, DealStatus
+from partnerkit.deals._workflow import (
     approve,
     approve_extension,
     expire,
@@ -66,9 +68,7 @@ from partnerkit._deals_workflow import (
     win,
     withdraw,
 )
-from partnerkit._errors import ConflictError, NotFoundError, StaleVersionError, ValidationError
-from partnerkit._events import Event
-from partnerkit._money import Money
+from partnerkit.errors import ConflictError, NotFoundError, StaleVersionError, ValidationError
 from partnerkit.health import HealthScore, Override, ScoringModel, model_from_dict, score
 from partnerkit.ledger import Activity, ActivityKind
 from partnerkit.metrics import MetricSnapshot, MetricValue

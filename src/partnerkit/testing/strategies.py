@@ -17,12 +17,12 @@ from typing import Final
 
 from hypothesis import strategies as st
 
-from partnerkit._countries import COUNTRIES
-from partnerkit._currencies import MINOR_UNITS
-from partnerkit._events import Event, EventRecord
-from partnerkit._ids import new_id
-from partnerkit._money import Money
-from partnerkit._time import Cadence, Period
+from partnerkit._base.countries import COUNTRIES
+from partnerkit._base.currencies import MINOR_UNITS
+from partnerkit._base.events import Event, EventRecord
+from partnerkit._base.ids import new_id
+from partnerkit._base.money import Money
+from partnerkit._base.time import Cadence, Period
 from partnerkit.ledger import Activity, ActivityKind
 from partnerkit.metrics import Aggregate, MetricDefinition, MetricSnapshot, Window, WindowKind
 from partnerkit.partners import (

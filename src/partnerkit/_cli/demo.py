@@ -1,0 +1,707 @@
+"""The demo: a generated partner network in SQLite, run through partnerkit's rules.
+
+Everything is derived from one seed, so two runs with the same seed print the same
+report. The as-of date is fixed too, for the same reason.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Final, TextIO
+
+import attrs
+
+from partnerkit._base.money import FixedRates, Money
+from partnerkit._base.time import FixedClock, Period
+from partnerkit.access import Actor, Role
+from partnerkit.deals import (
+    Conflict,
+    ConflictIndex,
+    Customer,
+    DealRegistration,
+    DealStatus,
+    find_conflicts,
+)
+from partnerkit.errors import ConflictError
+from partnerkit.health import HealthScore, ScoringModel, model_from_dict
+from partnerkit.ledger import Activity, ActivityKind
+from partnerkit.metrics import Aggregate, MetricDefinition, Window, compute_snapshots
+from partnerkit.partners import (
+    Contact,
+    OnboardingPlan,
+    OnboardingStepTemplate,
+    Partner,
+    PartnerStatus,
+    PartnerType,
+    activate,
+    complete_onboarding_step,
+    overdue_steps,
+    start_onboarding,
+)
+from partnerkit.services import Services
+from partnerkit.tiers import (
+    Membership,
+    Program,
+    ReviewRun,
+    TierOutcome,
+    program_from_toml,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from partnerkit.metrics import MetricSnapshot
+    from partnerkit.storage import Storage
+
+AS_OF: Final = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
+ADMIN: Final = Actor("usr_admin", Role.ADMIN)
+HISTORY_DAYS: Final = 548  # 18 months
+MANAGERS: Final = ("usr_maria", "usr_jonas", "usr_aiko", "usr_lucas", "usr_priya")
+RATES: Final = FixedRates(
+    {("EUR", "USD"): "1.08", ("GBP", "USD"): "1.27", ("SEK", "USD"): "0.094",
+     ("JPY", "USD"): "0.0066", ("AUD", "USD"): "0.65", ("BRL", "USD"): "0.18"}
+)  # fmt: skip
+
+# country -> (weight, currency, legal forms used there, region)
+_COUNTRIES: Final = {
+    "US": (22, "USD", ("Inc", "LLC", "Corp"), "North America"),
+    "GB": (10, "GBP", ("Ltd", "Limited", "PLC"), "EMEA"),
+    "DE": (10, "EUR", ("GmbH", "AG"), "EMEA"),
+    "FI": (5, "EUR", ("Oy", "Oyj"), "Nordics"),
+    "SE": (5, "SEK", ("AB",), "Nordics"),
+    "FR": (7, "EUR", ("SAS", "S.A.", "SARL"), "EMEA"),
+    "NL": (5, "EUR", ("B.V.",), "EMEA"),
+    "JP": (5, "JPY", ("K.K.",), "APAC"),
+    "AU": (5, "AUD", ("Pty Ltd",), "APAC"),
+    "BR": (4, "BRL", ("Ltda",), "LATAM"),
+    "CA": (4, "USD", ("Inc", "Ltd"), "North America"),
+    "ES": (4, "EUR", ("S.L.", "S.A."), "EMEA"),
+}
+_TYPES: Final = (
+    (PartnerType.RESELLER, 40),
+    (PartnerType.REFERRAL, 15),
+    (PartnerType.MSP, 12),
+    (PartnerType.SYSTEM_INTEGRATOR, 12),
+    (PartnerType.TECHNOLOGY, 8),
+    (PartnerType.AFFILIATE, 8),
+    (PartnerType.DISTRIBUTOR, 5),
+)
+_FIRST: Final = (
+    "Northwind", "Contoso", "Fabrikam", "Tailspin", "Litware", "Adatum", "Proseware",
+    "Wingtip", "Lucerne", "Blue Yonder", "Coho", "Alpine", "Nordic", "Baltic", "Harbor",
+    "Summit", "Cascade", "Aurora", "Meridian", "Pinnacle", "Granite", "Silverline",
+    "Redwood", "Bluewave", "Evergreen", "Lakeside", "Ironbridge", "Skyline", "Brightpath",
+)  # fmt: skip
+_SECOND: Final = (
+    "Cloud", "Systems", "Solutions", "Networks", "Data", "Digital", "IT", "Consulting",
+    "Technologies", "Partners", "Integrations", "Software", "Security", "Analytics",
+)  # fmt: skip
+_THIRD: Final = ("", "", "Group", "Labs", "Works", "Services", "Partners")
+_PEOPLE: Final = (
+    "Aino", "Mikko", "Sofia", "Lars", "Emma", "Noah", "Yuki", "Kenji", "Olivia", "Liam",
+    "Chloé", "Mateo", "Ana", "João", "Hannah", "Felix", "Isla", "Oscar", "Mia", "Leo",
+)  # fmt: skip
+
+#: Partner trajectories: (weight, activity rate multiplier, trend over the 18 months).
+_PROFILES: Final = {
+    "thriving": (25, 1.4, 0.6),
+    "steady": (40, 1.0, 0.0),
+    "declining": (20, 0.9, -0.8),
+    "dormant": (15, 0.25, -0.9),
+}
+
+DEFINITIONS: Final = (
+    MetricDefinition(
+        "revenue_12m",
+        Aggregate.SUM,
+        kinds=(ActivityKind.REVENUE_BOOKED,),
+        window=Window.trailing("P12M"),
+        currency="USD",
+    ),
+    MetricDefinition(
+        "deals_won_12m", Aggregate.COUNT, kinds=(ActivityKind.DEAL_WON,),
+        window=Window.trailing("P12M"),
+    ),
+    MetricDefinition(
+        "deals_registered_12m", Aggregate.COUNT, kinds=(ActivityKind.DEAL_REGISTERED,),
+        window=Window.trailing("P12M"),
+    ),
+    MetricDefinition(
+        "certified_people", Aggregate.UNEXPIRED_COUNT,
+        kinds=(ActivityKind.CERTIFICATION_EARNED,), attribute="person",
+    ),
+    MetricDefinition(
+        "trainings_12m", Aggregate.COUNT, kinds=(ActivityKind.TRAINING_COMPLETED,),
+        window=Window.trailing("P12M"),
+    ),
+    MetricDefinition(
+        "days_since_login", Aggregate.DAYS_SINCE_LAST, kinds=(ActivityKind.PORTAL_LOGIN,)
+    ),
+    MetricDefinition(
+        "business_reviews_12m", Aggregate.COUNT, kinds=(ActivityKind.BUSINESS_REVIEW_HELD,),
+        window=Window.trailing("P12M"),
+    ),
+)  # fmt: skip
+
+HEALTH_MODEL: Final[ScoringModel] = model_from_dict(
+    {
+        "name": "Channel health",
+        "version": 1,
+        "currency": "USD",
+        "measures": [
+            {"name": "revenue", "metric": "revenue_12m", "weight": 3, "label": "Revenue (12m)",
+             "normalizer": {"kind": "log", "low": 5000, "high": 1500000}},
+            {"name": "deals", "metric": "deals_won_12m", "weight": 2, "label": "Deals won (12m)",
+             "normalizer": {"kind": "steps", "steps": [
+                 {"at": 1, "points": 40}, {"at": 4, "points": 75}, {"at": 8, "points": 100}]}},
+            {"name": "pipeline", "metric": "deals_registered_12m", "weight": 1,
+             "label": "Deals registered (12m)",
+             "normalizer": {"kind": "linear", "low": 0, "high": 10}},
+            {"name": "certified", "metric": "certified_people", "weight": 1.5,
+             "label": "Certified people", "normalizer": {"kind": "linear", "low": 0, "high": 3}},
+            {"name": "engagement", "metric": "days_since_login", "weight": 1.5,
+             "label": "Portal engagement",
+             "normalizer": {"kind": "recency", "half_life_days": 30}},
+            {"name": "reviews", "metric": "business_reviews_12m", "weight": 1,
+             "label": "Business reviews (12m)", "missing": "zero",
+             "normalizer": {"kind": "target", "target": 3}},
+        ],
+        "gates": [
+            {"name": "no_login", "metric": "days_since_login", "op": ">", "threshold": 90,
+             "cap": "at_risk", "fire_when_missing": True,
+             "label": "No portal login in 90 days"},
+        ],
+    }
+)  # fmt: skip
+
+PROGRAM: Final[Program] = program_from_toml(
+    """
+id = "prg_channel"
+name = "Channel Partner Program"
+currency = "USD"
+review = "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1"
+
+[policy]
+downgrade_after = 2
+auto_approve_downgrades = false
+
+[labels]
+revenue_12m = "revenue"
+deals_won_12m = "won deal|won deals"
+certified_people = "certified person|certified people"
+
+[[metrics]]
+name = "revenue_12m"
+aggregate = "sum"
+kinds = ["revenue_booked"]
+window = "P12M"
+currency = "USD"
+
+[[metrics]]
+name = "deals_won_12m"
+aggregate = "count"
+kinds = ["deal_won"]
+window = "P12M"
+
+[[metrics]]
+name = "certified_people"
+aggregate = "unexpired_count"
+kinds = ["certification_earned"]
+attribute = "person"
+
+[[tiers]]
+id = "registered"
+name = "Registered"
+rank = 1
+benefits = { discount_percent = "5", lead_weight = 0, deal_protection = 30 }
+
+[[tiers]]
+id = "silver"
+name = "Silver"
+rank = 2
+requirements.all_of = [
+  { metric = "revenue_12m", comparison = ">=", threshold = "25,000 USD" },
+  { metric = "certified_people", comparison = ">=", threshold = 1 },
+]
+benefits = { discount_percent = "10", lead_weight = 1, deal_protection = 60 }
+
+[[tiers]]
+id = "gold"
+name = "Gold"
+rank = 3
+requirements.all_of = [
+  { metric = "revenue_12m", comparison = ">=", threshold = "100,000 USD" },
+  { metric = "certified_people", comparison = ">=", threshold = 2 },
+  { metric = "deals_won_12m", comparison = ">=", threshold = 5 },
+]
+[tiers.benefits]
+discount_percent = "15"
+mdf_eligible = true
+mdf_cap = "10,000 USD"
+lead_weight = 3
+deal_protection = 90
+
+[[tiers]]
+id = "platinum"
+name = "Platinum"
+rank = 4
+requirements.all_of = [
+  { metric = "revenue_12m", comparison = ">=", threshold = "500,000 USD" },
+  { metric = "certified_people", comparison = ">=", threshold = 3 },
+  { metric = "deals_won_12m", comparison = ">=", threshold = 10 },
+]
+[tiers.benefits]
+discount_percent = "22.5"
+mdf_eligible = true
+mdf_cap = "50,000 USD"
+lead_weight = 6
+deal_protection = 120
+"""
+)
+
+ONBOARDING: Final = OnboardingPlan(
+    "Standard onboarding",
+    (
+        OnboardingStepTemplate("sign_agreement", "Sign the partner agreement", Period.of_days(14)),
+        OnboardingStepTemplate("sales_training", "Complete sales training", Period.of_days(30)),
+        OnboardingStepTemplate(
+            "locator_profile", "Publish a locator profile", Period.of_days(60), required=False
+        ),
+    ),
+)
+
+
+@attrs.frozen
+class Network:
+    """A generated partner network."""
+
+    partners: tuple[Partner, ...]
+    activities: tuple[Activity, ...]
+
+
+def _weighted(rng: random.Random, table: Sequence[tuple[object, int]]) -> object:
+    return rng.choices([item for item, _ in table], [weight for _, weight in table])[0]
+
+
+def _name(rng: random.Random, forms: tuple[str, ...], used: set[str]) -> str:
+    while True:
+        base = f"{rng.choice(_FIRST)} {rng.choice(_SECOND)} {rng.choice(_THIRD)}".strip()
+        if base not in used:
+            used.add(base)
+            return f"{base} {rng.choice(forms)}"
+        if len(used) > len(_FIRST) * len(_SECOND) * 5:
+            numbered = f"{base} {len(used)}"
+            used.add(numbered)
+            return f"{numbered} {rng.choice(forms)}"
+
+
+def _slug(name: str) -> str:
+    return "".join(char for char in name.lower() if char.isalnum())[:40]
+
+
+def build_network(count: int, seed: int, as_of: datetime = AS_OF) -> Network:
+    """A deterministic partner network of ``count`` partners with 18 months of history."""
+    rng = random.Random(seed)  # noqa: S311 - a reproducible demo, not security
+    countries = list(_COUNTRIES)
+    used: set[str] = set()
+    partners: list[Partner] = []
+    activities: list[Activity] = []
+    distributors: list[str] = []
+    start = as_of - timedelta(days=HISTORY_DAYS)
+    for index in range(count):
+        country = rng.choices(countries, [_COUNTRIES[c][0] for c in countries])[0]
+        _, currency, forms, region = _COUNTRIES[country]
+        kind = _weighted(rng, _TYPES)
+        name = _name(rng, forms, used)
+        partner_id = f"ptn_{index:05d}"
+        joined = start + timedelta(days=rng.randrange(0, 200))
+        people = rng.sample(_PEOPLE, rng.randint(1, 3))
+        domain = f"{_slug(name.rsplit(' ', 1)[0])}.example"
+        parent = (
+            rng.choice(distributors)
+            if distributors and kind == PartnerType.RESELLER and rng.random() < 0.3
+            else None
+        )
+        partner = Partner(
+            id=partner_id,
+            name=name,
+            type=str(kind),
+            country=country,
+            created_at=joined,
+            region=region,
+            domains=(domain,),
+            owner_id=rng.choice(MANAGERS),
+            parent_id=parent,
+            contacts=tuple(
+                Contact(person, f"{person.lower()}@{domain}", role=role, primary=i == 0)
+                for i, (person, role) in enumerate(
+                    zip(people, ("sales", "technical", "executive"), strict=False)
+                )
+            ),
+        )
+        partner = _onboard(partner, joined, rng)
+        if kind == PartnerType.DISTRIBUTOR:
+            distributors.append(partner_id)
+        profile = str(_weighted(rng, [(name, spec[0]) for name, spec in _PROFILES.items()]))
+        partners.append(partner)
+        activities.extend(
+            _history(
+                rng,
+                partner_id=partner_id,
+                currency=currency,
+                profile=profile,
+                joined=joined,
+                as_of=as_of,
+                people=people,
+                kind=kind,
+            )
+        )
+    return Network(tuple(partners), tuple(activities))
+
+
+def _onboard(partner: Partner, joined: datetime, rng: random.Random) -> Partner:
+    manager = partner.owner_id or MANAGERS[0]
+    partner, _ = start_onboarding(partner, ONBOARDING, actor=manager, at=joined)
+    if rng.random() < 0.06:
+        return partner  # still onboarding: a few partners never finish
+    for step in ("sign_agreement", "sales_training"):
+        done_at = joined + timedelta(days=rng.randint(2, 25))
+        partner, _ = complete_onboarding_step(partner, step, actor=manager, at=done_at)
+    partner, _ = activate(partner, actor=manager, at=joined + timedelta(days=30))
+    return partner
+
+
+def _history(
+    rng: random.Random,
+    *,
+    partner_id: str,
+    currency: str,
+    profile: str,
+    joined: datetime,
+    as_of: datetime,
+    people: list[str],
+    kind: object,
+) -> list[Activity]:
+    _, rate, trend = _PROFILES[profile]
+    size = {PartnerType.DISTRIBUTOR: 6.0, PartnerType.SYSTEM_INTEGRATOR: 2.0}.get(kind, 1.0)  # type: ignore[call-overload]
+    scale = Decimal(str(rng.choice((4000, 9000, 20000, 45000)))) * Decimal(str(size))
+    if currency == "JPY":
+        scale *= 150
+    elif currency == "SEK":
+        scale *= 10
+    span = (as_of - joined).total_seconds()
+    found: list[Activity] = []
+    # Events per month by kind, before the profile's rate and trend.
+    monthly = {
+        ActivityKind.PORTAL_LOGIN: 3.0,
+        ActivityKind.REVENUE_BOOKED: 1.2,
+        ActivityKind.DEAL_REGISTERED: 1.0,
+        ActivityKind.DEAL_WON: 0.45,
+        ActivityKind.TRAINING_COMPLETED: 0.3,
+        ActivityKind.CERTIFICATION_EARNED: 0.12,
+        ActivityKind.BUSINESS_REVIEW_HELD: 0.25,
+    }
+    months = span / (30.44 * 86400)
+    for activity_kind, per_month in monthly.items():
+        expected = per_month * rate * months
+        for n in range(int(expected + rng.random())):
+            # Trend skews when things happen: declining partners act early, thriving late.
+            position = (
+                rng.random() ** (1 + trend) if trend >= 0 else 1 - rng.random() ** (1 - trend)
+            )
+            when = joined + timedelta(seconds=position * span)
+            when = when.replace(microsecond=0)
+            value: Money | None = None
+            attributes: dict[str, str | int | bool | None] = {}
+            expires: date | None = None
+            if activity_kind == ActivityKind.REVENUE_BOOKED:
+                amount = (scale * Decimal(str(round(rng.lognormvariate(0, 0.6), 3)))).quantize(
+                    Decimal(1)
+                )
+                value = Money(amount, currency)
+            elif activity_kind == ActivityKind.CERTIFICATION_EARNED:
+                attributes = {"person": rng.choice(people).lower(), "certification": "cloud_sales"}
+                expires = (when + timedelta(days=730)).date()
+            found.append(
+                Activity(
+                    f"{partner_id}_{activity_kind.value}_{n:04d}",
+                    partner_id,
+                    activity_kind,
+                    when,
+                    value,
+                    attributes,
+                    expires,
+                )
+            )
+    return found
+
+
+def _progress(err: TextIO, message: str) -> None:
+    sys.stdout.flush()  # keep the report and the progress lines in order on a terminal
+    err.write(f"partnerkit demo: {message}\n")
+    err.flush()
+
+
+def _load(storage: Storage, network: Network, err: TextIO, *, verbose: bool) -> None:
+    batch = 2000
+    with storage.unit_of_work() as uow:
+        for partner in network.partners:
+            uow.partners.add(partner)
+        uow.commit()
+    activities = network.activities
+    for start in range(0, len(activities), batch):
+        with storage.unit_of_work() as uow:
+            uow.activities.append(activities[start : start + batch])
+            uow.commit()
+        if verbose and (start // batch) % 25 == 0:
+            _progress(err, f"stored {min(start + batch, len(activities)):,} activities")
+
+
+def _money(value: object) -> str:
+    if isinstance(value, Money):
+        return f"{value.rounded().amount:,.0f} {value.currency}"
+    return "none"
+
+
+def run_demo(
+    *,
+    storage: Storage,
+    partners: int,
+    seed: int,
+    out: TextIO,
+    err: TextIO | None = None,
+) -> None:
+    """Generate a network into ``storage``, run the rules, print a manager's report.
+
+    Progress goes to ``err`` (standard error by default).
+    """
+    err = err or sys.stderr
+    verbose = partners >= 2000
+    _progress(err, f"generating {partners:,} partners (seed {seed})")
+    network = build_network(partners, seed)
+    _progress(err, f"storing {len(network.partners):,} partners and "
+                   f"{len(network.activities):,} activities")  # fmt: skip
+    _load(storage, network, err, verbose=verbose)
+
+    with storage.unit_of_work() as uow:
+        stored = [a for p in network.partners for a in uow.activities.for_partner(p.id)]
+    snapshots = compute_snapshots(
+        DEFINITIONS, stored, AS_OF, partner_ids=[p.id for p in network.partners], rates=RATES
+    )
+    _progress(err, "running tier reviews and health scoring through the services")
+    runs = _tier_reviews(storage, network)
+    desk = Services(storage, clock=FixedClock(AS_OF), rates=RATES)
+    scores = desk.score_partners(ADMIN, HEALTH_MODEL, DEFINITIONS, as_of=AS_OF).value
+    _progress(err, "registering deals through the services")
+    deals = _deals(storage, network, seed)
+    _report(out, network=network, snapshots=snapshots, scores=scores, runs=runs, seed=seed)
+    _deal_report(out, deals, {p.id: p.name for p in network.partners})
+
+
+@attrs.frozen
+class DealOutcome:
+    """What the demo's deal desk did."""
+
+    counts: dict[str, int]
+    conflicts: tuple[Conflict, ...]
+    expired: int
+
+
+_CUSTOMER_WORDS: Final = (
+    ("Hartwell", "Oakridge", "Bluefin", "Kestrel", "Vantage", "Sterling", "Orion", "Maple",
+     "Polaris", "Cobalt", "Juniper", "Falcon", "Larkspur", "Ridgeway", "Thornbury"),
+    ("Logistics", "Medical", "Retail", "Energy", "Foods", "Insurance", "Manufacturing"),
+)  # fmt: skip
+
+
+# How partners write the same customer: legal forms, punctuation, case and typos.
+_VARIANTS: Final = ("{n} Inc", "{n}, Inc.", "{N} INC", "{n} Ltd", "{n} GmbH", "{t} Inc", "{n}")
+
+
+def _customer_name(rng: random.Random, name: str) -> str:
+    pattern = rng.choice(_VARIANTS)
+    if "{t}" in pattern:  # one slip of the keyboard
+        index = rng.randrange(1, len(name) - 1)
+        typo = name[:index] + name[index + 1] + name[index] + name[index + 2 :]
+        return pattern.format(t=typo)
+    return pattern.format(n=name, N=name.upper())
+
+
+def _deals(storage: Storage, network: Network, seed: int) -> DealOutcome:
+    """Partners register deals over six months; managers decide; the sweep runs today."""
+    rng = random.Random(seed + 1)  # noqa: S311 - a reproducible demo, not security
+    clock = FixedClock(AS_OF)
+    services = Services(storage, clock=clock)
+    active = [p for p in network.partners if p.status is PartnerStatus.ACTIVE]
+    planned = []
+    first, second = _CUSTOMER_WORDS
+    for index, partner in enumerate(rng.sample(active, k=max(1, len(active) // 6))):
+        name = f"{rng.choice(first)} {rng.choice(second)}"
+        slug = name.lower().replace(" ", "-")
+        when = AS_OF - timedelta(days=rng.randint(1, 180), hours=rng.randint(0, 23))
+        planned.append((when, index, partner, name, slug))
+    counts: Counter[str] = Counter()
+    desk = ConflictIndex()  # the desk's own view, to explain each rejection
+    found: list[Conflict] = []
+    for when, number, partner, name, slug in sorted(planned, key=lambda item: item[:2]):
+        clock.set(when)
+        domain = f"{'www.' if rng.random() < 0.3 else ''}{slug}.example"
+        registration = DealRegistration(
+            id=f"deal_{number:05d}",
+            partner_id=partner.id,
+            customer=Customer(_customer_name(rng, name), "US", domain=domain),
+            amount=Money(Decimal(rng.randrange(20, 400)) * 1000, "USD"),
+            expected_close_on=(when + timedelta(days=rng.randint(45, 150))).date(),
+            registered_at=when,
+            products=(rng.choice(("cloud", "security", "analytics")),),
+        )
+        user = Actor(f"usr_{partner.id}", Role.PARTNER_USER, partner_id=partner.id)
+        manager = Actor(partner.owner_id or MANAGERS[0], Role.CHANNEL_MANAGER)
+        submitted = services.submit_deal(user, registration).value
+        if submitted.status is not DealStatus.SUBMITTED:
+            counts[submitted.status.value] += 1
+            continue
+        try:
+            decided = services.approve_deal(manager, submitted.id).value
+        except ConflictError:
+            found.extend(find_conflicts(submitted, desk))
+            reason = "the customer is already registered by another partner"
+            decided = services.reject_deal(manager, submitted.id, reason=reason).value
+        desk.sync(decided)
+        counts[decided.status.value] += 1
+    clock.set(AS_OF)
+    expired = services.expire_deals(Actor(MANAGERS[0], Role.CHANNEL_MANAGER)).value
+    # Near-duplicates first: the conflicts a person would want to check by eye.
+    conflicts = sorted(found, key=lambda c: (c.confidence, c.registration_id))
+    return DealOutcome(dict(counts), tuple(conflicts), len(expired))
+
+
+def _deal_report(out: TextIO, outcome: DealOutcome, names: dict[str, str]) -> None:
+    write = out.write
+    decided = ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()))
+    write(f"\nDeal registrations over the last six months: {decided}\n")
+    write(f"  expiry sweep today: {outcome.expired} approvals lapsed and expired\n")
+    write("  top conflicts found (the later registration was rejected):\n")
+    seen: set[str] = set()
+    for conflict in outcome.conflicts:
+        if conflict.registration_id in seen:
+            continue
+        seen.add(conflict.registration_id)
+        for line in conflict.explain().splitlines():
+            write(f"    {line}\n")
+        if len(seen) == 3:
+            break
+
+
+def _tier_reviews(storage: Storage, network: Network) -> list[ReviewRun]:
+    """The program's last three quarterly reviews before the as-of date, in order."""
+    with storage.unit_of_work() as uow:
+        uow.programs.add(PROGRAM)
+        for partner in network.partners:
+            if partner.status is PartnerStatus.ACTIVE:
+                uow.memberships.add(Membership(partner.id, PROGRAM.id, partner.created_at.date()))
+        uow.commit()
+    clock = FixedClock(AS_OF)
+    services = Services(storage, clock=clock, rates=RATES)
+    runs = []
+    for when in PROGRAM.review.between(AS_OF - timedelta(days=300), AS_OF)[-3:]:
+        clock.set(when)
+        runs.append(services.run_tier_review(ADMIN, PROGRAM.id, as_of=when).value)
+    return runs
+
+
+def _report(
+    out: TextIO,
+    *,
+    network: Network,
+    snapshots: dict[str, MetricSnapshot],
+    scores: object,
+    runs: list[ReviewRun],
+    seed: int,
+) -> None:
+    write = out.write
+    partners = network.partners
+    write(f"partnerkit demo: {len(partners):,} partners, {len(network.activities):,} "
+          f"activities over 18 months, as of {AS_OF:%Y-%m-%d} (seed {seed})\n\n")  # fmt: skip
+
+    statuses = Counter(p.status.value for p in partners)
+    types = Counter(p.type for p in partners)
+    write("Partners\n")
+    write("  by status: " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()) + "\n")
+    write("  by type:   " + ", ".join(f"{k} {v}" for k, v in types.most_common()) + "\n")
+    overdue = [
+        p
+        for p in partners
+        if p.status is PartnerStatus.ONBOARDING and overdue_steps(p, AS_OF.date())
+    ]
+    if overdue:
+        write(f"  onboarding with overdue steps: {len(overdue)}\n")
+    write("\n")
+
+    revenue = sorted(
+        ((snapshots[p.id].get("revenue_12m"), p) for p in partners),
+        key=lambda pair: pair[0].amount if isinstance(pair[0], Money) else Decimal(-1),
+        reverse=True,
+    )
+    write("Top partners by revenue in the trailing 12 months (converted to USD)\n")
+    for value, partner in revenue[:5]:
+        write(f"  {partner.name:<40} {partner.country}  {_money(value):>16}\n")
+    write("\n")
+
+    names = {p.id: p.name for p in partners}
+    _tier_report(write, runs, names)
+
+    health: list[HealthScore] = list(scores)  # type: ignore[call-overload]
+    bands = Counter(str(s.band) for s in health)
+    write("Health bands\n")
+    for band in HEALTH_MODEL.bands:
+        count = bands.get(band.name, 0)
+        bar = "#" * round(40 * count / max(1, len(health)))
+        write(f"  {band.name:<10} {count:>6}  {bar}\n")
+    write("\n")
+
+    at_risk = sorted(
+        (s for s in health if str(s.band) != HEALTH_MODEL.bands[-1].name),
+        key=lambda s: (s.value if s.value is not None else Decimal(-1), s.partner_id),
+    )
+    write("At-risk partners and why (lowest scores first)\n")
+    for item in at_risk[:8]:
+        shown = "n/a" if item.value is None else f"{item.value}"
+        write(f"  {names[item.partner_id]:<40} {shown:>5}  {item.band}\n")
+        for reason in item.explanation[1:3]:
+            write(f"      - {reason}\n")
+
+
+def _tier_report(
+    write: Callable[[str], object], runs: list[ReviewRun], names: dict[str, str]
+) -> None:
+    if not runs:
+        return
+    latest = runs[-1]
+    held = Counter(d.tier_id or "no tier" for d in latest.decisions)
+    write(f"Tier review of {latest.decisions[0].as_of:%Y-%m-%d} ({PROGRAM.name})\n")
+    write("  partners per tier: " + ", ".join(
+        f"{tier.name} {held.get(tier.id, 0)}" for tier in reversed(PROGRAM.tiers)
+    ) + "\n")  # fmt: skip
+    outcomes = Counter(d.outcome.value for d in latest.decisions)
+    write("  outcomes: " + ", ".join(f"{k} {v}" for k, v in outcomes.most_common()) + "\n")
+    ups = [d for d in latest.decisions if d.outcome is TierOutcome.UPGRADE]
+    write("  upgrades (first 5):\n")
+    for decision in ups[:5]:
+        target = PROGRAM.tier(decision.tier_id).name if decision.tier_id else "no tier"
+        write(f"    {names[decision.partner_id]:<40} -> {target}\n")
+    watch = [
+        d
+        for d in latest.decisions
+        if d.outcome in (TierOutcome.GRACE, TierOutcome.PROPOSED_DOWNGRADE)
+    ]
+    write(f"  in grace or proposed for downgrade: {len(watch)} (first 5 with what they miss)\n")
+    for decision in watch[:5]:
+        evidence = decision.tier_evidence
+        missing = evidence.gap if evidence is not None else ""
+        write(f"    {names[decision.partner_id]:<40} {decision.outcome.value}: {missing}\n")
+    write("\n")
