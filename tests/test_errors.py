@@ -14,6 +14,11 @@ from partnerkit import (
     StorageError,
     ValidationError,
 )
+from partnerkit.errors import (
+    AlreadyExistsError,
+    CustomerClaimedError,
+    UnresolvedConflictsError,
+)
 
 EVERY_ERROR = [
     ValidationError([FieldProblem("contacts[1].email", "expected an email address")]),
@@ -129,3 +134,18 @@ def test_permission_denied_names_actor_action_and_resource() -> None:
         "partner user u_7", "approve", "deal d_1", "only managers approve"
     )
     assert str(error) == "partner user u_7 may not approve deal d_1: only managers approve"
+
+
+def test_conflict_subclasses_survive_pickling_with_their_data() -> None:
+    claimed = CustomerClaimedError("deal", "d_2", "claimed", ("name:acme|US",), "d_1")
+    unresolved = UnresolvedConflictsError("deal", "d_2", "objects", ["c1", "c2"])
+    claimed_copy = pickle.loads(pickle.dumps(claimed))
+    unresolved_copy = pickle.loads(pickle.dumps(unresolved))
+    assert (claimed_copy.claimed_keys, claimed_copy.holder) == (("name:acme|US",), "d_1")
+    assert unresolved_copy.conflicts == ("c1", "c2")
+    assert str(claimed_copy) == "claimed"
+
+
+def test_every_conflict_kind_is_caught_as_a_conflict() -> None:
+    for error_type in (AlreadyExistsError, CustomerClaimedError, UnresolvedConflictsError):
+        assert issubclass(error_type, ConflictError)

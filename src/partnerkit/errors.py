@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 __all__ = [
+    "AlreadyExistsError",
     "ConflictError",
     "CurrencyMismatchError",
+    "CustomerClaimedError",
     "FieldProblem",
     "InvalidTransitionError",
     "NotFoundError",
@@ -29,6 +31,7 @@ __all__ = [
     "StorageBusyError",
     "StorageError",
     "StorageSchemaError",
+    "UnresolvedConflictsError",
     "ValidationError",
 ]
 
@@ -194,6 +197,9 @@ class NotFoundError(PartnerkitError, LookupError):
 class ConflictError(PartnerkitError):
     """A change clashes with what is already stored.
 
+    Catch this to handle every clash; the subclasses say which kind it was and
+    carry its data.
+
     Attributes:
         kind: What kind of record the clash is about.
         key: The key of that record.
@@ -204,8 +210,51 @@ class ConflictError(PartnerkitError):
         self.key = key
         super().__init__(message)
 
-    def __reduce__(self) -> tuple[type[ConflictError], tuple[str, str, str]]:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.kind, self.key, str(self)))
+
+
+class AlreadyExistsError(ConflictError):
+    """A new record's key is taken by one that is already stored (or staged)."""
+
+
+class UnresolvedConflictsError(ConflictError):
+    """A registration cannot be approved: conflicts object and nobody overrode them.
+
+    Attributes:
+        conflicts: The objecting `partnerkit.deals.Conflict` values, each able to
+            explain itself (``conflict.explain()``).
+    """
+
+    def __init__(self, kind: str, key: str, message: str, conflicts: Sequence[Any]) -> None:
+        self.conflicts: tuple[Any, ...] = tuple(conflicts)
+        super().__init__(kind, key, message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.kind, self.key, str(self), self.conflicts))
+
+
+class CustomerClaimedError(ConflictError):
+    """An approval lost the customer to another approved registration.
+
+    Raised when the customer keys an approval needs are held by another approved
+    registration at commit time, whether it was approved long ago or a moment
+    earlier by another worker (a lost race). Nothing was written.
+
+    Attributes:
+        claimed_keys: The customer keys that are held by someone else.
+        holder: The id of the registration that holds them.
+    """
+
+    def __init__(
+        self, kind: str, key: str, message: str, claimed_keys: Sequence[str], holder: str
+    ) -> None:
+        self.claimed_keys = tuple(claimed_keys)
+        self.holder = holder
+        super().__init__(kind, key, message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.kind, self.key, str(self), self.claimed_keys, self.holder))
 
 
 class StaleVersionError(ConflictError):
@@ -229,9 +278,7 @@ class StaleVersionError(ConflictError):
             f"nothing was written: reload it, re-apply the change and save again",
         )
 
-    def __reduce__(  # type: ignore[override]
-        self,
-    ) -> tuple[type[StaleVersionError], tuple[str, str, int, int | None]]:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.kind, self.key, self.expected, self.actual))
 
 

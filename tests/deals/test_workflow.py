@@ -32,6 +32,7 @@ from partnerkit.deals import (
     win,
     withdraw,
 )
+from partnerkit.errors import UnresolvedConflictsError
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=2)
@@ -184,6 +185,12 @@ def test_an_objecting_conflict_stops_approval_and_names_the_fix() -> None:
     with pytest.raises(ConflictError, match="pass override_reason") as info:
         approve(submitted(), actor="usr_cm", at=LATER, conflicts=[objection()])
     assert "registration deal_0" in str(info.value)
+
+
+def test_a_refused_approval_carries_the_conflicts_that_objected() -> None:
+    with pytest.raises(UnresolvedConflictsError) as info:
+        approve(submitted(), actor="usr_cm", at=LATER, conflicts=[objection()])
+    assert info.value.conflicts == (objection(),)
 
 
 def test_an_override_reason_approves_over_a_conflict_and_is_recorded() -> None:

@@ -1376,7 +1376,7 @@ def test_processes_approving_one_customer_on_one_file_approve_exactly_one(
         assert len(approved) == 1, f"customer {customer}: approved {approved}"
         assert [outcomes[d] for d in approved] == ["approved"]
         losers = sorted(set(mine) - set(approved))
-        assert {outcomes[d] for d in losers} <= {"ConflictError", "StaleVersionError"}
+        assert {outcomes[d] for d in losers} <= {"CustomerClaimedError", "StaleVersionError"}
         assert [(stored[d].status, stored[d].version) for d in losers] == [("submitted", 1)] * 3
         assert all(uow.deals.claims_for(d) == () for d in losers)
         winners[approved[0]] = customer_keys(stored[approved[0]])
@@ -1418,7 +1418,7 @@ def test_threads_approving_one_customer_approve_exactly_one(storage: SqliteStora
     uow = storage.unit_of_work()
     approved = [r.id for r in registrations if uow.deals.get(r.id).status == "approved"]
     assert len(approved) == 1
-    assert sorted(outcomes.values()) == ["ConflictError"] * (threads - 1) + ["approved"]
+    assert sorted(outcomes.values()) == ["CustomerClaimedError"] * (threads - 1) + ["approved"]
     assert outcomes[approved[0]] == "approved"
 
 

@@ -20,13 +20,11 @@ from partnerkit._base.time import FixedClock, Period
 from partnerkit.access import Actor, Role
 from partnerkit.deals import (
     Conflict,
-    ConflictIndex,
     Customer,
     DealRegistration,
     DealStatus,
-    find_conflicts,
 )
-from partnerkit.errors import ConflictError
+from partnerkit.errors import UnresolvedConflictsError
 from partnerkit.health import HealthScore, ScoringModel, model_from_dict
 from partnerkit.ledger import Activity, ActivityKind
 from partnerkit.metrics import Aggregate, MetricDefinition, Window, compute_snapshots
@@ -545,7 +543,6 @@ def _deals(storage: Storage, network: Network, seed: int) -> DealOutcome:
         when = AS_OF - timedelta(days=rng.randint(1, 180), hours=rng.randint(0, 23))
         planned.append((when, index, partner, name, slug))
     counts: Counter[str] = Counter()
-    desk = ConflictIndex()  # the desk's own view, to explain each rejection
     found: list[Conflict] = []
     for when, number, partner, name, slug in sorted(planned, key=lambda item: item[:2]):
         clock.set(when)
@@ -567,11 +564,10 @@ def _deals(storage: Storage, network: Network, seed: int) -> DealOutcome:
             continue
         try:
             decided = services.approve_deal(manager, submitted.id).value
-        except ConflictError:
-            found.extend(find_conflicts(submitted, desk))
+        except UnresolvedConflictsError as error:
+            found.extend(error.conflicts)
             reason = "the customer is already registered by another partner"
             decided = services.reject_deal(manager, submitted.id, reason=reason).value
-        desk.sync(decided)
         counts[decided.status.value] += 1
     clock.set(AS_OF)
     expired = services.expire_deals(Actor(MANAGERS[0], Role.CHANNEL_MANAGER)).value

@@ -35,7 +35,12 @@ from partnerkit.deals._model import (
     check_period,
     days_added,
 )
-from partnerkit.errors import ConflictError, InvalidTransitionError, Problems, ValidationError
+from partnerkit.errors import (
+    InvalidTransitionError,
+    Problems,
+    UnresolvedConflictsError,
+    ValidationError,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -257,8 +262,8 @@ def approve(
 
     Raises:
         InvalidTransitionError: If it is not submitted.
-        ConflictError: Listing the conflicts, if one objects and no override
-            reason is given.
+        UnresolvedConflictsError: Carrying the objecting conflicts (a
+            `ConflictError`), if one objects and no override reason is given.
         ValidationError: If the protection period is not positive.
     """
     sources, _ = TRANSITIONS[DealAction.APPROVE]
@@ -272,12 +277,13 @@ def approve(
         listed = "; ".join(
             f"{c.other_kind.value} {c.other_id} ({c.outcome.value}: {c.reason})" for c in objections
         )
-        raise ConflictError(
+        raise UnresolvedConflictsError(
             _KIND,
             registration.id,
             f"{_KIND} {registration.id!r} has {len(objections)} unresolved conflict(s): "
             f"{listed}; review them, then reject it or pass override_reason=... to approve "
             f"it anyway",
+            objections,
         )
     until = when + period
     decision = Decision(

@@ -12,7 +12,12 @@ import attrs
 from partnerkit._base.time import to_utc
 from partnerkit.deals._conflicts import customer_keys
 from partnerkit.deals._model import DealRegistration, DealStatus
-from partnerkit.errors import ConflictError, ValidationError
+from partnerkit.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    CustomerClaimedError,
+    ValidationError,
+)
 from partnerkit.tiers import Membership, Program, TierAssignment
 
 if TYPE_CHECKING:
@@ -149,12 +154,14 @@ def assignment_conflict(assignment: TierAssignment) -> ConflictError:
 
 def program_conflict(program_id: str) -> ConflictError:
     """The error for adding a program whose id is taken."""
-    return ConflictError("program", program_id, f"a program with id {program_id!r} already exists")
+    return AlreadyExistsError(
+        "program", program_id, f"a program with id {program_id!r} already exists"
+    )
 
 
 def membership_conflict(program_id: str, partner_id: str) -> ConflictError:
     """The error for adding a membership that exists."""
-    return ConflictError(
+    return AlreadyExistsError(
         "membership",
         membership_key(program_id, partner_id),
         f"partner {partner_id!r} is already a member of program {program_id!r}; "
@@ -227,18 +234,22 @@ def claimed_keys(registration: DealRegistration) -> tuple[str, ...]:
 
 def deal_conflict(deal_id: str) -> ConflictError:
     """The error for adding a registration whose id is taken."""
-    return ConflictError(DEAL, deal_id, f"a deal registration with id {deal_id!r} already exists")
+    return AlreadyExistsError(
+        DEAL, deal_id, f"a deal registration with id {deal_id!r} already exists"
+    )
 
 
 def claim_conflict(deal_id: str, key: str, holder: str) -> ConflictError:
     """The error for an approval that needs a customer key another registration holds."""
-    return ConflictError(
+    return CustomerClaimedError(
         DEAL,
         deal_id,
         f"deal registration {deal_id!r} cannot be approved: its customer key {key!r} is "
         f"claimed by approved registration {holder!r}; nothing was written. Two "
         f"registrations for one customer are never approved together: reject this one, "
         f"or end {holder!r} (lose, expire) first",
+        (key,),
+        holder,
     )
 
 

@@ -19,6 +19,7 @@ from partnerkit._base.ids import IdGenerator
 from partnerkit._base.time import Clock, SystemClock, to_utc
 from partnerkit.deals._model import ACTIVE_STATUSES, DealRegistration, DealStatus
 from partnerkit.errors import (
+    AlreadyExistsError,
     ConflictError,
     NotFoundError,
     StaleVersionError,
@@ -189,7 +190,7 @@ class MemoryStorage:
             for partner_id, (expected, _) in work.staged_partners.items():
                 stored = self._partners.get(partner_id)
                 if expected == 0 and stored is not None:
-                    raise ConflictError(
+                    raise AlreadyExistsError(
                         "partner", partner_id, f"a partner with id {partner_id!r} already exists"
                     )
                 if expected and (stored is None or stored.version != expected):
@@ -443,7 +444,7 @@ class _Partners:
                 "version", "add() takes a new partner (version 0); use update() to change one"
             )
         if self._current(partner.id) is not None:
-            raise ConflictError(
+            raise AlreadyExistsError(
                 "partner", partner.id, f"a partner with id {partner.id!r} already exists"
             )
         stored = _bump(partner, 1)

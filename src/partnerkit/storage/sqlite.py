@@ -50,6 +50,7 @@ from partnerkit._version import __version__
 from partnerkit.deals._conflicts import CUSTOMER_KEY_VERSION
 from partnerkit.deals._model import ACTIVE_STATUSES, DealRegistration, DealStatus
 from partnerkit.errors import (
+    AlreadyExistsError,
     ConflictError,
     NotFoundError,
     PartnerkitError,
@@ -686,7 +687,9 @@ def _activity_conflict(activity_id: str) -> ConflictError:
 
 
 def _partner_conflict(partner_id: str) -> ConflictError:
-    return ConflictError("partner", partner_id, f"a partner with id {partner_id!r} already exists")
+    return AlreadyExistsError(
+        "partner", partner_id, f"a partner with id {partner_id!r} already exists"
+    )
 
 
 _TABLE_KINDS: Final = {
