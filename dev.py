@@ -4,7 +4,7 @@
 Standard library only, so it works on a machine that has nothing but Python:
 
     python3 dev.py demo     # the demo
-    python3 dev.py test     # lint, format check, types and the whole test suite
+    python3 dev.py test     # lint, format check, types, the docs build and the whole test suite
     python3 dev.py bench    # the benchmarks (installs the optional competitors)
     python3 dev.py setup    # only create or refresh .venv
 """
@@ -16,6 +16,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -56,8 +57,14 @@ def setup(extras: str) -> None:
     STAMP.write_text(wanted)
 
 
+def build_docs() -> int:
+    """Build the guides and the API reference with warnings as errors, into a scratch folder."""
+    with tempfile.TemporaryDirectory(prefix="partnerkit-site-") as site:
+        return run(PYTHON, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", site)
+
+
 def test(pytest_args: list[str]) -> int:
-    """Lint, format check, strict types, then pytest; stop at the first failure."""
+    """Lint, format check, strict types, the docs build, then pytest; stop at the first failure."""
     setup("dev")
     checks = [
         [PYTHON, "-m", "ruff", "check", "."],
@@ -68,6 +75,9 @@ def test(pytest_args: list[str]) -> int:
         if run(*check) != 0:
             say("failed: fix the problems above (ruff format . rewrites formatting)")
             return 1
+    if build_docs() != 0:
+        say("failed: the docs build (mkdocs.yml) warned; fix the reference or the page above")
+        return 1
     env = dict(os.environ)
     env.setdefault("HYPOTHESIS_PROFILE", "ci" if env.get("CI") else "dev")
     code = run(PYTHON, "-m", "pytest", *pytest_args, env=env)

@@ -238,9 +238,19 @@ FROZEN: dict[str, tuple[str, ...]] = {
         "to_dict",
         "to_json",
     ),
+    "partnerkit.schema": (
+        "DIALECT",
+        "json_schema",
+    ),
     "partnerkit.services": (
+        "ConflictNotice",
+        "DealChanges",
+        "DealDraft",
+        "OverrideRequest",
+        "PartnerChanges",
         "Result",
         "Services",
+        "Skipped",
     ),
     "partnerkit.storage": (
         "ActivityLedger",

@@ -57,6 +57,7 @@ class Action(enum.StrEnum):
     PARTNER_VIEW = "partner.view"
     PARTNER_REGISTER = "partner.register"
     PARTNER_UPDATE = "partner.update"
+    PARTNER_REASSIGN = "partner.reassign"
     PARTNER_ONBOARD = "partner.onboard"
     PARTNER_COMPLETE_STEP = "partner.complete_step"
     PARTNER_ACTIVATE = "partner.activate"
@@ -75,6 +76,7 @@ class Action(enum.StrEnum):
     TIER_PIN = "tier.pin"
     TIER_DECIDE_DOWNGRADE = "tier.decide_downgrade"
     PROGRAM_CONFIGURE = "program.configure"
+    PROGRAM_ENROL = "program.enrol"
     HEALTH_VIEW = "health.view"
     HEALTH_SCORE = "health.score"
     HEALTH_OVERRIDE = "health.override"
@@ -153,6 +155,10 @@ def _covers(rule: Rule, actor: Actor, partner: Partner | None) -> bool:
         return False
     if scope is Scope.OWNED:
         return partner.owner_id == actor.id
+    if actor.partner_id is None:
+        # Without a partner of its own an actor has no "own" partner, and no
+        # children: a partner without a parent must not match a missing one.
+        return False
     if scope is Scope.OWN:
         return actor.partner_id == partner.id
     return actor.partner_id in (partner.id, partner.parent_id)
@@ -186,6 +192,21 @@ class AccessPolicy:
         return any(
             rule.role is actor.role and rule.action == action and _covers(rule, actor, partner)
             for rule in self.rules
+        )
+
+    def scopes(self, actor: Actor, action: str) -> frozenset[Scope]:
+        """The scopes within which ``actor`` may do ``action``; empty when never.
+
+        Services turn these into query filters, so a list holds only what the
+        actor may see: ``any`` needs no filter, ``owned`` filters on the owner,
+        ``own`` and ``own_and_children`` on the actor's partner and its children.
+        """
+        return frozenset(
+            rule.scope
+            for rule in self.rules
+            if rule.role is actor.role
+            and rule.action == action
+            and (rule.scope in (Scope.ANY, Scope.OWNED) or actor.partner_id is not None)
         )
 
     def check(self, actor: Actor, action: str, partner: Partner | None = None) -> None:
@@ -225,6 +246,7 @@ _PARTNER_SELF_SERVICE: Final = (
 )
 _MANAGER_OWNED: Final = (
     _A.PARTNER_UPDATE,
+    _A.PARTNER_REASSIGN,
     _A.PARTNER_ONBOARD,
     _A.PARTNER_COMPLETE_STEP,
     _A.PARTNER_ACTIVATE,
@@ -237,6 +259,7 @@ _MANAGER_OWNED: Final = (
     _A.TIER_PIN,
     _A.TIER_DECIDE_DOWNGRADE,
     _A.HEALTH_OVERRIDE,
+    _A.PROGRAM_ENROL,
 )
 _MANAGER_ANYWHERE: Final = (
     _A.PARTNER_VIEW,

@@ -260,3 +260,18 @@ def test_fixed_rates_validate_every_pair() -> None:
 
 def test_money_is_hashable_and_equal_amounts_hash_alike() -> None:
     assert {usd("1.0"), usd("1.00")} == {usd("1")}
+
+
+def test_a_rate_given_the_other_way_round_divides_exactly_and_rounds_once() -> None:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from partnerkit import FixedRates, Money  # noqa: PLC0415
+
+    rates = FixedRates({("EUR", "USD"): "1.2"})
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    # 0.09 / 1.2 = 0.075 exactly; half to even gives 0.08, not 0.07 from 0.0749999...
+    assert Money("0.09", "USD").convert("EUR", rates, as_of=at) == Money("0.08", "EUR")
+    assert Money("0.03", "USD").convert("EUR", rates, as_of=at) == Money("0.02", "EUR")
+    assert Money("100", "USD").convert("EUR", rates, as_of=at) == Money("83.33", "EUR")
+    assert rates.is_inverse("USD", "EUR")
+    assert not rates.is_inverse("EUR", "USD")

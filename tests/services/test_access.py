@@ -110,3 +110,20 @@ def test_partner_users_must_belong_to_a_partner() -> None:
         Actor("usr_x", Role.PARTNER_USER)
     with pytest.raises(ValidationError, match="is not one of"):
         Actor("usr_x", "superuser")  # type: ignore[arg-type]
+
+
+def test_own_and_children_granted_to_a_role_without_a_partner_covers_no_partner() -> None:
+    top_level = Partner(id="ptn_top", name="Top", type="reseller", country="FI", created_at=NOW)
+    policy = DEFAULT_POLICY.with_rules(
+        Rule(Role.CHANNEL_MANAGER, Action.DEAL_VIEW, Scope.OWN_AND_CHILDREN),
+        Rule(Role.CHANNEL_MANAGER, "mdf.claim", Scope.OWN_AND_CHILDREN),
+    )
+    assert not policy.allows(MANAGER, "mdf.claim", top_level)
+    assert not policy.allows(MANAGER, "mdf.claim", DISTRIBUTOR)
+    assert policy.scopes(MANAGER, "mdf.claim") == frozenset()
+
+
+def test_scopes_say_where_an_actor_may_act() -> None:
+    assert DEFAULT_POLICY.scopes(PARTNER_USER, Action.DEAL_VIEW) == {Scope.OWN}
+    assert DEFAULT_POLICY.scopes(MANAGER, Action.DEAL_DECIDE) == {Scope.OWNED}
+    assert DEFAULT_POLICY.scopes(MANAGER, Action.PROGRAM_CONFIGURE) == frozenset()

@@ -23,9 +23,9 @@ from partnerkit import (
     StaleVersionError,
 )
 from partnerkit.access import Actor, Role
-from partnerkit.deals import Customer, DealRegistration, DealStatus
+from partnerkit.deals import Customer, DealStatus
 from partnerkit.events import EventRecord
-from partnerkit.services import Services
+from partnerkit.services import DealDraft, Services
 from partnerkit.storage.sqlite import SqliteStorage
 from partnerkit.tiers import Membership, program_from_toml
 
@@ -114,16 +114,13 @@ def test_a_partner_year_keeps_every_invariant(tmp_path: Path) -> None:
             with lock:
                 appended[partner_id] += len(batch)
             customer = CUSTOMERS[(month + int(partner_id[-1])) % len(CUSTOMERS)]
-            registration = DealRegistration(
-                id=f"deal-{partner_id}-{month}",
-                partner_id=partner_id,
+            draft = DealDraft(
                 customer=Customer(customer, "US", domain=f"{customer.split()[0].lower()}.com"),
                 amount=Money("25000", "USD"),
                 expected_close_on=date(2027, 12, 31),
-                registered_at=at,
                 products=("cloud",),
             )
-            submitted = services.submit_deal(user, registration).value
+            submitted = services.submit_deal(user, draft).value
             if submitted.status is DealStatus.SUBMITTED:
                 try:
                     services.approve_deal(MANAGER, submitted.id)

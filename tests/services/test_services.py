@@ -18,8 +18,8 @@ from partnerkit import (
     ValidationError,
 )
 from partnerkit.access import Actor, Role
-from partnerkit.deals import Customer, DealRegistration
-from partnerkit.services import Services
+from partnerkit.deals import Customer
+from partnerkit.services import DealDraft, OverrideRequest, Services
 from partnerkit.storage.memory import MemoryStorage
 
 if TYPE_CHECKING:
@@ -89,8 +89,11 @@ def test_partner_users_see_only_their_own_partner(services: Services) -> None:
     services.register_partner(MANAGER, new_partner())
     services.register_partner(MANAGER, new_partner("ptn_2"))
     assert services.get_partner(PARTNER_USER, "ptn_1").id == "ptn_1"
-    with pytest.raises(PermissionDeniedError):
+    with pytest.raises(NotFoundError) as foreign:
         services.get_partner(PARTNER_USER, "ptn_2")
+    with pytest.raises(NotFoundError) as missing:
+        services.get_partner(PARTNER_USER, "ptn_9")
+    assert str(foreign.value).replace("ptn_2", "X") == str(missing.value).replace("ptn_9", "X")
 
 
 def test_recording_activities_checks_every_partner_first(services: Services) -> None:
@@ -98,7 +101,7 @@ def test_recording_activities_checks_every_partner_first(services: Services) -> 
     services.register_partner(MANAGER, new_partner("ptn_2"))
     own = Activity("a1", "ptn_1", "revenue_booked", NOW, Money("10", "EUR"))
     foreign = Activity("a2", "ptn_2", "revenue_booked", NOW, Money("10", "EUR"))
-    with pytest.raises(PermissionDeniedError):
+    with pytest.raises(NotFoundError):
         services.record_activities(PARTNER_USER, [own, foreign])
     with services.storage.unit_of_work() as uow:
         assert uow.activities.for_partner("ptn_1") == []
@@ -261,14 +264,11 @@ def test_a_delivery_failure_after_commit_does_not_fail_the_call(
     assert "they stay in the outbox" in caplog.text
 
 
-def registration(deal_id: str, partner_id: str, customer: str = "Acme Oy") -> DealRegistration:
-    return DealRegistration(
-        id=deal_id,
-        partner_id=partner_id,
+def registration(customer: str = "Acme Oy") -> DealDraft:
+    return DealDraft(
         customer=Customer(customer, "FI", domain="acme.fi"),
         amount=Money("50000", "EUR"),
         expected_close_on=date(2026, 6, 30),
-        registered_at=NOW,
         products=("cloud",),
     )
 
@@ -280,27 +280,29 @@ def test_the_deal_workflow_runs_through_services_and_refuses_a_second_approval(
 
     for partner_id in ("ptn_1", "ptn_2"):
         services.register_partner(MANAGER, new_partner(partner_id, status=PartnerStatus.ACTIVE))
-    first = services.submit_deal(PARTNER_USER, registration("d1", "ptn_1"))
+    first = services.submit_deal(PARTNER_USER, registration())
     assert first.value.status == "submitted"
-    second = services.submit_deal(ADMIN, registration("d2", "ptn_2", "ACME Oy."))
+    d1 = first.value.id
+    second = services.submit_deal(ADMIN, registration("ACME Oy."), partner_id="ptn_2")
     assert "deal.conflict_found" in [event.kind for event in second.events]
-    approved = services.approve_deal(MANAGER, "d1")
+    d2 = second.value.id
+    approved = services.approve_deal(MANAGER, d1)
     assert approved.value.status == "approved"
     assert approved.value.protection_until == NOW + Period.of_days(90)
     with pytest.raises(ConflictError):
-        services.approve_deal(MANAGER, "d2", override_reason="the customer asked for both")
-    rejected = services.reject_deal(MANAGER, "d2", reason="ptn_1 registered first")
+        services.approve_deal(MANAGER, d2, override_reason="the customer asked for both")
+    rejected = services.reject_deal(MANAGER, d2, reason="ptn_1 registered first")
     assert rejected.value.status == "rejected"
     with pytest.raises(PermissionDeniedError):
-        services.approve_deal(PARTNER_USER, "d1")
-    won = services.close_deal(PARTNER_USER, "d1", won=True)
+        services.approve_deal(PARTNER_USER, d1)
+    won = services.close_deal(PARTNER_USER, d1, won=True)
     assert won.value.status == "won"
 
 
 def test_the_expiry_sweep_expires_lapsed_approvals(services: Services) -> None:
     services.register_partner(MANAGER, new_partner(status=PartnerStatus.ACTIVE))
-    services.submit_deal(PARTNER_USER, registration("d1", "ptn_1"))
-    services.approve_deal(MANAGER, "d1")
+    d1 = services.submit_deal(PARTNER_USER, registration()).value.id
+    services.approve_deal(MANAGER, d1)
     assert isinstance(services.clock, FixedClock)
     services.clock.advance(Period.of_days(91))
     swept = services.expire_deals(MANAGER)
@@ -310,7 +312,7 @@ def test_the_expiry_sweep_expires_lapsed_approvals(services: Services) -> None:
 
 
 def test_managers_pin_tiers_extend_deals_and_override_scores(services: Services) -> None:
-    from partnerkit.health import Override, model_from_dict  # noqa: PLC0415
+    from partnerkit.health import model_from_dict  # noqa: PLC0415
     from partnerkit.tiers import Membership, program_from_toml  # noqa: PLC0415
 
     active_network(services)
@@ -325,13 +327,13 @@ def test_managers_pin_tiers_extend_deals_and_override_scores(services: Services)
     assert "tier.changed" in [e.kind for e in pinned.events]
     with services.storage.unit_of_work() as uow:
         assert uow.tier_history.at("prg", "ptn_2", NOW) is not None
-    with pytest.raises(PermissionDeniedError):
+    with pytest.raises(NotFoundError):
         services.unpin_tier(PARTNER_USER, "prg", "ptn_2")
 
-    services.submit_deal(PARTNER_USER, registration("d1", "ptn_1"))
-    services.approve_deal(MANAGER, "d1")
-    services.request_deal_extension(PARTNER_USER, "d1", 30, reason="procurement is slow")
-    extended = services.decide_deal_extension(MANAGER, "d1", approve=True)
+    d1 = services.submit_deal(PARTNER_USER, registration()).value.id
+    services.approve_deal(MANAGER, d1)
+    services.request_deal_extension(PARTNER_USER, d1, 30, reason="procurement is slow")
+    extended = services.decide_deal_extension(MANAGER, d1, approve=True)
     assert extended.value.protection_until == NOW + Period.of_days(120)
 
     model = model_from_dict(
@@ -355,12 +357,8 @@ def test_managers_pin_tiers_extend_deals_and_override_scores(services: Services)
     )
     assert isinstance(services.clock, FixedClock)
     services.clock.advance(Period.of_days(1))
-    sponsor = Override(
-        "usr_maria",
-        "new executive sponsor",
-        created_at=services.clock.now(),
-        expires_at=services.clock.now() + Period.of_days(30),
-        band="at_risk",
+    sponsor = OverrideRequest(
+        "new executive sponsor", services.clock.now() + Period.of_days(30), band="at_risk"
     )
     overridden = services.set_health_override(MANAGER, model, "ptn_2", sponsor)
     assert (overridden.value.band, overridden.value.computed_band) == ("at_risk", "critical")

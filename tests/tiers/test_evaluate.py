@@ -1076,3 +1076,34 @@ def test_what_if_reports_partners_who_fall_out_of_every_tier() -> None:
     report = what_if(PROGRAM, gated, members, {"ptn_1": NOTHING}, as_of=Q4)
     assert report.out == ("ptn_1",)
     assert report.counts[-1].after == 1
+
+
+def money_evidence(comparison: str, threshold: str, actual: str | None) -> RequirementEvidence:
+    from partnerkit import Money  # noqa: PLC0415
+
+    return RequirementEvidence(
+        "requirements",
+        "revenue",
+        Comparison(comparison),
+        Money(threshold, "USD"),
+        None if actual is None else Money(actual, "USD"),
+        False,
+    )
+
+
+def test_a_strict_money_threshold_needs_one_minor_unit_more_than_the_threshold() -> None:
+    from partnerkit import Money  # noqa: PLC0415
+
+    assert money_evidence(">", "1000", "1000").shortfall == Money("0.01", "USD")
+    assert money_evidence(">", "1000", "400").shortfall == Money("600.01", "USD")
+    assert money_evidence(">", "1000", None).shortfall == Money("1000.01", "USD")
+    assert money_evidence("<", "30", "30").shortfall == Money("0.01", "USD")
+
+
+def test_progress_and_shortfall_agree_on_whole_money_amounts() -> None:
+    item = money_evidence(">", "1000", "1000")
+    # The target both use is 1000.01: progress is below one, as the shortfall says.
+    assert item.progress == Decimal("0.9999")
+    half = money_evidence(">", "2", "1")
+    assert half.progress == Decimal("0.4975")  # 1 / 2.01
+    assert half.shortfall is not None

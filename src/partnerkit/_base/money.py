@@ -324,6 +324,13 @@ class Money:
         instant = to_utc(as_of, "as_of")
         if code == self.currency:
             return self
+        if isinstance(rates, FixedRates) and rates.is_inverse(self.currency, code):
+            # Divide by the pair given the other way round, so the result is
+            # rounded once: 0.09 USD at 1.2 EUR->USD is 0.075, then 0.08 EUR.
+            divisor = rates.rate(code, self.currency, instant)
+            with decimal.localcontext() as context:
+                context.prec = 60
+                return self._round_into(self.amount / divisor, code, rounding)
         rate = rates.rate(self.currency, code, instant)
         if not isinstance(rate, Decimal) or not rate.is_finite() or rate <= 0:
             raise ValidationError.single(
@@ -481,6 +488,13 @@ class FixedRates:
     """
 
     rates: dict[tuple[str, str], Decimal] = attrs.field(converter=_check_rates)
+
+    def is_inverse(self, base: str, quote: str) -> bool:
+        """Whether ``base`` -> ``quote`` is only known the other way round.
+
+        `Money.convert` then divides by that rate exactly and rounds once.
+        """
+        return base != quote and (base, quote) not in self.rates and (quote, base) in self.rates
 
     def rate(self, base: str, quote: str, as_of: datetime) -> Decimal:
         """Return the fixed rate for the pair, or its inverse."""

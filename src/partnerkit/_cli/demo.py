@@ -21,7 +21,6 @@ from partnerkit.access import Actor, Role
 from partnerkit.deals import (
     Conflict,
     Customer,
-    DealRegistration,
     DealStatus,
 )
 from partnerkit.errors import UnresolvedConflictsError
@@ -40,7 +39,7 @@ from partnerkit.partners import (
     overdue_steps,
     start_onboarding,
 )
-from partnerkit.services import Services
+from partnerkit.services import DealDraft, Services
 from partnerkit.tiers import (
     Membership,
     Program,
@@ -533,7 +532,8 @@ def _deals(storage: Storage, network: Network, seed: int) -> DealOutcome:
     """Partners register deals over six months; managers decide; the sweep runs today."""
     rng = random.Random(seed + 1)  # noqa: S311 - a reproducible demo, not security
     clock = FixedClock(AS_OF)
-    services = Services(storage, clock=clock)
+    numbers = iter(range(1, 1_000_000))
+    services = Services(storage, clock=clock, ids=lambda prefix: f"{prefix}_{next(numbers):05d}")
     active = [p for p in network.partners if p.status is PartnerStatus.ACTIVE]
     planned = []
     first, second = _CUSTOMER_WORDS
@@ -544,21 +544,18 @@ def _deals(storage: Storage, network: Network, seed: int) -> DealOutcome:
         planned.append((when, index, partner, name, slug))
     counts: Counter[str] = Counter()
     found: list[Conflict] = []
-    for when, number, partner, name, slug in sorted(planned, key=lambda item: item[:2]):
+    for when, _number, partner, name, slug in sorted(planned, key=lambda item: item[:2]):
         clock.set(when)
         domain = f"{'www.' if rng.random() < 0.3 else ''}{slug}.example"
-        registration = DealRegistration(
-            id=f"deal_{number:05d}",
-            partner_id=partner.id,
+        draft = DealDraft(
             customer=Customer(_customer_name(rng, name), "US", domain=domain),
             amount=Money(Decimal(rng.randrange(20, 400)) * 1000, "USD"),
             expected_close_on=(when + timedelta(days=rng.randint(45, 150))).date(),
-            registered_at=when,
             products=(rng.choice(("cloud", "security", "analytics")),),
         )
         user = Actor(f"usr_{partner.id}", Role.PARTNER_USER, partner_id=partner.id)
         manager = Actor(partner.owner_id or MANAGERS[0], Role.CHANNEL_MANAGER)
-        submitted = services.submit_deal(user, registration).value
+        submitted = services.submit_deal(user, draft).value
         if submitted.status is not DealStatus.SUBMITTED:
             counts[submitted.status.value] += 1
             continue

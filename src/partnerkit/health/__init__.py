@@ -10,7 +10,7 @@ their parent; `backtest` and `compare` check models against what happened.
 
 Everything here is pure: no I/O and no clock; functions take ``as_of``.
 
-Example:
+Examples:
     >>> from datetime import UTC, datetime
     >>> from partnerkit import MetricSnapshot
     >>> from partnerkit.health import model_from_dict, score

@@ -99,10 +99,23 @@ def _minus(left: Money | Decimal | int, right: Money | Decimal | int) -> Money |
     return left - right
 
 
-def _plus(value: Money | Decimal | int, step: int) -> Money | Decimal | int:
-    if not step or isinstance(value, Money):
+def _plus(value: Money | Decimal | int, step: Decimal | int) -> Money | Decimal | int:
+    if not step:
         return value
+    if isinstance(value, Money):
+        return value + Money(step, value.currency)
     return value + step
+
+
+def _strict_step(actual: object, threshold: Money | Decimal | int) -> Decimal | int:
+    """The smallest step past a strict ``>``/``<`` threshold (0: none can be named).
+
+    Money moves in minor units (one cent past 100.00 USD); whole numbers in ones
+    (more than 2 deals means 3); a fractional plain number has no smallest step.
+    """
+    if isinstance(threshold, Money):
+        return Decimal(1).scaleb(-threshold.minor_unit)
+    return 1 if _whole(actual) and _whole(threshold) else 0
 
 
 def _number(value: Money | Decimal | int) -> Decimal | int:
@@ -135,7 +148,8 @@ class RequirementEvidence:
         """How far along the partner is, from 0 to 1 (4 decimal places).
 
         1 when passed. Otherwise, for ``>=``: actual / threshold; for ``>``: the
-        same, with threshold + 1 as the target when both are whole numbers; for
+        same, with the threshold plus its smallest step as the target (one minor
+        unit of money; 1 when both are whole numbers), as `shortfall` counts; for
         ``<=`` and ``<``: threshold / actual (30 days allowed, 60 taken: 0.5). A
         failing criterion shows at most 0.9999; ``==``, no data, and zero or
         negative targets give 0.
@@ -148,16 +162,16 @@ class RequirementEvidence:
         value = _number(actual)
         target = _number(self.threshold)
         comparison = self.comparison
-        whole = _whole(value) and _whole(target)
+        step = _strict_step(actual, self.threshold)
         if comparison is Comparison.AT_LEAST or comparison is Comparison.MORE_THAN:
-            if comparison is Comparison.MORE_THAN and whole:
-                target += 1
+            if comparison is Comparison.MORE_THAN:
+                target += step
             if target <= 0 or value <= 0:
                 return _ZERO
             ratio = Decimal(value) / Decimal(target)
         elif comparison is Comparison.AT_MOST or comparison is Comparison.LESS_THAN:
-            if comparison is Comparison.LESS_THAN and whole:
-                target -= 1
+            if comparison is Comparison.LESS_THAN:
+                target -= step
             if target <= 0 or value <= 0:
                 return _ZERO
             ratio = Decimal(target) / Decimal(value)
@@ -170,7 +184,8 @@ class RequirementEvidence:
         """How much is missing, in the metric's unit; ``None`` when passed.
 
         For ``>=``/``>``: how much more is needed (the whole threshold when there is
-        no data); for ``<=``/``<``: how much too high the value is; for ``==``:
+        no data; for ``>`` one step more: a minor unit of money, 1 of a whole
+        number); for ``<=``/``<``: how much too high the value is; for ``==``:
         threshold minus actual. ``None`` too for no data with ``<=``, ``<``, ``==``.
         """
         if self.passed:
@@ -179,7 +194,7 @@ class RequirementEvidence:
         threshold = self.threshold
         comparison = self.comparison
         strict = comparison is Comparison.MORE_THAN or comparison is Comparison.LESS_THAN
-        step = 1 if strict and _whole(actual) and _whole(threshold) else 0
+        step = _strict_step(actual, threshold) if strict else 0
         if actual is None:
             if comparison.higher_is_better:
                 return _plus(threshold, step)
