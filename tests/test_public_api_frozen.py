@@ -270,6 +270,7 @@ FROZEN: dict[str, tuple[str, ...]] = {
         "TierHistoryContract",
         "UnitOfWorkContract",
     ),
+    "partnerkit.testing.pytest_plugin": (),
     "partnerkit.testing.strategies": (
         "activities",
         "amounts",
