@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Final, cast
 
 import attrs
@@ -25,13 +25,22 @@ from partnerkit.deals._workflow import (
     win,
     withdraw,
 )
-from partnerkit.errors import ConflictError, NotFoundError, StaleVersionError, ValidationError
+from partnerkit.errors import (
+    ConflictError,
+    CustomerClaimedError,
+    NotFoundError,
+    StaleVersionError,
+    ValidationError,
+)
 from partnerkit.storage._protocols import DealRepository
 from partnerkit.testing import _deals as deals_strategies
 from partnerkit.testing.conformance import _paging as paging
 from partnerkit.testing.conformance._compare import assert_same
 from partnerkit.testing.conformance._harness import PROPERTIES, fresh, race
 from partnerkit.testing.conformance._records import (
+    KIRIBATI,
+    MARQUESAS,
+    NEPAL,
     T0,
     activity,
     at,
@@ -95,8 +104,12 @@ def _submitted(
     return submit(_draft(deal_id, partner_id, customer), actor="usr_partner", at=at(1)).value
 
 
-def _approved(registration: DealRegistration, *, days: int = 90) -> DealRegistration:
-    return approve(registration, actor=_MANAGER, at=at(2), protection=days).value
+def _approved(
+    registration: DealRegistration, *, days: int = 90, when: datetime | None = None
+) -> DealRegistration:
+    """``registration`` approved at ``when`` (2 hours after `T0` unless told)."""
+    when = at(2) if when is None else when
+    return approve(registration, actor=_MANAGER, at=when, protection=days).value
 
 
 def _rivals(first: str, second: str) -> tuple[DealRegistration, DealRegistration]:
@@ -129,6 +142,35 @@ def _uniquely_customed(registration: DealRegistration) -> DealRegistration:
         contact_email=None if registration.customer.contact_email is None else f"buyer@{tag}.fi",
     )
     return attrs.evolve(registration, id=fresh("deal"), customer=customer)
+
+
+def _assert_refused_for(
+    raised: pytest.ExceptionInfo[ConflictError],
+    storage: Storage,
+    holder: DealRegistration,
+    refused: DealRegistration,
+) -> None:
+    """``raised`` is `CustomerClaimedError` naming ``holder``, and ``refused`` wrote nothing.
+
+    Its ``claimed_keys`` must be keys that both need and that ``holder`` holds.
+    """
+    error = raised.value
+    assert isinstance(error, CustomerClaimedError), f"expected CustomerClaimedError: {error!r}"
+    assert (error.kind, error.key, error.holder) == ("deal", refused.id, holder.id), (
+        "CustomerClaimedError (kind, key, holder)"
+    )
+    contested = set(customer_keys(holder)) & set(customer_keys(refused))
+    assert error.claimed_keys, "CustomerClaimedError.claimed_keys is empty"
+    assert set(error.claimed_keys) <= contested, (
+        f"CustomerClaimedError.claimed_keys {error.claimed_keys} are not among the keys "
+        f"both registrations need: {sorted(contested)}"
+    )
+    held = _holders(storage, error.claimed_keys)
+    assert held == dict.fromkeys(error.claimed_keys, holder.id), "holders of the claimed keys"
+    kept = committed(storage).deals.get(refused.id)
+    assert (kept.status, kept.version) == (refused.status, refused.version), "the refused one"
+    assert committed(storage).deals.claims_for(refused.id) == (), "claims of the refused one"
+    assert pending_kinds(storage) == [], "events of the refused commit"
 
 
 class DealRepositoryContract:
@@ -292,6 +334,42 @@ class DealRepositoryContract:
         due = _mine(prefix, committed(storage).deals.due_to_expire(start + 20 * _DAY))
         assert due == [middle.id], "due_to_expire() after the sweep committed"
 
+    def test_due_to_expire_lists_the_soonest_protection_end_first(self, storage: Storage) -> None:
+        """Soonest ``protection_until`` first, as instants, then by id; ``limit`` takes those.
+
+        The ids sort in the opposite order to the protection ends, so an adapter that
+        orders by id (or by when it stored them) fails, and two ends at one instant
+        written in different offsets must come by id.
+        """
+        prefix = fresh("deal")
+        # id suffix: (approved at, days of protection); a sorts first, ends last.
+        plan = {
+            "a": (at(2, KIRIBATI), 40),
+            "b": (at(2, NEPAL), 30),
+            "c": (at(5, MARQUESAS), 20),  # ends at the same instant as d
+            "d": (at(5), 20),
+            "e": (at(2), 10),
+        }
+        approved = {
+            suffix: _approved(_submitted(f"{prefix}_{suffix}"), days=days, when=when)
+            for suffix, (when, days) in plan.items()
+        }
+        won = win(_approved(_submitted(f"{prefix}_0"), days=1), actor=_MANAGER, at=at(3)).value
+        commit(storage, *(approved[suffix] for suffix in "dcaeb"), won)
+        as_of = (at(2) + 35 * _DAY).astimezone(NEPAL)  # b is due, a is not
+        expected = [approved[suffix].id for suffix in "ecdb"]
+        with storage.unit_of_work() as uow:
+            due = ids(uow.deals.due_to_expire(as_of))
+            # Spelled out, not left to pytest: the whole order is the point.
+            assert due == expected, (
+                f"due_to_expire(as_of) must list approved registrations by protection_until, "
+                f"then id: expected {expected}, got {due}"
+            )
+            first_two = ids(uow.deals.due_to_expire(as_of, limit=2))
+            assert first_two == expected[:2], (
+                f"due_to_expire(as_of, limit=2): expected {expected[:2]}, got {first_two}"
+            )
+
     def test_an_approved_registration_claims_every_customer_key(self, storage: Storage) -> None:
         """Saving it approved claims all of `customer_keys`; submitted claims none."""
         registration = _submitted(fresh("deal"))
@@ -307,10 +385,34 @@ class DealRepositoryContract:
         assert committed(storage).deals.claims_for(stored.id) == keys, "claims_for() after commit"
         assert _holders(storage, keys) == dict.fromkeys(keys, stored.id), "holders after commit"
 
+    def test_an_approved_registration_added_directly_claims_its_customer(
+        self, storage: Storage
+    ) -> None:
+        """A registration added already approved claims its keys: a rival approval is refused.
+
+        Imports and migrations store approved registrations with ``add``; their claim
+        must be as real as one taken by ``update``.
+        """
+        first, second = _rivals("ptn_first", "ptn_second")
+        holder = _approved(first)
+        keys = customer_keys(holder)
+        (added, rival) = commit(storage, holder, second)
+        assert committed(storage).deals.claims_for(added.id) == keys, "claims_for() after add()"
+        held = _holders(storage, keys)
+        assert held == dict.fromkeys(keys, added.id), "holders after add() of an approved one"
+        with storage.unit_of_work() as uow:
+            approved, events = approve(rival, actor=_MANAGER, at=at(3))
+            with pytest.raises(ConflictError) as raised:
+                save(uow, approved, *events)
+        _assert_refused_for(raised, storage, added, rival)
+
     def test_a_second_approval_for_the_customer_is_refused_at_commit_and_writes_nothing(
         self, storage: Storage
     ) -> None:
-        """Another partner's approval for a claimed customer: `ConflictError`, nothing written."""
+        """Another partner's approval for a claimed customer: `CustomerClaimedError`, no writes.
+
+        The error names the holder and the keys it holds, and so does its message.
+        """
         one, two = commit(storage, *_rivals("ptn_first", "ptn_second"))
         commit(storage, _approved(one))
         with storage.unit_of_work() as uow:
@@ -318,15 +420,11 @@ class DealRepositoryContract:
             uow.activities.append([activity(fresh("act"))])
             with pytest.raises(ConflictError) as raised:
                 save(uow, approved, *events)
-        assert raised.value.kind == "deal", "ConflictError.kind"
+        _assert_refused_for(raised, storage, one, two)
         message = str(raised.value)
         assert one.id in message, f"the refusal does not name the holder: {message}"
         named = [key for key in customer_keys(one) if key in message]
         assert named, f"the refusal does not name the customer key: {message}"
-        kept = committed(storage).deals.get(two.id)
-        assert kept.status == DealStatus.SUBMITTED, "the refused one"
-        assert committed(storage).deals.claims_for(two.id) == (), "claims of the refused one"
-        assert pending_kinds(storage) == [], "events of the refused commit"
 
     def test_two_approvals_for_one_customer_in_one_unit_of_work_are_refused(
         self, storage: Storage
