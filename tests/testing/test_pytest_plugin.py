@@ -45,10 +45,8 @@ HOST_MODULE = """
 
 FAILING_TEST = "test_append_is_idempotent_within_a_batch"
 #: What the failure says with the plugin: the contract's words, then both values.
-EXPLAINED = [
-    "E   AssertionError: AppendResult (added, duplicates)",
-    "E   assert (3, 0) == (2, 1)",
-]
+WORDS = "AssertionError: AppendResult (added, duplicates)"
+VALUES = "assert (3, 0) == (2, 1)"
 
 
 def run_host(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
@@ -67,7 +65,7 @@ def test_the_plugin_is_installed_as_a_pytest_entry_point() -> None:
 
 def test_a_hosts_failing_contract_shows_both_values(pytester: pytest.Pytester) -> None:
     result = run_host(pytester)
-    result.stdout.fnmatch_lines([f"*{line[4:]}" for line in EXPLAINED])
+    result.stdout.fnmatch_lines([f"E *{WORDS}", f"E *{VALUES}"])
 
 
 def test_loaded_by_name_the_plugin_explains_failures_without_autoloading(
@@ -75,7 +73,7 @@ def test_loaded_by_name_the_plugin_explains_failures_without_autoloading(
 ) -> None:
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     result = run_host(pytester, "-p", "partnerkit.testing.pytest_plugin")
-    result.stdout.fnmatch_lines([f"*{line[4:]}" for line in EXPLAINED])
+    result.stdout.fnmatch_lines([f"E *{WORDS}", f"E *{VALUES}"])
 
 
 def test_without_the_plugin_a_failure_has_only_the_contracts_words(
@@ -84,5 +82,5 @@ def test_without_the_plugin_a_failure_has_only_the_contracts_words(
     # The control for the two tests above: nothing else makes pytest explain it.
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     result = run_host(pytester)
-    result.stdout.fnmatch_lines([f"*{EXPLAINED[0][4:]}"])
-    result.stdout.no_fnmatch_line("*assert (3, 0) == (2, 1)*")
+    result.stdout.fnmatch_lines([f"E *{WORDS}"])
+    result.stdout.no_fnmatch_line(f"*{VALUES}*")

@@ -46,8 +46,7 @@ from partnerkit.testing.conformance._records import (
     at,
     partner,
 )
-from partnerkit.testing.conformance._store import commit, committed, ids, save
-from partnerkit.testing.conformance._unit_of_work import pending_kinds
+from partnerkit.testing.conformance._store import commit, committed, ids, pending_kinds, save
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

@@ -1,4 +1,4 @@
-"""Writing records to a store and reading them back.
+"""Writing records to a store and reading them back, the outbox included.
 
 Records are written the way their repositories take them (`stage`, `commit`,
 `save`), so that a test says what it stores, not how; committed state is read
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from partnerkit.storage._protocols import Storage, UnitOfWork
 
-__all__ = ["commit", "committed", "ids", "missing", "save", "stage"]
+__all__ = ["commit", "committed", "ids", "missing", "pending_kinds", "save", "stage"]
 
 
 def ids(records: Sequence[Any]) -> list[str]:
@@ -146,3 +146,8 @@ def missing(get: Callable[..., object], *key: str) -> bool:
     except NotFoundError:
         return True
     return False
+
+
+def pending_kinds(storage: Storage) -> list[str]:
+    """The kinds of the events in the outbox, oldest first."""
+    return [record.event.kind for record in storage.pending_events(limit=1000)]

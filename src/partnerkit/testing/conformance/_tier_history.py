@@ -29,8 +29,7 @@ from partnerkit.testing.conformance._records import (
     program,
     write_tiers,
 )
-from partnerkit.testing.conformance._store import commit, committed, save
-from partnerkit.testing.conformance._unit_of_work import pending_kinds
+from partnerkit.testing.conformance._store import commit, committed, pending_kinds, save
 from partnerkit.tiers import ReviewRun, TierAssignment, TierChangeCause, review
 
 if TYPE_CHECKING:

@@ -28,19 +28,22 @@ from partnerkit.testing.conformance._records import (
     partner,
     write_everything,
 )
-from partnerkit.testing.conformance._store import commit, committed, ids, missing, save, stage
+from partnerkit.testing.conformance._store import (
+    commit,
+    committed,
+    ids,
+    missing,
+    pending_kinds,
+    save,
+    stage,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from partnerkit._base.events import Event
 
-__all__ = ["UnitOfWorkContract", "pending_kinds"]
-
-
-def pending_kinds(storage: Storage) -> list[str]:
-    """The kinds of the events in the outbox, oldest first."""
-    return [record.event.kind for record in storage.pending_events(limit=1000)]
+__all__ = ["UnitOfWorkContract"]
 
 
 class UnitOfWorkContract:
