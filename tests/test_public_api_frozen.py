@@ -280,6 +280,7 @@ FROZEN: dict[str, tuple[str, ...]] = {
         "TierHistoryContract",
         "UnitOfWorkContract",
     ),
+    "partnerkit.testing.pytest_plugin": (),
     "partnerkit.testing.strategies": (
         "activities",
         "amounts",

@@ -7,4 +7,6 @@ hypothesis and pytest.
 - `partnerkit.testing.conformance`: the storage conformance suite; subclass
   ``StorageContract`` with one ``storage`` fixture to hold your own adapter to the
   promises the shipped adapters keep.
+- `partnerkit.testing.pytest_plugin`: the pytest plugin the extra installs, so that
+  a failing contract shows the values it compared.
 """
