@@ -108,7 +108,7 @@ class _BrokenStorage(MemoryStorage):
 
 
 def _rewrite(write: Write[Any], kind: Kind[Any], change: Callable[[Any], Any]) -> Write[Any]:
-    return attrs.evolve(write, record=change(write.record)) if write.kind is kind else write
+    return write._replace(record=change(write.record)) if write.kind is kind else write
 
 
 class _LosesRegion(_Backend):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import attrs
 
@@ -51,6 +51,9 @@ __all__ = [
     "score_conflict",
     "time_filter",
 ]
+
+
+T = TypeVar("T")
 
 
 def encode_cursor(kind: str, last_key: str) -> str:
@@ -175,15 +178,7 @@ def check_version(version: object) -> int:
 
 def check_membership(membership: object, *, new: bool = False) -> Membership:
     """``membership`` if it is a `Membership` (at version 0 when ``new``)."""
-    if not isinstance(membership, Membership):
-        raise ValidationError.single(
-            "membership", f"expected a Membership, got {type(membership).__name__}"
-        )
-    if new and membership.version != 0:
-        raise ValidationError.single(
-            "version", "add() takes a new membership (version 0); use update() to change one"
-        )
-    return membership
+    return _checked(membership, Membership, "membership", new=new)
 
 
 def check_assignment(assignment: object) -> TierAssignment:
@@ -201,15 +196,19 @@ DEAL: Final = "deal"
 
 def check_deal(registration: object, *, new: bool = False) -> DealRegistration:
     """``registration`` if it is a `DealRegistration` (at version 0 when ``new``)."""
-    if not isinstance(registration, DealRegistration):
+    return _checked(registration, DealRegistration, "registration", new=new)
+
+
+def _checked(record: object, cls: type[T], field: str, *, new: bool) -> T:
+    if not isinstance(record, cls):
         raise ValidationError.single(
-            "registration", f"expected a DealRegistration, got {type(registration).__name__}"
+            field, f"expected a {cls.__name__}, got {type(record).__name__}"
         )
-    if new and registration.version != 0:
+    if new and getattr(record, "version", 0) != 0:
         raise ValidationError.single(
-            "version", "add() takes a new registration (version 0); use update() to change one"
+            "version", f"add() takes a new {field} (version 0); use update() to change one"
         )
-    return registration
+    return record
 
 
 def claimed_keys(registration: DealRegistration) -> tuple[str, ...]:

@@ -373,8 +373,7 @@ class Query(Generic[R]):
         return list(found if self.limit is None else islice(found, self.limit))
 
 
-@attrs.frozen
-class Write(Generic[R]):
+class Write(NamedTuple, Generic[R]):
     """One record a commit writes.
 
     Attributes:
@@ -510,22 +509,24 @@ def _load(reads: CommittedReads, kind: Kind[R], keys: Sequence[Key]) -> dict[Key
 class _Stage(Generic[R]):
     """One kind's staged records in a unit of work, with the version each was based on."""
 
-    __slots__ = ("based_on", "kind", "parts", "records")
+    __slots__ = ("_part", "based_on", "kind", "parts", "records")
 
     def __init__(self, kind: Kind[R]) -> None:
         self.kind = kind
         self.records: dict[Key, R] = {}
         # Versioned kinds: the stored version the first staged write was based on.
         self.based_on: dict[Key, int] = {}
+        # The records again, grouped by the kind's partition fields (one: its value,
+        # several: a tuple of them), so that a query naming them looks at one group.
         self.parts: dict[Any, dict[Key, R]] | None = {} if kind.partition else None
+        self._part = operator.attrgetter(*kind.partition) if kind.partition else None
 
     def put(self, key: Key, record: R, based_on: int | None = None) -> None:
         self.records[key] = record
         if based_on is not None:
             self.based_on.setdefault(key, based_on)
-        if self.parts is not None:
-            part = tuple(self.kind.getter(field)(record) for field in self.kind.partition)
-            self.parts.setdefault(part, {})[key] = record
+        if self._part is not None and self.parts is not None:
+            self.parts.setdefault(self._part(record), {})[key] = record
 
     def clear(self) -> None:
         self.records.clear()
@@ -536,9 +537,9 @@ class _Stage(Generic[R]):
     def relevant(self, query: Query[R]) -> Mapping[Key, R]:
         """The staged records ``query`` could match or shadow."""
         if self.parts is not None:
-            part = tuple(query.get(field) for field in self.kind.partition)
-            if None not in part:
-                return self.parts.get(part, {})
+            values = tuple(query.get(field) for field in self.kind.partition)
+            if None not in values:
+                return self.parts.get(values if len(values) > 1 else values[0], {})
         return self.records
 
 
@@ -1171,8 +1172,9 @@ class _StagedUnitOfWork:
         except BaseException:
             self.rollback()
             raise
+        # The check writes the outbox records last.
         written = commit.changes.writes if commit.changes is not None else ()
-        self._events = tuple(write.record for write in written if write.kind is EVENTS)
+        self._events = tuple(w.record for w in written[len(written) - len(self._published) :])
         self.rollback()
 
     def rollback(self) -> None:

@@ -63,19 +63,6 @@ class InTransaction:
         return self._db.execute(sql, params).fetchone()
 
 
-def _in(columns: Sequence[str], count: int) -> str:
-    """``columns`` among ``count`` key tuples given as parameters."""
-    if len(columns) == 1:
-        return f"{columns[0]} IN ({', '.join('?' * count)})"
-    row = f"({', '.join('?' * len(columns))})"
-    return f"({', '.join(columns)}) IN (VALUES {', '.join([row] * count)})"
-
-
-def _noun(kind: Kind[Any]) -> str:
-    article = "an" if kind.noun[0] in "aeiou" else "a"
-    return f"{article} {kind.noun}"
-
-
 class Reads:
     """`partnerkit.storage.CommittedReads` over SQL run by a `Runner`."""
 
@@ -84,29 +71,43 @@ class Reads:
 
     def _rows(self, table: Table, columns: str, keys: Sequence[Key], operation: str) -> list[Any]:
         """The rows (``columns``) of those ``keys`` that are stored."""
-        bound = [found for found in map(table.bound_key, keys) if found is not None]
-        if not bound:
+        if len(keys) == 1:  # the lean path of point reads
+            bound = table.bound_key(keys[0])
+            if bound is None:
+                self._runner.check_open()
+                return []
+            sql = table.one_version if columns is table.versions else table.select_keys(columns, 1)
+            row = self._runner.fetchone(operation, sql, bound)
+            return [] if row is None else [row]
+        found = [bound for bound in map(table.bound_key, keys) if bound is not None]
+        if not found:
             self._runner.check_open()
             return []
-        if len(bound) == 1:
-            sql = f"SELECT {columns} FROM {table.name} WHERE {table.matches_key()}"  # noqa: S608 - fixed names
-            row = self._runner.fetchone(operation, sql, bound[0])
-            return [] if row is None else [row]
-        sql = f"SELECT {columns} FROM {table.name} WHERE {_in(table.key, len(bound))}"  # noqa: S608 - fixed names
-        params = [part for key in bound for part in key]
+        sql = table.select_keys(columns, len(found))
+        params = [part for key in found for part in key]
         return self._runner.read(operation, lambda db: db.execute(sql, params).fetchall())
 
     def versions(self, kind: Kind[Any], keys: Sequence[Key]) -> dict[Key, int]:
         """See `partnerkit.storage.CommittedReads.versions`."""
         table = TABLES[kind.name]
         width = len(table.key)
-        rows = self._rows(table, f"{', '.join(table.key)}, version", keys, f"reading {_noun(kind)}")
+        rows = self._rows(table, table.versions, keys, table.reading)
+        if len(keys) == 1:  # found by its key
+            return {keys[0]: rows[0][width]} if rows else {}
         return {(row[0] if width == 1 else tuple(row[:width])): int(row[width]) for row in rows}
 
     def load(self, kind: Kind[R], keys: Sequence[Key]) -> dict[Key, R]:
         """See `partnerkit.storage.CommittedReads.load`."""
         table = TABLES[kind.name]
-        rows = self._rows(table, table.selected, keys, f"reading {_noun(kind)}")
+        if len(keys) == 1:  # a point read: the leanest path
+            key = keys[0]
+            bound = table.bound_key(key)
+            if bound is None:
+                self._runner.check_open()
+                return {}
+            row = self._runner.fetchone(table.reading, table.one, bound)
+            return {} if row is None else {key: table.record(row)}
+        rows = self._rows(table, table.selected, keys, table.reading)
         records = [table.record(row) for row in rows]
         return {kind.key(record): record for record in records}
 

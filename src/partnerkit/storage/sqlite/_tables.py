@@ -10,6 +10,7 @@ text. A query's field is the column of the same name.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -79,6 +80,8 @@ def _unstorable(text: str) -> str:
     return text
 
 
+#: Key columns of free text, stored by `_storable`.
+_FREE_TEXT: Final = frozenset({"model", "key"})
 _INSTANTS: Final = frozenset(
     {"occurred_at", "as_of", "valid_from", "valid_until", "protection_until", "recorded_at"}
 )
@@ -88,20 +91,32 @@ def column_value(column: str, value: object) -> object | None:
     """``value`` as column ``column`` stores it; ``None`` if no stored value can equal it."""
     if column in _INSTANTS:
         return micros(value) if isinstance(value, datetime) else None
-    if column in {"model", "key"}:
+    if column in _FREE_TEXT:
         return _storable(value) if isinstance(value, str) else None
+    if type(value) is str and value.isascii():  # the common case, checked cheaply
+        return value
     return str(value) if bindable(value) else None
 
 
-def decode(cls: type[T], noun: str, key: str, text: str) -> T:
-    """The record stored as ``text``, or `StorageError` naming it."""
-    try:
-        return from_json(cls, text)
-    except ValidationError as error:
-        raise StorageError(
-            f"the stored {noun} {key!r} cannot be read ({error}); the database was "
-            f"changed outside partnerkit or by a newer release: restore it or upgrade"
-        ) from None
+class _Decoder:
+    """Decodes a row whose last column is the JSON document of a ``cls``."""
+
+    __slots__ = ("_cls", "_key", "_noun")
+
+    def __init__(self, cls: type[Any], noun: str, key: Callable[[Sequence[Any]], str]) -> None:
+        self._cls = cls
+        self._noun = noun
+        self._key = key
+
+    def __call__(self, row: Sequence[Any]) -> Any:
+        try:
+            return from_json(self._cls, row[-1])
+        except ValidationError as error:
+            raise StorageError(
+                f"the stored {self._noun} {self._key(row)!r} cannot be read ({error}); the "
+                f"database was changed outside partnerkit or by a newer release: restore it "
+                f"or upgrade"
+            ) from None
 
 
 def _optional(moment: datetime | None) -> int | None:
@@ -114,6 +129,7 @@ class Table:
 
     Attributes:
         name: The SQL table.
+        noun: What a record is called in errors.
         key: Its key columns, in the order of the kind's key fields.
         columns: The columns a write fills, in the order of ``row``.
         row: A record's values for ``columns``.
@@ -123,12 +139,39 @@ class Table:
     """
 
     name: str
+    noun: str
     key: tuple[str, ...]
     columns: tuple[str, ...]
     row: Callable[[Any], tuple[object, ...]]
     selected: str
     record: Callable[[Sequence[Any]], Any]
     order: str = ""
+
+    @functools.cached_property
+    def plain(self) -> bool:
+        """Whether the key is one column of text stored as it is (an id)."""
+        return len(self.key) == 1 and column_value(self.key[0], "id") == "id"
+
+    @functools.cached_property
+    def reading(self) -> str:
+        """What a read by key does, for errors: "reading a partner"."""
+        article = "an" if self.noun[0] in "aeiou" else "a"
+        return f"reading {article} {self.noun}"
+
+    @functools.cached_property
+    def one(self) -> str:
+        """The ``SELECT`` of the record with one key."""
+        return self.select_keys(self.selected, 1)
+
+    @functools.cached_property
+    def one_version(self) -> str:
+        """The ``SELECT`` of the key and version of the record with one key."""
+        return self.select_keys(self.versions, 1)
+
+    @functools.cached_property
+    def versions(self) -> str:
+        """What reads of versions select: the key columns, then the version."""
+        return f"{', '.join(self.key)}, version"
 
     @property
     def insert(self) -> str:
@@ -153,14 +196,31 @@ class Table:
 
     def bound_key(self, key: Any) -> tuple[object, ...] | None:
         """A record key as its key columns store it, or ``None`` if none can."""
-        parts = key if isinstance(key, tuple) else (key,)
-        bound = tuple(column_value(c, part) for c, part in zip(self.key, parts, strict=True))
-        return None if None in bound else bound
+        if self.plain and type(key) is str and key.isascii():  # an id: the common case
+            return (key,)
+        if type(key) is str:  # one key column
+            bound = column_value(self.key[0], key)
+            return None if bound is None else (bound,)
+        found = tuple(column_value(c, part) for c, part in zip(self.key, key, strict=True))
+        return None if None in found else found
+
+    def select_keys(self, columns: str, count: int) -> str:
+        """The ``SELECT`` of ``columns`` from the rows with ``count`` given keys."""
+        sql = _SELECTS.get((self.name, columns, count))
+        if sql is None:
+            if count == 1:
+                where = self.matches_key()
+            elif len(self.key) == 1:
+                where = f"{self.key[0]} IN ({', '.join('?' * count)})"
+            else:
+                row = f"({', '.join('?' * len(self.key))})"
+                where = f"({', '.join(self.key)}) IN (VALUES {', '.join([row] * count)})"
+            sql = f"SELECT {columns} FROM {self.name} WHERE {where}"  # noqa: S608 - fixed names
+            _SELECTS[(self.name, columns, count)] = sql
+        return sql
 
 
-def _named(cls: type[T], noun: str, key: Callable[[Sequence[Any]], str]) -> Callable[..., T]:
-    """Decode a row whose last column is the JSON document, naming it by ``key``."""
-    return lambda row: decode(cls, noun, key(row), row[-1])
+_SELECTS: dict[tuple[str, str, int], str] = {}
 
 
 def _slashed(row: Sequence[Any]) -> str:
@@ -170,8 +230,11 @@ def _slashed(row: Sequence[Any]) -> str:
     return "/".join(parts)
 
 
+_PROGRAM: Final = _Decoder(Program, "program", lambda row: str(row[0]))
+
+
 def _program(row: Sequence[Any]) -> StoredProgram:
-    return StoredProgram(decode(Program, "program", row[0], row[1]), int(row[2]))
+    return StoredProgram(_PROGRAM((row[0], row[1])), int(row[2]))
 
 
 def _score_key(row: Sequence[Any]) -> str:
@@ -182,6 +245,7 @@ def _score_key(row: Sequence[Any]) -> str:
 TABLES: Final = {
     "partners": Table(
         "partners",
+        "partner",
         ("id",),
         ("id", "status", "type", "owner_id", "parent_id", "country", "version", "json"),
         lambda p: (
@@ -195,26 +259,29 @@ TABLES: Final = {
             partner_document(p),
         ),
         "id, json",
-        _named(Partner, "partner", _slashed),
+        _Decoder(Partner, "partner", _slashed),
     ),
     "activities": Table(
         "activities",
+        "activity",
         ("id",),
         ("id", "partner_id", "kind", "occurred_at", "json"),
         lambda a: (a.id, a.partner_id, str(a.kind), micros(a.occurred_at), activity_document(a)),
         "id, json",
-        _named(Activity, "activity", _slashed),
+        _Decoder(Activity, "activity", _slashed),
     ),
     "scores": Table(
         "scores",
+        "score",
         ("partner_id", "model", "as_of"),
         ("partner_id", "model", "as_of", "band", "json"),
         lambda s: (s.partner_id, _storable(s.model), micros(s.as_of), s.band, model_document(s)),
         "partner_id, model, as_of, json",
-        _named(HealthScore, "score", _score_key),
+        _Decoder(HealthScore, "score", _score_key),
     ),
     "programs": Table(
         "programs",
+        "program",
         ("id",),
         ("id", "version", "json"),
         lambda s: (s.program.id, s.version, model_document(s.program)),
@@ -223,6 +290,7 @@ TABLES: Final = {
     ),
     "memberships": Table(
         "memberships",
+        "membership",
         ("program_id", "partner_id"),
         ("program_id", "partner_id", "status", "tier_id", "version", "json"),
         lambda m: (
@@ -234,10 +302,11 @@ TABLES: Final = {
             model_document(m),
         ),
         "program_id, partner_id, json",
-        _named(Membership, "membership", _slashed),
+        _Decoder(Membership, "membership", _slashed),
     ),
     "tier_history": Table(
         "tier_history",
+        "tier assignment",
         ("program_id", "partner_id", "valid_from"),
         ("program_id", "partner_id", "valid_from", "valid_until", "json"),
         lambda a: (
@@ -248,10 +317,11 @@ TABLES: Final = {
             model_document(a),
         ),
         "program_id, partner_id, valid_from, json",
-        _named(TierAssignment, "tier assignment", _slashed),
+        _Decoder(TierAssignment, "tier assignment", _slashed),
     ),
     "deals": Table(
         "deals",
+        "deal registration",
         ("id",),
         ("id", "partner_id", "status", "protection_until", "version", "json"),
         lambda d: (
@@ -263,12 +333,13 @@ TABLES: Final = {
             model_document(d),
         ),
         "id, json",
-        _named(DealRegistration, "deal registration", _slashed),
+        _Decoder(DealRegistration, "deal registration", _slashed),
     ),
     # The primary key on the customer key is what makes two approvals for one
     # customer impossible, across threads and processes.
     "claims": Table(
         "deal_claims",
+        "deal claim",
         ("key",),
         ("key", "deal_id", "key_version"),
         lambda c: (_storable(c.key), c.deal_id, CUSTOMER_KEY_VERSION),
@@ -278,11 +349,12 @@ TABLES: Final = {
     # seq is the recording order ("oldest first").
     "events": Table(
         "outbox",
+        "event",
         ("id",),
         ("id", "recorded_at", "json"),
         lambda r: (r.id, micros(r.recorded_at), model_document(r)),
         "id, json",
-        _named(EventRecord, "event", _slashed),
+        _Decoder(EventRecord, "event", _slashed),
         order="seq",
     ),
 }
