@@ -140,11 +140,15 @@ class Kind(Generic[R]):
         label: How errors name a record of this kind (``"partner"``, ``"deal"``).
         noun: How messages name it (``"deal registration"``).
         versioned: Whether records carry a ``version`` that updates check.
+        partition: Fields a unit of work groups its staged records by, so that a
+            query naming them all looks at one group (a partner's scores from one
+            model) instead of every staged record.
     """
 
     __slots__ = (
         "_getters",
         "_key",
+        "_paths",
         "_separator",
         "key_fields",
         "label",
@@ -164,32 +168,32 @@ class Kind(Generic[R]):
         versioned: bool = False,
         partition: tuple[str, ...] = (),
         separator: str = "/",
-        getters: Mapping[str, Callable[[R], Any]] | None = None,
+        paths: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self.key_fields = key_fields
         self.label = label
         self.noun = noun or label
         self.versioned = versioned
-        # Staged records are grouped by these fields, so that a query naming them
-        # all looks only at its group (a partner's scores from one model).
         self.partition = partition
         self._separator = separator
-        self._getters: dict[str, Callable[[R], Any]] = dict(getters or {})
-        getter = [self.getter(field) for field in key_fields]
-        if len(getter) == 1:
-            self._key: Callable[[R], Key] = getter[0]
-        else:
-            self._key = lambda record: tuple(get(record) for get in getter)
+        # Where a field is found when it is not an attribute of the record itself.
+        self._paths = dict(paths or {})
+        self._getters: dict[tuple[str, ...], Callable[[R], Any]] = {}
+        self._key: Callable[[R], Key] = self.getter(*key_fields)
 
     def __repr__(self) -> str:
         return f"Kind({self.name!r})"
 
-    def getter(self, field: str) -> Callable[[R], Any]:
-        """A function reading ``field`` of a record (for most fields, the attribute)."""
-        found = self._getters.get(field)
+    def getter(self, *fields: str) -> Callable[[R], Any]:
+        """A function reading ``field`` of a record (for most fields, the attribute).
+
+        Given several fields, it reads a tuple of them.
+        """
+        found = self._getters.get(fields)
         if found is None:
-            found = self._getters[field] = operator.attrgetter(field)
+            paths = (self._paths.get(field, field) for field in fields)
+            found = self._getters[fields] = operator.attrgetter(*paths)
         return found
 
     def key(self, record: R) -> Key:
@@ -205,7 +209,7 @@ class Kind(Generic[R]):
 
 
 PARTNERS: Final = Kind[Partner]("partners", ("id",), "partner", versioned=True)
-ACTIVITIES: Final = Kind[Activity]("activities", ("id",), "activity", partition=("partner_id",))
+ACTIVITIES: Final = Kind[Activity]("activities", ("id",), "activity")
 SCORES: Final = Kind[HealthScore](
     "scores",
     ("partner_id", "model", "as_of"),
@@ -214,7 +218,7 @@ SCORES: Final = Kind[HealthScore](
     separator="|",
 )
 PROGRAMS: Final = Kind[StoredProgram](
-    "programs", ("id",), "program", versioned=True, getters={"id": lambda s: s.program.id}
+    "programs", ("id",), "program", versioned=True, paths={"id": "program.id"}
 )
 MEMBERSHIPS: Final = Kind[Membership](
     "memberships",
@@ -297,8 +301,7 @@ def _predicate(kind: Kind[R], conditions: tuple[Condition, ...]) -> Callable[[R]
     return holds
 
 
-@attrs.frozen
-class Query(Generic[R]):
+class Query(NamedTuple, Generic[R]):
     """A read of committed records of one kind: which, in what order, how many.
 
     The records wanted are those matching every condition in ``where``; with
@@ -344,10 +347,7 @@ class Query(Generic[R]):
 
     def sort_key(self) -> Callable[[R], Any]:
         """A sort key for records in ``order``."""
-        getters = [self.kind.getter(field) for field in self.order]
-        if len(getters) == 1:
-            return getters[0]
-        return lambda record: tuple(get(record) for get in getters)
+        return self.kind.getter(*self.order)
 
     def select(self, records: Iterable[R], *, ordered: bool = False) -> list[R]:
         """The records this query asks for, from ``records`` (all of its kind).
@@ -356,6 +356,9 @@ class Query(Generic[R]):
             records: Every candidate record; others than those asked for are fine.
             ordered: ``records`` already come in this query's order, so the
                 selection may stop at ``limit`` (what an index hands out).
+
+        Returns:
+            The records asked for, in order, at most ``limit``.
         """
         found: Iterable[R] = filter(_predicate(self.kind, self.where), records)
         if self.latest is not None:
@@ -528,6 +531,14 @@ class _Stage(Generic[R]):
         if self._part is not None and self.parts is not None:
             self.parts.setdefault(self._part(record), {})[key] = record
 
+    def put_all(self, records: Mapping[Key, R]) -> None:
+        """`put` each of ``records`` (new ones: no version)."""
+        if self._part is None:
+            self.records.update(records)
+        else:
+            for key, record in records.items():
+                self.put(key, record)
+
     def clear(self) -> None:
         self.records.clear()
         self.based_on.clear()
@@ -536,7 +547,7 @@ class _Stage(Generic[R]):
 
     def relevant(self, query: Query[R]) -> Mapping[Key, R]:
         """The staged records ``query`` could match or shadow."""
-        if self.parts is not None:
+        if self.parts is not None and self.records:
             values = tuple(query.get(field) for field in self.kind.partition)
             if None not in values:
                 return self.parts.get(values if len(values) > 1 else values[0], {})
@@ -570,9 +581,7 @@ class _Repository:
         wanted = query.limit
         limit = wanted
         while True:
-            rows = self._backend.find(
-                query if limit == wanted else attrs.evolve(query, limit=limit)
-            )
+            rows = self._backend.find(query if limit == wanted else query._replace(limit=limit))
             kept = [row for row in rows if key(row) not in hidden]
             if wanted is None or limit is None or len(kept) >= wanted or len(rows) < limit:
                 return kept if wanted is None else kept[:wanted]
@@ -739,8 +748,7 @@ class _Activities(_Repository):
             raise ValidationError.single(
                 "activities", f"expected Activity objects, got {type(items[bad]).__name__}"
             )
-        for activity_id, activity in batch.items():
-            stage.put(activity_id, activity)
+        stage.put_all(batch)
         return AppendResult(added=len(batch), duplicates=duplicates)
 
     def get(self, activity_id: str) -> Activity:

@@ -101,32 +101,35 @@ class _MemoryBackend:
         """Records that may match ``query``, and whether they come in its order."""
         name = query.kind.name
         table = self._tables[name]
+        equal: dict[str, Any] = {c.field: c.value for c in query.where if c.op == "="}
+        after = query.get(query.order[0], ">") if query.order else None
         if name in _PAGED and query.order == query.kind.key_fields and not query.descending:
-            return self._from(self._sorted[name], query.get(query.order[0], ">"), table), True
-        if name == "activities" and query.get("partner_id") is not None:
-            return self._by_partner.get(query.get("partner_id"), ()), False
-        if name == "scores" and query.get("partner_id") is not None and query.order == ("as_of",):
-            history = self._histories.get((query.get("partner_id"), query.get("model")), [])
+            return self._from(self._sorted[name], after, table), True
+        partner = equal.get("partner_id")
+        if name == "activities" and partner is not None:
+            return self._by_partner.get(partner, ()), False
+        model = equal.get("model", "")
+        if name == "scores" and partner is not None and model and query.order == ("as_of",):
+            history = self._histories.get((partner, model), [])
             return (reversed(history) if query.descending else history), True
-        if name == "scores" and query.get("as_of") is not None:
-            model, at = query.get("model"), query.get("as_of")
-            scored = self._from(self._scored[model], query.get("partner_id", ">"))
+        if name == "scores" and model and "as_of" in equal:
+            at = equal["as_of"]
+            scored = self._from(self._scored[model], after)
             found = (table.get((partner_id, model, at)) for partner_id in scored)
             return (score for score in found if score is not None), True
-        if name == "memberships" and query.get("program_id") is not None:
-            program = query.get("program_id")
-            members = self._from(self._members[program], query.get("partner_id", ">"))
+        program = equal.get("program_id", "")
+        if name == "memberships" and program:
+            members = self._from(self._members[program], after)
             return (table[(program, partner_id)] for partner_id in members), True
-        if name == "memberships" and query.get("partner_id") is not None:
-            partner = query.get("partner_id")
+        if name == "memberships" and partner is not None:
             return [table[(program, partner)] for program in self._member_of[partner]], False
-        if name == "tier_history" and query.get("partner_id") is not None:
-            pair = (query.get("program_id"), query.get("partner_id"))
-            return [table[key] for key in self._stretches.get(pair, ())], False
-        if name == "deals" and query.get("status") is DealStatus.APPROVED:
+        if name == "tier_history" and partner is not None:
+            keys = self._stretches.get((program, partner), ())
+            return [table[key] for key in keys], False
+        if name == "deals" and equal.get("status") is DealStatus.APPROVED:
             return [table[deal_id] for deal_id in self._approved], False
-        if name == "claims" and query.get("deal_id") is not None:
-            return [table[key] for key in self._claimed.get(query.get("deal_id"), ())], False
+        if name == "claims" and "deal_id" in equal:
+            return [table[key] for key in self._claimed.get(equal["deal_id"], ())], False
         return list(table.values()), not query.order
 
     @staticmethod

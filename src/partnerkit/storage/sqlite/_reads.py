@@ -79,12 +79,11 @@ class Reads:
             sql = table.one_version if columns is table.versions else table.select_keys(columns, 1)
             row = self._runner.fetchone(operation, sql, bound)
             return [] if row is None else [row]
-        found = [bound for bound in map(table.bound_key, keys) if bound is not None]
-        if not found:
+        params = _bound(table, keys)
+        if not params:
             self._runner.check_open()
             return []
-        sql = table.select_keys(columns, len(found))
-        params = [part for key in found for part in key]
+        sql = table.select_keys(columns, len(params) // len(table.key))
         return self._runner.read(operation, lambda db: db.execute(sql, params).fetchall())
 
     def versions(self, kind: Kind[Any], keys: Sequence[Key]) -> dict[Key, int]:
@@ -121,6 +120,16 @@ class Reads:
         sql, params = compiled
         rows = self._runner.read(query.purpose, lambda db: db.execute(sql, params).fetchall())
         return [table.record(row) for row in rows]
+
+
+def _bound(table: Table, keys: Sequence[Key]) -> list[object]:
+    """The parameters matching ``keys`` (key columns in turn), leaving out unstorable ones."""
+    if table.plain:  # ids: most are plain ASCII, and bound as they are
+        plain: list[object] = [key for key in keys if type(key) is str and key.isascii()]
+        if len(plain) == len(keys):
+            return plain
+    found = [bound for bound in map(table.bound_key, keys) if bound is not None]
+    return [part for key in found for part in key]
 
 
 def _conditions(
