@@ -23,10 +23,11 @@ How the reads are phrased: every record is of one `Kind` (``kind.name`` is one o
 ``partners``, ``activities``, ``scores``, ``programs``, ``memberships``,
 ``tier_history``, ``deals``, ``claims``, ``events``), has a key (``kind.key``), and
 is read by key (``versions``, ``load``) or by a `Query`: equality and range
-conditions (`Condition`) on the record's fields, an order, a limit, and, for one query only,
-"the latest record per group". Every field a query names is a plain attribute of
-the record (``kind.getter(field)``), so a dict-backed adapter answers any query
-with ``query.select(records)``, and an SQL adapter maps each field onto a column.
+conditions (`Condition`) on the record's fields, an order, a limit, and, for one
+query only, "the latest record per group". ``kind.getter(field)`` reads a field
+(an attribute of the record; a program's ``id`` is its program's), so a dict-backed
+adapter answers any query with ``query.select(records)``, and an SQL adapter maps
+each field onto a column of the same name.
 """
 
 from __future__ import annotations
@@ -623,12 +624,12 @@ def _paged(found: list[R], size: int, tag: str, field: Callable[[R], Any]) -> Pa
 class _Versioned(_Repository, Generic[R]):
     """Records with a version: taken ids and stale versions refused when staged."""
 
-    __slots__ = ("_kind", "_stage")
+    __slots__ = ("_stage",)
+    _kind: Kind[R]  # each repository's own
 
-    def __init__(self, work: _StagedUnitOfWork, kind: Kind[R]) -> None:
+    def __init__(self, work: _StagedUnitOfWork) -> None:
         super().__init__(work)
-        self._kind = kind
-        self._stage: _Stage[R] = work._stages[kind.name]
+        self._stage: _Stage[R] = work._stages[self._kind.name]
 
     def _read(self, key: Key) -> R:
         found = self._stage.records.get(key)
@@ -660,9 +661,7 @@ class _Versioned(_Repository, Generic[R]):
 
 class _Partners(_Versioned[Partner]):
     __slots__ = ()
-
-    def __init__(self, work: _StagedUnitOfWork) -> None:
-        super().__init__(work, PARTNERS)
+    _kind = PARTNERS
 
     def get(self, partner_id: str) -> Partner:
         return self._read(partner_id)
@@ -931,9 +930,7 @@ class _Scores(_Repository):
 
 class _Programs(_Versioned[StoredProgram]):
     __slots__ = ()
-
-    def __init__(self, work: _StagedUnitOfWork) -> None:
-        super().__init__(work, PROGRAMS)
+    _kind = PROGRAMS
 
     def get(self, program_id: str) -> StoredProgram:
         return self._read(program_id)
@@ -956,9 +953,7 @@ class _Programs(_Versioned[StoredProgram]):
 
 class _Memberships(_Versioned[Membership]):
     __slots__ = ()
-
-    def __init__(self, work: _StagedUnitOfWork) -> None:
-        super().__init__(work, MEMBERSHIPS)
+    _kind = MEMBERSHIPS
 
     def get(self, program_id: str, partner_id: str) -> Membership:
         return self._read((program_id, partner_id))
@@ -1040,9 +1035,7 @@ class _TierHistory(_Repository):
 
 class _Deals(_Versioned[DealRegistration]):
     __slots__ = ()
-
-    def __init__(self, work: _StagedUnitOfWork) -> None:
-        super().__init__(work, DEALS)
+    _kind = DEALS
 
     def get(self, deal_id: str) -> DealRegistration:
         return self._read(deal_id)
