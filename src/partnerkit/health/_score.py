@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import attrs
 
@@ -16,6 +16,8 @@ from partnerkit._base.events import Change, Event
 from partnerkit._base.ids import check_id
 from partnerkit._base.money import Money
 from partnerkit._base.time import to_utc
+from partnerkit._base.trusted import trusted as _trusted
+from partnerkit._base.trusted import trusted_from as _make
 from partnerkit.errors import Problems, ValidationError
 from partnerkit.health._kernel import (
     EXACT,
@@ -573,38 +575,6 @@ def _unique_snapshots(
             )
         seen.add(snapshot.partner_id)
     return members
-
-
-def _make(cls: type[T], values: dict[str, object]) -> T:
-    """Build a value the scorer made itself, without validating it again.
-
-    Batch scoring builds seven objects per partner, and at that scale allocation
-    dominates: slotted instances are a third the size of dict-backed ones and no
-    slower to fill through a setter generated once per class.
-    """
-    maker = _MAKERS.get(cls)
-    if maker is None:
-        maker = _MAKERS[cls] = _maker(cls)
-    return maker(values)  # type: ignore[no-any-return]
-
-
-def _maker(cls: type[Any]) -> Callable[[dict[str, object]], Any]:
-    # Field names come from partnerkit's own classes, never from data.
-    names = [field.name for field in attrs.fields(cls)]
-    lines = ["def make(values):", "    instance = new(cls)"]
-    lines += [f"    put(instance, {name!r}, values[{name!r}])" for name in names]
-    lines.append("    return instance")
-    namespace: dict[str, Any] = {"new": object.__new__, "put": object.__setattr__, "cls": cls}
-    exec("\n".join(lines), namespace)  # noqa: S102 - source built from attrs field names
-    return namespace["make"]  # type: ignore[no-any-return]
-
-
-_MAKERS: Final[dict[type[Any], Callable[[dict[str, object]], Any]]] = {}
-
-
-def _trusted(cls: type[T], **values: object) -> T:
-    """`_make` with keywords."""
-    return _make(cls, values)
 
 
 _POLICY_STATUS: Final = (

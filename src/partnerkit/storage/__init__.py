@@ -5,7 +5,10 @@
   standard library's ``sqlite3``.
 
 A host with another database implements the protocols below and proves it with
-`partnerkit.testing.conformance`.
+`partnerkit.testing.conformance`. The simplest way is the way both shipped
+adapters are built: write a `StorageBackend` (committed reads, and one atomic
+write of a checked `Commit`) and wrap it in a `StagedStorage`, which stages every
+unit of work and checks every rule.
 """
 
 from partnerkit.storage._protocols import (
@@ -22,18 +25,42 @@ from partnerkit.storage._protocols import (
     TierHistoryRepository,
     UnitOfWork,
 )
+from partnerkit.storage._staging import (
+    MAX_KEYS,
+    Changes,
+    Claim,
+    Commit,
+    CommittedReads,
+    Condition,
+    Kind,
+    Query,
+    StagedStorage,
+    StorageBackend,
+    Write,
+)
 
 __all__ = [
+    "MAX_KEYS",
     "ActivityLedger",
     "AppendResult",
+    "Changes",
+    "Claim",
+    "Commit",
+    "CommittedReads",
+    "Condition",
     "DealRepository",
+    "Kind",
     "MembershipRepository",
     "Page",
     "PartnerRepository",
     "ProgramRepository",
+    "Query",
     "ScoreRepository",
+    "StagedStorage",
     "Storage",
+    "StorageBackend",
     "StoredProgram",
     "TierHistoryRepository",
     "UnitOfWork",
+    "Write",
 ]

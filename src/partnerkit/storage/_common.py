@@ -1,11 +1,11 @@
-"""Helpers every shipped adapter shares: cursors, limits, filter checks and errors."""
+"""What the staging layer checks and says: cursors, limits, argument checks and errors."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import attrs
 
@@ -21,20 +21,21 @@ from partnerkit.errors import (
 from partnerkit.tiers import Membership, Program, TierAssignment
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
     from datetime import datetime
 
     from partnerkit.health import HealthScore
-    from partnerkit.ledger import Activity
 
 __all__ = [
     "DEAL",
+    "activity_conflict",
     "assignment_conflict",
     "assignment_key",
     "check_assignment",
     "check_deal",
     "check_limit",
     "check_membership",
+    "check_model_name",
     "check_program",
     "check_version",
     "claim_conflict",
@@ -47,8 +48,12 @@ __all__ = [
     "membership_conflict",
     "membership_key",
     "program_conflict",
+    "score_conflict",
     "time_filter",
 ]
+
+
+T = TypeVar("T")
 
 
 def encode_cursor(kind: str, last_key: str) -> str:
@@ -103,21 +108,6 @@ def time_filter(
     return (
         None if since is None else to_utc(since, "since"),
         None if until is None else to_utc(until, "until"),
-    )
-
-
-def activity_matches(
-    activity: Activity,
-    kinds: frozenset[str] | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> bool:
-    """Whether ``activity`` passes the kinds and time filters."""
-    at = activity.occurred_at
-    return (
-        (kinds is None or activity.kind in kinds)
-        and (since is None or at >= since)
-        and (until is None or at <= until)
     )
 
 
@@ -188,15 +178,7 @@ def check_version(version: object) -> int:
 
 def check_membership(membership: object, *, new: bool = False) -> Membership:
     """``membership`` if it is a `Membership` (at version 0 when ``new``)."""
-    if not isinstance(membership, Membership):
-        raise ValidationError.single(
-            "membership", f"expected a Membership, got {type(membership).__name__}"
-        )
-    if new and membership.version != 0:
-        raise ValidationError.single(
-            "version", "add() takes a new membership (version 0); use update() to change one"
-        )
-    return membership
+    return _checked(membership, Membership, "membership", new=new)
 
 
 def check_assignment(assignment: object) -> TierAssignment:
@@ -214,15 +196,19 @@ DEAL: Final = "deal"
 
 def check_deal(registration: object, *, new: bool = False) -> DealRegistration:
     """``registration`` if it is a `DealRegistration` (at version 0 when ``new``)."""
-    if not isinstance(registration, DealRegistration):
+    return _checked(registration, DealRegistration, "registration", new=new)
+
+
+def _checked(record: object, cls: type[T], field: str, *, new: bool) -> T:
+    if not isinstance(record, cls):
         raise ValidationError.single(
-            "registration", f"expected a DealRegistration, got {type(registration).__name__}"
+            field, f"expected a {cls.__name__}, got {type(record).__name__}"
         )
-    if new and registration.version != 0:
+    if new and getattr(record, "version", 0) != 0:
         raise ValidationError.single(
-            "version", "add() takes a new registration (version 0); use update() to change one"
+            "version", f"add() takes a new {field} (version 0); use update() to change one"
         )
-    return registration
+    return record
 
 
 def claimed_keys(registration: DealRegistration) -> tuple[str, ...]:
@@ -239,17 +225,27 @@ def deal_conflict(deal_id: str) -> ConflictError:
     )
 
 
-def claim_conflict(deal_id: str, key: str, holder: str) -> ConflictError:
-    """The error for an approval that needs a customer key another registration holds."""
+def claim_conflict(deal_id: str, keys: Sequence[str], holder: str) -> ConflictError:
+    """The error for an approval that needs customer keys another registration holds."""
     return CustomerClaimedError(
         DEAL,
         deal_id,
-        f"deal registration {deal_id!r} cannot be approved: its customer key {key!r} is "
+        f"deal registration {deal_id!r} cannot be approved: its customer key {keys[0]!r} is "
         f"claimed by approved registration {holder!r}; nothing was written. Two "
         f"registrations for one customer are never approved together: reject this one, "
         f"or end {holder!r} (lose, expire) first",
-        (key,),
+        keys,
         holder,
+    )
+
+
+def activity_conflict(activity_id: str) -> ConflictError:
+    """The error for an activity id stored (or staged) with other content."""
+    return ConflictError(
+        "activity",
+        activity_id,
+        f"activity {activity_id!r} is already in the ledger with different content; "
+        f"activities never change: record a correcting activity with a new id",
     )
 
 

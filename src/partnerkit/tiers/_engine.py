@@ -17,6 +17,7 @@ from partnerkit._base.events import Change, Event, Scalar
 from partnerkit._base.ids import check_id
 from partnerkit._base.money import Money
 from partnerkit._base.time import to_utc
+from partnerkit._base.trusted import evolve_trusted
 from partnerkit.errors import InvalidTransitionError, Problems, ValidationError
 from partnerkit.metrics import MetricSnapshot, MetricValue, WindowKind
 from partnerkit.tiers._membership import (
@@ -25,7 +26,6 @@ from partnerkit.tiers._membership import (
     Pin,
     TierAssignment,
     TierChangeCause,
-    evolve_trusted,
 )
 from partnerkit.tiers._model import (
     BUILT_IN_METRICS,

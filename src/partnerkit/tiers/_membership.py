@@ -224,23 +224,6 @@ class Membership:
         return "in good standing"
 
 
-_FIELDS: Final = tuple(attribute.name for attribute in attrs.fields(Membership))
-_new = object.__new__
-_set = object.__setattr__
-
-
-def evolve_trusted(membership: Membership, **changes: object) -> Membership:
-    """``attrs.evolve`` without re-validation, for changes the engine has checked.
-
-    Reviews touch every membership (at least ``last_review_at``); re-validating
-    each unchanged field would cost more than the review itself.
-    """
-    updated = _new(Membership)
-    for name in _FIELDS:
-        _set(updated, name, changes[name] if name in changes else getattr(membership, name))
-    return updated
-
-
 class TierChangeCause(enum.StrEnum):
     """Why a partner's tier changed."""
 
