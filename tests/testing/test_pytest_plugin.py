@@ -20,19 +20,39 @@ HOST_MODULE = """
     from partnerkit.testing.conformance import ActivityLedgerContract
 
 
-    class CountsEveryRow(MemoryStorage):
+    class CountingLedger:
         # Reports every appended activity as added, duplicates included.
+        def __init__(self, ledger):
+            self.ledger = ledger
+
+        def __getattr__(self, name):
+            return getattr(self.ledger, name)
+
+        def append(self, activities):
+            batch = list(activities)
+            self.ledger.append(batch)
+            return AppendResult(added=len(batch), duplicates=0)
+
+
+    class CountingWork:
+        def __init__(self, work):
+            self.work = work
+            self.activities = CountingLedger(work.activities)
+
+        def __getattr__(self, name):
+            return getattr(self.work, name)
+
+        def __enter__(self):
+            self.work.__enter__()
+            return self
+
+        def __exit__(self, *exc_info):
+            return self.work.__exit__(*exc_info)
+
+
+    class CountsEveryRow(MemoryStorage):
         def unit_of_work(self):
-            work = super().unit_of_work()
-            append = work.activities.append
-
-            def counting(activities):
-                batch = list(activities)
-                append(batch)
-                return AppendResult(added=len(batch), duplicates=0)
-
-            work.activities.append = counting
-            return work
+            return CountingWork(super().unit_of_work())
 
 
     class TestCountsEveryRow(ActivityLedgerContract):
