@@ -28,6 +28,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Final
 
+from partnerkit._base.money import Money
 from partnerkit.errors import ValidationError
 from partnerkit.health._codegen import EXACT, FULL, MICRO, compile_loops, specs_of
 from partnerkit.health._model import Direction, GateOperator, MissingPolicy, NormalizerKind
@@ -60,7 +61,9 @@ __all__ = [
     "largest_remainder",
     "micro_decimal",
     "plan_of",
+    "population_ranks",
     "rank",
+    "rank_table",
     "round_half_even",
 ]
 
@@ -218,6 +221,7 @@ class Plan:
         "measures",
         "metrics",
         "min_share",
+        "missing",
         "model",
         "neutral",
         "percentile",
@@ -257,6 +261,8 @@ class Plan:
             for gate in model.gates
         )
         self.masks: dict[int, MaskInfo] = {}
+        #: Mask to the names of the measures it leaves without data (filled by the scorer).
+        self.missing: dict[int, tuple[str, ...]] = {}
         self.statics: tuple[Any, ...] = ()  # filled in by the scorer, which knows its enums
         self.evaluate_loop, self.compact_loop = compile_loops(
             model, self.weights, tuple(gate[3] for gate in self.gates), specs_of(model.measures)
@@ -318,18 +324,29 @@ class Plan:
         ranks: Ranks,
         run: Run,
         as_of: datetime,
-    ) -> tuple[array[int], array[int]]:
-        """Score many partners to value (tenths, -1 for insufficient data) and band index.
+    ) -> tuple[array[int], array[int], array[int] | list[int]]:
+        """Score many partners to value (tenths, -1 for insufficient data), band and mask.
 
         The same numbers `evaluate` and the explained path give, without building
         any contribution: this is the loop a population of a million goes through.
+        The mask has a bit set for each measure without data.
         """
         tenths = array("h")
         bands = array("b")
+        # A mask has a bit per measure: machine integers hold up to 63 of them.
+        masks: array[int] | list[int] = array("q") if len(self.weights) < 63 else []
         self.compact_loop(
-            snapshots, as_of, run, ranks, tenths.append, bands.append, self, _from_the_future
+            snapshots,
+            as_of,
+            run,
+            ranks,
+            tenths.append,
+            bands.append,
+            masks.append,
+            self,
+            _from_the_future,
         )
-        return tenths, bands
+        return tenths, bands, masks
 
 
 def _places(value: Decimal) -> int:
@@ -392,19 +409,66 @@ class CohortValues:
 
     def table(self, lower: bool) -> dict[Number, int]:
         """Every member value's rank among the others, for a whole-population batch."""
-        ordered = self.sorted
-        others = len(ordered) - 1
-        table: dict[Number, int] = {}
-        index = 0
-        count = len(ordered)
-        while index < count:
-            value = ordered[index]
-            end = bisect.bisect_right(ordered, value, index)
-            equal = end - index - 1
-            below = count - end if lower else index
-            table[value] = rank(below, equal, others)
-            index = end
-        return table
+        return rank_table(self.sorted, lower)
+
+
+def rank_table(ordered: Sequence[Number], lower: bool) -> dict[Number, int]:
+    """Every value's rank among the others in a sorted population (itself left out)."""
+    others = len(ordered) - 1
+    table: dict[Number, int] = {}
+    index = 0
+    count = len(ordered)
+    right = bisect.bisect_right
+    while index < count:
+        value = ordered[index]
+        end = right(ordered, value, index)
+        equal = end - index - 1
+        below = count - end if lower else index
+        table[value] = rank(below, equal, others)
+        index = end
+    return table
+
+
+def population_ranks(plan: Plan, snapshots: Sequence[MetricSnapshot], run: Run) -> Ranks:
+    """Where each percentile measure ranks a member of ``snapshots``, ranked among the others.
+
+    One pass per ranked metric collects the population's values and one sort
+    orders them; a member's rank is then a dictionary lookup by its value. Values
+    that are all whole numbers, or all money in one currency, are read without a
+    call per partner; anything else is read one by one, so that an error names
+    the partner it is about.
+    """
+    tables: dict[tuple[str, bool], Callable[[Number], int]] = {}
+    result: list[Callable[[Number], int] | None] = []
+    for slot, flag in enumerate(plan.percentile):
+        if not flag:
+            result.append(None)
+            continue
+        key = (plan.metrics[slot], plan.lower[slot])
+        if key not in tables:
+            numbers = _population_numbers(key[0], snapshots, run)
+            numbers.sort()
+            tables[key] = rank_table(numbers, key[1]).__getitem__
+        result.append(tables[key])
+    return tuple(result)
+
+
+def _population_numbers(metric: str, snapshots: Sequence[MetricSnapshot], run: Run) -> list[Number]:
+    raws = [value for snapshot in snapshots if (value := snapshot.values.get(metric)) is not None]
+    kinds = set(map(type, raws))
+    if kinds <= {int}:
+        return raws  # type: ignore[return-value]
+    if kinds == {Money}:
+        currencies = {raw.currency for raw in raws}  # type: ignore[union-attr]
+        if len(currencies) == 1 and run.currency in (None, *currencies):
+            run.currency = currencies.pop()
+            return [raw.amount for raw in raws]  # type: ignore[union-attr]
+    numbers: list[Number] = []
+    for snapshot in snapshots:
+        raw = snapshot.values.get(metric)
+        if raw is not None:
+            numbers.append(run.number(raw, metric, snapshot.partner_id))
+    return numbers
 
 
 def cohort_values(
