@@ -14,6 +14,7 @@ import attrs
 from partnerkit._base.checks import check_enum, check_slug, check_text
 from partnerkit._base.events import Change, Event
 from partnerkit._base.ids import check_id
+from partnerkit._base.later import Later, defer
 from partnerkit._base.money import Money
 from partnerkit._base.time import to_utc
 from partnerkit.errors import Problems, ValidationError
@@ -780,43 +781,11 @@ def build_score(
     )
 
 
-class _OnDemand:
-    """A slot of `HealthScore` whose value a batch may leave to be built when first read.
-
-    A batch scores a population to values and bands; the contributions and fired
-    gates of each partner are built from the batch's own arrays when someone reads
-    them, and then kept in the slot. Every other reader (equality, ``repr``,
-    pickling, `attrs.evolve`, serialization) reads through this descriptor, so it
-    sees the built tuple: a score made this way is equal to one made eagerly.
-    """
-
-    __slots__ = ("name", "slot")
-
-    def __init__(self, name: str, slot: Any) -> None:
-        self.name = name
-        self.slot = slot
-
-    def __get__(self, instance: object, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        value = self.slot.__get__(instance, owner)
-        if value.__class__ is Deferred:
-            value = value.build(self.name, instance)  # type: ignore[arg-type]
-            self.slot.__set__(instance, value)
-        return value
-
-    def __set__(self, instance: object, value: object) -> None:
-        self.slot.__set__(instance, value)
-
-    def __delete__(self, instance: object) -> None:
-        self.slot.__delete__(instance)
+# A batch builds each score's contributions and fired gates when they are first read.
+defer(HealthScore, "contributions", "gates")
 
 
-for _name in ("contributions", "gates"):
-    setattr(HealthScore, _name, _OnDemand(_name, HealthScore.__dict__[_name]))
-
-
-class Deferred:
+class Deferred(Later):
     """A scored batch, kept so each partner's contributions and gates can be built later.
 
     The arrays are the compact loop's output, in the order of ``snapshots``.
@@ -853,9 +822,9 @@ class Deferred:
         self.currency = currency
         self.tenths, self.bands, self.masks = arrays
 
-    def build(self, name: str, score: HealthScore) -> tuple[Any, ...]:
-        """Partner ``score``'s contributions or fired gates, exactly as `build_score` makes them."""
-        index = self.index[score.partner_id]
+    def build(self, name: str, instance: Any) -> tuple[Any, ...]:
+        """A score's contributions or fired gates, exactly as `build_score` makes them."""
+        index = self.index[instance.partner_id]
         snapshot = self.snapshots[index]
         run = Run(self.currency)
         if name == "gates":
