@@ -14,7 +14,10 @@ kind and a gate, and times in the same run:
   and gates built when first read; on the first --eager partners);
 - explained, every contribution read: the same, then each partner's six
   contributions built by reading them;
-- on demand: full scores fetched from the compact batch.
+- on demand: full scores fetched from the compact batch;
+- with numpy installed (the fast extra): the model's arithmetic written straight
+  in numpy over float64 columns, against ``score_arrays`` on the same columns
+  (exact: checked equal to ``score_batch`` on the numbers the columns hold).
 
     .venv/bin/python benchmarks/health.py [--partners N] [--eager N] [--repeat R] [--quick]
 """
@@ -31,10 +34,17 @@ import sys
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from partnerkit import MetricSnapshot, Money
-from partnerkit.health import ScoreRow, ScoringModel, model_from_dict, score, score_batch
+from partnerkit.health import (
+    ScoreRow,
+    ScoringModel,
+    model_from_dict,
+    score,
+    score_arrays,
+    score_batch,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -42,6 +52,7 @@ if TYPE_CHECKING:
 AS_OF = datetime(2026, 11, 22, tzinfo=UTC)
 COMPACT_GOAL_RATIO = 1.5
 EAGER_GOAL_RATE = 150_000
+NUMPY_GOAL_RATIO = 3.0
 WEIGHTS = (3.0, 2.0, 2.0, 1.0, 1.5, 1.0)
 
 MODEL = model_from_dict(
@@ -169,6 +180,88 @@ def plain_loop(snapshots: list[MetricSnapshot]) -> list[tuple[int, int]]:  # noq
     return out
 
 
+def numeric_columns(snapshots: list[MetricSnapshot]) -> dict[str, Any]:
+    """The snapshots as numpy columns: money as float64 amounts, NaN for no data."""
+    import numpy as np  # noqa: PLC0415 - optional: only with the fast extra
+
+    def floats(metric: str) -> Any:
+        values = (s.values.get(metric) for s in snapshots)
+        return np.fromiter(
+            (
+                np.nan if v is None else float(v.amount if isinstance(v, Money) else v)  # type: ignore[arg-type]
+                for v in values
+            ),
+            dtype=np.float64,
+            count=len(snapshots),
+        )
+
+    return {
+        "revenue_12m": floats("revenue_12m"),
+        "pipeline": floats("pipeline"),
+        "deals_won": floats("deals_won").astype(np.int64),
+        "certified_people": floats("certified_people").astype(np.int64),
+        "days_since_login": floats("days_since_login"),
+        "nps": floats("nps"),
+    }
+
+
+def raw_numpy(columns: dict[str, Any]) -> tuple[Any, Any]:
+    """MODEL's arithmetic written straight in numpy float64: no exactness, no checks."""
+    import numpy as np  # noqa: PLC0415
+
+    ln_low = np.log1p(1000.0)
+    ln_span = np.log1p(1_000_000.0) - ln_low
+    revenue = np.clip((np.log1p(columns["revenue_12m"]) - ln_low) / ln_span * 100, 0, 100)
+    pipeline = np.clip(columns["pipeline"] / 2500, 0, 100)
+    deals = np.array([0.0, 40.0, 70.0, 100.0])[
+        np.searchsorted([1, 3, 6], columns["deals_won"], side="right")
+    ]
+    certified = np.clip(columns["certified_people"] * 20.0, 0, 100)
+    days = columns["days_since_login"]
+    seen = ~np.isnan(days)
+    logins = 100 * np.exp2(-np.where(seen, days, 0) / 30)
+    nps = columns["nps"]
+    rated = ~np.isnan(nps)
+    values = nps[rated]
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    below = np.cumsum(counts) - counts
+    ranks = np.full(len(nps), 50.0)
+    ranks[rated] = (100 * (below + (counts - 1) / 2) / max(len(values) - 1, 1))[inverse]
+    total = 3 * revenue + 2 * pipeline + 2 * deals + certified + np.where(seen, 1.5 * logins, 0)
+    total += ranks
+    weight = 9.0 + np.where(seen, 1.5, 0) + 1
+    present = weight - 1 + rated
+    tenths = np.floor(total / weight * 10 + 0.5).astype(np.int64)
+    bands = np.searchsorted([400, 700], tenths, side="right")
+    bands = np.where((bands > 1) & (~seen | (days > 90)), 1, bands)
+    tenths = np.where(present >= 0.5 * sum(WEIGHTS), tenths, -1)
+    return tenths, bands
+
+
+def check_arrays(snapshots: list[MetricSnapshot]) -> bool:
+    """score_arrays equals the exact batch on the numbers the arrays hold."""
+    columns = numeric_columns(snapshots)
+    exact_snapshots = [
+        MetricSnapshot(
+            s.partner_id,
+            AS_OF,
+            {
+                name: (int(value) if float(value).is_integer() else Decimal(float(value)))
+                for name, column in columns.items()
+                if (value := column[i]) == value  # NaN: no data
+            },
+        )
+        for i, s in enumerate(snapshots)
+    ]
+    arrays = score_arrays(MODEL, columns)
+    batch = score_batch(MODEL, exact_snapshots, as_of=AS_OF, explain=False)
+    expected = [
+        (-1 if r.computed_value is None else int(r.computed_value * 10), band_index(r))
+        for r in batch.rows()
+    ]
+    return list(zip(arrays.tenths.tolist(), arrays.bands.tolist(), strict=True)) == expected
+
+
 def best_seconds(work: Callable[[], object], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -239,6 +332,14 @@ def main(argv: list[str] | None = None) -> int:
     batch = score_batch(MODEL, snapshots, as_of=AS_OF, explain=False)
     sample = [snapshot.partner_id for snapshot in snapshots[: min(count, 20_000)]]
 
+    try:
+        import numpy  # noqa: F401, PLC0415 - optional: the fast extra
+    except ImportError:
+        with_numpy = False
+    else:
+        with_numpy = True
+    columns = numeric_columns(snapshots) if with_numpy else {}
+    arrays_agree = check_arrays(snapshots[:20_000]) if with_numpy else False
     contenders: list[tuple[str, int, Callable[[], object]]] = [
         ("bare loop (weighted sum over float tuples)", count, lambda: bare_loop(rows)),
         ("plain loop, same rules in floats", count, lambda: plain_loop(snapshots)),
@@ -263,6 +364,11 @@ def main(argv: list[str] | None = None) -> int:
             lambda: [batch[p] for p in sample],
         ),
     ]
+    if with_numpy:
+        contenders += [
+            ("raw numpy, same arithmetic in float64", count, lambda: raw_numpy(columns)),
+            ("score_arrays: numpy, exact", count, lambda: score_arrays(MODEL, columns)),
+        ]
     best = dict.fromkeys(range(len(contenders)), float("inf"))
     for _ in range(args.repeat):  # contenders take turns, so load hits them alike
         for position, (_name, _partners, work) in enumerate(contenders):
@@ -299,6 +405,17 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "MET" if eager_rate >= EAGER_GOAL_RATE else "NOT MET"
     print(f"goal: explained at least {EAGER_GOAL_RATE:,} partners/s: "
           f"{eager_rate:,.0f} -> {verdict}")  # fmt: skip
+    if with_numpy:
+        numpy_ratio = (
+            rates["raw numpy, same arithmetic in float64"] / rates["score_arrays: numpy, exact"]
+        )
+        verdict = "MET" if numpy_ratio <= NUMPY_GOAL_RATIO and arrays_agree else "NOT MET"
+        print(
+            f"goal: score_arrays within {NUMPY_GOAL_RATIO:.0f}x of raw numpy and identical to "
+            f"the exact path: {numpy_ratio:.2f}x, identical on 20,000: {arrays_agree} -> {verdict}"
+        )
+    else:
+        print("numpy is not installed: pip install partnerkit[fast] for the vectorised rows")
     print(f"total run time {time.perf_counter() - started:.1f} s")
     return 0
 

@@ -226,6 +226,7 @@ class Plan:
         "neutral",
         "percentile",
         "policies",
+        "specs",
         "statics",
         "total",
         "weights",
@@ -264,8 +265,9 @@ class Plan:
         #: Mask to the names of the measures it leaves without data (filled by the scorer).
         self.missing: dict[int, tuple[str, ...]] = {}
         self.statics: tuple[Any, ...] = ()  # filled in by the scorer, which knows its enums
+        self.specs = specs_of(model.measures)
         self.evaluate_loop, self.compact_loop = compile_loops(
-            model, self.weights, tuple(gate[3] for gate in self.gates), specs_of(model.measures)
+            model, self.weights, tuple(gate[3] for gate in self.gates), self.specs
         )
 
     @staticmethod
