@@ -310,7 +310,7 @@ def read_every_contribution(snapshots: list[MetricSnapshot]) -> int:
     return sum(len(item.contributions) for item in batch)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - one report, top to bottom
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--partners", type=int, default=1_000_000)
     parser.add_argument("--eager", type=int, default=200_000, help="partners for the eager paths")
