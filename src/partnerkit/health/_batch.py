@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from partnerkit._base.time import to_utc
 from partnerkit.errors import ValidationError
-from partnerkit.health._kernel import TENTH_DECIMALS, Run, plan_of, population_ranks
+from partnerkit.health._kernel import (
+    TENTH_DECIMALS,
+    Run,
+    counted_ranks,
+    plan_of,
+    population_ranks,
+)
 from partnerkit.health._model import ScoringModel
 from partnerkit.health._score import (
     Deferred,
@@ -24,6 +30,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from partnerkit._base.events import Event
+    from partnerkit.health._kernel import Number
     from partnerkit.metrics import MetricSnapshot
 
 __all__ = ["ScoreBatch", "ScoreRow", "score_batch"]
@@ -301,6 +308,35 @@ def score_batch(
         ValidationError: For a partner given twice, a snapshot after ``as_of``, or
             money in two currencies.
     """
+    return _score_population(
+        model,
+        snapshots,
+        as_of=as_of,
+        previous=previous,
+        overrides=overrides,
+        history=history,
+        explain=explain,
+        counts=None,
+    )
+
+
+def _score_population(
+    model: ScoringModel,
+    snapshots: Iterable[MetricSnapshot] | Mapping[str, MetricSnapshot],
+    *,
+    as_of: datetime,
+    previous: Mapping[str, HealthScore] | Iterable[HealthScore] | None,
+    overrides: Mapping[str, Override] | None,
+    history: Mapping[str, Sequence[HealthScore]] | None,
+    explain: bool,
+    counts: tuple[Mapping[str, Mapping[Number, int]], str | None] | None,
+) -> ScoreBatch:
+    """`score_batch`, with percentile ranks from a larger population's value counts.
+
+    ``counts`` (the values of each ranked metric with how often each occurs over
+    the whole population, and their currency) lets one partition of a
+    population be scored exactly as the whole population would score it.
+    """
     if not isinstance(model, ScoringModel):
         raise ValidationError.single(
             "model", f"expected a ScoringModel, got {type(model).__name__}"
@@ -309,7 +345,12 @@ def score_batch(
     members, index = _unique_snapshots(snapshots)
     plan = plan_of(model)
     run = Run(model.currency)
-    ranks = population_ranks(plan, members, run)
+    if counts is None:
+        ranks = population_ranks(plan, members, run)
+    else:
+        if counts[1] is not None:
+            run.adopt(counts[1], "counts", "the population")
+        ranks = counted_ranks(plan, counts[0])
     before = _by_partner(previous, "previous")
     new_overrides = dict(overrides or {})
     for partner_id, override in new_overrides.items():

@@ -35,7 +35,7 @@ from partnerkit.health._model import Direction, GateOperator, MissingPolicy, Nor
 from partnerkit.health._run import Run
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from datetime import datetime
 
     from partnerkit.health._model import ScoringModel
@@ -58,6 +58,7 @@ __all__ = [
     "Plan",
     "Run",
     "cohort_values",
+    "counted_ranks",
     "largest_remainder",
     "micro_decimal",
     "plan_of",
@@ -452,6 +453,51 @@ def population_ranks(plan: Plan, snapshots: Sequence[MetricSnapshot], run: Run) 
             numbers.sort()
             tables[key] = rank_table(numbers, key[1]).__getitem__
         result.append(tables[key])
+    return tuple(result)
+
+
+class _PopulationTable(dict):  # type: ignore[type-arg]
+    """A rank table that names the problem when a value is not in the population."""
+
+    __slots__ = ("metric",)
+    metric: str
+
+    def __missing__(self, value: Number) -> int:
+        raise ValidationError.single(
+            f"values[{self.metric!r}]",
+            f"{value} is not among the population's values the ranks were counted from; "
+            f"count every partition's values (rank_counts) before scoring any of them",
+        )
+
+
+def counted_ranks(plan: Plan, counts: Mapping[str, Mapping[Number, int]]) -> Ranks:
+    """Percentile ranks from the value counts of a whole population, gathered elsewhere.
+
+    A member's rank among the others needs only how many values lie below its
+    own and how many equal it, so counts summed over partitions give exactly the
+    ranks one `population_ranks` over the whole population gives.
+    """
+    tables: dict[tuple[str, bool], Callable[[Number], int]] = {}
+    result: list[Callable[[Number], int] | None] = []
+    for slot, flag in enumerate(plan.percentile):
+        if not flag:
+            result.append(None)
+            continue
+        metric, lower = plan.metrics[slot], plan.lower[slot]
+        if (metric, lower) not in tables:
+            found = counts.get(metric, {})
+            ordered = sorted(found)
+            size = sum(found.values())
+            table = _PopulationTable()
+            table.metric = metric
+            below = 0
+            for value in ordered:
+                many = found[value]
+                under = size - below - many if lower else below
+                table[value] = rank(under, many - 1, size - 1)
+                below += many
+            tables[metric, lower] = table.__getitem__
+        result.append(tables[metric, lower])
     return tuple(result)
 
 
