@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 
@@ -63,7 +63,7 @@ LEDGER_COLUMNS: Final = (
     "attributes",
     "expires_on",
 )
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)  # the instant of counts' snapshots
 
 
 def ledger_schema() -> pa.Schema:
@@ -167,39 +167,54 @@ def activities_from_frame(frame: pd.DataFrame) -> list[Activity]:
         raise ValidationError.single(
             "occurred_at", "expected timezone-aware instants (UTC); localise the column first"
         )
-    micros = when.dt.tz_convert("UTC").dt.as_unit("us").astype("int64").tolist()
+    # pandas builds the datetimes in C, already in UTC (datetime.UTC, as Activity wants).
+    instants = when.dt.tz_convert("UTC").dt.to_pydatetime().tolist()
+    amounts = frame["amount"]
+    present = amounts.notna().tolist()
+    currencies = frame["currency"].tolist()
+    attributes = frame["attributes"]
+    detailed = attributes.notna().tolist()
     columns = zip(
         frame["id"].tolist(),
         frame["partner_id"].tolist(),
         frame["kind"].tolist(),
-        micros,
-        frame["amount"].tolist(),
-        frame["currency"].tolist(),
-        frame["attributes"].tolist(),
+        instants,
+        present,
+        amounts.tolist(),
+        currencies,
+        detailed,
+        attributes.tolist(),
         frame["expires_on"].tolist(),
         strict=True,
     )
     activities: list[Activity] = []
     append = activities.append
-    epoch = _EPOCH
-    tick = timedelta
-    for row, (ident, partner, kind, micro, amount, currency, attributes, expires) in enumerate(
-        columns
-    ):
+    loads = json.loads
+    for row, (
+        ident,
+        partner,
+        kind,
+        instant,
+        has_amount,
+        amount,
+        currency,
+        has_details,
+        details,
+        expires,
+    ) in enumerate(columns):
         value: Money | Decimal | None = None
-        if not _missing(amount):
+        if has_amount:
             number = _amount(amount, row)
             value = number if _missing(currency) else Money(number, currency)
-        details = {} if _missing(attributes) else json.loads(attributes)
         append(
             Activity(
                 ident,
                 partner,
                 kind,
-                epoch + tick(microseconds=micro),
+                instant,
                 value,
-                details,
-                _day(expires, row),
+                loads(details) if has_details else {},
+                None if expires is None else _day(expires, row),
             )
         )
     return activities
