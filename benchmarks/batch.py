@@ -183,7 +183,7 @@ def run(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: never clash with another cluster
             silence_logs=logging.ERROR,
             memory_limit=0,
         ) as cluster,

@@ -1,6 +1,7 @@
 """The batch functions give, partition by partition, what one process gives for everyone."""
 
 import logging
+import math
 import random
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -170,12 +171,24 @@ def one_process(activities: list[Activity], memberships: dict[str, Membership]) 
     return scores, decisions
 
 
+def plain(value: Any) -> Any:
+    """A frame cell as the Python value it stands for (pandas' NaN and Timestamp undone)."""
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
 def same(left: Any, right: Any, columns: list[str] | None = None) -> None:
     """Equal frames after ordering by partner, value for value (Decimals compared exactly)."""
     chosen = columns or list(right.columns)
-    ordered_left = left[chosen].sort_values("partner_id").reset_index(drop=True)
-    ordered_right = right[chosen].sort_values("partner_id").reset_index(drop=True)
-    assert ordered_left.to_dict("records") == ordered_right.to_dict("records")
+
+    def rows(frame: Any) -> list[dict[str, Any]]:
+        ordered = frame[chosen].sort_values("partner_id").reset_index(drop=True)
+        return [{k: plain(v) for k, v in row.items()} for row in ordered.to_dict("records")]
+
+    assert rows(left) == rows(right)
 
 
 def test_a_ledger_frame_round_trips_every_activity() -> None:
@@ -280,7 +293,7 @@ def test_dask_on_two_worker_processes_gives_what_one_process_gives(tmp_path: Pat
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # any free port: never clash with another cluster
             silence_logs=logging.ERROR,
         ) as cluster,
         distributed.Client(cluster),

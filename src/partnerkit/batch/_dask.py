@@ -60,6 +60,17 @@ def _named(value: object, what: str) -> Any:
     return dask.delayed(value, name=f"partnerkit-{what}-{uuid.uuid4().hex}", traverse=False)
 
 
+def _shared(value: object, what: str) -> Any:
+    """Large data for every task: on a distributed cluster, sent to the workers up front."""
+    try:
+        from distributed import get_client  # noqa: PLC0415 - optional: the dask extra
+
+        client = get_client()
+    except (ImportError, ValueError):  # no distributed, or no client active
+        return _named(value, what)
+    return client.scatter(value, broadcast=True, hash=False)
+
+
 def _partition_snapshots(
     partition: pd.DataFrame,
     definitions: Sequence[MetricDefinition],
@@ -141,7 +152,7 @@ def run_dask(
             dask.delayed(score_frame)(shared, part, as_of=instant, counts=counts) for part in parts
         ]
     if program is not None:
-        members = _named(dict(memberships or {}), "memberships")
+        members = _shared(dict(memberships or {}), "memberships")
         chosen = _named(program, "program")
         wanted["decisions"] = [
             dask.delayed(review_frame)(chosen, members, part, as_of=instant) for part in parts

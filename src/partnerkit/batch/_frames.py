@@ -363,8 +363,6 @@ def score_frame(
         as_of, model, model_version, status, value, band, computed_value,
         computed_band, overridden.
     """
-    import pandas as pd  # noqa: PLC0415
-
     members = snapshots_from_frame(snapshots, as_of)
     population = None if counts is None else (counts.counts, counts.currency)
     batch = _score_population(
@@ -377,7 +375,7 @@ def score_frame(
         explain=False,
         counts=population,
     )
-    records = batch.to_records()
+    records = [tuple(record.values()) for record in batch.to_records()]
     columns = [
         "partner_id",
         "as_of",
@@ -390,7 +388,22 @@ def score_frame(
         "computed_band",
         "overridden",
     ]
-    return pd.DataFrame.from_records(records, columns=columns)
+    return _table(records, columns, numeric={"model_version", "overridden"})
+
+
+def _table(
+    records: Sequence[tuple[Any, ...]], columns: Sequence[str], *, numeric: set[str]
+) -> pd.DataFrame:
+    """A frame whose text, Decimal and instant columns keep Python objects (None stays None)."""
+    import pandas as pd  # noqa: PLC0415
+
+    data = list(zip(*records, strict=True)) if records else [() for _ in columns]
+    return pd.DataFrame(
+        {
+            name: pd.Series(values, dtype=None if name in numeric else object)
+            for name, values in zip(columns, data, strict=True)
+        }
+    )
 
 
 def review_frame(
@@ -457,7 +470,7 @@ def review_frame(
         )
         for d in run.decisions
     ]
-    frame = pd.DataFrame.from_records(records, columns=columns)
+    frame = _table(records, columns, numeric={"failing_reviews", "counted", "changed"})
     if gaps:
-        frame["gap"] = [decision.gap for decision in run.decisions]
+        frame["gap"] = pd.Series([decision.gap for decision in run.decisions], dtype=object)
     return frame
