@@ -891,72 +891,71 @@ class Deferred(Later):
     def scores(self) -> list[HealthScore]:
         """Every partner's score when none has a previous score, override or history.
 
-        The loop `score` would run per partner, with what repeats hoisted out of it.
+        The loop `score` would run per partner, with what repeats hoisted out of
+        it: what a value, band and mask mean is worked out once per combination,
+        and each score is filled in slot by slot (the fields of `HealthScore`; the
+        property tests compare every field with an eagerly built score).
         """
         plan = self.plan
         model = plan.model
-        make = _maker_of(HealthScore)
-        bands = model.bands
-        names = tuple(band.name for band in bands)
-        colors = tuple(band.color for band in bands)
-        masks_info = plan.masks
-        mask_info = plan.mask
-        missing = plan.missing
         name, version, as_of = model.name, model.version, self.as_of
         gates = self if plan.gates else ()
-        scored, insufficient = ScoreStatus.SCORED, ScoreStatus.INSUFFICIENT_DATA
-        decimals = TENTH_DECIMALS
+        heads: dict[tuple[int, int, int], tuple[Any, ...]] = {}
+        new = object.__new__
+        put = object.__setattr__
+        cls = HealthScore
         result: list[HealthScore] = []
         append = result.append
-        value: Decimal | None
-        band_name: str | None
-        color: str | None
         for snapshot, tenths, band, mask in zip(
             self.snapshots, self.tenths, self.bands, self.masks, strict=True
         ):
-            info = masks_info.get(mask) or mask_info(mask)
-            absent = missing.get(mask)
-            if absent is None:
-                absent = _missing(plan, mask)
-            if tenths >= 0:
-                value = decimals[tenths]
-                band_name = names[band]
-                color = colors[band]
-                status = scored
-            else:
-                value = band_name = color = None
-                status = insufficient
-            append(
-                make(
-                    {
-                        "partner_id": snapshot.partner_id,
-                        "as_of": as_of,
-                        "model": name,
-                        "model_version": version,
-                        "status": status,
-                        "value": value,
-                        "band": band_name,
-                        "color": color,
-                        "computed_value": value,
-                        "computed_band": band_name,
-                        "computed_color": color,
-                        "data_share": info.data_share,
-                        "contributions": self,
-                        "missing": absent,
-                        "gates": gates,
-                        "trend": None,
-                        "override": None,
-                    }
-                )
-            )
+            head = heads.get((tenths, band, mask))
+            if head is None:
+                head = heads[tenths, band, mask] = self._head(tenths, band, mask)
+            status, value, band_name, color, share, absent = head
+            score = new(cls)
+            put(score, "partner_id", snapshot.partner_id)
+            put(score, "as_of", as_of)
+            put(score, "model", name)
+            put(score, "model_version", version)
+            put(score, "status", status)
+            put(score, "value", value)
+            put(score, "band", band_name)
+            put(score, "color", color)
+            put(score, "computed_value", value)
+            put(score, "computed_band", band_name)
+            put(score, "computed_color", color)
+            put(score, "data_share", share)
+            put(score, "contributions", self)
+            put(score, "missing", absent)
+            put(score, "gates", gates)
+            put(score, "trend", None)
+            put(score, "override", None)
+            append(score)
         return result
 
-
-def _maker_of(cls: type[T]) -> Callable[[dict[str, object]], T]:
-    maker = _MAKERS.get(cls)
-    if maker is None:
-        maker = _MAKERS[cls] = _maker(cls)
-    return maker
+    def _head(self, tenths: int, band: int, mask: int) -> tuple[Any, ...]:
+        """Status, value, band name, colour, data share and missing measures, for one kind."""
+        plan = self.plan
+        info = plan.masks.get(mask) or plan.mask(mask)
+        if tenths < 0:
+            return (
+                ScoreStatus.INSUFFICIENT_DATA,
+                None,
+                None,
+                None,
+                info.data_share,
+                _missing(plan, mask),
+            )
+        chosen = plan.model.bands[band]
+        return (
+            ScoreStatus.SCORED,
+            TENTH_DECIMALS[tenths],
+            chosen.name,
+            chosen.color,
+            info.data_share,
+            _missing(plan, mask),
+        )
 
 
 def _points(
