@@ -68,7 +68,8 @@ def _shared(value: object, what: str) -> Any:
         client = get_client()
     except (ImportError, ValueError):  # no distributed, or no client active
         return _named(value, what)
-    return client.scatter(value, broadcast=True, hash=False)
+    # In a list, a mapping is scattered as one object (not one future per key).
+    return client.scatter([value], broadcast=True, hash=False)[0]
 
 
 def _partition_snapshots(
