@@ -130,3 +130,26 @@ def test_a_pandas_column_with_missing_values_is_read() -> None:
         MetricSnapshot("c", NOW, {"revenue": Decimal("250000.5"), "nps": 3}),
     ]
     assert (result.tenths.tolist(), result.bands.tolist()) == exact(MODEL, snapshots)
+
+
+def test_weights_too_wide_for_int64_sums_are_still_exact() -> None:
+    model = model_from_dict(
+        {
+            "name": "Wide",
+            "version": 1,
+            "measures": [
+                {"name": "big", "metric": "a", "weight": "999999",
+                 "normalizer": {"kind": "linear", "low": 0, "high": 7}},
+                {"name": "tiny", "metric": "b", "weight": "0.000001",
+                 "normalizer": {"kind": "linear", "low": 0, "high": 3}},
+            ],
+        }
+    )  # fmt: skip
+    a = [0, 1, 2, 3, 4, 5, 6, 7, None]
+    b = [3, 2, 1, 0, None, 1, 2, 3, 1]
+    snapshots = [
+        MetricSnapshot(f"p{i}", NOW, {"a": x, "b": y})
+        for i, (x, y) in enumerate(zip(a, b, strict=True))
+    ]
+    result = score_arrays(model, {"a": a, "b": b})
+    assert (result.tenths.tolist(), result.bands.tolist()) == exact(model, snapshots)

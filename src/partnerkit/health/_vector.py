@@ -274,7 +274,7 @@ def score_arrays(
         micros = _normalise(plan, slot, spec, data).astype(exact_type)
         mask |= np.where(data.present, 0, 1 << slot).astype(exact_type)
         total += np.where(data.present, micros, 0) * plan.weights[slot]
-    tenths, bands = _finish(plan, total, mask, count)
+    tenths, bands = _finish(plan, total, mask)
     bands = _gates(plan, bands, tenths, column)
     return ScoreArrays(model, tenths.astype(np.int16), bands.astype(np.int8), run.currency)
 
@@ -431,7 +431,7 @@ def _percentile(plan: Plan, slot: int, data: _Column) -> npt.NDArray[np.int64]:
 
 
 def _finish(
-    plan: Plan, total: npt.NDArray[np.int64], mask: npt.NDArray[np.int64], count: int
+    plan: Plan, total: npt.NDArray[np.int64], mask: npt.NDArray[np.int64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Tenths and band per partner from the weighted sums, as the compact loop rounds them."""
     import numpy as np  # noqa: PLC0415
@@ -454,7 +454,6 @@ def _finish(
     tenths = np.where(sufficient, tenths, -1).astype(np.int64)
     table = np.array(plan.band_table, dtype=np.int64)
     bands = np.where(sufficient, table[np.clip(tenths, 0, None)], -1)
-    del count
     return tenths, bands
 
 
