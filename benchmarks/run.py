@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("serialization", "snapshots", "storage", "tiers", "deals", "health")
+ORDER = ("imports", "serialization", "snapshots", "storage", "tiers", "deals", "health", "batch")
 
 
 def available() -> list[str]:

@@ -10,12 +10,16 @@ they qualify for, with about a tenth due to move. Then, in the same run, it time
 - review, outcome only: ``review(..., evidence=False)``: decisions, updated
   memberships, events;
 - review, full evidence: ``review(...)``: the same plus `TierEvidence` with a
-  `RequirementEvidence` per requirement of the held and the next tier;
+  `RequirementEvidence` per requirement of the held and the next tier, which a
+  review builds when a decision's evidence is first read;
+- review, full evidence, every one read: the same, then every decision's
+  ``tier_evidence`` and ``next_evidence`` read (so all of it is built);
 - review, full evidence, read: the same, then reading every decision's progress
   and gap in words (what a report does).
 
-Goals: full evidence >= 100,000 partners/s; outcome only within 3x of the bare
-loop. Each figure is the best of several rounds.
+Goals: full evidence >= 100,000 partners/s, and >= 150,000 with the garbage
+collector running; outcome only within 3x of the bare loop. Each figure is the
+best of several rounds.
 
     .venv/bin/python benchmarks/tiers.py [--partners N] [--rounds N] [--quick]
 """
@@ -50,6 +54,7 @@ if TYPE_CHECKING:
 AS_OF = datetime(2026, 10, 1, tzinfo=UTC)
 LAST_REVIEW = datetime(2026, 7, 1, tzinfo=UTC)
 GOAL_FULL_RATE = 100_000
+GOAL_COLLECTED_RATE = 150_000
 GOAL_OUTCOME_RATIO = 3.0
 #            revenue USD, won deals, certified people, days since login (at most)
 LADDER = (
@@ -217,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     def full() -> object:
         return review(program, memberships, snapshots, as_of=AS_OF)
 
+    def full_built() -> object:
+        run = review(program, memberships, snapshots, as_of=AS_OF)
+        return [(decision.tier_evidence, decision.next_evidence) for decision in run.decisions]
+
     def full_read() -> object:
         run = review(program, memberships, snapshots, as_of=AS_OF)
         return [(decision.progress, decision.gap) for decision in run.decisions]
@@ -234,24 +243,32 @@ def main(argv: list[str] | None = None) -> int:
             "bare threshold loop": (bare_run, False),
             "review, outcome only": (outcome_only, False),
             "review, full evidence": (full, False),
+            "review, full evidence, every one read": (full_built, False),
             "review, full evidence + gap words": (full_read, False),
             "-- collector running: bare loop": (bare_run, True),
             "-- collector running: outcome only": (outcome_only, True),
             "-- collector running: full evidence": (full, True),
+            "-- collector running: every one read": (full_built, True),
         },
     )
     rows = list(best.items())
     bare_seconds = rows[0][1]
-    print(f"\n{'path':<38} {'seconds':>8} {'partners/s':>12} {'x bare':>7}")
+    print(f"\n{'path':<40} {'seconds':>8} {'partners/s':>12} {'x bare':>7}")
     for name, seconds in rows:
         rate = partners / seconds
-        print(f"{name:<38} {seconds:>8.3f} {rate:>12,.0f} {seconds / bare_seconds:>7.2f}")
-    full_rate = partners / rows[2][1]
-    ratio = rows[1][1] / bare_seconds
+        print(f"{name:<40} {seconds:>8.3f} {rate:>12,.0f} {seconds / bare_seconds:>7.2f}")
+    full_rate = partners / best["review, full evidence"]
+    collected_rate = partners / best["-- collector running: full evidence"]
+    ratio = best["review, outcome only"] / bare_seconds
     print("(x bare: against the bare loop with the collector paused)")
     print()
     verdict = "MET" if full_rate >= GOAL_FULL_RATE else "NOT MET"
     print(f"goal: full evidence >= {GOAL_FULL_RATE:,} partners/s: {full_rate:,.0f} -> {verdict}")
+    verdict = "MET" if collected_rate >= GOAL_COLLECTED_RATE else "NOT MET"
+    print(
+        f"goal: full evidence with the collector running >= {GOAL_COLLECTED_RATE:,} "
+        f"partners/s: {collected_rate:,.0f} -> {verdict}"
+    )
     verdict = "MET" if ratio <= GOAL_OUTCOME_RATIO else "NOT MET"
     print(f"goal: outcome only within {GOAL_OUTCOME_RATIO:.0f}x of bare: {ratio:.2f}x -> {verdict}")
     if options.quick:

@@ -5,6 +5,7 @@ import pkgutil
 
 import partnerkit
 import partnerkit.access
+import partnerkit.batch
 import partnerkit.deals
 import partnerkit.events
 import partnerkit.health
@@ -34,6 +35,7 @@ def test_root_all_is_sorted_and_complete() -> None:
 def test_public_submodule_all_is_sorted_and_importable() -> None:
     for module in (
         partnerkit.access,
+        partnerkit.batch,
         partnerkit.deals,
         partnerkit.events,
         partnerkit.health,

@@ -1,6 +1,8 @@
+import pickle
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from partnerkit import MetricSnapshot, Money, Partner, ValidationError
@@ -223,3 +225,13 @@ def test_mann_whitney_u_counts_pairs_won_and_half_the_ties() -> None:
     # 3 beats 2 and 1; each 2 ties the 2 (a half) and beats the 1
     assert mann_whitney_u([3, 2, 2], [2, 1]) == Decimal(5)
     assert mann_whitney_u([2], [2, 1]) == Decimal("1.5")
+
+
+def test_a_score_from_a_batch_pickles_and_evolves_like_an_eager_one() -> None:
+    population = snapshots()
+    eager = score(MODEL, population[0], as_of=NOW, cohort=population)
+    for explain in (True, False):
+        batch = score_batch(MODEL, population, as_of=NOW, explain=explain)
+        assert pickle.loads(pickle.dumps(batch["a"])) == eager
+        assert attrs.evolve(batch["a"], as_of=NOW) == eager
+        assert repr(batch["a"]) == repr(eager)

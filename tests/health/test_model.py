@@ -224,3 +224,28 @@ def test_lookup_of_an_unknown_measure_lists_the_known_ones() -> None:
     model = model_from_dict(document())
     with pytest.raises(ValidationError, match="revenue, deals, logins"):
         model.measure("nps")
+
+
+def test_a_model_that_has_scored_pickles_and_scores_the_same_after() -> None:
+    import pickle  # noqa: PLC0415 - only this test needs it
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from partnerkit import MetricSnapshot  # noqa: PLC0415
+    from partnerkit.health import model_from_dict, score  # noqa: PLC0415
+
+    model = model_from_dict(
+        {
+            "name": "Pickled",
+            "version": 1,
+            "measures": [
+                {"name": "deals", "metric": "deals", "normalizer": {"kind": "steps", "steps": [
+                    {"at": 1, "points": 50}, {"at": 3, "points": 100}]}},
+            ],
+        }
+    )  # fmt: skip
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    snapshot = MetricSnapshot("ptn_1", now, {"deals": 3})
+    first = score(model, snapshot, as_of=now)
+    copy = pickle.loads(pickle.dumps(model))
+    assert copy == model
+    assert score(copy, snapshot, as_of=now) == first

@@ -84,6 +84,40 @@ def test_compact_explained_and_single_scores_are_the_same(
         assert score(model, snapshot, as_of=NOW, cohort=cohort) == explained[snapshot.partner_id]
 
 
+@given(populations(), st.booleans())
+def test_scores_built_on_demand_equal_eager_scores_on_every_field(
+    population: tuple[ScoringModel, list[MetricSnapshot]], explain: bool
+) -> None:
+    model, snapshots = population
+    batch = score_batch(model, snapshots, as_of=NOW, explain=explain)
+    cohort = Cohort(model, snapshots)
+    for snapshot in snapshots:
+        lazy = batch[snapshot.partner_id]
+        eager = score(model, snapshot, as_of=NOW, cohort=cohort)
+        for field in attrs.fields(HealthScore):
+            assert getattr(lazy, field.name) == getattr(eager, field.name), field.name
+        if lazy.computed_value is not None:
+            points = [c.points for c in lazy.contributions if c.points is not None]
+            assert sum(points, Decimal(0)) == lazy.computed_value
+
+
+@given(populations())
+def test_a_score_built_on_demand_serializes_like_an_eager_one(
+    population: tuple[ScoringModel, list[MetricSnapshot]],
+) -> None:
+    model, snapshots = population
+    cohort = Cohort(model, snapshots)
+    for lazy in score_batch(model, snapshots, as_of=NOW):
+        eager = score(
+            model,
+            next(s for s in snapshots if s.partner_id == lazy.partner_id),
+            as_of=NOW,
+            cohort=cohort,
+        )
+        assert to_json(lazy) == to_json(eager)
+        assert from_json(HealthScore, to_json(lazy)) == eager
+
+
 # An independent reference: every normaliser straight from its definition with
 # Fractions (50-digit Decimals for logarithms and powers), no floats anywhere.
 def reference_micro(measure: Measure, x: Fraction, others: list[Fraction]) -> int:

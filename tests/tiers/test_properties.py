@@ -150,6 +150,23 @@ def test_a_review_run_twice_changes_nothing_the_second_time(
 
 
 @given(tks.programs(), st.data())
+def test_a_reviews_evidence_built_on_read_equals_evaluate_on_every_field(
+    program: Program, data: st.DataObject
+) -> None:
+    members, snapshots = data.draw(tks.populations(program))
+    run = review(program, members, snapshots, as_of=AS_OF)
+    by_partner = {membership.partner_id: membership for membership in members}
+    for decision in run.decisions:
+        eager = evaluate(
+            program, by_partner[decision.partner_id], snapshots[decision.partner_id], as_of=AS_OF
+        )
+        for field in attrs.fields(type(decision)):
+            assert getattr(decision, field.name) == getattr(eager, field.name), field.name
+        assert decision.gap == eager.gap
+        assert to_json(decision) == to_json(eager)
+
+
+@given(tks.programs(), st.data())
 def test_downgrades_never_skip_grace_nor_drop_more_than_one_level(
     program: Program, data: st.DataObject
 ) -> None:

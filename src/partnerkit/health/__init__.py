@@ -81,6 +81,7 @@ from partnerkit.health._score import (
     score_events,
     withdraw_override,
 )
+from partnerkit.health._vector import ScoreArrays, score_arrays
 
 __all__ = [
     "DEFAULT_BANDS",
@@ -106,6 +107,7 @@ __all__ = [
     "Rollup",
     "RollupMember",
     "RollupMethod",
+    "ScoreArrays",
     "ScoreBatch",
     "ScoreRow",
     "ScoreStatus",
@@ -123,6 +125,7 @@ __all__ = [
     "rollup",
     "rollup_all",
     "score",
+    "score_arrays",
     "score_batch",
     "score_events",
     "withdraw_override",

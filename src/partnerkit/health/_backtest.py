@@ -303,7 +303,7 @@ def _separations(
     kept: list[list[int]] = [[] for _ in range(count)]
     lost: list[list[int]] = [[] for _ in range(count)]
     run = Run(batch.currency)
-    ranks = batch._ranks
+    ranks = batch._deferred.ranks
     for snapshot, outcome in matched:
         micros, _raws, _mask = plan.evaluate(snapshot, ranks, run)
         for slot, micro in enumerate(micros):

@@ -8,24 +8,29 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from partnerkit._base.time import to_utc
 from partnerkit.errors import ValidationError
-from partnerkit.health._kernel import TENTH_DECIMALS, Run, cohort_values, plan_of
+from partnerkit.health._kernel import (
+    TENTH_DECIMALS,
+    Run,
+    counted_ranks,
+    plan_of,
+    population_ranks,
+)
 from partnerkit.health._model import ScoringModel
 from partnerkit.health._score import (
+    Deferred,
     HealthScore,
     Override,
     ScoreStatus,
     _unique_snapshots,
-    build_score,
     score_events,
 )
 
 if TYPE_CHECKING:
-    from array import array
     from datetime import datetime
     from decimal import Decimal
 
     from partnerkit._base.events import Event
-    from partnerkit.health._kernel import Plan, Ranks
+    from partnerkit.health._kernel import Number
     from partnerkit.metrics import MetricSnapshot
 
 __all__ = ["ScoreBatch", "ScoreRow", "score_batch"]
@@ -48,9 +53,12 @@ class ScoreBatch:
 
     Iterate it for `HealthScore` objects, index it by partner id, turn it into
     records with `to_records` for pandas, or look at it in Jupyter. A batch made
-    with ``explain=False`` holds only each partner's value and band (a few bytes
-    each) and builds a partner's full `HealthScore`, contributions included,
-    when asked for it; the numbers are the same either way.
+    with ``explain=False`` holds only each partner's value, band and which
+    measures had data (a few bytes each) and builds a partner's `HealthScore`
+    when asked for it; an explained batch holds every partner's `HealthScore`.
+    Either way each score's contributions and fired gates are built from the
+    batch when they are first read, and the numbers are exactly those `score`
+    gives.
 
     Attributes:
         model: The model that scored.
@@ -59,17 +67,11 @@ class ScoreBatch:
     """
 
     __slots__ = (
-        "_bands",
-        "_currency",
+        "_deferred",
         "_history",
-        "_index",
         "_overrides",
-        "_plan",
         "_previous",
-        "_ranks",
         "_scores",
-        "_snapshots",
-        "_tenths",
         "as_of",
         "explained",
         "model",
@@ -77,78 +79,69 @@ class ScoreBatch:
 
     def __init__(
         self,
-        plan: Plan,
-        as_of: datetime,
-        snapshots: list[MetricSnapshot],
-        ranks: Ranks,
-        currency: str | None,
+        deferred: Deferred,
         *,
         previous: Mapping[str, HealthScore],
         overrides: Mapping[str, Override],
         history: Mapping[str, Sequence[HealthScore]],
-        scores: list[HealthScore] | None,
-        tenths: array[int] | None,
-        bands: array[int] | None,
+        explain: bool,
     ) -> None:
-        self._plan = plan
-        self.model = plan.model
-        self.as_of = as_of
-        self._snapshots = snapshots
-        self._ranks = ranks
-        self._currency = currency
+        self._deferred = deferred
+        self.model = deferred.plan.model
+        self.as_of = deferred.as_of
         self._previous = previous
         self._overrides = overrides
         self._history = history
-        self._scores = scores
-        self._tenths = tenths
-        self._bands = bands
-        self._index = {snapshot.partner_id: index for index, snapshot in enumerate(snapshots)}
-        self.explained = scores is not None
+        self._scores: list[HealthScore] | None = None
+        if explain:
+            if previous or overrides or history:
+                self._scores = [self._build(index) for index in range(len(deferred.snapshots))]
+            else:
+                self._scores = deferred.scores()
+        self.explained = explain
 
     def __len__(self) -> int:
-        return len(self._snapshots)
+        return len(self._deferred.snapshots)
 
     def __contains__(self, partner_id: object) -> bool:
-        return partner_id in self._index
+        return partner_id in self._deferred.index
 
     def __iter__(self) -> Iterator[HealthScore]:
-        for index in range(len(self._snapshots)):
-            yield self._score(index)
+        if self._scores is not None:
+            yield from self._scores
+            return
+        for index in range(len(self)):
+            yield self._build(index)
 
     def __getitem__(self, partner_id: str) -> HealthScore:
-        index = self._index.get(partner_id)
+        index = self._deferred.index.get(partner_id)
         if index is None:
             raise ValidationError.single(
                 "partner_id", f"{partner_id!r} is not in this batch of {len(self)} partners"
             )
-        return self._score(index)
+        if self._scores is not None:
+            return self._scores[index]
+        return self._build(index)
 
     @property
     def currency(self) -> str | None:
         """The currency the batch's money was in (``None`` if it read no money)."""
-        return self._currency
+        return self._deferred.currency
 
     @property
     def partner_ids(self) -> tuple[str, ...]:
         """The partners, in the order they were scored."""
-        return tuple(snapshot.partner_id for snapshot in self._snapshots)
+        return tuple(self._deferred.index)
 
     @property
     def scores(self) -> tuple[HealthScore, ...]:
         """Every partner's full score (built now for a compact batch)."""
         return tuple(self)
 
-    def _score(self, index: int) -> HealthScore:
-        if self._scores is not None:
-            return self._scores[index]
-        snapshot = self._snapshots[index]
-        partner_id = snapshot.partner_id
-        return build_score(
-            self._plan,
-            snapshot,
-            self._ranks,
-            Run(self._currency),
-            self.as_of,
+    def _build(self, index: int) -> HealthScore:
+        partner_id = self._deferred.snapshots[index].partner_id
+        return self._deferred.score(
+            index,
             previous=self._previous.get(partner_id),
             override=self._overrides.get(partner_id),
             history=self._history.get(partner_id, ()),
@@ -156,26 +149,13 @@ class ScoreBatch:
 
     def rows(self) -> Iterator[ScoreRow]:
         """Each partner's value and band, cheaply: no contributions are built."""
-        if self._scores is not None:
-            for item in self._scores:
-                yield ScoreRow(
-                    item.partner_id,
-                    item.status,
-                    item.value,
-                    item.band,
-                    item.computed_value,
-                    item.computed_band,
-                    item.override is not None,
-                )
-            return
-        assert self._tenths is not None  # noqa: S101 - narrows a type the code above guarantees
-        assert self._bands is not None  # noqa: S101 - narrows a type the code above guarantees
+        deferred = self._deferred
         bands = self.model.bands
         overrides = self._overrides
         previous = self._previous
         as_of = self.as_of
         for snapshot, tenths, band_index in zip(
-            self._snapshots, self._tenths, self._bands, strict=True
+            deferred.snapshots, deferred.tenths, deferred.bands, strict=True
         ):
             partner_id = snapshot.partner_id
             value = TENTH_DECIMALS[tenths] if tenths >= 0 else None
@@ -328,19 +308,49 @@ def score_batch(
         ValidationError: For a partner given twice, a snapshot after ``as_of``, or
             money in two currencies.
     """
+    return _score_population(
+        model,
+        snapshots,
+        as_of=as_of,
+        previous=previous,
+        overrides=overrides,
+        history=history,
+        explain=explain,
+        counts=None,
+    )
+
+
+def _score_population(
+    model: ScoringModel,
+    snapshots: Iterable[MetricSnapshot] | Mapping[str, MetricSnapshot],
+    *,
+    as_of: datetime,
+    previous: Mapping[str, HealthScore] | Iterable[HealthScore] | None,
+    overrides: Mapping[str, Override] | None,
+    history: Mapping[str, Sequence[HealthScore]] | None,
+    explain: bool,
+    counts: tuple[Mapping[str, Mapping[Number, int]], str | None] | None,
+) -> ScoreBatch:
+    """`score_batch`, with percentile ranks from a larger population's value counts.
+
+    ``counts`` (the values of each ranked metric with how often each occurs over
+    the whole population, and their currency) lets one partition of a
+    population be scored exactly as the whole population would score it.
+    """
     if not isinstance(model, ScoringModel):
         raise ValidationError.single(
             "model", f"expected a ScoringModel, got {type(model).__name__}"
         )
     when = to_utc(as_of, "as_of")
-    members = _unique_snapshots(snapshots)
+    members, index = _unique_snapshots(snapshots)
     plan = plan_of(model)
     run = Run(model.currency)
-    tables = cohort_values(plan, members, run)
-    ranks: Ranks = tuple(
-        tables[plan.metrics[slot]].table(plan.lower[slot]).__getitem__ if flag else None
-        for slot, flag in enumerate(plan.percentile)
-    )
+    if counts is None:
+        ranks = population_ranks(plan, members, run)
+    else:
+        if counts[1] is not None:
+            run.adopt(counts[1], "counts", "the population")
+        ranks = counted_ranks(plan, counts[0])
     before = _by_partner(previous, "previous")
     new_overrides = dict(overrides or {})
     for partner_id, override in new_overrides.items():
@@ -348,34 +358,10 @@ def score_batch(
             raise ValidationError.single(f"overrides[{partner_id!r}]", "expected an Override")
     earlier = dict(history or {})
     _check_override_bands(model, new_overrides, before, when)
-    scores = None
-    tenths = bands = None
-    if explain:
-        scores = [
-            build_score(
-                plan,
-                snapshot,
-                ranks,
-                run,
-                when,
-                previous=before.get(snapshot.partner_id),
-                override=new_overrides.get(snapshot.partner_id),
-                history=earlier.get(snapshot.partner_id, ()),
-            )
-            for snapshot in members
-        ]
-    else:
-        tenths, bands = plan.compact(members, ranks, run, when)
+    arrays = plan.compact(members, ranks, run, when)
+    deferred = Deferred(
+        plan, when, members, index=index, ranks=ranks, currency=run.currency, arrays=arrays
+    )
     return ScoreBatch(
-        plan,
-        when,
-        members,
-        ranks,
-        run.currency,
-        previous=before,
-        overrides=new_overrides,
-        history=earlier,
-        scores=scores,
-        tenths=tenths,
-        bands=bands,
+        deferred, previous=before, overrides=new_overrides, history=earlier, explain=explain
     )

@@ -404,8 +404,8 @@ def compile_loops(
 
     ``evaluate`` returns each measure's millionths (``None`` without data), the raw
     values and the missing mask for one snapshot. ``compact`` scores a list of
-    snapshots to value (tenths, -1 for insufficient data) and band index, gates
-    applied, through two ``append`` callables.
+    snapshots to value (tenths, -1 for insufficient data), band index (gates
+    applied) and missing mask, through three ``append`` callables.
     """
     namespace: dict[str, object] = {
         "Money": Money,
@@ -439,7 +439,9 @@ def compile_loops(
     micros = ", ".join(f"n{slot}" for slot in range(count))
     raws = ", ".join(f"r{slot}" for slot in range(count))
     evaluate.append(f"    return [{micros}], [{raws}], mask")
-    head = "def compact(snapshots, as_of, run, pct, put_tenths, put_band, plan, future, *, "
+    head = (
+        "def compact(snapshots, as_of, run, pct, put_tenths, put_band, put_mask, plan, future, *, "
+    )
     compact = [
         f"{head}{defaults}):",
         *_indent(bind, 1),
@@ -457,6 +459,7 @@ def compile_loops(
     for spec in specs:
         compact += _indent(_measure_block(spec, weights[spec.slot], compact=True), 2)
     compact += [
+        "        put_mask(mask)",
         "        info = masks.get(mask)",
         "        if info is None:",
         "            info = mask_info(mask)",

@@ -28,13 +28,14 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Final
 
+from partnerkit._base.money import Money
 from partnerkit.errors import ValidationError
 from partnerkit.health._codegen import EXACT, FULL, MICRO, compile_loops, specs_of
 from partnerkit.health._model import Direction, GateOperator, MissingPolicy, NormalizerKind
 from partnerkit.health._run import Run
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from datetime import datetime
 
     from partnerkit.health._model import ScoringModel
@@ -57,10 +58,13 @@ __all__ = [
     "Plan",
     "Run",
     "cohort_values",
+    "counted_ranks",
     "largest_remainder",
     "micro_decimal",
     "plan_of",
+    "population_ranks",
     "rank",
+    "rank_table",
     "round_half_even",
 ]
 
@@ -218,10 +222,12 @@ class Plan:
         "measures",
         "metrics",
         "min_share",
+        "missing",
         "model",
         "neutral",
         "percentile",
         "policies",
+        "specs",
         "statics",
         "total",
         "weights",
@@ -257,9 +263,12 @@ class Plan:
             for gate in model.gates
         )
         self.masks: dict[int, MaskInfo] = {}
+        #: Mask to the names of the measures it leaves without data (filled by the scorer).
+        self.missing: dict[int, tuple[str, ...]] = {}
         self.statics: tuple[Any, ...] = ()  # filled in by the scorer, which knows its enums
+        self.specs = specs_of(model.measures)
         self.evaluate_loop, self.compact_loop = compile_loops(
-            model, self.weights, tuple(gate[3] for gate in self.gates), specs_of(model.measures)
+            model, self.weights, tuple(gate[3] for gate in self.gates), self.specs
         )
 
     @staticmethod
@@ -318,18 +327,29 @@ class Plan:
         ranks: Ranks,
         run: Run,
         as_of: datetime,
-    ) -> tuple[array[int], array[int]]:
-        """Score many partners to value (tenths, -1 for insufficient data) and band index.
+    ) -> tuple[array[int], array[int], array[int] | list[int]]:
+        """Score many partners to value (tenths, -1 for insufficient data), band and mask.
 
         The same numbers `evaluate` and the explained path give, without building
         any contribution: this is the loop a population of a million goes through.
+        The mask has a bit set for each measure without data.
         """
         tenths = array("h")
         bands = array("b")
+        # A mask has a bit per measure: machine integers hold up to 63 of them.
+        masks: array[int] | list[int] = array("q") if len(self.weights) < 63 else []
         self.compact_loop(
-            snapshots, as_of, run, ranks, tenths.append, bands.append, self, _from_the_future
+            snapshots,
+            as_of,
+            run,
+            ranks,
+            tenths.append,
+            bands.append,
+            masks.append,
+            self,
+            _from_the_future,
         )
-        return tenths, bands
+        return tenths, bands, masks
 
 
 def _places(value: Decimal) -> int:
@@ -392,19 +412,111 @@ class CohortValues:
 
     def table(self, lower: bool) -> dict[Number, int]:
         """Every member value's rank among the others, for a whole-population batch."""
-        ordered = self.sorted
-        others = len(ordered) - 1
-        table: dict[Number, int] = {}
-        index = 0
-        count = len(ordered)
-        while index < count:
-            value = ordered[index]
-            end = bisect.bisect_right(ordered, value, index)
-            equal = end - index - 1
-            below = count - end if lower else index
-            table[value] = rank(below, equal, others)
-            index = end
-        return table
+        return rank_table(self.sorted, lower)
+
+
+def rank_table(ordered: Sequence[Number], lower: bool) -> dict[Number, int]:
+    """Every value's rank among the others in a sorted population (itself left out)."""
+    others = len(ordered) - 1
+    table: dict[Number, int] = {}
+    index = 0
+    count = len(ordered)
+    right = bisect.bisect_right
+    while index < count:
+        value = ordered[index]
+        end = right(ordered, value, index)
+        equal = end - index - 1
+        below = count - end if lower else index
+        table[value] = rank(below, equal, others)
+        index = end
+    return table
+
+
+def population_ranks(plan: Plan, snapshots: Sequence[MetricSnapshot], run: Run) -> Ranks:
+    """Where each percentile measure ranks a member of ``snapshots``, ranked among the others.
+
+    One pass per ranked metric collects the population's values and one sort
+    orders them; a member's rank is then a dictionary lookup by its value. Values
+    that are all whole numbers, or all money in one currency, are read without a
+    call per partner; anything else is read one by one, so that an error names
+    the partner it is about.
+    """
+    tables: dict[tuple[str, bool], Callable[[Number], int]] = {}
+    result: list[Callable[[Number], int] | None] = []
+    for slot, flag in enumerate(plan.percentile):
+        if not flag:
+            result.append(None)
+            continue
+        key = (plan.metrics[slot], plan.lower[slot])
+        if key not in tables:
+            numbers = _population_numbers(key[0], snapshots, run)
+            numbers.sort()
+            tables[key] = rank_table(numbers, key[1]).__getitem__
+        result.append(tables[key])
+    return tuple(result)
+
+
+class _PopulationTable(dict):  # type: ignore[type-arg]
+    """A rank table that names the problem when a value is not in the population."""
+
+    __slots__ = ("metric",)
+    metric: str
+
+    def __missing__(self, value: Number) -> int:
+        raise ValidationError.single(
+            f"values[{self.metric!r}]",
+            f"{value} is not among the population's values the ranks were counted from; "
+            f"count every partition's values (rank_counts) before scoring any of them",
+        )
+
+
+def counted_ranks(plan: Plan, counts: Mapping[str, Mapping[Number, int]]) -> Ranks:
+    """Percentile ranks from the value counts of a whole population, gathered elsewhere.
+
+    A member's rank among the others needs only how many values lie below its
+    own and how many equal it, so counts summed over partitions give exactly the
+    ranks one `population_ranks` over the whole population gives.
+    """
+    tables: dict[tuple[str, bool], Callable[[Number], int]] = {}
+    result: list[Callable[[Number], int] | None] = []
+    for slot, flag in enumerate(plan.percentile):
+        if not flag:
+            result.append(None)
+            continue
+        metric, lower = plan.metrics[slot], plan.lower[slot]
+        if (metric, lower) not in tables:
+            found = counts.get(metric, {})
+            ordered = sorted(found)
+            size = sum(found.values())
+            table = _PopulationTable()
+            table.metric = metric
+            below = 0
+            for value in ordered:
+                many = found[value]
+                under = size - below - many if lower else below
+                table[value] = rank(under, many - 1, size - 1)
+                below += many
+            tables[metric, lower] = table.__getitem__
+        result.append(tables[metric, lower])
+    return tuple(result)
+
+
+def _population_numbers(metric: str, snapshots: Sequence[MetricSnapshot], run: Run) -> list[Number]:
+    raws = [value for snapshot in snapshots if (value := snapshot.values.get(metric)) is not None]
+    kinds = set(map(type, raws))
+    if kinds <= {int}:
+        return raws  # type: ignore[return-value]
+    if kinds == {Money}:
+        currencies = {raw.currency for raw in raws}  # type: ignore[union-attr]
+        if len(currencies) == 1 and run.currency in (None, *currencies):
+            run.currency = currencies.pop()
+            return [raw.amount for raw in raws]  # type: ignore[union-attr]
+    numbers: list[Number] = []
+    for snapshot in snapshots:
+        raw = snapshot.values.get(metric)
+        if raw is not None:
+            numbers.append(run.number(raw, metric, snapshot.partner_id))
+    return numbers
 
 
 def cohort_values(

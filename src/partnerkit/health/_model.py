@@ -551,6 +551,20 @@ class ScoringModel:
         self._check_gates(problems)
         problems.raise_if_any()
 
+    # The compiled plan holds generated functions, which neither pickle nor need to: a
+    # model read back (or sent to another process) compiles again on first use.
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            field.name: getattr(self, field.name)
+            for field in attrs.fields(ScoringModel)
+            if field.init
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_plan", None)
+
     def _check_measures(self, problems: Problems) -> None:
         measures = _as_tuple(self.measures, "measures", problems)
         object.__setattr__(self, "measures", measures)

@@ -14,6 +14,7 @@ import attrs
 from partnerkit._base.checks import check_enum, check_slug, check_text
 from partnerkit._base.events import Change, Event
 from partnerkit._base.ids import check_id
+from partnerkit._base.later import Later, defer
 from partnerkit._base.money import Money
 from partnerkit._base.time import to_utc
 from partnerkit._base.trusted import trusted as _trusted
@@ -24,6 +25,7 @@ from partnerkit.health._kernel import (
     FULL,
     TENTH_DECIMALS,
     CohortValues,
+    MaskInfo,
     Plan,
     Run,
     cohort_values,
@@ -540,7 +542,7 @@ class Cohort:
     def __init__(self, model: ScoringModel, snapshots: Iterable[MetricSnapshot]) -> None:
         if not isinstance(model, ScoringModel):
             raise ValidationError.single("model", "expected a ScoringModel")
-        members = _unique_snapshots(snapshots)
+        members, _ = _unique_snapshots(snapshots)
         run = Run(model.currency)
         self.model = model
         self._values = cohort_values(plan_of(model), members, run)
@@ -562,19 +564,25 @@ class Cohort:
 
 def _unique_snapshots(
     snapshots: Iterable[MetricSnapshot] | Mapping[str, MetricSnapshot],
-) -> list[MetricSnapshot]:
+) -> tuple[list[MetricSnapshot], dict[str, int]]:
+    """The snapshots as a list, and each partner's position in it; a partner may appear once."""
     members = list(snapshots.values()) if isinstance(snapshots, Mapping) else list(snapshots)
-    seen: set[str] = set()
-    for index, snapshot in enumerate(members):
-        if not isinstance(snapshot, MetricSnapshot):
-            raise ValidationError.single(f"snapshots[{index}]", "expected a MetricSnapshot")
-        if snapshot.partner_id in seen:
-            raise ValidationError.single(
-                f"snapshots[{index}]",
-                f"partner {snapshot.partner_id!r} appears twice; give one snapshot per partner",
-            )
-        seen.add(snapshot.partner_id)
-    return members
+    if any(kind is not MetricSnapshot for kind in set(map(type, members))):
+        for index, snapshot in enumerate(members):
+            if not isinstance(snapshot, MetricSnapshot):
+                raise ValidationError.single(f"snapshots[{index}]", "expected a MetricSnapshot")
+    ids = [snapshot.partner_id for snapshot in members]
+    positions = dict(zip(ids, range(len(ids)), strict=True))
+    if len(positions) != len(ids):
+        seen: set[str] = set()
+        for index, partner_id in enumerate(ids):
+            if partner_id in seen:
+                raise ValidationError.single(
+                    f"snapshots[{index}]",
+                    f"partner {partner_id!r} appears twice; give one snapshot per partner",
+                )
+            seen.add(partner_id)
+    return members, positions
 
 
 _POLICY_STATUS: Final = (
@@ -615,24 +623,10 @@ def _statics(plan: Plan) -> tuple[tuple[str, str, str, NormalizerKind, Direction
     )
 
 
-def build_score(
-    plan: Plan,
-    snapshot: MetricSnapshot,
-    ranks: Ranks,
-    run: Run,
-    as_of: datetime,
-    *,
-    previous: HealthScore | None = None,
-    override: Override | None = None,
-    history: Sequence[HealthScore] = (),
-) -> HealthScore:
-    """Score one snapshot with a compiled plan (`score` and `score_batch` share this).
-
-    Written for speed: batch scoring runs it once per partner.
-    """
-    micros, raws, mask = plan.evaluate_loop(snapshot, run, ranks)
-    info = plan.masks.get(mask) or plan.mask(mask)
-    model = plan.model
+def _contributions(
+    plan: Plan, micros: list[int | None], raws: list[object], info: MaskInfo
+) -> tuple[int, tuple[Contribution, ...]]:
+    """The score in tenths (-1 without a value) and each measure's contribution to it."""
     # A measure counts with its own value, a substitute (neutral, zero) or not at all.
     used = [
         micro if micro is not None else substitute
@@ -644,12 +638,10 @@ def build_score(
     else:
         tenths = -1
         points = costs = maxima = [None] * len(used)
-    band_index, fired = _fired_gates(plan, snapshot, run, tenths)
     statics = plan.statics
     if not statics:
         statics = plan.statics = _statics(plan)
     decimals = _DECIMALS
-    shares = info.shares
     contributions = tuple(
         _make(
             Contribution,
@@ -669,12 +661,53 @@ def build_score(
             },
         )
         for static, micro, value, raw, share, point, maximum, cost in zip(
-            statics, micros, used, raws, shares, points, maxima, costs, strict=True
+            statics, micros, used, raws, info.shares, points, maxima, costs, strict=True
         )
     )
-    missing = tuple(
-        static[0] for static, micro in zip(statics, micros, strict=True) if micro is None
-    )
+    return tenths, contributions
+
+
+def _missing(plan: Plan, mask: int) -> tuple[str, ...]:
+    """The names of the measures without data, one tuple per mask, shared."""
+    names = plan.missing.get(mask)
+    if names is None:
+        names = plan.missing[mask] = tuple(
+            measure.name for index, measure in enumerate(plan.measures) if mask >> index & 1
+        )
+    return names
+
+
+def _shown(
+    model: ScoringModel,
+    computed_value: Decimal | None,
+    computed_band: Band | None,
+    active: Override | None,
+) -> tuple[Decimal | None, Band | None]:
+    """The value and band to show: an active override's, or the computed ones."""
+    if active is None:
+        return computed_value, computed_band
+    if active.value is not None:
+        return active.value, model.band_for(active.value)
+    return computed_value, model.band(active.band or "")
+
+
+def build_score(
+    plan: Plan,
+    snapshot: MetricSnapshot,
+    ranks: Ranks,
+    run: Run,
+    as_of: datetime,
+    *,
+    previous: HealthScore | None = None,
+    override: Override | None = None,
+    history: Sequence[HealthScore] = (),
+) -> HealthScore:
+    """Score one snapshot with a compiled plan, contributions built now (`score` uses this)."""
+    micros, raws, mask = plan.evaluate_loop(snapshot, run, ranks)
+    info = plan.masks.get(mask) or plan.mask(mask)
+    model = plan.model
+    tenths, contributions = _contributions(plan, micros, raws, info)
+    band_index, fired = _fired_gates(plan, snapshot, run, tenths)
     if tenths >= 0:
         computed_value: Decimal | None = TENTH_DECIMALS[tenths]
         computed_band: Band | None = model.bands[band_index]
@@ -693,12 +726,7 @@ def build_score(
         else None
     )
     active = _active_override(model, override, previous, as_of)
-    value, band = computed_value, computed_band
-    if active is not None:
-        if active.value is not None:
-            value, band = active.value, model.band_for(active.value)
-        else:
-            band = model.band(active.band or "")
+    value, band = _shown(model, computed_value, computed_band, active)
     return _make(
         HealthScore,
         {
@@ -715,12 +743,189 @@ def build_score(
             "computed_color": computed_band.color if computed_band else None,
             "data_share": info.data_share,
             "contributions": contributions,
-            "missing": missing,
+            "missing": _missing(plan, mask),
             "gates": fired,
             "trend": trend,
             "override": active,
         },
     )
+
+
+# A batch builds each score's contributions and fired gates when they are first read.
+defer(HealthScore, "contributions", "gates")
+
+
+class Deferred(Later):
+    """A scored batch, kept so each partner's contributions and gates can be built later.
+
+    The arrays are the compact loop's output, in the order of ``snapshots``.
+    """
+
+    __slots__ = (
+        "as_of",
+        "bands",
+        "currency",
+        "index",
+        "masks",
+        "plan",
+        "ranks",
+        "snapshots",
+        "tenths",
+    )
+
+    def __init__(
+        self,
+        plan: Plan,
+        as_of: datetime,
+        snapshots: list[MetricSnapshot],
+        *,
+        index: Mapping[str, int],
+        ranks: Ranks,
+        currency: str | None,
+        arrays: tuple[Sequence[int], Sequence[int], Sequence[int]],
+    ) -> None:
+        self.plan = plan
+        self.as_of = as_of
+        self.snapshots = snapshots
+        self.index = index
+        self.ranks = ranks
+        self.currency = currency
+        self.tenths, self.bands, self.masks = arrays
+
+    def build(self, name: str, instance: Any) -> tuple[Any, ...]:
+        """A score's contributions or fired gates, exactly as `build_score` makes them."""
+        index = self.index[instance.partner_id]
+        snapshot = self.snapshots[index]
+        run = Run(self.currency)
+        if name == "gates":
+            return _fired_gates(self.plan, snapshot, run, self.tenths[index])[1]
+        micros, raws, mask = self.plan.evaluate_loop(snapshot, run, self.ranks)
+        return _contributions(self.plan, micros, raws, self.plan.mask(mask))[1]
+
+    def score(
+        self,
+        index: int,
+        *,
+        previous: HealthScore | None,
+        override: Override | None,
+        history: Sequence[HealthScore],
+    ) -> HealthScore:
+        """Partner ``index``'s score, its contributions and gates left to be built on demand."""
+        plan = self.plan
+        model = plan.model
+        tenths = self.tenths[index]
+        mask = self.masks[index]
+        partner_id = self.snapshots[index].partner_id
+        if tenths >= 0:
+            computed_value: Decimal | None = TENTH_DECIMALS[tenths]
+            computed_band: Band | None = model.bands[self.bands[index]]
+        else:
+            computed_value = computed_band = None
+        trend = (
+            _trend(
+                model,
+                partner_id,
+                computed_value,
+                as_of=self.as_of,
+                previous=previous,
+                history=history,
+            )
+            if previous is not None or history
+            else None
+        )
+        active = _active_override(model, override, previous, self.as_of)
+        value, band = _shown(model, computed_value, computed_band, active)
+        return _make(
+            HealthScore,
+            {
+                "partner_id": partner_id,
+                "as_of": self.as_of,
+                "model": model.name,
+                "model_version": model.version,
+                "status": ScoreStatus.SCORED if tenths >= 0 else ScoreStatus.INSUFFICIENT_DATA,
+                "value": value,
+                "band": band.name if band else None,
+                "color": band.color if band else None,
+                "computed_value": computed_value,
+                "computed_band": computed_band.name if computed_band else None,
+                "computed_color": computed_band.color if computed_band else None,
+                "data_share": (plan.masks.get(mask) or plan.mask(mask)).data_share,
+                "contributions": self,
+                "missing": _missing(plan, mask),
+                "gates": self if plan.gates else (),
+                "trend": trend,
+                "override": active,
+            },
+        )
+
+    def scores(self) -> list[HealthScore]:
+        """Every partner's score when none has a previous score, override or history.
+
+        The loop `score` would run per partner, with what repeats hoisted out of
+        it: what a value, band and mask mean is worked out once per combination,
+        and each score is filled in slot by slot (the fields of `HealthScore`; the
+        property tests compare every field with an eagerly built score).
+        """
+        plan = self.plan
+        model = plan.model
+        name, version, as_of = model.name, model.version, self.as_of
+        gates = self if plan.gates else ()
+        heads: dict[tuple[int, int, int], tuple[Any, ...]] = {}
+        new = object.__new__
+        put = object.__setattr__
+        cls = HealthScore
+        result: list[HealthScore] = []
+        append = result.append
+        for snapshot, tenths, band, mask in zip(
+            self.snapshots, self.tenths, self.bands, self.masks, strict=True
+        ):
+            head = heads.get((tenths, band, mask))
+            if head is None:
+                head = heads[tenths, band, mask] = self._head(tenths, band, mask)
+            status, value, band_name, color, share, absent = head
+            score = new(cls)
+            put(score, "partner_id", snapshot.partner_id)
+            put(score, "as_of", as_of)
+            put(score, "model", name)
+            put(score, "model_version", version)
+            put(score, "status", status)
+            put(score, "value", value)
+            put(score, "band", band_name)
+            put(score, "color", color)
+            put(score, "computed_value", value)
+            put(score, "computed_band", band_name)
+            put(score, "computed_color", color)
+            put(score, "data_share", share)
+            put(score, "contributions", self)
+            put(score, "missing", absent)
+            put(score, "gates", gates)
+            put(score, "trend", None)
+            put(score, "override", None)
+            append(score)
+        return result
+
+    def _head(self, tenths: int, band: int, mask: int) -> tuple[Any, ...]:
+        """Status, value, band name, colour, data share and missing measures, for one kind."""
+        plan = self.plan
+        info = plan.masks.get(mask) or plan.mask(mask)
+        if tenths < 0:
+            return (
+                ScoreStatus.INSUFFICIENT_DATA,
+                None,
+                None,
+                None,
+                info.data_share,
+                _missing(plan, mask),
+            )
+        chosen = plan.model.bands[band]
+        return (
+            ScoreStatus.SCORED,
+            TENTH_DECIMALS[tenths],
+            chosen.name,
+            chosen.color,
+            info.data_share,
+            _missing(plan, mask),
+        )
 
 
 def _points(

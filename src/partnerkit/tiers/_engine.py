@@ -15,6 +15,7 @@ from dateutil.relativedelta import relativedelta
 from partnerkit._base.checks import check_text
 from partnerkit._base.events import Change, Event, Scalar
 from partnerkit._base.ids import check_id
+from partnerkit._base.later import Later, defer
 from partnerkit._base.money import Money
 from partnerkit._base.time import to_utc
 from partnerkit._base.trusted import evolve_trusted
@@ -403,6 +404,10 @@ class TierDecision:
         return "\n".join(lines)
 
 
+# A review builds each decision's evidence when it is first read.
+defer(TierDecision, "tier_evidence", "next_evidence")
+
+
 def _move(decision: TierDecision) -> str:
     if decision.changed:
         return f" from {decision.current_tier_id or 'no tier'} to {decision.tier_id or 'no tier'}"
@@ -684,11 +689,19 @@ class _Engine:
         decide = self.full if with_evidence else self.fast
         return decide(membership, values, as_of)
 
-    def _decider(self, with_evidence: bool) -> _Decide:  # noqa: PLR0915 - see the docstring
+    def deferred(self, later: Later) -> _Decide:
+        """The decision rules with evidence left to ``later`` to build when first read."""
+        return self._decider(with_evidence=True, later=later)
+
+    def _decider(  # noqa: PLR0915 - see the docstring
+        self, with_evidence: bool, later: Later | None = None
+    ) -> _Decide:
         """The decision rules as one function with everything it reads bound locally.
 
         Reviews call it once per partner: closure variables and an inlined
         qualification loop cost less than attribute lookups and method calls.
+        With ``later``, a decision's evidence fields hold it, and it builds the
+        evidence when a field is first read (`partnerkit._base.later`).
         """
         program = self.program
         program_id = program.id
@@ -772,8 +785,15 @@ class _Engine:
                         outcome = _PROPOSED
                         proposed = ids[current - 1]
             tier_id = ids[rank]
-            tier_evidence = next_evidence = None
-            if with_evidence:
+            # A Later stands in for evidence until read (see partnerkit._base.later).
+            tier_evidence: Any = None
+            next_evidence: Any = None
+            if later is not None:
+                if rank:
+                    tier_evidence = later
+                if rank < top:
+                    next_evidence = later
+            elif with_evidence:
                 if rank:
                     tier_evidence = evidence(rank, values)
                 if rank < top:
@@ -796,6 +816,27 @@ class _Engine:
             )
 
         return decide
+
+
+class ReviewEvidence(Later):
+    """The evidence of a review's decisions, built when a decision's evidence is read.
+
+    Holds the metric values the review decided on, by partner, so the evidence
+    is exactly what an eager review would have built.
+    """
+
+    __slots__ = ("engine", "values")
+
+    def __init__(self, engine: _Engine) -> None:
+        self.engine = engine
+        self.values: dict[str, Mapping[str, Any]] = {}
+
+    def build(self, name: str, instance: Any) -> TierEvidence:
+        """The ``tier_evidence`` or ``next_evidence`` of the decision ``instance``."""
+        rank = self.engine.rank_of[instance.tier_id]
+        if name == "next_evidence":
+            rank += 1
+        return self.engine.evidence(rank, self.values[instance.partner_id])
 
 
 def _tree_passes(node: Requirement, results: Iterator[bool]) -> bool:

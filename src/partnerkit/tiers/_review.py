@@ -11,7 +11,13 @@ import attrs
 from partnerkit._base.events import Event
 from partnerkit._base.time import to_utc
 from partnerkit.errors import Problems
-from partnerkit.tiers._engine import TierDecision, TierOutcome, apply_decision, engine
+from partnerkit.tiers._engine import (
+    ReviewEvidence,
+    TierDecision,
+    TierOutcome,
+    apply_decision,
+    engine,
+)
 from partnerkit.tiers._membership import (
     Membership,
     MembershipStatus,
@@ -192,7 +198,9 @@ def review(  # noqa: PLR0915 - one pass per partner; helpers would cost a call e
     """
     instant = to_utc(as_of, "as_of")
     compiled = engine(program)
-    decide = compiled.full if evidence else compiled.fast
+    later = ReviewEvidence(compiled)
+    decide = compiled.deferred(later) if evidence else compiled.fast
+    decided_on = later.values
     values_of = compiled.values
     decisions: list[TierDecision] = []
     updated: list[Membership] = []
@@ -236,11 +244,10 @@ def review(  # noqa: PLR0915 - one pass per partner; helpers would cost a call e
             continue
         if broken:
             continue
-        decision = decide(
-            membership,
-            values_of(membership, snapshot, instant) if built_ins else snapshot.values,
-            instant,
-        )
+        values = values_of(membership, snapshot, instant) if built_ins else snapshot.values
+        if evidence:
+            decided_on[partner_id] = values
+        decision = decide(membership, values, instant)
         decided(decision)
         if not decision.counted:
             last = membership.last_review_at
