@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
@@ -863,16 +863,14 @@ class Deferred(Later):
 
         The loop `score` would run per partner, with what repeats hoisted out of
         it: what a value, band and mask mean is worked out once per combination,
-        and each score is filled in slot by slot (the fields of `HealthScore`; the
-        property tests compare every field with an eagerly built score).
+        and each score is built by trusted construction (the property tests
+        compare every field with an eagerly built score).
         """
         plan = self.plan
         model = plan.model
         name, version, as_of = model.name, model.version, self.as_of
         gates = self if plan.gates else ()
         heads: dict[tuple[int, int, int], tuple[Any, ...]] = {}
-        new = object.__new__
-        put = object.__setattr__
         cls = HealthScore
         result: list[HealthScore] = []
         append = result.append
@@ -883,24 +881,28 @@ class Deferred(Later):
             if head is None:
                 head = heads[tenths, band, mask] = self._head(tenths, band, mask)
             status, value, band_name, color, share, absent = head
-            score = new(cls)
-            put(score, "partner_id", snapshot.partner_id)
-            put(score, "as_of", as_of)
-            put(score, "model", name)
-            put(score, "model_version", version)
-            put(score, "status", status)
-            put(score, "value", value)
-            put(score, "band", band_name)
-            put(score, "color", color)
-            put(score, "computed_value", value)
-            put(score, "computed_band", band_name)
-            put(score, "computed_color", color)
-            put(score, "data_share", share)
-            put(score, "contributions", self)
-            put(score, "missing", absent)
-            put(score, "gates", gates)
-            put(score, "trend", None)
-            put(score, "override", None)
+            score = _make(
+                cls,
+                {
+                    "partner_id": snapshot.partner_id,
+                    "as_of": as_of,
+                    "model": name,
+                    "model_version": version,
+                    "status": status,
+                    "value": value,
+                    "band": band_name,
+                    "color": color,
+                    "computed_value": value,
+                    "computed_band": band_name,
+                    "computed_color": color,
+                    "data_share": share,
+                    "contributions": self,
+                    "missing": absent,
+                    "gates": gates,
+                    "trend": None,
+                    "override": None,
+                },
+            )
             append(score)
         return result
 
