@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,17 +30,18 @@ def partner(partner_id: str) -> Partner:
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> sa.Engine:
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
     if request.param == "postgres":
-        return request.getfixturevalue("postgres_engine")  # type: ignore[no-any-return]
+        yield request.getfixturevalue("postgres_engine")
+        return
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'partners.db'}")
-    request.addfinalizer(engine.dispose)
-    return engine
+    yield engine
+    engine.dispose()
 
 
 def test_importing_partnerkit_storage_does_not_import_sqlalchemy() -> None:
     code = "import sys, partnerkit.storage, partnerkit; print('sqlalchemy' in sys.modules)"
-    found = subprocess.run(
+    found = subprocess.run(  # noqa: S603 - this interpreter, fixed code
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert found.strip() == "False"
@@ -142,7 +144,7 @@ def _error(orig: object) -> sa.exc.DBAPIError:
     return sa.exc.DBAPIError("statement", {}, orig)  # type: ignore[arg-type]
 
 
-class _Orig(Exception):
+class _OrigError(Exception):
     def __init__(self, message: str, **attributes: object) -> None:
         super().__init__(message)
         for name, value in attributes.items():
@@ -152,17 +154,21 @@ class _Orig(Exception):
 @pytest.mark.parametrize(
     ("orig", "expected", "says"),
     [
-        (_Orig("could not serialize access", sqlstate="40001"), StorageBusyError, "busy"),
-        (_Orig("deadlock detected", sqlstate="40P01"), StorageBusyError, "busy"),
-        (_Orig("canceling statement due to lock timeout", sqlstate="55P03"), StorageBusyError, ""),
+        (_OrigError("could not serialize access", sqlstate="40001"), StorageBusyError, "busy"),
+        (_OrigError("deadlock detected", sqlstate="40P01"), StorageBusyError, "busy"),
         (
-            _Orig("canceling statement due to statement timeout", sqlstate="57014"),
+            _OrigError("canceling statement due to lock timeout", sqlstate="55P03"),
             StorageBusyError,
             "",
         ),
-        (_Orig("database is locked", sqlite_errorcode=5), StorageBusyError, "busy"),
         (
-            _Orig(
+            _OrigError("canceling statement due to statement timeout", sqlstate="57014"),
+            StorageBusyError,
+            "",
+        ),
+        (_OrigError("database is locked", sqlite_errorcode=5), StorageBusyError, "busy"),
+        (
+            _OrigError(
                 "duplicate key value",
                 sqlstate="23505",
                 diag=SimpleNamespace(table_name="partnerkit_deal_claims"),
@@ -171,33 +177,33 @@ class _Orig(Exception):
             "deal claim",
         ),
         (
-            _Orig("UNIQUE constraint failed: partnerkit_partners.id", sqlite_errorcode=2067),
+            _OrigError("UNIQUE constraint failed: partnerkit_partners.id", sqlite_errorcode=2067),
             ConflictError,
             "partner",
         ),
         (
-            _Orig('relation "partnerkit_partners" does not exist', sqlstate="42P01"),
+            _OrigError('relation "partnerkit_partners" does not exist', sqlstate="42P01"),
             StorageSchemaError,
             "lacks",
         ),
-        (_Orig("no such table: partnerkit_deals"), StorageSchemaError, "lacks"),
-        (_Orig("connection refused", sqlstate="08006"), StorageError, "connection"),
+        (_OrigError("no such table: partnerkit_deals"), StorageSchemaError, "lacks"),
+        (_OrigError("connection refused", sqlstate="08006"), StorageError, "connection"),
         (
-            _Orig("could not extend file: No space left", sqlstate="53100"),
+            _OrigError("could not extend file: No space left", sqlstate="53100"),
             StorageError,
             "resources",
         ),
         (
-            _Orig("cannot execute INSERT in a read-only transaction", sqlstate="25006"),
+            _OrigError("cannot execute INSERT in a read-only transaction", sqlstate="25006"),
             StorageError,
             "read-only",
         ),
         (
-            _Orig("attempt to write a readonly database", sqlite_errorcode=8),
+            _OrigError("attempt to write a readonly database", sqlite_errorcode=8),
             StorageError,
             "read-only",
         ),
-        (_Orig("something else", sqlstate="XX000"), StorageError, "something else"),
+        (_OrigError("something else", sqlstate="XX000"), StorageError, "something else"),
     ],
 )
 def test_each_driver_error_becomes_a_storage_error(
