@@ -294,6 +294,7 @@ FROZEN: dict[str, tuple[str, ...]] = {
         "Write",
     ),
     "partnerkit.storage.memory": ("MemoryStorage",),
+    "partnerkit.storage.sql": ("SCHEMA_VERSION", "SqlStorage", "metadata"),
     "partnerkit.storage.sqlite": ("SqliteStorage",),
     "partnerkit.testing": (),
     "partnerkit.testing.conformance": (

@@ -108,6 +108,14 @@ from partnerkit.partners import (
     terminate,
 )
 from partnerkit.storage import Page, StoredProgram
+from partnerkit.storage._staging import (
+    DEAL_CHANGES,
+    DEALS,
+    MAX_KEYS,
+    Condition,
+    Query,
+    _Deals,
+)
 from partnerkit.tiers import (
     Membership,
     MembershipStatus,
@@ -129,7 +137,7 @@ if TYPE_CHECKING:
 
     from partnerkit._base.events import Change, Scalar
     from partnerkit._base.money import RateSource
-    from partnerkit.storage import AppendResult, Storage, UnitOfWork
+    from partnerkit.storage import AppendResult, CommittedReads, Storage, UnitOfWork
 
 __all__ = [
     "ConflictNotice",
@@ -547,6 +555,35 @@ def _told_event(event: Event, notice: ConflictNotice) -> Event:
     return Event(event.kind, event.subject_id, event.occurred_at, event.actor, data)
 
 
+def _screened_through(
+    registration: DealRegistration, mark: int, screened: Sequence[Conflict]
+) -> Callable[[CommittedReads], None]:
+    """A commit guard: refuse if a registration changed after ``mark`` alters the screen.
+
+    Run inside the commit's lock or transaction, it compares ``registration`` with
+    every registration whose latest change is numbered above ``mark`` (usually
+    none or a few) and raises `StaleVersionError` when the conflicts with them
+    differ from those ``screened``, so the work is screened again on fresh state.
+    """
+    seen = {(conflict.other_id, conflict.outcome) for conflict in screened}
+
+    def check(reads: CommittedReads) -> None:
+        where = (Condition("seq", ">", mark),)
+        changed = reads.find(Query(DEAL_CHANGES, where, ("seq",), purpose="re-screening a deal"))
+        ids = [change.deal_id for change in changed if change.deal_id != registration.id]
+        if not ids:
+            return
+        index = ConflictIndex()
+        for start in range(0, len(ids), MAX_KEYS):
+            for other in reads.load(DEALS, ids[start : start + MAX_KEYS]).values():
+                index.sync(other)
+        found = {(c.other_id, c.outcome) for c in find_conflicts(registration, index)}
+        if found != {pair for pair in seen if pair[0] in set(ids)}:
+            raise StaleVersionError("deal screening", registration.id, mark, changed[-1].seq)
+
+    return check
+
+
 class Services:
     """The use cases over one store.
 
@@ -593,6 +630,8 @@ class Services:
         self.ids: Callable[[str], str] = ids or IdGenerator(self.clock)
         self.custom_fields = custom_fields
         self._conflicts: ConflictIndex | None = None
+        # The last deal change (`DealChange.seq`) the index has taken in.
+        self._mark = 0
         self._index_lock = threading.Lock()
 
     # The machinery every use case shares.
@@ -1528,15 +1567,58 @@ class Services:
 
     # Deal registrations.
 
-    def _index(self, uow: UnitOfWork) -> ConflictIndex:
-        """The conflict index, built from storage on first use and kept in step after."""
+    def _caught_up(self, deals: _Deals) -> tuple[ConflictIndex, int]:
+        """The conflict index with every committed deal change taken in; hold the lock.
+
+        Built from the store on first use, then kept in step with the store's deal
+        sequence, so that it holds what every process has committed, not only
+        this one's writes.
+        """
+        if self._conflicts is None:
+            # The mark is read first: a change committed during the scan is
+            # taken in again below, never missed.
+            mark = deals.change_mark()
+            index = ConflictIndex()
+            for registration in _every(lambda cursor: deals.active(cursor=cursor)):
+                index.add(registration)
+            self._conflicts, self._mark = index, mark
+        while changes := deals.changed_since(self._mark):
+            stored = deals.committed([change.deal_id for change in changes])
+            for change in changes:
+                latest = stored.get(change.deal_id)
+                if latest is None:
+                    self._conflicts.remove(change.deal_id)
+                else:
+                    self._conflicts.sync(latest)
+            self._mark = changes[-1].seq
+        return self._conflicts, self._mark
+
+    def _screen(self, uow: UnitOfWork, registration: DealRegistration) -> list[Conflict]:
+        """The conflicts of ``registration`` with every committed active registration.
+
+        On a store built on the staging layer the index is first caught up with
+        the store's deal changes, and the unit of work is guarded: if a
+        registration that conflicts with this one commits between this screen and
+        the unit's commit, the commit raises `StaleVersionError` and `_run` runs
+        the work again, screening afresh. Other stores are screened against all
+        their active registrations, read anew each time.
+        """
+        deals = uow.deals
         with self._index_lock:
-            if self._conflicts is None:
-                index = ConflictIndex()
-                for registration in _every(lambda cursor: uow.deals.active(cursor=cursor)):
-                    index.add(registration)
-                self._conflicts = index
-            return self._conflicts
+            if isinstance(deals, _Deals):
+                index, mark = self._caught_up(deals)
+            else:
+                index, mark = ConflictIndex(), None
+                for active in _every(lambda cursor: deals.active(cursor=cursor)):
+                    index.add(active)
+            found = [
+                conflict
+                for conflict in find_conflicts(registration, index)
+                if conflict.other_id != registration.id
+            ]
+        if isinstance(deals, _Deals) and mark is not None:
+            deals.guard(_screened_through(registration, mark, found))
+        return found
 
     def _synced(self, result: Result[DealRegistration]) -> Result[DealRegistration]:
         if self._conflicts is not None:
@@ -1723,11 +1805,7 @@ class Services:
             else:
                 stored = self._new_registration(uow, actor, content, owner, deal_id)
             submitted, events = submit(stored, actor=actor.id, at=now)
-            conflicts = [
-                conflict
-                for conflict in find_conflicts(submitted, self._index(uow))
-                if conflict.other_id != submitted.id
-            ]
+            conflicts = self._screen(uow, submitted)
             screened, more = screen(submitted, conflicts, actor=actor.id, at=now)
             notices = self._notices(uow, conflicts, self._seer(uow, actor))
             for conflict, notice in zip(conflicts, notices, strict=True):
@@ -1911,11 +1989,7 @@ class Services:
 
         def work(uow: UnitOfWork) -> Result[DealRegistration]:
             registration = self._deal(uow, actor, Action.DEAL_DECIDE, deal_id)
-            conflicts = [
-                conflict
-                for conflict in find_conflicts(registration, self._index(uow))
-                if conflict.other_id != registration.id
-            ]
+            conflicts = self._screen(uow, registration)
             approved, events = approve(
                 registration,
                 actor=actor.id,

@@ -101,6 +101,7 @@ __all__ = [
     "ACTIVITIES",
     "CLAIMS",
     "DEALS",
+    "DEAL_CHANGES",
     "EVENTS",
     "MAX_KEYS",
     "MEMBERSHIPS",
@@ -113,6 +114,7 @@ __all__ = [
     "Commit",
     "CommittedReads",
     "Condition",
+    "DealChange",
     "Key",
     "Kind",
     "Query",
@@ -253,6 +255,26 @@ class Claim:
 
 
 CLAIMS: Final = Kind[Claim]("claims", ("key",), "deal claim")
+
+
+@attrs.frozen
+class DealChange:
+    """The latest committed change of one deal registration (kind ``deal_changes``).
+
+    Every commit that writes registrations numbers each of them with the next
+    value of one store-wide sequence, so that a process can follow the
+    registrations every process commits: those with ``seq`` above the last it saw.
+
+    Attributes:
+        deal_id: The registration changed.
+        seq: Its place in the store's sequence of deal changes (1, 2, ...).
+    """
+
+    deal_id: str
+    seq: int
+
+
+DEAL_CHANGES: Final = Kind[DealChange]("deal_changes", ("deal_id",), "deal change")
 EVENTS: Final = Kind[EventRecord]("events", ("id",), "event")
 #: The order commits write their changes in, kind by kind.
 _WRITE_ORDER: Final = (PARTNERS, ACTIVITIES, SCORES, PROGRAMS, MEMBERSHIPS, TIER_HISTORY, DEALS)
@@ -1119,6 +1141,34 @@ class _Deals(_Versioned[DealRegistration]):
         )
         return tuple(claim.key for claim in self._backend.find(query))
 
+    def change_mark(self) -> int:
+        """The ``seq`` of the latest committed deal change (0 before any)."""
+        latest = self._backend.find(_LATEST_CHANGE)
+        return latest[0].seq if latest else 0
+
+    def changed_since(self, mark: int, *, limit: int = 1000) -> list[DealChange]:
+        """Committed deal changes numbered above ``mark``, in sequence order."""
+        query = Query(
+            DEAL_CHANGES,
+            (Condition("seq", ">", mark),),
+            ("seq",),
+            limit=check_limit(limit, 1000),
+            purpose="following deal changes",
+        )
+        return self._backend.find(query)
+
+    def committed(self, deal_ids: Sequence[str]) -> dict[str, DealRegistration]:
+        """The committed registrations among ``deal_ids`` (this unit's staging aside)."""
+        return _load(self._backend, DEALS, deal_ids)
+
+    def guard(self, check: Callable[[CommittedReads], None]) -> None:
+        """Run ``check`` inside the commit's lock or transaction, before anything is written.
+
+        ``check`` reads the committed state with the reads it is given and raises
+        (`StaleVersionError` for "read again and retry") to refuse the commit.
+        """
+        self._work._guards.append(check)
+
     def holder(self, key: str) -> str | None:
         for deal_id, keys in self._work._claims.items():
             if key in keys:
@@ -1138,6 +1188,8 @@ class _StagedUnitOfWork:
         self._claims: dict[str, tuple[str, ...]] = {}
         self._published: list[Event] = []
         self._events: tuple[EventRecord, ...] = ()
+        # Checks run first inside the commit's lock or transaction (`_Deals.guard`).
+        self._guards: list[Callable[[CommittedReads], None]] = []
         # Typed as the protocols: their attributes are settable, hence invariant, so
         # the concrete types would keep adapters from type-checking as a Storage.
         self.partners: PartnerRepository = _Partners(self)
@@ -1184,6 +1236,7 @@ class _StagedUnitOfWork:
             stage.clear()
         self._claims.clear()
         self._published.clear()
+        self._guards.clear()
 
     def publish(self, *events: Event) -> None:
         """Queue events for the outbox; they are recorded only if the work commits."""
@@ -1202,6 +1255,8 @@ class _StagedUnitOfWork:
     # -- the check, run by the backend inside its lock or transaction -----------
 
     def _check(self, reads: CommittedReads) -> Changes:
+        for guard in self._guards:
+            guard(reads)
         writes: list[Write[Any]] = []
         for kind in _WRITE_ORDER:
             if kind.versioned:
@@ -1211,11 +1266,12 @@ class _StagedUnitOfWork:
             else:
                 writes += self._check_appends(reads, kind)
         claims, released = self._check_claims(reads)
+        numbered = _number_deal_changes(reads, writes)
         now = self._storage._clock.now()
         ids = self._storage._ids
         records = [EventRecord(ids("evt"), event, now) for event in self._published]
         events = [Write(EVENTS, record.id, record, 0) for record in records]
-        return Changes((*writes, *claims, *events), released)
+        return Changes((*writes, *claims, *numbered, *events), released)
 
     def _check_versions(self, reads: CommittedReads, kind: Kind[Any]) -> list[Write[Any]]:
         stage = self._stages[kind.name]
@@ -1295,6 +1351,27 @@ class _StagedUnitOfWork:
         ]
         released = tuple((CLAIMS, claim.key) for claim in held if claim.key not in wanted)
         return writes, released
+
+
+def _number_deal_changes(reads: CommittedReads, writes: Sequence[Write[Any]]) -> list[Write[Any]]:
+    """Number each registration written with the next values of the store's deal sequence.
+
+    Read inside the commit's lock or transaction, so two commits never take one number.
+    """
+    deal_ids = [write.key for write in writes if write.kind is DEALS]
+    if not deal_ids:
+        return []
+    latest = reads.find(_LATEST_CHANGE)
+    start = latest[0].seq if latest else 0
+    return [
+        Write(DEAL_CHANGES, deal_id, DealChange(deal_id, start + number), None)
+        for number, deal_id in enumerate(deal_ids, 1)
+    ]
+
+
+_LATEST_CHANGE: Final = Query(
+    DEAL_CHANGES, order=("seq",), descending=True, limit=1, purpose="reading the deal sequence"
+)
 
 
 def _held_elsewhere(claim: Claim | None, deal_id: str, staged: Mapping[str, object]) -> bool:

@@ -65,6 +65,8 @@ class _MemoryBackend:
         self._stretches: dict[tuple[str, str], set[Key]] = defaultdict(set)
         self._approved: set[str] = set()
         self._claimed: dict[str, set[str]] = defaultdict(set)
+        # Deal changes by seq: numbers only grow, so insertion order is seq order.
+        self._changes: dict[int, Any] = {}
 
     def _check_open(self) -> None:
         if self._closed:
@@ -128,6 +130,16 @@ class _MemoryBackend:
             return [table[key] for key in keys], False
         if name == "deals" and equal.get("status") is DealStatus.APPROVED:
             return [table[deal_id] for deal_id in self._approved], False
+        if name == "deal_changes":
+            changes = self._changes.values()
+            if query.descending:
+                return reversed(changes), True
+            newer: list[Any] = []
+            for change in reversed(changes):
+                if after is not None and change.seq <= after:
+                    break
+                newer.append(change)
+            return reversed(newer), True
         if name == "claims" and "deal_id" in equal:
             return [table[key] for key in self._claimed.get(equal["deal_id"], ())], False
         return list(table.values()), not query.order
@@ -191,6 +203,10 @@ class _MemoryBackend:
                 self._approved.add(key)
             else:
                 self._approved.discard(key)
+        elif name == "deal_changes":
+            if old is not None:
+                self._changes.pop(old.seq, None)
+            self._changes[record.seq] = record
         elif name == "claims":
             if old is not None:
                 self._claimed[old.deal_id].discard(key)
@@ -205,6 +221,7 @@ class _MemoryBackend:
                 other.clear()
             self._approved.clear()
             self._claimed.clear()
+            self._changes.clear()
 
 
 class MemoryStorage(StagedStorage):

@@ -66,6 +66,7 @@ _TABLE_KINDS: Final = {
     "tier_history": "tier assignment",
     "deals": "deal registration",
     "deal_claims": "deal claim",
+    "deal_changes": "deal change",
 }
 
 # Connections inherited through fork(): SQLite forbids using, or even closing, them

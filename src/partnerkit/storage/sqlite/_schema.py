@@ -157,6 +157,16 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         """,
         "CREATE INDEX deal_claims_by_deal ON deal_claims (deal_id)",
     ),
+    (
+        # The store-wide sequence of deal changes: each registration's latest
+        # number, so that every process can follow what every process committed.
+        """
+        CREATE TABLE deal_changes (
+            deal_id TEXT PRIMARY KEY NOT NULL,
+            seq INTEGER NOT NULL UNIQUE
+        )
+        """,
+    ),
 )
 #: The tables each migration creates; a database at user_version N has those of 1..N.
 MIGRATION_TABLES: Final = (
@@ -164,6 +174,7 @@ MIGRATION_TABLES: Final = (
     frozenset({"scores"}),
     frozenset({"programs", "memberships", "tier_history"}),
     frozenset({"deals", "deal_claims"}),
+    frozenset({"deal_changes"}),
 )
 
 

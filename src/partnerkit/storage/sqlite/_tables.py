@@ -28,7 +28,7 @@ from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
 from partnerkit.serialization import from_json
 from partnerkit.storage._protocols import StoredProgram
-from partnerkit.storage._staging import Claim
+from partnerkit.storage._staging import Claim, DealChange
 from partnerkit.tiers import Membership, Program, TierAssignment
 
 __all__ = ["TABLES", "Table", "bindable", "column_value", "micros"]
@@ -93,6 +93,8 @@ def column_value(column: str, value: object) -> object | None:
         return micros(value) if isinstance(value, datetime) else None
     if column in _FREE_TEXT:
         return _storable(value) if isinstance(value, str) else None
+    if column == "seq":  # the one integer column queries compare
+        return value if type(value) is int else None
     if type(value) is str and value.isascii():  # the common case, checked cheaply
         return value
     return str(value) if bindable(value) else None
@@ -345,6 +347,15 @@ TABLES: Final = {
         lambda c: (_storable(c.key), c.deal_id, CUSTOMER_KEY_VERSION),
         "key, deal_id",
         lambda row: Claim(_unstorable(row[0]), row[1]),
+    ),
+    "deal_changes": Table(
+        "deal_changes",
+        "deal change",
+        ("deal_id",),
+        ("deal_id", "seq"),
+        lambda c: (c.deal_id, c.seq),
+        "deal_id, seq",
+        lambda row: DealChange(row[0], row[1]),
     ),
     # seq is the recording order ("oldest first").
     "events": Table(

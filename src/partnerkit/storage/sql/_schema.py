@@ -1,0 +1,194 @@
+"""partnerkit's tables as SQLAlchemy Core `Table` objects, and their schema version.
+
+Each record is one JSON document (``JSONB`` on PostgreSQL, text elsewhere) beside
+indexed columns for what queries filter and sort by, exactly as in the SQLite
+adapter; instants are whole microseconds since 1970-01-01 UTC, which sort and
+compare exactly on every database. Text columns use the ``C`` collation on
+PostgreSQL, so that ``ORDER BY id`` is code point order, as in Python.
+
+``partnerkit_schema`` holds one row: the schema version. `SCHEMA_VERSION` is
+what this release writes; `UPGRADES` take an older database there in place.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "TABLES_OF_VERSION",
+    "TABLE_NAMES",
+    "UPGRADES",
+    "VERSION_TABLE",
+    "metadata",
+]
+
+#: The schema version this release creates and reads.
+SCHEMA_VERSION: Final = 2
+
+metadata: Final = sa.MetaData()
+
+_TEXT: Final = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
+_DOCUMENT: Final = sa.Text().with_variant(postgresql.JSONB(), "postgresql")
+_INSTANT: Final = sa.BigInteger()
+# SQLite numbers its rows only through an INTEGER PRIMARY KEY.
+_SERIAL: Final = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _text(name: str, *, nullable: bool = False, primary_key: bool = False) -> sa.Column[str]:
+    return sa.Column(name, _TEXT, nullable=nullable, primary_key=primary_key)
+
+
+VERSION_TABLE: Final = sa.Table(
+    "partnerkit_schema",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+sa.Table(
+    "partnerkit_partners",
+    metadata,
+    _text("id", primary_key=True),
+    _text("status"),
+    _text("type"),
+    _text("owner_id", nullable=True),
+    _text("parent_id", nullable=True),
+    _text("country"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_partners_by_status", "status", "id"),
+    sa.Index("partnerkit_partners_by_type", "type", "id"),
+    sa.Index("partnerkit_partners_by_country", "country", "id"),
+    sa.Index("partnerkit_partners_by_owner", "owner_id", "id"),
+    sa.Index("partnerkit_partners_by_parent", "parent_id", "id"),
+)
+sa.Table(
+    "partnerkit_activities",
+    metadata,
+    _text("id", primary_key=True),
+    _text("partner_id"),
+    _text("kind"),
+    sa.Column("occurred_at", _INSTANT, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_activities_by_partner", "partner_id", "occurred_at", "id"),
+)
+sa.Table(
+    "partnerkit_scores",
+    metadata,
+    _text("partner_id", primary_key=True),
+    _text("model", primary_key=True),
+    sa.Column("as_of", _INSTANT, primary_key=True, autoincrement=False),
+    _text("band", nullable=True),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_scores_by_model", "model", "partner_id", "as_of", unique=True),
+    sa.Index("partnerkit_scores_by_instant", "model", "as_of", "partner_id"),
+)
+sa.Table(
+    "partnerkit_programs",
+    metadata,
+    _text("id", primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+)
+sa.Table(
+    "partnerkit_memberships",
+    metadata,
+    _text("program_id", primary_key=True),
+    _text("partner_id", primary_key=True),
+    _text("status"),
+    _text("tier_id", nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_memberships_by_status", "program_id", "status", "partner_id"),
+    sa.Index("partnerkit_memberships_by_tier", "program_id", "tier_id", "partner_id"),
+    sa.Index("partnerkit_memberships_by_partner", "partner_id", "program_id"),
+)
+sa.Table(
+    "partnerkit_tier_history",
+    metadata,
+    _text("program_id", primary_key=True),
+    _text("partner_id", primary_key=True),
+    sa.Column("valid_from", _INSTANT, primary_key=True, autoincrement=False),
+    sa.Column("valid_until", _INSTANT, nullable=True),
+    sa.Column("json", _DOCUMENT, nullable=False),
+)
+sa.Table(
+    "partnerkit_deals",
+    metadata,
+    _text("id", primary_key=True),
+    _text("partner_id"),
+    _text("status"),
+    sa.Column("protection_until", _INSTANT, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_deals_by_partner", "partner_id", "status", "id"),
+    sa.Index("partnerkit_deals_by_status", "status", "id"),
+    sa.Index("partnerkit_deals_by_protection", "status", "protection_until", "id"),
+)
+# The primary key on the customer key is what makes two approvals for one customer
+# impossible, whichever process or server commits them.
+sa.Table(
+    "partnerkit_deal_claims",
+    metadata,
+    _text("key", primary_key=True),
+    _text("deal_id"),
+    sa.Column("key_version", sa.Integer, nullable=False),
+    sa.Index("partnerkit_deal_claims_by_deal", "deal_id"),
+)
+# Schema version 2: the store-wide sequence of deal changes.
+sa.Table(
+    "partnerkit_deal_changes",
+    metadata,
+    _text("deal_id", primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False, unique=True),
+)
+# seq is the recording order ("oldest first").
+sa.Table(
+    "partnerkit_outbox",
+    metadata,
+    sa.Column("seq", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("id", _TEXT, nullable=False, unique=True),
+    sa.Column("recorded_at", _INSTANT, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+)
+
+#: Each kind's table name.
+TABLE_NAMES: Final = {
+    "partners": "partnerkit_partners",
+    "activities": "partnerkit_activities",
+    "scores": "partnerkit_scores",
+    "programs": "partnerkit_programs",
+    "memberships": "partnerkit_memberships",
+    "tier_history": "partnerkit_tier_history",
+    "deals": "partnerkit_deals",
+    "claims": "partnerkit_deal_claims",
+    "deal_changes": "partnerkit_deal_changes",
+    "events": "partnerkit_outbox",
+}
+
+
+def _create(*names: str) -> Callable[[sa.Connection], None]:
+    def create(connection: sa.Connection) -> None:
+        tables = [metadata.tables[name] for name in names]
+        metadata.create_all(connection, tables=tables)
+
+    return create
+
+
+#: Upgrade steps: ``UPGRADES[n]`` takes a database from version ``n`` to ``n + 1``,
+#: inside the transaction that also records the new version.
+UPGRADES: Final[dict[int, Callable[[sa.Connection], None]]] = {
+    1: _create("partnerkit_deal_changes"),
+}
+#: The tables a database of each version has (what an upgrade may expect).
+TABLES_OF_VERSION: Final = {
+    1: frozenset(TABLE_NAMES.values()) - {"partnerkit_deal_changes"} | {"partnerkit_schema"},
+    2: frozenset(TABLE_NAMES.values()) | {"partnerkit_schema"},
+}
