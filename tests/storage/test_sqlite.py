@@ -366,6 +366,7 @@ def test_tier_records_are_stored_as_json_beside_their_queried_columns(
     member = membership(tier_id="silver", tier_since=T0, status=MembershipStatus.SUSPENDED)
     closed = assignment(until=5)
     with storage.unit_of_work() as uow:
+        uow.partners.add(partner())
         uow.programs.add(program())
         stored = uow.memberships.add(member)
         uow.tier_history.save(closed)
@@ -757,6 +758,7 @@ def test_a_commit_of_tier_records_blocked_past_busy_timeout_raises_busy_and_keep
     other = raw(path)
     other.execute("BEGIN IMMEDIATE")
     uow = store.unit_of_work()
+    uow.partners.add(partner())
     uow.programs.add(program())
     uow.memberships.add(membership())
     uow.tier_history.save(assignment())
@@ -782,6 +784,7 @@ def test_a_stored_tier_record_that_cannot_be_read_is_a_storage_error_naming_it(
     storage: SqliteStorage, path: Path
 ) -> None:
     with storage.unit_of_work() as uow:
+        uow.partners.add(partner())
         uow.memberships.add(membership())
         uow.commit()
     with opened(path) as db:
