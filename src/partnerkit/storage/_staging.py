@@ -126,6 +126,7 @@ __all__ = [
     "customer_domain",
     "customer_name_key",
     "partner_name_key",
+    "search_key",
 ]
 
 R = TypeVar("R")
@@ -796,7 +797,7 @@ class _Partners(_Versioned[Partner]):
             Condition(field, "=", value) for field, value in filters.items() if value is not None
         ]
         if name is not None:
-            where.append(Condition("name_key", "contains", _name_query("name", name)))
+            where.append(Condition("name_key", "contains", search_key("name", name)))
         return self._page(
             PARTNERS,
             tag="partners",
@@ -808,7 +809,7 @@ class _Partners(_Versioned[Partner]):
         )
 
 
-def _name_query(field: str, text: object) -> str:
+def search_key(field: str, text: object) -> str:
     """``text`` normalised for a name search; refused if nothing is left to match."""
     if not isinstance(text, str):
         raise ValidationError.single(
@@ -1331,7 +1332,7 @@ class _Deals(_Versioned[DealRegistration]):
 
     @staticmethod
     def _customer(customer: str) -> Condition:
-        by_name = Condition("customer_name_key", "contains", _name_query("customer", customer))
+        by_name = Condition("customer_name_key", "contains", search_key("customer", customer))
         domain = _domain_query(customer)
         if domain is None:
             return by_name

@@ -48,8 +48,8 @@ def stage(uow: UnitOfWork, *records: object) -> list[Any]:
     A partner, membership or registration at version 0 is added, one at a higher
     version updated (a new membership's partner is added first if it is not
     stored: memberships need their partner); a `Program` is added and a
-    `StoredProgram` updated at its version; a run of activities is appended as one batch; a score is added, a tier
-    assignment saved and an event published.
+    `StoredProgram` updated at its version; a run of activities is appended as
+    one batch; a score is added, a tier assignment saved and an event published.
 
     Returns:
         What each write returned, one entry a record (``None`` where a write
