@@ -87,6 +87,7 @@ from partnerkit.health import (
     ScoreBatch,
     ScoringModel,
     apply_override,
+    score,
     score_batch,
     withdraw_override,
 )
@@ -107,7 +108,7 @@ from partnerkit.partners import (
     suspend,
     terminate,
 )
-from partnerkit.storage import Page, StoredProgram
+from partnerkit.storage import Page, StoredModel, StoredProgram
 from partnerkit.storage._staging import (
     DEAL_CHANGES,
     DEALS,
@@ -115,6 +116,8 @@ from partnerkit.storage._staging import (
     Condition,
     Query,
     _Deals,
+    partner_name_key,
+    search_key,
 )
 from partnerkit.tiers import (
     Membership,
@@ -783,10 +786,15 @@ class Services:
         owner_id: str | None = None,
         country: str | None = None,
         parent_id: str | None = None,
+        name: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[Partner]:
         """The partners the actor may see (``partner.view``) that match every filter.
+
+        ``name`` searches names as the deal desk compares customer names
+        (`partnerkit.deals.normalize_company_name`, then a substring): ``"nordic
+        cloud"`` finds "Nordic Cloud Oy" and "NORDIC-CLOUD GmbH".
 
         The actor's scope is part of the storage query: a partner user's pages
         hold its own partner (and its children where the policy grants
@@ -795,9 +803,12 @@ class Services:
         ``cursor`` for the next page.
 
         Raises:
-            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+            ValidationError: For a ``limit`` outside 1..1000, a malformed cursor or
+                a ``name`` with no letters or digits.
         """
         size = _check_limit(limit)
+        if name is not None:
+            search_key("name", name)  # refused before anything is read
         slices = _slices(self.policy, actor, Action.PARTNER_VIEW)
         parts = [_Slice()] if slices is None else slices
         index, inner = _split_cursor(cursor)
@@ -814,6 +825,7 @@ class Services:
                         "owner_id": owner_id,
                         "country": country,
                         "parent_id": parent_id,
+                        "name": name,
                     },
                     size - len(items),
                     inner,
@@ -837,10 +849,14 @@ class Services:
                 partner = uow.partners.get(part.partner_id)
             except NotFoundError:
                 return [], None
+            wanted_name = filters.get("name")
             matches = all(
-                wanted is None or getattr(partner, name) == wanted
-                for name, wanted in filters.items()
+                wanted is None or getattr(partner, field) == wanted
+                for field, wanted in filters.items()
+                if field != "name"
             )
+            if wanted_name is not None:
+                matches = matches and search_key("name", wanted_name) in partner_name_key(partner)
             return ([partner] if matches else []), None
         query = dict(filters)
         for name in ("owner_id", "parent_id"):
@@ -855,6 +871,7 @@ class Services:
             owner_id=query["owner_id"],
             parent_id=query["parent_id"],
             country=query["country"],
+            name=query["name"],
             limit=limit,
             cursor=cursor,
         )
@@ -1238,15 +1255,17 @@ class Services:
     def retire_program(
         self, actor: Actor, program_id: str, *, reason: str
     ) -> Result[tuple[Membership, ...]]:
-        """End every membership of a program (``program.configure``); the program stays as history.
+        """Retire a program (``program.configure``): mark it retired and end every membership.
 
-        Each member's open tier assignment is closed now; reviews skip ended
-        memberships. Announced as ``program.retired`` and one ``membership.ended``
-        per member.
+        The program stays as history with `StoredProgram.retired_at` set, and
+        `enrol` refuses it from then on. Each member's open tier assignment is
+        closed now; reviews skip ended memberships. Announced as
+        ``program.retired`` and one ``membership.ended`` per member.
 
         Raises:
             NotFoundError: If there is no such program.
-            ValidationError: If the reason is missing.
+            ValidationError: If the reason is missing, or the program is already
+                retired.
         """
         self.policy.check(actor, Action.PROGRAM_CONFIGURE)
         if not isinstance(reason, str) or not reason.strip():
@@ -1254,7 +1273,8 @@ class Services:
         now = self.clock.now()
 
         def work(uow: UnitOfWork) -> Result[tuple[Membership, ...]]:
-            uow.programs.get(program_id)
+            stored_program = uow.programs.get(program_id)
+            uow.programs.retire(program_id, version=stored_program.version, at=now)
             members = _every(lambda cursor: uow.memberships.query(
                 program_id=program_id, limit=10_000, cursor=cursor
             ))  # fmt: skip
@@ -1315,13 +1335,19 @@ class Services:
             NotFoundError: If the program or the partner does not exist (or the
                 actor may not see the partner).
             ConflictError: If the partner is already an active member.
+            ValidationError: If the program is retired.
         """
         now = self.clock.now()
         start = joined_on or now.date()
 
         def work(uow: UnitOfWork) -> Result[Membership]:
             self._partner(uow, actor, Action.PROGRAM_ENROL, partner_id)
-            uow.programs.get(program_id)
+            if uow.programs.get(program_id).retired_at is not None:
+                raise ValidationError.single(
+                    "program_id",
+                    f"program {program_id!r} is retired and takes no new members; "
+                    f"enrol the partner in a running program",
+                )
             try:
                 current = uow.memberships.get(program_id, partner_id)
             except NotFoundError:
@@ -1404,7 +1430,7 @@ class Services:
     def score_partners(
         self,
         actor: Actor,
-        model: ScoringModel,
+        model: ScoringModel | str,
         definitions: Sequence[MetricDefinition],
         *,
         as_of: datetime | None = None,
@@ -1420,7 +1446,8 @@ class Services:
 
         Args:
             actor: Who runs it (``health.score``).
-            model: The scoring model.
+            model: The scoring model, or the name of a stored one (its highest
+                version; see `add_scoring_model`).
             definitions: Metric definitions producing the metrics the model reads.
             as_of: The scoring instant (default: now).
             rates: Converts money into a definition's ``currency`` (the services'
@@ -1430,6 +1457,9 @@ class Services:
         when = as_of or self.clock.now()
 
         def work(uow: UnitOfWork) -> Result[ScoreBatch]:
+            nonlocal model
+            if isinstance(model, str):
+                model = self._current_model(uow, model)
             partners = _every(lambda cursor: uow.partners.query(
                 status=PartnerStatus.ACTIVE, limit=1000, cursor=cursor
             ))  # fmt: skip
@@ -1451,6 +1481,150 @@ class Services:
             return Result(batch, events, skipped=skipped)
 
         return self._run(work)
+
+    @staticmethod
+    def _current_model(uow: UnitOfWork, name: str) -> ScoringModel:
+        stored = uow.models.get(name)
+        if stored.retired:
+            raise ValidationError.single(
+                "model",
+                f"scoring model {name!r} v{stored.version} is retired; store a new "
+                f"version with new_model_version() or pass another model",
+            )
+        return stored.model
+
+    # Scoring models, stored by name and versioned.
+
+    def _change_model(
+        self, actor: Actor, kind: str, change: Callable[[UnitOfWork], StoredModel]
+    ) -> Result[StoredModel]:
+        self.policy.check(actor, Action.MODEL_CONFIGURE)
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> Result[StoredModel]:
+            stored = change(uow)
+            event = Event(
+                kind,
+                stored.name,
+                now,
+                actor=actor.id,
+                data={"version": stored.version},
+            )
+            return Result(stored, (event,))
+
+        return self._run(work)
+
+    def add_scoring_model(self, actor: Actor, model: ScoringModel) -> Result[StoredModel]:
+        """Store a new scoring model under its name (``model.configure``): ``model.added``.
+
+        Scoring runs can then name it (``score_partners(actor, "Standard", ...)``).
+
+        Raises:
+            AlreadyExistsError: If a model with its name is stored; store a change
+                with `new_model_version`.
+            ValidationError: If ``model`` is not a `ScoringModel`.
+        """
+
+        def change(uow: UnitOfWork) -> StoredModel:
+            if uow.models.versions(model.name):
+                raise AlreadyExistsError(
+                    "scoring model",
+                    model.name,
+                    f"a scoring model named {model.name!r} is stored; use "
+                    f"new_model_version() to store a changed version",
+                )
+            return uow.models.add(model)
+
+        if not isinstance(model, ScoringModel):
+            raise ValidationError.single("model", "expected a ScoringModel")
+        return self._change_model(actor, "model.added", change)
+
+    def new_model_version(self, actor: Actor, model: ScoringModel) -> Result[StoredModel]:
+        """Store the next version of a stored model (``model.configure``): ``model.versioned``.
+
+        Earlier versions are kept, so scores they made can still be reproduced
+        (`reproduce_score`); runs naming the model use the new one.
+
+        Raises:
+            NotFoundError: If no model with its name is stored.
+            ValidationError: If ``model.version`` is not one higher than the
+                highest stored version.
+        """
+
+        def change(uow: UnitOfWork) -> StoredModel:
+            versions = uow.models.versions(model.name)
+            if not versions:
+                raise NotFoundError("scoring model", model.name, "add it with add_scoring_model()")
+            if model.version != versions[-1] + 1:
+                raise ValidationError.single(
+                    "version",
+                    f"the next version of {model.name!r} is {versions[-1] + 1}, "
+                    f"got {model.version}",
+                )
+            return uow.models.add(model)
+
+        if not isinstance(model, ScoringModel):
+            raise ValidationError.single("model", "expected a ScoringModel")
+        return self._change_model(actor, "model.versioned", change)
+
+    def retire_scoring_model(self, actor: Actor, name: str, *, version: int) -> Result[StoredModel]:
+        """Retire one version of a stored model (``model.configure``): ``model.retired``.
+
+        It is kept for reproducing its scores; runs naming the model refuse it
+        while it is the highest version.
+
+        Raises:
+            NotFoundError: If that name and version are not stored.
+            ConflictError: If it is already retired.
+        """
+        return self._change_model(
+            actor, "model.retired", lambda uow: uow.models.retire(name, version=version)
+        )
+
+    def scoring_models(
+        self, actor: Actor, *, limit: int = 100, cursor: str | None = None
+    ) -> Page[StoredModel]:
+        """The highest version of each stored model, by name (``model.configure``).
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        self.policy.check(actor, Action.MODEL_CONFIGURE)
+        with self.storage.unit_of_work() as uow:
+            return uow.models.query(limit=limit, cursor=cursor)
+
+    def reproduce_score(
+        self,
+        actor: Actor,
+        partner_id: str,
+        definitions: Sequence[MetricDefinition],
+        *,
+        model: str,
+        as_of: datetime,
+        rates: RateSource | None = None,
+    ) -> HealthScore:
+        """Score a partner again exactly as the stored score at ``as_of`` was made.
+
+        The stored model version named by that score is used, with the ledger up
+        to ``as_of`` and the score before it as ``previous``; the result equals
+        the stored score unless the ledger or the definitions changed since.
+
+        Raises:
+            NotFoundError: If the partner has no score from ``model`` at
+                ``as_of`` (or the actor may not see the partner), or the model
+                version that made it is not stored.
+        """
+        when = to_utc(as_of, "as_of")
+        with self.storage.unit_of_work() as uow:
+            self._partner(uow, actor, Action.HEALTH_VIEW, partner_id)
+            stored = uow.scores.latest(partner_id, model=model, before=when)
+            if stored is None or stored.as_of != when:
+                raise NotFoundError("score", f"{partner_id}|{model}|{when.isoformat()}")
+            made_by = uow.models.get(model, version=stored.model_version).model
+            previous = uow.scores.latest(partner_id, model=model, before=when - _TICK)
+            activities = {partner_id: uow.activities.for_partner(partner_id, until=when)}
+        snapshots = compute_snapshots(definitions, activities, when, rates=rates or self.rates)
+        return score(made_by, snapshots[partner_id], as_of=when, previous=previous)
 
     def latest_score(
         self, actor: Actor, partner_id: str, *, model: str, before: datetime | None = None
@@ -1887,6 +2061,7 @@ class Services:
         *,
         status: DealStatus | None = None,
         partner_id: str | None = None,
+        customer: str | None = None,
         expiring_within: Period | int | None = None,
         limit: int = 100,
         cursor: str | None = None,
@@ -1896,14 +2071,17 @@ class Services:
         The actor's scope is part of the storage query: a partner user's pages
         hold only its own partner's registrations (and its children's where the
         policy grants it); another partner named in ``partner_id`` gives an
-        empty page, as a partner that does not exist does. ``expiring_within``
-        (days, or a `Period`) keeps approved registrations whose protection ends
-        after now and within it; pages may then hold fewer than ``limit`` items
-        before the last one, so follow ``next_cursor``.
+        empty page, as a partner that does not exist does. ``customer`` finds
+        registrations whose normalised customer name contains it, or whose
+        customer website has its registrable domain (``"acme.com"``).
+        ``expiring_within`` (days, or a `Period`) keeps approved registrations
+        whose protection ends after now and within it. Every filter is part of
+        the one storage query, so every page but the last is full.
 
         Raises:
-            ValidationError: For a ``limit`` outside 1..1000, a malformed cursor, or
-                ``expiring_within`` with a status other than approved.
+            ValidationError: For a ``limit`` outside 1..1000, a malformed cursor,
+                ``expiring_within`` with a status other than approved, or a
+                ``customer`` with nothing to search for.
         """
         size = _check_limit(limit)
         window: tuple[datetime, datetime] | None = None
@@ -1915,46 +2093,24 @@ class Services:
             status = DealStatus.APPROVED
             now = self.clock.now()
             window = (now, now + _days(expiring_within))
-        resume, inner = _cursor_key(cursor)
+        if customer is not None:
+            search_key("customer", customer)  # refused before anything is read
         with self.storage.unit_of_work() as uow:
             sources = self._deal_sources(uow, actor, partner_id)
+            if not sources:
+                return Page(())
             sees = self._seer(uow, actor)
-            items: list[DealRegistration] = []
-            following: str | None = None
-            for key in sources:
-                if resume is not None and key < resume:
-                    continue
-                start = inner if key == resume else None
-                while True:
-                    page = uow.deals.query(
-                        partner_id=None if key == "" else key,
-                        status=status,
-                        limit=size - len(items),
-                        cursor=start,
-                    )
-                    items += [
-                        self._shown(r, sees)
-                        for r in page.items
-                        if window is None
-                        or (
-                            r.protection_until is not None
-                            and window[0] < r.protection_until <= window[1]
-                        )
-                    ]
-                    start = page.next_cursor
-                    if start is None or len(items) >= size:
-                        break
-                if len(items) >= size:
-                    following = self._after(sources, key, start)
-                    break
-        return Page(tuple(items), following)
-
-    @staticmethod
-    def _after(sources: list[str], key: str, inner: str | None) -> str | None:
-        if inner is not None:
-            return _make_cursor(key, inner)
-        later = [other for other in sources if other > key]
-        return _make_cursor(later[0], None) if later else None
+            # One paged query: the scope is an IN filter, the window two bounds.
+            page = uow.deals.query(
+                partner_ids=None if sources == [""] else sources,
+                status=status,
+                customer=customer,
+                protection_until_after=None if window is None else window[0],
+                protection_until_before=None if window is None else window[1],
+                limit=size,
+                cursor=cursor,
+            )
+        return Page(tuple(self._shown(r, sees) for r in page.items), page.next_cursor)
 
     def _deal_sources(self, uow: UnitOfWork, actor: Actor, partner_id: str | None) -> list[str]:
         """The partner ids whose registrations the actor may list, sorted ("" for all)."""

@@ -178,17 +178,23 @@ def test_programs_are_created_versioned_and_retired(world: World) -> None:
         services.enrol(MANAGER_A, "prg2", "ptn_a")
     with pytest.raises(NotFoundError):
         services.enrol(ADMIN, "prg2", "ptn_ghost")
-    retired = services.retire_program(ADMIN, "prg2", reason="replaced")
-    assert [m.status for m in retired.value] == [MembershipStatus.ENDED]
-    assert [e.kind for e in retired.events] == ["program.retired", "membership.ended"]
+    left = services.leave_program(MANAGER_A, "prg2", "ptn_a", reason="moved")
+    assert left.value.status is MembershipStatus.ENDED
+    assert services.leave_program(MANAGER_A, "prg2", "ptn_a").events == ()
     again = services.enrol(MANAGER_A, "prg2", "ptn_a", joined_on=date(2026, 4, 1))
     assert (again.value.status, again.value.joined_on) == (
         MembershipStatus.ACTIVE,
         date(2026, 4, 1),
     )
-    left = services.leave_program(MANAGER_A, "prg2", "ptn_a", reason="moved")
-    assert left.value.status is MembershipStatus.ENDED
-    assert services.leave_program(MANAGER_A, "prg2", "ptn_a").events == ()
+    retired = services.retire_program(ADMIN, "prg2", reason="replaced")
+    assert [m.status for m in retired.value] == [MembershipStatus.ENDED]
+    assert [e.kind for e in retired.events] == ["program.retired", "membership.ended"]
+    with services.storage.unit_of_work() as uow:
+        assert uow.programs.get("prg2").retired_at == services.clock.now()
+    with pytest.raises(ValidationError, match="retired"):
+        services.enrol(ADMIN, "prg2", "ptn_b")
+    with pytest.raises(ValidationError, match="retired"):
+        services.retire_program(ADMIN, "prg2", reason="again")
 
 
 def test_a_partner_in_another_currency_is_named_not_fatal(world: World) -> None:

@@ -53,7 +53,7 @@ def test_an_empty_database_gets_every_table_and_the_schema_version(engine: sa.En
         names = set(sa.inspect(connection).get_table_names())
         version = connection.execute(sa.select(VERSION_TABLE.c.version)).scalar_one()
     assert names >= set(metadata.tables)
-    assert version == SCHEMA_VERSION == 2
+    assert version == SCHEMA_VERSION == 3
 
 
 def test_the_tables_are_public_for_the_hosts_own_migrations(engine: sa.Engine) -> None:
@@ -72,20 +72,44 @@ def test_without_create_a_database_without_tables_is_refused(engine: sa.Engine) 
         SqlStorage(engine, create=False)
 
 
-def test_a_version_1_database_is_upgraded_in_place_and_keeps_its_data(engine: sa.Engine) -> None:
+def as_version(engine: sa.Engine, version: int) -> None:
+    """Turn a current database back into what schema ``version`` left, data kept."""
+    with engine.begin() as connection:
+        if version < 3:
+            metadata.tables["partnerkit_scoring_models"].drop(connection)
+            for index in ("partnerkit_partners_by_name", "partnerkit_deals_by_customer_domain"):
+                connection.execute(sa.text(f"DROP INDEX {index}"))
+            for table, column in (
+                ("partnerkit_partners", "name_key"),
+                ("partnerkit_deals", "customer_name_key"),
+                ("partnerkit_deals", "customer_domain"),
+                ("partnerkit_programs", "retired_at"),
+            ):
+                connection.execute(sa.text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        if version < 2:
+            metadata.tables["partnerkit_deal_changes"].drop(connection)
+        connection.execute(sa.update(VERSION_TABLE).values(version=version))
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_database_is_upgraded_in_place_and_its_rows_are_searchable(
+    engine: sa.Engine, version: int
+) -> None:
     store = SqlStorage(engine)
     with store.unit_of_work() as uow:
         uow.partners.add(partner("ptn_1"))
         uow.commit()
-    with engine.begin() as connection:  # as release 1 of the schema left it
-        metadata.tables["partnerkit_deal_changes"].drop(connection)
-        connection.execute(sa.update(VERSION_TABLE).values(version=1))
+    store.close()
+    as_version(engine, version)
 
     upgraded = SqlStorage(engine)
     with engine.connect() as connection:
-        assert connection.execute(sa.select(VERSION_TABLE.c.version)).scalar_one() == 2
-        assert "partnerkit_deal_changes" in sa.inspect(connection).get_table_names()
-    assert upgraded.unit_of_work().partners.get("ptn_1").version == 1
+        assert connection.execute(sa.select(VERSION_TABLE.c.version)).scalar_one() == 3
+        names = set(sa.inspect(connection).get_table_names())
+    assert {"partnerkit_deal_changes", "partnerkit_scoring_models"} <= names
+    uow = upgraded.unit_of_work()
+    assert uow.partners.get("ptn_1").version == 1
+    assert [found.id for found in uow.partners.query(name="aurora").items] == ["ptn_1"]
 
 
 def test_a_newer_schema_is_refused(engine: sa.Engine) -> None:

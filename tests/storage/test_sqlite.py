@@ -48,12 +48,19 @@ from partnerkit import (
 )
 from partnerkit._base.ids import IdGenerator
 from partnerkit.deals import Customer, DealRegistration, approve, customer_keys, submit
-from partnerkit.health import Override, model_from_dict, score
+from partnerkit.health import (
+    Measure,
+    Normalizer,
+    Override,
+    ScoringModel,
+    model_from_dict,
+    score,
+)
 from partnerkit.serialization import to_json
 from partnerkit.storage import Storage, UnitOfWork
 from partnerkit.storage.memory import MemoryStorage
 from partnerkit.storage.sqlite import SqliteStorage
-from partnerkit.storage.sqlite._schema import MIGRATIONS
+from partnerkit.storage.sqlite._schema import MIGRATION_TABLES, MIGRATIONS
 from partnerkit.tiers import (
     Membership,
     MembershipStatus,
@@ -180,6 +187,36 @@ def opened(path: Path) -> Iterator[sqlite3.Connection]:
         db.close()
 
 
+#: The columns migration 5 added to tables of earlier migrations.
+_ADDED_COLUMNS = (
+    ("partners", "name_key"),
+    ("deals", "customer_name_key"),
+    ("deals", "customer_domain"),
+    ("programs", "retired_at"),
+)
+
+
+def downgrade(path: Path, version: int) -> None:
+    """Turn a file written by this release into one an earlier release wrote.
+
+    What migrations after ``version`` added is dropped (their data with it), as if
+    those migrations had never run.
+    """
+    with opened(path) as db:
+        db.execute("DROP INDEX IF EXISTS partners_by_name")
+        db.execute("DROP INDEX IF EXISTS deals_by_customer_domain")
+        for tables in MIGRATION_TABLES[version:]:
+            for table in tables:
+                db.execute(f"DROP TABLE IF EXISTS {table}")
+        present = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+        if version < 5:
+            for table, column in _ADDED_COLUMNS:
+                if table in present:
+                    db.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        db.execute(f"PRAGMA user_version = {version}")
+        db.commit()
+
+
 def save(storage: SqliteStorage, *partners: Partner, activities: tuple[Activity, ...] = ()) -> None:
     with storage.unit_of_work() as uow:
         for item in partners:
@@ -244,18 +281,17 @@ def test_memberships_and_tier_history_have_indexes_for_what_is_queried(path: Pat
 
 
 def test_a_database_from_before_tiers_is_upgraded_on_open_and_keeps_its_data(
-    path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    path: Path, clock: FixedClock
 ) -> None:
-    with monkeypatch.context() as earlier_release:
-        earlier_release.setattr(partnerkit.storage.sqlite._schema, "MIGRATIONS", MIGRATIONS[:2])
-        old = SqliteStorage(path, clock=clock)
-        with old.unit_of_work() as uow:
-            added = uow.partners.add(partner())
-            uow.activities.append([activity("act_1")])
-            uow.scores.add(health())
-            uow.publish(Event("partner.created", "ptn_1", T0))
-            uow.commit()
-        old.close()
+    old = SqliteStorage(path, clock=clock)
+    with old.unit_of_work() as uow:
+        added = uow.partners.add(partner())
+        uow.activities.append([activity("act_1")])
+        uow.scores.add(health())
+        uow.publish(Event("partner.created", "ptn_1", T0))
+        uow.commit()
+    old.close()
+    downgrade(path, 2)
     with opened(path) as db:
         before = db.execute("PRAGMA user_version").fetchone()
         old_tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
@@ -283,19 +319,61 @@ def test_a_database_from_before_tiers_is_upgraded_on_open_and_keeps_its_data(
     store.close()
 
 
-def test_a_database_from_before_deals_is_upgraded_on_open_and_keeps_its_data(
-    path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+def test_a_database_from_before_search_columns_is_upgraded_and_its_rows_are_searchable(
+    path: Path, clock: FixedClock
 ) -> None:
-    with monkeypatch.context() as earlier_release:
-        earlier_release.setattr(partnerkit.storage.sqlite._schema, "MIGRATIONS", MIGRATIONS[:3])
-        old = SqliteStorage(path, clock=clock)
-        with old.unit_of_work() as uow:
-            added = uow.partners.add(partner())
-            uow.programs.add(program())
-            uow.memberships.add(membership())
-            uow.publish(Event("partner.created", "ptn_1", T0))
-            uow.commit()
-        old.close()
+    deal = DealRegistration(
+        "deal_1",
+        "ptn_1",
+        Customer("Nordic Cloud Oy", "FI", domain="shop.nordiccloud.fi"),
+        Money("1000", "EUR"),
+        date(2026, 6, 1),
+        T0,
+    )
+    old = SqliteStorage(path, clock=clock)
+    with old.unit_of_work() as uow:
+        uow.partners.add(partner(name="Müller & Söhne GmbH"))
+        uow.programs.add(program())
+        uow.deals.add(deal)
+        uow.commit()
+    old.close()
+    downgrade(path, 4)
+    with opened(path) as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(partners)")}
+        assert "name_key" not in columns
+
+    store = SqliteStorage(path, clock=clock)
+    uow = store.unit_of_work()
+    with opened(path) as db:
+        after = db.execute("PRAGMA user_version").fetchone()
+        keys = db.execute("SELECT customer_name_key, customer_domain FROM deals").fetchall()
+
+    assert after == (len(MIGRATIONS),) == (5,)
+    assert keys == [("nordic cloud", "nordiccloud.fi")]
+    assert [p.id for p in uow.partners.query(name="MULLER").items] == ["ptn_1"]
+    assert [d.id for d in uow.deals.query(customer="nordiccloud.fi").items] == ["deal_1"]
+    assert [d.id for d in uow.deals.query(customer="cloud").items] == ["deal_1"]
+    assert uow.programs.get("prg_1").retired_at is None
+    model = ScoringModel("Standard", 1, (Measure("m", "x", Normalizer.linear(0, 100)),))
+    with store.unit_of_work() as work:
+        work.models.add(model)
+        work.commit()
+    assert uow.models.get("Standard").model == model
+    store.close()
+
+
+def test_a_database_from_before_deals_is_upgraded_on_open_and_keeps_its_data(
+    path: Path, clock: FixedClock
+) -> None:
+    old = SqliteStorage(path, clock=clock)
+    with old.unit_of_work() as uow:
+        added = uow.partners.add(partner())
+        uow.programs.add(program())
+        uow.memberships.add(membership())
+        uow.publish(Event("partner.created", "ptn_1", T0))
+        uow.commit()
+    old.close()
+    downgrade(path, 3)
     with opened(path) as db:
         before = db.execute("PRAGMA user_version").fetchone()
         old_tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
@@ -325,7 +403,7 @@ def test_a_database_from_before_deals_is_upgraded_on_open_and_keeps_its_data(
     store.close()
 
 
-@pytest.mark.parametrize("table", ["deals", "deal_claims", "deal_changes"])
+@pytest.mark.parametrize("table", ["deals", "deal_claims", "deal_changes", "scoring_models"])
 def test_a_database_marked_as_having_deals_without_their_tables_is_refused(
     path: Path, table: str
 ) -> None:
@@ -366,6 +444,7 @@ def test_tier_records_are_stored_as_json_beside_their_queried_columns(
     member = membership(tier_id="silver", tier_since=T0, status=MembershipStatus.SUSPENDED)
     closed = assignment(until=5)
     with storage.unit_of_work() as uow:
+        uow.partners.add(partner())
         uow.programs.add(program())
         stored = uow.memberships.add(member)
         uow.tier_history.save(closed)
@@ -388,17 +467,16 @@ def test_tier_records_are_stored_as_json_beside_their_queried_columns(
 
 
 def test_a_database_from_before_score_history_is_upgraded_on_open_and_keeps_its_data(
-    path: Path, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    path: Path, clock: FixedClock
 ) -> None:
-    with monkeypatch.context() as earlier_release:
-        earlier_release.setattr(partnerkit.storage.sqlite._schema, "MIGRATIONS", MIGRATIONS[:1])
-        old = SqliteStorage(path, clock=clock)
-        with old.unit_of_work() as uow:
-            added = uow.partners.add(partner())
-            uow.activities.append([activity("act_1")])
-            uow.publish(Event("partner.created", "ptn_1", T0))
-            uow.commit()
-        old.close()
+    old = SqliteStorage(path, clock=clock)
+    with old.unit_of_work() as uow:
+        added = uow.partners.add(partner())
+        uow.activities.append([activity("act_1")])
+        uow.publish(Event("partner.created", "ptn_1", T0))
+        uow.commit()
+    old.close()
+    downgrade(path, 1)
     with opened(path) as db:
         before = db.execute("PRAGMA user_version").fetchone()
         old_tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
@@ -757,6 +835,7 @@ def test_a_commit_of_tier_records_blocked_past_busy_timeout_raises_busy_and_keep
     other = raw(path)
     other.execute("BEGIN IMMEDIATE")
     uow = store.unit_of_work()
+    uow.partners.add(partner())
     uow.programs.add(program())
     uow.memberships.add(membership())
     uow.tier_history.save(assignment())
@@ -782,6 +861,7 @@ def test_a_stored_tier_record_that_cannot_be_read_is_a_storage_error_naming_it(
     storage: SqliteStorage, path: Path
 ) -> None:
     with storage.unit_of_work() as uow:
+        uow.partners.add(partner())
         uow.memberships.add(membership())
         uow.commit()
     with opened(path) as db:

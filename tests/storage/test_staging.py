@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 from partnerkit import Activity, MetricSnapshot, Money, Partner, PartnerStatus
@@ -24,6 +25,7 @@ from partnerkit.storage._staging import (
     CLAIMS,
     DEALS,
     MEMBERSHIPS,
+    MODELS,
     PARTNERS,
     PROGRAMS,
     SCORES,
@@ -42,6 +44,7 @@ from partnerkit.tiers import (
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 PARTNER_IDS = [f"ptn_{n}" for n in range(8)]
+NAMES = ["Nordic Cloud", "Fjord Data GmbH", "Cloud Nine AB", "Åsa & Söner"]
 PROGRAM_IDS = ["prg_a", "prg_b"]
 MODEL = model_from_dict(
     {
@@ -66,7 +69,7 @@ def fill(storage: StagedStorage, rnd: random.Random) -> None:
             uow.partners.add(
                 Partner(
                     partner_id,
-                    f"Partner {partner_id}",
+                    f"{rnd.choice(NAMES)} {partner_id}",
                     rnd.choice(["reseller", "referral"]),
                     rnd.choice(["FI", "SE"]),
                     T0,
@@ -122,7 +125,11 @@ def fill(storage: StagedStorage, rnd: random.Random) -> None:
             draft = DealRegistration(
                 id=f"deal_{n:02d}",
                 partner_id=rnd.choice(PARTNER_IDS),
-                customer=Customer(f"Customer {n} Oy", "FI", domain=f"customer{n}.fi"),
+                customer=Customer(
+                    f"{rnd.choice(NAMES)} {n} Oy",
+                    "FI",
+                    domain=rnd.choice([None, f"shop.customer{n}.fi"]),
+                ),
                 amount=Money("1000", "EUR"),
                 expected_close_on=date(2026, 12, 31),
                 registered_at=T0,
@@ -133,6 +140,14 @@ def fill(storage: StagedStorage, rnd: random.Random) -> None:
                 days = rnd.randrange(10, 40)
                 deal = approve(deal, actor="usr_m", at=T0, protection=days).value
             uow.deals.add(deal)
+        for name in ("Standard", "Growth", "Channel"):
+            for version in range(1, rnd.randrange(2, 5)):
+                uow.models.add(attrs.evolve(MODEL, name=name, version=version))
+        uow.commit()
+    with storage.unit_of_work() as uow:
+        uow.models.retire("Growth", version=1)
+        stored = uow.programs.get(PROGRAM_IDS[0])
+        uow.programs.retire(PROGRAM_IDS[0], version=stored.version, at=T0)
         uow.commit()
 
 
@@ -185,11 +200,41 @@ def queries(rnd: random.Random) -> Iterator[Query[Any]]:
     )
     yield Query(DEALS, protected, ("protection_until", "id"), limit=limit)
     yield Query(CLAIMS, (Condition("deal_id", "=", f"deal_{rnd.randrange(16):02d}"),), ("key",))
+    word = Condition("name_key", "contains", rnd.choice(["cloud", "nordic", "data", "o"]))
+    yield Query(PARTNERS, (word, *filters), ("id",), limit=limit)
+    by_name = Condition("customer_name_key", "contains", rnd.choice(["cloud", "fjord", "1"]))
+    by_domain = Condition("customer_domain", "=", f"customer{rnd.randrange(16)}.fi")
+    either = Condition.either(by_name, by_domain)
+    partners = Condition("partner_id", "in", frozenset(rnd.sample(PARTNER_IDS, 3)))
+    yield Query(DEALS, (either, Condition("id", ">", "deal_03")), ("id",), limit=limit)
+    bounds = (
+        Condition("protection_until", ">", T0 + timedelta(days=rnd.randrange(5, 20))),
+        Condition("protection_until", "<=", T0 + timedelta(days=rnd.randrange(20, 45))),
+    )
+    yield Query(DEALS, (partners, *bounds), ("id",), limit=limit)
+    yield Query(DEALS, (Condition.either(by_domain),), ("id",))
+    newest = ("name", "version")
+    yield Query(MODELS, (Condition("name", ">", "Channel"),), ("name",), latest=newest)
+    yield Query(MODELS, (Condition("name", "=", "Growth"),), ("version",), limit=limit)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "sql-sqlite", "sql-postgres"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StagedStorage]:
-    store = MemoryStorage() if request.param == "memory" else SqliteStorage(tmp_path / "q.db")
+    store: StagedStorage
+    if request.param == "memory":
+        store = MemoryStorage()
+    elif request.param == "sqlite":
+        store = SqliteStorage(tmp_path / "q.db")
+    else:
+        import sqlalchemy as sa  # noqa: PLC0415 - only these backends need it
+
+        from partnerkit.storage.sql import SqlStorage  # noqa: PLC0415
+
+        if request.param == "sql-postgres":
+            engine = request.getfixturevalue("postgres_engine")
+        else:
+            engine = sa.create_engine(f"sqlite:///{tmp_path / 'q.db'}")
+        store = SqlStorage(engine)
     yield store
     store.close()
 
@@ -209,6 +254,20 @@ def test_a_backend_answers_every_query_as_the_definition_does(
             expected = query.select(every_record(storage, query.kind))
 
             assert storage._backend.find(query) == expected, query
+
+
+def test_contains_and_any_mean_substring_and_or() -> None:
+    nordic = Partner("ptn_1", "Nordic Cloud Oy", "reseller", "FI", T0)
+    fjord = Partner("ptn_2", "Fjord Data AS", "reseller", "NO", T0)
+    cloud = Condition("name_key", "contains", "cloud")
+    norway = Condition("country", "=", "NO")
+
+    assert Query(PARTNERS, (cloud,)).select([nordic, fjord]) == [nordic]
+    assert Query(PARTNERS, (Condition.either(cloud, norway),)).select([nordic, fjord]) == [
+        nordic,
+        fjord,
+    ]
+    assert Query(PARTNERS, (Condition.either(),)).select([nordic, fjord]) == []
 
 
 def test_the_definition_keeps_the_latest_per_group_before_filtering() -> None:

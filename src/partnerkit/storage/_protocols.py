@@ -7,16 +7,20 @@ implementation keeps every promise written here.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
-# At run time too: attrs reads the annotations of StoredProgram.
+from partnerkit._base.time import to_utc
+from partnerkit.errors import ValidationError
+
+# At run time too: attrs reads the annotations of StoredProgram and StoredModel.
+from partnerkit.health import ScoringModel
 from partnerkit.tiers import Program
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from datetime import datetime
+    from collections.abc import Iterable, Sequence
     from types import TracebackType
 
     from partnerkit._base.events import Event, EventRecord
@@ -35,7 +39,9 @@ __all__ = [
     "PartnerRepository",
     "ProgramRepository",
     "ScoreRepository",
+    "ScoringModelRepository",
     "Storage",
+    "StoredModel",
     "StoredProgram",
     "TierHistoryRepository",
     "UnitOfWork",
@@ -83,10 +89,53 @@ class StoredProgram:
     Attributes:
         program: The program, exactly as it was added or last updated.
         version: 1 when added, one higher with each update.
+        retired_at: When the program was retired (`ProgramRepository.retire`);
+            ``None`` while it runs. A retired program takes no new members.
     """
 
     program: Program
     version: int
+    retired_at: datetime | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.retired_at is not None:
+            object.__setattr__(self, "retired_at", to_utc(self.retired_at, "retired_at"))
+
+    @property
+    def retired(self) -> bool:
+        """Whether the program is retired."""
+        return self.retired_at is not None
+
+
+@attrs.frozen
+class StoredModel:
+    """One version of a scoring model as stored, by its name and version.
+
+    Attributes:
+        model: The model, exactly as it was added.
+        version: ``model.version``: a name's versions are kept side by side, so
+            a past score (which records its model's name and version) can be
+            reproduced with the model that made it.
+        retired: Whether this version was retired (`ScoringModelRepository.retire`):
+            kept for reproducing past scores, not offered for new runs.
+    """
+
+    model: ScoringModel
+    version: int
+    retired: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.model, ScoringModel):
+            raise ValidationError.single("model", "expected a ScoringModel")
+        if self.version != self.model.version:
+            raise ValidationError.single(
+                "version", f"must be the model's own version, {self.model.version}"
+            )
+
+    @property
+    def name(self) -> str:
+        """The model's name."""
+        return self.model.name
 
 
 @runtime_checkable
@@ -130,16 +179,24 @@ class PartnerRepository(Protocol):
         owner_id: str | None = None,
         parent_id: str | None = None,
         country: str | None = None,
+        name: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[Partner]:
         """Partners matching every given filter, ordered by id.
 
+        ``name`` searches names the way the deal desk compares customers: a
+        partner matches when ``normalize_company_name(partner.name)`` contains
+        ``normalize_company_name(name)``, so ``"nordic cloud"`` finds "Nordic
+        Cloud Oy" and "NORDIC CLOUD GmbH". Adapters store the normalised name as
+        an indexed column.
+
         Paging through with ``next_cursor`` returns every partner that existed when
         paging began exactly once, even while others are added.
 
         Raises:
-            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+            ValidationError: For a ``limit`` outside 1..1000, a malformed cursor,
+                or a ``name`` with no letters or digits to match on.
         """
         ...
 
@@ -331,6 +388,19 @@ class ProgramRepository(Protocol):
         """
         ...
 
+    def retire(self, program_id: str, *, version: int, at: datetime) -> StoredProgram:
+        """Mark the program retired at ``at``, if it is still at ``version``.
+
+        Returns:
+            The program as stored, with ``retired_at`` set and ``version`` one higher.
+
+        Raises:
+            StaleVersionError: If the stored version differs (or the program is
+                gone); nothing is written.
+            ValidationError: If the program is already retired, or ``at`` is naive.
+        """
+        ...
+
     def query(self, *, limit: int = 100, cursor: str | None = None) -> Page[StoredProgram]:
         """Every program, ordered by id, a page at a time.
 
@@ -363,6 +433,8 @@ class MembershipRepository(Protocol):
 
         Raises:
             ConflictError: If the partner is already a member of the program.
+            NotFoundError: If no partner ``membership.partner_id`` is stored or
+                staged (raised by ``add``, or by ``commit`` if it is gone then).
             ValidationError: If ``membership.version`` is not 0, or it is not a
                 `Membership`.
         """
@@ -509,15 +581,28 @@ class DealRepository(Protocol):
         *,
         partner_id: str | None = None,
         status: DealStatus | None = None,
+        customer: str | None = None,
+        protection_until_after: datetime | None = None,
+        protection_until_before: datetime | None = None,
+        partner_ids: Sequence[str] | None = None,
         limit: int = 1000,
         cursor: str | None = None,
     ) -> Page[DealRegistration]:
         """Registrations matching every given filter, ordered by id, a page at a time.
 
-        Paging is stable like `PartnerRepository.query`'s.
+        ``customer`` matches a registration whose normalised customer name
+        (`partnerkit.deals.normalize_company_name`) contains the normalised
+        ``customer``, or whose customer website's registrable domain is
+        ``customer``'s (``"www.acme.com"`` finds ``shop.acme.com``). The bounds
+        select ``protection_until_after < protection_until <=
+        protection_until_before`` (registrations without protection match
+        neither); ``partner_ids`` keeps registrations of any of those partners
+        (an empty sequence keeps none). Paging is stable like
+        `PartnerRepository.query`'s.
 
         Raises:
-            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+            ValidationError: For a ``limit`` outside 1..1000, a malformed cursor,
+                a naive bound, or a ``customer`` with nothing to match on.
         """
         ...
 
@@ -547,7 +632,9 @@ class DealRepository(Protocol):
     ) -> list[DealRegistration]:
         """Approved registrations with ``as_of < protection_until <= until``, soonest first.
 
-        For reminders; ties are ordered by id, at most ``limit`` are returned.
+        For reminders; ties are ordered by id, at most ``limit`` are returned. To
+        page past ``limit``, use `query` with ``status=approved`` and the
+        ``protection_until_after`` / ``protection_until_before`` bounds.
 
         Raises:
             ValidationError: For a naive bound or a ``limit`` outside 1..1000.
@@ -566,6 +653,58 @@ class DealRepository(Protocol):
         """The id of the registration holding the customer key ``key``, or ``None``.
 
         Committed claims, with this unit of work's saved registrations applied.
+        """
+        ...
+
+
+@runtime_checkable
+class ScoringModelRepository(Protocol):
+    """Scoring models stored by name, every version kept, so past scores reproduce.
+
+    A model is identified by ``(name, version)``; versions are immutable once
+    stored, except that a version may be retired (once).
+    """
+
+    def add(self, model: ScoringModel) -> StoredModel:
+        """Store a model version; return it as stored (not retired).
+
+        Raises:
+            AlreadyExistsError: If that name and version are stored (or staged);
+                raised by ``add`` or, when another unit of work stored it
+                meanwhile, by ``commit``.
+            ValidationError: If ``model`` is not a `ScoringModel`.
+        """
+        ...
+
+    def get(self, name: str, *, version: int | None = None) -> StoredModel:
+        """The model ``name`` at ``version``; its highest version when none is given.
+
+        Raises:
+            NotFoundError: If there is no such model (or version).
+        """
+        ...
+
+    def versions(self, name: str) -> list[int]:
+        """The stored versions of ``name``, ascending (``[]`` for an unknown name)."""
+        ...
+
+    def query(self, *, limit: int = 100, cursor: str | None = None) -> Page[StoredModel]:
+        """The highest version of each model, ordered by name, a page at a time.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        ...
+
+    def retire(self, name: str, *, version: int) -> StoredModel:
+        """Retire one version of a model; return it as stored (``retired``).
+
+        The check is optimistic: a version retired meanwhile by another unit of
+        work makes ``commit`` raise `ConflictError`, and nothing is written.
+
+        Raises:
+            NotFoundError: If that name and version are not stored.
+            ConflictError: If that version is already retired.
         """
         ...
 
@@ -596,6 +735,7 @@ class UnitOfWork(Protocol):
     memberships: MembershipRepository
     tier_history: TierHistoryRepository
     deals: DealRepository
+    models: ScoringModelRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -42,7 +42,9 @@ from partnerkit._base.events import Event, EventRecord
 from partnerkit._base.ids import IdGenerator
 from partnerkit._base.time import Clock, SystemClock, to_utc
 from partnerkit._base.trusted import evolve_trusted
+from partnerkit.deals._domains import registrable_domain
 from partnerkit.deals._model import ACTIVE_STATUSES, DealRegistration, DealStatus
+from partnerkit.deals._names import normalize_company_name
 from partnerkit.errors import (
     AlreadyExistsError,
     ConflictError,
@@ -51,7 +53,7 @@ from partnerkit.errors import (
     StorageError,
     ValidationError,
 )
-from partnerkit.health import HealthScore
+from partnerkit.health import HealthScore, ScoringModel
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
 from partnerkit.storage._common import (
@@ -76,7 +78,7 @@ from partnerkit.storage._common import (
     score_conflict,
     time_filter,
 )
-from partnerkit.storage._protocols import AppendResult, Page, StoredProgram
+from partnerkit.storage._protocols import AppendResult, Page, StoredModel, StoredProgram
 from partnerkit.tiers import Membership, TierAssignment
 
 if TYPE_CHECKING:
@@ -92,6 +94,7 @@ if TYPE_CHECKING:
         PartnerRepository,
         ProgramRepository,
         ScoreRepository,
+        ScoringModelRepository,
         TierHistoryRepository,
         UnitOfWork,
     )
@@ -105,6 +108,7 @@ __all__ = [
     "EVENTS",
     "MAX_KEYS",
     "MEMBERSHIPS",
+    "MODELS",
     "PARTNERS",
     "PROGRAMS",
     "SCORES",
@@ -121,6 +125,10 @@ __all__ = [
     "StagedStorage",
     "StorageBackend",
     "Write",
+    "customer_domain",
+    "customer_name_key",
+    "partner_name_key",
+    "search_key",
 ]
 
 R = TypeVar("R")
@@ -149,6 +157,7 @@ class Kind(Generic[R]):
     """
 
     __slots__ = (
+        "_computed",
         "_getters",
         "_key",
         "_paths",
@@ -172,6 +181,7 @@ class Kind(Generic[R]):
         partition: tuple[str, ...] = (),
         separator: str = "/",
         paths: Mapping[str, str] | None = None,
+        computed: Mapping[str, Callable[[R], Any]] | None = None,
     ) -> None:
         self.name = name
         self.key_fields = key_fields
@@ -182,6 +192,9 @@ class Kind(Generic[R]):
         self._separator = separator
         # Where a field is found when it is not an attribute of the record itself.
         self._paths = dict(paths or {})
+        # Fields derived from the record (a normalised name): adapters store them
+        # as columns of the same name, written from the same function.
+        self._computed = dict(computed or {})
         self._getters: dict[tuple[str, ...], Callable[[R], Any]] = {}
         self._key: Callable[[R], Key] = self.getter(*key_fields)
 
@@ -195,9 +208,26 @@ class Kind(Generic[R]):
         """
         found = self._getters.get(fields)
         if found is None:
-            paths = (self._paths.get(field, field) for field in fields)
-            found = self._getters[fields] = operator.attrgetter(*paths)
+            if any(field in self._computed for field in fields):
+                parts = [self._one(field) for field in fields]
+                if len(parts) == 1:
+                    found = parts[0]
+                else:
+                    found = lambda record: tuple(part(record) for part in parts)  # noqa: E731
+            else:
+                paths = (self._paths.get(field, field) for field in fields)
+                found = operator.attrgetter(*paths)
+            self._getters[fields] = found
         return found
+
+    def _one(self, field: str) -> Callable[[R], Any]:
+        computed = self._computed.get(field)
+        return computed or operator.attrgetter(self._paths.get(field, field))
+
+    @property
+    def computed(self) -> tuple[str, ...]:
+        """The fields computed from a record rather than read from it (``name_key``)."""
+        return tuple(self._computed)
 
     def key(self, record: R) -> Key:
         """The key of ``record``: its one key field, or a tuple of them."""
@@ -211,7 +241,29 @@ class Kind(Generic[R]):
         return self._separator.join(parts)
 
 
-PARTNERS: Final = Kind[Partner]("partners", ("id",), "partner", versioned=True)
+def partner_name_key(partner: Partner) -> str:
+    """A partner's name as name search compares it: the deal desk's normalisation."""
+    return normalize_company_name(partner.name)
+
+
+def customer_name_key(registration: DealRegistration) -> str:
+    """A registration's customer name as customer search compares it."""
+    return normalize_company_name(registration.customer.name)
+
+
+def customer_domain(registration: DealRegistration) -> str | None:
+    """The registrable domain of a registration's customer website, if it has one."""
+    domain = registration.customer.domain
+    return None if domain is None else registrable_domain(domain)
+
+
+PARTNERS: Final = Kind[Partner](
+    "partners",
+    ("id",),
+    "partner",
+    versioned=True,
+    computed={"name_key": partner_name_key},
+)
 ACTIVITIES: Final = Kind[Activity]("activities", ("id",), "activity")
 SCORES: Final = Kind[HealthScore](
     "scores",
@@ -237,7 +289,19 @@ TIER_HISTORY: Final = Kind[TierAssignment](
     partition=("program_id", "partner_id"),
 )
 DEALS: Final = Kind[DealRegistration](
-    "deals", ("id",), "deal", noun="deal registration", versioned=True
+    "deals",
+    ("id",),
+    "deal",
+    noun="deal registration",
+    versioned=True,
+    computed={"customer_name_key": customer_name_key, "customer_domain": customer_domain},
+)
+MODELS: Final = Kind[StoredModel](
+    "models",
+    ("name", "version"),
+    "scoring model",
+    paths={"name": "model.name"},
+    separator=" v",
 )
 
 
@@ -277,7 +341,16 @@ class DealChange:
 DEAL_CHANGES: Final = Kind[DealChange]("deal_changes", ("deal_id",), "deal change")
 EVENTS: Final = Kind[EventRecord]("events", ("id",), "event")
 #: The order commits write their changes in, kind by kind.
-_WRITE_ORDER: Final = (PARTNERS, ACTIVITIES, SCORES, PROGRAMS, MEMBERSHIPS, TIER_HISTORY, DEALS)
+_WRITE_ORDER: Final = (
+    PARTNERS,
+    ACTIVITIES,
+    SCORES,
+    PROGRAMS,
+    MEMBERSHIPS,
+    TIER_HISTORY,
+    DEALS,
+    MODELS,
+)
 _EXISTS: Final[dict[str, Callable[[Any], ConflictError]]] = {
     "partners": lambda key: AlreadyExistsError(
         "partner", key, f"a partner with id {key!r} already exists"
@@ -295,31 +368,50 @@ _OPERATORS: Final[dict[str, Callable[[Any, Any], bool]]] = {
     "<=": operator.le,
     ">": operator.gt,
     ">=": operator.ge,
+    "contains": lambda actual, value: value in actual,
 }
 
 
 class Condition(NamedTuple):
     """One test a `Query` puts to a field: ``field op value``.
 
-    ``op`` is ``=``, ``in`` (``value`` is a set), ``<``, ``<=``, ``>`` or ``>=``.
-    ``value`` is never ``None``, and a record whose field is ``None`` fails every
-    condition on it, as in SQL. Datetimes compare as instants.
+    ``op`` is ``=``, ``in`` (``value`` is a set), ``<``, ``<=``, ``>``, ``>=``,
+    ``contains`` (the field's text holds ``value``, a non-empty string, as a
+    substring; SQL: ``instr(field, value) > 0``) or ``any``: ``value`` is a tuple
+    of conditions of which at least one holds (SQL: ``(a OR b)``), and ``field``
+    is ``""`` (build one with `Condition.either`). ``value`` is never ``None``,
+    and a record whose field is ``None`` fails every condition on it, as in SQL.
+    Datetimes compare as instants.
     """
 
     field: str
     op: str
     value: Any
 
+    @classmethod
+    def either(cls, *conditions: Condition) -> Condition:
+        """A condition holding when any of ``conditions`` holds."""
+        return cls("", "any", tuple(conditions))
+
 
 def _predicate(kind: Kind[R], conditions: tuple[Condition, ...]) -> Callable[[R], bool]:
-    tests = [(kind.getter(c.field), _OPERATORS[c.op], c.value) for c in conditions]
+    tests = [_test(kind, condition) for condition in conditions]
 
     def holds(record: R) -> bool:
-        for get, test, value in tests:
-            actual = get(record)
-            if actual is None or not test(actual, value):
-                return False
-        return True
+        return all(test(record) for test in tests)
+
+    return holds
+
+
+def _test(kind: Kind[R], condition: Condition) -> Callable[[R], bool]:
+    if condition.op == "any":
+        options = [_test(kind, option) for option in condition.value]
+        return lambda record: any(option(record) for option in options)
+    get, compare, value = kind.getter(condition.field), _OPERATORS[condition.op], condition.value
+
+    def holds(record: R) -> bool:
+        actual = get(record)
+        return actual is not None and compare(actual, value)
 
     return holds
 
@@ -712,6 +804,7 @@ class _Partners(_Versioned[Partner]):
         owner_id: str | None = None,
         parent_id: str | None = None,
         country: str | None = None,
+        name: str | None = None,
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[Partner]:
@@ -723,8 +816,10 @@ class _Partners(_Versioned[Partner]):
             "country": country,
         }
         where = [
-            Condition(name, "=", value) for name, value in filters.items() if value is not None
+            Condition(field, "=", value) for field, value in filters.items() if value is not None
         ]
+        if name is not None:
+            where.append(Condition("name_key", "contains", search_key("name", name)))
         return self._page(
             PARTNERS,
             tag="partners",
@@ -734,6 +829,30 @@ class _Partners(_Versioned[Partner]):
             cursor=cursor,
             maximum=1000,
         )
+
+
+def search_key(field: str, text: object) -> str:
+    """``text`` normalised for a name search; refused if nothing is left to match."""
+    if not isinstance(text, str):
+        raise ValidationError.single(
+            field, f"expected text to search for, got {type(text).__name__}"
+        )
+    found = normalize_company_name(text).strip("& ")
+    if not found:
+        raise ValidationError.single(
+            field, f"{text!r} has no letters or digits to search for; give part of a name"
+        )
+    return normalize_company_name(text)
+
+
+def _domain_query(text: str) -> str | None:
+    """The registrable domain ``text`` names, if it looks like a host name."""
+    if "." not in text or any(char.isspace() for char in text.strip()):
+        return None
+    try:
+        return registrable_domain(text)
+    except ValidationError:
+        return None
 
 
 def _time_conditions(field: str, since: datetime | None, until: datetime | None) -> list[Condition]:
@@ -967,6 +1086,20 @@ class _Programs(_Versioned[StoredProgram]):
         self._check(program.id, version)
         return self._update(program.id, version, StoredProgram(program, version + 1))
 
+    def retire(self, program_id: str, *, version: int, at: datetime) -> StoredProgram:
+        check_version(version)
+        moment = to_utc(at, "at")
+        self._check(program_id, version)
+        stored = self._read(program_id)
+        if stored.retired_at is not None:
+            raise ValidationError.single(
+                "program_id",
+                f"program {program_id!r} was retired at {stored.retired_at.isoformat()}; "
+                f"it cannot be retired again",
+            )
+        retired = StoredProgram(stored.program, version + 1, retired_at=moment)
+        return self._update(program_id, version, retired)
+
     def query(self, *, limit: int = 100, cursor: str | None = None) -> Page[StoredProgram]:
         return self._page(
             PROGRAMS, tag="programs", where=[], field="id", limit=limit, cursor=cursor, maximum=1000
@@ -982,8 +1115,16 @@ class _Memberships(_Versioned[Membership]):
 
     def add(self, membership: Membership) -> Membership:
         check_membership(membership, new=True)
-        key = (membership.program_id, membership.partner_id)
-        return self._add(key, evolve_trusted(membership, version=1))
+        partner_id = membership.partner_id
+        key = (membership.program_id, partner_id)
+        if key in self._stage.records or self._backend.versions(MEMBERSHIPS, (key,)):
+            raise _EXISTS["memberships"](key)
+        staged = self._work._stages["partners"].records
+        if partner_id not in staged and not self._backend.versions(PARTNERS, (partner_id,)):
+            raise _no_member(partner_id)
+        stored = evolve_trusted(membership, version=1)
+        self._stage.put(key, stored, 0)
+        return stored
 
     def update(self, membership: Membership) -> Membership:
         check_membership(membership)
@@ -1023,6 +1164,108 @@ class _Memberships(_Versioned[Membership]):
             purpose="reading a partner's memberships",
         )
         return self._find(query)
+
+
+def _no_member(partner_id: str) -> NotFoundError:
+    return NotFoundError(
+        "partner",
+        partner_id,
+        "a membership needs its partner: add the partner first (in this unit of work "
+        "or an earlier one)",
+    )
+
+
+class _Models(_Repository):
+    __slots__ = ()
+
+    def _stage(self) -> _Stage[StoredModel]:
+        return self._work._stages["models"]
+
+    def _stored(self, key: tuple[str, int]) -> StoredModel | None:
+        found = self._stage().records.get(key)
+        if found is None:
+            found = self._backend.load(MODELS, (key,)).get(key)
+        return found
+
+    def add(self, model: ScoringModel) -> StoredModel:
+        if not isinstance(model, ScoringModel):
+            raise ValidationError.single(
+                "model", f"expected a ScoringModel, got {type(model).__name__}"
+            )
+        key = (model.name, model.version)
+        if self._stored(key) is not None:
+            raise _model_exists(key)
+        stored = StoredModel(model, model.version)
+        self._stage().put(key, stored)
+        return stored
+
+    def _all(self, name: str) -> list[StoredModel]:
+        where = (Condition("name", "=", check_model_name(name)),)
+        return self._find(Query(MODELS, where, ("version",), purpose="reading a model's versions"))
+
+    def get(self, name: str, *, version: int | None = None) -> StoredModel:
+        if version is None:
+            found = self._all(name)
+            if not found:
+                raise NotFoundError("scoring model", check_model_name(name))
+            return found[-1]
+        key = (check_model_name(name), check_version(version))
+        stored = self._stored(key)
+        if stored is None:
+            raise NotFoundError("scoring model", MODELS.text(key))
+        return stored
+
+    def versions(self, name: str) -> list[int]:
+        return [stored.version for stored in self._all(name)]
+
+    def query(self, *, limit: int = 100, cursor: str | None = None) -> Page[StoredModel]:
+        size = check_limit(limit, 1000)
+        after = decode_cursor("models", cursor)
+        where = () if after is None else (Condition("name", ">", after),)
+        query = Query(
+            MODELS,
+            where,
+            ("name",),
+            limit=size + 1,
+            latest=("name", "version"),
+            purpose="querying scoring models",
+        )
+        staged = self._stage().records
+        if not staged:
+            found = self._backend.find(query)
+        else:
+            # Names with staged versions are answered by their own versions;
+            # their committed rows are left out of the query.
+            mine = {key[0] for key in staged if after is None or key[0] > after}
+            picked = [self.get(name) for name in sorted(mine)]
+            committed = self._unshadowed(query, mine, MODELS.getter("name"))
+            found = self._merge(query, committed, picked)
+        return _paged(found, size, "models", MODELS.getter("name"))
+
+    def retire(self, name: str, *, version: int) -> StoredModel:
+        stored = self.get(name, version=version)
+        if stored.retired:
+            raise _retired_already(MODELS.key(stored))
+        retired = attrs.evolve(stored, retired=True)
+        self._stage().put(MODELS.key(stored), retired)
+        return retired
+
+
+def _retired_already(key: tuple[str, int]) -> ConflictError:
+    text = MODELS.text(key)
+    return ConflictError(
+        "scoring model", text, f"scoring model {text!r} is already retired; nothing was written"
+    )
+
+
+def _model_exists(key: tuple[str, int]) -> AlreadyExistsError:
+    name, version = key
+    return AlreadyExistsError(
+        "scoring model",
+        MODELS.text(key),
+        f"version {version} of scoring model {name!r} is stored; raise the model's "
+        f"version to store a change",
+    )
 
 
 class _TierHistory(_Repository):
@@ -1082,14 +1325,40 @@ class _Deals(_Versioned[DealRegistration]):
         *,
         partner_id: str | None = None,
         status: DealStatus | None = None,
+        customer: str | None = None,
+        protection_until_after: datetime | None = None,
+        protection_until_before: datetime | None = None,
+        partner_ids: Sequence[str] | None = None,
         limit: int = 1000,
         cursor: str | None = None,
     ) -> Page[DealRegistration]:
         filters = (("partner_id", partner_id), ("status", status))
         where = [Condition(name, "=", value) for name, value in filters if value is not None]
+        if partner_ids is not None:
+            if isinstance(partner_ids, str):
+                raise ValidationError.single(
+                    "partner_ids", "expected a sequence of partner ids, not one string"
+                )
+            where.append(Condition("partner_id", "in", frozenset(partner_ids)))
+        if customer is not None:
+            where.append(self._customer(customer))
+        if protection_until_after is not None:
+            after = to_utc(protection_until_after, "protection_until_after")
+            where.append(Condition("protection_until", ">", after))
+        if protection_until_before is not None:
+            before = to_utc(protection_until_before, "protection_until_before")
+            where.append(Condition("protection_until", "<=", before))
         return self._page(
             DEALS, tag="deals", where=where, field="id", limit=limit, cursor=cursor, maximum=1000
         )
+
+    @staticmethod
+    def _customer(customer: str) -> Condition:
+        by_name = Condition("customer_name_key", "contains", search_key("customer", customer))
+        domain = _domain_query(customer)
+        if domain is None:
+            return by_name
+        return Condition.either(by_name, Condition("customer_domain", "=", domain))
 
     def active(self, *, limit: int = 1000, cursor: str | None = None) -> Page[DealRegistration]:
         where = [Condition("status", "in", frozenset(ACTIVE_STATUSES))]
@@ -1199,6 +1468,7 @@ class _StagedUnitOfWork:
         self.memberships: MembershipRepository = _Memberships(self)
         self.tier_history: TierHistoryRepository = _TierHistory(self)
         self.deals: DealRepository = _Deals(self)
+        self.models: ScoringModelRepository = _Models(self)
 
     def __enter__(self) -> _StagedUnitOfWork:
         return self
@@ -1263,8 +1533,11 @@ class _StagedUnitOfWork:
                 writes += self._check_versions(reads, kind)
             elif kind is TIER_HISTORY:
                 writes += self._check_history(reads)
+            elif kind is MODELS:
+                writes += self._check_models(reads)
             else:
                 writes += self._check_appends(reads, kind)
+        self._check_members(reads, writes)
         claims, released = self._check_claims(reads)
         numbered = _number_deal_changes(reads, writes)
         now = self._storage._clock.now()
@@ -1286,6 +1559,36 @@ class _StagedUnitOfWork:
             if based_on and actual != based_on:
                 raise StaleVersionError(kind.label, kind.text(key), based_on, actual)
             writes.append(Write(kind, key, stage.records[key], based_on))
+        return writes
+
+    def _check_members(self, reads: CommittedReads, writes: list[Write[Any]]) -> None:
+        """New memberships need their partner, stored or written in this commit."""
+        new = {w.record.partner_id for w in writes if w.kind is MEMBERSHIPS and w.expected == 0}
+        new -= set(self._stages["partners"].records)
+        if not new:
+            return
+        stored: dict[Key, int] = {}
+        for chunk in _chunks(sorted(new)):
+            stored.update(reads.versions(PARTNERS, chunk))
+        missing = sorted(new - set(stored))
+        if missing:
+            raise _no_member(missing[0])
+
+    def _check_models(self, reads: CommittedReads) -> list[Write[Any]]:
+        """New versions are inserted; a stored version may only become retired, once."""
+        staged = self._stages["models"].records
+        stored = _load(reads, MODELS, list(staged)) if staged else {}
+        writes = []
+        for key, model in staged.items():
+            known = stored.get(key)
+            if known is None:  # added in this unit of work (and maybe retired in it too)
+                writes.append(Write(MODELS, key, model, 0))
+            elif not model.retired or known.model != model.model:
+                raise _model_exists(key)
+            elif known.retired:
+                raise _retired_already(key)
+            else:
+                writes.append(Write(MODELS, key, model, None))
         return writes
 
     def _check_appends(self, reads: CommittedReads, kind: Kind[Any]) -> list[Write[Any]]:

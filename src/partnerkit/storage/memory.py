@@ -87,7 +87,8 @@ class _MemoryBackend:
     def find(self, query: Query[Any]) -> list[Any]:
         with self._lock:
             self._check_open()
-            if query.latest is not None and {c.field for c in query.where} <= _GROUPED:
+            grouped = {c.field for c in query.where} <= _GROUPED
+            if query.latest is not None and query.kind.name == "scores" and grouped:
                 # Each partner's latest score: the last of its history.
                 later = query.get("partner_id", ">")
                 scored = self._scored[query.get("model")]

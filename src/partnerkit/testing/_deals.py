@@ -33,6 +33,7 @@ from partnerkit.deals import (
     Match,
     MatchKind,
     PartyKind,
+    normalize_company_name,
     registrable_domain,
 )
 from partnerkit.errors import ValidationError
@@ -109,7 +110,12 @@ def company_names() -> st.SearchStrategy[str]:
         min_size=1,
         max_size=12,
     )
-    free = st.lists(letters, min_size=1, max_size=4).map(" ".join)
+    # A name that is nothing but a legal form ("有限会社") is refused by Customer.
+    free = (
+        st.lists(letters, min_size=1, max_size=4)
+        .map(" ".join)
+        .filter(lambda name: bool(normalize_company_name(name).strip("& ")))
+    )
     return st.one_of(known, free)
 
 

@@ -353,8 +353,16 @@ class _Reads:
 
 
 def _conditions(shape: _Shape, table: Any, conditions: Sequence[Any]) -> list[Any] | None:
+    """The clauses of ``conditions`` (``None``: no stored row can match them)."""
     clauses = []
     for field, op, value in conditions:
+        if op == "any":
+            options = [_conditions(shape, table, (option,)) for option in value]
+            possible = [sa.and_(*option) for option in options if option is not None]
+            if not possible:
+                return None
+            clauses.append(sa.or_(*possible))
+            continue
         column = table.c[field]
         if op == "in":
             stored = {found for item in value if (found := shape.value(field, item)) is not None}
@@ -365,6 +373,10 @@ def _conditions(shape: _Shape, table: Any, conditions: Sequence[Any]) -> list[An
         bound = shape.value(field, value)
         if bound is None:
             return None
+        if op == "contains":
+            position = sa.func.strpos if shape.pg else sa.func.instr
+            clauses.append(position(column, bound) > 0)
+            continue
         clauses.append(
             {
                 "=": column == bound,

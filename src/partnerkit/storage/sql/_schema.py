@@ -12,10 +12,14 @@ what this release writes; `UPGRADES` take an older database there in place.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+
+from partnerkit.deals._domains import registrable_domain
+from partnerkit.deals._names import normalize_company_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,7 +34,7 @@ __all__ = [
 ]
 
 #: The schema version this release creates and reads.
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 metadata: Final = sa.MetaData()
 
@@ -61,6 +65,8 @@ sa.Table(
     _text("owner_id", nullable=True),
     _text("parent_id", nullable=True),
     _text("country"),
+    # Schema version 3: the deal desk's normalised name, searched by substring.
+    _text("name_key", nullable=True),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("json", _DOCUMENT, nullable=False),
     sa.Index("partnerkit_partners_by_status", "status", "id"),
@@ -68,6 +74,7 @@ sa.Table(
     sa.Index("partnerkit_partners_by_country", "country", "id"),
     sa.Index("partnerkit_partners_by_owner", "owner_id", "id"),
     sa.Index("partnerkit_partners_by_parent", "parent_id", "id"),
+    sa.Index("partnerkit_partners_by_name", "name_key", "id"),
 )
 sa.Table(
     "partnerkit_activities",
@@ -95,6 +102,8 @@ sa.Table(
     metadata,
     _text("id", primary_key=True),
     sa.Column("version", sa.Integer, nullable=False),
+    # Schema version 3: when the program was retired (NULL while it runs).
+    sa.Column("retired_at", _INSTANT, nullable=True),
     sa.Column("json", _DOCUMENT, nullable=False),
 )
 sa.Table(
@@ -126,11 +135,16 @@ sa.Table(
     _text("partner_id"),
     _text("status"),
     sa.Column("protection_until", _INSTANT, nullable=True),
+    # Schema version 3: the customer's normalised name (searched by substring) and
+    # its website's registrable domain (by equality).
+    _text("customer_name_key", nullable=True),
+    _text("customer_domain", nullable=True),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("json", _DOCUMENT, nullable=False),
     sa.Index("partnerkit_deals_by_partner", "partner_id", "status", "id"),
     sa.Index("partnerkit_deals_by_status", "status", "id"),
     sa.Index("partnerkit_deals_by_protection", "status", "protection_until", "id"),
+    sa.Index("partnerkit_deals_by_customer_domain", "customer_domain", "id"),
 )
 # The primary key on the customer key is what makes two approvals for one customer
 # impossible, whichever process or server commits them.
@@ -148,6 +162,15 @@ sa.Table(
     metadata,
     _text("deal_id", primary_key=True),
     sa.Column("seq", sa.BigInteger, nullable=False, unique=True),
+)
+# Schema version 3: every version of every scoring model, a retired one kept.
+sa.Table(
+    "partnerkit_scoring_models",
+    metadata,
+    _text("name", primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("retired", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
 )
 # seq is the recording order ("oldest first").
 sa.Table(
@@ -170,6 +193,7 @@ TABLE_NAMES: Final = {
     "deals": "partnerkit_deals",
     "claims": "partnerkit_deal_claims",
     "deal_changes": "partnerkit_deal_changes",
+    "models": "partnerkit_scoring_models",
     "events": "partnerkit_outbox",
 }
 
@@ -182,13 +206,81 @@ def _create(*names: str) -> Callable[[sa.Connection], None]:
     return create
 
 
+def name_key(name: str) -> str:
+    """The deal desk's normalised ``name``, as the search columns hold it."""
+    key = normalize_company_name(name)
+    try:
+        key.encode()
+    except UnicodeEncodeError:  # a lone surrogate: kept as its JSON, as on writes
+        return json.dumps(key)
+    return key
+
+
+def _add_column(connection: sa.Connection, table: str, column: str) -> None:
+    """Add ``column`` of ``table`` as this release declares it (nullable, no default)."""
+    declared = metadata.tables[table].c[column]
+    kind = declared.type.compile(dialect=connection.dialect)
+    connection.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+
+
+def _search_and_models(connection: sa.Connection) -> None:
+    """Version 2 to 3: search columns, retired programs, the scoring models table.
+
+    The search columns of rows already stored are filled from their documents.
+    """
+    for table, column in (
+        ("partnerkit_partners", "name_key"),
+        ("partnerkit_deals", "customer_name_key"),
+        ("partnerkit_deals", "customer_domain"),
+        ("partnerkit_programs", "retired_at"),
+    ):
+        _add_column(connection, table, column)
+    partners = metadata.tables["partnerkit_partners"]
+    deals = metadata.tables["partnerkit_deals"]
+    rows = connection.execute(sa.select(partners.c.id, sa.cast(partners.c.json, sa.Text)))
+    keys = [{"k": id_, "v": name_key(json.loads(doc)["name"])} for id_, doc in rows]
+    if keys:
+        connection.execute(
+            partners.update()
+            .where(partners.c.id == sa.bindparam("k"))
+            .values(name_key=sa.bindparam("v")),
+            keys,
+        )
+    found = []
+    for deal_id, doc in connection.execute(sa.select(deals.c.id, sa.cast(deals.c.json, sa.Text))):
+        customer = json.loads(doc)["customer"]
+        domain = customer.get("domain")
+        found.append(
+            {
+                "k": deal_id,
+                "n": name_key(customer["name"]),
+                "d": None if domain is None else registrable_domain(domain),
+            }
+        )
+    if found:
+        connection.execute(
+            deals.update()
+            .where(deals.c.id == sa.bindparam("k"))
+            .values(customer_name_key=sa.bindparam("n"), customer_domain=sa.bindparam("d")),
+            found,
+        )
+    for index in ("partnerkit_partners_by_name", "partnerkit_deals_by_customer_domain"):
+        next(i for t in metadata.tables.values() for i in t.indexes if i.name == index).create(
+            connection
+        )
+    _create("partnerkit_scoring_models")(connection)
+
+
 #: Upgrade steps: ``UPGRADES[n]`` takes a database from version ``n`` to ``n + 1``,
 #: inside the transaction that also records the new version.
 UPGRADES: Final[dict[int, Callable[[sa.Connection], None]]] = {
     1: _create("partnerkit_deal_changes"),
+    2: _search_and_models,
 }
+_ALL: Final = frozenset(TABLE_NAMES.values()) | {"partnerkit_schema"}
 #: The tables a database of each version has (what an upgrade may expect).
 TABLES_OF_VERSION: Final = {
-    1: frozenset(TABLE_NAMES.values()) - {"partnerkit_deal_changes"} | {"partnerkit_schema"},
-    2: frozenset(TABLE_NAMES.values()) | {"partnerkit_schema"},
+    1: _ALL - {"partnerkit_deal_changes", "partnerkit_scoring_models"},
+    2: _ALL - {"partnerkit_scoring_models"},
+    3: _ALL,
 }

@@ -139,6 +139,21 @@ def _conditions(
     clauses: list[str] = []
     params: list[object] = []
     for field, op, value in conditions:
+        if op == "any":
+            options = [_conditions((option,), alias) for option in value]
+            possible = [option for option in options if option is not None]
+            if not possible:
+                return None
+            clauses.append(f"({' OR '.join(option[0][0] for option in possible)})")
+            params += [param for option in possible for param in option[1]]
+            continue
+        if op == "contains":
+            bound = column_value(field, value)
+            if bound is None:
+                return None
+            clauses.append(f"instr({alias}{field}, ?) > 0")
+            params.append(bound)
+            continue
         if op == "in":
             values = [column_value(field, item) for item in value]
             stored = sorted({item for item in values if item is not None}, key=str)

@@ -8,14 +8,17 @@ Opening a file applies the migrations it lacks in one transaction.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+import json
+import sqlite3
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from partnerkit._version import __version__
+from partnerkit.deals._domains import registrable_domain
+from partnerkit.deals._names import normalize_company_name
 from partnerkit.errors import StorageSchemaError
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from partnerkit.storage.sqlite._connection import Connections
 
 __all__ = ["MIGRATIONS", "MIGRATION_TABLES", "migrate"]
@@ -24,9 +27,45 @@ __all__ = ["MIGRATIONS", "MIGRATION_TABLES", "migrate"]
 # another application's database is refused even if it uses user_version too.
 APPLICATION_ID: Final = 0x504B4954
 
+
+def _text(text: str) -> str:
+    """As `partnerkit.storage.sqlite._tables` stores free text (JSON if unencodable)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(text)
+    return text
+
+
+def _fill_search_columns(db: sqlite3.Connection) -> None:
+    """Compute the search columns of the partners and deals a file already holds."""
+    partners = db.execute("SELECT id, json FROM partners").fetchall()
+    db.executemany(
+        "UPDATE partners SET name_key = ? WHERE id = ?",
+        [(_text(normalize_company_name(json.loads(doc)["name"])), id_) for id_, doc in partners],
+    )
+    deals = db.execute("SELECT id, json FROM deals").fetchall()
+    rows = []
+    for deal_id, doc in deals:
+        customer = json.loads(doc)["customer"]
+        domain = customer.get("domain")
+        rows.append(
+            (
+                _text(normalize_company_name(customer["name"])),
+                None if domain is None else registrable_domain(domain),
+                deal_id,
+            )
+        )
+    db.executemany("UPDATE deals SET customer_name_key = ?, customer_domain = ? WHERE id = ?", rows)
+
+
+#: One step of a migration: an SQL statement, or a function run on the connection
+#: (to fill a new column from the stored documents).
+Step: TypeAlias = str | Callable[[sqlite3.Connection], None]
+
 #: The schema, one migration per step: migration N (1-based) takes a database from
 #: ``user_version`` N - 1 to N. Never edit a released step; append a new one.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
+MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (
     (
         """
         CREATE TABLE partners (
@@ -167,6 +206,32 @@ MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (
         )
         """,
     ),
+    (
+        # Name and customer search: the deal desk's normalised names (searched by
+        # substring) and the customer website's registrable domain (by equality).
+        "ALTER TABLE partners ADD COLUMN name_key TEXT",
+        "ALTER TABLE deals ADD COLUMN customer_name_key TEXT",
+        "ALTER TABLE deals ADD COLUMN customer_domain TEXT",
+        _fill_search_columns,
+        "CREATE INDEX partners_by_name ON partners (name_key, id)",
+        (
+            "CREATE INDEX deals_by_customer_domain ON deals (customer_domain, id)"
+            " WHERE customer_domain IS NOT NULL"
+        ),
+        # Retired programs keep their document; retired_at holds whole microseconds
+        # since 1970-01-01 UTC, NULL while the program runs.
+        "ALTER TABLE programs ADD COLUMN retired_at INTEGER",
+        # Scoring models by name, every version kept so that past scores reproduce.
+        """
+        CREATE TABLE scoring_models (
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            retired INTEGER NOT NULL,
+            json TEXT NOT NULL,
+            UNIQUE (name, version)
+        )
+        """,
+    ),
 )
 #: The tables each migration creates; a database at user_version N has those of 1..N.
 MIGRATION_TABLES: Final = (
@@ -175,6 +240,7 @@ MIGRATION_TABLES: Final = (
     frozenset({"programs", "memberships", "tier_history"}),
     frozenset({"deals", "deal_claims"}),
     frozenset({"deal_changes"}),
+    frozenset({"scoring_models"}),
 )
 
 
@@ -192,8 +258,11 @@ def migrate(connections: Connections, connection: sqlite3.Connection) -> None:
         # Read again under the write lock: another process may have upgraded
         # the file since the check above.
         for number in range(check_schema(db, path) + 1, len(MIGRATIONS) + 1):
-            for statement in MIGRATIONS[number - 1]:
-                db.execute(statement)
+            for step in MIGRATIONS[number - 1]:
+                if isinstance(step, str):
+                    db.execute(step)
+                else:
+                    step(db)
             db.execute(f"PRAGMA user_version = {number}")
 
     connections.write("creating partnerkit's tables", upgrade)

@@ -23,12 +23,18 @@ from partnerkit._documents import activity_document, model_document, partner_doc
 from partnerkit.deals._conflicts import CUSTOMER_KEY_VERSION
 from partnerkit.deals._model import DealRegistration
 from partnerkit.errors import StorageError, ValidationError
-from partnerkit.health import HealthScore
+from partnerkit.health import HealthScore, ScoringModel
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
 from partnerkit.serialization import from_json
-from partnerkit.storage._protocols import StoredProgram
-from partnerkit.storage._staging import Claim, DealChange
+from partnerkit.storage._protocols import StoredModel, StoredProgram
+from partnerkit.storage._staging import (
+    Claim,
+    DealChange,
+    customer_domain,
+    customer_name_key,
+    partner_name_key,
+)
 from partnerkit.tiers import Membership, Program, TierAssignment
 
 __all__ = ["TABLES", "Table", "bindable", "column_value", "micros"]
@@ -81,7 +87,9 @@ def _unstorable(text: str) -> str:
 
 
 #: Key columns of free text, stored by `_storable`.
-_FREE_TEXT: Final = frozenset({"model", "key"})
+_FREE_TEXT: Final = frozenset({"model", "key", "name", "name_key", "customer_name_key"})
+#: Integer columns (a model's version, a deal change's number), bound as they are.
+_INTEGERS: Final = frozenset({"version", "seq"})
 _INSTANTS: Final = frozenset(
     {"occurred_at", "as_of", "valid_from", "valid_until", "protection_until", "recorded_at"}
 )
@@ -93,7 +101,7 @@ def column_value(column: str, value: object) -> object | None:
         return micros(value) if isinstance(value, datetime) else None
     if column in _FREE_TEXT:
         return _storable(value) if isinstance(value, str) else None
-    if column == "seq":  # the one integer column queries compare
+    if column in _INTEGERS:
         return value if type(value) is int else None
     if type(value) is str and value.isascii():  # the common case, checked cheaply
         return value
@@ -236,7 +244,23 @@ _PROGRAM: Final = _Decoder(Program, "program", lambda row: str(row[0]))
 
 
 def _program(row: Sequence[Any]) -> StoredProgram:
-    return StoredProgram(_PROGRAM((row[0], row[1])), int(row[2]))
+    retired = None if row[3] is None else _instant(row[3])
+    return StoredProgram(_PROGRAM((row[0], row[1])), int(row[2]), retired_at=retired)
+
+
+_MODEL: Final = _Decoder(
+    ScoringModel, "scoring model", lambda row: f"{_unstorable(row[0])} v{row[1]}"
+)
+
+
+def _model(row: Sequence[Any]) -> StoredModel:
+    model = _MODEL((row[0], row[1], row[3]))
+    if model.version != row[1]:
+        raise StorageError(
+            f"the stored scoring model {_unstorable(row[0])!r} v{row[1]} holds version "
+            f"{model.version}; the database was changed outside partnerkit: restore it"
+        )
+    return StoredModel(model, int(row[1]), retired=bool(row[2]))
 
 
 def _score_key(row: Sequence[Any]) -> str:
@@ -249,7 +273,7 @@ TABLES: Final = {
         "partners",
         "partner",
         ("id",),
-        ("id", "status", "type", "owner_id", "parent_id", "country", "version", "json"),
+        ("id", "status", "type", "owner_id", "parent_id", "country", "name_key", "version", "json"),
         lambda p: (
             p.id,
             str(p.status),
@@ -257,6 +281,7 @@ TABLES: Final = {
             p.owner_id,
             p.parent_id,
             p.country,
+            _storable(partner_name_key(p)),
             p.version,
             partner_document(p),
         ),
@@ -285,9 +310,9 @@ TABLES: Final = {
         "programs",
         "program",
         ("id",),
-        ("id", "version", "json"),
-        lambda s: (s.program.id, s.version, model_document(s.program)),
-        "id, json, version",
+        ("id", "version", "retired_at", "json"),
+        lambda s: (s.program.id, s.version, _optional(s.retired_at), model_document(s.program)),
+        "id, json, version, retired_at",
         _program,
     ),
     "memberships": Table(
@@ -325,12 +350,23 @@ TABLES: Final = {
         "deals",
         "deal registration",
         ("id",),
-        ("id", "partner_id", "status", "protection_until", "version", "json"),
+        (
+            "id",
+            "partner_id",
+            "status",
+            "protection_until",
+            "customer_name_key",
+            "customer_domain",
+            "version",
+            "json",
+        ),
         lambda d: (
             d.id,
             d.partner_id,
             str(d.status),
             _optional(d.protection_until),
+            _storable(customer_name_key(d)),
+            customer_domain(d),
             d.version,
             model_document(d),
         ),
@@ -356,6 +392,16 @@ TABLES: Final = {
         lambda c: (c.deal_id, c.seq),
         "deal_id, seq",
         lambda row: DealChange(row[0], row[1]),
+    ),
+    # Every version of every model, side by side; a retired one is kept.
+    "models": Table(
+        "scoring_models",
+        "scoring model",
+        ("name", "version"),
+        ("name", "version", "retired", "json"),
+        lambda m: (_storable(m.model.name), m.version, int(m.retired), model_document(m.model)),
+        "name, version, retired, json",
+        _model,
     ),
     # seq is the recording order ("oldest first").
     "events": Table(

@@ -286,8 +286,8 @@ class MembershipRepositoryContract:
         """A commit refused for a membership changed meanwhile writes nothing at all."""
         (existing,) = commit(storage, membership("prg_old", "ptn_1"))
         with storage.unit_of_work() as slow:
-            write_tiers(slow, "prg_new", "ptn_new")
             slow.partners.add(partner("ptn_new"))
+            write_tiers(slow, "prg_new", "ptn_new")
             slow.memberships.update(attrs.evolve(existing, tier_id="registered"))
             with storage.unit_of_work() as fast:
                 save(fast, attrs.evolve(existing, status=MembershipStatus.SUSPENDED))

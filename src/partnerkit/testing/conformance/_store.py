@@ -25,7 +25,16 @@ if TYPE_CHECKING:
 
     from partnerkit.storage._protocols import Storage, UnitOfWork
 
-__all__ = ["commit", "committed", "ids", "missing", "pending_kinds", "save", "stage"]
+__all__ = [
+    "commit",
+    "committed",
+    "ensure_partner",
+    "ids",
+    "missing",
+    "pending_kinds",
+    "save",
+    "stage",
+]
 
 
 def ids(records: Sequence[Any]) -> list[str]:
@@ -37,9 +46,10 @@ def stage(uow: UnitOfWork, *records: object) -> list[Any]:
     """Write ``records`` in ``uow``, in order, the way their repositories take them.
 
     A partner, membership or registration at version 0 is added, one at a higher
-    version updated; a `Program` is added and a `StoredProgram` updated at its
-    version; a run of activities is appended as one batch; a score is added, a tier
-    assignment saved and an event published.
+    version updated (a new membership's partner is added first if it is not
+    stored: memberships need their partner); a `Program` is added and a
+    `StoredProgram` updated at its version; a run of activities is appended as
+    one batch; a score is added, a tier assignment saved and an event published.
 
     Returns:
         What each write returned, one entry a record (``None`` where a write
@@ -67,6 +77,8 @@ def _write(uow: UnitOfWork, record: object) -> Any:
             repository = uow.partners
         case Membership():
             repository = uow.memberships
+            if record.version == 0:
+                ensure_partner(uow, record.partner_id)
         case DealRegistration():
             repository = uow.deals
         case Program():
@@ -82,6 +94,17 @@ def _write(uow: UnitOfWork, record: object) -> Any:
         case _:
             raise TypeError(f"the suite cannot write {record!r}")
     return repository.add(record) if record.version == 0 else repository.update(record)
+
+
+def ensure_partner(uow: UnitOfWork, partner_id: str) -> None:
+    """Add a plain partner ``partner_id`` in ``uow`` unless one is stored or staged."""
+    # _records builds on this module: imported here, when first needed.
+    from partnerkit.testing.conformance._records import partner  # noqa: PLC0415
+
+    try:
+        uow.partners.get(partner_id)
+    except NotFoundError:
+        uow.partners.add(partner(partner_id))
 
 
 def commit(storage: Storage, *records: object) -> list[Any]:
