@@ -16,7 +16,7 @@ from partnerkit._base.checks import check_enum, check_slug
 from partnerkit._base.events import Scalar, check_scalars
 from partnerkit._base.frozen import freeze
 from partnerkit._base.ids import check_id
-from partnerkit._base.money import Money, check_currency
+from partnerkit._base.money import Money, check_currency, check_number
 from partnerkit._base.time import Period, to_utc
 from partnerkit.errors import NotFoundError, Problems, ValidationError
 
@@ -274,7 +274,12 @@ class MetricSnapshot:
         else:
             object.__setattr__(self, "values", freeze(self.values))
             for name, value in self.values.items():
-                if value is not None and type(value) not in (Money, Decimal, int):
+                if value is None or type(value) is Money:
+                    continue
+                if type(value) in (Decimal, int):
+                    # Out-of-range numbers are refused before anything computes with them.
+                    problems.check(f"values[{name!r}]", check_number, value, "")
+                else:
                     problems.add(
                         f"values[{name!r}]",
                         f"expected Money, Decimal, int or None, got {type(value).__name__}",
