@@ -212,17 +212,13 @@ def decode(raw: bytes, name: str) -> str:
             codec, label, skip = bom_codec, bom_label, len(bom)
             break
     body = memoryview(raw)[skip:]
+    bad: UnicodeDecodeError | None = None
     try:
         text = codecs.decode(body, codec)
     except UnicodeDecodeError as error:
-        line, column = _position(codecs.decode(body[: error.start], codec, "replace"))
-        offset = skip + error.start
-        byte = f"0x{raw[offset]:02X}" if offset < len(raw) else "the end"
-        guess = " (it may be Latin-1 or Windows-1252)" if label == "UTF-8" else ""
-        raise ValidationError.single(
-            f"{name}, line {line}, column {column}",
-            f"byte {offset:,} ({byte}) is not {label} text{guess}; {_RESAVE}",
-        ) from None
+        bad = error
+        text = codecs.decode(body[: error.start], codec)  # the text before it
+    # A NUL before the first bad byte says more (binary, or UTF-16 without a BOM).
     nul = text.find("\0")
     if nul >= 0:
         line, column = _position(text[:nul])
@@ -231,6 +227,15 @@ def decode(raw: bytes, name: str) -> str:
             f"{name}, line {line}, column {column}",
             f"byte {offset:,} is a NUL character: this is a binary file, or UTF-16 "
             f"text without a byte order mark; {_RESAVE}",
+        )
+    if bad is not None:
+        line, column = _position(text)
+        offset = skip + bad.start
+        byte = f"0x{raw[offset]:02X}" if offset < len(raw) else "the end"
+        guess = " (it may be Latin-1 or Windows-1252)" if label == "UTF-8" else ""
+        raise ValidationError.single(
+            f"{name}, line {line}, column {column}",
+            f"byte {offset:,} ({byte}) is not {label} text{guess}; {_RESAVE}",
         )
     return text
 
