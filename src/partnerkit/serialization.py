@@ -8,6 +8,10 @@ One configured cattrs converter (never the global one) does the work:
 - unknown keys, missing keys and wrong types raise `ValidationError` listing every
   bad field by path (``contacts[1].email``), never a bare cattrs or ``KeyError``.
 
+Reading is bounded whatever the input: documents nest at most 64 levels, whole
+numbers past 19 digits are never turned into ints, and every number and instant
+is checked against partnerkit's bounds before it is used.
+
 A top-level document carries ``"schema_version"``; `from_dict` upgrades documents
 written by an older release before reading them and refuses ones from a newer
 release.
@@ -478,7 +482,7 @@ def _from_document(cls: type[T], data: Mapping[str, Any], *, owned: bool) -> T:
 
 #: How deeply a JSON or TOML document may nest lists and objects. partnerkit's own
 #: documents nest about ten levels; the cap keeps every reader's recursion shallow.
-MAX_DEPTH: Final = 64
+_MAX_DEPTH: Final = 64
 # Dotted TOML keys nest tables too ("a.b.c = 1"), and tomllib's work on one grows
 # with the square of its parts, so keys are checked before tomllib sees them.
 _TOML_STRING_OR_COMMENT: Final = re.compile(
@@ -492,10 +496,10 @@ _TOML_STRING_OR_COMMENT: Final = re.compile(
 # Both start only where a word starts, so a long run of letters or digits is
 # scanned once, not once from each of its characters.
 _DEEP_TOML_KEY: Final = re.compile(
-    rf"(?<![A-Za-z0-9_-])(?:[A-Za-z0-9_-]++[ \t]*+\.[ \t]*+){{{MAX_DEPTH},}}"
+    rf"(?<![A-Za-z0-9_-])(?:[A-Za-z0-9_-]++[ \t]*+\.[ \t]*+){{{_MAX_DEPTH},}}"
 )
 _LONG_DIGITS: Final = re.compile(r"(?<![\w.])(?:\d[\d_]{4299,}|0[xob][0-9a-fA-F_]{4300,})")
-_NESTED_HINT: Final = f"it nests lists and objects more than {MAX_DEPTH} levels deep"
+_NESTED_HINT: Final = f"it nests lists and objects more than {_MAX_DEPTH} levels deep"
 
 
 class _BadNumberError(Exception):
@@ -547,7 +551,7 @@ _DECODER: Final = json.JSONDecoder(
 
 
 def _check_depth(data: object, what: str) -> None:
-    """Refuse ``data`` if its lists and dicts nest deeper than `MAX_DEPTH`."""
+    """Refuse ``data`` if its lists and dicts nest deeper than 64 levels."""
     pending: list[tuple[object, int]] = [(data, 1)]
     while pending:
         value, depth = pending.pop()
@@ -557,18 +561,18 @@ def _check_depth(data: object, what: str) -> None:
             children = value
         else:
             continue
-        if depth > MAX_DEPTH:
+        if depth > _MAX_DEPTH:
             raise ValidationError.single("", f"the {what} is too deep: {_NESTED_HINT}")
         pending.extend((child, depth + 1) for child in children)
 
 
-def load_json(text: str | bytes | bytearray) -> Any:
+def _load_json(text: str | bytes | bytearray) -> Any:
     """Parse JSON text as partnerkit reads it, within partnerkit's bounds.
 
     Numbers with a fraction or exponent become exact Decimals, ``NaN`` and
     ``Infinity`` are refused, whole numbers longer than 19 characters become
     Decimals (which every bound check then refuses by field path), and documents
-    nested deeper than `MAX_DEPTH` are refused. Bytes are decoded as UTF-8, 16 or
+    nested deeper than 64 levels are refused. Bytes are decoded as UTF-8, 16 or
     32 as JSON allows.
 
     Raises:
@@ -597,19 +601,19 @@ def load_json(text: str | bytes | bytearray) -> Any:
     return data
 
 
-def load_toml(text: str, *, parse_float: Callable[[str], Any] = float) -> dict[str, Any]:
-    """Parse TOML text within partnerkit's bounds (see `load_json`).
+def _load_toml(text: str, *, parse_float: Callable[[str], Any] = float) -> dict[str, Any]:
+    """Parse TOML text within partnerkit's bounds (see `_load_json`).
 
     Raises:
         ValidationError: Naming the line and column of a syntax error, a dotted key
-            or a nesting deeper than `MAX_DEPTH`, or a number too long to read.
+            or a nesting deeper than 64 levels, or a number too long to read.
     """
     if not isinstance(text, str):
         raise ValidationError.single("", f"expected TOML text, got {_type_name(text)}")
     # Strings become runs of "x" (a quoted key is one key part), keeping every offset.
     bare = _TOML_STRING_OR_COMMENT.sub(lambda match: "x" * len(match[0]), text)
     for pattern, problem in (
-        (_DEEP_TOML_KEY, f"a dotted key has more than {MAX_DEPTH} parts"),
+        (_DEEP_TOML_KEY, f"a dotted key has more than {_MAX_DEPTH} parts"),
         (_LONG_DIGITS, "a number has more than 4,300 digits; numbers stay below 10**18"),
     ):
         found = pattern.search(bare)
@@ -640,14 +644,18 @@ def from_json(cls: type[T], text: str | bytes) -> T:
     """Read a ``cls`` (a model, or a value such as `Period`) from JSON made by `to_json`.
 
     Numbers with a fraction are read as exact Decimals; ``NaN`` and ``Infinity``
-    are refused.
+    are refused. Whatever the text holds, the only exception raised is a
+    `ValidationError`: nesting deeper than 64 levels, numbers out of partnerkit's
+    bounds (below 10**18 in magnitude) and instants outside the years 1900 to 2999
+    are refused by path before anything computes with them.
 
     Raises:
-        ValidationError: If the text is not JSON, or for every bad field by path.
+        ValidationError: If the text is not JSON (with the line and column), or for
+            every bad field by path.
     """
     if not isinstance(text, (str, bytes, bytearray)):
         raise ValidationError.single("", f"expected JSON text, got {_type_name(text)}")
-    data = load_json(text)
+    data = _load_json(text)
     if cls in _SCALARS:
         return _structure(data, cls)
     return _from_document(cls, data, owned=True)

@@ -29,7 +29,7 @@ import stat
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from partnerkit.errors import FieldProblem, ValidationError
-from partnerkit.serialization import load_json
+from partnerkit.serialization import _load_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -363,7 +363,7 @@ def read_json(path: Path, *, limit: int) -> Any:
     Raises:
         ValidationError: Naming the file, and the line and column of a syntax error.
     """
-    return located(str(path), load_json, read_text(path, limit=limit))
+    return located(str(path), _load_json, read_text(path, limit=limit))
 
 
 def located(name: str, read: Callable[[Any], T], data: Any) -> T:

@@ -715,9 +715,9 @@ def model_from_toml(text: str) -> ScoringModel:
             too deeply or holds a number too long to read, or naming every bad
             field by path.
     """
-    from partnerkit.serialization import load_toml  # noqa: PLC0415 - see model_from_dict
+    from partnerkit.serialization import _load_toml  # noqa: PLC0415 - see model_from_dict
 
-    return model_from_dict(load_toml(text, parse_float=Decimal))
+    return model_from_dict(_load_toml(text, parse_float=Decimal))
 
 
 def _toml_value(value: object) -> str:

@@ -44,9 +44,9 @@ def program_from_toml(text: str) -> Program:
             out-of-range datetimes, and every problem `from_dict` and `Program` find, each
             with its path (``tiers[2].requirements.all_of[0].threshold``).
     """
-    from partnerkit.serialization import from_dict, load_toml  # noqa: PLC0415 - io reads domain, not back
+    from partnerkit.serialization import _load_toml, from_dict  # noqa: PLC0415 - io reads domain, not back
 
-    data = load_toml(text)
+    data = _load_toml(text)
     problems = Problems()
     prepared = _prepare(data, "", problems)
     problems.raise_if_any()
