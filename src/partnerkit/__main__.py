@@ -16,13 +16,17 @@ from partnerkit._cli.reading import (
     DEFAULT_MAX_REGISTRATIONS,
     DEFAULT_MAX_ROWS,
     defuse,
+    located,
     parse_size,
+    read_json,
+    read_text,
 )
 from partnerkit.serialization import to_dict
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
+    from partnerkit._cli.deals import Finding
     from partnerkit.health import ScoringModel
     from partnerkit.storage import Storage
     from partnerkit.tiers import Program
@@ -71,7 +75,6 @@ def _demo(options: argparse.Namespace) -> None:
 
 
 def _read_model(path: Path, limit: int) -> ScoringModel:
-    from partnerkit._cli.reading import located, read_json, read_text  # noqa: PLC0415
     from partnerkit.health import model_from_dict, model_from_toml  # noqa: PLC0415
 
     if path.suffix.lower() == ".toml":
@@ -80,7 +83,6 @@ def _read_model(path: Path, limit: int) -> ScoringModel:
 
 
 def _read_program(path: Path, limit: int) -> Program:
-    from partnerkit._cli.reading import located, read_text  # noqa: PLC0415
     from partnerkit.serialization import from_json  # noqa: PLC0415
     from partnerkit.tiers import Program, program_from_toml  # noqa: PLC0415
 
@@ -193,44 +195,39 @@ def _deals_check(options: argparse.Namespace) -> int:
     registrations = read_registrations(
         Path(options.input), limit=options.max_size, max_rows=options.max_rows
     )
-    findings = check_in_order(registrations)
     found = 0
-    if options.format == "json":
 
-        def documents() -> Iterable[dict[str, object]]:
-            nonlocal found
-            for finding in findings:
-                found += 1
-                yield {"conflict": to_dict(finding.conflict), "more": finding.more}
-
-        _print_json(documents())
-    elif options.format == "csv":
-
-        def rows() -> Iterable[tuple[object, ...]]:
-            nonlocal found
-            for finding in findings:
-                found += 1
-                c = finding.conflict
-                kinds = ";".join(kind.value for kind in c.match_kinds)
-                yield (
-                    c.registration_id,
-                    c.other_id,
-                    f"{c.confidence:.2f}",
-                    c.outcome.value,
-                    kinds,
-                    finding.more,
-                )
-
-        header = ("registration_id", "other_id", "confidence", "outcome", "matched", "more")
-        _print_csv(header, rows())
-    else:
-        for finding in findings:
+    def findings() -> Iterator[Finding]:
+        # Each finding is printed as soon as it is found; only the count is kept.
+        nonlocal found
+        for finding in check_in_order(registrations):
             found += 1
+            yield finding
+
+    if options.format == "json":
+        _print_json({"conflict": to_dict(f.conflict), "more": f.more} for f in findings())
+    elif options.format == "csv":
+        header = ("registration_id", "other_id", "confidence", "outcome", "matched", "more")
+        _print_csv(header, (_conflict_row(finding) for finding in findings()))
+    else:
+        for finding in findings():
             print(finding.conflict.explain())
             if finding.more:
                 print(f"  and {finding.more:,} more earlier registration(s) for this customer")
         print(f"{found} conflict(s) found")
     return EXIT_CONFLICTS if found else EXIT_OK
+
+
+def _conflict_row(finding: Finding) -> tuple[object, ...]:
+    conflict = finding.conflict
+    return (
+        conflict.registration_id,
+        conflict.other_id,
+        f"{conflict.confidence:.2f}",
+        conflict.outcome.value,
+        ";".join(kind.value for kind in conflict.match_kinds),
+        finding.more,
+    )
 
 
 def _limit_options(parser: argparse.ArgumentParser, max_rows: int) -> None:

@@ -537,14 +537,7 @@ class Cadence:
         reason = "dateutil could not read it"
         try:
             parsed = rrulestr(self.rule, dtstart=self.anchor, cache=True)
-        except (
-            ValueError,
-            TypeError,
-            KeyError,
-            IndexError,
-            AttributeError,
-            OverflowError,
-        ) as error:
+        except _DATEUTIL_ERRORS as error:
             parsed, reason = None, str(error) or reason
         if _ZERO_INTERVAL.search(upper):
             parsed, reason = None, "INTERVAL must be 1 or more"
