@@ -175,3 +175,13 @@ def test_many_problems_are_listed_up_to_a_hundred_and_counted() -> None:
     problems = caught.value.problems
     assert len(problems) == MAX_SHOWN + 1
     assert str(problems[-1]) == "f.csv: and 150 more problems like these; fix the ones above first"
+
+
+def test_a_huge_value_quoted_in_a_message_is_shortened_keeping_the_fix() -> None:
+    findings = Findings("f.csv")
+    findings.add("f.csv, line 2", f"'{'a' * 200_000}.fi' is not a valid domain; write acme.com")
+    with pytest.raises(ValidationError) as caught:
+        findings.raise_if_any()
+    assert str(caught.value) == (
+        f"f.csv, line 2: '{'a' * 39}...aaaa.fi' is not a valid domain; write acme.com"
+    )
