@@ -16,7 +16,7 @@ from partnerkit._base.checks import check_enum, check_slug
 from partnerkit._base.events import Scalar, check_scalars
 from partnerkit._base.frozen import freeze
 from partnerkit._base.ids import check_id
-from partnerkit._base.money import Money, check_currency, check_number
+from partnerkit._base.money import NUMBER_LIMIT, Money, check_currency, check_number
 from partnerkit._base.time import Period, to_utc
 from partnerkit.errors import NotFoundError, Problems, ValidationError
 
@@ -39,6 +39,7 @@ __all__ = [
 MetricValue = Money | Decimal | int | None
 
 _TICK: Final = timedelta(microseconds=1)
+_LIMIT: Final = NUMBER_LIMIT
 
 
 class Aggregate(enum.StrEnum):
@@ -274,9 +275,10 @@ class MetricSnapshot:
         else:
             object.__setattr__(self, "values", freeze(self.values))
             for name, value in self.values.items():
-                if value is None or type(value) is Money:
+                kind = type(value)
+                if value is None or kind is Money or (kind is int and -_LIMIT < value < _LIMIT):
                     continue
-                if type(value) in (Decimal, int):
+                if kind in (Decimal, int):
                     # Out-of-range numbers are refused before anything computes with them.
                     problems.check(f"values[{name!r}]", check_number, value, "")
                 else:
