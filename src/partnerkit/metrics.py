@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from operator import attrgetter
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 import attrs
 
@@ -40,6 +40,7 @@ MetricValue = Money | Decimal | int | None
 
 _TICK: Final = timedelta(microseconds=1)
 _LIMIT: Final = NUMBER_LIMIT
+_MIN_EXPONENT: Final = -9
 
 
 class Aggregate(enum.StrEnum):
@@ -278,6 +279,14 @@ class MetricSnapshot:
                 kind = type(value)
                 if value is None or kind is Money or (kind is int and -_LIMIT < value < _LIMIT):
                     continue
+                if kind is Decimal:
+                    number = cast("Decimal", value)
+                    if (
+                        number.is_finite()  # comparing a NaN would raise
+                        and -_LIMIT < number < _LIMIT
+                        and number.as_tuple().exponent >= _MIN_EXPONENT  # type: ignore[operator]
+                    ):
+                        continue
                 if kind in (Decimal, int):
                     # Out-of-range numbers are refused before anything computes with them.
                     problems.check(f"values[{name!r}]", check_number, value, "")

@@ -69,13 +69,18 @@ def to_utc(value: datetime, field: str = "value") -> datetime:
         raise ValidationError.single(
             field, f"expected an aware datetime, got {type(value).__name__}"
         )
+    year = value.year
+    if value.tzinfo is UTC:  # the common case, in one comparison
+        if FIRST_YEAR <= year <= LAST_YEAR:
+            return value
+        raise _out_of_range(value, field)
     # Checked before any arithmetic: shifting year 1 or 9999 by its offset overflows.
-    if not FIRST_YEAR - 1 <= value.year <= LAST_YEAR + 1:
+    if not FIRST_YEAR - 1 <= year <= LAST_YEAR + 1:
         raise _out_of_range(value, field)
     offset = value.utcoffset()
     if offset is None:
         raise ValidationError.single(field, f"{value.isoformat()} has no timezone; {_NAIVE_HINT}")
-    utc = value if value.tzinfo is UTC else (value - offset).replace(tzinfo=UTC)
+    utc = (value - offset).replace(tzinfo=UTC)
     if not FIRST_YEAR <= utc.year <= LAST_YEAR:
         raise _out_of_range(value, field)
     return utc
