@@ -44,7 +44,7 @@ DEFAULT_MAX_BYTES: Final = 10 * 1024 * 1024
 DEFAULT_MAX_ROWS: Final = 100_000
 #: How many registrations ``deals check`` reads unless ``--max-rows`` raises it:
 #: each is compared with the similar ones before it, which costs more per row.
-DEFAULT_MAX_REGISTRATIONS: Final = 20_000
+DEFAULT_MAX_REGISTRATIONS: Final = 10_000
 #: How many problems an error lists before it only counts the rest.
 MAX_SHOWN: Final = 100
 
