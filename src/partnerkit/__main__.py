@@ -15,6 +15,7 @@ from partnerkit._cli.reading import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REGISTRATIONS,
     DEFAULT_MAX_ROWS,
+    Findings,
     defuse,
     located,
     parse_size,
@@ -117,15 +118,20 @@ def _score(options: argparse.Namespace) -> None:
     model = _read_model(Path(options.model), options.max_size)
     as_of = parse_datetime(options.as_of, "--as-of") if options.as_of else None
     wanted = {measure.metric for measure in model.measures} | {g.metric for g in model.gates}
-    snapshots = read_snapshots(
+    rows = read_snapshots(
         Path(options.input), as_of, limit=options.max_size, max_rows=options.max_rows, wanted=wanted
     )
-    if not snapshots:
+    if not rows:
         raise ValidationError.single(options.input, "the file holds no partners")
+    snapshots = [row.snapshot for row in rows]
+    del rows
     when = max(snapshot.as_of for snapshot in snapshots)
     # A compact batch builds each partner's full score as it is printed, so memory
-    # stays with the snapshots however many measures the model has.
-    batch = score_batch(model, snapshots, as_of=when, explain=False)
+    # stays with the snapshots however many measures the model has. Problems
+    # between partners (money in two currencies) surface here, before any output.
+    batch = located(
+        options.input, lambda s: score_batch(model, s, as_of=when, explain=False), snapshots
+    )
     if options.format == "json":
         _print_json(to_dict(item) for item in batch)
         return
@@ -159,32 +165,39 @@ def _tiers(options: argparse.Namespace) -> None:
 
     program = _read_program(Path(options.program), options.max_size)
     as_of = parse_datetime(options.as_of, "--as-of") if options.as_of else None
-    snapshots = read_snapshots(
+    rows = read_snapshots(
         Path(options.input),
         as_of,
         limit=options.max_size,
         max_rows=options.max_rows,
         wanted=_program_metrics(program),
     )
-
-    def standings() -> Iterable[tuple[str, str, str, str]]:
-        for snapshot in snapshots:
-            # A newcomer's standing: which tier the metrics earn and what the next needs.
-            member = Membership(snapshot.partner_id, program.id, snapshot.as_of.date())
+    # Every partner is evaluated before anything is printed, so a metric the program
+    # cannot compare is reported with its row instead of cutting the output short.
+    standings: list[tuple[str, str, str, str]] = []
+    findings = Findings(options.input)
+    for row in rows:
+        snapshot = row.snapshot
+        # A newcomer's standing: which tier the metrics earn and what the next needs.
+        member = Membership(snapshot.partner_id, program.id, snapshot.as_of.date())
+        try:
             decision = evaluate(program, member, snapshot, as_of=snapshot.as_of)
-            tier = program.tier(decision.tier_id).name if decision.tier_id else "none"
-            progress = "" if decision.progress is None else f"{decision.progress:.0%}"
-            yield snapshot.partner_id, tier, progress, decision.gap
-
+        except ValidationError as error:
+            findings.add_error(f"{row.where} (partner {snapshot.partner_id})", error)
+            continue
+        tier = program.tier(decision.tier_id).name if decision.tier_id else "none"
+        progress = "" if decision.progress is None else f"{decision.progress:.0%}"
+        standings.append((snapshot.partner_id, tier, progress, decision.gap))
+    findings.raise_if_any()
     keys = ("partner_id", "tier", "progress_to_next", "gap")
     if options.format == "json":
-        _print_json(dict(zip(keys, row, strict=True)) for row in standings())
+        _print_json(dict(zip(keys, row, strict=True)) for row in standings)
         return
     if options.format == "csv":
-        _print_csv(keys, standings())
+        _print_csv(keys, standings)
         return
     print(f"{'partner':<24} {'tier':<14} {'next':>5}  gap to the next tier")
-    for partner_id, tier, progress, gap in standings():
+    for partner_id, tier, progress, gap in standings:
         print(f"{partner_id:<24} {tier:<14} {progress:>5}  {gap}")
 
 

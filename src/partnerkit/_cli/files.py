@@ -17,6 +17,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
+import attrs
+
 from partnerkit._base.money import Money, to_decimal
 from partnerkit._base.time import parse_datetime
 from partnerkit._cli.reading import (
@@ -36,6 +38,20 @@ from partnerkit.metrics import MetricSnapshot, MetricValue
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterator
     from pathlib import Path
+
+
+@attrs.frozen
+class Row:
+    """A snapshot read from a file, and where: for problems found when it is used.
+
+    Attributes:
+        where: The file and line (CSV) or index (JSON): ``"metrics.csv, line 3"``.
+        snapshot: What the row holds.
+    """
+
+    where: str
+    snapshot: MetricSnapshot
+
 
 # Possessive quantifiers: a 200 KiB cell of digits followed by a letter fails in one
 # pass instead of being retried at every split of its digits.
@@ -147,7 +163,7 @@ def _read_csv(
     default_as_of: datetime | None,
     wanted: Collection[str] | None,
     max_rows: int,
-) -> list[MetricSnapshot]:
+) -> list[Row]:
     records = csv_records(text, name)
     first = next(records, None)
     if first is None:
@@ -161,7 +177,7 @@ def _read_csv(
             f"{name}, line {header_line}", "the header row must name a partner_id column"
         )
     rows = _MetricRows(name, columns, default_as_of, wanted)
-    snapshots: list[MetricSnapshot] = []
+    snapshots: list[Row] = []
     count = 0
     for number, row in records:
         if not any(cell.strip() for cell in row):
@@ -171,7 +187,7 @@ def _read_csv(
             raise too_many_rows(f"{name}, line {number}", max_rows)
         snapshot = rows.read(number, row)
         if snapshot is not None:
-            snapshots.append(snapshot)
+            snapshots.append(Row(f"{name}, line {number}", snapshot))
     rows.findings.raise_if_any()
     return snapshots
 
@@ -182,12 +198,12 @@ def _read_json(
     default_as_of: datetime | None,
     wanted: Collection[str] | None,
     max_rows: int,
-) -> list[MetricSnapshot]:
+) -> list[Row]:
     if not isinstance(data, list):
         raise ValidationError.single(name, "expected a JSON list of snapshots")
     if len(data) > max_rows:
         raise too_many_rows(f"{name}, [{max_rows}]", max_rows)
-    snapshots: list[MetricSnapshot] = []
+    snapshots: list[Row] = []
     findings = Findings(name)
     indexes: dict[object, int] = {}
     for index, item in enumerate(data):
@@ -222,7 +238,8 @@ def _read_json(
             as_of = parse_datetime(raw_as_of, "") if raw_as_of is not None else default_as_of
             if as_of is None:
                 raise ValidationError.single("as_of", "missing, and no --as-of given")
-            snapshots.append(MetricSnapshot(partner_id, as_of, values))  # type: ignore[arg-type]
+            snapshot = MetricSnapshot(partner_id, as_of, values)  # type: ignore[arg-type]
+            snapshots.append(Row(path, snapshot))
         except ValidationError as error:
             findings.add_error(path, error)
     findings.raise_if_any()
@@ -236,8 +253,8 @@ def read_snapshots(
     limit: int,
     max_rows: int,
     wanted: Collection[str] | None = None,
-) -> list[MetricSnapshot]:
-    """Read metric snapshots from a ``.csv`` or ``.json`` file.
+) -> list[Row]:
+    """Read metric snapshots from a ``.csv`` or ``.json`` file, each with its place.
 
     Args:
         path: The file.
