@@ -1,6 +1,7 @@
 import contextlib
 import enum
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -15,6 +16,8 @@ import partnerkit
 from partnerkit import Cadence, Money, Period, ValidationError
 from partnerkit.serialization import (
     SCHEMA_VERSION_KEY,
+    _load_json,
+    _load_toml,
     from_dict,
     from_json,
     register_migration,
@@ -224,8 +227,10 @@ def test_json_numbers_with_fractions_are_read_exactly() -> None:
         ('{"amount": Infinity, "currency": "USD"}', "Infinity is not a number JSON may carry"),
         ("[]", "expected an object"),
         ('{"amount": 1e400, "currency": "USD"}', "out of range"),
-        ('{"amount": ' + "9" * 5000 + ', "currency": "USD"}', "not valid JSON"),
-        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"amount": ' + "9" * 5000 + ', "currency": "USD"}', "out of range"),
+        ('{"amount": 1e' + "9" * 5000 + ', "currency": "USD"}', "too long a number to read"),
+        ("[" * 100_000 + "]" * 100_000, "more than 64 levels deep"),
+        ("[" * 65 + "]" * 65, "more than 64 levels deep"),
     ],
 )
 def test_from_json_refuses_junk_with_a_validation_error(text: str, message: str) -> None:
@@ -330,3 +335,59 @@ def test_naive_datetime_models_are_refused_on_the_way_in() -> None:
     assert from_dict(Cadence, {"rule": "FREQ=DAILY", "anchor": "2026-01-01T00:00:00Z"}) == Cadence(
         "FREQ=DAILY", anchor=datetime(2026, 1, 1, tzinfo=UTC)
     )
+
+
+# --- hostile documents: bounded, and refused by path ---------------------------------
+
+
+def test_instants_near_year_1_or_9999_are_refused_not_overflowed() -> None:
+    for anchor in ("0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00"):
+        with pytest.raises(ValidationError, match="years 1900 to 2999") as caught:
+            from_json(Cadence, json.dumps({"rule": "FREQ=DAILY", "anchor": anchor}))
+        assert caught.value.paths == ("anchor",)
+
+
+@pytest.mark.parametrize(
+    "number", ["9" * 5000, "1E999999999", "1e-999999999", "10000000000000000000"]
+)
+def test_numbers_out_of_bounds_are_refused_by_path_before_arithmetic(number: str) -> None:
+    document = (
+        f'{{"partner_id": "p", "as_of": "2026-01-01T00:00:00Z", "values": {{"x": {number}}}}}'
+    )
+    with pytest.raises(ValidationError) as caught:
+        from_json(partnerkit.MetricSnapshot, document)
+    assert caught.value.paths == ("values['x']",)
+
+
+def test_whole_number_fields_refuse_huge_decimals_without_building_them() -> None:
+    with pytest.raises(ValidationError, match="out of range") as caught:
+        from_json(Sample, json.dumps(broken()).replace('"version": 1', '"version": 1E999999999'))
+    assert caught.value.paths == ("version",)
+
+
+def test_load_json_names_the_line_and_column() -> None:
+    with pytest.raises(ValidationError, match=r"^line 2, column 3: not valid JSON"):
+        _load_json("[1,\n  }")
+    assert _load_json('{"a": 1.5, "b": 12}'.encode("utf-16")) == {"a": Decimal("1.5"), "b": 12}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a" + ".a" * 100_000 + " = 1", "line 1, column 1: a dotted key has more than 64 parts"),
+        ("x = 1\ny = " + "9" * 5000, "line 2, column 5: a number has more than 4,300 digits"),
+        ("y = 0x" + "f" * 5000, "line 1, column 5: a number has more than 4,300 digits"),
+        ("a = " + "[" * 5000 + "]" * 5000, "more than 64 levels deep"),
+        ("a = " + "[" * 65 + "]" * 65, "more than 64 levels deep"),
+        ("a = 1e" + "9" * 5000, "line 1, column 5: 1e9999"),
+        ("a = [", "not valid TOML"),
+    ],
+)
+def test_load_toml_refuses_what_tomllib_would_choke_on(text: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        _load_toml(text, parse_float=Decimal)
+
+
+def test_load_toml_reads_keys_and_strings_that_only_look_deep() -> None:
+    text = 'a.b.c = "x.y.z"\n"p.q" = 1  # a.b.c.d.e\nlong = "' + "9" * 5000 + '"\n'
+    assert _load_toml(text) == {"a": {"b": {"c": "x.y.z"}}, "p.q": 1, "long": "9" * 5000}

@@ -7,18 +7,30 @@ import csv
 import json
 import sys
 import tempfile
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from partnerkit import PartnerkitError, ValidationError, __version__, parse_datetime
+from partnerkit._cli.reading import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_REGISTRATIONS,
+    DEFAULT_MAX_ROWS,
+    Findings,
+    defuse,
+    located,
+    parse_size,
+    read_json,
+    read_text,
+)
 from partnerkit.serialization import to_dict
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
+    from partnerkit._cli.deals import Finding
     from partnerkit.health import ScoringModel
     from partnerkit.storage import Storage
+    from partnerkit.tiers import Program
 
 #: Exit codes: 0 success, 1 partnerkit refused the input or the store failed,
 #: 2 the command line itself was wrong (argparse's convention), 3 ``deals check``
@@ -34,12 +46,24 @@ def _positive(text: str) -> int:
     return value
 
 
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _demo(options: argparse.Namespace) -> None:
     from partnerkit._cli.demo import run_demo  # noqa: PLC0415 - only the demo needs it
     from partnerkit.storage.sqlite import SqliteStorage  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="partnerkit-demo-") as scratch:
         path = Path(options.db) if options.db else Path(scratch) / "demo.db"
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            # Replacing it would delete a device node, a pipe or another file.
+            raise ValidationError.single(
+                str(path), "is not a regular file; give --db the path of a new or demo file"
+            )
         if path.exists():
             path.unlink()  # the demo always starts from an empty network
         storage: Storage = SqliteStorage(path)
@@ -51,43 +75,70 @@ def _demo(options: argparse.Namespace) -> None:
             print(f"\nThe network is in {path}; open it with partnerkit.storage.sqlite.")
 
 
-def _read_model(path: Path) -> ScoringModel:
+def _read_model(path: Path, limit: int) -> ScoringModel:
     from partnerkit.health import model_from_dict, model_from_toml  # noqa: PLC0415
 
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ValidationError.single("model", f"cannot read {path}: {error.strerror}") from None
     if path.suffix.lower() == ".toml":
-        return model_from_toml(text)
-    try:
-        data = json.loads(text, parse_float=Decimal)
-    except json.JSONDecodeError as error:
-        raise ValidationError.single(
-            f"line {error.lineno}, column {error.colno}", f"not valid JSON: {error.msg}"
-        ) from None
-    return model_from_dict(data)
+        return located(str(path), model_from_toml, read_text(path, limit=limit))
+    return located(str(path), model_from_dict, read_json(path, limit=limit))
+
+
+def _read_program(path: Path, limit: int) -> Program:
+    from partnerkit.serialization import from_json  # noqa: PLC0415
+    from partnerkit.tiers import Program, program_from_toml  # noqa: PLC0415
+
+    text = read_text(path, limit=limit)
+    if path.suffix.lower() == ".toml":
+        return located(str(path), program_from_toml, text)
+    return located(str(path), lambda document: from_json(Program, document), text)
+
+
+def _print_json(documents: Iterable[object]) -> None:
+    """Print a JSON list one item at a time, as ``json.dumps(list, indent=2)`` would."""
+    opened = False
+    for document in documents:
+        item = json.dumps(document, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        print(f"{',' if opened else '['}\n  {item}", end="")
+        opened = True
+    print("\n]" if opened else "[]")
+
+
+def _print_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Print CSV with every cell defused, so no spreadsheet runs one as a formula."""
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow([defuse(cell) for cell in header])
+    for row in rows:
+        writer.writerow([defuse(cell) for cell in row])
 
 
 def _score(options: argparse.Namespace) -> None:
     from partnerkit._cli.files import read_snapshots  # noqa: PLC0415
     from partnerkit.health import score_batch  # noqa: PLC0415
 
-    model = _read_model(Path(options.model))
+    model = _read_model(Path(options.model), options.max_size)
     as_of = parse_datetime(options.as_of, "--as-of") if options.as_of else None
-    snapshots = read_snapshots(Path(options.input), as_of)
-    if not snapshots:
-        raise ValidationError.single("input", "the file holds no partners")
+    wanted = {measure.metric for measure in model.measures} | {g.metric for g in model.gates}
+    rows = read_snapshots(
+        Path(options.input), as_of, limit=options.max_size, max_rows=options.max_rows, wanted=wanted
+    )
+    if not rows:
+        raise ValidationError.single(options.input, "the file holds no partners")
+    snapshots = [row.snapshot for row in rows]
+    del rows
     when = max(snapshot.as_of for snapshot in snapshots)
-    batch = score_batch(model, snapshots, as_of=when)
+    # A compact batch builds each partner's full score as it is printed, so memory
+    # stays with the snapshots however many measures the model has. Problems
+    # between partners (money in two currencies) surface here, before any output.
+    batch = located(
+        options.input, lambda s: score_batch(model, s, as_of=when, explain=False), snapshots
+    )
     if options.format == "json":
-        print(json.dumps([to_dict(item) for item in batch], ensure_ascii=False, indent=2))
+        _print_json(to_dict(item) for item in batch)
         return
     if options.format == "csv":
-        records = batch.to_records(measures=True)
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
+        records = (item.to_record() for item in batch)
+        first = next(records)
+        _print_csv(list(first), (list(record.values()) for record in (first, *records)))
         return
     print(f"{'partner':<24} {'score':>6}  {'band':<14} top reason")
     for item in batch:
@@ -96,70 +147,117 @@ def _score(options: argparse.Namespace) -> None:
         print(f"{item.partner_id:<24} {value:>6}  {item.band or 'no data':<14} {reason}")
 
 
+def _program_metrics(program: Program) -> set[str]:
+    """Every metric name a program's tiers read."""
+    names = {definition.name for definition in program.metrics}
+    pending = [tier.requirements for tier in program.tiers]
+    while pending:
+        requirement = pending.pop()
+        if requirement.metric is not None:
+            names.add(requirement.metric)
+        pending += [*requirement.all_of, *requirement.any_of]
+    return names
+
+
 def _tiers(options: argparse.Namespace) -> None:
     from partnerkit._cli.files import read_snapshots  # noqa: PLC0415
-    from partnerkit.tiers import Membership, evaluate, program_from_toml  # noqa: PLC0415
+    from partnerkit.tiers import Membership, evaluate  # noqa: PLC0415
 
-    path = Path(options.program)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ValidationError.single("program", f"cannot read {path}: {error.strerror}") from None
-    if path.suffix.lower() == ".toml":
-        program = program_from_toml(text)
-    else:
-        from partnerkit.serialization import from_json  # noqa: PLC0415
-        from partnerkit.tiers import Program  # noqa: PLC0415
-
-        program = from_json(Program, text)
+    program = _read_program(Path(options.program), options.max_size)
     as_of = parse_datetime(options.as_of, "--as-of") if options.as_of else None
-    snapshots = read_snapshots(Path(options.input), as_of)
-    rows = []
-    for snapshot in snapshots:
-        # A newcomer's standing: which tier the metrics earn and what the next one needs.
+    rows = read_snapshots(
+        Path(options.input),
+        as_of,
+        limit=options.max_size,
+        max_rows=options.max_rows,
+        wanted=_program_metrics(program),
+    )
+    # Every partner is evaluated before anything is printed, so a metric the program
+    # cannot compare is reported with its row instead of cutting the output short.
+    standings: list[tuple[str, str, str, str]] = []
+    findings = Findings(options.input)
+    for row in rows:
+        snapshot = row.snapshot
+        # A newcomer's standing: which tier the metrics earn and what the next needs.
         member = Membership(snapshot.partner_id, program.id, snapshot.as_of.date())
-        decision = evaluate(program, member, snapshot, as_of=snapshot.as_of)
+        try:
+            decision = evaluate(program, member, snapshot, as_of=snapshot.as_of)
+        except ValidationError as error:
+            findings.add_error(f"{row.where} (partner {snapshot.partner_id})", error)
+            continue
         tier = program.tier(decision.tier_id).name if decision.tier_id else "none"
         progress = "" if decision.progress is None else f"{decision.progress:.0%}"
-        rows.append((snapshot.partner_id, tier, progress, decision.gap))
+        standings.append((snapshot.partner_id, tier, progress, decision.gap))
+    findings.raise_if_any()
+    keys = ("partner_id", "tier", "progress_to_next", "gap")
     if options.format == "json":
-        keys = ("partner_id", "tier", "progress_to_next", "gap")
-        print(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+        _print_json(dict(zip(keys, row, strict=True)) for row in standings)
         return
     if options.format == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(("partner_id", "tier", "progress_to_next", "gap"))
-        writer.writerows(rows)
+        _print_csv(keys, standings)
         return
     print(f"{'partner':<24} {'tier':<14} {'next':>5}  gap to the next tier")
-    for partner_id, tier, progress, gap in rows:
+    for partner_id, tier, progress, gap in standings:
         print(f"{partner_id:<24} {tier:<14} {progress:>5}  {gap}")
 
 
 def _deals_check(options: argparse.Namespace) -> int:
+    from partnerkit._cli.deals import check_in_order  # noqa: PLC0415
     from partnerkit._cli.files import read_registrations  # noqa: PLC0415
-    from partnerkit.deals import ConflictIndex, find_conflicts  # noqa: PLC0415
 
-    index = ConflictIndex()
-    rows = []
-    for registration in read_registrations(Path(options.input)):
-        rows.extend(find_conflicts(registration, index))
-        index.add(registration)
+    registrations = read_registrations(
+        Path(options.input), limit=options.max_size, max_rows=options.max_rows
+    )
+    found = 0
+
+    def findings() -> Iterator[Finding]:
+        # Each finding is printed as soon as it is found; only the count is kept.
+        nonlocal found
+        for finding in check_in_order(registrations):
+            found += 1
+            yield finding
+
     if options.format == "json":
-        print(json.dumps([to_dict(conflict) for conflict in rows], ensure_ascii=False, indent=2))
+        _print_json({"conflict": to_dict(f.conflict), "more": f.more} for f in findings())
     elif options.format == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(("registration_id", "other_id", "confidence", "outcome", "matched"))
-        for c in rows:
-            kinds = ";".join(kind.value for kind in c.match_kinds)
-            writer.writerow(
-                (c.registration_id, c.other_id, f"{c.confidence:.2f}", c.outcome.value, kinds)
-            )
+        header = ("registration_id", "other_id", "confidence", "outcome", "matched", "more")
+        _print_csv(header, (_conflict_row(finding) for finding in findings()))
     else:
-        for conflict in rows:
-            print(conflict.explain())
-        print(f"{len(rows)} conflict(s) found")
-    return EXIT_CONFLICTS if rows else EXIT_OK
+        for finding in findings():
+            print(finding.conflict.explain())
+            if finding.more:
+                print(f"  and {finding.more:,} more earlier registration(s) for this customer")
+        print(f"{found} conflict(s) found")
+    return EXIT_CONFLICTS if found else EXIT_OK
+
+
+def _conflict_row(finding: Finding) -> tuple[object, ...]:
+    conflict = finding.conflict
+    return (
+        conflict.registration_id,
+        conflict.other_id,
+        f"{conflict.confidence:.2f}",
+        conflict.outcome.value,
+        ";".join(kind.value for kind in conflict.match_kinds),
+        finding.more,
+    )
+
+
+def _limit_options(parser: argparse.ArgumentParser, max_rows: int) -> None:
+    parser.add_argument(
+        "--max-size",
+        type=_size,
+        default=DEFAULT_MAX_BYTES,
+        metavar="SIZE",
+        help="refuse files larger than this, such as 50MB (default 10MB)",
+    )
+    parser.add_argument(
+        "--max-rows",
+        type=_positive,
+        default=max_rows,
+        metavar="N",
+        help=f"refuse input with more rows than this (default {max_rows:,})",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -182,6 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--format", choices=("table", "csv", "json"), default="table", help="output format"
     )
     score.add_argument("--as-of", help="ISO instant for rows without an as_of column")
+    _limit_options(score, DEFAULT_MAX_ROWS)
     tiers = commands.add_parser(
         "tiers", help="which tier partners' metrics earn in a program, and the gap to the next"
     )
@@ -191,6 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--format", choices=("table", "csv", "json"), default="table", help="output format"
     )
     tiers.add_argument("--as-of", help="ISO instant for rows without an as_of column")
+    _limit_options(tiers, DEFAULT_MAX_ROWS)
     deals = commands.add_parser("deals", help="deal registration tools")
     deal_commands = deals.add_subparsers(dest="deals_command", required=True)
     check = deal_commands.add_parser(
@@ -200,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument(
         "--format", choices=("text", "csv", "json"), default="text", help="output format"
     )
+    _limit_options(check, DEFAULT_MAX_REGISTRATIONS)
     options = parser.parse_args(argv)
     try:
         if options.command == "demo":

@@ -13,7 +13,7 @@ from partnerkit._base.events import Scalar, check_scalars
 from partnerkit._base.frozen import freeze
 from partnerkit._base.ids import check_id, is_valid_id
 from partnerkit._base.money import Money, to_decimal
-from partnerkit._base.time import to_utc
+from partnerkit._base.time import FIRST_YEAR, LAST_YEAR, to_utc
 from partnerkit.errors import Problems
 
 __all__ = ["Activity", "ActivityKind", "ActivityValue"]
@@ -79,6 +79,7 @@ class Activity:
             and type(self.kind) is str
             and type(occurred) is datetime
             and occurred.tzinfo is UTC
+            and FIRST_YEAR <= occurred.year <= LAST_YEAR
             and (self.value is None or type(self.value) is Money)
             and isinstance(self.attributes, dict)
             and (self.expires_on is None or type(self.expires_on) is date)

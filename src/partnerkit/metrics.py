@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from operator import attrgetter
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 import attrs
 
@@ -16,7 +16,7 @@ from partnerkit._base.checks import check_enum, check_slug
 from partnerkit._base.events import Scalar, check_scalars
 from partnerkit._base.frozen import freeze
 from partnerkit._base.ids import check_id
-from partnerkit._base.money import Money, check_currency
+from partnerkit._base.money import NUMBER_LIMIT, Money, check_currency, check_number
 from partnerkit._base.time import Period, to_utc
 from partnerkit.errors import NotFoundError, Problems, ValidationError
 
@@ -39,6 +39,8 @@ __all__ = [
 MetricValue = Money | Decimal | int | None
 
 _TICK: Final = timedelta(microseconds=1)
+_LIMIT: Final = NUMBER_LIMIT
+_MIN_EXPONENT: Final = -9
 
 
 class Aggregate(enum.StrEnum):
@@ -274,7 +276,21 @@ class MetricSnapshot:
         else:
             object.__setattr__(self, "values", freeze(self.values))
             for name, value in self.values.items():
-                if value is not None and type(value) not in (Money, Decimal, int):
+                kind = type(value)
+                if value is None or kind is Money or (kind is int and -_LIMIT < value < _LIMIT):
+                    continue
+                if kind is Decimal:
+                    number = cast("Decimal", value)
+                    if (
+                        number.is_finite()  # comparing a NaN would raise
+                        and -_LIMIT < number < _LIMIT
+                        and number.as_tuple().exponent >= _MIN_EXPONENT  # type: ignore[operator]
+                    ):
+                        continue
+                if kind in (Decimal, int):
+                    # Out-of-range numbers are refused before anything computes with them.
+                    problems.check(f"values[{name!r}]", check_number, value, "")
+                else:
                     problems.add(
                         f"values[{name!r}]",
                         f"expected Money, Decimal, int or None, got {type(value).__name__}",

@@ -16,7 +16,7 @@ from partnerkit._base.countries import check_country, normalize_email, normalize
 from partnerkit._base.events import Change, Event
 from partnerkit._base.frozen import freeze
 from partnerkit._base.ids import check_id
-from partnerkit._base.money import to_decimal
+from partnerkit._base.money import check_number, to_decimal
 from partnerkit._base.time import Period, parse_date, to_utc
 from partnerkit.errors import (
     InvalidTransitionError,
@@ -164,7 +164,7 @@ def _read_integer(value: object) -> int:
     if isinstance(value, str) and re.fullmatch(r"[+-]?\d{1,18}", value.strip()):
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return int(check_number(value, ""))
     raise ValidationError.single("", f"expected a whole number, got {value!r}")
 
 

@@ -8,6 +8,10 @@ One configured cattrs converter (never the global one) does the work:
 - unknown keys, missing keys and wrong types raise `ValidationError` listing every
   bad field by path (``contacts[1].email``), never a bare cattrs or ``KeyError``.
 
+Reading is bounded whatever the input: documents nest at most 64 levels, whole
+numbers past 19 digits are never turned into ints, and every number and instant
+is checked against partnerkit's bounds before it is used.
+
 A top-level document carries ``"schema_version"``; `from_dict` upgrades documents
 written by an older release before reading them and refuses ones from a newer
 release.
@@ -23,10 +27,13 @@ Example:
 
 from __future__ import annotations
 
+import decimal
 import enum
 import json
 import math
-from collections.abc import Callable, Mapping
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final, TypeVar, cast
@@ -38,7 +45,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, Iterabl
 from cattrs.gen import make_dict_structure_fn
 
 from partnerkit._base.events import Scalar
-from partnerkit._base.money import Money, to_decimal
+from partnerkit._base.money import Money, check_number, to_decimal
 from partnerkit._base.time import _EPOCH, Cadence, Period, parse_date, parse_datetime
 from partnerkit.errors import FieldProblem, ValidationError, join_path
 from partnerkit.ledger import ActivityValue
@@ -96,11 +103,15 @@ def _structure_str(value: object, _: type[str]) -> str:
 
 
 def _structure_int(value: object, _: type[int]) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, Decimal) and value == value.to_integral_value():
-            return int(value)
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise ValidationError.single("", f"expected a whole number, got {value!r}")
-    return value
+    # Bounded before int(): int(Decimal("1E999999999")) would build a billion digits.
+    number = check_number(value, "")
+    if isinstance(number, Decimal):
+        if number != number.to_integral_value():
+            raise ValidationError.single("", f"expected a whole number, got {number}")
+        return int(number)
+    return number
 
 
 def _structure_bool(value: object, _: type[bool]) -> bool:
@@ -377,6 +388,18 @@ def _note_path(error: BaseException) -> str:
     return ""
 
 
+# What reading a value may raise besides ValidationError: cattrs' own errors, and
+# the built-in ones a model's checks or a converter raise on input they refuse.
+_READ_ERRORS: Final = (
+    cattrs.errors.CattrsError,
+    ValueError,
+    TypeError,
+    LookupError,
+    AttributeError,
+    ArithmeticError,
+)
+
+
 def _structure(data: object, cls: type[T]) -> T:
     try:
         return _FAST.structure(data, cls)
@@ -384,13 +407,13 @@ def _structure(data: object, cls: type[T]) -> T:
         if not attrs.has(cls):
             raise
         first: BaseException = fast_error
-    except (cattrs.errors.CattrsError, ValueError, TypeError, KeyError, AttributeError) as error:
+    except _READ_ERRORS as error:
         first = error
     except RecursionError:
         raise ValidationError.single("", "the input is nested too deeply") from None
     try:
         result = _DETAILED.structure(data, cls)
-    except (cattrs.errors.CattrsError, ValidationError, ValueError, TypeError, KeyError) as error:
+    except _READ_ERRORS as error:
         raise ValidationError(_problems(error, "") or _problems(first, "")) from None
     except RecursionError:
         raise ValidationError.single("", "the input is nested too deeply") from None
@@ -457,15 +480,157 @@ def _from_document(cls: type[T], data: Mapping[str, Any], *, owned: bool) -> T:
     return _structure(document, cls)
 
 
+#: How deeply a JSON or TOML document may nest lists and objects. partnerkit's own
+#: documents nest about ten levels; the cap keeps every reader's recursion shallow.
+_MAX_DEPTH: Final = 64
+# Dotted TOML keys nest tables too ("a.b.c = 1"), and tomllib's work on one grows
+# with the square of its parts, so keys are checked before tomllib sees them.
+_TOML_STRING_OR_COMMENT: Final = re.compile(
+    r'"""[^"\\]*+(?:(?:\\.|"(?!""))[^"\\]*+)*+"""'  # multi-line basic strings
+    r"|'''.*?'''"  # multi-line literal strings
+    r'|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"'  # basic strings
+    r"|'[^'\n]*+'"  # literal strings
+    r"|#[^\n]*+",  # comments
+    re.DOTALL,
+)
+# Both start only where a word starts, so a long run of letters or digits is
+# scanned once, not once from each of its characters.
+_DEEP_TOML_KEY: Final = re.compile(
+    rf"(?<![A-Za-z0-9_-])(?:[A-Za-z0-9_-]++[ \t]*+\.[ \t]*+){{{_MAX_DEPTH},}}"
+)
+_LONG_DIGITS: Final = re.compile(r"(?<![\w.])(?:\d[\d_]{4299,}|0[xob][0-9a-fA-F_]{4300,})")
+_NESTED_HINT: Final = f"it nests lists and objects more than {_MAX_DEPTH} levels deep"
+
+
+class _BadNumberError(Exception):
+    """A number literal the parser met and cannot accept; located by the caller."""
+
+    def __init__(self, literal: str, problem: str) -> None:
+        super().__init__(literal)
+        self.literal = literal
+        self.problem = problem
+
+
 def _reject_constant(name: str) -> None:
-    raise ValidationError.single("", f"{name} is not a number JSON may carry; use a finite number")
+    raise _BadNumberError(name, f"{name} is not a number JSON may carry; use a finite number")
 
 
-_DECODER: Final = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+def _read_int(text: str) -> int | Decimal:
+    # A whole number past 19 characters is out of every partnerkit bound; as a
+    # Decimal it costs nothing to hold and the field's own check refuses it by
+    # path, where int() would take time (and refuse past 4,300 digits) first.
+    return int(text) if len(text) <= 19 else _read_decimal(text)
 
 
-def _loads_bytes(raw: bytes | bytearray) -> Any:
-    return json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
+def _read_decimal(text: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except decimal.InvalidOperation:  # an exponent too long for Decimal itself
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise _BadNumberError(
+            text, f"{shown} is too long a number to read; numbers stay below 10**18"
+        ) from None
+
+
+def _guard_float(parse_float: Callable[[str], Any]) -> Callable[[str], Any]:
+    if parse_float is Decimal:
+        return _read_decimal
+    return parse_float
+
+
+def _located_number(text: str, error: _BadNumberError) -> ValidationError:
+    offset = max(text.find(error.literal), 0)
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return ValidationError.single(f"line {line}, column {column}", error.problem)
+
+
+_DECODER: Final = json.JSONDecoder(
+    parse_float=_read_decimal, parse_int=_read_int, parse_constant=_reject_constant
+)
+
+
+def _check_depth(data: object, what: str) -> None:
+    """Refuse ``data`` if its lists and dicts nest deeper than 64 levels."""
+    pending: list[tuple[object, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            children: Iterable[object] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > _MAX_DEPTH:
+            raise ValidationError.single("", f"the {what} is too deep: {_NESTED_HINT}")
+        pending.extend((child, depth + 1) for child in children)
+
+
+def _load_json(text: str | bytes | bytearray) -> Any:
+    """Parse JSON text as partnerkit reads it, within partnerkit's bounds.
+
+    Numbers with a fraction or exponent become exact Decimals, ``NaN`` and
+    ``Infinity`` are refused, whole numbers longer than 19 characters become
+    Decimals (which every bound check then refuses by field path), and documents
+    nested deeper than 64 levels are refused. Bytes are decoded as UTF-8, 16 or
+    32 as JSON allows.
+
+    Raises:
+        ValidationError: Naming the line and column of a syntax error, or saying
+            why the text cannot be read.
+    """
+    if isinstance(text, (bytes, bytearray)):
+        raw = bytes(text)
+        try:
+            text = raw.decode(json.detect_encoding(raw))
+        except UnicodeDecodeError as error:
+            raise ValidationError.single(
+                "", f"not valid JSON: byte {error.start} is not {error.encoding} text"
+            ) from None
+    try:
+        data = _DECODER.decode(text)
+    except json.JSONDecodeError as error:
+        raise ValidationError.single(
+            f"line {error.lineno}, column {error.colno}", f"not valid JSON: {error.msg}"
+        ) from None
+    except _BadNumberError as error:
+        raise _located_number(text, error) from None
+    except RecursionError:
+        raise ValidationError.single("", f"the JSON is too deep: {_NESTED_HINT}") from None
+    _check_depth(data, "JSON")
+    return data
+
+
+def _load_toml(text: str, *, parse_float: Callable[[str], Any] = float) -> dict[str, Any]:
+    """Parse TOML text within partnerkit's bounds (see `_load_json`).
+
+    Raises:
+        ValidationError: Naming the line and column of a syntax error, a dotted key
+            or a nesting deeper than 64 levels, or a number too long to read.
+    """
+    if not isinstance(text, str):
+        raise ValidationError.single("", f"expected TOML text, got {_type_name(text)}")
+    # Strings become runs of "x" (a quoted key is one key part), keeping every offset.
+    bare = _TOML_STRING_OR_COMMENT.sub(lambda match: "x" * len(match[0]), text)
+    for pattern, problem in (
+        (_DEEP_TOML_KEY, f"a dotted key has more than {_MAX_DEPTH} parts"),
+        (_LONG_DIGITS, "a number has more than 4,300 digits; numbers stay below 10**18"),
+    ):
+        found = pattern.search(bare)
+        if found:
+            line = text.count("\n", 0, found.start()) + 1
+            column = found.start() - (text.rfind("\n", 0, found.start()) + 1) + 1
+            raise ValidationError.single(f"line {line}, column {column}", problem)
+    try:
+        data = tomllib.loads(text, parse_float=_guard_float(parse_float))
+    except tomllib.TOMLDecodeError as error:
+        raise ValidationError.single("", f"not valid TOML: {error}") from None
+    except _BadNumberError as error:
+        raise _located_number(text, error) from None
+    except RecursionError:
+        raise ValidationError.single("", f"the TOML is too deep: {_NESTED_HINT}") from None
+    _check_depth(data, "TOML")
+    return data
 
 
 def to_json(value: object, *, indent: int | None = None) -> str:
@@ -479,21 +644,18 @@ def from_json(cls: type[T], text: str | bytes) -> T:
     """Read a ``cls`` (a model, or a value such as `Period`) from JSON made by `to_json`.
 
     Numbers with a fraction are read as exact Decimals; ``NaN`` and ``Infinity``
-    are refused.
+    are refused. Whatever the text holds, the only exception raised is a
+    `ValidationError`: nesting deeper than 64 levels, numbers out of partnerkit's
+    bounds (below 10**18 in magnitude) and instants outside the years 1900 to 2999
+    are refused by path before anything computes with them.
 
     Raises:
-        ValidationError: If the text is not JSON, or for every bad field by path.
+        ValidationError: If the text is not JSON (with the line and column), or for
+            every bad field by path.
     """
     if not isinstance(text, (str, bytes, bytearray)):
         raise ValidationError.single("", f"expected JSON text, got {_type_name(text)}")
-    try:
-        data = _DECODER.decode(text) if isinstance(text, str) else _loads_bytes(text)
-    except ValidationError:
-        raise
-    except RecursionError:
-        raise ValidationError.single("", "the JSON is nested too deeply") from None
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValidationError.single("", f"not valid JSON: {error}") from None
+    data = _load_json(text)
     if cls in _SCALARS:
         return _structure(data, cls)
     return _from_document(cls, data, owned=True)

@@ -13,6 +13,7 @@ from partnerkit import (
     RateSource,
     ValidationError,
 )
+from partnerkit._base.money import check_number
 from partnerkit.testing import strategies as pks
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
@@ -275,3 +276,31 @@ def test_a_rate_given_the_other_way_round_divides_exactly_and_rounds_once() -> N
     assert Money("100", "USD").convert("EUR", rates, as_of=at) == Money("83.33", "EUR")
     assert rates.is_inverse("USD", "EUR")
     assert not rates.is_inverse("EUR", "USD")
+
+
+# --- the bounds every number in partnerkit stays within ------------------------------
+
+
+@pytest.mark.parametrize(
+    "number", [0, 10**18 - 1, -(10**18) + 1, Decimal("999999999999999999.999999999")]
+)
+def test_numbers_below_10_to_the_18_are_within_bounds(number: int | Decimal) -> None:
+    assert check_number(number) == number
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"),
+    [
+        (10**18, "1000000000000000000 is out of range"),
+        pytest.param(-(10**5000), "a whole number that long is out of range", id="5000 digits"),
+        (Decimal("1E999999999"), "1E+999999999 is out of range"),
+        (Decimal("9" * 5000), "1.000000E+5000 is out of range"),
+        (Decimal("1E-999999999"), "1E-999999999 has more than 9 decimal places"),
+    ],
+)
+def test_numbers_out_of_bounds_are_refused_without_building_their_digits(
+    number: int | Decimal, shown: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        check_number(number, "values['revenue']")
+    assert str(caught.value).startswith(f"values['revenue']: {shown}")

@@ -1,3 +1,4 @@
+import contextlib
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -258,3 +259,161 @@ def test_next_after_is_the_first_occurrence_in_between(cadence: Cadence, moment:
 )
 def test_periods_describe_themselves_in_words(period: Period, words: str) -> None:
     assert period.describe() == words
+
+
+# --- bounds: every accepted value stays far from what datetime cannot hold -----------
+
+PLUS_FIVE = timezone(timedelta(hours=5))
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1900, 1, 1, tzinfo=UTC),
+        datetime(2999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(3000, 1, 1, 4, tzinfo=PLUS_FIVE),  # 2999-12-31T23:00Z
+    ],
+)
+def test_instants_from_1900_to_2999_are_accepted(moment: datetime) -> None:
+    assert to_utc(moment) == moment
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1, 1, 1, tzinfo=PLUS_FIVE),  # shifting it to UTC would overflow
+        datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(1899, 12, 31, 23, 59, tzinfo=UTC),
+        datetime(1900, 1, 1, 4, tzinfo=PLUS_FIVE),  # 1899-12-31T23:00Z
+        datetime(3000, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_instants_outside_1900_to_2999_are_refused_naming_the_field(moment: datetime) -> None:
+    with pytest.raises(ValidationError, match="instants must fall in the years 1900 to 2999"):
+        to_utc(moment, "as_of")
+    with pytest.raises(ValidationError) as caught:
+        parse_datetime(moment.isoformat(), "as_of")
+    assert caught.value.paths == ("as_of",)
+
+
+def test_a_long_instant_text_is_refused_without_being_parsed_or_quoted_whole() -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_datetime("2026-01-01T00:00:00" + "0" * 100_000 + "Z", "as_of")
+    message = str(caught.value)
+    assert "100,020 characters long, too long for an ISO 8601 datetime" in message
+    assert len(message) < 200
+
+
+@pytest.mark.parametrize(
+    "period",
+    [
+        Period(years=1000),
+        Period(months=12_000),
+        Period(days=365_242),
+        Period(seconds=-31_556_952_000),
+        Period(years=500, months=6000),
+    ],
+)
+def test_any_accepted_period_moves_any_accepted_instant_without_overflow(period: Period) -> None:
+    for moment in (at(1900, 1, 1), at(2999, 12, 31, 23, 59, 59)):
+        assert 899 <= (moment + period).year <= 4000
+        assert 899 <= (moment - period).year <= 4000
+
+
+@pytest.mark.parametrize(
+    ("parts", "path"),
+    [
+        ({"years": 1001}, "years"),
+        ({"months": 12_001}, "months"),
+        ({"days": 10**30}, "days"),
+        ({"years": 600, "months": 6000}, "period"),
+    ],
+)
+def test_periods_over_1000_years_are_refused(parts: dict[str, int], path: str) -> None:
+    with pytest.raises(ValidationError, match="spans at most 1,000 years") as caught:
+        Period(**parts)
+    assert caught.value.paths == (path,)
+
+
+@pytest.mark.parametrize("text", ["P" + "9" * 32_000 + "D", "9" * 32_000 + " days", "P" * 101])
+def test_period_text_over_100_characters_is_refused_before_parsing(text: str) -> None:
+    with pytest.raises(ValidationError, match="more than the 100 a period may take") as caught:
+        Period.parse(text, "window")
+    assert caught.value.paths == ("window",)
+    assert len(str(caught.value)) < 300
+
+
+@pytest.mark.parametrize("text", ["P" + "9" * 98 + "X", "9" * 80 + " fortnights"])
+def test_period_text_with_long_digit_runs_is_read_or_refused_in_one_pass(text: str) -> None:
+    with pytest.raises(ValidationError, match="cannot read"):
+        Period.parse(text)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=HOURLY",
+        "FREQ=MINUTELY;BYMONTH=2",
+        "FREQ=SECONDLY",
+        "FREQ=DAILY;BYHOUR=9,17",
+        "FREQ=WEEKLY;BYMINUTE=0,30",
+        "FREQ=DAILY;BYSECOND=1,2",
+    ],
+)
+def test_cadences_recur_at_most_daily(rule: str) -> None:
+    with pytest.raises(ValidationError, match="recurs more than once a day"):
+        Cadence(rule)
+
+
+def test_a_cadence_may_set_one_time_of_day() -> None:
+    cadence = Cadence("FREQ=DAILY;BYHOUR=9;BYMINUTE=30", anchor=at(2026, 1, 1))
+    assert cadence.next_after(at(2026, 1, 1, 12)) == at(2026, 1, 2, 9, 30)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=WEEKLY;BYMONTH=4;BYMONTHDAY=31",
+        "FREQ=DAILY;BYYEARDAY=366;BYMONTH=1",
+        "FREQ=DAILY;INTERVAL=7;BYDAY=MO",  # every 7th day from a Thursday
+    ],
+)
+def test_daily_and_weekly_rules_that_never_occur_are_refused(rule: str) -> None:
+    with pytest.raises(ValidationError, match="never occurs"):
+        Cadence(rule)
+
+
+@pytest.mark.parametrize(
+    ("rule", "first"),
+    [
+        ("FREQ=DAILY;BYDAY=1MO;BYMONTH=3", at(1970, 3, 2)),  # every Monday in March
+        ("FREQ=DAILY;BYDAY=MO;BYMONTHDAY=13", at(1970, 4, 13)),
+        ("FREQ=WEEKLY;BYMONTHDAY=29;BYMONTH=2", at(1972, 2, 29)),
+    ],
+)
+def test_rare_daily_rules_are_accepted(rule: str, first: datetime) -> None:
+    assert Cadence(rule).next_after(at(1970, 1, 1), inclusive=True) == first
+
+
+def test_rule_text_over_500_characters_is_refused() -> None:
+    with pytest.raises(ValidationError, match="more than the 500 an RRULE may take"):
+        Cadence("FREQ=YEARLY;" + "BYMONTH=1;" * 60)
+
+
+def test_occurrences_after_2999_are_none() -> None:
+    late = Cadence("FREQ=YEARLY;INTERVAL=500", anchor=at(2900, 1, 1))
+    assert late.next_after(at(2950, 1, 1)) is None
+    assert late.previous_before(at(2950, 1, 1)) == at(2900, 1, 1)
+
+
+@given(st.text(alphabet="P0123456789YMWDTHS -+aeklnorsuy,", max_size=120))
+def test_period_parsing_refuses_any_text_with_a_validation_error(text: str) -> None:
+    with contextlib.suppress(ValidationError):
+        Period.parse(text)
+
+
+@given(st.text(alphabet="FREQ=DAILYMONTHWKBYSP;,0123456789-+", max_size=80))
+def test_cadence_refuses_any_rule_text_with_a_validation_error(rule: str) -> None:
+    with contextlib.suppress(ValidationError):
+        Cadence(rule)

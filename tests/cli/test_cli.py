@@ -240,3 +240,72 @@ def test_deals_check_names_bad_lines(capsys: pytest.CaptureFixture[str], tmp_pat
     registrations.write_text("id,partner_id,customer,country\nr1,p1,Acme,XX\n", encoding="utf-8")
     assert main(["deals", "check", "--input", str(registrations)]) == 1
     assert "line 2" in capsys.readouterr().err
+
+
+def test_a_metric_the_program_cannot_compare_is_named_with_its_row(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    program = tmp_path / "program.toml"
+    program.write_text(
+        'id = "prg"\nname = "Channel"\ncurrency = "USD"\n'
+        'review = "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1"\n\n'
+        '[[metrics]]\nname = "revenue"\naggregate = "sum"\nwindow = "P12M"\n'
+        'currency = "USD"\n\n'
+        '[[tiers]]\nid = "registered"\nname = "Registered"\nrank = 1\n\n'
+        '[[tiers]]\nid = "silver"\nname = "Silver"\nrank = 2\n'
+        'requirements.all_of = [{ metric = "revenue", comparison = ">=", '
+        'threshold = "25,000 USD" }]\n',
+        encoding="utf-8",
+    )
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text(
+        "partner_id,as_of,revenue\nptn_1,2026-11-22T00:00:00Z,30000 USD\n"
+        "ptn_2,2026-11-22T00:00:00Z,5\n",
+        encoding="utf-8",
+    )
+    assert main(["tiers", "--program", str(program), "--input", str(metrics)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""  # nothing is printed before every partner is evaluated
+    assert err.startswith(f"partnerkit: {metrics}, line 3 (partner ptn_2), snapshot.values")
+    assert "compares it with money in USD" in err
+
+
+def test_money_in_two_currencies_is_refused_naming_the_file_and_partner(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, model_file: Path
+) -> None:
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text(
+        "partner_id,as_of,deals_won\nptn_1,2026-11-22T00:00:00Z,5 USD\n"
+        "ptn_2,2026-11-22T00:00:00Z,5 EUR\n",
+        encoding="utf-8",
+    )
+    assert main(["score", "--model", str(model_file), "--input", str(metrics)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"partnerkit: {metrics}, values['deals_won']: partner 'ptn_2'")
+
+
+def test_score_csv_output_defuses_formula_cells(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, model_file: Path
+) -> None:
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text(
+        'partner_id,as_of,deals_won\n=HYPERLINK("http://x"),2026-11-22T00:00:00Z,5\n',
+        encoding="utf-8",
+    )
+    assert (
+        main(["score", "--model", str(model_file), "--input", str(metrics), "--format", "csv"]) == 0
+    )
+    assert capsys.readouterr().out.splitlines()[1].startswith('"\'=HYPERLINK(""http://x"")",')
+
+
+def test_a_file_over_max_size_is_refused_with_the_option_to_raise(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, model_file: Path
+) -> None:
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text("partner_id,deals_won\n" + "ptn_1,5\n" * 300, encoding="utf-8")
+    args = ["score", "--model", str(model_file), "--input", str(metrics), "--max-size", "1KB"]
+    assert main(args) == 1
+    assert "over the 1,024 bytes limit; if the file is right, raise the limit with --max-size" in (
+        capsys.readouterr().err
+    )

@@ -87,6 +87,32 @@ def to_decimal(value: object, path: str = "amount") -> Decimal:
     return _check_range(number, path)
 
 
+#: Every number partnerkit accepts (amounts, counts, metric values) stays below this
+#: in magnitude.
+NUMBER_LIMIT: Final = 10**18
+
+
+def check_number(value: int | Decimal, path: str = "value") -> int | Decimal:
+    """Return ``value`` if it is within the bounds money amounts have, else explain.
+
+    Whole numbers must stay below 10**18 in magnitude; Decimals too, with at most 9
+    decimal places (like `to_decimal`). Checking is cheap for any input, however
+    many digits it has, so it can run before any arithmetic.
+
+    Raises:
+        ValidationError: Naming ``path``, if the number is out of range.
+    """
+    if isinstance(value, Decimal):
+        return _check_range(value, path)
+    if not -NUMBER_LIMIT < value < NUMBER_LIMIT:
+        # str() of a huge int is slow (and refused past 4,300 digits): describe it.
+        shown = str(value) if value.bit_length() <= 128 else "a whole number that long"
+        raise ValidationError.single(
+            path, f"{shown} is out of range: numbers must stay below 10**18 in magnitude"
+        )
+    return value
+
+
 def _check_range(number: Decimal, path: str) -> Decimal:
     if not number.is_finite():
         raise ValidationError.single(path, f"{number} is not a finite number")
@@ -95,13 +121,19 @@ def _check_range(number: Decimal, path: str) -> Decimal:
         return Decimal(0) if exponent < _MIN_EXPONENT else abs(number)
     if number.adjusted() > _MAX_ADJUSTED:
         raise ValidationError.single(
-            path, f"{number} is out of range: amounts must stay below 10**18 in magnitude"
+            path, f"{_shown(number)} is out of range: amounts must stay below 10**18 in magnitude"
         )
     if exponent < _MIN_EXPONENT:
         raise ValidationError.single(
-            path, f"{number} has more than 9 decimal places; round it first"
+            path, f"{_shown(number)} has more than 9 decimal places; round it first"
         )
     return number
+
+
+def _shown(number: Decimal) -> str:
+    """``number`` for an error message: as written, or in short E notation if long."""
+    text = str(number)
+    return text if len(text) <= 40 else f"{number:.6E}"
 
 
 def check_currency(code: object, path: str = "currency") -> str:

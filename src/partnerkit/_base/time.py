@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Final, Protocol, overload, runtime_checkable
 import attrs
 from dateutil.parser import isoparse
 from dateutil.relativedelta import relativedelta
-from dateutil.rrule import rrule, rrulestr
+from dateutil.rrule import YEARLY, rrule, rrulestr
 
 from partnerkit.errors import ValidationError
 
@@ -31,6 +31,28 @@ __all__ = [
 
 _NAIVE_HINT: Final = "attach a timezone, e.g. datetime(..., tzinfo=datetime.UTC)"
 
+#: The first and last calendar years of the instants partnerkit accepts (in UTC).
+#: Every period partnerkit accepts spans at most 1,000 years, so any instant in
+#: range plus or minus any period stays far inside what ``datetime`` can hold:
+#: arithmetic on accepted values never overflows.
+FIRST_YEAR: Final = 1900
+LAST_YEAR: Final = 2999
+_YEARS_HINT: Final = f"instants must fall in the years {FIRST_YEAR} to {LAST_YEAR}; check the year"
+
+
+# The longest ISO 8601 instant anyone writes is about 40 characters; past this the
+# text is not a date, and dateutil need not look at it.
+_MAX_INSTANT_TEXT: Final = 64
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    """``text`` quoted for a message, shortened when long so errors stay readable."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+
+
+def _out_of_range(value: datetime, field: str) -> ValidationError:
+    return ValidationError.single(field, f"{value.isoformat()} is out of range: {_YEARS_HINT}")
+
 
 def to_utc(value: datetime, field: str = "value") -> datetime:
     """Return ``value`` as an aware datetime in UTC.
@@ -40,18 +62,28 @@ def to_utc(value: datetime, field: str = "value") -> datetime:
         field: The field path named in the error.
 
     Raises:
-        ValidationError: If ``value`` is naive or not a datetime.
+        ValidationError: If ``value`` is naive, not a datetime, or outside the years
+            1900 to 2999 (in UTC).
     """
     if not isinstance(value, datetime):
         raise ValidationError.single(
             field, f"expected an aware datetime, got {type(value).__name__}"
         )
+    year = value.year
+    if value.tzinfo is UTC:  # the common case, in one comparison
+        if FIRST_YEAR <= year <= LAST_YEAR:
+            return value
+        raise _out_of_range(value, field)
+    # Checked before any arithmetic: shifting year 1 or 9999 by its offset overflows.
+    if not FIRST_YEAR - 1 <= year <= LAST_YEAR + 1:
+        raise _out_of_range(value, field)
     offset = value.utcoffset()
     if offset is None:
         raise ValidationError.single(field, f"{value.isoformat()} has no timezone; {_NAIVE_HINT}")
-    if value.tzinfo is UTC:
-        return value
-    return (value - offset).replace(tzinfo=UTC)
+    utc = (value - offset).replace(tzinfo=UTC)
+    if not FIRST_YEAR <= utc.year <= LAST_YEAR:
+        raise _out_of_range(value, field)
+    return utc
 
 
 def parse_datetime(value: str | datetime, field: str = "value") -> datetime:
@@ -63,13 +95,19 @@ def parse_datetime(value: str | datetime, field: str = "value") -> datetime:
 
     Raises:
         ValidationError: Quoting the input, if it is not an ISO 8601 instant with an
-            offset or ``Z``.
+            offset or ``Z``, or is outside the years 1900 to 2999.
     """
     if isinstance(value, datetime):
         return to_utc(value, field)
     if not isinstance(value, str):
         raise ValidationError.single(
             field, f"expected an ISO 8601 datetime string, got {type(value).__name__}"
+        )
+    if len(value) > _MAX_INSTANT_TEXT:
+        raise ValidationError.single(
+            field,
+            f"{_quote(value)} is {len(value):,} characters long, too long for an ISO 8601 "
+            f"datetime; write it like '2026-03-01T09:30:00+00:00'",
         )
     try:
         # The stdlib parser is several times faster and reads everything partnerkit
@@ -163,12 +201,14 @@ class FixedClock:
             return self._at
 
 
+# Possessive quantifiers (``++``) never give digits back, so a long run of digits
+# without its unit fails in one pass instead of being retried at every split.
 _ISO_DURATION: Final = re.compile(
     r"(?P<sign>[-+])?P(?!$)"
-    r"(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
-    r"(?:T(?=\d)(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?",
+    r"(?:(?P<years>\d++)Y)?(?:(?P<months>\d++)M)?(?:(?P<weeks>\d++)W)?(?:(?P<days>\d++)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d++)H)?(?:(?P<minutes>\d++)M)?(?:(?P<seconds>\d++)S)?)?",
 )
-_WORDS: Final = re.compile(r"(?P<count>-?\d+)\s*(?P<unit>[a-z]+)")
+_WORDS: Final = re.compile(r"(?<!\d)(?P<count>-?\d++)\s*+(?P<unit>[a-z]++)")
 _UNITS: Final = {
     "year": ("years", 1),
     "quarter": ("months", 3),
@@ -183,9 +223,21 @@ _PERIOD_HINT: Final = (
     "use an ISO 8601 duration such as 'P90D', 'P3M' or 'P1Y2M', or words such as "
     "'90 days', '3 months', '1 quarter'"
 )
-_MAX_COMPONENT: Final = 10_000 * 366 * 24 * 3600  # no period needs more than 10,000 years
+#: The longest period partnerkit accepts, in years: longer than any contract, short
+#: enough that an instant in range plus or minus a period never leaves ``datetime``.
+MAX_PERIOD_YEARS: Final = 1000
+# Each unit in seconds, a year and a month by their Gregorian averages (365.2425
+# days, a twelfth of that), so 12,000 months is as long as 1,000 years. A period's
+# text is at most MAX_PERIOD_TEXT characters: the longest sensible one spelt out in
+# words ("1 year, 11 months, 3 weeks, 6 days, 23 hours, 59 minutes and 59 seconds")
+# fits with room to spare.
+_YEAR_SECONDS: Final = 31_556_952
+_UNIT_SECONDS: Final = (_YEAR_SECONDS, _YEAR_SECONDS // 12, 7 * 86_400, 86_400, 3600, 60, 1)
+_MAX_SECONDS: Final = MAX_PERIOD_YEARS * _YEAR_SECONDS
+MAX_PERIOD_TEXT: Final = 100
 
 
+_SPAN_HINT: Final = f"a period spans at most {MAX_PERIOD_YEARS:,} years"
 _PART_NAMES: Final = ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
 
 
@@ -215,11 +267,16 @@ class Period:
 
     def __attrs_post_init__(self) -> None:
         parts = self._parts()
-        for name, value in zip(_PART_NAMES, parts, strict=True):
+        total = 0
+        for name, value, seconds in zip(_PART_NAMES, parts, _UNIT_SECONDS, strict=True):
             if type(value) is not int:
                 raise ValidationError.single(name, f"expected a whole number, got {value!r}")
-            if abs(value) > _MAX_COMPONENT:
-                raise ValidationError.single(name, f"{value} is out of range")
+            # Compared before multiplying, so a huge int costs nothing.
+            if abs(value) > _MAX_SECONDS // seconds:
+                raise ValidationError.single(name, f"{value} is out of range: {_SPAN_HINT}")
+            total += abs(value) * seconds
+        if total > _MAX_SECONDS:
+            raise ValidationError.single("period", f"{self!r} is too long: {_SPAN_HINT}")
         if any(value > 0 for value in parts) and any(value < 0 for value in parts):
             raise ValidationError.single(
                 "period", f"{self!r} mixes positive and negative parts; give them one sign"
@@ -259,11 +316,18 @@ class Period:
         week, day, hour, minute, second (singular or plural): ``"1 year 6 months"``.
 
         Raises:
-            ValidationError: Quoting ``text``, if it is neither form.
+            ValidationError: Quoting ``text``, if it is neither form, is longer than
+                100 characters or spans more than 1,000 years.
         """
         if not isinstance(text, str):
             raise ValidationError.single(
                 field, f"expected a duration string, got {type(text).__name__}"
+            )
+        if len(text) > MAX_PERIOD_TEXT:
+            raise ValidationError.single(
+                field,
+                f"{_quote(text)} is {len(text):,} characters long, more than the "
+                f"{MAX_PERIOD_TEXT} a period may take; {_PERIOD_HINT}",
             )
         try:
             return _parse_period(text)
@@ -400,6 +464,29 @@ _parse_period = functools.lru_cache(maxsize=1024)(Period._parse_uncached)
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _ZERO_INTERVAL: Final = re.compile(r"(?:^|;)INTERVAL=0+(?:;|$)")
+#: The longest RRULE text a `Cadence` takes; real rules are a few dozen characters.
+MAX_RULE_TEXT: Final = 500
+# Rules that could recur more than once a day: dateutil walks every occurrence from
+# the anchor, so a secondly rule asked for next year's review would walk billions.
+_SUB_DAILY: Final = re.compile(
+    r"(?:^|;)(?:FREQ=(?:HOURLY|MINUTELY|SECONDLY)|BY(?:HOUR|MINUTE|SECOND)=[^;]*,)"
+)
+# What dateutil raises on rules it cannot read (it has no error class of its own).
+_DATEUTIL_ERRORS: Final = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+)
+# Parts of a daily or weekly rule that only filter which days it falls on.
+_FILTER_PARTS: Final = frozenset(
+    {"FREQ", "INTERVAL", "COUNT", "UNTIL", "WKST", "BYMONTH", "BYMONTHDAY", "BYYEARDAY"}
+    | {"BYWEEKNO", "BYDAY"}
+)
+_DAY_FILTERS: Final = frozenset({"BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYDAY"})
+_RULE_HINT: Final = "write it like 'FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1'"
 
 
 @attrs.frozen
@@ -409,14 +496,18 @@ class Cadence:
     ``Cadence("FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1")`` recurs on the first day of
     every third month counted from ``anchor`` (default 1970-01-01 00:00 UTC, so
     quarters start in January, April, July and October). Every instant it returns is
-    aware and in UTC.
+    aware and in UTC. A cadence recurs at most daily (no ``HOURLY``, ``MINUTELY``,
+    ``SECONDLY`` or several ``BYHOUR``/``BYMINUTE``/``BYSECOND`` values), so
+    finding the next review never walks more than one occurrence a day.
 
     Args:
-        rule: The RRULE value, with or without a leading ``RRULE:``; no DTSTART.
+        rule: The RRULE value, with or without a leading ``RRULE:``; no DTSTART; at
+            most 500 characters.
         anchor: The aware instant the rule counts from (its DTSTART).
 
     Raises:
-        ValidationError: Quoting the rule, if dateutil cannot read it.
+        ValidationError: Quoting the rule, if dateutil cannot read it, it recurs
+            more than daily, or it never occurs.
     """
 
     rule: str = attrs.field()
@@ -427,28 +518,39 @@ class Cadence:
     def _check_rule(self, _attribute: object, value: str) -> None:
         if not isinstance(value, str):
             raise ValidationError.single("rule", "expected an RRULE string")
+        if len(value) > MAX_RULE_TEXT:
+            raise ValidationError.single(
+                "rule",
+                f"{_quote(value)} is {len(value):,} characters long, more than the "
+                f"{MAX_RULE_TEXT} an RRULE may take; {_RULE_HINT}",
+            )
 
     def __attrs_post_init__(self) -> None:
         text = self.rule.strip()
         object.__setattr__(self, "rule", text.removeprefix("RRULE:"))
+        upper = self.rule.upper()
         if "DTSTART" in text.upper() or "\n" in text:
             raise ValidationError.single(
                 "rule", f"{self.rule!r}: give the start as Cadence(rule, anchor=...), not DTSTART"
             )
+        if _SUB_DAILY.search(upper.replace(" ", "")):
+            raise ValidationError.single(
+                "rule",
+                f"{self.rule!r} recurs more than once a day; a cadence recurs at most "
+                f"daily (the anchor sets the time of day): {_RULE_HINT}",
+            )
         reason = "dateutil could not read it"
         try:
             parsed = rrulestr(self.rule, dtstart=self.anchor, cache=True)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
+        except _DATEUTIL_ERRORS as error:
             parsed, reason = None, str(error) or reason
-        if _ZERO_INTERVAL.search(self.rule.upper()):
+        if _ZERO_INTERVAL.search(upper):
             parsed, reason = None, "INTERVAL must be 1 or more"
         if not isinstance(parsed, rrule):
             raise ValidationError.single(
-                "rule",
-                f"{self.rule!r} is not an RFC 5545 RRULE ({reason}); write it like "
-                f"'FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1'",
+                "rule", f"{self.rule!r} is not an RFC 5545 RRULE ({reason}); {_RULE_HINT}"
             )
-        if parsed.after(self.anchor, inc=True) is None:
+        if _first(parsed, upper, self.anchor) is None:
             raise ValidationError.single(
                 "rule", f"{self.rule!r} never occurs after its anchor {self.anchor.isoformat()}"
             )
@@ -457,15 +559,20 @@ class Cadence:
     def next_after(self, instant: datetime, *, inclusive: bool = False) -> datetime | None:
         """The first occurrence after ``instant`` (or at it, if ``inclusive``).
 
-        Returns ``None`` when a rule with COUNT or UNTIL has no more occurrences.
+        Returns ``None`` when a rule with COUNT or UNTIL has no more occurrences, or
+        the next one would fall after the year 2999.
         """
-        found: datetime | None = self._rrule.after(to_utc(instant, "instant"), inc=inclusive)
-        return None if found is None else to_utc(found)
+        moment = to_utc(instant, "instant")
+        try:
+            found: datetime | None = self._rrule.after(moment, inc=inclusive)
+        except (ValueError, OverflowError):  # dateutil ran past the year 9999
+            return None
+        return _in_range(found)
 
     def previous_before(self, instant: datetime, *, inclusive: bool = False) -> datetime | None:
         """The last occurrence before ``instant`` (or at it, if ``inclusive``)."""
         found: datetime | None = self._rrule.before(to_utc(instant, "instant"), inc=inclusive)
-        return None if found is None else to_utc(found)
+        return _in_range(found)
 
     def between(self, start: datetime, end: datetime) -> list[datetime]:
         """Every occurrence in the half-open range ``start <= t < end``."""
@@ -474,7 +581,42 @@ class Cadence:
         if upper <= lower:
             return []
         found = self._rrule.between(lower, upper, inc=True)
-        return [to_utc(moment) for moment in found if moment < upper]
+        return [moment.astimezone(UTC) for moment in found if moment < upper]
 
     def __str__(self) -> str:
         return self.rule
+
+
+def _in_range(moment: datetime | None) -> datetime | None:
+    """An occurrence from dateutil in UTC, or ``None`` if it is past the year 2999."""
+    if moment is None:
+        return None
+    utc = moment.astimezone(UTC)
+    return utc if utc.year <= LAST_YEAR else None
+
+
+def _first(parsed: rrule, rule: str, anchor: datetime) -> datetime | None:
+    """The first occurrence of ``parsed`` (whose upper-cased text is ``rule``), if any.
+
+    dateutil looks for an occurrence up to the year 9999, day by day for a daily
+    rule whose filters never match (February 30): seconds of work. The days such a
+    rule can fall on are among those the same filters allow in whole years, which
+    dateutil checks a year at a time, so when those are none, neither is the rule.
+    """
+    parts = dict(part.partition("=")[::2] for part in rule.replace(" ", "").split(";"))
+    filters_only = (
+        parts.get("FREQ") in ("DAILY", "WEEKLY")
+        and parts.keys() <= _FILTER_PARTS
+        and not _DAY_FILTERS.isdisjoint(parts)  # else dateutil fills a day in from the anchor
+        # No "1MO": yearly, it would mean the first Monday of the year.
+        and parts.get("BYDAY", "MO").replace(",", "").isalpha()
+    )
+    try:
+        if filters_only:
+            yearly = parsed.replace(freq=YEARLY, interval=1, count=None, until=None)
+            if yearly.after(anchor, inc=True) is None:
+                return None
+        found: datetime | None = parsed.after(anchor, inc=True)
+    except (ValueError, OverflowError):  # dateutil ran past the year 9999
+        return None
+    return found

@@ -13,7 +13,6 @@ import enum
 import json
 import math
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, Final, cast
@@ -726,16 +725,13 @@ def model_from_toml(text: str) -> ScoringModel:
         normalizer = { kind = "log", low = 1000, high = 1000000 }
 
     Raises:
-        ValidationError: If the text is not TOML (with the line and column), or
-            naming every bad field by path.
+        ValidationError: If the text is not TOML (with the line and column), nests
+            too deeply or holds a number too long to read, or naming every bad
+            field by path.
     """
-    if not isinstance(text, str):
-        raise ValidationError.single("", f"expected TOML text, got {type(text).__name__}")
-    try:
-        data = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as error:
-        raise ValidationError.single("", f"not valid TOML: {error}") from None
-    return model_from_dict(data)
+    from partnerkit.serialization import _load_toml  # noqa: PLC0415 - see model_from_dict
+
+    return model_from_dict(_load_toml(text, parse_float=Decimal))
 
 
 def _toml_value(value: object) -> str:

@@ -6,7 +6,6 @@ This is input/output, not domain: it reads through `partnerkit.serialization`
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date, datetime, time
 from typing import Any, Final
 
@@ -40,18 +39,14 @@ def program_from_toml(text: str) -> Program:
     Integers are exact and fine.
 
     Raises:
-        ValidationError: For TOML syntax errors (with line and column), floats,
-            naive datetimes, and every problem `from_dict` and `Program` find, each
+        ValidationError: For TOML syntax errors (with line and column), nesting
+            deeper than 64 levels, numbers too long to read, floats, naive or
+            out-of-range datetimes, and every problem `from_dict` and `Program` find, each
             with its path (``tiers[2].requirements.all_of[0].threshold``).
     """
-    from partnerkit.serialization import from_dict  # noqa: PLC0415 - io reads domain, not back
+    from partnerkit.serialization import _load_toml, from_dict  # noqa: PLC0415 - io reads domain, not back
 
-    if not isinstance(text, str):
-        raise ValidationError.single("", f"expected TOML text, got {type(text).__name__}")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ValidationError.single("", f"not valid TOML: {error}") from None
+    data = _load_toml(text)
     problems = Problems()
     prepared = _prepare(data, "", problems)
     problems.raise_if_any()
