@@ -1,0 +1,235 @@
+"""The machinery every use case shares: check, unit of work, retry, announce."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import attrs
+
+from partnerkit._base.ids import IdGenerator, check_id
+from partnerkit._base.time import Clock, SystemClock
+from partnerkit.access import DEFAULT_POLICY, AccessPolicy, Action, Actor
+from partnerkit.errors import (
+    CurrencyMismatchError,
+    NotFoundError,
+    PartnerkitError,
+    StaleVersionError,
+    ValidationError,
+)
+from partnerkit.events import EventBus
+from partnerkit.metrics import MetricDefinition, MetricSnapshot, compute_snapshots
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from datetime import datetime
+
+    from partnerkit._base.events import Change
+    from partnerkit._base.money import RateSource
+    from partnerkit.deals import (
+        ConflictIndex,
+        DealRegistration,
+        ExtensionPolicy,
+    )
+    from partnerkit.ledger import Activity
+    from partnerkit.partners import (
+        CustomFieldSchema,
+        Partner,
+    )
+    from partnerkit.storage import Storage, UnitOfWork
+
+
+from partnerkit.services._intents import (
+    _LOG,
+    _RETRIES,
+    Result,
+    Skipped,
+    T,
+)
+from partnerkit.services._support import (
+    _CallerStaleError,
+    _conflict_seen,
+    _missing,
+)
+
+
+class _ServicesCore:
+    """What every use case shares: the store, the policy, the unit-of-work template."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        clock: Clock | None = None,
+        policy: AccessPolicy = DEFAULT_POLICY,
+        bus: EventBus | None = None,
+        extension_policy: ExtensionPolicy | None = None,
+        rates: RateSource | None = None,
+        ids: Callable[[str], str] | None = None,
+        custom_fields: CustomFieldSchema | None = None,
+    ) -> None:
+        self.storage = storage
+        self.clock = clock or SystemClock()
+        self.policy = policy
+        self.bus = bus or EventBus(storage)
+        self.extension_policy = extension_policy
+        self.rates = rates
+        self.ids: Callable[[str], str] = ids or IdGenerator(self.clock)
+        self.custom_fields = custom_fields
+        self._conflicts: ConflictIndex | None = None
+        # The last deal change (`DealChange.seq`) the index has taken in.
+        self._mark = 0
+        self._index_lock = threading.Lock()
+
+    # The machinery every use case shares.
+
+    def _run(self, work: Callable[[UnitOfWork], Result[T]]) -> Result[T]:
+        for attempt in range(_RETRIES):
+            try:
+                with self.storage.unit_of_work() as uow:
+                    result = work(uow)
+                    uow.publish(*result.events)
+                    uow.commit()
+                break
+            except _CallerStaleError:
+                raise
+            except StaleVersionError:
+                if attempt == _RETRIES - 1:
+                    raise
+        try:
+            self.bus.deliver()
+        except PartnerkitError:
+            # The work is committed and its events are safe in the outbox: a store
+            # hiccup while delivering must not make the caller think it failed.
+            _LOG.exception("committed, but delivering events failed; they stay in the outbox")
+        return result
+
+    def _allow(
+        self, actor: Actor, action: str, partner: Partner, *, view: str, kind: str, key: str
+    ) -> None:
+        """Check ``action``; to an actor who may not even see the record, say it is not there."""
+        if self.policy.allows(actor, action, partner):
+            return
+        if not self.policy.allows(actor, view, partner):
+            raise _missing(kind, key)
+        self.policy.check(actor, action, partner)
+
+    def _partner(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        action: str,
+        partner_id: str,
+        *,
+        view: str = Action.PARTNER_VIEW,
+    ) -> Partner:
+        """The partner ``action`` is about, once the actor may do it.
+
+        Raises:
+            NotFoundError: If there is none, or the actor may not see it (the same error).
+            PermissionDeniedError: If the actor sees it but may not do ``action``.
+        """
+        check_id(partner_id, "partner_id")
+        try:
+            partner = uow.partners.get(partner_id)
+        except NotFoundError:
+            raise _missing("partner", partner_id) from None
+        self._allow(actor, action, partner, view=view, kind="partner", key=partner_id)
+        return partner
+
+    def _deal(self, uow: UnitOfWork, actor: Actor, action: str, deal_id: str) -> DealRegistration:
+        """The registration ``action`` is about, once the actor may do it.
+
+        Raises:
+            NotFoundError: If there is none, or the actor may not see it (the same error).
+            PermissionDeniedError: If the actor sees it but may not do ``action``.
+        """
+        check_id(deal_id, "deal_id")
+        try:
+            registration = uow.deals.get(deal_id)
+            partner = uow.partners.get(registration.partner_id)
+        except NotFoundError:
+            raise _missing("deal", deal_id) from None
+        self._allow(actor, action, partner, view=Action.DEAL_VIEW, kind="deal", key=deal_id)
+        return registration
+
+    def _seer(
+        self, uow: UnitOfWork, actor: Actor, action: str = Action.DEAL_VIEW
+    ) -> Callable[[str | None], bool]:
+        """Whether the actor may see a partner's records (``None``: the vendor's own)."""
+        if self.policy.allows(actor, action):  # a rule of scope "any": sees everything
+            return lambda _partner_id: True
+        known: dict[str, bool] = {}
+
+        def sees(partner_id: str | None) -> bool:
+            if partner_id is None:
+                return False
+            if partner_id not in known:
+                try:
+                    partner = uow.partners.get(partner_id)
+                except NotFoundError:
+                    known[partner_id] = False
+                else:
+                    known[partner_id] = self.policy.allows(actor, action, partner)
+            return known[partner_id]
+
+        return sees
+
+    @staticmethod
+    def _shown(
+        registration: DealRegistration, sees: Callable[[str | None], bool]
+    ) -> DealRegistration:
+        """The registration without the conflicts with records the actor may not see."""
+        if not any(d.conflicts for d in registration.decisions):
+            return registration
+        decisions = tuple(
+            attrs.evolve(d, conflicts=tuple(c for c in d.conflicts if _conflict_seen(c, sees)))
+            for d in registration.decisions
+        )
+        return attrs.evolve(registration, decisions=decisions)
+
+    @staticmethod
+    def _stale(kind: str, key: str, expected: int | None, actual: int) -> None:
+        if expected is not None and expected != actual:
+            raise _CallerStaleError(kind, key, expected, actual)
+
+    def _change_partner(
+        self,
+        actor: Actor,
+        action: Action,
+        partner_id: str,
+        change: Callable[[Partner, datetime], Change[Partner]],
+    ) -> Result[Partner]:
+        def work(uow: UnitOfWork) -> Result[Partner]:
+            partner = self._partner(uow, actor, action, partner_id)
+            updated, events = change(partner, self.clock.now())
+            if not events and updated == partner:
+                return Result(partner)
+            return Result(uow.partners.update(updated), events)
+
+        return self._run(work)
+
+    # Snapshots for reviews and scoring.
+
+    def _snapshots(
+        self,
+        definitions: Sequence[MetricDefinition],
+        activities: dict[str, list[Activity]],
+        when: datetime,
+        rates: RateSource | None,
+    ) -> tuple[dict[str, MetricSnapshot], tuple[Skipped, ...]]:
+        """Everyone's snapshots; partners whose money cannot be summed are left out, named."""
+        try:
+            return compute_snapshots(definitions, activities, when, rates=rates), ()
+        except (ValidationError, CurrencyMismatchError, NotFoundError):
+            pass  # find the partners it is about; the others go ahead
+        snapshots: dict[str, MetricSnapshot] = {}
+        skipped: list[Skipped] = []
+        for partner_id, items in activities.items():
+            try:
+                found = compute_snapshots(definitions, {partner_id: items}, when, rates=rates)
+            except (ValidationError, CurrencyMismatchError, NotFoundError) as error:
+                skipped.append(Skipped(partner_id, str(error)))
+            else:
+                snapshots.update(found)
+        return snapshots, tuple(skipped)
