@@ -705,9 +705,45 @@ def build_score(
     """Score one snapshot with a compiled plan, contributions built now (`score` uses this)."""
     micros, raws, mask = plan.evaluate_loop(snapshot, run, ranks)
     info = plan.masks.get(mask) or plan.mask(mask)
-    model = plan.model
     tenths, contributions = _contributions(plan, micros, raws, info)
     band_index, fired = _fired_gates(plan, snapshot, run, tenths)
+    return _assemble(
+        plan,
+        snapshot.partner_id,
+        as_of,
+        tenths=tenths,
+        band_index=band_index,
+        mask=mask,
+        data_share=info.data_share,
+        contributions=contributions,
+        gates=fired,
+        previous=previous,
+        override=override,
+        history=history,
+    )
+
+
+def _assemble(
+    plan: Plan,
+    partner_id: str,
+    as_of: datetime,
+    *,
+    tenths: int,
+    band_index: int,
+    mask: int,
+    data_share: Decimal,
+    contributions: Any,
+    gates: Any,
+    previous: HealthScore | None,
+    override: Override | None,
+    history: Sequence[HealthScore],
+) -> HealthScore:
+    """A score from the compact loop's figures, computed now or on demand alike.
+
+    ``contributions`` and ``gates`` are the built tuples, or the `Deferred` batch
+    that builds them when they are first read.
+    """
+    model = plan.model
     if tenths >= 0:
         computed_value: Decimal | None = TENTH_DECIMALS[tenths]
         computed_band: Band | None = model.bands[band_index]
@@ -716,7 +752,7 @@ def build_score(
     trend = (
         _trend(
             model,
-            snapshot.partner_id,
+            partner_id,
             computed_value,
             as_of=as_of,
             previous=previous,
@@ -730,7 +766,7 @@ def build_score(
     return _make(
         HealthScore,
         {
-            "partner_id": snapshot.partner_id,
+            "partner_id": partner_id,
             "as_of": as_of,
             "model": model.name,
             "model_version": model.version,
@@ -741,10 +777,10 @@ def build_score(
             "computed_value": computed_value,
             "computed_band": computed_band.name if computed_band else None,
             "computed_color": computed_band.color if computed_band else None,
-            "data_share": info.data_share,
+            "data_share": data_share,
             "contributions": contributions,
             "missing": _missing(plan, mask),
-            "gates": fired,
+            "gates": gates,
             "trend": trend,
             "override": active,
         },
@@ -812,50 +848,20 @@ class Deferred(Later):
     ) -> HealthScore:
         """Partner ``index``'s score, its contributions and gates left to be built on demand."""
         plan = self.plan
-        model = plan.model
-        tenths = self.tenths[index]
         mask = self.masks[index]
-        partner_id = self.snapshots[index].partner_id
-        if tenths >= 0:
-            computed_value: Decimal | None = TENTH_DECIMALS[tenths]
-            computed_band: Band | None = model.bands[self.bands[index]]
-        else:
-            computed_value = computed_band = None
-        trend = (
-            _trend(
-                model,
-                partner_id,
-                computed_value,
-                as_of=self.as_of,
-                previous=previous,
-                history=history,
-            )
-            if previous is not None or history
-            else None
-        )
-        active = _active_override(model, override, previous, self.as_of)
-        value, band = _shown(model, computed_value, computed_band, active)
-        return _make(
-            HealthScore,
-            {
-                "partner_id": partner_id,
-                "as_of": self.as_of,
-                "model": model.name,
-                "model_version": model.version,
-                "status": ScoreStatus.SCORED if tenths >= 0 else ScoreStatus.INSUFFICIENT_DATA,
-                "value": value,
-                "band": band.name if band else None,
-                "color": band.color if band else None,
-                "computed_value": computed_value,
-                "computed_band": computed_band.name if computed_band else None,
-                "computed_color": computed_band.color if computed_band else None,
-                "data_share": (plan.masks.get(mask) or plan.mask(mask)).data_share,
-                "contributions": self,
-                "missing": _missing(plan, mask),
-                "gates": self if plan.gates else (),
-                "trend": trend,
-                "override": active,
-            },
+        return _assemble(
+            plan,
+            self.snapshots[index].partner_id,
+            self.as_of,
+            tenths=self.tenths[index],
+            band_index=self.bands[index],
+            mask=mask,
+            data_share=(plan.masks.get(mask) or plan.mask(mask)).data_share,
+            contributions=self,
+            gates=self if plan.gates else (),
+            previous=previous,
+            override=override,
+            history=history,
         )
 
     def scores(self) -> list[HealthScore]:

@@ -1182,6 +1182,13 @@ _ALLOWED: Final = {
 }
 
 
+def _refused(membership: Membership, verb: str) -> InvalidTransitionError:
+    """The error for ``verb`` on a membership whose standing does not allow it."""
+    return InvalidTransitionError(
+        "membership", _key(membership), membership.standing, verb, _ALLOWED[membership.standing]
+    )
+
+
 def _check_actor(by: str, at: datetime, problems: Problems) -> datetime | None:
     problems.check("by", check_id, by, "")
     return problems.check("at", to_utc, at, "")
@@ -1199,13 +1206,7 @@ def approve_downgrade(
     """
     proposal = membership.proposal
     if proposal is None:
-        raise InvalidTransitionError(
-            "membership",
-            _key(membership),
-            membership.standing,
-            "approve a downgrade for",
-            _ALLOWED[membership.standing],
-        )
+        raise _refused(membership, "approve a downgrade for")
     problems = Problems()
     when = _check_actor(by, at, problems)
     text = problems.check("reason", check_text, reason, required=False, limit=2000)
@@ -1265,13 +1266,7 @@ def reject_downgrade(
     """
     proposal = membership.proposal
     if proposal is None:
-        raise InvalidTransitionError(
-            "membership",
-            _key(membership),
-            membership.standing,
-            "reject a downgrade for",
-            _ALLOWED[membership.standing],
-        )
+        raise _refused(membership, "reject a downgrade for")
     problems = Problems()
     when = _check_actor(by, at, problems)
     text = problems.check("reason", check_text, reason, required=True, limit=2000)
@@ -1377,13 +1372,7 @@ def unpin(membership: Membership, *, by: str, at: datetime, reason: str = "") ->
     """
     pin = membership.pin
     if pin is None:
-        raise InvalidTransitionError(
-            "membership",
-            _key(membership),
-            membership.standing,
-            "unpin",
-            _ALLOWED[membership.standing],
-        )
+        raise _refused(membership, "unpin")
     problems = Problems()
     when = _check_actor(by, at, problems)
     text = problems.check("reason", check_text, reason, required=False, limit=2000)
