@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from partnerkit._base.checks import check_enum, check_slug, check_text
+from partnerkit._base.checks import (
+    check_enum,
+    check_items,
+    check_list,
+    check_slug,
+    check_text,
+    repeated,
+)
 from partnerkit._base.countries import check_country, normalize_email, normalize_hostname
 from partnerkit._base.events import Change, Event
 from partnerkit._base.frozen import freeze
@@ -24,6 +30,9 @@ from partnerkit.errors import (
     Problems,
     ValidationError,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 __all__ = [
     "Contact",
@@ -259,14 +268,10 @@ class CustomFieldSchema:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        fields = _as_tuple(self.fields, "fields", problems)
-        for index, field in enumerate(fields):
-            if not isinstance(field, CustomField):
-                problems.add(f"fields[{index}]", "expected a CustomField")
+        fields = check_items(self.fields, "fields", problems, CustomField)
         problems.raise_if_any()
         object.__setattr__(self, "fields", fields)
-        names = [field.name for field in self.fields]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        duplicates = repeated(field.name for field in self.fields)
         if duplicates:
             raise ValidationError.single("fields", f"declared twice: {', '.join(duplicates)}")
 
@@ -347,14 +352,16 @@ class OnboardingPlan:
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         problems.check("name", check_text, self.name, required=True)
-        steps = _as_tuple(self.steps, "steps", problems)
-        for index, step in enumerate(steps):
-            if not isinstance(step, OnboardingStepTemplate):
-                problems.add(f"steps[{index}]", "expected an OnboardingStepTemplate")
+        steps = check_items(
+            self.steps,
+            "steps",
+            problems,
+            OnboardingStepTemplate,
+            expected="an OnboardingStepTemplate",
+        )
         problems.raise_if_any()
         object.__setattr__(self, "steps", steps)
-        keys = [step.key for step in self.steps]
-        duplicates = sorted({key for key in keys if keys.count(key) > 1})
+        duplicates = repeated(step.key for step in self.steps)
         if duplicates:
             raise ValidationError.single("steps", f"step keys used twice: {', '.join(duplicates)}")
 
@@ -500,7 +507,7 @@ class Partner:
         fix(self, "region", problems.check("region", check_text, self.region, required=False))
         domains = tuple(
             problems.check(f"domains[{index}]", normalize_hostname, domain)
-            for index, domain in enumerate(_as_tuple(self.domains, "domains", problems))
+            for index, domain in enumerate(check_list(self.domains, "domains", problems))
         )
         if len(set(domains)) != len(domains):
             problems.add("domains", "each domain may be listed once")
@@ -509,16 +516,13 @@ class Partner:
         problems.check("parent_id", _optional_id, self.parent_id)
         if self.parent_id is not None and self.parent_id == self.id:
             problems.add("parent_id", "a partner cannot be its own parent")
-        contacts = _as_tuple(self.contacts, "contacts", problems)
-        for index, contact in enumerate(contacts):
-            if not isinstance(contact, Contact):
-                problems.add(f"contacts[{index}]", "expected a Contact")
+        contacts = check_items(self.contacts, "contacts", problems, Contact)
         primaries = sum(1 for c in contacts if isinstance(c, Contact) and c.primary)
         if contacts and primaries != 1:
             problems.add("contacts", "mark exactly one contact as primary")
         fix(self, "contacts", contacts)
-        fix(self, "onboarding", _as_tuple(self.onboarding, "onboarding", problems))
-        fix(self, "history", _as_tuple(self.history, "history", problems))
+        fix(self, "onboarding", check_list(self.onboarding, "onboarding", problems))
+        fix(self, "history", check_list(self.history, "history", problems))
         if not isinstance(self.custom_fields, dict):
             problems.add("custom_fields", "expected a dict of custom field values")
         else:
@@ -549,13 +553,6 @@ class Partner:
     def allowed_actions(self) -> tuple[PartnerAction, ...]:
         """The lifecycle moves allowed from the current status."""
         return tuple(PartnerAction(action) for action in _allowed_from(self.status))
-
-
-def _as_tuple(value: object, path: str, problems: Problems) -> tuple[object, ...]:
-    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
-        problems.add(path, f"expected a list, got {type(value).__name__}")
-        return ()
-    return tuple(value)
 
 
 def _status_event(partner: Partner, change: StatusChange) -> Event:

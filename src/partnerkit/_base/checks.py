@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import Final, TypeVar
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any, Final, TypeVar
 
-from partnerkit.errors import ValidationError
+from partnerkit.errors import Problems, ValidationError
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -44,3 +46,55 @@ def check_enum(cls: type[E], value: object) -> E:
     except ValueError:
         choices = ", ".join(repr(member.value) for member in cls)
         raise ValidationError.single("", f"{value!r} is not one of {choices}") from None
+
+
+def check_list(
+    value: object, path: str, problems: Problems, *, what: str = "a list"
+) -> tuple[Any, ...]:
+    """``value``'s items as a tuple; text, a mapping or a non-iterable is a problem at ``path``.
+
+    Args:
+        value: What the caller passed where a list belongs.
+        path: The field's name in the problem.
+        problems: Where a problem is recorded; the result is then ``()``.
+        what: How the problem names what was expected.
+    """
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
+        problems.add(path, f"expected {what}, got {type(value).__name__}")
+        return ()
+    return tuple(value)
+
+
+def check_items(
+    value: object,
+    path: str,
+    problems: Problems,
+    cls: type[Any],
+    *,
+    expected: str = "",
+    what: str = "a list",
+) -> tuple[Any, ...]:
+    """`check_list`, then a problem at ``path[index]`` for each item that is not a ``cls``.
+
+    Args:
+        value: What the caller passed where a list of ``cls`` belongs.
+        path: The field's name in the problems.
+        problems: Where the problems are recorded.
+        cls: The type every item must have.
+        expected: How an item's problem names what was expected (default
+            ``"a <class name>"``).
+        what: How the list's problem names what was expected.
+
+    Returns:
+        Every item, the wrong ones included, so later checks can skip them.
+    """
+    items = check_list(value, path, problems, what=what)
+    for index, item in enumerate(items):
+        if not isinstance(item, cls):
+            problems.add(f"{path}[{index}]", f"expected {expected or 'a ' + cls.__name__}")
+    return items
+
+
+def repeated(names: Iterable[str]) -> list[str]:
+    """The names that occur more than once, sorted, for a "declared twice" problem."""
+    return sorted(name for name, count in Counter(names).items() if count > 1)

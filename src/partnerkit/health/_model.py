@@ -19,7 +19,7 @@ from typing import Any, Final, cast
 
 import attrs
 
-from partnerkit._base.checks import check_enum, check_slug, check_text
+from partnerkit._base.checks import check_enum, check_items, check_list, check_slug, check_text
 from partnerkit._base.money import check_currency, to_decimal
 from partnerkit.errors import Problems, ValidationError
 
@@ -219,10 +219,9 @@ class Normalizer:
             fix(self, name, problems.check(name, _optional_number, getattr(self, name)))
         if self.below is not None:
             fix(self, "below", problems.check("below", _percent, self.below))
-        steps = _as_tuple(self.steps, "steps", problems)
-        for index, step in enumerate(steps):
-            if not isinstance(step, Step):
-                problems.add(f"steps[{index}]", "expected a Step(at=..., points=...)")
+        steps = check_items(
+            self.steps, "steps", problems, Step, expected="a Step(at=..., points=...)"
+        )
         fix(self, "steps", steps)
         if kind is not None:
             self._check_kind(kind, problems)
@@ -565,7 +564,7 @@ class ScoringModel:
         object.__setattr__(self, "_plan", None)
 
     def _check_measures(self, problems: Problems) -> None:
-        measures = _as_tuple(self.measures, "measures", problems)
+        measures = check_list(self.measures, "measures", problems)
         object.__setattr__(self, "measures", measures)
         if not measures and not problems.found:
             problems.add("measures", "a model needs at least one measure")
@@ -583,7 +582,7 @@ class ScoringModel:
             problems.add("measures", "every weight is 0; give at least one measure a weight")
 
     def _check_bands(self, problems: Problems) -> None:
-        bands = _as_tuple(self.bands, "bands", problems)
+        bands = check_list(self.bands, "bands", problems)
         object.__setattr__(self, "bands", bands)
         if not all(isinstance(band, Band) for band in bands):
             for index, band in enumerate(bands):
@@ -613,7 +612,7 @@ class ScoringModel:
             )
 
     def _check_gates(self, problems: Problems) -> None:
-        gates = _as_tuple(self.gates, "gates", problems)
+        gates = check_list(self.gates, "gates", problems)
         object.__setattr__(self, "gates", gates)
         band_names = {band.name for band in self.bands if isinstance(band, Band)}
         seen: set[str] = set()
@@ -665,13 +664,6 @@ class ScoringModel:
             if number < band.upper:
                 return band
         return self.bands[-1]
-
-
-def _as_tuple(value: object, path: str, problems: Problems) -> tuple[Any, ...]:
-    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
-        problems.add(path, f"expected a list, got {type(value).__name__}")
-        return ()
-    return tuple(value)
 
 
 def _floats_to_decimals(value: object) -> object:
