@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 import attrs
 
@@ -635,11 +635,7 @@ class ScoringModel:
         Raises:
             ValidationError: Listing the model's measures, if there is none by that name.
         """
-        for measure in self.measures:
-            if measure.name == name:
-                return measure
-        known = ", ".join(measure.name for measure in self.measures)
-        raise ValidationError.single("measure", f"no measure {name!r}; the model has {known}")
+        return _named(self.measures, name, "measure")
 
     def band(self, name: str) -> Band:
         """The band called ``name``.
@@ -647,11 +643,7 @@ class ScoringModel:
         Raises:
             ValidationError: Listing the model's bands, if there is none by that name.
         """
-        for band in self.bands:
-            if band.name == name:
-                return band
-        known = ", ".join(band.name for band in self.bands)
-        raise ValidationError.single("band", f"no band {name!r}; the model has {known}")
+        return _named(self.bands, name, "band")
 
     def band_for(self, value: Decimal | int | str) -> Band:
         """The band a value falls in: ``lower <= value < upper`` (the last band includes 100).
@@ -664,6 +656,18 @@ class ScoringModel:
             if number < band.upper:
                 return band
         return self.bands[-1]
+
+
+_Named = TypeVar("_Named", Measure, Band)
+
+
+def _named(items: tuple[_Named, ...], name: str, what: str) -> _Named:
+    """The item called ``name``, or a `ValidationError` at ``what`` listing the names there are."""
+    for item in items:
+        if item.name == name:
+            return item
+    known = ", ".join(item.name for item in items)
+    raise ValidationError.single(what, f"no {what} {name!r}; the model has {known}")
 
 
 def _floats_to_decimals(value: object) -> object:
