@@ -11,11 +11,16 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from partnerkit._base.checks import (
+    a_text,
+    an_id,
+    an_instant,
     check_enum,
+    check_fields,
     check_items,
     check_list,
     check_slug,
     check_text,
+    one_of,
     repeated,
 )
 from partnerkit._base.countries import check_country, normalize_email, normalize_hostname
@@ -435,14 +440,19 @@ class StatusChange:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        fix = object.__setattr__
-        fix(self, "action", problems.check("action", check_enum, PartnerAction, self.action))
-        for name in ("from_status", "to_status"):
-            status = problems.check(name, check_enum, PartnerStatus, getattr(self, name))
-            fix(self, name, status)
-        problems.check("actor", check_id, self.actor, "")
-        fix(self, "at", problems.check("at", to_utc, self.at, ""))
-        problems.check("reason", check_text, self.reason, required=False, limit=2000)
+        check_fields(
+            self,
+            problems,
+            {
+                "action": one_of(PartnerAction),
+                "from_status": one_of(PartnerStatus),
+                "to_status": one_of(PartnerStatus),
+                "actor": an_id,
+                "at": an_instant,
+                "reason": a_text(required=False, limit=2000),
+            },
+            check_only=("actor", "reason"),
+        )
         problems.raise_if_any()
 
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 import enum
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
+from functools import partial
 from typing import Any, Final, TypeVar
 
+from partnerkit._base.ids import check_id
+from partnerkit._base.time import to_utc
 from partnerkit.errors import Problems, ValidationError
 
 E = TypeVar("E", bound=enum.Enum)
+#: A field check: the value as given in, the value to keep out, or `ValidationError`.
+Checker = Callable[[Any], Any]
 
 _SLUG: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_NAME: Final = 200
@@ -98,3 +103,62 @@ def check_items(
 def repeated(names: Iterable[str]) -> list[str]:
     """The names that occur more than once, sorted, for a "declared twice" problem."""
     return sorted(name for name, count in Counter(names).items() if count > 1)
+
+
+def check_fields(
+    instance: object,
+    problems: Problems,
+    checks: Mapping[str, Checker],
+    *,
+    check_only: Collection[str] = (),
+) -> None:
+    """Check a frozen model's fields in order, recording every problem under its field.
+
+    Each field's checked value (a UTC instant, an enum member, collapsed text)
+    replaces the given one, ``None`` where the check failed, so call
+    ``problems.raise_if_any()`` before trusting the fields.
+
+    Args:
+        instance: The model, from its ``__attrs_post_init__``.
+        problems: Where the problems are recorded.
+        checks: Field name to the checker of its value.
+        check_only: Fields that are checked but keep the value as given.
+    """
+    for name, checker in checks.items():
+        value = problems.check(name, checker, getattr(instance, name))
+        if name not in check_only:
+            object.__setattr__(instance, name, value)
+
+
+def an_id(value: object) -> str:
+    """`check_id` for a field whose name the caller's `Problems` supplies."""
+    return check_id(value, "")
+
+
+def an_instant(value: Any) -> Any:
+    """`to_utc` for a field whose name the caller's `Problems` supplies."""
+    return to_utc(value, "")
+
+
+def one_of(cls: type[E]) -> Checker:
+    """A checker for a member of the enum ``cls``."""
+    return partial(check_enum, cls)
+
+
+def a_slug(what: str) -> Checker:
+    """A checker for a slug that problems call ``what`` (``"tier id"``)."""
+    return partial(check_slug, what=what)
+
+
+def a_text(*, required: bool, limit: int = MAX_NAME) -> Checker:
+    """A checker for text, as `check_text`."""
+    return partial(check_text, required=required, limit=limit)
+
+
+def optional(checker: Checker) -> Checker:
+    """``checker``, letting ``None`` through."""
+
+    def check(value: object) -> Any:
+        return None if value is None else checker(value)
+
+    return check
