@@ -39,6 +39,8 @@ from partnerkit.errors import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
+    from partnerkit._base.checks import Checker
+
 __all__ = [
     "Contact",
     "CustomField",
@@ -427,6 +429,18 @@ class OnboardingStep:
         return self.completed_at is None and self.due_on < as_of
 
 
+#: How each field of `StatusChange` is checked (see `check_fields`).
+_STATUS_CHANGE_FIELDS: Final[Mapping[str, Checker]] = {
+    "action": one_of(PartnerAction),
+    "from_status": one_of(PartnerStatus),
+    "to_status": one_of(PartnerStatus),
+    "actor": an_id,
+    "at": an_instant,
+    "reason": a_text(required=False, limit=2000),
+}
+_STATUS_CHANGE_CHECK_ONLY: Final = ("actor", "reason")
+
+
 @attrs.frozen
 class StatusChange:
     """One lifecycle move: who made it, when and why."""
@@ -440,19 +454,7 @@ class StatusChange:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        check_fields(
-            self,
-            problems,
-            {
-                "action": one_of(PartnerAction),
-                "from_status": one_of(PartnerStatus),
-                "to_status": one_of(PartnerStatus),
-                "actor": an_id,
-                "at": an_instant,
-                "reason": a_text(required=False, limit=2000),
-            },
-            check_only=("actor", "reason"),
-        )
+        check_fields(self, problems, _STATUS_CHANGE_FIELDS, check_only=_STATUS_CHANGE_CHECK_ONLY)
         problems.raise_if_any()
 
 

@@ -19,7 +19,16 @@ from typing import Any, Final, TypeVar, cast
 
 import attrs
 
-from partnerkit._base.checks import check_enum, check_items, check_list, check_slug, check_text
+from partnerkit._base.checks import (
+    a_slug,
+    check_enum,
+    check_fields,
+    check_items,
+    check_list,
+    check_slug,
+    check_text,
+    one_of,
+)
 from partnerkit._base.money import check_currency, to_decimal
 from partnerkit.errors import Problems, ValidationError
 
@@ -415,18 +424,19 @@ class Band:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        fix = object.__setattr__
-        problems.check("name", check_slug, self.name, "band name")
-        lower = problems.check("lower", _percent, self.lower)
-        upper = problems.check("upper", _percent, self.upper)
-        fix(self, "lower", lower)
-        fix(self, "upper", upper)
+        check_fields(
+            self,
+            problems,
+            {"name": a_slug("band name"), "lower": _percent, "upper": _percent},
+            check_only=("name",),
+        )
+        lower, upper = self.lower, self.upper
         if lower is not None and upper is not None and lower >= upper:
             problems.add("upper", f"must be above lower ({lower}), got {upper}")
-        fix(self, "color", problems.check("color", _check_color, self.color))
+        check_fields(self, problems, {"color": _check_color})
         label = problems.check("label", check_text, self.label, required=False)
         if isinstance(self.name, str):
-            fix(self, "label", label or words(self.name))
+            object.__setattr__(self, "label", label or words(self.name))
         problems.raise_if_any()
 
 
@@ -468,19 +478,24 @@ class Gate:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        fix = object.__setattr__
-        problems.check("name", check_slug, self.name, "gate name")
-        problems.check("metric", check_slug, self.metric, "metric name")
-        op = problems.check("op", check_enum, GateOperator, self.op)
-        fix(self, "op", op)
-        threshold = problems.check("threshold", to_number, self.threshold)
-        fix(self, "threshold", threshold)
-        problems.check("cap", check_slug, self.cap, "band name")
+        check_fields(
+            self,
+            problems,
+            {
+                "name": a_slug("gate name"),
+                "metric": a_slug("metric name"),
+                "op": one_of(GateOperator),
+                "threshold": to_number,
+                "cap": a_slug("band name"),
+            },
+            check_only=("name", "metric", "cap"),
+        )
         if not isinstance(self.fire_when_missing, bool):
             problems.add("fire_when_missing", "expected true or false")
         label = problems.check("label", check_text, self.label, required=False)
+        op, threshold = self.op, self.threshold
         if op is not None and threshold is not None and isinstance(self.metric, str):
-            fix(self, "label", label or f"{self.metric} {op.value} {threshold}")
+            object.__setattr__(self, "label", label or f"{self.metric} {op.value} {threshold}")
         problems.raise_if_any()
 
 

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
-from partnerkit._base.checks import check_enum, check_slug, check_text
+from partnerkit._base.checks import (
+    a_slug,
+    a_text,
+    an_id,
+    an_instant,
+    check_enum,
+    check_fields,
+    check_slug,
+    check_text,
+    one_of,
+)
 from partnerkit._base.events import Change, Event
 from partnerkit._base.ids import check_id
 from partnerkit._base.later import Later, defer
@@ -149,13 +159,19 @@ class Contribution:
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         fix = object.__setattr__
-        problems.check("measure", check_slug, self.measure, "measure name")
-        fix(self, "label", problems.check("label", check_text, self.label, required=True))
-        problems.check("metric", check_slug, self.metric, "metric name")
-        fix(self, "kind", problems.check("kind", check_enum, NormalizerKind, self.kind))
-        fix(self, "direction", problems.check("direction", check_enum, Direction, self.direction))
-        status = problems.check("status", check_enum, ContributionStatus, self.status)
-        fix(self, "status", status)
+        check_fields(
+            self,
+            problems,
+            {
+                "measure": a_slug("measure name"),
+                "label": a_text(required=True),
+                "metric": a_slug("metric name"),
+                "kind": one_of(NormalizerKind),
+                "direction": one_of(Direction),
+                "status": one_of(ContributionStatus),
+            },
+            check_only=("measure", "metric"),
+        )
         if self.raw is not None and type(self.raw) not in (Money, Decimal, int):
             problems.add("raw", "expected Money, Decimal, int or None")
         for name in ("normalized", "points", "max_points", "cost"):
@@ -164,7 +180,7 @@ class Contribution:
         if share is not None and not 0 <= share <= 1:
             problems.add("weight_share", f"expected a share from 0 to 1, got {share}")
         fix(self, "weight_share", share)
-        if status is ContributionStatus.SCORED and self.raw is None:
+        if self.status is ContributionStatus.SCORED and self.raw is None:
             problems.add("raw", "a scored contribution has a raw value")
         problems.raise_if_any()
 
@@ -299,13 +315,18 @@ class Override:
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         fix = object.__setattr__
-        problems.check("author", check_id, self.author, "")
-        reason = problems.check("reason", check_text, self.reason, required=True, limit=2000)
-        fix(self, "reason", reason)
-        created = problems.check("created_at", to_utc, self.created_at, "")
-        expires = problems.check("expires_at", to_utc, self.expires_at, "")
-        fix(self, "created_at", created)
-        fix(self, "expires_at", expires)
+        check_fields(
+            self,
+            problems,
+            {
+                "author": an_id,
+                "reason": a_text(required=True, limit=2000),
+                "created_at": an_instant,
+                "expires_at": an_instant,
+            },
+            check_only=("author",),
+        )
+        created, expires = self.created_at, self.expires_at
         if created is not None and expires is not None and expires <= created:
             problems.add("expires_at", "must be after created_at; every override lapses")
         if (self.value is None) == (self.band is None):
