@@ -20,6 +20,7 @@ from typing import Any, Final, TypeVar, cast
 import attrs
 
 from partnerkit._base.checks import (
+    Checker,
     a_slug,
     check_enum,
     check_fields,
@@ -401,6 +402,15 @@ def _check_color(value: object) -> str:
     return value.strip().lower()
 
 
+#: How each field of `Band` is checked (see `check_fields`).
+_BAND_FIELDS: Final[Mapping[str, Checker]] = {
+    "name": a_slug("band name"),
+    "lower": _percent,
+    "upper": _percent,
+}
+_BAND_CHECK_ONLY: Final = ("name",)
+
+
 @attrs.frozen
 class Band:
     """A named range of scores with a colour, such as "at risk" for [40, 70).
@@ -424,12 +434,7 @@ class Band:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        check_fields(
-            self,
-            problems,
-            {"name": a_slug("band name"), "lower": _percent, "upper": _percent},
-            check_only=("name",),
-        )
+        check_fields(self, problems, _BAND_FIELDS, check_only=_BAND_CHECK_ONLY)
         lower, upper = self.lower, self.upper
         if lower is not None and upper is not None and lower >= upper:
             problems.add("upper", f"must be above lower ({lower}), got {upper}")
@@ -446,6 +451,17 @@ DEFAULT_BANDS: Final = (
     Band("at_risk", Decimal(40), Decimal(70), "#e8a33d"),
     Band("healthy", Decimal(70), Decimal(100), "#3a9e5c"),
 )
+
+
+#: How each field of `Gate` is checked (see `check_fields`).
+_GATE_FIELDS: Final[Mapping[str, Checker]] = {
+    "name": a_slug("gate name"),
+    "metric": a_slug("metric name"),
+    "op": one_of(GateOperator),
+    "threshold": to_number,
+    "cap": a_slug("band name"),
+}
+_GATE_CHECK_ONLY: Final = ("name", "metric", "cap")
 
 
 @attrs.frozen
@@ -478,18 +494,7 @@ class Gate:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        check_fields(
-            self,
-            problems,
-            {
-                "name": a_slug("gate name"),
-                "metric": a_slug("metric name"),
-                "op": one_of(GateOperator),
-                "threshold": to_number,
-                "cap": a_slug("band name"),
-            },
-            check_only=("name", "metric", "cap"),
-        )
+        check_fields(self, problems, _GATE_FIELDS, check_only=_GATE_CHECK_ONLY)
         if not isinstance(self.fire_when_missing, bool):
             problems.add("fire_when_missing", "expected true or false")
         label = problems.check("label", check_text, self.label, required=False)

@@ -53,6 +53,7 @@ from partnerkit.health._model import (
 from partnerkit.metrics import MetricSnapshot, MetricValue
 
 if TYPE_CHECKING:
+    from partnerkit._base.checks import Checker
     from partnerkit.health._kernel import Number, Ranks
 
 __all__ = [
@@ -119,6 +120,18 @@ def _optional_points(value: object) -> Decimal | None:
     return number
 
 
+#: How each field of `Contribution` is checked (see `check_fields`).
+_CONTRIBUTION_FIELDS: Final[Mapping[str, Checker]] = {
+    "measure": a_slug("measure name"),
+    "label": a_text(required=True),
+    "metric": a_slug("metric name"),
+    "kind": one_of(NormalizerKind),
+    "direction": one_of(Direction),
+    "status": one_of(ContributionStatus),
+}
+_CONTRIBUTION_CHECK_ONLY: Final = ("measure", "metric")
+
+
 @attrs.frozen
 class Contribution:
     """What one measure added to a score.
@@ -159,19 +172,7 @@ class Contribution:
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         fix = object.__setattr__
-        check_fields(
-            self,
-            problems,
-            {
-                "measure": a_slug("measure name"),
-                "label": a_text(required=True),
-                "metric": a_slug("metric name"),
-                "kind": one_of(NormalizerKind),
-                "direction": one_of(Direction),
-                "status": one_of(ContributionStatus),
-            },
-            check_only=("measure", "metric"),
-        )
+        check_fields(self, problems, _CONTRIBUTION_FIELDS, check_only=_CONTRIBUTION_CHECK_ONLY)
         if self.raw is not None and type(self.raw) not in (Money, Decimal, int):
             problems.add("raw", "expected Money, Decimal, int or None")
         for name in ("normalized", "points", "max_points", "cost"):
@@ -287,6 +288,16 @@ class Trend:
         return text + "."
 
 
+#: How each field of `Override` is checked (see `check_fields`).
+_OVERRIDE_FIELDS: Final[Mapping[str, Checker]] = {
+    "author": an_id,
+    "reason": a_text(required=True, limit=2000),
+    "created_at": an_instant,
+    "expires_at": an_instant,
+}
+_OVERRIDE_CHECK_ONLY: Final = ("author",)
+
+
 @attrs.frozen
 class Override:
     """A person's value or band for a partner's score, until it expires.
@@ -315,17 +326,7 @@ class Override:
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         fix = object.__setattr__
-        check_fields(
-            self,
-            problems,
-            {
-                "author": an_id,
-                "reason": a_text(required=True, limit=2000),
-                "created_at": an_instant,
-                "expires_at": an_instant,
-            },
-            check_only=("author",),
-        )
+        check_fields(self, problems, _OVERRIDE_FIELDS, check_only=_OVERRIDE_CHECK_ONLY)
         created, expires = self.created_at, self.expires_at
         if created is not None and expires is not None and expires <= created:
             problems.add("expires_at", "must be after created_at; every override lapses")
