@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from partnerkit._base.checks import (
+    a_slug,
     a_text,
     an_id,
     an_instant,
@@ -21,6 +22,7 @@ from partnerkit._base.checks import (
     check_slug,
     check_text,
     one_of,
+    optional,
     repeated,
 )
 from partnerkit._base.countries import check_country, normalize_email, normalize_hostname
@@ -320,6 +322,27 @@ class StepOwner(enum.StrEnum):
     VENDOR = "vendor"
 
 
+def _a_period(value: object) -> Period:
+    if not isinstance(value, Period):
+        raise ValidationError.single("", "expected a Period such as Period.parse('P14D')")
+    return value
+
+
+def _a_date(value: object) -> date:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValidationError.single("", "expected a date")
+    return value
+
+
+#: How each field of `OnboardingStepTemplate` is checked (see `check_fields`).
+_TEMPLATE_FIELDS: Final[Mapping[str, Checker]] = {
+    "key": a_slug("step key"),
+    "title": a_text(required=True),
+    "due": _a_period,
+    "owner": one_of(StepOwner),
+}
+
+
 @attrs.frozen
 class OnboardingStepTemplate:
     """A step in an onboarding plan, due a period after the partner joins.
@@ -340,13 +363,8 @@ class OnboardingStepTemplate:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        problems.check("key", check_slug, self.key, "step key")
-        problems.check("title", check_text, self.title, required=True)
-        if not isinstance(self.due, Period):
-            problems.add("due", "expected a Period such as Period.parse('P14D')")
-        owner = problems.check("owner", check_enum, StepOwner, self.owner)
+        check_fields(self, problems, _TEMPLATE_FIELDS, check_only=("key", "title", "due"))
         problems.raise_if_any()
-        object.__setattr__(self, "owner", owner)
 
 
 @attrs.frozen
@@ -386,6 +404,18 @@ class OnboardingPlan:
         )
 
 
+#: How each field of `OnboardingStep` is checked (see `check_fields`).
+_STEP_FIELDS: Final[Mapping[str, Checker]] = {
+    "key": a_slug("step key"),
+    "title": a_text(required=True),
+    "due_on": _a_date,
+    "owner": one_of(StepOwner),
+    "completed_at": optional(an_instant),
+    "completed_by": optional(an_id),
+}
+_STEP_CHECK_ONLY: Final = ("key", "title", "due_on", "completed_by")
+
+
 @attrs.frozen
 class OnboardingStep:
     """One onboarding step of one partner.
@@ -406,18 +436,8 @@ class OnboardingStep:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        problems.check("key", check_slug, self.key, "step key")
-        problems.check("title", check_text, self.title, required=True)
-        if not isinstance(self.due_on, date) or isinstance(self.due_on, datetime):
-            problems.add("due_on", "expected a date")
-        owner = problems.check("owner", check_enum, StepOwner, self.owner)
-        if self.completed_at is not None:
-            completed = problems.check("completed_at", to_utc, self.completed_at, "")
-            object.__setattr__(self, "completed_at", completed)
-        if self.completed_by is not None:
-            problems.check("completed_by", check_id, self.completed_by, "")
+        check_fields(self, problems, _STEP_FIELDS, check_only=_STEP_CHECK_ONLY)
         problems.raise_if_any()
-        object.__setattr__(self, "owner", owner)
 
     @property
     def is_open(self) -> bool:
