@@ -25,7 +25,7 @@ from partnerkit._base.checks import (
 from partnerkit._base.events import Change, Event
 from partnerkit._base.ids import check_id
 from partnerkit._base.later import Later, defer
-from partnerkit._base.money import Money
+from partnerkit._base.money import Money, format_value
 from partnerkit._base.time import to_utc
 from partnerkit._base.trusted import trusted as _trusted
 from partnerkit._base.trusted import trusted_from as _make
@@ -519,13 +519,7 @@ def _as_float(value: object) -> object:
 
 
 def _raw_text(raw: object) -> str:
-    if isinstance(raw, Money):
-        return str(raw)
-    if isinstance(raw, Decimal):
-        return f"{raw:,f}"
-    if isinstance(raw, int):
-        return f"{raw:,}"
-    return "no data"
+    return "no data" if raw is None else format_value(raw)
 
 
 def _one(value: Decimal | None) -> str:

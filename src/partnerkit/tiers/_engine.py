@@ -16,7 +16,7 @@ from partnerkit._base.checks import check_text
 from partnerkit._base.events import Change, Event, Scalar
 from partnerkit._base.ids import check_id
 from partnerkit._base.later import Later, defer
-from partnerkit._base.money import Money
+from partnerkit._base.money import Money, format_value
 from partnerkit._base.time import to_utc
 from partnerkit._base.trusted import evolve_trusted
 from partnerkit.errors import InvalidTransitionError, Problems, ValidationError
@@ -34,7 +34,6 @@ from partnerkit.tiers._model import (
     Program,
     Requirement,
     Tier,
-    format_value,
 )
 
 __all__ = [

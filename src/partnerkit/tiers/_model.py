@@ -12,7 +12,7 @@ import attrs
 from partnerkit._base.checks import check_enum, check_items, check_slug, check_text
 from partnerkit._base.events import Scalar, check_scalars
 from partnerkit._base.ids import check_id
-from partnerkit._base.money import Money, check_currency, to_decimal
+from partnerkit._base.money import Money, check_currency, format_value, to_decimal
 from partnerkit._base.time import Cadence, Period
 from partnerkit.errors import FieldProblem, NotFoundError, Problems, ValidationError
 from partnerkit.metrics import Aggregate, MetricDefinition
@@ -67,17 +67,6 @@ def _read_threshold(value: object) -> Money | Decimal:
     if isinstance(value, str) and any(char.isalpha() for char in value):
         return Money.parse(value)  # "25,000 USD": the friendly way to write money
     return to_decimal(value, "")
-
-
-def format_value(value: object) -> str:
-    """Money as ``12,000.00 USD``, numbers with thousands separators: ``1,250``."""
-    if isinstance(value, Money):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, Decimal):
-        return f"{value:,f}"
-    return str(value)
 
 
 @attrs.frozen
