@@ -243,6 +243,16 @@ def _conflict_row(finding: Finding) -> tuple[object, ...]:
     )
 
 
+def _snapshot_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a command that reads a file of metric snapshots and prints a report."""
+    parser.add_argument("--input", required=True, help="metric snapshots, .csv or .json")
+    parser.add_argument(
+        "--format", choices=("table", "csv", "json"), default="table", help="output format"
+    )
+    parser.add_argument("--as-of", help="ISO instant for rows without an as_of column")
+    _limit_options(parser, DEFAULT_MAX_ROWS)
+
+
 def _limit_options(parser: argparse.ArgumentParser, max_rows: int) -> None:
     parser.add_argument(
         "--max-size",
@@ -275,22 +285,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "score", help="score partners' metrics from a CSV or JSON file with a health model"
     )
     score.add_argument("--model", required=True, help="the scoring model, .toml or .json")
-    score.add_argument("--input", required=True, help="metric snapshots, .csv or .json")
-    score.add_argument(
-        "--format", choices=("table", "csv", "json"), default="table", help="output format"
-    )
-    score.add_argument("--as-of", help="ISO instant for rows without an as_of column")
-    _limit_options(score, DEFAULT_MAX_ROWS)
+    _snapshot_options(score)
     tiers = commands.add_parser(
         "tiers", help="which tier partners' metrics earn in a program, and the gap to the next"
     )
     tiers.add_argument("--program", required=True, help="the program, .toml or .json")
-    tiers.add_argument("--input", required=True, help="metric snapshots, .csv or .json")
-    tiers.add_argument(
-        "--format", choices=("table", "csv", "json"), default="table", help="output format"
-    )
-    tiers.add_argument("--as-of", help="ISO instant for rows without an as_of column")
-    _limit_options(tiers, DEFAULT_MAX_ROWS)
+    _snapshot_options(tiers)
     deals = commands.add_parser("deals", help="deal registration tools")
     deal_commands = deals.add_subparsers(dest="deals_command", required=True)
     check = deal_commands.add_parser(

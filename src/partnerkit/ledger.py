@@ -8,12 +8,12 @@ from decimal import Decimal
 
 import attrs
 
-from partnerkit._base.checks import check_slug
+from partnerkit._base.checks import a_slug, an_id, an_instant, check_fields, check_slug
 from partnerkit._base.events import Scalar, check_scalars
 from partnerkit._base.frozen import freeze
-from partnerkit._base.ids import check_id, is_valid_id
+from partnerkit._base.ids import is_valid_id
 from partnerkit._base.money import Money, to_decimal
-from partnerkit._base.time import FIRST_YEAR, LAST_YEAR, to_utc
+from partnerkit._base.time import FIRST_YEAR, LAST_YEAR
 from partnerkit.errors import Problems
 
 __all__ = ["Activity", "ActivityKind", "ActivityValue"]
@@ -97,13 +97,21 @@ class Activity:
 
     def _validate(self) -> None:
         problems = Problems()
-        fix = object.__setattr__
-        problems.check("id", check_id, self.id, "")
-        problems.check("partner_id", check_id, self.partner_id, "")
-        problems.check("kind", check_slug, self.kind, "activity kind")
-        fix(self, "occurred_at", problems.check("occurred_at", to_utc, self.occurred_at, ""))
-        fix(self, "value", problems.check("value", _read_value, self.value))
-        fix(self, "attributes", check_scalars(self.attributes, problems, "attributes"))
+        check_fields(
+            self,
+            problems,
+            {
+                "id": an_id,
+                "partner_id": an_id,
+                "kind": a_slug("activity kind"),
+                "occurred_at": an_instant,
+                "value": _read_value,
+            },
+            check_only=("id", "partner_id", "kind"),
+        )
+        object.__setattr__(
+            self, "attributes", check_scalars(self.attributes, problems, "attributes")
+        )
         if self.expires_on is not None and (
             not isinstance(self.expires_on, date) or isinstance(self.expires_on, datetime)
         ):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Final, cast
 
 import attrs
 
-from partnerkit._base.checks import check_enum, check_slug
+from partnerkit._base.checks import check_enum, check_slug, repeated
 from partnerkit._base.events import Scalar, check_scalars
 from partnerkit._base.frozen import freeze
 from partnerkit._base.ids import check_id
@@ -340,8 +340,7 @@ class _Plan:
         as_of: datetime,
         rates: RateSource | None,
     ) -> None:
-        names = [definition.name for definition in definitions]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        duplicates = repeated(definition.name for definition in definitions)
         if duplicates:
             raise ValidationError.single(
                 "definitions", f"metric names used twice: {', '.join(duplicates)}"

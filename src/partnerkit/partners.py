@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from partnerkit._base.checks import check_enum, check_slug, check_text
+from partnerkit._base.checks import (
+    a_slug,
+    a_text,
+    an_id,
+    an_instant,
+    check_enum,
+    check_fields,
+    check_items,
+    check_list,
+    check_slug,
+    check_text,
+    one_of,
+    optional,
+    repeated,
+)
 from partnerkit._base.countries import check_country, normalize_email, normalize_hostname
 from partnerkit._base.events import Change, Event
 from partnerkit._base.frozen import freeze
@@ -24,6 +37,11 @@ from partnerkit.errors import (
     Problems,
     ValidationError,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from partnerkit._base.checks import Checker
 
 __all__ = [
     "Contact",
@@ -259,14 +277,10 @@ class CustomFieldSchema:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        fields = _as_tuple(self.fields, "fields", problems)
-        for index, field in enumerate(fields):
-            if not isinstance(field, CustomField):
-                problems.add(f"fields[{index}]", "expected a CustomField")
+        fields = check_items(self.fields, "fields", problems, CustomField)
         problems.raise_if_any()
         object.__setattr__(self, "fields", fields)
-        names = [field.name for field in self.fields]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
+        duplicates = repeated(field.name for field in self.fields)
         if duplicates:
             raise ValidationError.single("fields", f"declared twice: {', '.join(duplicates)}")
 
@@ -308,6 +322,27 @@ class StepOwner(enum.StrEnum):
     VENDOR = "vendor"
 
 
+def _a_period(value: object) -> Period:
+    if not isinstance(value, Period):
+        raise ValidationError.single("", "expected a Period such as Period.parse('P14D')")
+    return value
+
+
+def _a_date(value: object) -> date:
+    if not isinstance(value, date) or isinstance(value, datetime):
+        raise ValidationError.single("", "expected a date")
+    return value
+
+
+#: How each field of `OnboardingStepTemplate` is checked (see `check_fields`).
+_TEMPLATE_FIELDS: Final[Mapping[str, Checker]] = {
+    "key": a_slug("step key"),
+    "title": a_text(required=True),
+    "due": _a_period,
+    "owner": one_of(StepOwner),
+}
+
+
 @attrs.frozen
 class OnboardingStepTemplate:
     """A step in an onboarding plan, due a period after the partner joins.
@@ -328,13 +363,8 @@ class OnboardingStepTemplate:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        problems.check("key", check_slug, self.key, "step key")
-        problems.check("title", check_text, self.title, required=True)
-        if not isinstance(self.due, Period):
-            problems.add("due", "expected a Period such as Period.parse('P14D')")
-        owner = problems.check("owner", check_enum, StepOwner, self.owner)
+        check_fields(self, problems, _TEMPLATE_FIELDS, check_only=("key", "title", "due"))
         problems.raise_if_any()
-        object.__setattr__(self, "owner", owner)
 
 
 @attrs.frozen
@@ -347,14 +377,16 @@ class OnboardingPlan:
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         problems.check("name", check_text, self.name, required=True)
-        steps = _as_tuple(self.steps, "steps", problems)
-        for index, step in enumerate(steps):
-            if not isinstance(step, OnboardingStepTemplate):
-                problems.add(f"steps[{index}]", "expected an OnboardingStepTemplate")
+        steps = check_items(
+            self.steps,
+            "steps",
+            problems,
+            OnboardingStepTemplate,
+            expected="an OnboardingStepTemplate",
+        )
         problems.raise_if_any()
         object.__setattr__(self, "steps", steps)
-        keys = [step.key for step in self.steps]
-        duplicates = sorted({key for key in keys if keys.count(key) > 1})
+        duplicates = repeated(step.key for step in self.steps)
         if duplicates:
             raise ValidationError.single("steps", f"step keys used twice: {', '.join(duplicates)}")
 
@@ -370,6 +402,18 @@ class OnboardingPlan:
             )
             for step in self.steps
         )
+
+
+#: How each field of `OnboardingStep` is checked (see `check_fields`).
+_STEP_FIELDS: Final[Mapping[str, Checker]] = {
+    "key": a_slug("step key"),
+    "title": a_text(required=True),
+    "due_on": _a_date,
+    "owner": one_of(StepOwner),
+    "completed_at": optional(an_instant),
+    "completed_by": optional(an_id),
+}
+_STEP_CHECK_ONLY: Final = ("key", "title", "due_on", "completed_by")
 
 
 @attrs.frozen
@@ -392,18 +436,8 @@ class OnboardingStep:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        problems.check("key", check_slug, self.key, "step key")
-        problems.check("title", check_text, self.title, required=True)
-        if not isinstance(self.due_on, date) or isinstance(self.due_on, datetime):
-            problems.add("due_on", "expected a date")
-        owner = problems.check("owner", check_enum, StepOwner, self.owner)
-        if self.completed_at is not None:
-            completed = problems.check("completed_at", to_utc, self.completed_at, "")
-            object.__setattr__(self, "completed_at", completed)
-        if self.completed_by is not None:
-            problems.check("completed_by", check_id, self.completed_by, "")
+        check_fields(self, problems, _STEP_FIELDS, check_only=_STEP_CHECK_ONLY)
         problems.raise_if_any()
-        object.__setattr__(self, "owner", owner)
 
     @property
     def is_open(self) -> bool:
@@ -413,6 +447,18 @@ class OnboardingStep:
     def is_overdue(self, as_of: date) -> bool:
         """Whether it is open and its due date has passed by ``as_of``."""
         return self.completed_at is None and self.due_on < as_of
+
+
+#: How each field of `StatusChange` is checked (see `check_fields`).
+_STATUS_CHANGE_FIELDS: Final[Mapping[str, Checker]] = {
+    "action": one_of(PartnerAction),
+    "from_status": one_of(PartnerStatus),
+    "to_status": one_of(PartnerStatus),
+    "actor": an_id,
+    "at": an_instant,
+    "reason": a_text(required=False, limit=2000),
+}
+_STATUS_CHANGE_CHECK_ONLY: Final = ("actor", "reason")
 
 
 @attrs.frozen
@@ -428,14 +474,7 @@ class StatusChange:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        fix = object.__setattr__
-        fix(self, "action", problems.check("action", check_enum, PartnerAction, self.action))
-        for name in ("from_status", "to_status"):
-            status = problems.check(name, check_enum, PartnerStatus, getattr(self, name))
-            fix(self, name, status)
-        problems.check("actor", check_id, self.actor, "")
-        fix(self, "at", problems.check("at", to_utc, self.at, ""))
-        problems.check("reason", check_text, self.reason, required=False, limit=2000)
+        check_fields(self, problems, _STATUS_CHANGE_FIELDS, check_only=_STATUS_CHANGE_CHECK_ONLY)
         problems.raise_if_any()
 
 
@@ -500,7 +539,7 @@ class Partner:
         fix(self, "region", problems.check("region", check_text, self.region, required=False))
         domains = tuple(
             problems.check(f"domains[{index}]", normalize_hostname, domain)
-            for index, domain in enumerate(_as_tuple(self.domains, "domains", problems))
+            for index, domain in enumerate(check_list(self.domains, "domains", problems))
         )
         if len(set(domains)) != len(domains):
             problems.add("domains", "each domain may be listed once")
@@ -509,16 +548,13 @@ class Partner:
         problems.check("parent_id", _optional_id, self.parent_id)
         if self.parent_id is not None and self.parent_id == self.id:
             problems.add("parent_id", "a partner cannot be its own parent")
-        contacts = _as_tuple(self.contacts, "contacts", problems)
-        for index, contact in enumerate(contacts):
-            if not isinstance(contact, Contact):
-                problems.add(f"contacts[{index}]", "expected a Contact")
+        contacts = check_items(self.contacts, "contacts", problems, Contact)
         primaries = sum(1 for c in contacts if isinstance(c, Contact) and c.primary)
         if contacts and primaries != 1:
             problems.add("contacts", "mark exactly one contact as primary")
         fix(self, "contacts", contacts)
-        fix(self, "onboarding", _as_tuple(self.onboarding, "onboarding", problems))
-        fix(self, "history", _as_tuple(self.history, "history", problems))
+        fix(self, "onboarding", check_list(self.onboarding, "onboarding", problems))
+        fix(self, "history", check_list(self.history, "history", problems))
         if not isinstance(self.custom_fields, dict):
             problems.add("custom_fields", "expected a dict of custom field values")
         else:
@@ -549,13 +585,6 @@ class Partner:
     def allowed_actions(self) -> tuple[PartnerAction, ...]:
         """The lifecycle moves allowed from the current status."""
         return tuple(PartnerAction(action) for action in _allowed_from(self.status))
-
-
-def _as_tuple(value: object, path: str, problems: Problems) -> tuple[object, ...]:
-    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
-        problems.add(path, f"expected a list, got {type(value).__name__}")
-        return ()
-    return tuple(value)
 
 
 def _status_event(partner: Partner, change: StatusChange) -> Event:

@@ -541,3 +541,14 @@ class FixedRates:
                 context.prec = 28
                 return Decimal(1) / inverse
         raise NotFoundError("exchange rate", f"{base}->{quote}", "add the pair to FixedRates")
+
+
+def format_value(value: object) -> str:
+    """Money as ``12,000.00 USD``, numbers with thousands separators: ``1,250``."""
+    if isinstance(value, Money):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, Decimal):
+        return f"{value:,f}"
+    return str(value)

@@ -45,6 +45,26 @@ _YEARS_HINT: Final = f"instants must fall in the years {FIRST_YEAR} to {LAST_YEA
 _MAX_INSTANT_TEXT: Final = 64
 
 
+def _bounded_text(value: object, field: str, *, expected: str, limit: int, too_long: str) -> str:
+    """``value`` if it is text of at most ``limit`` characters, else a `ValidationError`.
+
+    Args:
+        value: The input to parse later.
+        field: Where the problem is.
+        expected: What the input should be, for a value that is not text.
+        limit: The most characters the text may have.
+        too_long: The end of the message for text longer than ``limit``, after
+            ``"<quoted input> is <length> characters long, "``.
+    """
+    if not isinstance(value, str):
+        raise ValidationError.single(field, f"expected {expected}, got {type(value).__name__}")
+    if len(value) > limit:
+        raise ValidationError.single(
+            field, f"{_quote(value)} is {len(value):,} characters long, {too_long}"
+        )
+    return value
+
+
 def _quote(text: str, limit: int = 40) -> str:
     """``text`` quoted for a message, shortened when long so errors stay readable."""
     return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
@@ -99,16 +119,13 @@ def parse_datetime(value: str | datetime, field: str = "value") -> datetime:
     """
     if isinstance(value, datetime):
         return to_utc(value, field)
-    if not isinstance(value, str):
-        raise ValidationError.single(
-            field, f"expected an ISO 8601 datetime string, got {type(value).__name__}"
-        )
-    if len(value) > _MAX_INSTANT_TEXT:
-        raise ValidationError.single(
-            field,
-            f"{_quote(value)} is {len(value):,} characters long, too long for an ISO 8601 "
-            f"datetime; write it like '2026-03-01T09:30:00+00:00'",
-        )
+    value = _bounded_text(
+        value,
+        field,
+        expected="an ISO 8601 datetime string",
+        limit=_MAX_INSTANT_TEXT,
+        too_long="too long for an ISO 8601 datetime; write it like '2026-03-01T09:30:00+00:00'",
+    )
     try:
         # The stdlib parser is several times faster and reads everything partnerkit
         # writes; isoparse covers the rest of ISO 8601.
@@ -319,16 +336,13 @@ class Period:
             ValidationError: Quoting ``text``, if it is neither form, is longer than
                 100 characters or spans more than 1,000 years.
         """
-        if not isinstance(text, str):
-            raise ValidationError.single(
-                field, f"expected a duration string, got {type(text).__name__}"
-            )
-        if len(text) > MAX_PERIOD_TEXT:
-            raise ValidationError.single(
-                field,
-                f"{_quote(text)} is {len(text):,} characters long, more than the "
-                f"{MAX_PERIOD_TEXT} a period may take; {_PERIOD_HINT}",
-            )
+        text = _bounded_text(
+            text,
+            field,
+            expected="a duration string",
+            limit=MAX_PERIOD_TEXT,
+            too_long=f"more than the {MAX_PERIOD_TEXT} a period may take; {_PERIOD_HINT}",
+        )
         try:
             return _parse_period(text)
         except ValidationError as error:
@@ -518,12 +532,13 @@ class Cadence:
     def _check_rule(self, _attribute: object, value: str) -> None:
         if not isinstance(value, str):
             raise ValidationError.single("rule", "expected an RRULE string")
-        if len(value) > MAX_RULE_TEXT:
-            raise ValidationError.single(
-                "rule",
-                f"{_quote(value)} is {len(value):,} characters long, more than the "
-                f"{MAX_RULE_TEXT} an RRULE may take; {_RULE_HINT}",
-            )
+        _bounded_text(
+            value,
+            "rule",
+            expected="an RRULE string",
+            limit=MAX_RULE_TEXT,
+            too_long=f"more than the {MAX_RULE_TEXT} an RRULE may take; {_RULE_HINT}",
+        )
 
     def __attrs_post_init__(self) -> None:
         text = self.rule.strip()

@@ -441,6 +441,20 @@ def population_ranks(plan: Plan, snapshots: Sequence[MetricSnapshot], run: Run) 
     call per partner; anything else is read one by one, so that an error names
     the partner it is about.
     """
+
+    def table(metric: str, lower: bool) -> Callable[[Number], int]:
+        numbers = _population_numbers(metric, snapshots, run)
+        numbers.sort()
+        return rank_table(numbers, lower).__getitem__
+
+    return _per_percentile(plan, table)
+
+
+def _per_percentile(plan: Plan, table: Callable[[str, bool], Callable[[Number], int]]) -> Ranks:
+    """Each slot's ranker: ``table(metric, lower)`` for a percentile measure, else ``None``.
+
+    Measures ranking the same metric the same way share one table, built once.
+    """
     tables: dict[tuple[str, bool], Callable[[Number], int]] = {}
     result: list[Callable[[Number], int] | None] = []
     for slot, flag in enumerate(plan.percentile):
@@ -449,9 +463,7 @@ def population_ranks(plan: Plan, snapshots: Sequence[MetricSnapshot], run: Run) 
             continue
         key = (plan.metrics[slot], plan.lower[slot])
         if key not in tables:
-            numbers = _population_numbers(key[0], snapshots, run)
-            numbers.sort()
-            tables[key] = rank_table(numbers, key[1]).__getitem__
+            tables[key] = table(*key)
         result.append(tables[key])
     return tuple(result)
 
@@ -477,28 +489,22 @@ def counted_ranks(plan: Plan, counts: Mapping[str, Mapping[Number, int]]) -> Ran
     own and how many equal it, so counts summed over partitions give exactly the
     ranks one `population_ranks` over the whole population gives.
     """
-    tables: dict[tuple[str, bool], Callable[[Number], int]] = {}
-    result: list[Callable[[Number], int] | None] = []
-    for slot, flag in enumerate(plan.percentile):
-        if not flag:
-            result.append(None)
-            continue
-        metric, lower = plan.metrics[slot], plan.lower[slot]
-        if (metric, lower) not in tables:
-            found = counts.get(metric, {})
-            ordered = sorted(found)
-            size = sum(found.values())
-            table = _PopulationTable()
-            table.metric = metric
-            below = 0
-            for value in ordered:
-                many = found[value]
-                under = size - below - many if lower else below
-                table[value] = rank(under, many - 1, size - 1)
-                below += many
-            tables[metric, lower] = table.__getitem__
-        result.append(tables[metric, lower])
-    return tuple(result)
+
+    def table(metric: str, lower: bool) -> Callable[[Number], int]:
+        found = counts.get(metric, {})
+        ordered = sorted(found)
+        size = sum(found.values())
+        ranks_of = _PopulationTable()
+        ranks_of.metric = metric
+        below = 0
+        for value in ordered:
+            many = found[value]
+            under = size - below - many if lower else below
+            ranks_of[value] = rank(under, many - 1, size - 1)
+            below += many
+        return ranks_of.__getitem__
+
+    return _per_percentile(plan, table)
 
 
 def _population_numbers(metric: str, snapshots: Sequence[MetricSnapshot], run: Run) -> list[Number]:

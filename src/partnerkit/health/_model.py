@@ -15,11 +15,21 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 import attrs
 
-from partnerkit._base.checks import check_enum, check_slug, check_text
+from partnerkit._base.checks import (
+    Checker,
+    a_slug,
+    check_enum,
+    check_fields,
+    check_items,
+    check_list,
+    check_slug,
+    check_text,
+    one_of,
+)
 from partnerkit._base.money import check_currency, to_decimal
 from partnerkit.errors import Problems, ValidationError
 
@@ -219,10 +229,9 @@ class Normalizer:
             fix(self, name, problems.check(name, _optional_number, getattr(self, name)))
         if self.below is not None:
             fix(self, "below", problems.check("below", _percent, self.below))
-        steps = _as_tuple(self.steps, "steps", problems)
-        for index, step in enumerate(steps):
-            if not isinstance(step, Step):
-                problems.add(f"steps[{index}]", "expected a Step(at=..., points=...)")
+        steps = check_items(
+            self.steps, "steps", problems, Step, expected="a Step(at=..., points=...)"
+        )
         fix(self, "steps", steps)
         if kind is not None:
             self._check_kind(kind, problems)
@@ -393,6 +402,15 @@ def _check_color(value: object) -> str:
     return value.strip().lower()
 
 
+#: How each field of `Band` is checked (see `check_fields`).
+_BAND_FIELDS: Final[Mapping[str, Checker]] = {
+    "name": a_slug("band name"),
+    "lower": _percent,
+    "upper": _percent,
+}
+_BAND_CHECK_ONLY: Final = ("name",)
+
+
 @attrs.frozen
 class Band:
     """A named range of scores with a colour, such as "at risk" for [40, 70).
@@ -416,18 +434,14 @@ class Band:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        fix = object.__setattr__
-        problems.check("name", check_slug, self.name, "band name")
-        lower = problems.check("lower", _percent, self.lower)
-        upper = problems.check("upper", _percent, self.upper)
-        fix(self, "lower", lower)
-        fix(self, "upper", upper)
+        check_fields(self, problems, _BAND_FIELDS, check_only=_BAND_CHECK_ONLY)
+        lower, upper = self.lower, self.upper
         if lower is not None and upper is not None and lower >= upper:
             problems.add("upper", f"must be above lower ({lower}), got {upper}")
-        fix(self, "color", problems.check("color", _check_color, self.color))
+        check_fields(self, problems, {"color": _check_color})
         label = problems.check("label", check_text, self.label, required=False)
         if isinstance(self.name, str):
-            fix(self, "label", label or words(self.name))
+            object.__setattr__(self, "label", label or words(self.name))
         problems.raise_if_any()
 
 
@@ -437,6 +451,17 @@ DEFAULT_BANDS: Final = (
     Band("at_risk", Decimal(40), Decimal(70), "#e8a33d"),
     Band("healthy", Decimal(70), Decimal(100), "#3a9e5c"),
 )
+
+
+#: How each field of `Gate` is checked (see `check_fields`).
+_GATE_FIELDS: Final[Mapping[str, Checker]] = {
+    "name": a_slug("gate name"),
+    "metric": a_slug("metric name"),
+    "op": one_of(GateOperator),
+    "threshold": to_number,
+    "cap": a_slug("band name"),
+}
+_GATE_CHECK_ONLY: Final = ("name", "metric", "cap")
 
 
 @attrs.frozen
@@ -469,19 +494,13 @@ class Gate:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        fix = object.__setattr__
-        problems.check("name", check_slug, self.name, "gate name")
-        problems.check("metric", check_slug, self.metric, "metric name")
-        op = problems.check("op", check_enum, GateOperator, self.op)
-        fix(self, "op", op)
-        threshold = problems.check("threshold", to_number, self.threshold)
-        fix(self, "threshold", threshold)
-        problems.check("cap", check_slug, self.cap, "band name")
+        check_fields(self, problems, _GATE_FIELDS, check_only=_GATE_CHECK_ONLY)
         if not isinstance(self.fire_when_missing, bool):
             problems.add("fire_when_missing", "expected true or false")
         label = problems.check("label", check_text, self.label, required=False)
+        op, threshold = self.op, self.threshold
         if op is not None and threshold is not None and isinstance(self.metric, str):
-            fix(self, "label", label or f"{self.metric} {op.value} {threshold}")
+            object.__setattr__(self, "label", label or f"{self.metric} {op.value} {threshold}")
         problems.raise_if_any()
 
 
@@ -565,7 +584,7 @@ class ScoringModel:
         object.__setattr__(self, "_plan", None)
 
     def _check_measures(self, problems: Problems) -> None:
-        measures = _as_tuple(self.measures, "measures", problems)
+        measures = check_list(self.measures, "measures", problems)
         object.__setattr__(self, "measures", measures)
         if not measures and not problems.found:
             problems.add("measures", "a model needs at least one measure")
@@ -583,7 +602,7 @@ class ScoringModel:
             problems.add("measures", "every weight is 0; give at least one measure a weight")
 
     def _check_bands(self, problems: Problems) -> None:
-        bands = _as_tuple(self.bands, "bands", problems)
+        bands = check_list(self.bands, "bands", problems)
         object.__setattr__(self, "bands", bands)
         if not all(isinstance(band, Band) for band in bands):
             for index, band in enumerate(bands):
@@ -613,7 +632,7 @@ class ScoringModel:
             )
 
     def _check_gates(self, problems: Problems) -> None:
-        gates = _as_tuple(self.gates, "gates", problems)
+        gates = check_list(self.gates, "gates", problems)
         object.__setattr__(self, "gates", gates)
         band_names = {band.name for band in self.bands if isinstance(band, Band)}
         seen: set[str] = set()
@@ -636,11 +655,7 @@ class ScoringModel:
         Raises:
             ValidationError: Listing the model's measures, if there is none by that name.
         """
-        for measure in self.measures:
-            if measure.name == name:
-                return measure
-        known = ", ".join(measure.name for measure in self.measures)
-        raise ValidationError.single("measure", f"no measure {name!r}; the model has {known}")
+        return _named(self.measures, name, "measure")
 
     def band(self, name: str) -> Band:
         """The band called ``name``.
@@ -648,11 +663,7 @@ class ScoringModel:
         Raises:
             ValidationError: Listing the model's bands, if there is none by that name.
         """
-        for band in self.bands:
-            if band.name == name:
-                return band
-        known = ", ".join(band.name for band in self.bands)
-        raise ValidationError.single("band", f"no band {name!r}; the model has {known}")
+        return _named(self.bands, name, "band")
 
     def band_for(self, value: Decimal | int | str) -> Band:
         """The band a value falls in: ``lower <= value < upper`` (the last band includes 100).
@@ -667,11 +678,16 @@ class ScoringModel:
         return self.bands[-1]
 
 
-def _as_tuple(value: object, path: str, problems: Problems) -> tuple[Any, ...]:
-    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
-        problems.add(path, f"expected a list, got {type(value).__name__}")
-        return ()
-    return tuple(value)
+_Named = TypeVar("_Named", Measure, Band)
+
+
+def _named(items: tuple[_Named, ...], name: str, what: str) -> _Named:
+    """The item called ``name``, or a `ValidationError` at ``what`` listing the names there are."""
+    for item in items:
+        if item.name == name:
+            return item
+    known = ", ".join(item.name for item in items)
+    raise ValidationError.single(what, f"no {what} {name!r}; the model has {known}")
 
 
 def _floats_to_decimals(value: object) -> object:

@@ -11,11 +11,21 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
-from partnerkit._base.checks import check_enum, check_slug, check_text
+from partnerkit._base.checks import (
+    a_slug,
+    a_text,
+    an_id,
+    an_instant,
+    check_enum,
+    check_fields,
+    check_slug,
+    check_text,
+    one_of,
+)
 from partnerkit._base.events import Change, Event
 from partnerkit._base.ids import check_id
 from partnerkit._base.later import Later, defer
-from partnerkit._base.money import Money
+from partnerkit._base.money import Money, format_value
 from partnerkit._base.time import to_utc
 from partnerkit._base.trusted import trusted as _trusted
 from partnerkit._base.trusted import trusted_from as _make
@@ -43,6 +53,7 @@ from partnerkit.health._model import (
 from partnerkit.metrics import MetricSnapshot, MetricValue
 
 if TYPE_CHECKING:
+    from partnerkit._base.checks import Checker
     from partnerkit.health._kernel import Number, Ranks
 
 __all__ = [
@@ -109,6 +120,18 @@ def _optional_points(value: object) -> Decimal | None:
     return number
 
 
+#: How each field of `Contribution` is checked (see `check_fields`).
+_CONTRIBUTION_FIELDS: Final[Mapping[str, Checker]] = {
+    "measure": a_slug("measure name"),
+    "label": a_text(required=True),
+    "metric": a_slug("metric name"),
+    "kind": one_of(NormalizerKind),
+    "direction": one_of(Direction),
+    "status": one_of(ContributionStatus),
+}
+_CONTRIBUTION_CHECK_ONLY: Final = ("measure", "metric")
+
+
 @attrs.frozen
 class Contribution:
     """What one measure added to a score.
@@ -149,13 +172,7 @@ class Contribution:
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         fix = object.__setattr__
-        problems.check("measure", check_slug, self.measure, "measure name")
-        fix(self, "label", problems.check("label", check_text, self.label, required=True))
-        problems.check("metric", check_slug, self.metric, "metric name")
-        fix(self, "kind", problems.check("kind", check_enum, NormalizerKind, self.kind))
-        fix(self, "direction", problems.check("direction", check_enum, Direction, self.direction))
-        status = problems.check("status", check_enum, ContributionStatus, self.status)
-        fix(self, "status", status)
+        check_fields(self, problems, _CONTRIBUTION_FIELDS, check_only=_CONTRIBUTION_CHECK_ONLY)
         if self.raw is not None and type(self.raw) not in (Money, Decimal, int):
             problems.add("raw", "expected Money, Decimal, int or None")
         for name in ("normalized", "points", "max_points", "cost"):
@@ -164,7 +181,7 @@ class Contribution:
         if share is not None and not 0 <= share <= 1:
             problems.add("weight_share", f"expected a share from 0 to 1, got {share}")
         fix(self, "weight_share", share)
-        if status is ContributionStatus.SCORED and self.raw is None:
+        if self.status is ContributionStatus.SCORED and self.raw is None:
             problems.add("raw", "a scored contribution has a raw value")
         problems.raise_if_any()
 
@@ -271,6 +288,16 @@ class Trend:
         return text + "."
 
 
+#: How each field of `Override` is checked (see `check_fields`).
+_OVERRIDE_FIELDS: Final[Mapping[str, Checker]] = {
+    "author": an_id,
+    "reason": a_text(required=True, limit=2000),
+    "created_at": an_instant,
+    "expires_at": an_instant,
+}
+_OVERRIDE_CHECK_ONLY: Final = ("author",)
+
+
 @attrs.frozen
 class Override:
     """A person's value or band for a partner's score, until it expires.
@@ -299,13 +326,8 @@ class Override:
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         fix = object.__setattr__
-        problems.check("author", check_id, self.author, "")
-        reason = problems.check("reason", check_text, self.reason, required=True, limit=2000)
-        fix(self, "reason", reason)
-        created = problems.check("created_at", to_utc, self.created_at, "")
-        expires = problems.check("expires_at", to_utc, self.expires_at, "")
-        fix(self, "created_at", created)
-        fix(self, "expires_at", expires)
+        check_fields(self, problems, _OVERRIDE_FIELDS, check_only=_OVERRIDE_CHECK_ONLY)
+        created, expires = self.created_at, self.expires_at
         if created is not None and expires is not None and expires <= created:
             problems.add("expires_at", "must be after created_at; every override lapses")
         if (self.value is None) == (self.band is None):
@@ -497,13 +519,7 @@ def _as_float(value: object) -> object:
 
 
 def _raw_text(raw: object) -> str:
-    if isinstance(raw, Money):
-        return str(raw)
-    if isinstance(raw, Decimal):
-        return f"{raw:,f}"
-    if isinstance(raw, int):
-        return f"{raw:,}"
-    return "no data"
+    return "no data" if raw is None else format_value(raw)
 
 
 def _one(value: Decimal | None) -> str:
@@ -705,9 +721,45 @@ def build_score(
     """Score one snapshot with a compiled plan, contributions built now (`score` uses this)."""
     micros, raws, mask = plan.evaluate_loop(snapshot, run, ranks)
     info = plan.masks.get(mask) or plan.mask(mask)
-    model = plan.model
     tenths, contributions = _contributions(plan, micros, raws, info)
     band_index, fired = _fired_gates(plan, snapshot, run, tenths)
+    return _assemble(
+        plan,
+        snapshot.partner_id,
+        as_of,
+        tenths=tenths,
+        band_index=band_index,
+        mask=mask,
+        data_share=info.data_share,
+        contributions=contributions,
+        gates=fired,
+        previous=previous,
+        override=override,
+        history=history,
+    )
+
+
+def _assemble(
+    plan: Plan,
+    partner_id: str,
+    as_of: datetime,
+    *,
+    tenths: int,
+    band_index: int,
+    mask: int,
+    data_share: Decimal,
+    contributions: Any,
+    gates: Any,
+    previous: HealthScore | None,
+    override: Override | None,
+    history: Sequence[HealthScore],
+) -> HealthScore:
+    """A score from the compact loop's figures, computed now or on demand alike.
+
+    ``contributions`` and ``gates`` are the built tuples, or the `Deferred` batch
+    that builds them when they are first read.
+    """
+    model = plan.model
     if tenths >= 0:
         computed_value: Decimal | None = TENTH_DECIMALS[tenths]
         computed_band: Band | None = model.bands[band_index]
@@ -716,7 +768,7 @@ def build_score(
     trend = (
         _trend(
             model,
-            snapshot.partner_id,
+            partner_id,
             computed_value,
             as_of=as_of,
             previous=previous,
@@ -730,7 +782,7 @@ def build_score(
     return _make(
         HealthScore,
         {
-            "partner_id": snapshot.partner_id,
+            "partner_id": partner_id,
             "as_of": as_of,
             "model": model.name,
             "model_version": model.version,
@@ -741,10 +793,10 @@ def build_score(
             "computed_value": computed_value,
             "computed_band": computed_band.name if computed_band else None,
             "computed_color": computed_band.color if computed_band else None,
-            "data_share": info.data_share,
+            "data_share": data_share,
             "contributions": contributions,
             "missing": _missing(plan, mask),
-            "gates": fired,
+            "gates": gates,
             "trend": trend,
             "override": active,
         },
@@ -812,50 +864,20 @@ class Deferred(Later):
     ) -> HealthScore:
         """Partner ``index``'s score, its contributions and gates left to be built on demand."""
         plan = self.plan
-        model = plan.model
-        tenths = self.tenths[index]
         mask = self.masks[index]
-        partner_id = self.snapshots[index].partner_id
-        if tenths >= 0:
-            computed_value: Decimal | None = TENTH_DECIMALS[tenths]
-            computed_band: Band | None = model.bands[self.bands[index]]
-        else:
-            computed_value = computed_band = None
-        trend = (
-            _trend(
-                model,
-                partner_id,
-                computed_value,
-                as_of=self.as_of,
-                previous=previous,
-                history=history,
-            )
-            if previous is not None or history
-            else None
-        )
-        active = _active_override(model, override, previous, self.as_of)
-        value, band = _shown(model, computed_value, computed_band, active)
-        return _make(
-            HealthScore,
-            {
-                "partner_id": partner_id,
-                "as_of": self.as_of,
-                "model": model.name,
-                "model_version": model.version,
-                "status": ScoreStatus.SCORED if tenths >= 0 else ScoreStatus.INSUFFICIENT_DATA,
-                "value": value,
-                "band": band.name if band else None,
-                "color": band.color if band else None,
-                "computed_value": computed_value,
-                "computed_band": computed_band.name if computed_band else None,
-                "computed_color": computed_band.color if computed_band else None,
-                "data_share": (plan.masks.get(mask) or plan.mask(mask)).data_share,
-                "contributions": self,
-                "missing": _missing(plan, mask),
-                "gates": self if plan.gates else (),
-                "trend": trend,
-                "override": active,
-            },
+        return _assemble(
+            plan,
+            self.snapshots[index].partner_id,
+            self.as_of,
+            tenths=self.tenths[index],
+            band_index=self.bands[index],
+            mask=mask,
+            data_share=(plan.masks.get(mask) or plan.mask(mask)).data_share,
+            contributions=self,
+            gates=self if plan.gates else (),
+            previous=previous,
+            override=override,
+            history=history,
         )
 
     def scores(self) -> list[HealthScore]:

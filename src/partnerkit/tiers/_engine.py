@@ -16,7 +16,7 @@ from partnerkit._base.checks import check_text
 from partnerkit._base.events import Change, Event, Scalar
 from partnerkit._base.ids import check_id
 from partnerkit._base.later import Later, defer
-from partnerkit._base.money import Money
+from partnerkit._base.money import Money, format_value
 from partnerkit._base.time import to_utc
 from partnerkit._base.trusted import evolve_trusted
 from partnerkit.errors import InvalidTransitionError, Problems, ValidationError
@@ -34,7 +34,6 @@ from partnerkit.tiers._model import (
     Program,
     Requirement,
     Tier,
-    format_value,
 )
 
 __all__ = [
@@ -1182,6 +1181,13 @@ _ALLOWED: Final = {
 }
 
 
+def _refused(membership: Membership, verb: str) -> InvalidTransitionError:
+    """The error for ``verb`` on a membership whose standing does not allow it."""
+    return InvalidTransitionError(
+        "membership", _key(membership), membership.standing, verb, _ALLOWED[membership.standing]
+    )
+
+
 def _check_actor(by: str, at: datetime, problems: Problems) -> datetime | None:
     problems.check("by", check_id, by, "")
     return problems.check("at", to_utc, at, "")
@@ -1199,13 +1205,7 @@ def approve_downgrade(
     """
     proposal = membership.proposal
     if proposal is None:
-        raise InvalidTransitionError(
-            "membership",
-            _key(membership),
-            membership.standing,
-            "approve a downgrade for",
-            _ALLOWED[membership.standing],
-        )
+        raise _refused(membership, "approve a downgrade for")
     problems = Problems()
     when = _check_actor(by, at, problems)
     text = problems.check("reason", check_text, reason, required=False, limit=2000)
@@ -1265,13 +1265,7 @@ def reject_downgrade(
     """
     proposal = membership.proposal
     if proposal is None:
-        raise InvalidTransitionError(
-            "membership",
-            _key(membership),
-            membership.standing,
-            "reject a downgrade for",
-            _ALLOWED[membership.standing],
-        )
+        raise _refused(membership, "reject a downgrade for")
     problems = Problems()
     when = _check_actor(by, at, problems)
     text = problems.check("reason", check_text, reason, required=True, limit=2000)
@@ -1377,13 +1371,7 @@ def unpin(membership: Membership, *, by: str, at: datetime, reason: str = "") ->
     """
     pin = membership.pin
     if pin is None:
-        raise InvalidTransitionError(
-            "membership",
-            _key(membership),
-            membership.standing,
-            "unpin",
-            _ALLOWED[membership.standing],
-        )
+        raise _refused(membership, "unpin")
     problems = Problems()
     when = _check_actor(by, at, problems)
     text = problems.check("reason", check_text, reason, required=False, limit=2000)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from partnerkit._base.money import Money
+from partnerkit._base.money import Money, format_value
 from partnerkit._base.time import to_utc
 from partnerkit.errors import ValidationError
 from partnerkit.metrics import (
@@ -19,7 +19,7 @@ from partnerkit.metrics import (
     compute_snapshot,
 )
 from partnerkit.tiers._engine import RequirementEvidence, TierEvidence, engine
-from partnerkit.tiers._model import Comparison, Program, format_value
+from partnerkit.tiers._model import Comparison, Program
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

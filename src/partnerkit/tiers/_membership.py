@@ -8,14 +8,23 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from partnerkit._base.checks import check_enum, check_slug, check_text
-from partnerkit._base.ids import check_id
+from partnerkit._base.checks import (
+    a_slug,
+    a_text,
+    an_id,
+    an_instant,
+    check_fields,
+    check_slug,
+    one_of,
+    optional,
+)
 from partnerkit._base.time import to_utc
 from partnerkit.errors import Problems, ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
+    from partnerkit._base.checks import Checker
     from partnerkit._base.events import Event
 
 __all__ = [
@@ -61,6 +70,17 @@ def _check_count(value: object) -> int:
     return value
 
 
+#: How each field of `Pin` is checked (see `check_fields`).
+_PIN_FIELDS: Final[Mapping[str, Checker]] = {
+    "tier_id": a_slug("tier id"),
+    "until": _check_date,
+    "reason": a_text(required=True, limit=2000),
+    "by": an_id,
+    "at": an_instant,
+}
+_PIN_CHECK_ONLY: Final = ("tier_id", "until", "by")
+
+
 @attrs.frozen
 class Pin:
     """A channel manager's hold of a partner on a tier, whatever its metrics say.
@@ -85,12 +105,7 @@ class Pin:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        problems.check("tier_id", check_slug, self.tier_id, "tier id")
-        problems.check("until", _check_date, self.until)
-        reason = problems.check("reason", check_text, self.reason, required=True, limit=2000)
-        object.__setattr__(self, "reason", reason)
-        problems.check("by", check_id, self.by, "")
-        object.__setattr__(self, "at", problems.check("at", to_utc, self.at, ""))
+        check_fields(self, problems, _PIN_FIELDS, check_only=_PIN_CHECK_ONLY)
         problems.raise_if_any()
 
     def is_active(self, on: date | datetime) -> bool:
@@ -123,6 +138,28 @@ class DowngradeProposal:
         object.__setattr__(self, "proposed_at", at)
         problems.check("failing_reviews", _check_count, self.failing_reviews)
         problems.raise_if_any()
+
+
+#: How each field of `Membership` is checked (see `check_fields`).
+_MEMBERSHIP_FIELDS: Final[Mapping[str, Checker]] = {
+    "partner_id": an_id,
+    "program_id": an_id,
+    "joined_on": _check_date,
+    "status": one_of(MembershipStatus),
+    "tier_id": _optional_slug,
+    "tier_since": optional(an_instant),
+    "last_review_at": optional(an_instant),
+    "failing_reviews": _check_count,
+    "version": _check_count,
+}
+_MEMBERSHIP_CHECK_ONLY: Final = (
+    "partner_id",
+    "program_id",
+    "joined_on",
+    "tier_id",
+    "failing_reviews",
+    "version",
+)
 
 
 @attrs.frozen
@@ -165,18 +202,7 @@ class Membership:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        fix = object.__setattr__
-        problems.check("partner_id", check_id, self.partner_id, "")
-        problems.check("program_id", check_id, self.program_id, "")
-        problems.check("joined_on", _check_date, self.joined_on)
-        fix(self, "status", problems.check("status", check_enum, MembershipStatus, self.status))
-        problems.check("tier_id", _optional_slug, self.tier_id)
-        for name in ("tier_since", "last_review_at"):
-            value = getattr(self, name)
-            if value is not None:
-                fix(self, name, problems.check(name, to_utc, value, ""))
-        problems.check("failing_reviews", _check_count, self.failing_reviews)
-        problems.check("version", _check_count, self.version)
+        check_fields(self, problems, _MEMBERSHIP_FIELDS, check_only=_MEMBERSHIP_CHECK_ONLY)
         if self.tier_id is None:
             if self.tier_since is not None:
                 problems.add("tier_since", "only a membership with a tier has a tier_since")
@@ -234,6 +260,17 @@ class TierChangeCause(enum.StrEnum):
     """Set by hand or imported, outside reviews."""
 
 
+#: How each field of `TierAssignment` is checked (see `check_fields`).
+_ASSIGNMENT_FIELDS: Final[Mapping[str, Checker]] = {
+    "partner_id": an_id,
+    "program_id": an_id,
+    "tier_id": a_slug("tier id"),
+    "valid_from": an_instant,
+    "valid_until": optional(an_instant),
+}
+_ASSIGNMENT_CHECK_ONLY: Final = ("partner_id", "program_id", "tier_id")
+
+
 @attrs.frozen
 class TierAssignment:
     """One stretch of time a partner held one tier of one program.
@@ -263,20 +300,16 @@ class TierAssignment:
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
-        fix = object.__setattr__
-        problems.check("partner_id", check_id, self.partner_id, "")
-        problems.check("program_id", check_id, self.program_id, "")
-        problems.check("tier_id", check_slug, self.tier_id, "tier id")
-        start = problems.check("valid_from", to_utc, self.valid_from, "")
-        fix(self, "valid_from", start)
-        if self.valid_until is not None:
-            end = problems.check("valid_until", to_utc, self.valid_until, "")
-            fix(self, "valid_until", end)
-            if start is not None and end is not None and end < start:
-                problems.add("valid_until", "ends before it starts; valid_until >= valid_from")
-        fix(self, "cause", problems.check("cause", check_enum, TierChangeCause, self.cause))
-        if self.actor is not None:
-            problems.check("actor", check_id, self.actor, "")
+        check_fields(self, problems, _ASSIGNMENT_FIELDS, check_only=_ASSIGNMENT_CHECK_ONLY)
+        start, end = self.valid_from, self.valid_until
+        if start is not None and end is not None and end < start:
+            problems.add("valid_until", "ends before it starts; valid_until >= valid_from")
+        check_fields(
+            self,
+            problems,
+            {"cause": one_of(TierChangeCause), "actor": optional(an_id)},
+            check_only=("actor",),
+        )
         problems.raise_if_any()
 
     def covers(self, at: datetime) -> bool:

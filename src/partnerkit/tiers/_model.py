@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
-from partnerkit._base.checks import check_enum, check_slug, check_text
+from partnerkit._base.checks import check_enum, check_items, check_slug, check_text
 from partnerkit._base.events import Scalar, check_scalars
 from partnerkit._base.ids import check_id
-from partnerkit._base.money import Money, check_currency, to_decimal
+from partnerkit._base.money import Money, check_currency, format_value, to_decimal
 from partnerkit._base.time import Cadence, Period
 from partnerkit.errors import FieldProblem, NotFoundError, Problems, ValidationError
 from partnerkit.metrics import Aggregate, MetricDefinition
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 __all__ = [
     "BUILT_IN_METRICS",
@@ -65,17 +67,6 @@ def _read_threshold(value: object) -> Money | Decimal:
     if isinstance(value, str) and any(char.isalpha() for char in value):
         return Money.parse(value)  # "25,000 USD": the friendly way to write money
     return to_decimal(value, "")
-
-
-def format_value(value: object) -> str:
-    """Money as ``12,000.00 USD``, numbers with thousands separators: ``1,250``."""
-    if isinstance(value, Money):
-        return str(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, Decimal):
-        return f"{value:,f}"
-    return str(value)
 
 
 @attrs.frozen
@@ -183,14 +174,7 @@ class Requirement:
 
 
 def _members(value: object, path: str, problems: Problems) -> tuple[Requirement, ...]:
-    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
-        problems.add(path, f"expected a list of requirements, got {type(value).__name__}")
-        return ()
-    members = tuple(value)
-    for index, member in enumerate(members):
-        if not isinstance(member, Requirement):
-            problems.add(f"{path}[{index}]", "expected a Requirement")
-    return members
+    return check_items(value, path, problems, Requirement, what="a list of requirements")
 
 
 def all_of(*requirements: Requirement) -> Requirement:
@@ -516,14 +500,7 @@ class Program:
 
 
 def _sequence(value: object, path: str, cls: type[Any], problems: Problems) -> tuple[Any, ...]:
-    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
-        problems.add(path, f"expected a list, got {type(value).__name__}")
-        return ()
-    items = tuple(value)
-    for index, item in enumerate(items):
-        if not isinstance(item, cls):
-            problems.add(f"{path}[{index}]", f"expected a {cls.__name__}")
-    return items
+    return check_items(value, path, problems, cls)
 
 
 def _known(names: Iterable[str]) -> str:
