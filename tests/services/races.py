@@ -19,6 +19,7 @@ from partnerkit import FixedClock, Money
 from partnerkit.access import Actor, Role
 from partnerkit.deals import Customer
 from partnerkit.errors import ConflictError, StaleVersionError, StorageBusyError
+from partnerkit.events import EventBus
 from partnerkit.services import DealDraft, Services
 from partnerkit.storage import Storage
 
@@ -209,3 +210,26 @@ def in_processes(
     assert not errors, errors
     assert all(process.exitcode == 0 for process in processes)
     return [detail for _, detail in results]
+
+
+def event_deliverer(
+    spec: Spec, worker: int, rounds: int, barrier: multiprocessing.synchronize.Barrier
+) -> list[str]:
+    """Commit events while this process's own bus delivers; the event ids it delivered."""
+    delivered: list[str] = []
+    with opened(spec) as storage:
+        bus = EventBus(storage)
+        bus.subscribe(lambda record: delivered.append(record.id), name="recorder")
+        services = Services(storage, clock=FixedClock(NOW), bus=bus)
+        barrier.wait()
+        for round_ in range(rounds):
+            # Each call commits a partner.created event, then delivers what is pending.
+            busy_retried(
+                lambda r=round_: services.register_partner(
+                    ADMIN, partner(f"ptn_w{worker}_{r:04d}", MANAGER.id)
+                )
+            )
+        barrier.wait()
+        while storage.pending_events(limit=1):
+            busy_retried(bus.deliver)
+    return delivered

@@ -109,3 +109,12 @@ def test_stale_version_writers_lose_no_update(spec: Spec) -> None:
     # state, so all of them count.
     assert counter.name == f"Counter {WORKERS * ROUNDS}"
     assert counter.version == WORKERS * ROUNDS + 1
+
+
+def test_several_buses_deliver_every_event_exactly_once(spec: Spec) -> None:
+    delivered = in_processes(races.event_deliverer, WORKERS, spec, ROUNDS)
+    ids = [event_id for ids in delivered for event_id in ids]
+    assert len(ids) == WORKERS * ROUNDS, "one partner.created event per registration"
+    assert len(set(ids)) == len(ids), "no event reached two buses' subscribers"
+    with opened(spec) as storage:
+        assert storage.pending_events() == []

@@ -53,7 +53,7 @@ def test_an_empty_database_gets_every_table_and_the_schema_version(engine: sa.En
         names = set(sa.inspect(connection).get_table_names())
         version = connection.execute(sa.select(VERSION_TABLE.c.version)).scalar_one()
     assert names >= set(metadata.tables)
-    assert version == SCHEMA_VERSION == 2
+    assert version == SCHEMA_VERSION == 3
 
 
 def test_the_tables_are_public_for_the_hosts_own_migrations(engine: sa.Engine) -> None:
@@ -79,12 +79,14 @@ def test_a_version_1_database_is_upgraded_in_place_and_keeps_its_data(engine: sa
         uow.commit()
     with engine.begin() as connection:  # as release 1 of the schema left it
         metadata.tables["partnerkit_deal_changes"].drop(connection)
+        metadata.tables["partnerkit_event_leases"].drop(connection)
         connection.execute(sa.update(VERSION_TABLE).values(version=1))
 
     upgraded = SqlStorage(engine)
     with engine.connect() as connection:
-        assert connection.execute(sa.select(VERSION_TABLE.c.version)).scalar_one() == 2
-        assert "partnerkit_deal_changes" in sa.inspect(connection).get_table_names()
+        assert connection.execute(sa.select(VERSION_TABLE.c.version)).scalar_one() == 3
+        names = sa.inspect(connection).get_table_names()
+        assert {"partnerkit_deal_changes", "partnerkit_event_leases"} <= set(names)
     assert upgraded.unit_of_work().partners.get("ptn_1").version == 1
 
 

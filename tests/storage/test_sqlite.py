@@ -272,7 +272,7 @@ def test_a_database_from_before_tiers_is_upgraded_on_open_and_keeps_its_data(
 
     assert before == (2,)
     assert not {"programs", "memberships", "tier_history"} & old_tables
-    assert after == (len(MIGRATIONS),) == (5,)
+    assert after == (len(MIGRATIONS),) == (6,)
     assert uow.partners.get("ptn_1") == added
     assert uow.activities.get("act_1") == activity("act_1")
     assert uow.scores.latest("ptn_1", model="Standard") == health()
@@ -315,7 +315,7 @@ def test_a_database_from_before_deals_is_upgraded_on_open_and_keeps_its_data(
 
     assert before == (3,)
     assert not {"deals", "deal_claims"} & old_tables
-    assert after == (len(MIGRATIONS),) == (5,)
+    assert after == (len(MIGRATIONS),) == (6,)
     assert uow.partners.get("ptn_1") == added
     assert uow.programs.get("prg_1").program == program()
     assert uow.memberships.get("prg_1", "ptn_1") == attrs.evolve(membership(), version=1)
@@ -325,7 +325,7 @@ def test_a_database_from_before_deals_is_upgraded_on_open_and_keeps_its_data(
     store.close()
 
 
-@pytest.mark.parametrize("table", ["deals", "deal_claims", "deal_changes"])
+@pytest.mark.parametrize("table", ["deals", "deal_claims", "deal_changes", "event_leases"])
 def test_a_database_marked_as_having_deals_without_their_tables_is_refused(
     path: Path, table: str
 ) -> None:
@@ -333,7 +333,7 @@ def test_a_database_marked_as_having_deals_without_their_tables_is_refused(
     with opened(path) as db:
         db.execute(f"DROP TABLE {table}")
 
-    with pytest.raises(StorageSchemaError, match=f"version 5 but has no {table} table"):
+    with pytest.raises(StorageSchemaError, match=f"version 6 but has no {table} table"):
         SqliteStorage(path)
 
 
@@ -413,7 +413,7 @@ def test_a_database_from_before_score_history_is_upgraded_on_open_and_keeps_its_
 
     assert before == (1,)
     assert "scores" not in old_tables
-    assert after == (len(MIGRATIONS),) == (5,)
+    assert after == (len(MIGRATIONS),) == (6,)
     assert uow.partners.get("ptn_1") == added
     assert uow.activities.get("act_1") == activity("act_1")
     assert [record.event.kind for record in store.pending_events()] == ["partner.created"]

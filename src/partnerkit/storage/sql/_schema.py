@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 #: The schema version this release creates and reads.
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 metadata: Final = sa.MetaData()
 
@@ -149,6 +149,14 @@ sa.Table(
     _text("deal_id", primary_key=True),
     sa.Column("seq", sa.BigInteger, nullable=False, unique=True),
 )
+# Schema version 3: outbox events leased to one deliverer until leased_until.
+sa.Table(
+    "partnerkit_event_leases",
+    metadata,
+    _text("event_id", primary_key=True),
+    _text("owner"),
+    sa.Column("leased_until", _INSTANT, nullable=False),
+)
 # seq is the recording order ("oldest first").
 sa.Table(
     "partnerkit_outbox",
@@ -170,6 +178,7 @@ TABLE_NAMES: Final = {
     "deals": "partnerkit_deals",
     "claims": "partnerkit_deal_claims",
     "deal_changes": "partnerkit_deal_changes",
+    "event_leases": "partnerkit_event_leases",
     "events": "partnerkit_outbox",
 }
 
@@ -186,9 +195,12 @@ def _create(*names: str) -> Callable[[sa.Connection], None]:
 #: inside the transaction that also records the new version.
 UPGRADES: Final[dict[int, Callable[[sa.Connection], None]]] = {
     1: _create("partnerkit_deal_changes"),
+    2: _create("partnerkit_event_leases"),
 }
 #: The tables a database of each version has (what an upgrade may expect).
 TABLES_OF_VERSION: Final = {
-    1: frozenset(TABLE_NAMES.values()) - {"partnerkit_deal_changes"} | {"partnerkit_schema"},
-    2: frozenset(TABLE_NAMES.values()) | {"partnerkit_schema"},
+    1: frozenset(TABLE_NAMES.values()) - {"partnerkit_deal_changes", "partnerkit_event_leases"}
+    | {"partnerkit_schema"},
+    2: frozenset(TABLE_NAMES.values()) - {"partnerkit_event_leases"} | {"partnerkit_schema"},
+    3: frozenset(TABLE_NAMES.values()) | {"partnerkit_schema"},
 }

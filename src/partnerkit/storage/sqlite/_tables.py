@@ -28,7 +28,7 @@ from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
 from partnerkit.serialization import from_json
 from partnerkit.storage._protocols import StoredProgram
-from partnerkit.storage._staging import Claim, DealChange
+from partnerkit.storage._staging import Claim, DealChange, EventLease
 from partnerkit.tiers import Membership, Program, TierAssignment
 
 __all__ = ["TABLES", "Table", "bindable", "column_value", "micros"]
@@ -83,7 +83,15 @@ def _unstorable(text: str) -> str:
 #: Key columns of free text, stored by `_storable`.
 _FREE_TEXT: Final = frozenset({"model", "key"})
 _INSTANTS: Final = frozenset(
-    {"occurred_at", "as_of", "valid_from", "valid_until", "protection_until", "recorded_at"}
+    {
+        "occurred_at",
+        "as_of",
+        "valid_from",
+        "valid_until",
+        "protection_until",
+        "recorded_at",
+        "leased_until",
+    }
 )
 
 
@@ -356,6 +364,15 @@ TABLES: Final = {
         lambda c: (c.deal_id, c.seq),
         "deal_id, seq",
         lambda row: DealChange(row[0], row[1]),
+    ),
+    "event_leases": Table(
+        "event_leases",
+        "event lease",
+        ("event_id",),
+        ("event_id", "owner", "leased_until"),
+        lambda lease: (lease.event_id, lease.owner, micros(lease.leased_until)),
+        "event_id, owner, leased_until",
+        lambda row: EventLease(row[0], row[1], _instant(row[2])),
     ),
     # seq is the recording order ("oldest first").
     "events": Table(
