@@ -117,11 +117,6 @@ class EventBus:
         self._storage = storage
         self._owner = owner or f"{socket.gethostname()}:{os.getpid()}:{next(_BUSES)}"
         self._lease = lease
-        # Stores built on the staging layer lease events; others (a host's own
-        # Storage) are read as a plain outbox, which suits one bus per store.
-        self._claim: Callable[..., list[EventRecord]] | None = getattr(
-            storage, "claim_events", None
-        )
         self._log = logger or _LOG
         self._subscribers: list[_Subscriber] = []
         self._handled: dict[str, set[str]] = {}  # event id -> subscribers done with it
@@ -205,9 +200,14 @@ class EventBus:
         return self._owner
 
     def _pending(self, limit: int) -> list[EventRecord]:
-        if self._claim is None:
+        # Stores built on the staging layer lease events; others (a host's own
+        # Storage) are read as a plain outbox, which suits one bus per store.
+        claim: Callable[..., list[EventRecord]] | None = getattr(
+            self._storage, "claim_events", None
+        )
+        if claim is None:
             return self._storage.pending_events(limit=limit)
-        pending = self._claim(self._owner, limit=limit, lease=self._lease)
+        pending = claim(self._owner, limit=limit, lease=self._lease)
         # Progress kept for events another bus has taken over since is stale.
         leased = {record.id for record in pending}
         for event_id in [e for e in self._handled if e not in leased]:
