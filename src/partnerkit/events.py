@@ -10,18 +10,28 @@ reads the outbox and hands each event to every subscriber:
   already handled it are not called again;
 - an event leaves the outbox only once every subscriber has handled it.
 
-Within one process each subscriber sees each event exactly once. If the process
-stops between a subscriber's success and the outbox being updated, that event is
-delivered again after a restart, so a subscriber with outside effects (email,
-webhooks) should remember the ids of the `EventRecord` objects it has handled.
-While no one subscribes, `EventBus.deliver` leaves the outbox alone.
+Several buses may share one store, in one process or many (a host's web
+workers, each with its own bus): on a store with event leases (every store built
+on `partnerkit.storage.StagedStorage`: `MemoryStorage`, `SqliteStorage`,
+`SqlStorage`) a bus leases the events it delivers, so no other bus delivers them
+while the lease holds; a bus that stops keeps its events only until their lease
+lapses, after which another bus delivers them. Each subscriber then sees each
+event once, unless a bus stops (or takes longer than its lease) between a
+subscriber's success and the outbox being updated: that event is delivered
+again, so a subscriber with outside effects (email, webhooks) should remember
+the ids of the `EventRecord` objects it has handled (the delivery id). While no
+one subscribes, `EventBus.deliver` leaves the outbox alone.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import attrs
@@ -38,6 +48,7 @@ __all__ = ["Change", "DeliveryReport", "Event", "EventBus", "EventRecord", "Fail
 Handler = Callable[[EventRecord], None]
 
 _LOG = logging.getLogger("partnerkit.events")
+_BUSES = itertools.count(1)
 
 
 @attrs.frozen
@@ -79,6 +90,11 @@ class EventBus:
         storage: The store whose outbox to read.
         logger: Where subscriber failures are logged (``partnerkit.events`` by
             default).
+        owner: The name this bus leases events under; unique among the buses
+            on one store (host name, process id and a counter by default).
+        lease: How long a leased event is this bus's alone: longer than a
+            `deliver` call takes, short enough that another bus soon takes
+            over the events of one that stopped (5 minutes by default).
 
     Example::
 
@@ -88,8 +104,19 @@ class EventBus:
         bus.deliver()
     """
 
-    def __init__(self, storage: Storage, *, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        logger: logging.Logger | None = None,
+        owner: str | None = None,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> None:
+        if lease <= timedelta(0):
+            raise ValidationError.single("lease", f"must be positive, got {lease}")
         self._storage = storage
+        self._owner = owner or f"{socket.gethostname()}:{os.getpid()}:{next(_BUSES)}"
+        self._lease = lease
         self._log = logger or _LOG
         self._subscribers: list[_Subscriber] = []
         self._handled: dict[str, set[str]] = {}  # event id -> subscribers done with it
@@ -132,7 +159,7 @@ class EventBus:
         with self._lock:
             if not self._subscribers:
                 return DeliveryReport()  # keep events for the subscribers to come
-            pending = self._storage.pending_events(limit=limit)
+            pending = self._pending(limit)
             delivered: list[tuple[str, str]] = []
             failures: list[Failure] = []
             stalled: set[str] = set()
@@ -166,3 +193,23 @@ class EventBus:
                 for event_id in completed:
                     self._handled.pop(event_id, None)
             return DeliveryReport(tuple(delivered), tuple(failures), tuple(completed))
+
+    @property
+    def owner(self) -> str:
+        """The name this bus leases events under."""
+        return self._owner
+
+    def _pending(self, limit: int) -> list[EventRecord]:
+        # Stores built on the staging layer lease events; others (a host's own
+        # Storage) are read as a plain outbox, which suits one bus per store.
+        claim: Callable[..., list[EventRecord]] | None = getattr(
+            self._storage, "claim_events", None
+        )
+        if claim is None:
+            return self._storage.pending_events(limit=limit)
+        pending = claim(self._owner, limit=limit, lease=self._lease)
+        # Progress kept for events another bus has taken over since is stale.
+        leased = {record.id for record in pending}
+        for event_id in [e for e in self._handled if e not in leased]:
+            del self._handled[event_id]
+        return pending

@@ -1,11 +1,16 @@
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from partnerkit.__main__ import main
+from partnerkit.storage.sql import SqlStorage
 from partnerkit.storage.sqlite import SqliteStorage
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 def run_demo(capsys: pytest.CaptureFixture[str], *args: str) -> str:
@@ -309,3 +314,26 @@ def test_a_file_over_max_size_is_refused_with_the_option_to_raise(
     assert "over the 1,024 bytes limit; if the file is right, raise the limit with --max-size" in (
         capsys.readouterr().err
     )
+
+
+def test_demo_runs_on_a_postgresql_server_url(
+    capsys: pytest.CaptureFixture[str], postgres_engine: "sa.Engine"
+) -> None:
+    # A plain postgresql:// URL, as a host writes it: the demo picks psycopg 3.
+    url = postgres_engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    out = run_demo(capsys, "--db", url)
+    assert "partnerkit demo: 60 partners" in out
+    assert "open it with partnerkit.storage.sql.SqlStorage" in out
+    storage = SqlStorage(postgres_engine)
+    with storage.unit_of_work() as uow:
+        assert len(uow.partners.query(limit=1000).items) == 60
+    # A database that already holds a network is left alone.
+    assert main(["demo", "--partners", "5", "--db", url]) == 1
+    assert "already holds partners" in capsys.readouterr().err
+    with storage.unit_of_work() as uow:
+        assert len(uow.partners.query(limit=1000).items) == 60
+
+
+def test_demo_names_a_url_it_cannot_use(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--partners", "5", "--db", "nosuchdb://host/db"]) == 1
+    assert "cannot use nosuchdb:// URLs" in capsys.readouterr().err

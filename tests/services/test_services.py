@@ -254,10 +254,11 @@ def test_a_delivery_failure_after_commit_does_not_fail_the_call(
 ) -> None:
     from partnerkit import StorageError  # noqa: PLC0415
 
-    def broken(**_: object) -> NoReturn:
+    def broken(*_: object, **__: object) -> NoReturn:
         raise StorageError("outbox unavailable")
 
     monkeypatch.setattr(services.storage, "pending_events", broken)
+    monkeypatch.setattr(services.storage, "claim_events", broken)  # the bus leases events
     services.bus.subscribe(lambda record: None, name="audit")
     result = services.register_partner(MANAGER, new_partner())
     assert result.value.version == 1

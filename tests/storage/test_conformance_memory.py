@@ -37,6 +37,7 @@ from partnerkit.storage._staging import (
     ACTIVITIES,
     CLAIMS,
     DEALS,
+    EVENT_LEASES,
     MEMBERSHIPS,
     PARTNERS,
     SCORES,
@@ -105,6 +106,18 @@ class _BrokenStorage(MemoryStorage):
     def unit_of_work(self) -> UnitOfWork:
         self._check_open()
         return self.work(self)
+
+
+class _ForgetsLeases(_MemoryBackend):
+    def _apply(self, changes: Changes) -> None:
+        kept = tuple(write for write in changes.writes if write.kind is not EVENT_LEASES)
+        super()._apply(attrs.evolve(changes, writes=kept))
+
+
+class ForgetsLeasesStorage(_BrokenStorage):
+    """Hands out outbox events without recording the lease: two buses deliver one event."""
+
+    backend = _ForgetsLeases
 
 
 def _rewrite(write: Write[Any], kind: Kind[Any], change: Callable[[Any], Any]) -> Write[Any]:
@@ -692,6 +705,12 @@ CAUGHT: dict[type[MemoryStorage], dict[str, str]] = {
         "test_an_approved_registration_added_directly_claims_its_customer": (
             r"^claims_for\(\) after add\(\)"
         ),
+    },
+    ForgetsLeasesStorage: {
+        "test_claimed_events_are_leased_to_one_owner_until_delivered": (
+            r"^events leased to bus-a were handed to bus-b too"
+        ),
+        "test_racing_claims_never_share_an_event": r"^events leased to two owners at once",
     },
     ExpiresByIdStorage: {
         "test_due_to_expire_lists_the_soonest_protection_end_first": (

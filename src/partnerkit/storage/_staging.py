@@ -33,6 +33,7 @@ each field onto a column of the same name.
 from __future__ import annotations
 
 import operator
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, Protocol, TypeVar
 
@@ -83,7 +84,6 @@ from partnerkit.tiers import Membership, TierAssignment
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-    from datetime import datetime
     from types import TracebackType
 
     from partnerkit.partners import PartnerStatus
@@ -106,6 +106,7 @@ __all__ = [
     "DEALS",
     "DEAL_CHANGES",
     "EVENTS",
+    "EVENT_LEASES",
     "MAX_KEYS",
     "MEMBERSHIPS",
     "MODELS",
@@ -119,6 +120,7 @@ __all__ = [
     "CommittedReads",
     "Condition",
     "DealChange",
+    "EventLease",
     "Key",
     "Kind",
     "Query",
@@ -340,6 +342,24 @@ class DealChange:
 
 DEAL_CHANGES: Final = Kind[DealChange]("deal_changes", ("deal_id",), "deal change")
 EVENTS: Final = Kind[EventRecord]("events", ("id",), "event")
+
+
+@attrs.frozen
+class EventLease:
+    """An outbox event leased to one deliverer until an instant (kind ``event_leases``).
+
+    Attributes:
+        event_id: The leased event.
+        owner: Who holds it (an `partnerkit.events.EventBus`'s owner name).
+        leased_until: When the lease lapses and another deliverer may take it.
+    """
+
+    event_id: str
+    owner: str
+    leased_until: datetime
+
+
+EVENT_LEASES: Final = Kind[EventLease]("event_leases", ("event_id",), "event lease")
 #: The order commits write their changes in, kind by kind.
 _WRITE_ORDER: Final = (
     PARTNERS,
@@ -1672,6 +1692,9 @@ def _number_deal_changes(reads: CommittedReads, writes: Sequence[Write[Any]]) ->
     ]
 
 
+#: How long `StagedStorage.claim_events` leases events unless told.
+DEFAULT_LEASE: Final = timedelta(minutes=5)
+
 _LATEST_CHANGE: Final = Query(
     DEAL_CHANGES, order=("seq",), descending=True, limit=1, purpose="reading the deal sequence"
 )
@@ -1731,10 +1754,75 @@ class StagedStorage:
         self._check_open()
         return self._backend.find(Query(EVENTS, limit=size, purpose="reading the outbox"))
 
-    def mark_delivered(self, event_ids: Iterable[str]) -> None:
-        """Drop delivered events from the outbox; unknown ids are ignored."""
+    def claim_events(
+        self, owner: str, *, limit: int = 100, lease: timedelta = DEFAULT_LEASE
+    ) -> list[EventRecord]:
+        """Lease up to ``limit`` pending events to ``owner``, oldest first, and return them.
+
+        An event is leased to one owner at a time: events another owner holds
+        until after now are skipped; those ``owner`` already holds, or whose
+        lease has lapsed (a deliverer that stopped), are leased again. Leases
+        end with `mark_delivered`. The lease is taken in one atomic write, so
+        deliverers in several processes never hold one event at once.
+
+        Args:
+            owner: Who takes the lease (unique per deliverer).
+            limit: At most this many events (1..10000).
+            lease: How long the events are held for ``owner``.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..10000, an empty owner or a
+                lease that is not positive.
+        """
+        size = check_limit(limit, 10_000)
+        if not owner:
+            raise ValidationError.single("owner", "name who takes the lease, e.g. 'host-1:4711'")
+        if lease <= timedelta(0):
+            raise ValidationError.single("lease", f"must be positive, got {lease}")
         self._check_open()
-        done = tuple((EVENTS, event_id) for event_id in dict.fromkeys(event_ids))
+        if not self._backend.find(Query(EVENTS, limit=1, purpose="reading the outbox")):
+            return []  # nothing pending: no need for the write lock
+        claimed: list[EventRecord] = []
+
+        def check(reads: CommittedReads) -> Changes:
+            claimed.clear()
+            now = self._clock.now()
+            held = {
+                lease.event_id
+                for lease in reads.find(
+                    Query(
+                        EVENT_LEASES,
+                        (Condition("leased_until", ">", now),),
+                        purpose="reading event leases",
+                    )
+                )
+                if lease.owner != owner
+            }
+            # At most len(held) of the oldest size + len(held) events are held by others.
+            oldest = reads.find(
+                Query(EVENTS, limit=min(size + len(held), 10_000), purpose="reading the outbox")
+            )
+            claimed.extend([record for record in oldest if record.id not in held][:size])
+            until = now + lease
+            return Changes(
+                tuple(
+                    Write(EVENT_LEASES, record.id, EventLease(record.id, owner, until), None)
+                    for record in claimed
+                ),
+                (),
+            )
+
+        self._backend.write(Commit("leasing outbox events", check))
+        return list(claimed)
+
+    def mark_delivered(self, event_ids: Iterable[str]) -> None:
+        """Drop delivered events, and their leases, from the outbox; unknown ids are ignored."""
+        self._check_open()
+        done = tuple(
+            (kind, event_id)
+            for event_id in dict.fromkeys(event_ids)
+            for kind in (EVENTS, EVENT_LEASES)
+        )
         if done:
             self._backend.write(Commit("marking events delivered", lambda _: Changes((), done)))
 

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: The schema version this release creates and reads.
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 
 metadata: Final = sa.MetaData()
 
@@ -172,6 +172,14 @@ sa.Table(
     sa.Column("retired", sa.Integer, nullable=False),
     sa.Column("json", _DOCUMENT, nullable=False),
 )
+# Schema version 4: outbox events leased to one deliverer until leased_until.
+sa.Table(
+    "partnerkit_event_leases",
+    metadata,
+    _text("event_id", primary_key=True),
+    _text("owner"),
+    sa.Column("leased_until", _INSTANT, nullable=False),
+)
 # seq is the recording order ("oldest first").
 sa.Table(
     "partnerkit_outbox",
@@ -194,6 +202,7 @@ TABLE_NAMES: Final = {
     "claims": "partnerkit_deal_claims",
     "deal_changes": "partnerkit_deal_changes",
     "models": "partnerkit_scoring_models",
+    "event_leases": "partnerkit_event_leases",
     "events": "partnerkit_outbox",
 }
 
@@ -276,11 +285,13 @@ def _search_and_models(connection: sa.Connection) -> None:
 UPGRADES: Final[dict[int, Callable[[sa.Connection], None]]] = {
     1: _create("partnerkit_deal_changes"),
     2: _search_and_models,
+    3: _create("partnerkit_event_leases"),
 }
 _ALL: Final = frozenset(TABLE_NAMES.values()) | {"partnerkit_schema"}
 #: The tables a database of each version has (what an upgrade may expect).
 TABLES_OF_VERSION: Final = {
-    1: _ALL - {"partnerkit_deal_changes", "partnerkit_scoring_models"},
-    2: _ALL - {"partnerkit_scoring_models"},
-    3: _ALL,
+    1: _ALL - {"partnerkit_deal_changes", "partnerkit_scoring_models", "partnerkit_event_leases"},
+    2: _ALL - {"partnerkit_scoring_models", "partnerkit_event_leases"},
+    3: _ALL - {"partnerkit_event_leases"},
+    4: _ALL,
 }

@@ -67,6 +67,7 @@ _TABLE_KINDS: Final = {
     "deals": "deal registration",
     "deal_claims": "deal claim",
     "deal_changes": "deal change",
+    "event_leases": "event lease",
 }
 
 # Connections inherited through fork(): SQLite forbids using, or even closing, them

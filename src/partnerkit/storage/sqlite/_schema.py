@@ -232,6 +232,17 @@ MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (
         )
         """,
     ),
+    (
+        # Outbox events leased to one deliverer until leased_until (whole
+        # microseconds since 1970-01-01 UTC), so that several buses share an outbox.
+        """
+        CREATE TABLE event_leases (
+            event_id TEXT PRIMARY KEY NOT NULL,
+            owner TEXT NOT NULL,
+            leased_until INTEGER NOT NULL
+        )
+        """,
+    ),
 )
 #: The tables each migration creates; a database at user_version N has those of 1..N.
 MIGRATION_TABLES: Final = (
@@ -241,6 +252,7 @@ MIGRATION_TABLES: Final = (
     frozenset({"deals", "deal_claims"}),
     frozenset({"deal_changes"}),
     frozenset({"scoring_models"}),
+    frozenset({"event_leases"}),
 )
 
 

@@ -31,6 +31,7 @@ from partnerkit.storage._protocols import StoredModel, StoredProgram
 from partnerkit.storage._staging import (
     Claim,
     DealChange,
+    EventLease,
     customer_domain,
     customer_name_key,
     partner_name_key,
@@ -91,7 +92,15 @@ _FREE_TEXT: Final = frozenset({"model", "key", "name", "name_key", "customer_nam
 #: Integer columns (a model's version, a deal change's number), bound as they are.
 _INTEGERS: Final = frozenset({"version", "seq"})
 _INSTANTS: Final = frozenset(
-    {"occurred_at", "as_of", "valid_from", "valid_until", "protection_until", "recorded_at"}
+    {
+        "occurred_at",
+        "as_of",
+        "valid_from",
+        "valid_until",
+        "protection_until",
+        "recorded_at",
+        "leased_until",
+    }
 )
 
 
@@ -402,6 +411,15 @@ TABLES: Final = {
         lambda m: (_storable(m.model.name), m.version, int(m.retired), model_document(m.model)),
         "name, version, retired, json",
         _model,
+    ),
+    "event_leases": Table(
+        "event_leases",
+        "event lease",
+        ("event_id",),
+        ("event_id", "owner", "leased_until"),
+        lambda lease: (lease.event_id, lease.owner, micros(lease.leased_until)),
+        "event_id, owner, leased_until",
+        lambda row: EventLease(row[0], row[1], _instant(row[2])),
     ),
     # seq is the recording order ("oldest first").
     "events": Table(

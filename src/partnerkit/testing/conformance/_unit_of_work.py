@@ -41,9 +41,16 @@ from partnerkit.testing.conformance._store import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from partnerkit._base.events import Event
+    from partnerkit._base.events import Event, EventRecord
 
 __all__ = ["UnitOfWorkContract"]
+
+
+def _claimer(storage: Storage) -> Callable[..., list[EventRecord]]:
+    claim: Callable[..., list[EventRecord]] | None = getattr(storage, "claim_events", None)
+    if claim is None:
+        pytest.skip("the store has no event leases (claim_events); one EventBus per store")
+    return claim
 
 
 class UnitOfWorkContract:
@@ -273,6 +280,47 @@ class UnitOfWorkContract:
         assert pending == [second.id, fourth.id], "pending event ids"
         storage.mark_delivered([second.id, fourth.id])
         assert storage.pending_events() == [], "pending events"
+
+    def test_claimed_events_are_leased_to_one_owner_until_delivered(self, storage: Storage) -> None:
+        """``claim_events`` hands each pending event to one owner at a time, oldest first.
+
+        Only for stores with event leases (every `StagedStorage`); a store without
+        them suits one `EventBus` per store and skips this test.
+        """
+        claim = _claimer(storage)
+        commit(storage, *(event(f"test.e{n}") for n in range(6)))
+        first = claim("bus-a", limit=4)
+        assert [r.event.kind for r in first] == [f"test.e{n}" for n in range(4)], "bus-a's claim"
+        second = claim("bus-b", limit=10)
+        again = sorted({r.id for r in first} & {r.id for r in second})
+        assert not again, f"events leased to bus-a were handed to bus-b too: {again}"
+        assert [r.event.kind for r in second] == ["test.e4", "test.e5"], "bus-b's claim"
+        mine = claim("bus-a", limit=10)
+        assert [r.id for r in mine] == [r.id for r in first], "bus-a claims its own again"
+        assert pending_kinds(storage) == [f"test.e{n}" for n in range(6)], "pending events"
+        storage.mark_delivered(record.id for record in first)
+        third = claim("bus-c", limit=10)
+        taken = sorted({r.id for r in second} & {r.id for r in third})
+        assert not taken, f"events leased to bus-b were handed to bus-c too: {taken}"
+        storage.mark_delivered(record.id for record in second)
+        assert claim("bus-c", limit=10) == [], "claim after every event was delivered"
+
+    def test_racing_claims_never_share_an_event(self, storage: Storage) -> None:
+        """Eight owners claiming at once get disjoint sets of events, together all of them."""
+        claim = _claimer(storage)
+        commit(storage, *(event(f"test.e{n}") for n in range(20)))
+
+        def attempt(racer: int, round_: int, ready: Callable[[], object]) -> list[str]:
+            del round_
+            ready()
+            return [record.id for record in claim(f"bus-{racer}", limit=3)]
+
+        claims = list(race(attempt, racers=8).values())
+        handed = [event_id for claimed in claims for event_id in claimed]
+        shared = sorted({e for e in handed if handed.count(e) > 1})
+        assert not shared, f"events leased to two owners at once: {shared}"
+        pending = {record.id for record in storage.pending_events(limit=1000)}
+        assert set(handed) == pending, "eight claims of three leave none of twenty unclaimed"
 
     def test_pending_events_returns_the_oldest_first_up_to_limit(self, storage: Storage) -> None:
         """``pending_events(limit=n)`` returns the n oldest undelivered events."""
