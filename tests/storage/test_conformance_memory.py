@@ -58,6 +58,7 @@ from partnerkit.testing.conformance import (
     PartnerRepositoryContract,
     ProgramRepositoryContract,
     ScoreRepositoryContract,
+    ScoringModelRepositoryContract,
     StorageContract,
     TierHistoryContract,
     UnitOfWorkContract,
@@ -472,6 +473,7 @@ CONTRACTS = (
     MembershipRepositoryContract,
     TierHistoryContract,
     DealRepositoryContract,
+    ScoringModelRepositoryContract,
     UnitOfWorkContract,
 )
 #: What a failing contract test raises: a failed assert, or pytest.raises' "DID NOT RAISE".
