@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import attrs
 import pytest
@@ -567,7 +567,7 @@ class DealRepositoryContract:
         def mine(*letters: str) -> list[str]:
             return [f"{prefix}_{letter}" for letter in letters]
 
-        wanted: list[tuple[dict[str, object], list[str]]] = [
+        wanted: list[tuple[dict[str, Any], list[str]]] = [
             ({"customer": f"nordic {tag} cloud"}, mine("a", "b", "s")),
             ({"customer": f"NORDIC {tag.upper()} CLOUD GmbH"}, mine("a", "b", "s")),
             ({"customer": tag}, mine("a", "b", "d", "s")),
@@ -576,7 +576,7 @@ class DealRepositoryContract:
             ({"customer": "Baltic"}, mine("e")),
             ({"customer": tag, "partner_id": "ptn_1"}, mine("b", "d", "s")),
             ({"customer": tag, "status": DealStatus.SUBMITTED}, mine("s")),
-            ({"customer": f"{tag} cloud", "partner_ids": ["ptn_0", "ptn_9"]}, mine("a")),
+            ({"customer": f"{tag} cloud", "partner_id": "ptn_0"}, mine("a")),
             ({"customer": f"cloud {tag}"}, []),
             ({"customer": f"{tag}.com"}, []),
         ]
@@ -604,7 +604,7 @@ class DealRepositoryContract:
         everything = sorted([*approved, *unprotected], key=lambda r: r.id)
         commit(storage, *approved, *reversed(unprotected))
         day = {days: start + days * _DAY for days in (10, 20, 30, 40)}
-        cases: list[dict[str, object]] = [
+        cases: list[dict[str, Any]] = [
             {"protection_until_after": day[10], "protection_until_before": day[20]},
             {"protection_until_after": day[10]},
             {"protection_until_before": day[20]},
@@ -616,7 +616,7 @@ class DealRepositoryContract:
             {"partner_ids": ["ptn_0", "ptn_1"], "partner_id": "ptn_1"},
             {"partner_ids": ["ptn_0", "ptn_2"], "status": DealStatus.DRAFT},
         ]
-        matching_nothing: list[dict[str, object]] = [
+        matching_nothing: list[dict[str, Any]] = [
             {"partner_ids": []},
             {"partner_ids": ["ptn_missing"]},
             {"protection_until_after": day[40]},
@@ -625,7 +625,7 @@ class DealRepositoryContract:
             {"partner_ids": ["ptn_0"], "partner_id": "ptn_1"},
         ]
 
-        def expected(filters: dict[str, object]) -> list[str]:
+        def expected(filters: dict[str, Any]) -> list[str]:
             after = cast("datetime | None", filters.get("protection_until_after"))
             before = cast("datetime | None", filters.get("protection_until_before"))
             partner_ids = cast("Iterable[str] | None", filters.get("partner_ids"))
@@ -657,5 +657,6 @@ class DealRepositoryContract:
         naive = day[10].replace(tzinfo=None)
         with storage.unit_of_work() as uow:
             for bound in ("protection_until_after", "protection_until_before"):
+                naive_bound: dict[str, Any] = {bound: naive}
                 with pytest.raises(ValidationError):
-                    uow.deals.query(**{bound: naive})
+                    uow.deals.query(**naive_bound)

@@ -166,7 +166,7 @@ class ScoringModelRepositoryContract:
             uow.commit()
         got = committed(storage).models.get("Standard", version=1)
         assert_same(got, StoredModel(one.model, 1, retired=True), "version 1")
-        assert_same(committed(storage).models.get("Standard"), two, "version 2")
+        assert_same(committed(storage).models.get("Standard", version=2), two, "version 2")
         with storage.unit_of_work() as uow:
             with pytest.raises(ConflictError):
                 uow.models.retire("Standard", version=1)
@@ -179,4 +179,4 @@ class ScoringModelRepositoryContract:
                 _retire_and_commit(second_unit, "Standard", 2)
             with pytest.raises(ConflictError):
                 first_unit.commit()
-        assert committed(storage).models.get("Standard").retired, "version 2 after the race"
+        assert committed(storage).models.get("Standard", version=2).retired, "after the race"
