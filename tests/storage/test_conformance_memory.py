@@ -747,6 +747,10 @@ CAUGHT: dict[type[MemoryStorage], dict[str, str]] = {
         "test_tier_history_is_per_program_and_partner_in_valid_from_order": (
             "^after rollback: expected 2 items, got 3$"
         ),
+        # The membership added before the refused one is already written.
+        "test_membership_add_refuses_a_partner_that_does_not_exist": (
+            "^the refused unit of work wrote the membership staged before the refused one"
+        ),
     },
     OverwritesScoresStorage: {
         "test_a_different_score_under_a_stored_key_raises_conflict_and_keeps_the_stored_one": (

@@ -117,7 +117,7 @@ class ScoringModelRepositoryContract:
         with storage.unit_of_work() as first_unit:
             first_unit.models.add(_model("Racing", 1, high=7))
             _add(storage, _model("Racing", 1, high=9))
-            with pytest.raises(ConflictError):
+            with pytest.raises(AlreadyExistsError):
                 first_unit.commit()
         assert_same(committed(storage).models.get("Standard"), first, "Standard")
         assert committed(storage).models.get("Racing").model.measures[0].normalizer.high == 9, (
