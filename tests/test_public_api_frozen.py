@@ -306,6 +306,7 @@ FROZEN: dict[str, tuple[str, ...]] = {
         "PartnerRepositoryContract",
         "ProgramRepositoryContract",
         "ScoreRepositoryContract",
+        "ScoringModelRepositoryContract",
         "StorageContract",
         "TierHistoryContract",
         "UnitOfWorkContract",

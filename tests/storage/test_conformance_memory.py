@@ -8,7 +8,7 @@ the real adapter.
 """
 
 import inspect
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +18,7 @@ import pytest
 
 from partnerkit import Activity, DealRegistration, Event, HealthScore, Money, Partner
 from partnerkit._base.time import to_utc
+from partnerkit._base.trusted import evolve_trusted
 from partnerkit.deals import DealStatus
 from partnerkit.storage import (
     AppendResult,
@@ -29,11 +30,14 @@ from partnerkit.storage import (
     Page,
     Query,
     StagedStorage,
+    StoredModel,
+    StoredProgram,
     UnitOfWork,
     Write,
 )
-from partnerkit.storage._common import decode_cursor, encode_cursor
+from partnerkit.storage._common import check_membership, decode_cursor, encode_cursor
 from partnerkit.storage._staging import (
+    _EXISTS,
     ACTIVITIES,
     CLAIMS,
     DEALS,
@@ -45,10 +49,13 @@ from partnerkit.storage._staging import (
     _Activities,
     _Deals,
     _Memberships,
+    _Models,
     _Partners,
+    _Programs,
     _Scores,
     _StagedUnitOfWork,
     _TierHistory,
+    partner_name_key,
 )
 from partnerkit.storage.memory import MemoryStorage, _MemoryBackend
 from partnerkit.testing import conformance
@@ -59,6 +66,7 @@ from partnerkit.testing.conformance import (
     PartnerRepositoryContract,
     ProgramRepositoryContract,
     ScoreRepositoryContract,
+    ScoringModelRepositoryContract,
     StorageContract,
     TierHistoryContract,
     UnitOfWorkContract,
@@ -475,6 +483,140 @@ class ExpiresByIdStorage(_BrokenStorage):
     work = _ExpiresByIdWork
 
 
+# --- Broken adapters of the search, stored-model and retirement capabilities. ---
+
+
+class _PrefixNamesBackend(_MemoryBackend):
+    def find(self, query: Query[Any]) -> list[Any]:
+        # Name search as "LIKE 'query%'": a match must start the normalised name.
+        wanted = query.get("name_key", "contains") if query.kind is PARTNERS else None
+        if wanted is None:
+            return super().find(query)
+        found = super().find(query._replace(limit=None))
+        prefixed = [item for item in found if partner_name_key(item).startswith(wanted)]
+        return prefixed if query.limit is None else prefixed[: query.limit]
+
+
+class PrefixNameSearchStorage(_BrokenStorage):
+    """Partner name search matches only at the start of the normalised name."""
+
+    backend = _PrefixNamesBackend
+
+
+class _IgnoresPartnerListDeals(_Deals):
+    def query(self, *, partner_ids: Sequence[str] | None = None, **filters: Any) -> Page[Any]:
+        return super().query(**filters)  # the IN filter never reaches the WHERE clause
+
+
+class _IgnoresPartnerListWork(_StagedUnitOfWork):
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.deals = _IgnoresPartnerListDeals(self)
+
+
+class IgnoresPartnerListStorage(_BrokenStorage):
+    """``deals.query(partner_ids=...)`` lists every partner's registrations."""
+
+    work = _IgnoresPartnerListWork
+
+
+class _FirstVersionModels(_Models):
+    def get(self, name: str, *, version: int | None = None) -> StoredModel:
+        if version is None:  # "ORDER BY version" without DESC, then the first row
+            versions = self.versions(name)
+            if versions:
+                return super().get(name, version=versions[0])
+        return super().get(name, version=version)
+
+
+class _FirstVersionWork(_StagedUnitOfWork):
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.models = _FirstVersionModels(self)
+
+
+class FirstModelVersionStorage(_BrokenStorage):
+    """``models.get(name)`` answers the first version instead of the latest."""
+
+    work = _FirstVersionWork
+
+
+class _RetireForgetsPrograms(_Programs):
+    def retire(self, program_id: str, *, version: int, at: datetime) -> StoredProgram:
+        retired = super().retire(program_id, version=version, at=at)
+        forgotten = StoredProgram(retired.program, retired.version)  # no retired_at column
+        self._stage.put(program_id, forgotten, version)
+        return forgotten
+
+
+class _RetireForgetsWork(_StagedUnitOfWork):
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.programs = _RetireForgetsPrograms(self)
+
+
+class RetireForgetsWhenStorage(_BrokenStorage):
+    """``programs.retire`` raises the version but never stores ``retired_at``."""
+
+    work = _RetireForgetsWork
+
+
+class _UncheckedMemberships(_Memberships):
+    def add(self, membership: Membership) -> Membership:
+        # add() as before the partner check: only the membership's own key is checked.
+        check_membership(membership, new=True)
+        key = (membership.program_id, membership.partner_id)
+        if key in self._stage.records or self._backend.versions(MEMBERSHIPS, (key,)):
+            raise _EXISTS["memberships"](key)
+        stored = evolve_trusted(membership, version=1)
+        self._stage.put(key, stored, 0)
+        return stored
+
+
+class _UncheckedMembersWork(_StagedUnitOfWork):
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.memberships = _UncheckedMemberships(self)
+
+    def _check_members(self, reads: CommittedReads, writes: list[Write[Any]]) -> None:
+        pass  # no foreign key from memberships to partners
+
+
+class UncheckedMemberPartnerStorage(_BrokenStorage):
+    """Stores a membership of a partner that does not exist: no foreign key."""
+
+    work = _UncheckedMembersWork
+
+
+#: What the adapters above fail, merged into `CAUGHT`.
+CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
+    PrefixNameSearchStorage: {
+        "test_partner_query_by_name_matches_the_normalised_name_anywhere": (
+            r"^query\(\{'name': 'nordic cloud'\}, limit=1\)\n"
+            r"assert \['ptn_a', 'ptn_b', 'ptn_e'\] == "
+        ),
+    },
+    IgnoresPartnerListStorage: {
+        "test_deal_query_selects_protection_windows_and_partner_lists": (
+            r"^query\(\{'partner_ids': \['ptn_0', 'ptn_3'\]\}, limit=1\)\n"
+        ),
+    },
+    FirstModelVersionStorage: {
+        "test_model_get_returns_the_latest_version_unless_one_is_asked": (
+            r"^get\('Standard'\)\nassert 1 == 2\n"
+        ),
+    },
+    RetireForgetsWhenStorage: {
+        "test_program_retire_sets_retired_at_one_version_higher": (
+            r"^retired\.retired_at: expected a datetime, got None$"
+        ),
+    },
+    UncheckedMemberPartnerStorage: {
+        "test_membership_add_refuses_a_partner_that_does_not_exist": "DID NOT RAISE.*NotFoundError",
+    },
+}
+
+
 # --- Running one contract test by hand. ---
 
 CONTRACTS = (
@@ -485,6 +627,7 @@ CONTRACTS = (
     MembershipRepositoryContract,
     TierHistoryContract,
     DealRepositoryContract,
+    ScoringModelRepositoryContract,
     UnitOfWorkContract,
 )
 #: What a failing contract test raises: a failed assert, or pytest.raises' "DID NOT RAISE".
@@ -519,6 +662,7 @@ def run_contract_test(name: str, make_storage: type[MemoryStorage]) -> None:
 #: failure must say. Every one fails with a failed assert or pytest.raises' "DID NOT
 #: RAISE", never with a crash.
 CAUGHT: dict[type[MemoryStorage], dict[str, str]] = {
+    **CAUGHT_NEWER_CAPABILITIES,
     LosesRegionStorage: {
         "test_every_partner_field_round_trips_through_add_and_get": (
             r"^partner\.region: expected 'Nordics', got ''$"
@@ -615,6 +759,10 @@ CAUGHT: dict[type[MemoryStorage], dict[str, str]] = {
         ),
         "test_tier_history_is_per_program_and_partner_in_valid_from_order": (
             "^after rollback: expected 2 items, got 3$"
+        ),
+        # The membership added before the refused one is already written.
+        "test_membership_add_refuses_a_partner_that_does_not_exist": (
+            "^the refused unit of work wrote the membership staged before the refused one"
         ),
     },
     OverwritesScoresStorage: {

@@ -47,6 +47,7 @@ slow database or a loaded machine never turns into a failure. Requires the
 from partnerkit.testing.conformance._activities import ActivityLedgerContract
 from partnerkit.testing.conformance._deals import DealRepositoryContract
 from partnerkit.testing.conformance._memberships import MembershipRepositoryContract
+from partnerkit.testing.conformance._models import ScoringModelRepositoryContract
 from partnerkit.testing.conformance._partners import PartnerRepositoryContract
 from partnerkit.testing.conformance._programs import ProgramRepositoryContract
 from partnerkit.testing.conformance._scores import ScoreRepositoryContract
@@ -60,6 +61,7 @@ __all__ = [
     "PartnerRepositoryContract",
     "ProgramRepositoryContract",
     "ScoreRepositoryContract",
+    "ScoringModelRepositoryContract",
     "StorageContract",
     "TierHistoryContract",
     "UnitOfWorkContract",
@@ -74,6 +76,7 @@ class StorageContract(
     MembershipRepositoryContract,
     TierHistoryContract,
     DealRepositoryContract,
+    ScoringModelRepositoryContract,
     UnitOfWorkContract,
 ):
     """Every contract at once: what a complete partnerkit store must pass.

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import attrs
 import pytest
@@ -543,3 +543,120 @@ class DealRepositoryContract:
                 claims = committed(storage).deals.claims_for(deal_id)
                 assert claims == (), f"claims_for({deal_id!r}) of a loser"
         assert pending_kinds(storage) == ["deal.approved"] * customers, "pending events"
+
+    def test_deal_query_finds_customers_by_normalised_name_or_registrable_domain(
+        self, storage: Storage
+    ) -> None:
+        """``customer`` matches a normalised name substring or the registrable domain."""
+        prefix = fresh("deal")
+        tag = _customer_tag()
+        customers = {
+            "a": Customer(name=f"Nordic {tag} Cloud Oy", country="FI", domain=f"{tag}.fi"),
+            "b": Customer(name=f"Helsinki Nordic-{tag} Cloud Ab", country="FI"),
+            "c": Customer(name="Unrelated Trading Oy", country="FI", domain=f"shop.{tag}.fi"),
+            "d": Customer(name=f"{tag.upper()} CLOUD", country="SE", domain=f"{tag}.se"),
+            "e": Customer(name="Baltic Data SIA", country="LV", domain="balticdata.lv"),
+        }
+        drafts = [
+            _draft(f"{prefix}_{letter}", f"ptn_{n % 2}", customer)
+            for n, (letter, customer) in enumerate(customers.items())
+        ]
+        sent = _submitted(f"{prefix}_s", "ptn_1", _customer(tag, 2))  # "Nordic-tag-Cloud Oy."
+        commit(storage, *reversed(drafts), sent)
+
+        def mine(*letters: str) -> list[str]:
+            return [f"{prefix}_{letter}" for letter in letters]
+
+        wanted: list[tuple[dict[str, Any], list[str]]] = [
+            ({"customer": f"nordic {tag} cloud"}, mine("a", "b", "s")),
+            ({"customer": f"NORDIC {tag.upper()} CLOUD GmbH"}, mine("a", "b", "s")),
+            ({"customer": tag}, mine("a", "b", "d", "s")),
+            ({"customer": f"www.{tag}.fi"}, mine("a", "c", "s")),
+            ({"customer": f"https://{tag}.se/contact"}, mine("d")),
+            ({"customer": "Baltic"}, mine("e")),
+            ({"customer": tag, "partner_id": "ptn_1"}, mine("b", "d", "s")),
+            ({"customer": tag, "status": DealStatus.SUBMITTED}, mine("s")),
+            ({"customer": f"{tag} cloud", "partner_id": "ptn_0"}, mine("a")),
+            ({"customer": f"cloud {tag}"}, []),
+            ({"customer": f"{tag}.com"}, []),
+        ]
+        query = committed(storage).deals.query
+        for filters, expected in wanted:
+            for limit in (1, 2, 1000):
+                got = _mine(prefix, paging.walk(query, limit=limit, **filters))
+                assert got == expected, f"query({filters}, limit={limit})"
+        with storage.unit_of_work() as uow:
+            for nothing in ("", " ", "--", "&"):
+                with pytest.raises(ValidationError):
+                    uow.deals.query(customer=nothing)
+
+    def test_deal_query_selects_protection_windows_and_partner_lists(
+        self, storage: Storage
+    ) -> None:
+        """``after < protection_until <= before``; ``partner_ids`` keeps those partners'."""
+        prefix = fresh("deal")
+        start = at(2)
+        approved = [
+            _approved(_submitted(f"{prefix}_{days:02}_{n}", f"ptn_{n}"), days=days)
+            for n, days in enumerate((10, 20, 20, 30, 40))
+        ]
+        unprotected = [_draft(f"{prefix}_00_{n}", f"ptn_{n}") for n in range(3)]
+        everything = sorted([*approved, *unprotected], key=lambda r: r.id)
+        commit(storage, *approved, *reversed(unprotected))
+        day = {days: start + days * _DAY for days in (10, 20, 30, 40)}
+        cases: list[dict[str, Any]] = [
+            {"protection_until_after": day[10], "protection_until_before": day[20]},
+            {"protection_until_after": day[10]},
+            {"protection_until_before": day[20]},
+            {"protection_until_after": day[20].astimezone(NEPAL)},
+            {"protection_until_before": day[30].astimezone(MARQUESAS)},
+            {"partner_ids": ["ptn_0", "ptn_3"]},
+            {"partner_ids": ("ptn_4", "ptn_2", "ptn_missing")},
+            {"partner_ids": ["ptn_1", "ptn_2"], "protection_until_after": day[10]},
+            {"partner_ids": ["ptn_0", "ptn_1"], "partner_id": "ptn_1"},
+            {"partner_ids": ["ptn_0", "ptn_2"], "status": DealStatus.DRAFT},
+        ]
+        matching_nothing: list[dict[str, Any]] = [
+            {"partner_ids": []},
+            {"partner_ids": ["ptn_missing"]},
+            {"protection_until_after": day[40]},
+            {"protection_until_before": day[10] - timedelta(seconds=1)},
+            {"protection_until_after": day[20], "protection_until_before": day[20]},
+            {"partner_ids": ["ptn_0"], "partner_id": "ptn_1"},
+        ]
+
+        def expected(filters: dict[str, Any]) -> list[str]:
+            after = cast("datetime | None", filters.get("protection_until_after"))
+            before = cast("datetime | None", filters.get("protection_until_before"))
+            partner_ids = cast("Iterable[str] | None", filters.get("partner_ids"))
+            found = []
+            for registration in everything:
+                until = registration.protection_until
+                if (after is not None or before is not None) and until is None:
+                    continue
+                if after is not None and until is not None and not after < until:
+                    continue
+                if before is not None and until is not None and not until <= before:
+                    continue
+                if partner_ids is not None and registration.partner_id not in partner_ids:
+                    continue
+                if filters.get("partner_id", registration.partner_id) != registration.partner_id:
+                    continue
+                if filters.get("status", registration.status) != registration.status:
+                    continue
+                found.append(registration.id)
+            return found
+
+        query = committed(storage).deals.query
+        for filters in [*cases, *matching_nothing]:
+            wanted = expected(filters)
+            assert bool(wanted) == (filters in cases), f"the suite's data for {filters}"
+            for limit in (1, 2, 1000):
+                got = _mine(prefix, paging.walk(query, limit=limit, **filters))
+                assert got == wanted, f"query({filters}, limit={limit})"
+        naive = day[10].replace(tzinfo=None)
+        with storage.unit_of_work() as uow:
+            for bound in ("protection_until_after", "protection_until_before"):
+                naive_bound: dict[str, Any] = {bound: naive}
+                with pytest.raises(ValidationError):
+                    uow.deals.query(**naive_bound)

@@ -33,13 +33,20 @@ from partnerkit.tiers import Membership, MembershipStatus, Pin
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from partnerkit.storage._protocols import Page, Storage
+    from partnerkit.storage._protocols import Page, Storage, UnitOfWork
 
 __all__ = ["MembershipRepositoryContract"]
 
 
 def _members(memberships: Iterable[Membership]) -> list[str]:
     return [item.partner_id for item in memberships]
+
+
+def _add_as_they_are(uow: UnitOfWork, *memberships: Membership) -> None:
+    """Add ``memberships`` in ``uow`` (their partners not added first) and commit."""
+    for item in memberships:
+        uow.memberships.add(item)
+    uow.commit()
 
 
 class MembershipRepositoryContract:
@@ -298,3 +305,27 @@ class MembershipRepositoryContract:
         assert_no_tiers(storage, "prg_new", "ptn_new")
         assert missing(committed(storage).partners.get, "ptn_new"), "a refused partner was stored"
         assert storage.pending_events() == [], "events of a refused commit"
+
+    def test_membership_add_refuses_a_partner_that_does_not_exist(self, storage: Storage) -> None:
+        """A membership needs its partner, stored or staged; without it nothing is written."""
+        commit(storage, partner("ptn_stored"))
+        with storage.unit_of_work() as uow, pytest.raises(NotFoundError):
+            _add_as_they_are(
+                uow, membership("prg_1", "ptn_stored"), membership("prg_1", "ptn_ghost")
+            )
+        assert missing(committed(storage).memberships.get, "prg_1", "ptn_ghost"), (
+            "a membership of a partner that does not exist was stored"
+        )
+        assert committed(storage).memberships.for_partner("ptn_ghost") == [], "for_partner()"
+        assert missing(committed(storage).memberships.get, "prg_1", "ptn_stored"), (
+            "the refused unit of work wrote the membership staged before the refused one"
+        )
+        with storage.unit_of_work() as uow:
+            uow.partners.add(partner("ptn_new"))
+            uow.memberships.add(membership("prg_1", "ptn_new"))
+            uow.memberships.add(membership("prg_1", "ptn_stored"))
+            uow.commit()
+        found = _members(
+            paging.walk(committed(storage).memberships.query, limit=1, program_id="prg_1")
+        )
+        assert found == ["ptn_new", "ptn_stored"], "members after adding their partners"

@@ -376,3 +376,70 @@ class PartnerRepositoryContract:
         commit(storage, partner("ptn_1"), partner("ptn_2"))
         with storage.unit_of_work() as uow:
             paging.assert_limits(uow.partners.query, most=1000, stored=2)
+
+    def test_partner_query_by_name_matches_the_normalised_name_anywhere(
+        self, storage: Storage
+    ) -> None:
+        """``name`` finds the normalised query anywhere in the normalised name, with paging.
+
+        Case, punctuation and legal forms do not count (the deal desk's
+        normalisation), the match may start mid-name, and it combines with the
+        other filters.
+        """
+        names = {
+            "ptn_a": "Nordic Cloud Oy",
+            "ptn_b": "NORDIC CLOUD GmbH",
+            "ptn_c": "Helsinki Nordic-Cloud Ab",
+            "ptn_d": "Cloud Nordic AB",
+            "ptn_e": "The Nordic Cloudworks Ltd",
+            "ptn_f": "Nordiccloud",
+            "ptn_g": "Baltic Data SIA",
+        }
+        population = [
+            partner(partner_id, name=name, country="SE" if partner_id in "ptn_b ptn_e" else "FI")
+            for partner_id, name in names.items()
+        ]
+        commit(storage, *reversed(population))
+        cases: list[dict[str, Any]] = [
+            {"name": "nordic cloud"},
+            {"name": "NORDIC-CLOUD Oy"},
+            {"name": "cloud"},
+            {"name": "Data"},
+            {"name": "nordic cloud", "country": "SE"},
+            {"name": "cloud", "country": "FI", "status": PartnerStatus.PROSPECT},
+        ]
+        matching_nothing: list[dict[str, Any]] = [
+            {"name": "cloud nordic data"},
+            {"name": "baltic", "country": "SE"},
+            {"name": "nordic cloud", "status": PartnerStatus.ACTIVE},
+        ]
+        wanted = {
+            "nordic cloud": ["ptn_a", "ptn_b", "ptn_c", "ptn_e"],
+            "NORDIC-CLOUD Oy": ["ptn_a", "ptn_b", "ptn_c", "ptn_e"],
+            "cloud": ["ptn_a", "ptn_b", "ptn_c", "ptn_d", "ptn_e", "ptn_f"],
+            "Data": ["ptn_g"],
+            "cloud nordic data": [],
+            "baltic": ["ptn_g"],
+        }
+        by_id = {item.id: item for item in population}
+
+        def expected(filters: dict[str, Any]) -> list[str]:
+            others = {key: value for key, value in filters.items() if key != "name"}
+            return [
+                partner_id
+                for partner_id in wanted[filters["name"]]
+                if all(getattr(by_id[partner_id], k) == v for k, v in others.items())
+            ]
+
+        paging.assert_filters(
+            committed(storage).partners.query,
+            expected,
+            cases,
+            key=lambda item: item.id,
+            limits=(1, 2, 1000),
+            matching_nothing=matching_nothing,
+        )
+        with storage.unit_of_work() as uow:
+            for nothing in ("", "  ", "--", "&"):
+                with pytest.raises(ValidationError):
+                    uow.partners.query(name=nothing)

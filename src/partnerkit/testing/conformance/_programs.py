@@ -16,14 +16,20 @@ from partnerkit.testing import _tiers as tiers_strategies
 from partnerkit.testing.conformance import _paging as paging
 from partnerkit.testing.conformance._compare import assert_same
 from partnerkit.testing.conformance._harness import PROPERTIES, fresh
-from partnerkit.testing.conformance._records import program
+from partnerkit.testing.conformance._records import NEPAL, at, program
 from partnerkit.testing.conformance._store import commit, committed, save
 
 if TYPE_CHECKING:
-    from partnerkit.storage._protocols import Storage
+    from partnerkit.storage._protocols import Storage, UnitOfWork
     from partnerkit.tiers import Program
 
 __all__ = ["ProgramRepositoryContract"]
+
+
+def _retire_and_commit(uow: UnitOfWork, program_id: str, version: int) -> None:
+    """Retire ``program_id`` at ``version`` in ``uow`` and commit it."""
+    uow.programs.retire(program_id, version=version, at=at(6))
+    uow.commit()
 
 
 class ProgramRepositoryContract:
@@ -118,3 +124,31 @@ class ProgramRepositoryContract:
             for bad in ({"limit": 0}, {"limit": 1001}, {"cursor": "not-a-cursor"}):
                 with pytest.raises(ValidationError):
                     uow.programs.query(**bad)
+
+    def test_program_retire_sets_retired_at_one_version_higher(self, storage: Storage) -> None:
+        """``retire`` stores ``retired_at`` (as an instant) and a version one higher, once."""
+        (added,) = commit(storage, program("prg_1"), program("prg_2"))[:1]
+        assert added.retired_at is None, "retired_at of a program just added"
+        when = at(5, NEPAL)
+        with storage.unit_of_work() as uow:
+            retired = uow.programs.retire("prg_1", version=added.version, at=when)
+            assert_same(uow.programs.get("prg_1"), retired, "program (staged)")
+            uow.commit()
+        expected = StoredProgram(program("prg_1"), 2, retired_at=when)
+        assert_same(retired, expected, "retired")
+        assert retired.retired_at == when, "retired_at: the same instant"
+        assert_same(committed(storage).programs.get("prg_1"), expected, "program")
+        listed = paging.walk(committed(storage).programs.query, limit=1)
+        assert [(p.program.id, p.retired_at) for p in listed] == [
+            ("prg_1", when),
+            ("prg_2", None),
+        ], "query() -> (id, retired_at)"
+        with storage.unit_of_work() as uow, pytest.raises(ValidationError):
+            uow.programs.retire("prg_1", version=2, at=at(6))
+        for stale in (("prg_2", 2), ("prg_gone", 1)):
+            with storage.unit_of_work() as uow, pytest.raises(StaleVersionError):
+                _retire_and_commit(uow, *stale)
+        with storage.unit_of_work() as uow, pytest.raises(ValidationError):
+            uow.programs.retire("prg_2", version=1, at=at(6).replace(tzinfo=None))
+        assert_same(committed(storage).programs.get("prg_1"), expected, "program")
+        assert committed(storage).programs.get("prg_2").retired_at is None, "prg_2 retired"
