@@ -36,8 +36,20 @@ from partnerkit.storage import (
     Write,
 )
 from partnerkit.storage._common import check_membership, decode_cursor, encode_cursor
-from partnerkit.storage._staging import (
+from partnerkit.storage._kinds import (
     _EXISTS,
+)
+from partnerkit.storage._repositories import (
+    _Activities,
+    _Deals,
+    _Memberships,
+    _Models,
+    _Partners,
+    _Programs,
+    _Scores,
+    _TierHistory,
+)
+from partnerkit.storage._staging import (
     ACTIVITIES,
     CLAIMS,
     DEALS,
@@ -46,15 +58,7 @@ from partnerkit.storage._staging import (
     PARTNERS,
     SCORES,
     TIER_HISTORY,
-    _Activities,
-    _Deals,
-    _Memberships,
-    _Models,
-    _Partners,
-    _Programs,
-    _Scores,
     _StagedUnitOfWork,
-    _TierHistory,
     partner_name_key,
 )
 from partnerkit.storage.memory import MemoryStorage, _MemoryBackend

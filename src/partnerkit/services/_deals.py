@@ -35,8 +35,10 @@ from partnerkit.errors import (
 )
 from partnerkit.ledger import Activity, ActivityKind
 from partnerkit.storage import Page
-from partnerkit.storage._staging import (
+from partnerkit.storage._repositories import (
     _Deals,
+)
+from partnerkit.storage._staging import (
     search_key,
 )
 from partnerkit.tiers import (

@@ -23,7 +23,7 @@ from partnerkit.errors import NotFoundError
 from partnerkit.ledger import Activity, ActivityKind
 from partnerkit.partners import OnboardingStep, PartnerAction, StatusChange, StepOwner
 from partnerkit.testing.conformance._compare import assert_same
-from partnerkit.testing.conformance._store import committed, missing, stage
+from partnerkit.testing.conformance._store import T0, committed, missing, stage
 from partnerkit.tiers import (
     Comparison,
     DowngradeProposal,
@@ -62,7 +62,6 @@ __all__ = [
     "write_tiers",
 ]
 
-T0: Final = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
 NEPAL: Final = timezone(timedelta(hours=5, minutes=45))
 MARQUESAS: Final = timezone(-timedelta(hours=9, minutes=30))
 KIRIBATI: Final = timezone(timedelta(hours=14))

@@ -9,14 +9,15 @@ process would see the store.
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING, Any, cast
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from partnerkit._base.events import Event
 from partnerkit.deals._model import DealRegistration
 from partnerkit.errors import NotFoundError
 from partnerkit.health import HealthScore
 from partnerkit.ledger import Activity
-from partnerkit.partners import Partner
+from partnerkit.partners import Partner, PartnerType
 from partnerkit.storage._protocols import StoredProgram
 from partnerkit.tiers import Membership, Program, TierAssignment
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from partnerkit.storage._protocols import Storage, UnitOfWork
 
 __all__ = [
+    "T0",
     "commit",
     "committed",
     "ensure_partner",
@@ -96,15 +98,24 @@ def _write(uow: UnitOfWork, record: object) -> Any:
     return repository.add(record) if record.version == 0 else repository.update(record)
 
 
+#: The instant the suite's records happen at (the plain partners of `ensure_partner`).
+T0: Final = datetime(2026, 1, 15, 9, 30, tzinfo=UTC)
+
+
 def ensure_partner(uow: UnitOfWork, partner_id: str) -> None:
     """Add a plain partner ``partner_id`` in ``uow`` unless one is stored or staged."""
-    # _records builds on this module: imported here, when first needed.
-    from partnerkit.testing.conformance._records import partner  # noqa: PLC0415
-
     try:
         uow.partners.get(partner_id)
     except NotFoundError:
-        uow.partners.add(partner(partner_id))
+        uow.partners.add(
+            Partner(
+                id=partner_id,
+                name=f"Partner {partner_id}",
+                type=PartnerType.RESELLER,
+                country="FI",
+                created_at=T0,
+            )
+        )
 
 
 def commit(storage: Storage, *records: object) -> list[Any]:

@@ -1,0 +1,932 @@
+"""The staged repositories: each stages writes and merges them over committed reads.
+
+See `partnerkit.storage._staging` for the unit of work they belong to.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import TYPE_CHECKING, Any, Generic, Protocol
+
+import attrs
+
+from partnerkit._base.time import to_utc
+from partnerkit._base.trusted import evolve_trusted
+from partnerkit.deals._domains import registrable_domain
+from partnerkit.deals._model import ACTIVE_STATUSES, DealRegistration, DealStatus
+from partnerkit.deals._names import normalize_company_name
+from partnerkit.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    NotFoundError,
+    StaleVersionError,
+    ValidationError,
+)
+from partnerkit.health import HealthScore, ScoringModel
+from partnerkit.ledger import Activity
+from partnerkit.partners import Partner
+from partnerkit.storage._common import (
+    activity_conflict,
+    assignment_conflict,
+    check_assignment,
+    check_deal,
+    check_limit,
+    check_membership,
+    check_model_name,
+    check_program,
+    check_version,
+    claimed_keys,
+    closes,
+    decode_cursor,
+    encode_cursor,
+    kind_filter,
+    score_conflict,
+    time_filter,
+)
+from partnerkit.storage._protocols import AppendResult, Page, StoredModel, StoredProgram
+from partnerkit.tiers import Membership, TierAssignment
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+    from datetime import datetime
+
+    from partnerkit.partners import PartnerStatus
+    from partnerkit.tiers import MembershipStatus, Program
+
+from partnerkit.storage._kinds import (
+    _EXISTS,
+    _LATEST_CHANGE,
+    ACTIVITIES,
+    CLAIMS,
+    DEAL_CHANGES,
+    DEALS,
+    MAX_KEYS,
+    MEMBERSHIPS,
+    MODELS,
+    PARTNERS,
+    PROGRAMS,
+    SCORES,
+    TIER_HISTORY,
+    CommittedReads,
+    Condition,
+    DealChange,
+    Key,
+    Kind,
+    Query,
+    R,
+    StorageBackend,
+    _predicate,
+)
+
+
+def _chunks(keys: Sequence[Key]) -> Iterator[Sequence[Key]]:
+    for start in range(0, len(keys), MAX_KEYS):
+        yield keys[start : start + MAX_KEYS]
+
+
+def _load(reads: CommittedReads, kind: Kind[R], keys: Sequence[Key]) -> dict[Key, R]:
+    found: dict[Key, R] = {}
+    for chunk in _chunks(keys):
+        found.update(reads.load(kind, chunk))
+    return found
+
+
+class _Stage(Generic[R]):
+    """One kind's staged records in a unit of work, with the version each was based on."""
+
+    __slots__ = ("_part", "based_on", "kind", "parts", "records")
+
+    def __init__(self, kind: Kind[R]) -> None:
+        self.kind = kind
+        self.records: dict[Key, R] = {}
+        # Versioned kinds: the stored version the first staged write was based on.
+        self.based_on: dict[Key, int] = {}
+        # The records again, grouped by the kind's partition fields (one: its value,
+        # several: a tuple of them), so that a query naming them looks at one group.
+        self.parts: dict[Any, dict[Key, R]] | None = {} if kind.partition else None
+        self._part = operator.attrgetter(*kind.partition) if kind.partition else None
+
+    def put(self, key: Key, record: R, based_on: int | None = None) -> None:
+        self.records[key] = record
+        if based_on is not None:
+            self.based_on.setdefault(key, based_on)
+        if self._part is not None and self.parts is not None:
+            self.parts.setdefault(self._part(record), {})[key] = record
+
+    def put_all(self, records: Mapping[Key, R]) -> None:
+        """`put` each of ``records`` (new ones: no version)."""
+        if self._part is None:
+            self.records.update(records)
+        else:
+            for key, record in records.items():
+                self.put(key, record)
+
+    def clear(self) -> None:
+        self.records.clear()
+        self.based_on.clear()
+        if self.parts is not None:
+            self.parts.clear()
+
+    def relevant(self, query: Query[R]) -> Mapping[Key, R]:
+        """The staged records ``query`` could match or shadow."""
+        if self.parts is not None and self.records:
+            values = tuple(query.get(field) for field in self.kind.partition)
+            if None not in values:
+                return self.parts.get(values if len(values) > 1 else values[0], {})
+        return self.records
+
+
+class _Store(Protocol):
+    """What a repository needs of its store: the backend's committed reads."""
+
+    @property
+    def _backend(self) -> StorageBackend: ...
+
+
+class _Work(Protocol):
+    """What a repository needs of its unit of work (`partnerkit.storage._staging`)."""
+
+    @property
+    def _storage(self) -> _Store: ...
+
+    _stages: dict[str, _Stage[Any]]
+    _claims: dict[str, tuple[str, ...]]
+    _guards: list[Callable[[CommittedReads], None]]
+
+
+class _Repository:
+    __slots__ = ("_backend", "_work")
+
+    def __init__(self, work: _Work) -> None:
+        self._work = work
+        self._backend = work._storage._backend
+
+    def _find(self, query: Query[R]) -> list[R]:
+        """``query`` over committed records, with this unit of work's staged ones merged in."""
+        staged = self._work._stages[query.kind.name].relevant(query)
+        if not staged:
+            return self._backend.find(query)
+        match = _predicate(query.kind, query.where + query.having)
+        mine = [record for record in staged.values() if match(record)]
+        return self._merge(query, self._unshadowed(query, staged, query.kind.key), mine)
+
+    def _unshadowed(
+        self, query: Query[R], hidden: Collection[Any], key: Callable[[R], Any]
+    ) -> list[R]:
+        """The committed records ``query`` finds, but those whose ``key`` is ``hidden``.
+
+        A staged record replaces the committed one with its key, so those rows are
+        left out, fetching further until the limit is met or nothing is left.
+        """
+        wanted = query.limit
+        limit = wanted
+        while True:
+            rows = self._backend.find(query if limit == wanted else query._replace(limit=limit))
+            kept = [row for row in rows if key(row) not in hidden]
+            if wanted is None or limit is None or len(kept) >= wanted or len(rows) < limit:
+                return kept if wanted is None else kept[:wanted]
+            limit += wanted - len(kept)
+
+    @staticmethod
+    def _merge(query: Query[R], committed: list[R], mine: list[R]) -> list[R]:
+        if not mine:
+            return committed
+        found = sorted(committed + mine, key=query.sort_key(), reverse=query.descending)
+        return found if query.limit is None else found[: query.limit]
+
+    def _page(
+        self,
+        kind: Kind[R],
+        *,
+        tag: str,
+        where: list[Condition],
+        field: str,
+        limit: int,
+        cursor: str | None,
+        maximum: int,
+    ) -> Page[R]:
+        """One page of records ordered by ``field`` (unique within ``where``)."""
+        size = check_limit(limit, maximum)
+        after = decode_cursor(tag, cursor)
+        if after is not None:
+            where = [*where, Condition(field, ">", after)]
+        purpose = f"querying {kind.name.replace('_', ' ')}"
+        query = Query(kind, tuple(where), (field,), limit=size + 1, purpose=purpose)
+        return _paged(self._find(query), size, tag, kind.getter(field))
+
+
+def _paged(found: list[R], size: int, tag: str, field: Callable[[R], Any]) -> Page[R]:
+    items = tuple(found[:size])
+    return Page(items, encode_cursor(tag, field(items[-1])) if len(found) > size else None)
+
+
+class _Versioned(_Repository, Generic[R]):
+    """Records with a version: taken ids and stale versions refused when staged."""
+
+    __slots__ = ("_stage",)
+    _kind: Kind[R]  # each repository's own
+
+    def __init__(self, work: _Work) -> None:
+        super().__init__(work)
+        self._stage: _Stage[R] = work._stages[self._kind.name]
+
+    def _read(self, key: Key) -> R:
+        found = self._stage.records.get(key)
+        if found is None:
+            found = self._backend.load(self._kind, (key,)).get(key)
+            if found is None:
+                raise NotFoundError(self._kind.label, self._kind.text(key))
+        return found
+
+    def _add(self, key: Key, record: R) -> R:
+        if key in self._stage.records or self._backend.versions(self._kind, (key,)):
+            raise _EXISTS[self._kind.name](key)
+        self._stage.put(key, record, 0)
+        return record
+
+    def _check(self, key: Key, expected: int) -> None:
+        staged = self._stage.records.get(key)
+        if staged is not None:
+            current: int | None = staged.version  # type: ignore[attr-defined]
+        else:
+            current = self._backend.versions(self._kind, (key,)).get(key)
+        if current != expected:
+            raise StaleVersionError(self._kind.label, self._kind.text(key), expected, current)
+
+    def _update(self, key: Key, expected: int, record: R) -> R:
+        self._stage.put(key, record, expected)
+        return record
+
+
+class _Partners(_Versioned[Partner]):
+    __slots__ = ()
+    _kind = PARTNERS
+
+    def get(self, partner_id: str) -> Partner:
+        return self._read(partner_id)
+
+    def add(self, partner: Partner) -> Partner:
+        if not isinstance(partner, Partner):
+            raise ValidationError.single("partner", "expected a Partner")
+        if partner.version != 0:
+            raise ValidationError.single(
+                "version", "add() takes a new partner (version 0); use update() to change one"
+            )
+        return self._add(partner.id, evolve_trusted(partner, version=1))
+
+    def update(self, partner: Partner) -> Partner:
+        if not isinstance(partner, Partner):
+            raise ValidationError.single("partner", "expected a Partner")
+        self._check(partner.id, partner.version)
+        stored = evolve_trusted(partner, version=partner.version + 1)
+        return self._update(partner.id, partner.version, stored)
+
+    def query(
+        self,
+        *,
+        status: PartnerStatus | None = None,
+        type: str | None = None,  # noqa: A002 - the domain word
+        owner_id: str | None = None,
+        parent_id: str | None = None,
+        country: str | None = None,
+        name: str | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Partner]:
+        filters = {
+            "status": status,
+            "type": type,
+            "owner_id": owner_id,
+            "parent_id": parent_id,
+            "country": country,
+        }
+        where = [
+            Condition(field, "=", value) for field, value in filters.items() if value is not None
+        ]
+        if name is not None:
+            where.append(Condition("name_key", "contains", search_key("name", name)))
+        return self._page(
+            PARTNERS,
+            tag="partners",
+            where=where,
+            field="id",
+            limit=limit,
+            cursor=cursor,
+            maximum=1000,
+        )
+
+
+def search_key(field: str, text: object) -> str:
+    """``text`` normalised for a name search; refused if nothing is left to match."""
+    if not isinstance(text, str):
+        raise ValidationError.single(
+            field, f"expected text to search for, got {type(text).__name__}"
+        )
+    found = normalize_company_name(text).strip("& ")
+    if not found:
+        raise ValidationError.single(
+            field, f"{text!r} has no letters or digits to search for; give part of a name"
+        )
+    return normalize_company_name(text)
+
+
+def _domain_query(text: str) -> str | None:
+    """The registrable domain ``text`` names, if it looks like a host name."""
+    if "." not in text or any(char.isspace() for char in text.strip()):
+        return None
+    try:
+        return registrable_domain(text)
+    except ValidationError:
+        return None
+
+
+def _time_conditions(field: str, since: datetime | None, until: datetime | None) -> list[Condition]:
+    low, high = time_filter(since, until)
+    found = [] if low is None else [Condition(field, ">=", low)]
+    return found if high is None else [*found, Condition(field, "<=", high)]
+
+
+class _Activities(_Repository):
+    __slots__ = ()
+
+    def append(self, activities: Iterable[Activity]) -> AppendResult:
+        items = list(activities)
+        stage = self._work._stages["activities"]
+        staged = stage.records
+        # The first item that is not an Activity is reported once the items before
+        # it are checked, as if the batch were read one item at a time.
+        bad = next((i for i, item in enumerate(items) if not isinstance(item, Activity)), None)
+        checked: list[Activity] = items if bad is None else items[:bad]
+        unknown = list(dict.fromkeys(a.id for a in checked if a.id not in staged))
+        committed = _load(self._backend, ACTIVITIES, unknown) if unknown else {}
+        batch: dict[str, Activity] = {}
+        duplicates = 0
+        for activity in checked:
+            known = batch.get(activity.id) or staged.get(activity.id) or committed.get(activity.id)
+            if known is None:
+                batch[activity.id] = activity
+            elif known == activity:
+                duplicates += 1
+            else:
+                raise activity_conflict(activity.id)
+        if bad is not None:
+            raise ValidationError.single(
+                "activities", f"expected Activity objects, got {type(items[bad]).__name__}"
+            )
+        stage.put_all(batch)
+        return AppendResult(added=len(batch), duplicates=duplicates)
+
+    def get(self, activity_id: str) -> Activity:
+        found = self._work._stages["activities"].records.get(activity_id)
+        if found is None:
+            found = self._backend.load(ACTIVITIES, (activity_id,)).get(activity_id)
+            if found is None:
+                raise NotFoundError("activity", activity_id)
+        return found
+
+    @staticmethod
+    def _where(
+        kinds: Iterable[str] | None, since: datetime | None, until: datetime | None
+    ) -> list[Condition]:
+        wanted = kind_filter(kinds)
+        where = _time_conditions("occurred_at", since, until)
+        return where if wanted is None else [Condition("kind", "in", wanted), *where]
+
+    def for_partner(
+        self,
+        partner_id: str,
+        *,
+        kinds: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[Activity]:
+        where = [Condition("partner_id", "=", partner_id), *self._where(kinds, since, until)]
+        purpose = "reading a partner's activities"
+        return self._find(Query(ACTIVITIES, tuple(where), ("occurred_at", "id"), purpose=purpose))
+
+    def query(
+        self,
+        *,
+        partner_id: str | None = None,
+        kinds: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[Activity]:
+        where = self._where(kinds, since, until)
+        if partner_id is not None:
+            where.insert(0, Condition("partner_id", "=", partner_id))
+        return self._page(
+            ACTIVITIES,
+            tag="activities",
+            where=where,
+            field="id",
+            limit=limit,
+            cursor=cursor,
+            maximum=10_000,
+        )
+
+
+class _Scores(_Repository):
+    __slots__ = ()
+
+    def add(self, score: HealthScore) -> None:
+        if not isinstance(score, HealthScore):
+            raise ValidationError.single(
+                "score", f"expected a HealthScore, got {type(score).__name__}"
+            )
+        stage = self._work._stages["scores"]
+        key = (score.partner_id, score.model, score.as_of)
+        known = stage.records.get(key)
+        if known is None:
+            known = self._backend.load(SCORES, (key,)).get(key)
+            if known is None:
+                stage.put(key, score)
+                return
+        if known != score:
+            raise score_conflict(score)
+
+    @staticmethod
+    def _of(partner_id: str, model: str) -> list[Condition]:
+        return [Condition("partner_id", "=", partner_id), Condition("model", "=", model)]
+
+    def latest(
+        self, partner_id: str, *, model: str, before: datetime | None = None
+    ) -> HealthScore | None:
+        where = self._of(partner_id, check_model_name(model))
+        if before is not None:
+            where.append(Condition("as_of", "<=", to_utc(before, "before")))
+        query = Query(
+            SCORES,
+            tuple(where),
+            ("as_of",),
+            descending=True,
+            limit=1,
+            purpose="reading a partner's latest score",
+        )
+        found = self._find(query)
+        return found[0] if found else None
+
+    def history(
+        self,
+        partner_id: str,
+        *,
+        model: str,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[HealthScore]:
+        name = check_model_name(model)
+        where = self._of(partner_id, name) + _time_conditions("as_of", since, until)
+        return self._find(
+            Query(SCORES, tuple(where), ("as_of",), purpose="reading a partner's scores")
+        )
+
+    def query(
+        self,
+        *,
+        model: str,
+        as_of: datetime | None = None,
+        band: str | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[HealthScore]:
+        size = check_limit(limit, 1000)
+        after = decode_cursor("scores", cursor)
+        name = check_model_name(model)
+        at = None if as_of is None else to_utc(as_of, "as_of")
+        shown = [] if band is None else [Condition("band", "=", band)]
+        later = [] if after is None else [Condition("partner_id", ">", after)]
+        where = [Condition("model", "=", name), *later]
+        if at is not None:
+            query = Query(
+                SCORES,
+                (*where, Condition("as_of", "=", at), *shown),
+                ("partner_id",),
+                limit=size + 1,
+                purpose="querying scores",
+            )
+            return _paged(self._find(query), size, "scores", SCORES.getter("partner_id"))
+        return _paged(
+            self._latest_page(name, tuple(where), tuple(shown), size + 1),
+            size,
+            "scores",
+            SCORES.getter("partner_id"),
+        )
+
+    def _latest_page(
+        self,
+        model: str,
+        where: tuple[Condition, ...],
+        shown: tuple[Condition, ...],
+        limit: int,
+    ) -> list[HealthScore]:
+        """Each partner's latest score matching ``shown``, by partner, at most ``limit``."""
+        query = Query(
+            SCORES,
+            where,
+            ("partner_id",),
+            limit=limit,
+            latest=("partner_id", "as_of"),
+            having=shown,
+            purpose="querying scores",
+        )
+        # Partners with staged scores are answered here, against their latest
+        # committed score; their committed rows are left out of the query.
+        mine: dict[str, HealthScore] = {}
+        wanted = _predicate(SCORES, where)
+        for score in self._work._stages["scores"].records.values():
+            if wanted(score):
+                known = mine.get(score.partner_id)
+                if known is None or score.as_of > known.as_of:
+                    mine[score.partner_id] = score
+        if not mine:
+            return self._backend.find(query)
+        picked: list[HealthScore] = []
+        visible = _predicate(SCORES, shown)
+        for partner_id in sorted(mine):
+            newest = self.latest(partner_id, model=model)  # a staged score wins a tie
+            if newest is not None and visible(newest):
+                picked.append(newest)
+                if len(picked) >= limit:
+                    break
+        committed = self._unshadowed(query, mine, SCORES.getter("partner_id"))
+        return self._merge(query, committed, picked)
+
+
+class _Programs(_Versioned[StoredProgram]):
+    __slots__ = ()
+    _kind = PROGRAMS
+
+    def get(self, program_id: str) -> StoredProgram:
+        return self._read(program_id)
+
+    def add(self, program: Program) -> StoredProgram:
+        check_program(program)
+        return self._add(program.id, StoredProgram(program, 1))
+
+    def update(self, program: Program, *, version: int) -> StoredProgram:
+        check_program(program)
+        check_version(version)
+        self._check(program.id, version)
+        return self._update(program.id, version, StoredProgram(program, version + 1))
+
+    def retire(self, program_id: str, *, version: int, at: datetime) -> StoredProgram:
+        check_version(version)
+        moment = to_utc(at, "at")
+        self._check(program_id, version)
+        stored = self._read(program_id)
+        if stored.retired_at is not None:
+            raise ValidationError.single(
+                "program_id",
+                f"program {program_id!r} was retired at {stored.retired_at.isoformat()}; "
+                f"it cannot be retired again",
+            )
+        retired = StoredProgram(stored.program, version + 1, retired_at=moment)
+        return self._update(program_id, version, retired)
+
+    def query(self, *, limit: int = 100, cursor: str | None = None) -> Page[StoredProgram]:
+        return self._page(
+            PROGRAMS, tag="programs", where=[], field="id", limit=limit, cursor=cursor, maximum=1000
+        )
+
+
+class _Memberships(_Versioned[Membership]):
+    __slots__ = ()
+    _kind = MEMBERSHIPS
+
+    def get(self, program_id: str, partner_id: str) -> Membership:
+        return self._read((program_id, partner_id))
+
+    def add(self, membership: Membership) -> Membership:
+        check_membership(membership, new=True)
+        partner_id = membership.partner_id
+        key = (membership.program_id, partner_id)
+        if key in self._stage.records or self._backend.versions(MEMBERSHIPS, (key,)):
+            raise _EXISTS["memberships"](key)
+        staged = self._work._stages["partners"].records
+        if partner_id not in staged and not self._backend.versions(PARTNERS, (partner_id,)):
+            raise _no_member(partner_id)
+        stored = evolve_trusted(membership, version=1)
+        self._stage.put(key, stored, 0)
+        return stored
+
+    def update(self, membership: Membership) -> Membership:
+        check_membership(membership)
+        key = (membership.program_id, membership.partner_id)
+        self._check(key, membership.version)
+        stored = evolve_trusted(membership, version=membership.version + 1)
+        return self._update(key, membership.version, stored)
+
+    def query(
+        self,
+        *,
+        program_id: str,
+        status: MembershipStatus | None = None,
+        tier_id: str | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[Membership]:
+        where = [Condition("program_id", "=", program_id)]
+        for name, value in (("status", status), ("tier_id", tier_id)):
+            if value is not None:
+                where.append(Condition(name, "=", value))
+        return self._page(
+            MEMBERSHIPS,
+            tag="memberships",
+            where=where,
+            field="partner_id",
+            limit=limit,
+            cursor=cursor,
+            maximum=10_000,
+        )
+
+    def for_partner(self, partner_id: str) -> list[Membership]:
+        query = Query(
+            MEMBERSHIPS,
+            (Condition("partner_id", "=", partner_id),),
+            ("program_id",),
+            purpose="reading a partner's memberships",
+        )
+        return self._find(query)
+
+
+def _no_member(partner_id: str) -> NotFoundError:
+    return NotFoundError(
+        "partner",
+        partner_id,
+        "a membership needs its partner: add the partner first (in this unit of work "
+        "or an earlier one)",
+    )
+
+
+class _Models(_Repository):
+    __slots__ = ()
+
+    def _stage(self) -> _Stage[StoredModel]:
+        return self._work._stages["models"]
+
+    def _stored(self, key: tuple[str, int]) -> StoredModel | None:
+        found = self._stage().records.get(key)
+        if found is None:
+            found = self._backend.load(MODELS, (key,)).get(key)
+        return found
+
+    def add(self, model: ScoringModel) -> StoredModel:
+        if not isinstance(model, ScoringModel):
+            raise ValidationError.single(
+                "model", f"expected a ScoringModel, got {type(model).__name__}"
+            )
+        key = (model.name, model.version)
+        if self._stored(key) is not None:
+            raise _model_exists(key)
+        stored = StoredModel(model, model.version)
+        self._stage().put(key, stored)
+        return stored
+
+    def _all(self, name: str) -> list[StoredModel]:
+        where = (Condition("name", "=", check_model_name(name)),)
+        return self._find(Query(MODELS, where, ("version",), purpose="reading a model's versions"))
+
+    def get(self, name: str, *, version: int | None = None) -> StoredModel:
+        if version is None:
+            found = self._all(name)
+            if not found:
+                raise NotFoundError("scoring model", check_model_name(name))
+            return found[-1]
+        key = (check_model_name(name), check_version(version))
+        stored = self._stored(key)
+        if stored is None:
+            raise NotFoundError("scoring model", MODELS.text(key))
+        return stored
+
+    def versions(self, name: str) -> list[int]:
+        return [stored.version for stored in self._all(name)]
+
+    def query(self, *, limit: int = 100, cursor: str | None = None) -> Page[StoredModel]:
+        size = check_limit(limit, 1000)
+        after = decode_cursor("models", cursor)
+        where = () if after is None else (Condition("name", ">", after),)
+        query = Query(
+            MODELS,
+            where,
+            ("name",),
+            limit=size + 1,
+            latest=("name", "version"),
+            purpose="querying scoring models",
+        )
+        staged = self._stage().records
+        if not staged:
+            found = self._backend.find(query)
+        else:
+            # Names with staged versions are answered by their own versions;
+            # their committed rows are left out of the query.
+            mine = {key[0] for key in staged if after is None or key[0] > after}
+            picked = [self.get(name) for name in sorted(mine)]
+            committed = self._unshadowed(query, mine, MODELS.getter("name"))
+            found = self._merge(query, committed, picked)
+        return _paged(found, size, "models", MODELS.getter("name"))
+
+    def retire(self, name: str, *, version: int) -> StoredModel:
+        stored = self.get(name, version=version)
+        if stored.retired:
+            raise _retired_already(MODELS.key(stored))
+        retired = attrs.evolve(stored, retired=True)
+        self._stage().put(MODELS.key(stored), retired)
+        return retired
+
+
+def _retired_already(key: tuple[str, int]) -> ConflictError:
+    text = MODELS.text(key)
+    return ConflictError(
+        "scoring model", text, f"scoring model {text!r} is already retired; nothing was written"
+    )
+
+
+def _model_exists(key: tuple[str, int]) -> AlreadyExistsError:
+    name, version = key
+    return AlreadyExistsError(
+        "scoring model",
+        MODELS.text(key),
+        f"version {version} of scoring model {name!r} is stored; raise the model's "
+        f"version to store a change",
+    )
+
+
+class _TierHistory(_Repository):
+    __slots__ = ()
+
+    def save(self, assignment: TierAssignment) -> None:
+        check_assignment(assignment)
+        stage = self._work._stages["tier_history"]
+        key = TIER_HISTORY.key(assignment)
+        known = stage.records.get(key)
+        if known is None:
+            known = self._backend.load(TIER_HISTORY, (key,)).get(key)
+        if known is None or closes(known, assignment):
+            stage.put(key, assignment)
+        elif known != assignment:
+            raise assignment_conflict(assignment)
+
+    def _history(self, program_id: str, partner_id: str, *more: Condition) -> list[TierAssignment]:
+        where = (Condition("program_id", "=", program_id), Condition("partner_id", "=", partner_id))
+        purpose = "reading a partner's tier history"
+        return self._find(Query(TIER_HISTORY, where + more, ("valid_from",), purpose=purpose))
+
+    def for_partner(self, program_id: str, partner_id: str) -> list[TierAssignment]:
+        return self._history(program_id, partner_id)
+
+    def at(self, program_id: str, partner_id: str, instant: datetime) -> TierAssignment | None:
+        moment = to_utc(instant, "instant")
+        begun = self._history(program_id, partner_id, Condition("valid_from", "<=", moment))
+        covering = [assignment for assignment in begun if assignment.covers(moment)]
+        return covering[-1] if covering else None
+
+
+class _Deals(_Versioned[DealRegistration]):
+    __slots__ = ()
+    _kind = DEALS
+
+    def get(self, deal_id: str) -> DealRegistration:
+        return self._read(deal_id)
+
+    def add(self, registration: DealRegistration) -> DealRegistration:
+        check_deal(registration, new=True)
+        stored = self._add(registration.id, evolve_trusted(registration, version=1))
+        self._work._claims[stored.id] = claimed_keys(stored)
+        return stored
+
+    def update(self, registration: DealRegistration) -> DealRegistration:
+        check_deal(registration)
+        self._check(registration.id, registration.version)
+        stored = evolve_trusted(registration, version=registration.version + 1)
+        # Computed when staged, so that the commit's lock is not held while
+        # customer names are normalised.
+        self._work._claims[stored.id] = claimed_keys(stored)
+        return self._update(registration.id, registration.version, stored)
+
+    def query(
+        self,
+        *,
+        partner_id: str | None = None,
+        status: DealStatus | None = None,
+        customer: str | None = None,
+        protection_until_after: datetime | None = None,
+        protection_until_before: datetime | None = None,
+        partner_ids: Sequence[str] | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[DealRegistration]:
+        filters = (("partner_id", partner_id), ("status", status))
+        where = [Condition(name, "=", value) for name, value in filters if value is not None]
+        if partner_ids is not None:
+            if isinstance(partner_ids, str):
+                raise ValidationError.single(
+                    "partner_ids", "expected a sequence of partner ids, not one string"
+                )
+            where.append(Condition("partner_id", "in", frozenset(partner_ids)))
+        if customer is not None:
+            where.append(self._customer(customer))
+        if protection_until_after is not None:
+            after = to_utc(protection_until_after, "protection_until_after")
+            where.append(Condition("protection_until", ">", after))
+        if protection_until_before is not None:
+            before = to_utc(protection_until_before, "protection_until_before")
+            where.append(Condition("protection_until", "<=", before))
+        return self._page(
+            DEALS, tag="deals", where=where, field="id", limit=limit, cursor=cursor, maximum=1000
+        )
+
+    @staticmethod
+    def _customer(customer: str) -> Condition:
+        by_name = Condition("customer_name_key", "contains", search_key("customer", customer))
+        domain = _domain_query(customer)
+        if domain is None:
+            return by_name
+        return Condition.either(by_name, Condition("customer_domain", "=", domain))
+
+    def active(self, *, limit: int = 1000, cursor: str | None = None) -> Page[DealRegistration]:
+        where = [Condition("status", "in", frozenset(ACTIVE_STATUSES))]
+        return self._page(
+            DEALS,
+            tag="active deals",
+            where=where,
+            field="id",
+            limit=limit,
+            cursor=cursor,
+            maximum=1000,
+        )
+
+    def _protected(
+        self, after: datetime | None, until: datetime, limit: int
+    ) -> list[DealRegistration]:
+        where = [
+            Condition("status", "=", DealStatus.APPROVED),
+            Condition("protection_until", "<=", until),
+        ]
+        if after is not None:
+            where.append(Condition("protection_until", ">", after))
+        query = Query(
+            DEALS,
+            tuple(where),
+            ("protection_until", "id"),
+            limit=check_limit(limit, 1000),
+            purpose="reading protection windows",
+        )
+        return self._find(query)
+
+    def due_to_expire(self, as_of: datetime, *, limit: int = 1000) -> list[DealRegistration]:
+        return self._protected(None, to_utc(as_of, "as_of"), limit)
+
+    def expiring_within(
+        self, as_of: datetime, until: datetime, *, limit: int = 1000
+    ) -> list[DealRegistration]:
+        return self._protected(to_utc(as_of, "as_of"), to_utc(until, "until"), limit)
+
+    def claims_for(self, deal_id: str) -> tuple[str, ...]:
+        staged = self._work._claims.get(deal_id)
+        if staged is not None:
+            return staged
+        query = Query(
+            CLAIMS,
+            (Condition("deal_id", "=", deal_id),),
+            ("key",),
+            purpose="reading deal claims",
+        )
+        return tuple(claim.key for claim in self._backend.find(query))
+
+    def change_mark(self) -> int:
+        """The ``seq`` of the latest committed deal change (0 before any)."""
+        latest = self._backend.find(_LATEST_CHANGE)
+        return latest[0].seq if latest else 0
+
+    def changed_since(self, mark: int, *, limit: int = 1000) -> list[DealChange]:
+        """Committed deal changes numbered above ``mark``, in sequence order."""
+        query = Query(
+            DEAL_CHANGES,
+            (Condition("seq", ">", mark),),
+            ("seq",),
+            limit=check_limit(limit, 1000),
+            purpose="following deal changes",
+        )
+        return self._backend.find(query)
+
+    def committed(self, deal_ids: Sequence[str]) -> dict[str, DealRegistration]:
+        """The committed registrations among ``deal_ids`` (this unit's staging aside)."""
+        return _load(self._backend, DEALS, deal_ids)
+
+    def guard(self, check: Callable[[CommittedReads], None]) -> None:
+        """Run ``check`` inside the commit's lock or transaction, before anything is written.
+
+        ``check`` reads the committed state with the reads it is given and raises
+        (`StaleVersionError` for "read again and retry") to refuse the commit.
+        """
+        self._work._guards.append(check)
+
+    def holder(self, key: str) -> str | None:
+        for deal_id, keys in self._work._claims.items():
+            if key in keys:
+                return deal_id
+        claim = self._backend.load(CLAIMS, (key,)).get(key)
+        # A registration saved in this unit of work holds only the keys it wants now.
+        return None if claim is None or claim.deal_id in self._work._claims else claim.deal_id
