@@ -1,38 +1,57 @@
 """The conflict index: active registrations and house accounts, blocked on normalised keys.
 
 A check never scans the population. It looks up a handful of exact keys and scores
-only what they return:
+only the records they return (the *candidates*):
 
 1. the customer's registrable website domain and contact-email domain;
-2. its match key (`match_key`: the name's words folded for spelling and script
-   variants and joined without spaces), which is equal for legal-form,
-   punctuation, spacing and transliteration variants;
-3. for typing slips: every key that differs from the customer's in one word by one
-   edit. The words come from the index's own vocabulary, found through a
-   symmetric-deletion table (each distinct word is filed under itself and every
-   string one deletion away), so "Zentirx Technologies" looks up the key of
-   "zentrix technologies" without comparing against anything else. A counting
-   filter of the names' plain spellings skips corrections that name no registered
-   customer, so this route finds slips in names spelt as registered; a slip in a
-   name that is also transliterated differently ("Müller Sohnr" against
-   "Mueller Sohne") is only found if another key matches.
+2. its **name key** (`match_key`: the name's words, legal forms removed, folded for
+   spelling and script variants and joined without spaces), which is equal for
+   legal-form, punctuation, spacing ("Ridgewaycapital" and "Ridgeway Capital"),
+   transliteration and umlaut variants;
+3. for typing slips, the name keys of the names that differ from the customer's
+   in one word, found through the index's own vocabulary: every word of the name
+   (and every pair of neighbouring words joined, and every unknown long word split
+   into a known word and the rest) is looked up in a **deletion table**, where each
+   known word of four letters or more is filed under every string one deletion
+   away. Two words within one typing slip (a missing, extra, wrong or swapped
+   letter) always share such a string, so "Zentirx Technologies" finds the word
+   "zentrix" and then looks up the key of "zentrix technologies" without comparing
+   against anything else. Names of 12 letters or more also try every pair of
+   corrected words, for a slip in each of two words. A counting filter of the
+   names' plain spellings skips corrections that name no registered customer
+   before any folding;
+4. for slips in words of three letters or fewer (initials, "AB", "KG"), where a
+   deletion string would be shared by hundreds of words, a **masked key**: the
+   name with that word blanked out, kept only for names that have such a word and
+   another one.
+
+Only a few records come back, and `partnerkit.deals.find_conflicts` weighs the
+evidence of each (see `partnerkit.deals.match_confidence`).
+
+Results depend on what the index holds and nothing else: not on insertion order,
+not on ``PYTHONHASHSEED`` and not on the process. Every table that hashes uses
+CRC-32, which is the same in every process; Python's own (salted) ``hash`` only
+feeds the counting filter, whose false positives cost a dictionary look-up and
+never change an answer; caps count what the tables hold, never what a salted hash
+happened to collide.
 
 Memory is kept under 1 KB per registration by storing columns rather than objects,
 sharing (interning) repeated strings such as partner ids, countries, domains and
 product lists, keeping single-entry postings as a bare slot number, and packing the
-deletion table into one sorted array of 64-bit integers (`_SlipTable`).
+deletion table into 65,536 sorted arrays of 64-bit integers (`_DeletionTable`). A
+bulk `ConflictIndex.build` appends to those arrays unsorted and sorts each once.
 """
 
 from __future__ import annotations
 
 import sys
+import zlib
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, runtime_checkable
 
 from partnerkit.deals._domains import SHARED_EMAIL_DOMAINS, registrable_domain
-from partnerkit.deals._fuzzy import deletions
 from partnerkit.deals._model import (
     Customer,
     DealRegistration,
@@ -48,9 +67,9 @@ from partnerkit.deals._names import (
 from partnerkit.errors import ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
-__all__ = ["ConflictIndex", "HouseAccount", "Profile"]
+__all__ = ["Candidate", "ConflictIndex", "HouseAccount", "Profile"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO: Final = timedelta(microseconds=1)
@@ -65,9 +84,22 @@ _KIND_OF_PARTY: Final = {
     PartyKind.DIRECT_OPPORTUNITY: _DIRECT,
     PartyKind.EXISTING_CUSTOMER: _EXISTING,
 }
-#: Words shorter than this are not corrected: one slip in "abc" is another word.
-MIN_FUZZY_WORD: Final = 3
+_PARTY_OF_KIND: Final = {
+    _SUBMITTED: PartyKind.REGISTRATION,
+    _APPROVED: PartyKind.REGISTRATION,
+    _DIRECT: PartyKind.DIRECT_OPPORTUNITY,
+    _EXISTING: PartyKind.EXISTING_CUSTOMER,
+}
+#: Words this long or longer are filed in the deletion table; shorter ones are
+#: corrected through masked keys.
+MIN_FUZZY_WORD: Final = 4
+_SHORT_WORD: Final = MIN_FUZZY_WORD - 1
+# Names this long (in letters) may hold two slips, one in each of two words.
+_TWO_SLIPS_FROM: Final = 12
+# An unknown word this long may be two words run together ("ridgewaycapitl").
+_SPLIT_FROM: Final = 6
 _PRODUCT_SEPARATOR: Final = "\x1f"
+_MASK: Final = "\x00"
 
 Posting = int | list[int]
 
@@ -102,21 +134,22 @@ class HouseAccount(Protocol):
 
 
 class Profile(NamedTuple):
-    """A customer reduced to what conflict detection compares."""
+    """A customer reduced to what conflict detection compares (`ConflictIndex.profile`)."""
 
     name: str
-    """The normalised name (`normalize_company_name`)."""
+    """The normalised name (`normalize_company_name` with the customer's country)."""
     compact: str
     """The normalised name without spaces and "&": equal means an exact name match."""
     words: tuple[str, ...]
-    """The words slips are corrected in (`match_words`)."""
+    """The words slips are corrected in (a misspelt legal form at either end dropped)."""
     key: str
-    """The words folded and joined (`match_key`): the blocking key."""
+    """The words folded for spelling and script variants and joined: the name key."""
     website: str | None
     """The registrable domain of the website."""
     email: str | None
     """The registrable domain of the contact email, unless a free-mail provider."""
     country: str
+    """The ISO 3166-1 alpha-2 country code."""
     products: str
     """Case-folded product names joined by a separator, sorted; "" for none."""
 
@@ -124,6 +157,19 @@ class Profile(NamedTuple):
     def product_set(self) -> frozenset[str]:
         """The case-folded product names."""
         return frozenset(self.products.split(_PRODUCT_SEPARATOR)) if self.products else frozenset()
+
+
+class Candidate(NamedTuple):
+    """A record that blocking offered for scoring, and why (`ConflictIndex.candidates`)."""
+
+    id: str
+    """The registration's or house account's id."""
+    kind: PartyKind
+    """A registration, or the vendor's direct opportunity or existing customer."""
+    name: str
+    """Its normalised name."""
+    routes: tuple[str, ...]
+    """Which look-ups offered it, such as ``"name key"`` or ``"corrected 'zentirx'"``."""
 
 
 def _safe_domain(value: str | None) -> str | None:
@@ -139,13 +185,20 @@ def make_profile(
     customer: Customer, products: Iterable[str], shared_email_domains: frozenset[str]
 ) -> Profile:
     """Reduce ``customer`` (and the products on the deal) to a `Profile`."""
-    name = normalize_company_name(customer.name)
+    country = customer.country
+    name = normalize_company_name(customer.name, country)
     words = match_words(name)
     website = _safe_domain(customer.domain)
-    email = _safe_domain(customer.contact_email)
-    if email in shared_email_domains:
-        email = None
-    folded = sorted({product.casefold() for product in products})
+    email = customer.contact_email
+    if email is not None:
+        email = website if email.endswith("@" + (website or "\x00")) else _safe_domain(email)
+        if email in shared_email_domains:
+            email = None
+    if products:
+        folded = sorted({product.casefold() for product in products})
+        joined = _PRODUCT_SEPARATOR.join(folded)
+    else:
+        joined = ""
     return Profile(
         name=name,
         compact=name.replace(" ", "").replace("&", ""),
@@ -153,8 +206,8 @@ def make_profile(
         key=match_key(words),
         website=website,
         email=email,
-        country=customer.country,
-        products=_PRODUCT_SEPARATOR.join(folded),
+        country=country,
+        products=joined,
     )
 
 
@@ -199,142 +252,123 @@ def _posted(table: dict[str, Posting], key: str) -> Iterable[int]:
     return found
 
 
-_HASH_BITS: Final = 40
+def _route(
+    words: tuple[str, ...], options: list[tuple[int, int, str, str]], replaced: tuple[int, int, str]
+) -> str:
+    """How a corrected name was found, in words (for `ConflictIndex.candidates`)."""
+    start, end, text = replaced
+    kind = next(option[3] for option in options if option[:3] == replaced)
+    return f"{kind} {' '.join(words[start:end])!r} to {text!r}"
+
+
+def _deletions(word: str) -> list[str]:
+    """Every string one deletion away from ``word``."""
+    return [word[:index] + word[index + 1 :] for index in range(len(word))]
+
+
+def _masked_keys(words: tuple[str, ...]) -> list[str]:
+    """The name with each short word blanked, for names of two words or more."""
+    if len(words) < 2:
+        return []
+    return [
+        "".join(words[:index]) + _MASK + "".join(words[index + 1 :])
+        for index, word in enumerate(words)
+        if len(word) <= _SHORT_WORD
+    ]
+
+
 _ID_BITS: Final = 24
-_HASH_MASK: Final = (1 << _HASH_BITS) - 1
 _ID_MASK: Final = (1 << _ID_BITS) - 1
+_LOW_MASK: Final = 0xFFFF
 #: The most distinct words an index can hold (word ids are 24 bits).
 MAX_WORDS: Final = 1 << _ID_BITS
-_BUCKET_BITS: Final = 16
-_BUCKETS: Final = 1 << _BUCKET_BITS
-_BUCKET_SHIFT: Final = _HASH_BITS - _BUCKET_BITS
-_MIN_FILTER: Final = 1 << 12
-_NEAR_CACHE_SIZE: Final = 1 << 16
 
 
-class _SlipTable:
-    """The symmetric-deletion table of the vocabulary, packed for memory and speed.
+class _DeletionTable:
+    """Words filed under every string one deletion away, packed for memory and speed.
 
-    Each entry is one integer, ``hash(deletion key) << 24 | word id``, kept in a
-    sorted ``array("Q")`` (8 bytes an entry, against about 100 for a dict entry with
-    its key string). New entries wait in a small dict and are merged in batches;
-    entries of words that left the vocabulary stay until the next merge and are
-    skipped by the caller, which checks the word is still known. A bitmap with
-    about eight bits an entry answers most lookups of keys that are not there
-    without a binary search. A 40-bit hash can collide: that only adds a candidate
-    word, which scoring then turns down.
+    The CRC-32 of a deletion string picks one of 65,536 buckets by its top 16 bits;
+    the bucket, a sorted ``array("Q")``, holds ``low 16 bits << 24 | word id`` for
+    each entry (8 bytes an entry, against about 100 for a dict entry with its key
+    string). CRC-32 is the same in every process, so which words collide, and so
+    what a look-up returns, depends on the words alone. A collision only adds a
+    word, which the name-key look-up then turns down.
     """
 
-    __slots__ = (
-        "_bit_mask",
-        "_bits",
-        "_directory",
-        "_main",
-        "_recent",
-        "_recent_count",
-        "_stale",
-    )
+    __slots__ = ("_buckets", "_size", "_unsorted")
 
     def __init__(self) -> None:
-        self._main = array("Q")
-        self._recent: dict[int, list[int]] = {}
-        self._recent_count = 0
-        self._stale = 0
-        self._bits = bytearray(1 << 13)
-        self._bit_mask = (1 << 16) - 1
-        # Where each of the 65,536 top-16-bit hash prefixes starts in the array, so a
-        # lookup binary-searches a hundred entries rather than millions.
-        self._directory = array("I", bytes(4 * (_BUCKETS + 1)))
+        self._buckets: list[array[int] | None] = [None] * (_LOW_MASK + 1)
+        self._size = 0
+        # Buckets appended to by a bulk build and not sorted yet.
+        self._unsorted: set[int] | None = None
 
     def __len__(self) -> int:
-        return len(self._main) + self._recent_count - self._stale
-
-    def _mark(self, hashed: int) -> None:
-        bit = hashed & self._bit_mask
-        self._bits[bit >> 3] |= 1 << (bit & 7)
+        return self._size
 
     def add(self, word_id: int, word: str) -> None:
-        recent = self._recent
-        for key in set(deletions(word)):
-            hashed = hash(key) & _HASH_MASK
-            recent.setdefault(hashed, []).append(word_id)
-            self._mark(hashed)
-            self._recent_count += 1
+        buckets = self._buckets
+        unsorted = self._unsorted
+        for key in set(_deletions(word)):
+            crc = zlib.crc32(key.encode())
+            bucket = crc >> 16
+            entry = (crc & _LOW_MASK) << _ID_BITS | word_id
+            found = buckets[bucket]
+            if found is None:
+                found = buckets[bucket] = array("Q")
+            if unsorted is None:
+                insort(found, entry)
+            else:
+                found.append(entry)
+                unsorted.add(bucket)
+            self._size += 1
 
     def discard(self, word_id: int, word: str) -> None:
-        """Forget a word's entries (at once in the buffer, at the next merge in the array)."""
-        recent = self._recent
-        for key in set(deletions(word)):
-            hashed = hash(key) & _HASH_MASK
-            waiting = recent.get(hashed)
-            if waiting is not None and word_id in waiting:
-                waiting.remove(word_id)
-                self._recent_count -= 1
-                if not waiting:
-                    del recent[hashed]
-            else:
-                self._stale += 1
+        self.settle()
+        buckets = self._buckets
+        for key in set(_deletions(word)):
+            crc = zlib.crc32(key.encode())
+            found = buckets[crc >> 16]
+            if found is None:
+                continue
+            entry = (crc & _LOW_MASK) << _ID_BITS | word_id
+            at = bisect_left(found, entry)
+            if at < len(found) and found[at] == entry:
+                del found[at]
+                self._size -= 1
 
     def lookup(self, key: str) -> list[int]:
-        """The ids of words filed under ``key`` (some may have left the vocabulary)."""
-        hashed = hash(key) & _HASH_MASK
-        bit = hashed & self._bit_mask
-        if not self._bits[bit >> 3] & (1 << (bit & 7)):
+        """The ids of the words filed under ``key`` (and of any that collide with it)."""
+        crc = zlib.crc32(key.encode())
+        found = self._buckets[crc >> 16]
+        if not found:
             return []
-        main = self._main
-        bucket = hashed >> _BUCKET_SHIFT
-        directory = self._directory
-        size = directory[bucket + 1]
-        first = hashed << _ID_BITS
-        low = bisect_left(main, first, directory[bucket], size)
-        found: list[int] = []
-        # Entries of one key are adjacent and differ only in their low 24 bits.
+        first = (crc & _LOW_MASK) << _ID_BITS
+        at = bisect_left(found, first)
         limit = first | _ID_MASK
-        while low < size and main[low] <= limit:
-            found.append(main[low] & _ID_MASK)
-            low += 1
-        waiting = self._recent.get(hashed)
-        if waiting:
-            found += waiting
-        return found
+        ids: list[int] = []
+        size = len(found)
+        while at < size and found[at] <= limit:
+            ids.append(found[at] & _ID_MASK)
+            at += 1
+        return ids
 
-    def due(self) -> bool:
-        """Whether enough has changed to merge the buffer and drop stale entries."""
-        limit = max(1 << 14, len(self._main) >> 3)
-        return self._recent_count > limit or self._stale > limit
+    def bulk(self) -> None:
+        """Append without sorting until `settle` (for `ConflictIndex.build`)."""
+        if self._unsorted is None:
+            self._unsorted = set()
 
-    def merge(self, known: list[str | None]) -> None:
-        """Sort the buffer into the array, dropping entries of words no longer ``known``."""
-        main = self._main
-        had_stale = self._stale > 0
-        if had_stale:
-            kept: Iterable[int] = (entry for entry in main if known[entry & _ID_MASK] is not None)
-        else:
-            kept = main
-        fresh = [
-            hashed << _ID_BITS | word_id for hashed, ids in self._recent.items() for word_id in ids
-        ]
-        # The array is one sorted run, so sorting it with the buffer is a merge.
-        self._main = array("Q", sorted([*kept, *fresh]))
-        self._recent = {}
-        self._recent_count = 0
-        self._stale = 0
-        merged = self._main
-        self._directory = array(
-            "I",
-            (
-                bisect_left(merged, bucket << (_BUCKET_SHIFT + _ID_BITS))
-                for bucket in range(_BUCKETS + 1)
-            ),
-        )
-        # Keep about eight bits an entry, so few absent keys look present.
-        wanted = max(1 << 16, 1 << (len(self._main) * 8).bit_length())
-        # Rebuild when the array outgrew the bitmap, or to clear the bits of dropped words.
-        if wanted > self._bit_mask + 1 or had_stale:
-            self._bits = bytearray(wanted >> 3)
-            self._bit_mask = wanted - 1
-            for entry in self._main:
-                self._mark(entry >> _ID_BITS)
+    def settle(self) -> None:
+        """Sort what a bulk build appended."""
+        unsorted = self._unsorted
+        if unsorted is None:
+            return
+        buckets = self._buckets
+        for bucket in unsorted:
+            found = buckets[bucket]
+            if found is not None:
+                buckets[bucket] = array("Q", sorted(found))
+        self._unsorted = None
 
 
 class StoredParty(NamedTuple):
@@ -348,27 +382,35 @@ class StoredParty(NamedTuple):
     note: str
 
 
+_Trace = dict[int, list[str]]
+
+
 class ConflictIndex:
     """The active registrations and house accounts that new registrations are checked against.
 
     Keep it in step with storage: `sync` a registration after every change (it is
     held while submitted or approved and dropped otherwise), and add or remove the
-    vendor's direct opportunities and existing customers as they change. The index
-    is not thread-safe: guard it with a lock if several threads update it.
+    vendor's direct opportunities and existing customers as they change. Build a
+    large one at once with `ConflictIndex.build`. The index is not thread-safe:
+    guard it with a lock if several threads update it.
+
+    Two diagnostics show what a check compares: `profile` (the customer as
+    matching sees it) and `candidates` (which records the look-ups offer, and why).
 
     Args:
         shared_email_domains: Email domains that say nothing about the customer
             (free-mail providers); `SHARED_EMAIL_DOMAINS` by default.
-        variant_cap: Deletion keys shared by more words than this are skipped
-            when correcting slips: such keys come from short, common words, where
-            a guess would be noise.
+        variant_cap: A word with more known neighbours than this (one slip away)
+            is corrected through its first ``variant_cap`` neighbours only, in
+            alphabetical order; such words are short and common, where a guess
+            would be noise, and the cap bounds the work of one check.
     """
 
     __slots__ = (
         "_accounts",
         "_by_key",
         "_countries",
-        "_dead_words",
+        "_deletions",
         "_domains",
         "_emails",
         "_free",
@@ -376,6 +418,7 @@ class ConflictIndex:
         "_ids",
         "_keys",
         "_kinds",
+        "_masked",
         "_names",
         "_near_cache",
         "_notes",
@@ -386,13 +429,11 @@ class ConflictIndex:
         "_registered",
         "_registrations",
         "_shared",
-        "_slips",
         "_submitted",
         "_variant_cap",
         "_websites",
         "_word_counts",
         "_word_ids",
-        "_word_neighbours",
         "_words",
     )
 
@@ -400,9 +441,11 @@ class ConflictIndex:
         self,
         *,
         shared_email_domains: Iterable[str] = SHARED_EMAIL_DOMAINS,
-        variant_cap: int = 48,
+        variant_cap: int = 200,
     ) -> None:
         self._shared = frozenset(shared_email_domains)
+        if isinstance(variant_cap, bool) or not isinstance(variant_cap, int) or variant_cap < 1:
+            raise ValidationError.single("variant_cap", "expected a whole number, 1 or more")
         self._variant_cap = variant_cap
         self._registrations: dict[str, int] = {}
         self._accounts: dict[str, int] = {}
@@ -422,31 +465,78 @@ class ConflictIndex:
         self._notes: dict[int, str] = {}
         # Blocking tables.
         self._by_key: dict[str, Posting] = {}
+        self._domains: dict[str, Posting] = {}
+        self._masked: dict[str, Posting] = {}
         # A counting filter of the names' plain words joined ("zentrixtechnologies"),
         # one byte a counter, about eight counters a name: a slip correction whose
         # corrected name is not counted here needs no folding and no key look-up.
-        self._plain_counts = bytearray(_MIN_FILTER)
-        self._plain_mask = _MIN_FILTER - 1
-        self._domains: dict[str, Posting] = {}
+        self._plain_counts = bytearray(1 << 12)
+        self._plain_mask = (1 << 12) - 1
         # The vocabulary: word -> id, id -> word and how many slots use it.
         self._word_ids: dict[str, int] = {}
         self._words: list[str | None] = []
         self._word_counts = array("I")
-        # How many other known words share a deletion key with each word: a word
-        # with none needs no look-ups when a name being checked contains it.
-        self._word_neighbours = array("I")
-        # The neighbours of known words asked about recently. Exact: adding or
-        # dropping a word forgets the entries of every word one slip from it (the
-        # only words whose neighbours, or whose deletion keys' sizes, it changes).
-        self._near_cache: dict[int, tuple[int, ...]] = {}
         self._free_words: list[int] = []
-        self._dead_words: list[int] = []
-        self._slips = _SlipTable()
+        self._deletions = _DeletionTable()
+        # The known neighbours of words asked about since the vocabulary last changed.
+        self._near_cache: dict[str, tuple[str, ...]] = {}
+
+    @classmethod
+    def build(
+        cls,
+        registrations: Iterable[DealRegistration],
+        *,
+        accounts: Iterable[HouseAccount] = (),
+        shared_email_domains: Iterable[str] = SHARED_EMAIL_DOMAINS,
+        variant_cap: int = 200,
+    ) -> ConflictIndex:
+        """A new index holding the active ones of ``registrations`` and ``accounts``.
+
+        The bulk path for loading an index from storage: registrations that are not
+        submitted or approved are skipped (as `sync` would), a registration listed
+        twice is held as listed last, and the deletion table is sorted once at the
+        end rather than kept sorted entry by entry. The result is the same index
+        that adding them one by one gives.
+
+        Raises:
+            ValidationError: If an item is not a `DealRegistration`.
+        """
+        index = cls(shared_email_domains=shared_email_domains, variant_cap=variant_cap)
+        expected = getattr(registrations, "__len__", None)
+        if expected is not None:
+            index._reserve(expected())
+        index._deletions.bulk()
+        add = index._add_registration
+        held = index._registrations
+        for registration in registrations:
+            if type(registration) is not DealRegistration and not isinstance(
+                registration, DealRegistration
+            ):
+                raise ValidationError.single("registrations", "expected DealRegistration items")
+            if registration.is_active:
+                if registration.id in held:
+                    index.remove(registration.id)
+                add(registration)
+            else:
+                index.remove(registration.id)
+        index._deletions.settle()
+        for account in accounts:
+            index.add_account(account)
+        return index
 
     # --- keeping it in step ---------------------------------------------------------
 
     def profile(self, customer: Customer, products: Iterable[str] = ()) -> Profile:
-        """The `Profile` this index compares for ``customer``."""
+        """The customer as conflict detection sees it: normalised name, words, key, domains.
+
+        A diagnostic as much as a step of every check: when two records that should
+        match do not, compare their profiles.
+
+        Raises:
+            ValidationError: If ``customer`` is not a `Customer`.
+        """
+        if not isinstance(customer, Customer):
+            raise ValidationError.single("customer", "expected a Customer")
         return make_profile(customer, products, self._shared)
 
     def add(self, registration: DealRegistration) -> None:
@@ -465,16 +555,18 @@ class ConflictIndex:
                 f"approved registrations are indexed (sync() adds or drops as the status says)",
             )
         self.remove(registration.id)
+        self._add_registration(registration)
+
+    def _add_registration(self, registration: DealRegistration) -> None:
         kind = _APPROVED if registration.status is DealStatus.APPROVED else _SUBMITTED
-        slot = self._store(
+        self._registrations[registration.id] = self._store(
             kind,
             registration.id,
             partner_id=registration.partner_id,
-            profile=self.profile(registration.customer, registration.products),
+            profile=make_profile(registration.customer, registration.products, self._shared),
             registered=_micros(registration.registered_at),
             submitted=_micros(registration.submitted_at),
         )
-        self._registrations[registration.id] = slot
 
     def sync(self, registration: DealRegistration) -> bool:
         """Hold the registration if it is active, drop it if not; return whether it is held."""
@@ -542,11 +634,23 @@ class ConflictIndex:
             "registrations": len(self._registrations),
             "accounts": len(self._accounts),
             "name_keys": len(self._by_key),
+            "masked_keys": len(self._masked),
             "domains": len(self._domains),
             "words": len(self._word_ids),
-            "deletion_keys": len(self._slips),
+            "deletion_keys": len(self._deletions),
             "notes": len(self._notes),
         }
+
+    def word_count(self, word: str) -> int:
+        """How many held records have ``word`` (a `Profile` word) in their name."""
+        word_id = self._word_ids.get(word)
+        return 0 if word_id is None else self._word_counts[word_id]
+
+    def _reserve(self, expected: int) -> None:
+        """Size the counting filter for ``expected`` more records at once."""
+        wanted = (len(self) + expected) * 8
+        if wanted > self._plain_mask + 1:
+            self._resize_filter(1 << max(wanted - 1, 1).bit_length())
 
     def _store(
         self,
@@ -559,15 +663,20 @@ class ConflictIndex:
         submitted: int,
     ) -> int:
         intern = sys.intern
+        key = profile.key
+        website = intern(profile.website) if profile.website else None
+        email = profile.email
+        if email is not None:
+            email = website if email == website else intern(email)
         values = (
             record_id,
             intern(partner_id) if partner_id is not None else None,
             profile.name,
-            intern(profile.key),
-            intern(profile.website) if profile.website else None,
-            intern(profile.email) if profile.email else None,
+            key,
+            website,
+            email,
             intern(profile.country),
-            intern(profile.products),
+            intern(profile.products) if profile.products else "",
         )
         if self._free:
             slot = self._free.pop()
@@ -589,22 +698,28 @@ class ConflictIndex:
             self._kinds.append(kind)
             self._registered.append(registered)
             self._submitted.append(submitted)
-            self._ids.append(values[0])
+            self._ids.append(record_id)
             self._partners.append(values[1])
             self._names.append(values[2])
-            self._keys.append(values[3])
-            self._websites.append(values[4])
-            self._emails.append(values[5])
+            self._keys.append(key)
+            self._websites.append(website)
+            self._emails.append(email)
             self._countries.append(values[6])
             self._products.append(values[7])
-        _post(self._by_key, values[3], slot)
-        for domain in {values[4], values[5]} - {None}:
-            _post(self._domains, domain, slot)  # type: ignore[arg-type]
-        for word in set(profile.words):
-            self._learn(word)
-        self._count_plain("".join(profile.words), 1)
-        if len(self._registrations) + len(self._accounts) + 1 > (self._plain_mask + 1) >> 3:
-            self._grow_filter()
+        _post(self._by_key, key, slot)
+        if website is not None:
+            _post(self._domains, website, slot)
+        if email is not None and email != website:
+            _post(self._domains, email, slot)
+        words = profile.words
+        for masked in _masked_keys(words):
+            _post(self._masked, masked, slot)
+        learn = self._learn
+        for word in set(words) if len(words) > 1 else words:
+            learn(word)
+        if (len(self._ids) - len(self._free)) * 8 > self._plain_mask + 1:
+            self._resize_filter((self._plain_mask + 1) * 2)
+        self._count_plain("".join(words), 1)
         return slot
 
     def _count_plain(self, plain: str, step: int) -> None:
@@ -614,8 +729,7 @@ class ConflictIndex:
         if count < 255:
             self._plain_counts[position] = max(count + step, 0)
 
-    def _grow_filter(self) -> None:
-        size = (self._plain_mask + 1) * 2
+    def _resize_filter(self, size: int) -> None:
         self._plain_counts = bytearray(size)
         self._plain_mask = size - 1
         for slot, kind in enumerate(self._kinds):
@@ -624,9 +738,14 @@ class ConflictIndex:
 
     def _release(self, slot: int) -> None:
         _unpost(self._by_key, self._keys[slot], slot)
-        for domain in {self._websites[slot], self._emails[slot]} - {None}:
-            _unpost(self._domains, domain, slot)  # type: ignore[arg-type]
+        website, email = self._websites[slot], self._emails[slot]
+        if website is not None:
+            _unpost(self._domains, website, slot)
+        if email is not None and email != website:
+            _unpost(self._domains, email, slot)
         words = match_words(self._names[slot])
+        for masked in _masked_keys(words):
+            _unpost(self._masked, masked, slot)
         for word in set(words):
             self._forget(word)
         self._count_plain("".join(words), -1)
@@ -642,15 +761,6 @@ class ConflictIndex:
         self._products[slot] = ""
         self._free.append(slot)
 
-    def _near_words(self, word: str, word_id: int) -> set[int]:
-        """Ids of the other known words sharing a deletion key with ``word``."""
-        known = self._words
-        near: set[int] = set()
-        for key in deletions(word):
-            near.update(self._slips.lookup(key))
-        near.discard(word_id)
-        return {other for other in near if known[other] is not None}
-
     def _learn(self, word: str) -> None:
         word_id = self._word_ids.get(word)
         if word_id is not None:
@@ -660,7 +770,6 @@ class ConflictIndex:
             word_id = self._free_words.pop()
             self._words[word_id] = word
             self._word_counts[word_id] = 1
-            self._word_neighbours[word_id] = 0
         else:
             word_id = len(self._words)
             if word_id >= MAX_WORDS:
@@ -668,16 +777,11 @@ class ConflictIndex:
                 raise OverflowError(msg)
             self._words.append(word)
             self._word_counts.append(1)
-            self._word_neighbours.append(0)
         self._word_ids[word] = word_id
         if len(word) >= MIN_FUZZY_WORD:
-            self._slips.add(word_id, word)
-            near = self._near_words(word, word_id)
-            for other in near:
-                self._word_neighbours[other] += 1
-                self._near_cache.pop(other, None)
-            self._word_neighbours[word_id] = len(near)
-            self._merge_if_due()
+            self._deletions.add(word_id, word)
+        if self._near_cache:
+            self._near_cache.clear()
 
     def _forget(self, word: str) -> None:
         word_id = self._word_ids.get(word)
@@ -686,106 +790,170 @@ class ConflictIndex:
         if self._word_counts[word_id] > 1:
             self._word_counts[word_id] -= 1
             return
-        self._near_cache.pop(word_id, None)
-        if len(word) >= MIN_FUZZY_WORD:
-            for other in self._near_words(word, word_id):
-                self._word_neighbours[other] -= 1
-                self._near_cache.pop(other, None)
         del self._word_ids[word]
         self._words[word_id] = None
         self._word_counts[word_id] = 0
-        self._word_neighbours[word_id] = 0
         if len(word) >= MIN_FUZZY_WORD:
-            self._slips.discard(word_id, word)
-            # The id may hold stale entries in the array until the next merge.
-            self._dead_words.append(word_id)
-            self._merge_if_due()
-        else:
-            self._free_words.append(word_id)
+            self._deletions.discard(word_id, word)
+        self._free_words.append(word_id)
+        if self._near_cache:
+            self._near_cache.clear()
 
-    def _merge_if_due(self) -> None:
-        if self._slips.due():
-            self._slips.merge(self._words)
-            self._free_words += self._dead_words
-            self._dead_words = []
+    # --- look-ups for find_conflicts -------------------------------------------------
 
-    # --- lookups for find_conflicts ---------------------------------------------------
+    def neighbours(self, word: str) -> tuple[str, ...]:
+        """The known words one slip from ``word`` (sharing a deletion), sorted; capped.
 
-    def candidates(self, profile: Profile) -> set[int]:
-        """Slots that share a domain or a name key with ``profile``, or one slip from one."""
-        found: set[int] = set()
-        found.update(_posted(self._by_key, profile.key))
-        for domain in (profile.website, profile.email):
-            if domain is not None:
-                found.update(_posted(self._domains, domain))
-        words = profile.words
-        by_key = self._by_key
-        counts = self._plain_counts
-        mask = self._plain_mask
+        Words of any length are looked for, but only words of four letters or more
+        are filed under their deletions, so shorter ones are found only when they
+        are a deletion of ``word`` itself.
+        """
+        cache = self._near_cache
+        found = cache.get(word)
+        if found is not None:
+            return found
         known = self._words
         word_ids = self._word_ids
-        neighbours = self._word_neighbours
-        cache = self._near_cache
-        for position, word in enumerate(words):
-            if len(word) < MIN_FUZZY_WORD:
-                continue
-            known_id = word_ids.get(word)
-            if known_id is None:
-                near = self._slip_neighbours(word, None)
-            elif not neighbours[known_id]:
-                continue  # a known word no other known word is one slip from
-            else:
-                cached = cache.get(known_id)
-                if cached is None:
-                    if len(cache) >= _NEAR_CACHE_SIZE:
-                        cache.clear()
-                    cached = cache[known_id] = self._slip_neighbours(word, known_id)
-                near = cached
-            prefix = "".join(words[:position])
-            suffix = "".join(words[position + 1 :])
-            for word_id in near:
-                plain = prefix + known[word_id] + suffix  # type: ignore[operator]
-                if not counts[hash(plain) & mask]:
-                    continue
-                hit = by_key.get(skeleton(plain))
-                if hit is not None:
-                    if isinstance(hit, int):
-                        found.add(hit)
-                    else:
-                        found.update(hit)
+        lookup = self._deletions.lookup
+        near: set[str] = set()
+        if len(word) >= MIN_FUZZY_WORD - 1:
+            for other in lookup(word):
+                near.add(known[other])  # type: ignore[arg-type]
+        for deletion in _deletions(word) if len(word) > 1 else ():
+            if deletion in word_ids:
+                near.add(deletion)
+            if len(deletion) >= MIN_FUZZY_WORD - 1:
+                for other in lookup(deletion):
+                    near.add(known[other])  # type: ignore[arg-type]
+        near.discard(word)
+        near.discard(None)  # type: ignore[arg-type, unused-ignore]
+        result = tuple(sorted(near)[: self._variant_cap])
+        if len(cache) >= 1 << 16:
+            cache.clear()
+        cache[word] = result
+        return result
+
+    def candidates(self, profile: Profile) -> list[Candidate]:
+        """The records a check of ``profile`` would score, each with the look-ups that found it.
+
+        A diagnostic: when `find_conflicts` misses a record you expected, see
+        whether blocking offered it (and then compare the two `profile` values) or
+        whether it was offered and the evidence fell short.
+        """
+        trace: _Trace = {}
+        slots = self.candidate_slots(profile, trace)
+        found = [
+            Candidate(
+                self._ids[slot],  # type: ignore[arg-type]
+                _PARTY_OF_KIND[self._kinds[slot]],
+                self._names[slot],
+                tuple(dict.fromkeys(trace.get(slot, ()))),
+            )
+            for slot in slots
+        ]
+        return sorted(found, key=lambda candidate: candidate.id)
+
+    def candidate_slots(self, profile: Profile, trace: _Trace | None = None) -> set[int]:
+        """Slots sharing a domain, a name key or a masked key with ``profile``, or one slip away."""
+        found: set[int] = set()
+        by_key = self._by_key
+
+        def offer(slots: Iterable[int], route: str) -> None:
+            found.update(slots)
+            if trace is not None:
+                for slot in slots:
+                    trace.setdefault(slot, []).append(route)
+
+        offer(_posted(by_key, profile.key), "name key")
+        if profile.website is not None:
+            offer(_posted(self._domains, profile.website), "website")
+        if profile.email is not None and profile.email != profile.website:
+            offer(_posted(self._domains, profile.email), "contact email domain")
+        words = profile.words
+        if not words:
+            return found
+        for masked in _masked_keys(words):
+            offer(_posted(self._masked, masked), "short word masked")
+        if len(words) > 1:
+            for index, word in enumerate(words):
+                if len(word) == MIN_FUZZY_WORD:
+                    # An extra letter in a short word: "ABC Foods" for "AB Foods".
+                    masked = "".join(words[:index]) + _MASK + "".join(words[index + 1 :])
+                    offer(_posted(self._masked, masked), "short word masked")
+        self._corrections(words, offer)
         return found
 
-    def _slip_neighbours(self, word: str, word_id: int | None) -> tuple[int, ...]:
-        """Ids of the known words one slip from ``word``, through deletion keys under the cap."""
-        known = self._words
-        cap = self._variant_cap
-        slips = self._slips
-        seen: dict[int, None] = {}
-        for key in deletions(word):
-            found = slips.lookup(key)
-            if not found:
-                continue
-            # Count only live words against the cap, so the answer depends on the
-            # vocabulary alone and not on when the packed table was last merged.
-            near = [other for other in found if known[other] is not None]
-            if len(near) > cap:
-                continue
-            for other in near:
-                if other != word_id and known[other] != word:
-                    seen[other] = None
-        return tuple(seen)
+    def _corrections(
+        self, words: tuple[str, ...], offer: Callable[[Iterable[int], str], None]
+    ) -> None:
+        """Offer the names one corrected word (or two, in long names) away from ``words``."""
+        counts = self._plain_counts
+        mask = self._plain_mask
+        by_key = self._by_key
+        neighbours = self.neighbours
+        word_ids = self._word_ids
+        # Replacements: (first word replaced, word after the last, the text, how found).
+        options: list[tuple[int, int, str, str]] = []
+        size = len(words)
+        for index, word in enumerate(words):
+            options.extend((index, index + 1, near, "corrected") for near in neighbours(word))
+            if index + 1 < size:
+                joined = word + words[index + 1]
+                options.extend((index, index + 2, near, "joined") for near in neighbours(joined))
+            if len(word) >= _SPLIT_FROM and word not in word_ids:
+                for cut in range(2, len(word) - 1):
+                    left, right = word[:cut], word[cut:]
+                    if left in word_ids:
+                        options.extend(
+                            (index, index + 1, left + near, "split") for near in neighbours(right)
+                        )
+                    if right in word_ids:
+                        options.extend(
+                            (index, index + 1, near + right, "split") for near in neighbours(left)
+                        )
+        for start, end, text, _ in options:
+            plain = "".join((*words[:start], text, *words[end:]))
+            if counts[hash(plain) & mask]:
+                hit = by_key.get(skeleton(plain))
+                if hit is not None:
+                    slots = (hit,) if isinstance(hit, int) else hit
+                    offer(slots, _route(words, options, (start, end, text)))
+        if sum(len(word) for word in words) < _TWO_SLIPS_FROM:
+            return
+        singles = [option for option in options if option[1] == option[0] + 1]
+        for first, (start, _, text, _kind) in enumerate(singles):
+            for other_start, _, other_text, _other_kind in singles[first + 1 :]:
+                if other_start <= start:
+                    continue
+                plain = "".join(
+                    (
+                        *words[:start],
+                        text,
+                        *words[start + 1 : other_start],
+                        other_text,
+                        *words[other_start + 1 :],
+                    )
+                )
+                if counts[hash(plain) & mask]:
+                    hit = by_key.get(skeleton(plain))
+                    if hit is not None:
+                        route = (
+                            f"corrected {words[start]!r} to {text!r} and "
+                            f"{words[other_start]!r} to {other_text!r}"
+                        )
+                        offer((hit,) if isinstance(hit, int) else hit, route)
 
     def slot_of(self, registration_id: str) -> int | None:
         """The slot holding a registration, if it is held."""
         return self._registrations.get(registration_id)
 
     def stored_profile(self, slot: int) -> Profile:
-        """The profile kept for ``slot`` (words are not kept and come back empty)."""
+        """The profile kept for ``slot``."""
         name = self._names[slot]
         return Profile(
             name=name,
             compact=name.replace(" ", "").replace("&", ""),
-            words=(),
+            words=match_words(name),
             key=self._keys[slot],
             website=self._websites[slot],
             email=self._emails[slot],
@@ -795,17 +963,10 @@ class ConflictIndex:
 
     def party(self, slot: int) -> StoredParty:
         """Who ``slot`` holds."""
-        kind = self._kinds[slot]
         record_id = self._ids[slot]
         assert record_id is not None  # noqa: S101 - only live slots are asked for
-        if kind in (_SUBMITTED, _APPROVED):
-            party_kind = PartyKind.REGISTRATION
-        elif kind == _DIRECT:
-            party_kind = PartyKind.DIRECT_OPPORTUNITY
-        else:
-            party_kind = PartyKind.EXISTING_CUSTOMER
         return StoredParty(
-            party_kind,
+            _PARTY_OF_KIND[self._kinds[slot]],
             record_id,
             self._partners[slot],
             _instant(self._registered[slot]),
