@@ -347,10 +347,14 @@ def _name_evidence(
             for one, other in zip(mine.words, theirs.words, strict=True)
             if one != other
         ]
+        # Words of three letters or more: initials ("ST", "TS") are common too, but
+        # swapping two of them is a slip.
         common = [
             (one, other)
             for one, other in swapped
-            if word_count(one) >= COMMON_WORD and word_count(other) >= COMMON_WORD
+            if min(len(one), len(other)) >= 3
+            and word_count(one) >= COMMON_WORD
+            and word_count(other) >= COMMON_WORD
         ]
         if common:
             one, other = common[0]

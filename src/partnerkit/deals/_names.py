@@ -200,12 +200,21 @@ def _spellings(text: str) -> list[str]:
 
 
 def _tokenised(spelling: str) -> set[Form]:
-    """A spelling as the words names are split into, with and without umlauts spelled out."""
-    return {
+    """A spelling as the words names are split into, with and without umlauts spelled out.
+
+    A form of several short words is also known run together: "Sp. k." is "spk" too.
+    """
+    forms = {
         tuple(_tokens(variant))
         for variant in (spelling, spelling.translate(_UMLAUT_SPELLINGS))
         if _tokens(variant)
     }
+    forms |= {
+        ("".join(form),)
+        for form in forms
+        if len(form) > 1 and "&" not in form and all(len(word) <= 3 for word in form)
+    }
+    return forms
 
 
 def legal_forms_of(placement: Placement, code: str) -> list[str]:
@@ -339,20 +348,45 @@ def _strip_inner(words: list[str], rules: _Rules) -> list[str]:
 
 def _one_pass(text: str, rules: _Rules) -> str:
     words = _tokens(text)
-    if not _CONJUNCTIONS.isdisjoint(words):
-        for index in range(1, len(words) - 1):
-            if words[index] in _CONJUNCTIONS:
-                words[index] = "&"
-    stripped = _strip_edges(_strip_inner(_strip_edges(list(words), rules), rules), rules)
+    # Edges first, so that a word exposed by a leading "The" or legal form ("The JA
+    # Group", "AS ET Foods") is a first word, which is never read as "and".
+    stripped = _strip_edges(list(words), rules)
+    if not _CONJUNCTIONS.isdisjoint(stripped):
+        for index in range(1, len(stripped) - 1):
+            if stripped[index] in _CONJUNCTIONS:
+                stripped[index] = "&"
+    stripped = _strip_edges(_strip_inner(stripped, rules), rules)
     if not any(word != "&" for word in stripped):
-        # Nothing but legal forms ("Limited", "AB"): the name is the form itself.
-        stripped = _strip_edges_of_and(words)
+        # Nothing but legal forms ("Limited", "Sia S.r.l."): keep the first word.
+        stripped = _strip_keeping_one(words, rules)
     result: list[str] = []
     for word in stripped:
         if word == "&" and result and result[-1] == "&":
             continue
         result.append(word)
     return " ".join(result)
+
+
+def _strip_keeping_one(words: list[str], rules: _Rules) -> list[str]:
+    """Remove trailing, then leading, legal forms as long as a word remains."""
+    words = _strip_edges_of_and(words)
+    changed = True
+    while changed:
+        changed = False
+        for size in range(min(rules.longest, len(words) - 1), 0, -1):
+            if tuple(words[-size:]) in rules.end:
+                words = _strip_edges_of_and(words[:-size])
+                changed = True
+                break
+    changed = True
+    while changed:
+        changed = False
+        for size in range(min(rules.longest, len(words) - 1), 0, -1):
+            if tuple(words[:size]) in rules.start:
+                words = _strip_edges_of_and(words[size:])
+                changed = True
+                break
+    return words
 
 
 def _strip_edges_of_and(words: list[str]) -> list[str]:
@@ -579,7 +613,9 @@ def _slip_forms(forms: frozenset[Form]) -> frozenset[str]:
 
 
 _FORM_NEIGHBOURS: Final = _slip_forms(_END)
-_LEADING_FORM_NEIGHBOURS: Final = _slip_forms(_START)
+# Only long forms are guessed at the start, where names begin with short words that
+# are a slip from some form ("Nort" from "Nyrt"), and misspelt forms are rare.
+_LEADING_FORM_NEIGHBOURS: Final = _slip_forms(frozenset(f for f in _START if len(f[0]) >= 6))
 
 
 @functools.lru_cache(maxsize=1 << 16)
