@@ -44,14 +44,17 @@ bulk `ConflictIndex.build` appends to those arrays unsorted and sorts each once.
 
 from __future__ import annotations
 
+import functools
+import operator
 import sys
 import zlib
 from array import array
 from bisect import bisect_left, insort
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, runtime_checkable
 
-from partnerkit.deals._domains import SHARED_EMAIL_DOMAINS, registrable_domain
+from partnerkit.deals._domains import SHARED_EMAIL_DOMAINS, _reduce
 from partnerkit.deals._model import (
     Customer,
     DealRegistration,
@@ -59,6 +62,8 @@ from partnerkit.deals._model import (
     PartyKind,
 )
 from partnerkit.deals._names import (
+    bulk_match_words,
+    bulk_normalize,
     match_key,
     match_words,
     normalize_company_name,
@@ -72,7 +77,6 @@ if TYPE_CHECKING:
 __all__ = ["Candidate", "ConflictIndex", "HouseAccount", "Profile"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO: Final = timedelta(microseconds=1)
 _NO_TIME: Final = -(2**63)
 # Kinds of slot, stored one byte each.
 _FREE: Final = 0
@@ -178,51 +182,65 @@ class Candidate(NamedTuple):
     """Which look-ups offered it, such as ``"name key"`` or ``"corrected 'zentirx'"``."""
 
 
-def _safe_domain(value: str | None) -> str | None:
-    if value is None:
+def _domain_of(host: str | None) -> str | None:
+    """The registrable domain of a host that `Customer` has already normalised."""
+    if host is None:
         return None
     try:
-        return registrable_domain(value)
+        return _reduce(host, True)
     except ValidationError:
         return None
 
 
+@functools.lru_cache(maxsize=256)
+def _products_key(products: tuple[str, ...]) -> str:
+    return _PRODUCT_SEPARATOR.join(sorted({product.casefold() for product in products}))
+
+
 def make_profile(
-    customer: Customer, products: Iterable[str], shared_email_domains: frozenset[str]
+    customer: Customer,
+    products: Iterable[str],
+    shared_email_domains: frozenset[str],
+    *,
+    bulk: bool = False,
 ) -> Profile:
-    """Reduce ``customer`` (and the products on the deal) to a `Profile`."""
+    """Reduce ``customer`` (and the products on the deal) to a `Profile`.
+
+    ``bulk`` skips the caches of names, for loading many distinct names at once.
+    """
     country = customer.country
-    name = normalize_company_name(customer.name, country)
-    words = match_words(name)
-    website = _safe_domain(customer.domain)
+    if bulk:
+        name = bulk_normalize(customer.name, country)
+        words = bulk_match_words(name)
+    else:
+        name = normalize_company_name(customer.name, country)
+        words = match_words(name)
+    website = _domain_of(customer.domain)
     email = customer.contact_email
     if email is not None:
-        email = website if email.endswith("@" + (website or "\x00")) else _safe_domain(email)
+        host = email.rpartition("@")[2]
+        email = website if host == website else _domain_of(host)
         if email in shared_email_domains:
             email = None
-    if products:
-        folded = sorted({product.casefold() for product in products})
-        joined = _PRODUCT_SEPARATOR.join(folded)
-    else:
+    if not products:
         joined = ""
-    return Profile(
-        name=name,
-        compact=name.replace(" ", "").replace("&", ""),
-        words=words,
-        key=match_key(words),
-        website=website,
-        email=email,
-        country=country,
-        products=joined,
-    )
+    elif isinstance(products, tuple):
+        joined = _products_key(products)
+    else:
+        joined = _products_key(tuple(products))
+    compact = name.replace(" ", "").replace("&", "") if " " in name else name
+    return Profile(name, compact, words, match_key(words), website, email, country, joined)
 
 
 def _micros(moment: datetime | None) -> int:
-    return _NO_TIME if moment is None else (moment - _EPOCH) // _MICRO
+    if moment is None:
+        return _NO_TIME
+    since = moment - _EPOCH
+    return (since.days * 86400 + since.seconds) * 1_000_000 + since.microseconds
 
 
 def _instant(micros: int) -> datetime | None:
-    return None if micros == _NO_TIME else _EPOCH + micros * _MICRO
+    return None if micros == _NO_TIME else _EPOCH + timedelta(microseconds=micros)
 
 
 def _post(table: dict[str, Posting], key: str, slot: int) -> None:
@@ -286,6 +304,8 @@ def _masked_keys(words: tuple[str, ...]) -> list[str]:
 _ID_BITS: Final = 24
 _ID_MASK: Final = (1 << _ID_BITS) - 1
 _LOW_MASK: Final = 0xFFFF
+_ENTRY_MASK: Final = (_LOW_MASK << _ID_BITS) | _ID_MASK
+_SHIFTS: Final = repeat(_ID_BITS)
 #: The most distinct words an index can hold (word ids are 24 bits).
 MAX_WORDS: Final = 1 << _ID_BITS
 
@@ -301,33 +321,33 @@ class _DeletionTable:
     word, which the name-key look-up then turns down.
     """
 
-    __slots__ = ("_buckets", "_size", "_unsorted")
+    __slots__ = ("_buckets", "_pending", "_size")
 
     def __init__(self) -> None:
         self._buckets: list[array[int] | None] = [None] * (_LOW_MASK + 1)
         self._size = 0
-        # Buckets appended to by a bulk build and not sorted yet.
-        self._unsorted: set[int] | None = None
+        # Entries a bulk build collected, filed by `settle`.
+        self._pending: list[int] | None = None
 
     def __len__(self) -> int:
         return self._size
 
     def add(self, word_id: int, word: str) -> None:
+        keys = {word[:index] + word[index + 1 :] for index in range(len(word))}
+        self._size += len(keys)
+        crcs = map(zlib.crc32, map(str.encode, keys))
+        pending = self._pending
+        if pending is not None:
+            # A bulk build: entries (CRC << 24 | word id) made by C-level maps,
+            # sorted into the buckets once by `settle`.
+            pending.extend(map(operator.or_, map(operator.lshift, crcs, _SHIFTS), repeat(word_id)))
+            return
         buckets = self._buckets
-        unsorted = self._unsorted
-        for key in set(_deletions(word)):
-            crc = zlib.crc32(key.encode())
-            bucket = crc >> 16
-            entry = (crc & _LOW_MASK) << _ID_BITS | word_id
-            found = buckets[bucket]
+        for crc in crcs:
+            found = buckets[crc >> 16]
             if found is None:
-                found = buckets[bucket] = array("Q")
-            if unsorted is None:
-                insort(found, entry)
-            else:
-                found.append(entry)
-                unsorted.add(bucket)
-            self._size += 1
+                found = buckets[crc >> 16] = array("Q")
+            insort(found, (crc & _LOW_MASK) << _ID_BITS | word_id)
 
     def discard(self, word_id: int, word: str) -> None:
         self.settle()
@@ -360,21 +380,31 @@ class _DeletionTable:
         return ids
 
     def bulk(self) -> None:
-        """Append without sorting until `settle` (for `ConflictIndex.build`)."""
-        if self._unsorted is None:
-            self._unsorted = set()
+        """Collect entries without sorting until `settle` (for `ConflictIndex.update`)."""
+        if self._pending is None:
+            self._pending = []
 
     def settle(self) -> None:
-        """Sort what a bulk build appended."""
-        unsorted = self._unsorted
-        if unsorted is None:
+        """File what a bulk build collected: one sort, then a slice per bucket."""
+        pending = self._pending
+        if pending is None:
             return
+        self._pending = None
+        pending.sort()
         buckets = self._buckets
-        for bucket in unsorted:
+        size = len(pending)
+        at = 0
+        while at < size:
+            bucket = pending[at] >> (32 + _ID_BITS - 16)
+            end = bisect_left(pending, (bucket + 1) << (32 + _ID_BITS - 16), at)
+            # Keep the low 16 bits of the CRC and the id: the bucket says the rest.
+            entries = array("Q", map(operator.and_, pending[at:end], repeat(_ENTRY_MASK)))
             found = buckets[bucket]
-            if found is not None:
-                buckets[bucket] = array("Q", sorted(found))
-        self._unsorted = None
+            if found:
+                entries = array("Q", sorted([*found, *entries]))
+            buckets[bucket] = entries
+            at = end
+        del pending
 
 
 class StoredParty(NamedTuple):
@@ -539,7 +569,7 @@ class ConflictIndex:
                 if registration.is_active:
                     if registration.id in held:
                         self.remove(registration.id)
-                    add(registration)
+                    add(registration, bulk=True)
                 else:
                     self.remove(registration.id)
         finally:
@@ -578,13 +608,16 @@ class ConflictIndex:
         self.remove(registration.id)
         self._add_registration(registration)
 
-    def _add_registration(self, registration: DealRegistration) -> None:
+    def _add_registration(self, registration: DealRegistration, *, bulk: bool = False) -> None:
         kind = _APPROVED if registration.status is DealStatus.APPROVED else _SUBMITTED
+        profile = make_profile(
+            registration.customer, registration.products, self._shared, bulk=bulk
+        )
         self._registrations[registration.id] = self._store(
             kind,
             registration.id,
             partner_id=registration.partner_id,
-            profile=make_profile(registration.customer, registration.products, self._shared),
+            profile=profile,
             registered=_micros(registration.registered_at),
             submitted=_micros(registration.submitted_at),
         )
@@ -684,11 +717,13 @@ class ConflictIndex:
         submitted: int,
     ) -> int:
         intern = sys.intern
+        # Partner ids and countries repeat: one copy each. Products are already one
+        # shared string per product list (`_products_key`).
         key = profile.key
-        website = intern(profile.website) if profile.website else None
+        website = profile.website
         email = profile.email
-        if email is not None:
-            email = website if email == website else intern(email)
+        if email is not None and email == website:
+            email = website
         values = (
             record_id,
             intern(partner_id) if partner_id is not None else None,
@@ -697,7 +732,7 @@ class ConflictIndex:
             website,
             email,
             intern(profile.country),
-            intern(profile.products) if profile.products else "",
+            profile.products,
         )
         if self._free:
             slot = self._free.pop()

@@ -24,7 +24,6 @@ removed where it cannot be anything else (at the end: "AB Foods" keeps its "AB")
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 import unicodedata
 from typing import Final, NamedTuple
@@ -34,6 +33,8 @@ from partnerkit.errors import ValidationError
 
 __all__ = [
     "LEGAL_FORM_COUNT",
+    "bulk_match_words",
+    "bulk_normalize",
     "legal_forms_of",
     "match_key",
     "match_words",
@@ -73,6 +74,10 @@ _LETTERS: Final = str.maketrans(
 _APOSTROPHES: Final = str.maketrans(dict.fromkeys("'’‘`´ʼʹ′", ""))
 _AND_SIGNS: Final = str.maketrans({"&": " & ", "+": " & ", "＆": " & "})
 _ASCII_WORDS: Final = re.compile(r"([a-z0-9]+|&)([./])?")
+_ASCII_PLAIN: Final = re.compile(r"[a-z0-9]+|&")
+# A letter or digit standing alone: the names that need initials joined.
+_SINGLE_LETTER: Final = re.compile(r"(?<![a-z0-9])[a-z0-9](?![a-z0-9])")
+_ADJACENT_SINGLES: Final = re.compile(r"(?:^| )[^ &] [^ &](?: |$)")
 _AFTER_DOT: Final = frozenset("./")
 # Marks are stripped from Latin and Greek letters only: in other scripts (Cyrillic й,
 # Devanagari vowel signs, Japanese dakuten) a mark changes the letter.
@@ -81,6 +86,8 @@ _STRIP_MARKS_BELOW: Final = 0x0400
 
 def _fold(text: str) -> str:
     """Unicode-normalise, case-fold and strip accents from Latin and Greek letters."""
+    if text.isascii():
+        return text.lower()  # ASCII is its own NFKC form, and casefold is lower
     text = unicodedata.normalize("NFKC", text).casefold()
     if text.isascii():
         return text
@@ -168,16 +175,17 @@ def _merge_initials(words: list[tuple[str, bool]]) -> list[str]:
 
 
 def _tokens(text: str) -> list[str]:
-    """Fold, cut CJK legal forms, split into words and join initials."""
+    """Fold, cut script legal forms, split into words and join initials."""
     folded = _fold(text)
     if folded.isascii():
-        # str.replace is several times faster than translate() with a dict table.
-        for char in "'`":
-            if char in folded:
-                folded = folded.replace(char, "")
-        for char in "&+":
-            if char in folded:
-                folded = folded.replace(char, " & ")
+        if "'" in folded or "`" in folded:
+            folded = folded.replace("'", "").replace("`", "")
+        if "+" in folded:
+            folded = folded.replace("+", "&")
+        words: list[str] = _ASCII_PLAIN.findall(folded)
+        # Initials to join only where a letter or digit stands alone ("&" is no letter).
+        if 1 not in map(len, words) or not _SINGLE_LETTER.search(folded):
+            return words
     else:
         folded = folded.translate(_APOSTROPHES)
         for form in SCRIPT_FORMS:
@@ -256,34 +264,44 @@ _START: Final = _ANY | _BY_PLACEMENT["edge"] | _BY_PLACEMENT["start"]
 LEGAL_FORM_COUNT: Final = len(_END | _START)
 
 
-
 class _Rules(NamedTuple):
-    """Which forms go where, for names of one country (or of no known country)."""
+    """Which forms go where, for names of one country (or of no known country).
+
+    ``at_end`` maps the last word of every form that may end a name to the sizes
+    (in words, longest first) of such forms, so a name is checked with one
+    dictionary look-up and a tuple or two; ``at_start`` and ``inside`` likewise
+    from the first word.
+    """
 
     end: frozenset[Form]
     start: frozenset[Form]
     middle: frozenset[Form]
-    last_words: frozenset[str]
-    first_words: frozenset[str]
-    middle_starts: frozenset[str]
-    longest: int
+    at_end: dict[str, tuple[int, ...]]
+    at_start: dict[str, tuple[int, ...]]
+    inside: dict[str, tuple[int, ...]]
     triggers: frozenset[str]
     """Words that can make another pass change a name."""
 
 
+def _sizes(forms: frozenset[Form], *, last: bool) -> dict[str, tuple[int, ...]]:
+    sizes: dict[str, set[int]] = {}
+    for form in forms:
+        sizes.setdefault(form[-1] if last else form[0], set()).add(len(form))
+    return {word: tuple(sorted(found, reverse=True)) for word, found in sizes.items()}
+
+
 def _rules_from(end: frozenset[Form], start: frozenset[Form], middle: frozenset[Form]) -> _Rules:
-    last_words = frozenset(form[-1] for form in end)
-    first_words = frozenset(form[0] for form in start)
-    middle_starts = frozenset(form[0] for form in middle)
+    at_end = _sizes(end, last=True)
+    at_start = _sizes(start, last=False)
+    inside = _sizes(middle, last=False)
     return _Rules(
         end,
         start,
         middle,
-        last_words,
-        first_words,
-        middle_starts,
-        max(len(form) for form in end | start | middle),
-        last_words | first_words | middle_starts | _CONJUNCTIONS | _ARTICLES,
+        at_end,
+        at_start,
+        inside,
+        frozenset(at_end) | frozenset(at_start) | frozenset(inside) | _CONJUNCTIONS | _ARTICLES,
     )
 
 
@@ -300,18 +318,24 @@ def _rules(country: str | None) -> _Rules:
 
 def _strip_edges(words: list[str], rules: _Rules) -> list[str]:
     """Remove legal forms, dangling "&" and "the" from both ends, repeatedly."""
+    at_end = rules.at_end
+    at_start = rules.at_start
     changed = True
     while changed and words:
         changed = False
-        if words[-1] in rules.last_words:
-            for size in range(min(rules.longest, len(words)), 0, -1):
-                if tuple(words[-size:]) in rules.end:
+        sizes = at_end.get(words[-1])
+        if sizes is not None:
+            for size in sizes:
+                if size <= len(words) and tuple(words[-size:]) in rules.end:
                     del words[-size:]
                     changed = True
                     break
-        if words and words[0] in rules.first_words:
-            for size in range(min(rules.longest, len(words)), 0, -1):
-                if tuple(words[:size]) in rules.start:
+        if not words:
+            break
+        sizes = at_start.get(words[0])
+        if sizes is not None:
+            for size in sizes:
+                if size <= len(words) and tuple(words[:size]) in rules.start:
                     del words[:size]
                     changed = True
                     break
@@ -326,15 +350,17 @@ def _strip_edges(words: list[str], rules: _Rules) -> list[str]:
 
 def _strip_inner(words: list[str], rules: _Rules) -> list[str]:
     """Remove the forms that may stand anywhere, longest first."""
-    starts = rules.middle_starts
-    if starts.isdisjoint(words):
+    inside = rules.inside
+    if inside.keys().isdisjoint(words):
         return words
     kept: list[str] = []
     index = 0
-    while index < len(words):
-        if words[index] in starts:
-            for size in range(min(rules.longest, len(words) - index), 0, -1):
-                if tuple(words[index : index + size]) in rules.middle:
+    count = len(words)
+    while index < count:
+        sizes = inside.get(words[index])
+        if sizes is not None:
+            for size in sizes:
+                if index + size <= count and tuple(words[index : index + size]) in rules.middle:
                     index += size
                     break
             else:
@@ -355,34 +381,38 @@ def _one_pass(text: str, rules: _Rules) -> str:
         for index in range(1, len(stripped) - 1):
             if stripped[index] in _CONJUNCTIONS:
                 stripped[index] = "&"
-    stripped = _strip_edges(_strip_inner(stripped, rules), rules)
-    if not any(word != "&" for word in stripped):
+    inner = _strip_inner(stripped, rules)
+    if inner is not stripped:
+        inner = _strip_edges(inner, rules)
+    if not inner:
         # Nothing but legal forms ("Limited", "Sia S.r.l."): keep the first word.
-        stripped = _strip_keeping_one(words, rules)
-    result: list[str] = []
-    for word in stripped:
-        if word == "&" and result and result[-1] == "&":
-            continue
-        result.append(word)
-    return " ".join(result)
+        inner = _strip_keeping_one(words, rules)
+    if "&" in inner:
+        result: list[str] = []
+        for word in inner:
+            if word == "&" and result and result[-1] == "&":
+                continue
+            result.append(word)
+        inner = result
+    return " ".join(inner)
 
 
 def _strip_keeping_one(words: list[str], rules: _Rules) -> list[str]:
     """Remove trailing, then leading, legal forms as long as a word remains."""
     words = _strip_edges_of_and(words)
     changed = True
-    while changed:
+    while changed and len(words) > 1:
         changed = False
-        for size in range(min(rules.longest, len(words) - 1), 0, -1):
-            if tuple(words[-size:]) in rules.end:
+        for size in rules.at_end.get(words[-1], ()):
+            if size < len(words) and tuple(words[-size:]) in rules.end:
                 words = _strip_edges_of_and(words[:-size])
                 changed = True
                 break
     changed = True
-    while changed:
+    while changed and len(words) > 1:
         changed = False
-        for size in range(min(rules.longest, len(words) - 1), 0, -1):
-            if tuple(words[:size]) in rules.start:
+        for size in rules.at_start.get(words[0], ()):
+            if size < len(words) and tuple(words[:size]) in rules.start:
                 words = _strip_edges_of_and(words[size:])
                 changed = True
                 break
@@ -410,10 +440,7 @@ def _settled(result: str, rules: _Rules) -> bool:
     words = result.split(" ")
     if not rules.triggers.isdisjoint(words):
         return False
-    return not any(
-        len(first) == 1 and len(second) == 1 and first != "&" and second != "&"
-        for first, second in itertools.pairwise(words)
-    )
+    return 1 not in map(len, words) or not _ADJACENT_SINGLES.search(result)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -452,6 +479,11 @@ def normalize_company_name(name: str, country: str | None = None) -> str:
     Raises:
         ValidationError: If ``name`` is not a string.
     """
+    return _normalized(name, country)
+
+
+def _normalized(name: str, country: str | None) -> str:
+    """`normalize_company_name` without its cache (for bulk loads of unique names)."""
     if not isinstance(name, str):
         raise ValidationError.single(
             "name", f"expected a company name string, got {type(name).__name__}"
@@ -583,6 +615,7 @@ def skeleton(text: str) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _near_legal_form(word: str, neighbours: frozenset[str]) -> bool:
     """Whether ``word`` is one typing slip away from a legal form ("Gbmh", "Limted", "Ltwd").
 
@@ -625,7 +658,13 @@ def match_words(normalized: str) -> tuple[str, ...]:
     Drops "&" and a misspelt legal form at either end ("Acme Gbmh" and "Aktiebolg
     Acme" are ``("acme",)``).
     """
-    words = [word for word in normalized.split(" ") if word and word != "&"]
+    return _match_words(normalized)
+
+
+def _match_words(normalized: str) -> tuple[str, ...]:
+    words = normalized.split(" ")
+    if "&" in words or "" in words:
+        words = [word for word in words if word and word != "&"]
     while len(words) > 1 and _near_legal_form(words[-1], _FORM_NEIGHBOURS):
         words.pop()
     while len(words) > 1 and _near_legal_form(words[0], _LEADING_FORM_NEIGHBOURS):
@@ -640,3 +679,9 @@ def match_key(words: tuple[str, ...]) -> str:
     ``яндекс`` and ``yandex`` share ``iandex``.
     """
     return skeleton("".join(words))
+
+
+#: `normalize_company_name` and `match_words` without their caches, for loading many
+#: distinct names at once, where a cache would only churn.
+bulk_normalize: Final = _normalized
+bulk_match_words: Final = _match_words
