@@ -48,7 +48,7 @@ from partnerkit.deals import (
 from partnerkit.deals._conflicts import _evidence, match_confidence
 from partnerkit.deals._domains import _reduce, _registrable_cached
 from partnerkit.deals._fuzzy import edit_distance
-from partnerkit.deals._names import match_words, normalize_company_name
+from partnerkit.deals._names import _near_legal_form, match_words, normalize_company_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
@@ -155,6 +155,7 @@ def clear_caches(index: ConflictIndex | None = None) -> None:
     match_words.cache_clear()
     _registrable_cached.cache_clear()
     _reduce.cache_clear()
+    _near_legal_form.cache_clear()
     if index is not None:
         index._near_cache.clear()
 

@@ -276,15 +276,6 @@ def _posted(table: dict[str, Posting], key: str) -> Iterable[int]:
     return found
 
 
-def _route(
-    words: tuple[str, ...], options: list[tuple[int, int, str, str]], replaced: tuple[int, int, str]
-) -> str:
-    """How a corrected name was found, in words (for `ConflictIndex.candidates`)."""
-    start, end, text = replaced
-    kind = next(option[3] for option in options if option[:3] == replaced)
-    return f"{kind} {' '.join(words[start:end])!r} to {text!r}"
-
-
 def _deletions(word: str) -> list[str]:
     """Every string one deletion away from ``word``."""
     return [word[:index] + word[index + 1 :] for index in range(len(word))]
@@ -363,21 +354,18 @@ class _DeletionTable:
                 del found[at]
                 self._size -= 1
 
-    def lookup(self, key: str) -> list[int]:
+    def lookup(self, key: str) -> Iterable[int]:
         """The ids of the words filed under ``key`` (and of any that collide with it)."""
         crc = zlib.crc32(key.encode())
         found = self._buckets[crc >> 16]
         if not found:
-            return []
+            return ()
         first = (crc & _LOW_MASK) << _ID_BITS
-        at = bisect_left(found, first)
-        limit = first | _ID_MASK
-        ids: list[int] = []
-        size = len(found)
-        while at < size and found[at] <= limit:
-            ids.append(found[at] & _ID_MASK)
-            at += 1
-        return ids
+        low = bisect_left(found, first)
+        high = bisect_left(found, first + (1 << _ID_BITS), low)
+        if low == high:
+            return ()
+        return map(operator.and_, found[low:high], repeat(_ID_MASK))
 
     def bulk(self) -> None:
         """Collect entries without sorting until `settle` (for `ConflictIndex.update`)."""
@@ -894,36 +882,37 @@ class ConflictIndex:
     # --- look-ups for find_conflicts -------------------------------------------------
 
     def neighbours(self, word: str) -> tuple[str, ...]:
-        """The known words one slip from ``word`` (sharing a deletion), sorted; capped.
+        """The known words one slip from ``word`` (sharing a deletion), at most ``variant_cap``.
 
         Words of any length are looked for, but only words of four letters or more
         are filed under their deletions, so shorter ones are found only when they
-        are a deletion of ``word`` itself.
+        are a deletion of ``word`` itself. Past the cap, the alphabetically first
+        are kept: such words are short and common, and the cap bounds a check.
         """
         cache = self._near_cache
         found = cache.get(word)
         if found is not None:
             return found
-        known = self._words
+        name_of = self._words.__getitem__
         word_ids = self._word_ids
         lookup = self._deletions.lookup
-        near: set[str] = set()
+        near: set[str | None] = set()
         if len(word) >= MIN_FUZZY_WORD - 1:
-            for other in lookup(word):
-                near.add(known[other])  # type: ignore[arg-type]
-        for deletion in _deletions(word) if len(word) > 1 else ():
-            if deletion in word_ids:
-                near.add(deletion)
-            if len(deletion) >= MIN_FUZZY_WORD - 1:
-                for other in lookup(deletion):
-                    near.add(known[other])  # type: ignore[arg-type]
+            near.update(map(name_of, lookup(word)))
+        if len(word) > 1:
+            for deletion in _deletions(word):
+                if deletion in word_ids:
+                    near.add(deletion)
+                if len(deletion) >= MIN_FUZZY_WORD - 1:
+                    near.update(map(name_of, lookup(deletion)))
         near.discard(word)
-        near.discard(None)  # type: ignore[arg-type, unused-ignore]
-        result = tuple(sorted(near)[: self._variant_cap])
+        near.discard(None)
+        result = tuple(near) if len(near) <= self._variant_cap else tuple(sorted(near))  # type: ignore[type-var]
+        result = result[: self._variant_cap]
         if len(cache) >= 1 << 16:
             cache.clear()
-        cache[word] = result
-        return result
+        cache[word] = result  # type: ignore[assignment]
+        return result  # type: ignore[return-value]
 
     def candidates(self, profile: Profile) -> list[Candidate]:
         """The records a check of ``profile`` would score, each with the look-ups that found it.
@@ -946,9 +935,17 @@ class ConflictIndex:
         return sorted(found, key=lambda candidate: candidate.id)
 
     def candidate_slots(self, profile: Profile, trace: _Trace | None = None) -> set[int]:
-        """Slots sharing a domain, a name key or a masked key with ``profile``, or one slip away."""
+        """Slots sharing a domain, a name key, a distinctive word or a masked key, or a slip away.
+
+        See the module docstring for the look-ups, in this order: exact keys, the
+        records of every distinctive word of the name, masked keys for short
+        words; then corrections of the words that are not common (a correction to
+        a distinctive word offers that word's records, one to a common word looks
+        up the name with it); and only when that found no distinctive word at all
+        (a name of common words, "Hill & Smith Consulting"), corrections of the
+        common words, singly and in pairs.
+        """
         found: set[int] = set()
-        by_key = self._by_key
 
         def offer(slots: Iterable[int], route: str) -> None:
             found.update(slots)
@@ -956,7 +953,7 @@ class ConflictIndex:
                 for slot in slots:
                     trace.setdefault(slot, []).append(route)
 
-        offer(_posted(by_key, profile.key), "name key")
+        offer(_posted(self._by_key, profile.key), "name key")
         if profile.website is not None:
             offer(_posted(self._domains, profile.website), "website")
         if profile.email is not None and profile.email != profile.website:
@@ -966,64 +963,108 @@ class ConflictIndex:
             return found
         word_ids = self._word_ids
         counts = self._word_counts
-        postings = self._word_slots
-        for word in words:
+        common: list[int] = []
+        distinctive = False
+        for index, word in enumerate(words):
             word_id = word_ids.get(word)
-            if word_id is not None and counts[word_id] < DISTINCTIVE_BELOW:
-                posting = postings[word_id]
-                if posting is not None:
-                    offer((posting,) if isinstance(posting, int) else posting, f"word {word!r}")
-        for masked in _masked_keys(words):
-            offer(_posted(self._masked, masked), "short word masked")
+            if word_id is None:
+                continue
+            if counts[word_id] < DISTINCTIVE_BELOW:
+                distinctive = True
+                self._offer_word(word_id, offer, f"word {word!r}")
+            else:
+                common.append(index)
         if len(words) > 1:
+            for masked in _masked_keys(words):
+                offer(_posted(self._masked, masked), "short word masked")
             for index, word in enumerate(words):
                 if len(word) == MIN_FUZZY_WORD:
                     # An extra letter in a short word: "ABC Foods" for "AB Foods".
                     masked = "".join(words[:index]) + _MASK + "".join(words[index + 1 :])
                     offer(_posted(self._masked, masked), "short word masked")
-        self._corrections(words, offer)
+        rare = [index for index in range(len(words)) if index not in common]
+        distinctive |= self._corrections(words, rare, offer, pairs=False)
+        if not distinctive and common:
+            self._corrections(words, common, offer, pairs=True)
         return found
 
-    def _corrections(
-        self, words: tuple[str, ...], offer: Callable[[Iterable[int], str], None]
+    def _offer_word(
+        self, word_id: int, offer: Callable[[Iterable[int], str], None], route: str
     ) -> None:
-        """Offer the names one corrected word (or two, in long names) away from ``words``."""
-        counts = self._plain_counts
+        posting = self._word_slots[word_id]
+        if posting is not None:
+            offer((posting,) if isinstance(posting, int) else posting, route)
+
+    def _corrections(
+        self,
+        words: tuple[str, ...],
+        positions: list[int],
+        offer: Callable[[Iterable[int], str], None],
+        *,
+        pairs: bool,
+    ) -> bool:
+        """Offer the names one corrected word away from ``words`` at ``positions``.
+
+        Returns:
+            Whether a correction was a distinctive word (whose records were offered).
+        """
+        plain_counts = self._plain_counts
         mask = self._plain_mask
         by_key = self._by_key
         neighbours = self.neighbours
         word_ids = self._word_ids
-        # Replacements: (first word replaced, word after the last, the text, how found).
-        options: list[tuple[int, int, str, str]] = []
+        counts = self._word_counts
+        distinctive = False
+        # Replacements of common words: (first word replaced, word after the last, text).
+        options: list[tuple[int, int, str]] = []
+
+        def correct(start: int, end: int, near: str) -> None:
+            nonlocal distinctive
+            word_id = word_ids[near]
+            # A correction to a distinctive word of six letters or more offers that
+            # word's records (whatever else differs); shorter ones have too many
+            # neighbours for that and only look up the corrected name.
+            if counts[word_id] < DISTINCTIVE_BELOW and len(near) >= _SPLIT_FROM:
+                distinctive = True
+                route = f"corrected {' '.join(words[start:end])!r} to {near!r}"
+                self._offer_word(word_id, offer, route)
+            else:
+                options.append((start, end, near))
+
         size = len(words)
-        for index, word in enumerate(words):
-            options.extend((index, index + 1, near, "corrected") for near in neighbours(word))
+        for index in positions:
+            word = words[index]
+            found = neighbours(word)
+            for near in found:
+                correct(index, index + 1, near)
             if index + 1 < size:
+                # Run together with the next word ("Ridgeway Capitl" for "Ridgewaycapital"):
+                # the joined text itself, or it with a letter too many.
                 joined = word + words[index + 1]
-                options.extend((index, index + 2, near, "joined") for near in neighbours(joined))
-            if len(word) >= _SPLIT_FROM and word not in word_ids:
+                for near in self._joined_neighbours(joined):
+                    correct(index, index + 2, near)
+            if not found and len(word) >= _SPLIT_FROM and word not in word_ids:
+                # Two words run together, one of them misspelt ("Ridgewaycapitl").
                 for cut in range(2, len(word) - 1):
                     left, right = word[:cut], word[cut:]
                     if left in word_ids:
-                        options.extend(
-                            (index, index + 1, left + near, "split") for near in neighbours(right)
-                        )
+                        fixed = neighbours(right)
+                        options.extend((index, index + 1, left + near) for near in fixed)
                     if right in word_ids:
-                        options.extend(
-                            (index, index + 1, near + right, "split") for near in neighbours(left)
-                        )
-        for start, end, text, _ in options:
+                        fixed = neighbours(left)
+                        options.extend((index, index + 1, near + right) for near in fixed)
+        for start, end, text in options:
             plain = "".join((*words[:start], text, *words[end:]))
-            if counts[hash(plain) & mask]:
+            if plain_counts[hash(plain) & mask]:
                 hit = by_key.get(skeleton(plain))
                 if hit is not None:
-                    slots = (hit,) if isinstance(hit, int) else hit
-                    offer(slots, _route(words, options, (start, end, text)))
-        if sum(len(word) for word in words) < _TWO_SLIPS_FROM:
-            return
+                    route = f"corrected {' '.join(words[start:end])!r} to {text!r}"
+                    offer((hit,) if isinstance(hit, int) else hit, route)
+        if not pairs or sum(len(word) for word in words) < _TWO_SLIPS_FROM:
+            return distinctive
         singles = [option for option in options if option[1] == option[0] + 1]
-        for first, (start, _, text, _kind) in enumerate(singles):
-            for other_start, _, other_text, _other_kind in singles[first + 1 :]:
+        for first, (start, _, text) in enumerate(singles):
+            for other_start, _, other_text in singles[first + 1 :]:
                 if other_start <= start:
                     continue
                 plain = "".join(
@@ -1035,7 +1076,7 @@ class ConflictIndex:
                         *words[other_start + 1 :],
                     )
                 )
-                if counts[hash(plain) & mask]:
+                if plain_counts[hash(plain) & mask]:
                     hit = by_key.get(skeleton(plain))
                     if hit is not None:
                         route = (
@@ -1043,6 +1084,17 @@ class ConflictIndex:
                             f"{words[other_start]!r} to {other_text!r}"
                         )
                         offer((hit,) if isinstance(hit, int) else hit, route)
+        return distinctive
+
+    def _joined_neighbours(self, joined: str) -> list[str]:
+        """Known words equal to ``joined``, or one letter shorter or longer."""
+        known = self._words
+        found = [known[other] for other in self._deletions.lookup(joined)]
+        word_ids = self._word_ids
+        if joined in word_ids:
+            found.append(joined)
+        found += [deletion for deletion in _deletions(joined) if deletion in word_ids]
+        return sorted({word for word in found if word is not None})
 
     def slot_of(self, registration_id: str) -> int | None:
         """The slot holding a registration, if it is held."""
