@@ -291,6 +291,9 @@ def _sizes(forms: frozenset[Form], *, last: bool) -> dict[str, tuple[int, ...]]:
 
 
 def _rules_from(end: frozenset[Form], start: frozenset[Form], middle: frozenset[Form]) -> _Rules:
+    # A one-word form that is also "and" somewhere ("OG" in Austria, "ET" in Bulgaria)
+    # is read as "and" between two words.
+    middle = frozenset(form for form in middle if form[0] not in _CONJUNCTIONS or len(form) > 1)
     at_end = _sizes(end, last=True)
     at_start = _sizes(start, last=False)
     inside = _sizes(middle, last=False)
@@ -374,16 +377,15 @@ def _strip_inner(words: list[str], rules: _Rules) -> list[str]:
 
 def _one_pass(text: str, rules: _Rules) -> str:
     words = _tokens(text)
-    # Edges first, so that a word exposed by a leading "The" or legal form ("The JA
-    # Group", "AS ET Foods") is a first word, which is never read as "and".
-    stripped = _strip_edges(list(words), rules)
+    # Edges and whole forms first: a word exposed by a leading "The" or legal form
+    # ("The JA Group", "AS ET Foods") is a first word, never read as "and", and the
+    # "en" of "Société en nom collectif" is part of a form, not a conjunction.
+    stripped = _strip_inner(_strip_edges(list(words), rules), rules)
     if not _CONJUNCTIONS.isdisjoint(stripped):
         for index in range(1, len(stripped) - 1):
             if stripped[index] in _CONJUNCTIONS:
                 stripped[index] = "&"
-    inner = _strip_inner(stripped, rules)
-    if inner is not stripped:
-        inner = _strip_edges(inner, rules)
+    inner = _strip_edges(stripped, rules)
     if not inner:
         # Nothing but legal forms ("Limited", "Sia S.r.l."): keep the first word.
         inner = _strip_keeping_one(words, rules)
