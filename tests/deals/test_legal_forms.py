@@ -47,7 +47,7 @@ def forms(code: str, *placements: str) -> list[str]:
 
 def test_more_than_fifty_jurisdictions_and_four_hundred_forms() -> None:
     assert len(JURISDICTIONS) >= 50
-    assert len({code for code in BY_CODE}) == len(JURISDICTIONS)
+    assert len(set(BY_CODE)) == len(JURISDICTIONS)
     assert LEGAL_FORM_COUNT >= 400
 
 

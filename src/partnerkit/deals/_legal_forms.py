@@ -216,8 +216,8 @@ JURISDICTIONS: Final[tuple[Jurisdiction, ...]] = (
         "BE",
         "Belgium",
         "BE",
-        any="bvba | b.v.b.a. | sprl | s.p.r.l. | scrl | s.c.r.l. | cvba | c.v.b.a. | comm.v. | commv"
-        " | besloten vennootschap met beperkte aansprakelijkheid",
+        any="bvba | b.v.b.a. | sprl | s.p.r.l. | scrl | s.c.r.l. | cvba | c.v.b.a. | comm.v."
+        " | commv | besloten vennootschap met beperkte aansprakelijkheid",
         end="nv | n.v. | bv | b.v. | srl | s.r.l. | sa | s.a. | cv | c.v. | vzw | asbl",
     ),
     _j(
