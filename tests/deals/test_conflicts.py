@@ -1,5 +1,6 @@
 # Names in other scripts are the point of these tests.
 # ruff: noqa: RUF001
+import math
 from datetime import UTC, date, datetime, timedelta
 
 import attrs
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from partnerkit import Money, ValidationError
 from partnerkit.deals import (
+    STANDARD_WEIGHTS,
     ConflictIndex,
     ConflictOutcome,
     ConflictRule,
@@ -18,10 +20,13 @@ from partnerkit.deals import (
     DefaultConflictPolicy,
     DirectAccount,
     HouseAccount,
+    Match,
     MatchKind,
     PartyKind,
+    Profile,
     RankBy,
     Verdict,
+    check_customer,
     customer_keys,
     find_conflicts,
     match_confidence,
@@ -580,3 +585,156 @@ def test_later_changes_to_the_vocabulary_reach_checks_made_before_them() -> None
     assert {c.other_id for c in find_conflicts(checked, index)} == {"deal_1", "deal_2", "deal_3"}
     index.remove("deal_2")
     assert {c.other_id for c in find_conflicts(checked, index)} == {"deal_1", "deal_3"}
+
+
+# --- evidence, weights and confidence ---------------------------------------------
+
+
+def test_each_signal_has_a_weight_and_the_confidence_is_their_logistic_sum() -> None:
+    first = registration(1, "Nordic Cloud Oy", domain="nordiccloud.fi", partner="ptn_a")
+    later = registration(2, "Nordic Cloud", domain="nordic-cloud.com", partner="ptn_b")
+    conflict = only(find_conflicts(later, index_of(first)))
+    assert [(m.kind, m.weight) for m in conflict.matches] == [
+        (MatchKind.EXACT_NAME, 2.2),
+        (MatchKind.PRODUCT_OVERLAP, 0.3),
+        (MatchKind.OTHER_WEBSITE, -0.7),
+    ]
+    total = sum(m.weight for m in conflict.matches)
+    assert conflict.confidence == round(1 / (1 + math.exp(-total)), 2) == 0.86
+    assert match_confidence(conflict.matches) == conflict.confidence
+
+
+def test_a_match_built_by_hand_gets_its_kinds_standard_weight() -> None:
+    assert Match(MatchKind.DOMAIN, "acme.com").weight == STANDARD_WEIGHTS[MatchKind.DOMAIN]
+    assert Match(MatchKind.FUZZY_NAME, "a ~ b", 1.0).weight == 1.9
+    assert match_confidence([Match(MatchKind.EXACT_NAME, "acme")], same_country=False) == 0.4
+
+
+def test_a_weight_out_of_range_is_refused() -> None:
+    with pytest.raises(ValidationError, match="weight"):
+        Match(MatchKind.DOMAIN, "acme.com", 1.0, 99.0)
+
+
+def test_different_numbers_in_the_names_count_against_a_match() -> None:
+    first = registration(1, "Studio 54 Media", partner="ptn_a", domain="studio54.fi")
+    later = registration(2, "Studio 45 Media", partner="ptn_b", domain="studio54.fi")
+    conflict = only(find_conflicts(later, index_of(first)))
+    assert MatchKind.OTHER_NUMBER in conflict.match_kinds
+    assert conflict.confidence < only(
+        find_conflicts(registration(3, "Studio 54 Media", domain="studio54.fi"), index_of(first))
+    ).confidence
+
+
+def test_a_conflict_lists_what_speaks_against_it_in_its_explanation() -> None:
+    first = registration(1, "Zentrix Technologies", domain="zentrix.de", partner="ptn_a")
+    later = registration(2, "Zentirx Technologies", domain="zentirx.com", partner="ptn_b")
+    text = only(find_conflicts(later, index_of(first))).explain()
+    assert "  - different websites: zentirx.com / zentrix.de [-0.70]" in text.splitlines()
+
+
+# --- checking a bare customer ----------------------------------------------------------
+
+
+def test_a_bare_customer_is_checked_without_a_registration() -> None:
+    index = index_of(registration(1, "Nordic Cloud Oy", domain="nordiccloud.fi", partner="ptn_a"))
+    conflict = only(check_customer(Customer("NORDIC CLOUD", "FI"), index))
+    assert (conflict.registration_id, conflict.other_id) == ("customer", "deal_1")
+    assert (conflict.rule, conflict.outcome) == (
+        ConflictRule.FIRST_TO_REGISTER,
+        ConflictOutcome.REVIEW,
+    )
+
+
+def test_a_bare_customer_of_the_same_partner_is_a_duplicate() -> None:
+    index = index_of(registration(1, "Nordic Cloud Oy", domain="nordiccloud.fi", partner="ptn_a"))
+    customer = Customer("Nordic Cloud", "FI", "https://nordiccloud.fi")
+    conflict = only(check_customer(customer, index, partner_id="ptn_a", subject_id="draft_1"))
+    assert (conflict.registration_id, conflict.rule, conflict.outcome) == (
+        "draft_1",
+        ConflictRule.DUPLICATE,
+        ConflictOutcome.REJECT,
+    )
+
+
+def test_a_bare_customer_check_refuses_a_bad_subject_id() -> None:
+    with pytest.raises(ValidationError, match="subject_id"):
+        check_customer(Customer("Acme", "FI"), ConflictIndex(), subject_id="two words")
+
+
+# --- bulk build and diagnostics -----------------------------------------------------
+
+
+@given(populations(), st.randoms(use_true_random=False))
+def test_a_bulk_build_equals_adding_one_by_one(
+    population: list[DealRegistration], random: object
+) -> None:
+    shuffled = list(population)
+    random.shuffle(shuffled)  # type: ignore[attr-defined]
+    built = ConflictIndex.build(shuffled)
+    added = index_of(*population)
+    assert built.stats() == added.stats()
+    for subject in population:
+        assert find_conflicts(subject, built) == find_conflicts(subject, added)
+
+
+def test_a_bulk_build_skips_inactive_registrations_and_keeps_the_last_copy() -> None:
+    draft = attrs.evolve(
+        registration(1, "Nordic Cloud Oy"), status=DealStatus.DRAFT, submitted_at=None
+    )
+    index = ConflictIndex.build(
+        [draft, registration(2, "Acme"), registration(2, "Zentrix Labs"), registration(3, "X1")]
+    )
+    assert sorted(index.registration_ids()) == ["deal_2", "deal_3"]
+    assert find_conflicts(registration(9, "Zentrix Labs", partner="ptn_b"), index) != []
+    with pytest.raises(ValidationError, match="DealRegistration"):
+        ConflictIndex.build(["deal_1"])  # type: ignore[list-item]
+
+
+def test_the_profile_shows_what_matching_compares() -> None:
+    profile = ConflictIndex().profile(
+        Customer("AB Nordkraft", "SE", "www.nordkraft.se", "eva@mail.nordkraft.se"), ["CRM"]
+    )
+    assert profile == Profile(
+        name="nordkraft",
+        compact="nordkraft",
+        words=("nordkraft",),
+        key="nordkraft",
+        website="nordkraft.se",
+        email="nordkraft.se",
+        country="SE",
+        products="crm",
+    )
+
+
+def test_candidates_say_which_look_up_offered_each_record() -> None:
+    index = index_of(
+        registration(1, "Zentrix Technologies", domain="zentrix.de"),
+        registration(2, "Nordic Cloud Oy"),
+        registration(3, "Acme Widgets", domain="acme.com"),
+    )
+    profile = index.profile(Customer("Zentirx Technologies GmbH", "DE", "acme.com"))
+    found = index.candidates(profile)
+    assert [(c.id, c.kind, c.name) for c in found] == [
+        ("deal_1", PartyKind.REGISTRATION, "zentrix technologies"),
+        ("deal_3", PartyKind.REGISTRATION, "acme widgets"),
+    ]
+    # In an index this small every word is distinctive, "technologies" too.
+    assert found[0].routes == ("word 'technologies'", "corrected 'zentirx' to 'zentrix'")
+    assert found[1].routes == ("website",)
+
+
+@pytest.mark.parametrize(
+    ("stored", "checked"),
+    [
+        ("Ridgeway Capital", "Ridgewaycapital"),
+        ("Ridgewaycapital", "Ridgeway Capital"),
+        ("Ridgeway Capital", "Ridgewaycapitl"),
+        ("Ridgewaycapital", "Ridgeway Capitl"),
+        ("JM Partners Logistics", "JN Partners Logistics"),
+        ("Nordkraft AB", "AB Nordkraft"),
+    ],
+)
+def test_joined_split_and_short_words_are_offered(stored: str, checked: str) -> None:
+    first = registration(1, stored, partner="ptn_a", country="SE")
+    later = registration(2, checked, partner="ptn_b", country="SE")
+    assert [c.other_id for c in find_conflicts(later, index_of(first))] == ["deal_1"]
