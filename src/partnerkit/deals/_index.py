@@ -362,9 +362,10 @@ class _DeletionTable:
             return ()
         first = (crc & _LOW_MASK) << _ID_BITS
         low = bisect_left(found, first)
-        high = bisect_left(found, first + (1 << _ID_BITS), low)
-        if low == high:
+        # Most keys asked about are not filed: one comparison says so.
+        if low == len(found) or found[low] > first | _ID_MASK:
             return ()
+        high = bisect_left(found, first + (1 << _ID_BITS), low + 1)
         return map(operator.and_, found[low:high], repeat(_ID_MASK))
 
     def bulk(self) -> None:
@@ -1038,8 +1039,7 @@ class ConflictIndex:
             for near in found:
                 correct(index, index + 1, near)
             if index + 1 < size:
-                # Run together with the next word ("Ridgeway Capitl" for "Ridgewaycapital"):
-                # the joined text itself, or it with a letter too many.
+                # Run together with the next word ("Ridgeway Capitl" for "Ridgewaycapital").
                 joined = word + words[index + 1]
                 for near in self._joined_neighbours(joined):
                     correct(index, index + 2, near)
@@ -1087,13 +1087,10 @@ class ConflictIndex:
         return distinctive
 
     def _joined_neighbours(self, joined: str) -> list[str]:
-        """Known words equal to ``joined``, or one letter shorter or longer."""
-        known = self._words
-        found = [known[other] for other in self._deletions.lookup(joined)]
-        word_ids = self._word_ids
-        if joined in word_ids:
+        """Known words equal to ``joined``, or one letter longer (a letter left out)."""
+        found = [self._words[other] for other in self._deletions.lookup(joined)]
+        if joined in self._word_ids:
             found.append(joined)
-        found += [deletion for deletion in _deletions(joined) if deletion in word_ids]
         return sorted({word for word in found if word is not None})
 
     def slot_of(self, registration_id: str) -> int | None:
