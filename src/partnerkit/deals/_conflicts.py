@@ -439,22 +439,30 @@ def match_confidence(matches: Iterable[Match], *, same_country: bool = True) -> 
     return round(min(max(confidence, _MIN_CONFIDENCE), _MAX_CONFIDENCE), 2)
 
 
-def _judge(
-    subject: Party,
+def _weigh(
     profile: Profile,
-    other: Party,
     other_profile: Profile,
-    *,
     policy: ConflictPolicy,
     word_count: Callable[[str], int],
-) -> Conflict | None:
+) -> tuple[tuple[Match, ...], float] | None:
+    """The evidence about two profiles and its confidence, if it makes a conflict."""
     matches = _evidence(profile, other_profile, policy.fuzzy_threshold, word_count)
     if not matches:
         return None
     confidence = match_confidence(matches)
     if confidence < policy.min_confidence:
         return None
-    found = tuple(matches)
+    return tuple(matches), confidence
+
+
+def _conflict(
+    subject: Party,
+    other: Party,
+    other_name: str,
+    weighed: tuple[tuple[Match, ...], float],
+    policy: ConflictPolicy,
+) -> Conflict | None:
+    found, confidence = weighed
     verdict = policy.judge(subject, other, found, confidence)
     if verdict is None:
         return None
@@ -463,7 +471,7 @@ def _judge(
         other_kind=other.kind,
         other_id=other.id,
         other_partner_id=other.partner_id,
-        other_name=other_profile.name,
+        other_name=other_name,
         matches=found,
         confidence=confidence,
         rule=verdict.rule,
@@ -487,6 +495,11 @@ def _conflicts_of(
     for slot in index.candidate_slots(profile):
         if slot == own:
             continue
+        other_profile = index.stored_profile(slot)
+        # Weigh first: most candidates fall short, and need no party built.
+        weighed = _weigh(profile, other_profile, policy, word_count)
+        if weighed is None:
+            continue
         stored = index.party(slot)
         other = Party(
             stored.kind,
@@ -496,26 +509,16 @@ def _conflicts_of(
             stored.submitted_at,
             stored.note,
         )
-        found = _judge(
-            subject,
-            profile,
-            other,
-            index.stored_profile(slot),
-            policy=policy,
-            word_count=word_count,
-        )
+        found = _conflict(subject, other, other_profile.name, weighed, policy)
         if found is not None:
             conflicts.append(found)
     for account in accounts:
+        account_profile = index.profile(account.customer)
+        weighed = _weigh(profile, account_profile, policy, word_count)
+        if weighed is None:
+            continue
         other = Party(PartyKind(account.kind), account.id, note=account.note)
-        found = _judge(
-            subject,
-            profile,
-            other,
-            index.profile(account.customer),
-            policy=policy,
-            word_count=word_count,
-        )
+        found = _conflict(subject, other, account_profile.name, weighed, policy)
         if found is not None and all(c.other_id != found.other_id for c in conflicts):
             conflicts.append(found)
     conflicts.sort(key=lambda c: (-c.outcome.severity, -c.confidence, c.other_id))
