@@ -281,7 +281,7 @@ def quality(
         stored = next(registrations_of([base]))
         mine = index.profile(checked.customer, checked.products)
         theirs = index.profile(stored.customer, stored.products)
-        evidence = _evidence(mine, theirs, threshold, index.word_count)
+        evidence = _evidence(mine, theirs, threshold, index.is_common)
         paired = bool(evidence) and match_confidence(evidence) >= DEFAULT_POLICY.min_confidence
         bad_pair = paired if expected is None else not paired
         row = results.setdefault(

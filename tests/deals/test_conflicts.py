@@ -190,7 +190,22 @@ def test_a_near_name_with_a_different_website_is_a_conflict_with_less_confidence
         MatchKind.OTHER_WEBSITE,
     )
     assert conflict.matches[-1].value == "zentirx.com / zentrix.de"
-    assert conflict.confidence == 0.75
+    assert conflict.confidence == 0.62
+
+
+def test_the_same_website_name_on_two_country_domains_says_nothing() -> None:
+    first = registration(1, "Zentrix Technologies", domain="zentrix.de", partner="ptn_a")
+    later = registration(2, "Zentirx Technologies", domain="zentrix.fi", partner="ptn_b")
+    conflict = only(find_conflicts(later, index_of(first)))
+    assert conflict.match_kinds == (MatchKind.FUZZY_NAME, MatchKind.PRODUCT_OVERLAP)
+
+
+def test_two_slips_in_one_short_word_are_another_word() -> None:
+    first = registration(1, "KA Aviation Trading", partner="ptn_a", products=())
+    later = registration(2, "BJ Aviation Trading", partner="ptn_b", products=())
+    assert find_conflicts(later, index_of(first)) == []
+    spread = registration(3, "KB Aviation Tradng", partner="ptn_b", products=())
+    assert find_conflicts(spread, index_of(first)) != []
 
 
 def test_the_same_website_name_under_another_suffix_adds_to_a_near_name() -> None:
@@ -597,10 +612,10 @@ def test_each_signal_has_a_weight_and_the_confidence_is_their_logistic_sum() -> 
     assert [(m.kind, m.weight) for m in conflict.matches] == [
         (MatchKind.EXACT_NAME, 2.2),
         (MatchKind.PRODUCT_OVERLAP, 0.3),
-        (MatchKind.OTHER_WEBSITE, -0.7),
+        (MatchKind.OTHER_WEBSITE, -1.3),
     ]
     total = sum(m.weight for m in conflict.matches)
-    assert conflict.confidence == round(1 / (1 + math.exp(-total)), 2) == 0.86
+    assert conflict.confidence == round(1 / (1 + math.exp(-total)), 2) == 0.77
     assert match_confidence(conflict.matches) == conflict.confidence
 
 
@@ -629,7 +644,7 @@ def test_a_conflict_lists_what_speaks_against_it_in_its_explanation() -> None:
     first = registration(1, "Zentrix Technologies", domain="zentrix.de", partner="ptn_a")
     later = registration(2, "Zentirx Technologies", domain="zentirx.com", partner="ptn_b")
     text = only(find_conflicts(later, index_of(first))).explain()
-    assert "  - different websites: zentirx.com / zentrix.de [-0.70]" in text.splitlines()
+    assert "  - different websites: zentirx.com / zentrix.de [-1.30]" in text.splitlines()
 
 
 # --- checking a bare customer ----------------------------------------------------------

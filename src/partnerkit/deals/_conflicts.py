@@ -69,9 +69,14 @@ _TWO_SLIPS: Final = 0.8  # 14 letters or more
 EXACT_ONLY_UP_TO: Final = 3
 #: Names of this many letters or more tolerate two slips; shorter ones one.
 TWO_SLIPS_FROM: Final = 14
-#: A word held by at least this many records is a common word: a name differing from
-#: another by one common word for another ("Hill" for "Mill") is another company.
-COMMON_WORD: Final = 8
+# Top-level domains that say nothing about a country: the same name there and on a
+# country domain is one company's two sites ("acme.de", "acme.com").
+_GENERIC_TLDS: Final = frozenset(
+    {"com", "net", "org", "biz", "info", "io", "co", "app", "tech", "group", "global"}
+)
+#: A word shorter than this tolerates one slip: two slips in "KA" or "Nacho" make
+#: another word, not a typing accident.
+TWO_SLIPS_IN_A_WORD_FROM: Final = 7
 # Evidence that two records are one customer; the rest only adds to or takes away.
 _IDENTITY: Final = frozenset(
     {MatchKind.DOMAIN, MatchKind.CONTACT_EMAIL_DOMAIN, MatchKind.EXACT_NAME, MatchKind.FUZZY_NAME}
@@ -289,13 +294,25 @@ def _fuzzy_weight(slips: int, letters: int) -> float:
     return _TWO_SLIPS
 
 
+def _two_slips_in_a_short_word(mine: tuple[str, ...], theirs: tuple[str, ...]) -> bool:
+    """Whether two names of as many words differ by two slips inside one short word."""
+    if len(mine) != len(theirs):
+        return False
+    return any(
+        one != other
+        and min(len(one), len(other)) < TWO_SLIPS_IN_A_WORD_FROM
+        and edit_distance(one, other, 1) > 1
+        for one, other in zip(mine, theirs, strict=True)
+    )
+
+
 def _pair(left: str, right: str, sign: str) -> str:
     first, second = sorted((left, right))
     return f"{first} {sign} {second}"
 
 
 def _name_evidence(
-    mine: Profile, theirs: Profile, threshold: float, word_count: Callable[[str], int]
+    mine: Profile, theirs: Profile, threshold: float, is_common: Callable[[str], bool]
 ) -> list[Match]:
     """The name signals of two profiles: exact, fuzzy, and what speaks against a fuzzy one."""
     if not mine.compact or not theirs.compact:
@@ -319,6 +336,8 @@ def _name_evidence(
             return []
         score = 1.0 - slips / letters
         if score < threshold:
+            return []
+        if slips > 1 and _two_slips_in_a_short_word(mine.words, theirs.words):
             return []
     found.append(
         Match(
@@ -352,9 +371,7 @@ def _name_evidence(
         common = [
             (one, other)
             for one, other in swapped
-            if min(len(one), len(other)) >= 3
-            and word_count(one) >= COMMON_WORD
-            and word_count(other) >= COMMON_WORD
+            if min(len(one), len(other)) >= 3 and is_common(one) and is_common(other)
         ]
         if common:
             one, other = common[0]
@@ -373,7 +390,7 @@ def _evidence(
     mine: Profile,
     theirs: Profile,
     threshold: float,
-    word_count: Callable[[str], int] = lambda _: 0,
+    is_common: Callable[[str], bool] = lambda _: False,
 ) -> list[Match]:
     """Every signal about two profiles, strongest first. Symmetric in its arguments."""
     matches: list[Match] = []
@@ -390,17 +407,23 @@ def _evidence(
         domain = min(shared)  # type: ignore[type-var]
         weight = STANDARD_WEIGHTS[MatchKind.CONTACT_EMAIL_DOMAIN]
         matches.append(Match(MatchKind.CONTACT_EMAIL_DOMAIN, domain, 1.0, weight))  # type: ignore[arg-type]
-    matches += _name_evidence(mine, theirs, threshold, word_count)
+    matches += _name_evidence(mine, theirs, threshold, is_common)
     if not any(match.kind in _IDENTITY for match in matches):
         return []
     if mine.website is not None and theirs.website is not None and not same_website:
-        if mine.website.split(".", 1)[0] == theirs.website.split(".", 1)[0]:
+        name, _, suffix = mine.website.partition(".")
+        other_name, _, other_suffix = theirs.website.partition(".")
+        if name != other_name:
+            kind: MatchKind | None = MatchKind.OTHER_WEBSITE
+            value = _pair(mine.website, theirs.website, "/")
+        elif suffix in _GENERIC_TLDS or other_suffix in _GENERIC_TLDS:
             kind = MatchKind.WEBSITE_NAME
             value = _pair(mine.website, theirs.website, "~")
         else:
-            kind = MatchKind.OTHER_WEBSITE
-            value = _pair(mine.website, theirs.website, "/")
-        matches.append(Match(kind, value, 1.0, STANDARD_WEIGHTS[kind]))
+            # One name on two country domains: as often two firms as one.
+            kind = None
+        if kind is not None:
+            matches.append(Match(kind, value, 1.0, STANDARD_WEIGHTS[kind]))
     if mine.country != theirs.country:
         weight = STANDARD_WEIGHTS[MatchKind.OTHER_COUNTRY]
         value = _pair(mine.country, theirs.country, "/")
@@ -419,9 +442,9 @@ def match_confidence(matches: Iterable[Match], *, same_country: bool = True) -> 
 
     Each `Match` carries a weight in log-odds (`STANDARD_WEIGHTS`: a shared
     website +3.0, a contact-email domain +1.75, an exact name +2.2, a near name
-    +0.8 to +1.9 by slips and length, products in common +0.3, a website with the
-    same name under another suffix +1.0; different websites -0.7, different
-    countries -2.6, different numbers in the names -3.0, a common word swapped for
+    +0.8 to +1.9 by slips and length, products in common +0.3, a country website
+    and a generic one of the same name +1.0; websites of different names -1.3,
+    different countries -2.6, different numbers in the names -3.0, a common word swapped for
     another -2.0). The confidence is the logistic function of their sum,
     ``1 / (1 + e ** -sum)``, rounded to 2 places and kept within 0.01 and 0.99: a
     sum of 0 is 0.5, +2.2 is 0.9, +3.0 is 0.95.
@@ -443,10 +466,10 @@ def _weigh(
     profile: Profile,
     other_profile: Profile,
     policy: ConflictPolicy,
-    word_count: Callable[[str], int],
+    is_common: Callable[[str], bool],
 ) -> tuple[tuple[Match, ...], float] | None:
     """The evidence about two profiles and its confidence, if it makes a conflict."""
-    matches = _evidence(profile, other_profile, policy.fuzzy_threshold, word_count)
+    matches = _evidence(profile, other_profile, policy.fuzzy_threshold, is_common)
     if not matches:
         return None
     confidence = match_confidence(matches)
@@ -490,14 +513,14 @@ def _conflicts_of(
     accounts: Iterable[HouseAccount],
     own: int | None,
 ) -> list[Conflict]:
-    word_count = index.word_count
+    is_common = index.is_common
     conflicts: list[Conflict] = []
     for slot in index.candidate_slots(profile):
         if slot == own:
             continue
         other_profile = index.stored_profile(slot)
         # Weigh first: most candidates fall short, and need no party built.
-        weighed = _weigh(profile, other_profile, policy, word_count)
+        weighed = _weigh(profile, other_profile, policy, is_common)
         if weighed is None:
             continue
         stored = index.party(slot)
@@ -514,7 +537,7 @@ def _conflicts_of(
             conflicts.append(found)
     for account in accounts:
         account_profile = index.profile(account.customer)
-        weighed = _weigh(profile, account_profile, policy, word_count)
+        weighed = _weigh(profile, account_profile, policy, is_common)
         if weighed is None:
             continue
         other = Party(PartyKind(account.kind), account.id, note=account.note)

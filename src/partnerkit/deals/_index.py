@@ -94,6 +94,8 @@ _PARTY_OF_KIND: Final = {
     _DIRECT: PartyKind.DIRECT_OPPORTUNITY,
     _EXISTING: PartyKind.EXISTING_CUSTOMER,
 }
+#: Words held by at least this many records may be common words (see `is_common`).
+COMMON_WORD: Final = 8
 #: Words held by fewer records than this are distinctive: every record holding one
 #: is offered when a name being checked has it.
 DISTINCTIVE_BELOW: Final = 8
@@ -688,6 +690,16 @@ class ConflictIndex:
         """How many held records have ``word`` (a `Profile` word) in their name."""
         word_id = self._word_ids.get(word)
         return 0 if word_id is None else self._word_counts[word_id]
+
+    def is_common(self, word: str) -> bool:
+        """Whether ``word`` is a common word of names here, as a dictionary word is.
+
+        Common: held by at least `COMMON_WORD` records, and by one in 50,000 of a
+        large index (where made-up brand words recur by chance). A name that
+        differs from another by one common word for another ("Hill", "Mill") is
+        another company, not a typing slip.
+        """
+        return self.word_count(word) >= max(COMMON_WORD, len(self) // 50_000)
 
     def _reserve(self, expected: int) -> None:
         """Size the counting filter for ``expected`` more records at once."""

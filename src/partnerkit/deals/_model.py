@@ -237,7 +237,8 @@ class MatchKind(enum.StrEnum):
     PRODUCT_OVERLAP = "product_overlap"
     """Products in common: weak, every partner sells the same catalogue."""
     WEBSITE_NAME = "website_name"
-    """Different websites with the same name under another suffix (``acme.de``, ``acme.com``)."""
+    """One website on a country domain, the other the same name on a generic one
+    (``acme.de``, ``acme.com``)."""
     OTHER_WEBSITE = "other_website"
     """Both have websites, and they differ."""
     OTHER_COUNTRY = "other_country"
@@ -259,7 +260,7 @@ STANDARD_WEIGHTS: Final[Mapping[MatchKind, float]] = {
     MatchKind.FUZZY_NAME: 1.3,
     MatchKind.PRODUCT_OVERLAP: 0.3,
     MatchKind.WEBSITE_NAME: 1.0,
-    MatchKind.OTHER_WEBSITE: -0.7,
+    MatchKind.OTHER_WEBSITE: -1.3,
     MatchKind.OTHER_COUNTRY: -2.6,
     MatchKind.OTHER_NUMBER: -3.0,
     MatchKind.OTHER_WORD: -2.0,

@@ -222,6 +222,13 @@ def _tokenised(spelling: str) -> set[Form]:
         for form in forms
         if len(form) > 1 and "&" not in form and all(len(word) <= 3 for word in form)
     }
+    # "GmbH und Co. KG" and "GmbH and Co KG" are "GmbH & Co. KG".
+    forms |= {
+        tuple(conjunction if word == "&" else word for word in form)
+        for form in forms
+        if "&" in form
+        for conjunction in _CONJUNCTIONS
+    }
     return forms
 
 
