@@ -108,6 +108,9 @@ MIN_FUZZY_WORD: Final = 4
 _SHORT_WORD: Final = MIN_FUZZY_WORD - 1
 # Names this long (in letters) may hold two slips, one in each of two words.
 _TWO_SLIPS_FROM: Final = 12
+# Common words this long are also filed for two slips in one word ("Insurage" for
+# "Insurance"), which only a name of common words needs.
+_TWO_SLIP_WORD: Final = 5
 # An unknown word this long may be two words run together ("ridgewaycapitl").
 _SPLIT_FROM: Final = 6
 _PRODUCT_SEPARATOR: Final = "\x1f"
@@ -283,6 +286,15 @@ def _deletions(word: str) -> list[str]:
     return [word[:index] + word[index + 1 :] for index in range(len(word))]
 
 
+def _two_deletions(word: str) -> set[str]:
+    """``word`` and every string one or two deletions away from it."""
+    once = _deletions(word)
+    found = {word, *once}
+    for shorter in once:
+        found.update(_deletions(shorter))
+    return found
+
+
 def _masked_keys(words: tuple[str, ...]) -> list[str]:
     """The name with each short word blanked, for names of two words or more."""
     if len(words) < 2:
@@ -436,6 +448,7 @@ class ConflictIndex:
     __slots__ = (
         "_accounts",
         "_by_key",
+        "_common_near",
         "_countries",
         "_deletions",
         "_domains",
@@ -508,6 +521,8 @@ class ConflictIndex:
         self._word_slots: list[Posting | None] = []
         self._free_words: list[int] = []
         self._deletions = _DeletionTable()
+        # Common words under every string two deletions away (see `_file_common`).
+        self._common_near: dict[str, list[str]] = {}
         # The known neighbours of words asked about since the vocabulary last changed.
         self._near_cache: dict[str, tuple[str, ...]] = {}
 
@@ -683,6 +698,7 @@ class ConflictIndex:
             "domains": len(self._domains),
             "words": len(self._word_ids),
             "deletion_keys": len(self._deletions),
+            "common_word_keys": len(self._common_near),
             "notes": len(self._notes),
         }
 
@@ -823,6 +839,8 @@ class ConflictIndex:
         if word_id is not None:
             count = self._word_counts[word_id] + 1
             self._word_counts[word_id] = count
+            if count == DISTINCTIVE_BELOW and len(word) >= _TWO_SLIP_WORD:
+                self._file_common(word, add=True)
             posting = self._word_slots[word_id]
             if posting is None:
                 return
@@ -857,6 +875,8 @@ class ConflictIndex:
         if word_id is None:
             return
         count = self._word_counts[word_id] - 1
+        if count == DISTINCTIVE_BELOW - 1 and len(word) >= _TWO_SLIP_WORD:
+            self._file_common(word, add=False)
         if count:
             self._word_counts[word_id] = count
             posting = self._word_slots[word_id]
@@ -876,6 +896,34 @@ class ConflictIndex:
         self._free_words.append(word_id)
         if self._near_cache:
             self._near_cache.clear()
+
+    def _file_common(self, word: str, *, add: bool) -> None:
+        """File (or unfile) a word that became common under every string two deletions away."""
+        table = self._common_near
+        for key in _two_deletions(word):
+            if add:
+                table.setdefault(key, []).append(word)
+            else:
+                filed = table.get(key)
+                if filed is not None:
+                    filed.remove(word)
+                    if not filed:
+                        del table[key]
+        if self._near_cache:
+            self._near_cache.clear()
+
+    def common_neighbours(self, word: str) -> list[str]:
+        """Common words two slips or fewer from ``word`` (of five letters or more)."""
+        if len(word) < _TWO_SLIP_WORD:
+            return []
+        table = self._common_near
+        found: set[str] = set()
+        for key in _two_deletions(word):
+            filed = table.get(key)
+            if filed:
+                found.update(filed)
+        found.discard(word)
+        return sorted(found)
 
     def _holders(self, word: str, leaving: int) -> Posting | None:
         """The slots whose names hold ``word`` (but ``leaving``), found by a scan.
@@ -1065,6 +1113,14 @@ class ConflictIndex:
                     if right in word_ids:
                         fixed = neighbours(left)
                         options.extend((index, index + 1, near + right) for near in fixed)
+        one_slip = list(options)
+        if pairs and sum(len(word) for word in words) >= _TWO_SLIPS_FROM:
+            # A name of common words with two slips in one of them.
+            for index in positions:
+                if words[index] not in word_ids:
+                    options.extend(
+                        (index, index + 1, near) for near in self.common_neighbours(words[index])
+                    )
         for start, end, text in options:
             plain = "".join((*words[:start], text, *words[end:]))
             if plain_counts[hash(plain) & mask]:
@@ -1072,8 +1128,20 @@ class ConflictIndex:
                 if hit is not None:
                     route = f"corrected {' '.join(words[start:end])!r} to {text!r}"
                     offer((hit,) if isinstance(hit, int) else hit, route)
-        if not pairs or sum(len(word) for word in words) < _TWO_SLIPS_FROM:
-            return distinctive
+        if pairs and sum(len(word) for word in words) >= _TWO_SLIPS_FROM:
+            self._two_corrections(words, one_slip, offer)
+        return distinctive
+
+    def _two_corrections(
+        self,
+        words: tuple[str, ...],
+        options: list[tuple[int, int, str]],
+        offer: Callable[[Iterable[int], str], None],
+    ) -> None:
+        """Offer the names with two of ``words`` corrected, one slip each."""
+        plain_counts = self._plain_counts
+        mask = self._plain_mask
+        by_key = self._by_key
         singles = [option for option in options if option[1] == option[0] + 1]
         for first, (start, _, text) in enumerate(singles):
             for other_start, _, other_text in singles[first + 1 :]:
@@ -1096,7 +1164,6 @@ class ConflictIndex:
                             f"{words[other_start]!r} to {other_text!r}"
                         )
                         offer((hit,) if isinstance(hit, int) else hit, route)
-        return distinctive
 
     def _joined_neighbours(self, joined: str) -> list[str]:
         """Known words equal to ``joined``, or one letter longer (a letter left out)."""
