@@ -422,6 +422,8 @@ class StoredParty(NamedTuple):
 
 
 _Trace = dict[int, list[str]]
+# A correction: (first word replaced, the word after the last replaced, the text).
+_Option = tuple[int, int, str]
 
 
 class ConflictIndex:
@@ -1044,9 +1046,23 @@ class ConflictIndex:
                     masked = "".join(words[:index]) + _MASK + "".join(words[index + 1 :])
                     offer(_posted(self._masked, masked), "short word masked")
         rare = [index for index in range(len(words)) if index not in common]
-        distinctive |= self._corrections(words, rare, offer, pairs=False)
-        if not distinctive and common:
-            self._corrections(words, common, offer, pairs=True)
+        options = self._corrections(words, rare)
+        if self._try(words, options, offer) or (distinctive and len(words) > 1):
+            # Found by a corrected word, or the distinctive words' records hold every
+            # name that differs in the common ones.
+            return found
+        more = self._corrections(words, common)
+        self._try(words, more, offer)
+        if sum(len(word) for word in words) >= _TWO_SLIPS_FROM:
+            # Two slips: one in each of two words, or both in one common word.
+            self._two_corrections(words, options + more, offer)
+            twice = [
+                (index, index + 1, near)
+                for index in range(len(words))
+                if words[index] not in word_ids
+                for near in self.common_neighbours(words[index])
+            ]
+            self._try(words, twice, offer)
         return found
 
     def _offer_word(
@@ -1056,53 +1072,24 @@ class ConflictIndex:
         if posting is not None:
             offer((posting,) if isinstance(posting, int) else posting, route)
 
-    def _corrections(
-        self,
-        words: tuple[str, ...],
-        positions: list[int],
-        offer: Callable[[Iterable[int], str], None],
-        *,
-        pairs: bool,
-    ) -> bool:
-        """Offer the names one corrected word away from ``words`` at ``positions``.
+    def _corrections(self, words: tuple[str, ...], positions: list[int]) -> list[_Option]:
+        """The names one corrected word away from ``words`` at ``positions``.
 
         Returns:
-            Whether a correction was a distinctive word (whose records were offered).
+            Replacements: (first word replaced, word after the last, the text).
         """
-        plain_counts = self._plain_counts
-        mask = self._plain_mask
-        by_key = self._by_key
         neighbours = self.neighbours
         word_ids = self._word_ids
-        counts = self._word_counts
-        distinctive = False
-        # Replacements of common words: (first word replaced, word after the last, text).
-        options: list[tuple[int, int, str]] = []
-
-        def correct(start: int, end: int, near: str) -> None:
-            nonlocal distinctive
-            word_id = word_ids[near]
-            # A correction to a distinctive word of six letters or more offers that
-            # word's records (whatever else differs); shorter ones have too many
-            # neighbours for that and only look up the corrected name.
-            if counts[word_id] < DISTINCTIVE_BELOW and len(near) >= _SPLIT_FROM:
-                distinctive = True
-                route = f"corrected {' '.join(words[start:end])!r} to {near!r}"
-                self._offer_word(word_id, offer, route)
-            else:
-                options.append((start, end, near))
-
+        options: list[_Option] = []
         size = len(words)
         for index in positions:
             word = words[index]
             found = neighbours(word)
-            for near in found:
-                correct(index, index + 1, near)
+            options.extend((index, index + 1, near) for near in found)
             if index + 1 < size:
                 # Run together with the next word ("Ridgeway Capitl" for "Ridgewaycapital").
                 joined = word + words[index + 1]
-                for near in self._joined_neighbours(joined):
-                    correct(index, index + 2, near)
+                options.extend((index, index + 2, near) for near in self._joined_neighbours(joined))
             if not found and len(word) >= _SPLIT_FROM and word not in word_ids:
                 # Two words run together, one of them misspelt ("Ridgewaycapitl").
                 for cut in range(2, len(word) - 1):
@@ -1113,29 +1100,33 @@ class ConflictIndex:
                     if right in word_ids:
                         fixed = neighbours(left)
                         options.extend((index, index + 1, near + right) for near in fixed)
-        one_slip = list(options)
-        if pairs and sum(len(word) for word in words) >= _TWO_SLIPS_FROM:
-            # A name of common words with two slips in one of them.
-            for index in positions:
-                if words[index] not in word_ids:
-                    options.extend(
-                        (index, index + 1, near) for near in self.common_neighbours(words[index])
-                    )
+        return options
+
+    def _try(
+        self,
+        words: tuple[str, ...],
+        options: list[_Option],
+        offer: Callable[[Iterable[int], str], None],
+    ) -> bool:
+        """Look up the names ``options`` make; return whether any is held."""
+        plain_counts = self._plain_counts
+        mask = self._plain_mask
+        by_key = self._by_key
+        hit_any = False
         for start, end, text in options:
             plain = "".join((*words[:start], text, *words[end:]))
             if plain_counts[hash(plain) & mask]:
                 hit = by_key.get(skeleton(plain))
                 if hit is not None:
+                    hit_any = True
                     route = f"corrected {' '.join(words[start:end])!r} to {text!r}"
                     offer((hit,) if isinstance(hit, int) else hit, route)
-        if pairs and sum(len(word) for word in words) >= _TWO_SLIPS_FROM:
-            self._two_corrections(words, one_slip, offer)
-        return distinctive
+        return hit_any
 
     def _two_corrections(
         self,
         words: tuple[str, ...],
-        options: list[tuple[int, int, str]],
+        options: list[_Option],
         offer: Callable[[Iterable[int], str], None],
     ) -> None:
         """Offer the names with two of ``words`` corrected, one slip each."""
