@@ -1051,15 +1051,21 @@ class ConflictIndex:
             # Found by a corrected word, or the distinctive words' records hold every
             # name that differs in the common ones.
             return found
-        more = self._corrections(words, common)
-        self._try(words, more, offer)
-        if sum(len(word) for word in words) >= _TWO_SLIPS_FROM:
-            # Two slips: one in each of two words, or both in one common word.
-            self._two_corrections(words, options + more, offer)
+        unknown = [index for index, word in enumerate(words) if word not in word_ids]
+        long_name = sum(len(word) for word in words) >= _TWO_SLIPS_FROM
+        if not unknown:
+            # Every word is known: a slip in the customer's name or in a stored one
+            # made one known word of another.
+            self._try(words, self._corrections(words, common), offer)
+            return found
+        if long_name:
+            # A word no record holds: two slips, one in it and one in another word
+            # (only a correction of it can make a stored name), or both in it.
+            more = self._corrections(words, common) if common else []
+            self._two_corrections(words, options + more, set(unknown), offer)
             twice = [
                 (index, index + 1, near)
-                for index in range(len(words))
-                if words[index] not in word_ids
+                for index in unknown
                 for near in self.common_neighbours(words[index])
             ]
             self._try(words, twice, offer)
@@ -1113,8 +1119,12 @@ class ConflictIndex:
         mask = self._plain_mask
         by_key = self._by_key
         hit_any = False
+        edges: dict[tuple[int, int], tuple[str, str]] = {}
         for start, end, text in options:
-            plain = "".join((*words[:start], text, *words[end:]))
+            edge = edges.get((start, end))
+            if edge is None:
+                edge = edges[start, end] = ("".join(words[:start]), "".join(words[end:]))
+            plain = edge[0] + text + edge[1]
             if plain_counts[hash(plain) & mask]:
                 hit = by_key.get(skeleton(plain))
                 if hit is not None:
@@ -1127,34 +1137,37 @@ class ConflictIndex:
         self,
         words: tuple[str, ...],
         options: list[_Option],
+        unknown: set[int],
         offer: Callable[[Iterable[int], str], None],
     ) -> None:
-        """Offer the names with two of ``words`` corrected, one slip each."""
+        """Offer the names with two of ``words`` corrected (one an ``unknown`` one)."""
         plain_counts = self._plain_counts
         mask = self._plain_mask
         by_key = self._by_key
-        singles = [option for option in options if option[1] == option[0] + 1]
-        for first, (start, _, text) in enumerate(singles):
-            for other_start, _, other_text in singles[first + 1 :]:
-                if other_start <= start:
+        by_position: dict[int, list[str]] = {}
+        for start, end, text in options:
+            if end == start + 1:
+                by_position.setdefault(start, []).append(text)
+        positions = sorted(by_position)
+        for first, start in enumerate(positions):
+            for other in positions[first + 1 :]:
+                if start not in unknown and other not in unknown:
                     continue
-                plain = "".join(
-                    (
-                        *words[:start],
-                        text,
-                        *words[start + 1 : other_start],
-                        other_text,
-                        *words[other_start + 1 :],
-                    )
-                )
-                if plain_counts[hash(plain) & mask]:
-                    hit = by_key.get(skeleton(plain))
-                    if hit is not None:
-                        route = (
-                            f"corrected {words[start]!r} to {text!r} and "
-                            f"{words[other_start]!r} to {other_text!r}"
-                        )
-                        offer((hit,) if isinstance(hit, int) else hit, route)
+                head = "".join(words[:start])
+                middle = "".join(words[start + 1 : other])
+                tail = "".join(words[other + 1 :])
+                for text in by_position[start]:
+                    for other_text in by_position[other]:
+                        plain = head + text + middle + other_text + tail
+                        if not plain_counts[hash(plain) & mask]:
+                            continue
+                        hit = by_key.get(skeleton(plain))
+                        if hit is not None:
+                            route = (
+                                f"corrected {words[start]!r} to {text!r} and "
+                                f"{words[other]!r} to {other_text!r}"
+                            )
+                            offer((hit,) if isinstance(hit, int) else hit, route)
 
     def _joined_neighbours(self, joined: str) -> list[str]:
         """Known words equal to ``joined``, or one letter longer (a letter left out)."""
