@@ -781,20 +781,30 @@ class ConflictIndex:
             self._emails.append(email)
             self._countries.append(values[6])
             self._products.append(values[7])
-        _post(self._by_key, key, slot)
+        by_key = self._by_key
+        found = by_key.get(key)
+        if found is None:
+            by_key[key] = slot
+        else:
+            _post(by_key, key, slot)
         if website is not None:
             _post(self._domains, website, slot)
         if email is not None and email != website:
             _post(self._domains, email, slot)
         words = profile.words
-        for masked in _masked_keys(words):
-            _post(self._masked, masked, slot)
+        if len(words) > 1:
+            if min(map(len, words)) <= _SHORT_WORD:
+                for masked in _masked_keys(words):
+                    _post(self._masked, masked, slot)
+            words = tuple(set(words)) if len(set(words)) < len(words) else words
         learn = self._learn
-        for word in set(words) if len(words) > 1 else words:
+        for word in words:
             learn(word, slot)
         if (len(self._ids) - len(self._free)) * 8 > self._plain_mask + 1:
             self._resize_filter((self._plain_mask + 1) * 2)
-        self._count_plain("".join(words), 1)
+        position = hash("".join(profile.words)) & self._plain_mask
+        if self._plain_counts[position] < 255:
+            self._plain_counts[position] += 1
         return slot
 
     def _count_plain(self, plain: str, step: int) -> None:
