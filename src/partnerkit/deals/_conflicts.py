@@ -294,6 +294,11 @@ def _fuzzy_weight(slips: int, letters: int) -> float:
     return _TWO_SLIPS
 
 
+def _words(profile: Profile) -> tuple[str, ...]:
+    """A profile's words (a stored profile leaves them to be found when needed)."""
+    return profile.words or match_words(profile.name)
+
+
 def _two_slips_in_a_short_word(mine: tuple[str, ...], theirs: tuple[str, ...]) -> bool:
     """Whether two names of as many words differ by two slips inside one short word."""
     if len(mine) != len(theirs):
@@ -328,16 +333,16 @@ def _name_evidence(
         allowed = allowed_slips(letters)
         if not allowed or abs(len(mine.compact) - len(theirs.compact)) > allowed:
             return []
-        slips = min(
-            edit_distance(mine.compact, theirs.compact, allowed),
-            edit_distance(mine.key, theirs.key, allowed),
-        )
+        slips = edit_distance(mine.compact, theirs.compact, allowed)
+        if slips > 1:
+            # The folded keys forgive spelling variants on top of the slips.
+            slips = min(slips, edit_distance(mine.key, theirs.key, allowed))
         if slips > allowed:
             return []
         score = 1.0 - slips / letters
         if score < threshold:
             return []
-        if slips > 1 and _two_slips_in_a_short_word(mine.words, theirs.words):
+        if slips > 1 and _two_slips_in_a_short_word(_words(mine), _words(theirs)):
             return []
     found.append(
         Match(
@@ -360,10 +365,10 @@ def _name_evidence(
                 STANDARD_WEIGHTS[MatchKind.OTHER_NUMBER],
             )
         )
-    elif slips and len(mine.words) == len(theirs.words):
+    elif slips and len(_words(mine)) == len(_words(theirs)):
         swapped = [
             (one, other)
-            for one, other in zip(mine.words, theirs.words, strict=True)
+            for one, other in zip(_words(mine), _words(theirs), strict=True)
             if one != other
         ]
         # Words of three letters or more: initials ("ST", "TS") are common too, but

@@ -111,6 +111,8 @@ _TWO_SLIPS_FROM: Final = 12
 # Common words this long are also filed for two slips in one word ("Insurage" for
 # "Insurance"), which only a name of common words needs.
 _TWO_SLIP_WORD: Final = 5
+# Two slips in two words: at most this many corrections of each word are paired.
+_PAIRED_PER_WORD: Final = 24
 # An unknown word this long may be two words run together ("ridgewaycapitl").
 _SPLIT_FROM: Final = 6
 _PRODUCT_SEPARATOR: Final = "\x1f"
@@ -1158,6 +1160,13 @@ class ConflictIndex:
         for start, end, text in options:
             if end == start + 1:
                 by_position.setdefault(start, []).append(text)
+        # Short common words have hundreds of neighbours in a large index: pair only
+        # the most used ones (the likeliest meant), which bounds a check's work.
+        count = self.word_count
+        for position, texts in by_position.items():
+            if len(texts) > _PAIRED_PER_WORD:
+                texts.sort(key=lambda text: (-count(text), text))
+                del texts[_PAIRED_PER_WORD:]
         positions = sorted(by_position)
         for first, start in enumerate(positions):
             for other in positions[first + 1 :]:
@@ -1191,17 +1200,17 @@ class ConflictIndex:
         return self._registrations.get(registration_id)
 
     def stored_profile(self, slot: int) -> Profile:
-        """The profile kept for ``slot``."""
+        """The profile kept for ``slot``; its words are left empty (`match_words` of the name)."""
         name = self._names[slot]
         return Profile(
-            name=name,
-            compact=name.replace(" ", "").replace("&", ""),
-            words=match_words(name),
-            key=self._keys[slot],
-            website=self._websites[slot],
-            email=self._emails[slot],
-            country=self._countries[slot],
-            products=self._products[slot],
+            name,
+            name.replace(" ", "").replace("&", "") if " " in name else name,
+            (),
+            self._keys[slot],
+            self._websites[slot],
+            self._emails[slot],
+            self._countries[slot],
+            self._products[slot],
         )
 
     def party(self, slot: int) -> StoredParty:
