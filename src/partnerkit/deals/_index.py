@@ -1163,7 +1163,7 @@ class ConflictIndex:
         # Short common words have hundreds of neighbours in a large index: pair only
         # the most used ones (the likeliest meant), which bounds a check's work.
         count = self.word_count
-        for position, texts in by_position.items():
+        for texts in by_position.values():
             if len(texts) > _PAIRED_PER_WORD:
                 texts.sort(key=lambda text: (-count(text), text))
                 del texts[_PAIRED_PER_WORD:]
