@@ -284,9 +284,7 @@ def quality(
         evidence = _evidence(mine, theirs, threshold, index.is_common)
         paired = bool(evidence) and match_confidence(evidence) >= DEFAULT_POLICY.min_confidence
         bad_pair = paired if expected is None else not paired
-        row = results.setdefault(
-            kind, {"total": 0, "index": 0, "pair": 0, "peer": 0, "misses": []}
-        )
+        row = results.setdefault(kind, {"total": 0, "index": 0, "pair": 0, "peer": 0, "misses": []})
         row["total"] += 1  # type: ignore[operator]
         row["index"] += int(not bad_index)  # type: ignore[operator]
         row["pair"] += int(not bad_pair)  # type: ignore[operator]

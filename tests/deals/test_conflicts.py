@@ -635,9 +635,14 @@ def test_different_numbers_in_the_names_count_against_a_match() -> None:
     later = registration(2, "Studio 45 Media", partner="ptn_b", domain="studio54.fi")
     conflict = only(find_conflicts(later, index_of(first)))
     assert MatchKind.OTHER_NUMBER in conflict.match_kinds
-    assert conflict.confidence < only(
-        find_conflicts(registration(3, "Studio 54 Media", domain="studio54.fi"), index_of(first))
-    ).confidence
+    assert (
+        conflict.confidence
+        < only(
+            find_conflicts(
+                registration(3, "Studio 54 Media", domain="studio54.fi"), index_of(first)
+            )
+        ).confidence
+    )
 
 
 def test_a_conflict_lists_what_speaks_against_it_in_its_explanation() -> None:
