@@ -1,45 +1,51 @@
 """The conflict index: active registrations and house accounts, blocked on normalised keys.
 
 A check never scans the population. It looks up a handful of exact keys and scores
-only the records they return (the *candidates*):
+only the records they return (the *candidates*), cheapest look-ups first:
 
 1. the customer's registrable website domain and contact-email domain;
 2. its **name key** (`match_key`: the name's words, legal forms removed, folded for
    spelling and script variants and joined without spaces), which is equal for
    legal-form, punctuation, spacing ("Ridgewaycapital" and "Ridgeway Capital"),
    transliteration and umlaut variants;
-3. for typing slips, the name keys of the names that differ from the customer's
-   in one word, found through the index's own vocabulary: every word of the name
-   (and every pair of neighbouring words joined, and every unknown long word split
-   into a known word and the rest) is looked up in a **deletion table**, where each
-   known word of four letters or more is filed under every string one deletion
-   away. Two words within one typing slip (a missing, extra, wrong or swapped
-   letter) always share such a string, so "Zentirx Technologies" finds the word
-   "zentrix" and then looks up the key of "zentrix technologies" without comparing
-   against anything else. Names of 12 letters or more also try every pair of
-   corrected words, for a slip in each of two words. A counting filter of the
-   names' plain spellings skips corrections that name no registered customer
-   before any folding;
-4. for slips in words of three letters or fewer (initials, "AB", "KG"), where a
-   deletion string would be shared by hundreds of words, a **masked key**: the
-   name with that word blanked out, kept only for names that have such a word and
-   another one.
+3. every **distinctive word** of the name (one held by fewer than
+   `DISTINCTIVE_BELOW` records, typically the brand): all the records holding it,
+   whatever else their names say, which finds slips anywhere else in the name;
+4. **masked keys** for words of three letters or fewer (initials, "AB", "KG"): the
+   name with that word blanked out, kept for names that have one and another word;
+5. **corrected words**: each word that is not common is looked up in a
+   **deletion table**, where every known word of four letters or more is filed
+   under every string one deletion away. Two words within one typing slip (a
+   missing, extra, wrong or swapped letter) always share such a string, so
+   "Zentirx" finds "zentrix", and the name key of "zentrix technologies" is looked
+   up, never compared against anything else. A counting filter of the names' plain
+   spellings skips corrections that name no registered customer before any folding.
+   Words run together with the next ("Ridgeway Capitl") and unknown long words split
+   in two ("Ridgewaycapitl") are corrected the same way.
 
-Only a few records come back, and `partnerkit.deals.find_conflicts` weighs the
-evidence of each (see `partnerkit.deals.match_confidence`).
+Then it stops if anything was found, or if a distinctive word was (its records hold
+every name that differs in the other words). Otherwise: when every word is known,
+the common words are corrected too ("Hill & Smith Consultign" has no distinctive
+word); when a word is unknown, no single correction of another word can make a
+registered name, so for names of 14 letters or more (which may hold two slips) the
+pairs of corrections that include it are looked up, and common words two slips
+from it, from a small table of common words filed under every string two deletions
+away ("Insurage" for "Insurance").
 
 Results depend on what the index holds and nothing else: not on insertion order,
-not on ``PYTHONHASHSEED`` and not on the process. Every table that hashes uses
-CRC-32, which is the same in every process; Python's own (salted) ``hash`` only
-feeds the counting filter, whose false positives cost a dictionary look-up and
-never change an answer; caps count what the tables hold, never what a salted hash
-happened to collide.
+not on ``PYTHONHASHSEED`` and not on the process. The deletion table hashes with
+CRC-32, which is the same in every process, so which words collide, and so what a
+look-up returns, depends on the words alone; Python's own (salted) ``hash`` only
+feeds the counting filter, whose false positives cost a dictionary look-up and never
+change an answer; every cap keeps the alphabetically first or the most used
+entries, never whichever a salted hash happened to list first.
 
 Memory is kept under 1 KB per registration by storing columns rather than objects,
-sharing (interning) repeated strings such as partner ids, countries, domains and
-product lists, keeping single-entry postings as a bare slot number, and packing the
-deletion table into 65,536 sorted arrays of 64-bit integers (`_DeletionTable`). A
-bulk `ConflictIndex.build` appends to those arrays unsorted and sorts each once.
+sharing (interning) repeated strings such as partner ids and countries, keeping
+single-entry postings as a bare slot number (the same int object everywhere), and
+packing the deletion table into 65,536 sorted arrays of 64-bit integers
+(`_DeletionTable`). A bulk `ConflictIndex.update` collects the table's entries with
+C-level maps and sorts them into the arrays once.
 """
 
 from __future__ import annotations
