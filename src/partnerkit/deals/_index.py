@@ -979,13 +979,17 @@ class ConflictIndex:
         lookup = self._deletions.lookup
         near: set[str | None] = set()
         if len(word) >= MIN_FUZZY_WORD - 1:
-            near.update(map(name_of, lookup(word)))
+            ids = lookup(word)
+            if ids:
+                near.update(map(name_of, ids))
         if len(word) > 1:
             for deletion in _deletions(word):
                 if deletion in word_ids:
                     near.add(deletion)
                 if len(deletion) >= MIN_FUZZY_WORD - 1:
-                    near.update(map(name_of, lookup(deletion)))
+                    ids = lookup(deletion)
+                    if ids:
+                        near.update(map(name_of, ids))
         near.discard(word)
         near.discard(None)
         result = tuple(near) if len(near) <= self._variant_cap else tuple(sorted(near))  # type: ignore[type-var]
