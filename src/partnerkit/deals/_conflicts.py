@@ -520,7 +520,7 @@ def _conflicts_of(
 ) -> list[Conflict]:
     is_common = index.is_common
     conflicts: list[Conflict] = []
-    for slot in index.candidate_slots(profile):
+    for slot in index._candidate_slots(profile):
         if slot == own:
             continue
         other_profile = index.stored_profile(slot)

@@ -932,7 +932,7 @@ class ConflictIndex:
         if self._near_cache:
             self._near_cache.clear()
 
-    def common_neighbours(self, word: str) -> list[str]:
+    def _common_neighbours(self, word: str) -> list[str]:
         """Common words two slips or fewer from ``word`` (of five letters or more)."""
         if len(word) < _TWO_SLIP_WORD:
             return []
@@ -1007,7 +1007,7 @@ class ConflictIndex:
         whether it was offered and the evidence fell short.
         """
         trace: _Trace = {}
-        slots = self.candidate_slots(profile, trace)
+        slots = self._candidate_slots(profile, trace)
         found = [
             Candidate(
                 self._ids[slot],  # type: ignore[arg-type]
@@ -1019,7 +1019,7 @@ class ConflictIndex:
         ]
         return sorted(found, key=lambda candidate: candidate.id)
 
-    def candidate_slots(self, profile: Profile, trace: _Trace | None = None) -> set[int]:
+    def _candidate_slots(self, profile: Profile, trace: _Trace | None = None) -> set[int]:
         """Slots sharing a domain, a name key, a distinctive word or a masked key, or a slip away.
 
         See the module docstring for the look-ups, in this order: exact keys, the
@@ -1088,7 +1088,7 @@ class ConflictIndex:
             twice = [
                 (index, index + 1, near)
                 for index in unknown
-                for near in self.common_neighbours(words[index])
+                for near in self._common_neighbours(words[index])
             ]
             self._try(words, twice, offer)
         return found
