@@ -520,8 +520,9 @@ def _conflicts_of(
 ) -> list[Conflict]:
     is_common = index.is_common
     conflicts: list[Conflict] = []
+    could_match = index.could_match
     for slot in index._candidate_slots(profile):
-        if slot == own:
+        if slot == own or not could_match(slot, profile):
             continue
         other_profile = index.stored_profile(slot)
         # Weigh first: most candidates fall short, and need no party built.

@@ -117,6 +117,8 @@ _TWO_SLIPS_FROM: Final = 12
 # Common words this long are also filed for two slips in one word ("Insurage" for
 # "Insurance"), which only a name of common words needs.
 _TWO_SLIP_WORD: Final = 5
+# Two slips, and folds of up to two letters ("sch" for "sh") on either side.
+_LENGTH_SLACK: Final = 4
 # Two slips in two words: at most this many corrections of each word are paired.
 _PAIRED_PER_WORD: Final = 24
 # An unknown word this long may be two words run together ("ridgewaycapitl").
@@ -1204,6 +1206,17 @@ class ConflictIndex:
         if joined in self._word_ids:
             found.append(joined)
         return sorted({word for word in found if word is not None})
+
+    def could_match(self, slot: int, profile: Profile) -> bool:
+        """Whether ``slot`` shares a domain with ``profile`` or has a name of a similar length.
+
+        A quick test before weighing the evidence: names whose folded keys differ
+        in length by more than four letters cannot be two slips apart.
+        """
+        if abs(len(self._keys[slot]) - len(profile.key)) <= _LENGTH_SLACK:
+            return True
+        domains = {self._websites[slot], self._emails[slot]}
+        return profile.website in domains or profile.email in domains
 
     def slot_of(self, registration_id: str) -> int | None:
         """The slot holding a registration, if it is held."""
