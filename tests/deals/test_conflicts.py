@@ -758,3 +758,11 @@ def test_joined_split_and_short_words_are_offered(stored: str, checked: str) -> 
     first = registration(1, stored, partner="ptn_a", country="SE")
     later = registration(2, checked, partner="ptn_b", country="SE")
     assert [c.other_id for c in find_conflicts(later, index_of(first))] == ["deal_1"]
+
+
+def test_a_slip_that_looks_like_a_run_together_legal_form_stays_a_word() -> None:
+    # "colud" is one slip from "coltd" ("Co. Ltd" run together), which is no reason
+    # to drop it from the name.
+    first = registration(1, "Wyndgafi Cloud", partner="ptn_a", email="cfo@wyndgafi.com")
+    later = registration(2, "Wyndgafi Colud", partner="ptn_b")
+    assert [c.other_id for c in find_conflicts(later, index_of(first))] == ["deal_1"]

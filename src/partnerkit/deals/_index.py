@@ -1210,12 +1210,16 @@ class ConflictIndex:
     def could_match(self, slot: int, profile: Profile) -> bool:
         """Whether ``slot`` shares a domain with ``profile`` or has a name of a similar length.
 
-        A quick test before weighing the evidence: names whose folded keys differ
-        in length by more than four letters cannot be two slips apart.
+        A quick test before weighing the evidence: names whose folded keys and
+        whose normalised names both differ in length by more than four letters
+        cannot be two slips apart.
         """
-        if abs(len(self._keys[slot]) - len(profile.key)) <= _LENGTH_SLACK:
+        if (
+            abs(len(self._keys[slot]) - len(profile.key)) <= _LENGTH_SLACK
+            or abs(len(self._names[slot]) - len(profile.name)) <= _LENGTH_SLACK
+        ):
             return True
-        domains = {self._websites[slot], self._emails[slot]}
+        domains = {self._websites[slot], self._emails[slot]} - {None}
         return profile.website in domains or profile.email in domains
 
     def slot_of(self, registration_id: str) -> int | None:

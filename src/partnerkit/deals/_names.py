@@ -207,6 +207,11 @@ def _spellings(text: str) -> list[str]:
     return [spelling.strip() for spelling in text.split("|") if spelling.strip()]
 
 
+# Forms written as one word only by running a form's words together ("coltd", "spk"):
+# known, but too unlike a word to guess a misspelling of.
+_RUN_TOGETHER: set[str] = set()
+
+
 def _tokenised(spelling: str) -> set[Form]:
     """A spelling as the words names are split into, with and without umlauts spelled out.
 
@@ -217,11 +222,13 @@ def _tokenised(spelling: str) -> set[Form]:
         for variant in (spelling, spelling.translate(_UMLAUT_SPELLINGS))
         if _tokens(variant)
     }
-    forms |= {
-        ("".join(form),)
+    joined = {
+        "".join(form)
         for form in forms
         if len(form) > 1 and "&" not in form and all(len(word) <= 3 for word in form)
     }
+    _RUN_TOGETHER.update(joined)
+    forms |= {(word,) for word in joined}
     # "GmbH und Co. KG" and "GmbH and Co KG" are "GmbH & Co. KG".
     forms |= {
         tuple(conjunction if word == "&" else word for word in form)
@@ -645,7 +652,8 @@ def _slip_forms(forms: frozenset[Form]) -> frozenset[str]:
     slips = frozenset(
         word
         for word in (form[0] for form in forms if len(form) == 1)
-        if word.isascii()
+        if word not in _RUN_TOGETHER
+        and word.isascii()
         and word.isalpha()
         and (len(word) >= 5 or (len(word) >= 3 and not set(word) & set("aeiou")))
     )
