@@ -1,5 +1,6 @@
 # Names in other scripts are the point of these tests.
 # ruff: noqa: RUF001
+import math
 from datetime import UTC, date, datetime, timedelta
 
 import attrs
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from partnerkit import Money, ValidationError
 from partnerkit.deals import (
+    STANDARD_WEIGHTS,
     ConflictIndex,
     ConflictOutcome,
     ConflictRule,
@@ -18,10 +20,13 @@ from partnerkit.deals import (
     DefaultConflictPolicy,
     DirectAccount,
     HouseAccount,
+    Match,
     MatchKind,
     PartyKind,
+    Profile,
     RankBy,
     Verdict,
+    check_customer,
     customer_keys,
     find_conflicts,
     match_confidence,
@@ -103,10 +108,20 @@ def test_an_exact_normalised_name_is_a_conflict() -> None:
     assert conflict.confidence == 0.9
 
 
-def test_an_exact_name_in_another_country_is_less_sure() -> None:
-    first = registration(1, "Acme GmbH", country="DE", partner="ptn_a", products=())
-    later = registration(2, "Acme Inc.", country="US", partner="ptn_b", products=())
-    assert only(find_conflicts(later, index_of(first))).confidence == 0.6
+def test_an_exact_name_in_another_country_needs_another_signal() -> None:
+    first = registration(1, "Acme GmbH", country="DE", partner="ptn_a", email="cfo@acme.de")
+    later = registration(2, "Acme Inc.", country="US", partner="ptn_b")
+    assert find_conflicts(later, index_of(first)) == []
+    same_contact = attrs.evolve(later, customer=Customer("Acme Inc.", "US", None, "it@acme.de"))
+    conflict = only(find_conflicts(same_contact, index_of(first)))
+    assert conflict.match_kinds == (
+        MatchKind.EXACT_NAME,
+        MatchKind.CONTACT_EMAIL_DOMAIN,
+        MatchKind.PRODUCT_OVERLAP,
+        MatchKind.OTHER_COUNTRY,
+    )
+    assert [m.weight for m in conflict.matches] == [2.2, 1.75, 0.3, -2.6]
+    assert conflict.confidence == 0.84
 
 
 def test_a_misspelt_name_is_a_fuzzy_match_with_its_score() -> None:
@@ -117,7 +132,8 @@ def test_a_misspelt_name_is_a_fuzzy_match_with_its_score() -> None:
     assert match.kind is MatchKind.FUZZY_NAME
     assert match.value == "zentirx technologies ~ zentrix technologies"
     assert match.score == 0.947
-    assert conflict.confidence == 0.8
+    assert match.weight == 1.5
+    assert conflict.confidence == 0.82
 
 
 @pytest.mark.parametrize(
@@ -142,7 +158,9 @@ def test_spelling_script_and_spacing_variants_match(stored: str, checked: str) -
         ("Nordic Cloud Oy", "Nordic Crowd Oy"),
         ("Zentrix Technologies", "Zentrix Logistics"),
         ("Blue Sky Media", "Blue Sea Media"),
-        ("Acme", "Acne"),
+        ("IBM", "IBN"),
+        ("Studio 54", "Studio 45"),
+        ("Unit 0421 Widgets", "Unit 0121 Widgets"),
         ("Zentrix", "Zentrix Group"),
     ],
 )
@@ -152,10 +170,68 @@ def test_different_companies_with_similar_names_do_not_match(stored: str, checke
     assert find_conflicts(later, index_of(first)) == []
 
 
-def test_a_near_name_with_a_different_website_is_not_a_conflict() -> None:
+@pytest.mark.parametrize(
+    ("stored", "checked", "confidence"),
+    [("Acme", "Acne", 0.71), ("Kora", "Kora Oy", 0.9), ("Bolt Data", "Blot Data", 0.79)],
+)
+def test_short_names_tolerate_one_slip(stored: str, checked: str, confidence: float) -> None:
+    first = registration(1, stored, partner="ptn_a", products=())
+    later = registration(2, checked, partner="ptn_b", products=())
+    assert only(find_conflicts(later, index_of(first))).confidence == confidence
+
+
+def test_a_near_name_with_a_different_website_is_a_conflict_with_less_confidence() -> None:
     first = registration(1, "Zentrix Technologies", domain="zentrix.de", partner="ptn_a")
     later = registration(2, "Zentirx Technologies", domain="zentirx.com", partner="ptn_b")
+    conflict = only(find_conflicts(later, index_of(first)))
+    assert conflict.match_kinds == (
+        MatchKind.FUZZY_NAME,
+        MatchKind.PRODUCT_OVERLAP,
+        MatchKind.OTHER_WEBSITE,
+    )
+    assert conflict.matches[-1].value == "zentirx.com / zentrix.de"
+    assert conflict.confidence == 0.62
+
+
+def test_the_same_website_name_on_two_country_domains_says_nothing() -> None:
+    first = registration(1, "Zentrix Technologies", domain="zentrix.de", partner="ptn_a")
+    later = registration(2, "Zentirx Technologies", domain="zentrix.fi", partner="ptn_b")
+    conflict = only(find_conflicts(later, index_of(first)))
+    assert conflict.match_kinds == (MatchKind.FUZZY_NAME, MatchKind.PRODUCT_OVERLAP)
+
+
+def test_two_slips_in_one_short_word_are_another_word() -> None:
+    first = registration(1, "KA Aviation Trading", partner="ptn_a", products=())
+    later = registration(2, "BJ Aviation Trading", partner="ptn_b", products=())
     assert find_conflicts(later, index_of(first)) == []
+    spread = registration(3, "KB Aviation Tradng", partner="ptn_b", products=())
+    assert find_conflicts(spread, index_of(first)) != []
+
+
+def test_the_same_website_name_under_another_suffix_adds_to_a_near_name() -> None:
+    first = registration(1, "Zentrix Technologies", domain="zentrix.de", partner="ptn_a")
+    later = registration(2, "Zentirx Technologies", domain="zentrix.com", partner="ptn_b")
+    conflict = only(find_conflicts(later, index_of(first)))
+    assert MatchKind.WEBSITE_NAME in conflict.match_kinds
+    assert conflict.confidence == 0.94
+
+
+def test_two_slips_match_only_in_long_names() -> None:
+    first = registration(1, "Zentrix Technologies", partner="ptn_a", products=())
+    two_slips = registration(2, "Zentirx Technolgoies", partner="ptn_b", products=())
+    assert only(find_conflicts(two_slips, index_of(first))).matches[0].weight == 0.8
+    short = registration(3, "Nordic Cloud", partner="ptn_a", products=())
+    assert find_conflicts(registration(4, "Nordci Clodu", partner="ptn_b"), index_of(short)) == []
+
+
+def test_one_common_word_for_another_is_evidence_against() -> None:
+    crowd = [registration(10 + n, f"Brand{n:02d} Hill", partner="ptn_x") for n in range(8)]
+    crowd += [registration(30 + n, f"Mark{n:02d} Mill", partner="ptn_x") for n in range(8)]
+    first = registration(1, "Nordvik Hill Bakery", partner="ptn_a", products=())
+    later = registration(2, "Nordvik Mill Bakery", partner="ptn_b", products=())
+    index = index_of(first, *crowd)
+    assert find_conflicts(later, index) == []
+    assert find_conflicts(later, index_of(first)) != []
 
 
 def test_products_alone_are_never_a_conflict() -> None:
@@ -273,9 +349,9 @@ def test_a_conflict_explains_itself() -> None:
             "deal_2 conflicts with registration deal_1 by partner ptn_a "
             "(99% sure it is the same customer):"
         ),
-        "  - same website domain nordiccloud.fi",
-        "  - same normalised name 'nordic cloud'",
-        "  - products in common: crm",
+        "  - same website domain nordiccloud.fi [+3.00]",
+        "  - same normalised name 'nordic cloud' [+2.20]",
+        "  - products in common: crm [+0.30]",
         (
             "  review by rule first_to_register: partner ptn_a registered this customer first "
             "as deal_1 (submitted_at 2026-03-02T09:01:00+00:00); a manager must review this one"
@@ -524,3 +600,169 @@ def test_later_changes_to_the_vocabulary_reach_checks_made_before_them() -> None
     assert {c.other_id for c in find_conflicts(checked, index)} == {"deal_1", "deal_2", "deal_3"}
     index.remove("deal_2")
     assert {c.other_id for c in find_conflicts(checked, index)} == {"deal_1", "deal_3"}
+
+
+# --- evidence, weights and confidence ---------------------------------------------
+
+
+def test_each_signal_has_a_weight_and_the_confidence_is_their_logistic_sum() -> None:
+    first = registration(1, "Nordic Cloud Oy", domain="nordiccloud.fi", partner="ptn_a")
+    later = registration(2, "Nordic Cloud", domain="nordic-cloud.com", partner="ptn_b")
+    conflict = only(find_conflicts(later, index_of(first)))
+    assert [(m.kind, m.weight) for m in conflict.matches] == [
+        (MatchKind.EXACT_NAME, 2.2),
+        (MatchKind.PRODUCT_OVERLAP, 0.3),
+        (MatchKind.OTHER_WEBSITE, -1.3),
+    ]
+    total = sum(m.weight for m in conflict.matches)
+    assert conflict.confidence == round(1 / (1 + math.exp(-total)), 2) == 0.77
+    assert match_confidence(conflict.matches) == conflict.confidence
+
+
+def test_a_match_built_by_hand_gets_its_kinds_standard_weight() -> None:
+    assert Match(MatchKind.DOMAIN, "acme.com").weight == STANDARD_WEIGHTS[MatchKind.DOMAIN]
+    assert Match(MatchKind.FUZZY_NAME, "a ~ b", 1.0).weight == 1.9
+    assert match_confidence([Match(MatchKind.EXACT_NAME, "acme")], same_country=False) == 0.4
+
+
+def test_a_weight_out_of_range_is_refused() -> None:
+    with pytest.raises(ValidationError, match="weight"):
+        Match(MatchKind.DOMAIN, "acme.com", 1.0, 99.0)
+
+
+def test_different_numbers_in_the_names_count_against_a_match() -> None:
+    first = registration(1, "Studio 54 Media", partner="ptn_a", domain="studio54.fi")
+    later = registration(2, "Studio 45 Media", partner="ptn_b", domain="studio54.fi")
+    conflict = only(find_conflicts(later, index_of(first)))
+    assert MatchKind.OTHER_NUMBER in conflict.match_kinds
+    assert (
+        conflict.confidence
+        < only(
+            find_conflicts(
+                registration(3, "Studio 54 Media", domain="studio54.fi"), index_of(first)
+            )
+        ).confidence
+    )
+
+
+def test_a_conflict_lists_what_speaks_against_it_in_its_explanation() -> None:
+    first = registration(1, "Zentrix Technologies", domain="zentrix.de", partner="ptn_a")
+    later = registration(2, "Zentirx Technologies", domain="zentirx.com", partner="ptn_b")
+    text = only(find_conflicts(later, index_of(first))).explain()
+    assert "  - different websites: zentirx.com / zentrix.de [-1.30]" in text.splitlines()
+
+
+# --- checking a bare customer ----------------------------------------------------------
+
+
+def test_a_bare_customer_is_checked_without_a_registration() -> None:
+    index = index_of(registration(1, "Nordic Cloud Oy", domain="nordiccloud.fi", partner="ptn_a"))
+    conflict = only(check_customer(Customer("NORDIC CLOUD", "FI"), index))
+    assert (conflict.registration_id, conflict.other_id) == ("customer", "deal_1")
+    assert (conflict.rule, conflict.outcome) == (
+        ConflictRule.FIRST_TO_REGISTER,
+        ConflictOutcome.REVIEW,
+    )
+
+
+def test_a_bare_customer_of_the_same_partner_is_a_duplicate() -> None:
+    index = index_of(registration(1, "Nordic Cloud Oy", domain="nordiccloud.fi", partner="ptn_a"))
+    customer = Customer("Nordic Cloud", "FI", "https://nordiccloud.fi")
+    conflict = only(check_customer(customer, index, partner_id="ptn_a", subject_id="draft_1"))
+    assert (conflict.registration_id, conflict.rule, conflict.outcome) == (
+        "draft_1",
+        ConflictRule.DUPLICATE,
+        ConflictOutcome.REJECT,
+    )
+
+
+def test_a_bare_customer_check_refuses_a_bad_subject_id() -> None:
+    with pytest.raises(ValidationError, match="subject_id"):
+        check_customer(Customer("Acme", "FI"), ConflictIndex(), subject_id="two words")
+
+
+# --- bulk build and diagnostics -----------------------------------------------------
+
+
+@given(populations(), st.randoms(use_true_random=False))
+def test_a_bulk_build_equals_adding_one_by_one(
+    population: list[DealRegistration], random: object
+) -> None:
+    shuffled = list(population)
+    random.shuffle(shuffled)  # type: ignore[attr-defined]
+    built = ConflictIndex.build(shuffled)
+    added = index_of(*population)
+    assert built.stats() == added.stats()
+    for subject in population:
+        assert find_conflicts(subject, built) == find_conflicts(subject, added)
+
+
+def test_a_bulk_build_skips_inactive_registrations_and_keeps_the_last_copy() -> None:
+    draft = attrs.evolve(
+        registration(1, "Nordic Cloud Oy"), status=DealStatus.DRAFT, submitted_at=None
+    )
+    index = ConflictIndex.build(
+        [draft, registration(2, "Acme"), registration(2, "Zentrix Labs"), registration(3, "X1")]
+    )
+    assert sorted(index.registration_ids()) == ["deal_2", "deal_3"]
+    assert find_conflicts(registration(9, "Zentrix Labs", partner="ptn_b"), index) != []
+    with pytest.raises(ValidationError, match="DealRegistration"):
+        ConflictIndex.build(["deal_1"])  # type: ignore[list-item]
+
+
+def test_the_profile_shows_what_matching_compares() -> None:
+    profile = ConflictIndex().profile(
+        Customer("AB Nordkraft", "SE", "www.nordkraft.se", "eva@mail.nordkraft.se"), ["CRM"]
+    )
+    assert profile == Profile(
+        name="nordkraft",
+        compact="nordkraft",
+        words=("nordkraft",),
+        key="nordkraft",
+        website="nordkraft.se",
+        email="nordkraft.se",
+        country="SE",
+        products="crm",
+    )
+
+
+def test_candidates_say_which_look_up_offered_each_record() -> None:
+    index = index_of(
+        registration(1, "Zentrix Technologies", domain="zentrix.de"),
+        registration(2, "Nordic Cloud Oy"),
+        registration(3, "Acme Widgets", domain="acme.com"),
+    )
+    profile = index.profile(Customer("Zentirx Technologies GmbH", "DE", "acme.com"))
+    found = index.candidates(profile)
+    assert [(c.id, c.kind, c.name) for c in found] == [
+        ("deal_1", PartyKind.REGISTRATION, "zentrix technologies"),
+        ("deal_3", PartyKind.REGISTRATION, "acme widgets"),
+    ]
+    # In an index this small every word is distinctive, "technologies" too.
+    assert found[0].routes == ("word 'technologies'", "corrected 'zentirx' to 'zentrix'")
+    assert found[1].routes == ("website",)
+
+
+@pytest.mark.parametrize(
+    ("stored", "checked"),
+    [
+        ("Ridgeway Capital", "Ridgewaycapital"),
+        ("Ridgewaycapital", "Ridgeway Capital"),
+        ("Ridgeway Capital", "Ridgewaycapitl"),
+        ("Ridgewaycapital", "Ridgeway Capitl"),
+        ("JM Partners Logistics", "JN Partners Logistics"),
+        ("Nordkraft AB", "AB Nordkraft"),
+    ],
+)
+def test_joined_split_and_short_words_are_offered(stored: str, checked: str) -> None:
+    first = registration(1, stored, partner="ptn_a", country="SE")
+    later = registration(2, checked, partner="ptn_b", country="SE")
+    assert [c.other_id for c in find_conflicts(later, index_of(first))] == ["deal_1"]
+
+
+def test_a_slip_that_looks_like_a_run_together_legal_form_stays_a_word() -> None:
+    # "colud" is one slip from "coltd" ("Co. Ltd" run together), which is no reason
+    # to drop it from the name.
+    first = registration(1, "Wyndgafi Cloud", partner="ptn_a", email="cfo@wyndgafi.com")
+    later = registration(2, "Wyndgafi Colud", partner="ptn_b")
+    assert [c.other_id for c in find_conflicts(later, index_of(first))] == ["deal_1"]

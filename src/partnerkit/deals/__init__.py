@@ -9,9 +9,10 @@ a `partnerkit.Change` with the new registration and the events it implies.
 
 Conflict detection finds the same customer elsewhere: among active registrations
 (a `ConflictIndex`), and among the vendor's direct opportunities and existing
-customers. `find_conflicts` says what matched, how sure it is and which rule
-decides; `customer_keys` gives storage the keys to claim so that two registrations
-for one customer can never both be approved. The helpers `normalize_company_name`
+customers. `find_conflicts` (and `check_customer`, for a customer not yet registered) says
+what matched and what differs, how sure it is and which rule decides;
+`customer_keys` gives storage the keys to claim so that two registrations for one
+customer can never both be approved. The helpers `normalize_company_name`
 and `registrable_domain` are useful on their own.
 
 See docs/deals.md for the whole workflow.
@@ -25,16 +26,18 @@ from partnerkit.deals._conflicts import (
     Party,
     RankBy,
     Verdict,
+    check_customer,
     customer_keys,
     find_conflicts,
     match_confidence,
     name_similarity,
 )
 from partnerkit.deals._domains import SHARED_EMAIL_DOMAINS, email_domain, registrable_domain
-from partnerkit.deals._index import ConflictIndex, HouseAccount
+from partnerkit.deals._index import Candidate, ConflictIndex, HouseAccount, Profile
 from partnerkit.deals._model import (
     ACTIVE_STATUSES,
     REASON_REQUIRED,
+    STANDARD_WEIGHTS,
     TRANSITIONS,
     Conflict,
     ConflictOutcome,
@@ -81,8 +84,10 @@ __all__ = [
     "LEGAL_FORM_COUNT",
     "REASON_REQUIRED",
     "SHARED_EMAIL_DOMAINS",
+    "STANDARD_WEIGHTS",
     "SYSTEM_ACTOR",
     "TRANSITIONS",
+    "Candidate",
     "Conflict",
     "ConflictIndex",
     "ConflictOutcome",
@@ -104,11 +109,13 @@ __all__ = [
     "MatchKind",
     "Party",
     "PartyKind",
+    "Profile",
     "RankBy",
     "Verdict",
     "amend",
     "approve",
     "approve_extension",
+    "check_customer",
     "customer_keys",
     "deny_extension",
     "email_domain",

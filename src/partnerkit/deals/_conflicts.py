@@ -1,18 +1,30 @@
-"""Conflict detection: evidence, confidence, the replaceable policy, and customer keys."""
+"""Conflict detection: evidence, confidence, the replaceable policy, and customer keys.
+
+Evidence is combined, never vetoed. Every signal about a pair of records (a shared
+website, an exact or near name, products in common, and the differences: other
+websites, other countries, other numbers in the names, a common word swapped for
+another) carries a weight in log-odds, and the confidence is the logistic function
+of their sum. A pair is a conflict when it has at least one identity signal (a
+domain, a contact-email domain or a name) and its confidence reaches the policy's
+``min_confidence``.
+"""
 
 from __future__ import annotations
 
 import enum
+import math
 import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 import attrs
 
+from partnerkit._base.ids import check_id
 from partnerkit.deals._domains import SHARED_EMAIL_DOMAINS
-from partnerkit.deals._fuzzy import key_similarity, similarity_at_least
+from partnerkit.deals._fuzzy import edit_distance
 from partnerkit.deals._index import ConflictIndex, HouseAccount, Profile, make_profile
 from partnerkit.deals._model import (
+    STANDARD_WEIGHTS,
     Conflict,
     ConflictOutcome,
     ConflictRule,
@@ -23,10 +35,11 @@ from partnerkit.deals._model import (
     PartyKind,
 )
 from partnerkit.deals._names import match_key, match_words, normalize_company_name
+from partnerkit.deals._names_v1 import normalize_v1
 from partnerkit.errors import ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 __all__ = [
     "CUSTOMER_KEY_VERSION",
@@ -36,23 +49,38 @@ __all__ = [
     "Party",
     "RankBy",
     "Verdict",
+    "check_customer",
     "customer_keys",
     "find_conflicts",
     "match_confidence",
     "name_similarity",
 ]
 
-# How much each piece of evidence alone says that two records are one customer.
-# Combined as independent evidence (1 - product of the misses), so a shared domain
-# and an exact name give 0.995 and are reported as 0.99.
-_DOMAIN_WEIGHT: Final = 0.95
-_EMAIL_WEIGHT: Final = 0.85  # a contact's address may be an agency's or a parent's
-_NAME_WEIGHT: Final = 0.9
-_NAME_WEIGHT_ABROAD: Final = 0.6  # "Acme" in FI and "Acme" in US are often two firms
-_FUZZY_FACTOR: Final = 0.85
-_FUZZY_FACTOR_ABROAD: Final = 0.5  # a near name in another country stays under 0.5
-_PRODUCT_WEIGHT: Final = 0.3  # never a conflict alone; partners sell the same SKUs
 _MAX_CONFIDENCE: Final = 0.99
+_MIN_CONFIDENCE: Final = 0.01
+# Fuzzy name weights by slips and length. A slip in a short name is more often
+# another company than one in a long name, so it weighs less.
+_VARIANT_WEIGHT: Final = STANDARD_WEIGHTS[MatchKind.FUZZY_NAME] + 0.6
+_ONE_SLIP_SHORT: Final = 0.9  # names of 4 to 6 letters
+_ONE_SLIP: Final = STANDARD_WEIGHTS[MatchKind.FUZZY_NAME]  # 7 to 13 letters
+_ONE_SLIP_LONG: Final = 1.5  # 14 letters or more
+_TWO_SLIPS: Final = 0.8  # 14 letters or more
+#: Names of this many letters or fewer (acronyms) only ever match exactly.
+EXACT_ONLY_UP_TO: Final = 3
+#: Names of this many letters or more tolerate two slips; shorter ones one.
+TWO_SLIPS_FROM: Final = 14
+# Top-level domains that say nothing about a country: the same name there and on a
+# country domain is one company's two sites ("acme.de", "acme.com").
+_GENERIC_TLDS: Final = frozenset(
+    {"com", "net", "org", "biz", "info", "io", "co", "app", "tech", "group", "global"}
+)
+#: A word shorter than this (initials, "Lee") tolerates one slip: two slips in "KA"
+#: make "BJ", another word, not a typing accident.
+TWO_SLIPS_IN_A_WORD_FROM: Final = 4
+# Evidence that two records are one customer; the rest only adds to or takes away.
+_IDENTITY: Final = frozenset(
+    {MatchKind.DOMAIN, MatchKind.CONTACT_EMAIL_DOMAIN, MatchKind.EXACT_NAME, MatchKind.FUZZY_NAME}
+)
 
 
 class RankBy(enum.StrEnum):
@@ -146,29 +174,26 @@ class DefaultConflictPolicy:
       registration, with the vendor's own note as part of the reason.
     - A second registration by the **same partner** for the same customer is a
       duplicate: rejected when the match is at least ``reject_duplicates_at``
-      sure (a shared domain or an exact name in the same country), sent to
-      review when only a near name says so.
+      sure (a shared domain, or an exact name in the same country), sent to
+      review when the evidence is weaker (a near name).
     - Across partners, the **first registered** (by ``rank_by``, then by id) has
       priority and may proceed; the later one goes to **review**.
 
     Attributes:
-        fuzzy_threshold: The lowest name similarity counted as a fuzzy match.
-            0.85 (names compared without legal forms, spaces or punctuation):
-            one slip in a name of 7 letters or more, two in 14 or more, never
-            more than two. On the labelled benchmark set it finds 99% of single
-            typos (0.88 finds 97.6%; 0.83 gains 0.1% more) with no false match
-            on new customers that share words; lower values start matching
-            different companies with similar names ("Nordic Cloud" and "Nordic
-            Crowd" are 0.82), and account-mapping practice prefers a missed
-            match to a false one.
-        min_confidence: Matches less sure than this are dropped (0.5 drops a
-            near name in another country, keeps an exact name there).
+        fuzzy_threshold: The lowest name similarity (``1 - slips / letters``)
+            counted as a fuzzy match, on top of the rule that names of 3 letters
+            or fewer match only exactly, names of 4 to 13 letters tolerate one
+            slip and names of 14 or more two. 0.75 lets that rule decide (one slip
+            in a 4-letter name is 0.75); 0.9 would demand 10 letters for a slip.
+        min_confidence: Matches less sure than this are dropped (0.5: the
+            evidence for must outweigh the evidence against; an exact name in
+            another country needs one more signal, such as a contact email).
         reject_duplicates_at: Same-partner matches at least this sure are rejected
             outright; weaker ones go to review.
         rank_by: Which instant decides first-to-register.
     """
 
-    fuzzy_threshold: float = attrs.field(default=0.85, validator=_check_fraction)
+    fuzzy_threshold: float = attrs.field(default=0.75, validator=_check_fraction)
     min_confidence: float = attrs.field(default=0.5, validator=_check_fraction)
     reject_duplicates_at: float = attrs.field(default=0.85, validator=_check_fraction)
     rank_by: RankBy = attrs.field(default=RankBy.SUBMITTED_AT, converter=RankBy)
@@ -249,102 +274,223 @@ class DefaultConflictPolicy:
 #: The policy `find_conflicts` uses unless told otherwise.
 DEFAULT_POLICY: Final = DefaultConflictPolicy()
 
-
-def _evidence(mine: Profile, theirs: Profile, threshold: float) -> list[Match]:
-    """What two profiles share, strongest evidence first. Symmetric in its arguments."""
-    matches: list[Match] = []
-    if mine.website is not None and mine.website == theirs.website:
-        matches.append(Match(MatchKind.DOMAIN, mine.website))
-    # A domain both share, other than website to website, came through an email.
-    shared = {mine.website, mine.email} & {theirs.website, theirs.email}
-    shared.discard(None)
-    if mine.website is not None and mine.website == theirs.website:
-        shared.discard(mine.website)
-    through_email = sorted(domain for domain in shared if domain is not None)
-    if through_email:
-        matches.append(Match(MatchKind.CONTACT_EMAIL_DOMAIN, through_email[0]))
-    if mine.compact and mine.compact == theirs.compact:
-        matches.append(Match(MatchKind.EXACT_NAME, mine.name))
-    elif (
-        mine.key
-        and theirs.key
-        and not (
-            # Two different websites are the customers' own word that they are two
-            # companies; a near name alone does not overrule that.
-            mine.website is not None
-            and theirs.website is not None
-            and mine.website != theirs.website
-        )
-    ):
-        score = 1.0 if mine.key == theirs.key else _fuzzy_score(mine, theirs, threshold)
-        if score is not None:
-            first, second = sorted((mine.name, theirs.name))
-            matches.append(Match(MatchKind.FUZZY_NAME, f"{first} ~ {second}", round(score, 3)))
-    if matches and mine.products and theirs.products:
-        common = mine.product_set & theirs.product_set
-        if common:
-            matches.append(Match(MatchKind.PRODUCT_OVERLAP, ", ".join(sorted(common))))
-    return matches
-
-
 _NOT_DIGITS: Final = re.compile(r"\D+")
 
 
-def _fuzzy_score(mine: Profile, theirs: Profile, threshold: float) -> float | None:
-    """The better of the similarities of the plain names and of their folded keys.
-
-    Plain names measure typing slips exactly; folded keys forgive spelling and
-    script variants on top of them ("Mueller Sohne" against "Müller Söhne").
-    Names whose numbers differ never match: "Studio 54" and "Studio 45", or
-    "Unit 0421" and "Unit 0121", are different companies, not slips.
-    """
-    if _NOT_DIGITS.sub("", mine.compact) != _NOT_DIGITS.sub("", theirs.compact):
-        return None
-    plain = similarity_at_least(mine.compact, theirs.compact, threshold)
-    folded = similarity_at_least(mine.key, theirs.key, threshold)
-    if plain is None:
-        return folded
-    return plain if folded is None else max(plain, folded)
+def allowed_slips(letters: int) -> int:
+    """How many typing slips a name of ``letters`` letters tolerates: 0, 1 or 2."""
+    if letters <= EXACT_ONLY_UP_TO:
+        return 0
+    return 1 if letters < TWO_SLIPS_FROM else 2
 
 
-def match_confidence(matches: Iterable[Match], *, same_country: bool) -> float:
-    """How sure the evidence makes partnerkit that two records are one customer (0 to 0.99).
+def _fuzzy_weight(slips: int, letters: int) -> float:
+    if slips == 0:
+        return _VARIANT_WEIGHT
+    if slips == 1:
+        if letters <= 6:
+            return _ONE_SLIP_SHORT
+        return _ONE_SLIP if letters < TWO_SLIPS_FROM else _ONE_SLIP_LONG
+    return _TWO_SLIPS
 
-    Each kind of evidence has a weight (domain 0.95, contact-email domain 0.85,
-    exact name 0.9 in the same country and 0.6 across countries, fuzzy name its
-    similarity times 0.85 or 0.5, product overlap 0.3) and they combine as
-    independent evidence: ``1 - (1 - w1) * (1 - w2) * ...``, rounded to 2 places.
-    """
-    miss = 1.0
-    for match in matches:
-        if match.kind is MatchKind.DOMAIN:
-            weight = _DOMAIN_WEIGHT
-        elif match.kind is MatchKind.CONTACT_EMAIL_DOMAIN:
-            weight = _EMAIL_WEIGHT
-        elif match.kind is MatchKind.EXACT_NAME:
-            weight = _NAME_WEIGHT if same_country else _NAME_WEIGHT_ABROAD
-        elif match.kind is MatchKind.FUZZY_NAME:
-            weight = match.score * (_FUZZY_FACTOR if same_country else _FUZZY_FACTOR_ABROAD)
+
+def _words(profile: Profile) -> tuple[str, ...]:
+    """A profile's words (a stored profile leaves them to be found when needed)."""
+    return profile.words or match_words(profile.name)
+
+
+def _two_slips_in_a_short_word(mine: tuple[str, ...], theirs: tuple[str, ...]) -> bool:
+    """Whether two names of as many words differ by two slips inside one short word."""
+    if len(mine) != len(theirs):
+        return False
+    return any(
+        one != other
+        and min(len(one), len(other)) < TWO_SLIPS_IN_A_WORD_FROM
+        and edit_distance(one, other, 1) > 1
+        for one, other in zip(mine, theirs, strict=True)
+    )
+
+
+def _pair(left: str, right: str, sign: str) -> str:
+    first, second = sorted((left, right))
+    return f"{first} {sign} {second}"
+
+
+def _name_evidence(
+    mine: Profile, theirs: Profile, threshold: float, is_common: Callable[[str], bool]
+) -> list[Match]:
+    """The name signals of two profiles: exact, fuzzy, and what speaks against a fuzzy one."""
+    if not mine.compact or not theirs.compact:
+        return []
+    if mine.compact == theirs.compact:
+        return [Match(MatchKind.EXACT_NAME, mine.name, 1.0, STANDARD_WEIGHTS[MatchKind.EXACT_NAME])]
+    found: list[Match] = []
+    letters = max(len(mine.compact), len(theirs.compact))
+    if mine.key and mine.key == theirs.key:
+        slips = 0
+        score = 1.0
+    else:
+        allowed = allowed_slips(letters)
+        if not allowed or abs(len(mine.compact) - len(theirs.compact)) > allowed:
+            return []
+        slips = edit_distance(mine.compact, theirs.compact, allowed)
+        if slips > 1:
+            # The folded keys forgive spelling variants on top of the slips.
+            slips = min(slips, edit_distance(mine.key, theirs.key, allowed))
+        if slips > allowed:
+            return []
+        score = 1.0 - slips / letters
+        if score < threshold:
+            return []
+        if slips > 1 and _two_slips_in_a_short_word(_words(mine), _words(theirs)):
+            return []
+    found.append(
+        Match(
+            MatchKind.FUZZY_NAME,
+            _pair(mine.name, theirs.name, "~"),
+            round(score, 3),
+            _fuzzy_weight(slips, letters),
+        )
+    )
+    digits = (
+        _NOT_DIGITS.sub(" ", mine.compact).split(),
+        _NOT_DIGITS.sub(" ", theirs.compact).split(),
+    )
+    if digits[0] != digits[1]:
+        found.append(
+            Match(
+                MatchKind.OTHER_NUMBER,
+                _pair(" ".join(digits[0]) or "none", " ".join(digits[1]) or "none", "/"),
+                1.0,
+                STANDARD_WEIGHTS[MatchKind.OTHER_NUMBER],
+            )
+        )
+    elif slips and len(_words(mine)) == len(_words(theirs)):
+        swapped = [
+            (one, other)
+            for one, other in zip(_words(mine), _words(theirs), strict=True)
+            if one != other
+        ]
+        # Words of three letters or more: initials ("ST", "TS") are common too, but
+        # swapping two of them is a slip.
+        common = [
+            (one, other)
+            for one, other in swapped
+            if min(len(one), len(other)) >= 3 and is_common(one) and is_common(other)
+        ]
+        if common:
+            one, other = common[0]
+            found.append(
+                Match(
+                    MatchKind.OTHER_WORD,
+                    _pair(one, other, "/"),
+                    1.0,
+                    STANDARD_WEIGHTS[MatchKind.OTHER_WORD],
+                )
+            )
+    return found
+
+
+def _evidence(
+    mine: Profile,
+    theirs: Profile,
+    threshold: float,
+    is_common: Callable[[str], bool] = lambda _: False,
+) -> list[Match]:
+    """Every signal about two profiles, strongest first. Symmetric in its arguments."""
+    matches: list[Match] = []
+    same_website = mine.website is not None and mine.website == theirs.website
+    if same_website:
+        weight = STANDARD_WEIGHTS[MatchKind.DOMAIN]
+        matches.append(Match(MatchKind.DOMAIN, mine.website, 1.0, weight))  # type: ignore[arg-type]
+    # A domain both share, other than website to website, came through an email.
+    shared = {mine.website, mine.email} & {theirs.website, theirs.email}
+    shared.discard(None)
+    if same_website:
+        shared.discard(mine.website)
+    if shared:
+        domain = min(shared)  # type: ignore[type-var]
+        weight = STANDARD_WEIGHTS[MatchKind.CONTACT_EMAIL_DOMAIN]
+        matches.append(Match(MatchKind.CONTACT_EMAIL_DOMAIN, domain, 1.0, weight))  # type: ignore[arg-type]
+    matches += _name_evidence(mine, theirs, threshold, is_common)
+    if not any(match.kind in _IDENTITY for match in matches):
+        return []
+    if mine.website is not None and theirs.website is not None and not same_website:
+        name, _, suffix = mine.website.partition(".")
+        other_name, _, other_suffix = theirs.website.partition(".")
+        if name != other_name:
+            kind: MatchKind | None = MatchKind.OTHER_WEBSITE
+            value = _pair(mine.website, theirs.website, "/")
+        elif suffix in _GENERIC_TLDS or other_suffix in _GENERIC_TLDS:
+            kind = MatchKind.WEBSITE_NAME
+            value = _pair(mine.website, theirs.website, "~")
         else:
-            weight = _PRODUCT_WEIGHT
-        miss *= 1.0 - weight
-    return round(min(1.0 - miss, _MAX_CONFIDENCE), 2)
+            # One name on two country domains: as often two firms as one.
+            kind = None
+        if kind is not None:
+            matches.append(Match(kind, value, 1.0, STANDARD_WEIGHTS[kind]))
+    if mine.country != theirs.country:
+        weight = STANDARD_WEIGHTS[MatchKind.OTHER_COUNTRY]
+        value = _pair(mine.country, theirs.country, "/")
+        matches.append(Match(MatchKind.OTHER_COUNTRY, value, 1.0, weight))
+    if mine.products and theirs.products:
+        common = mine.product_set & theirs.product_set
+        if common:
+            weight = STANDARD_WEIGHTS[MatchKind.PRODUCT_OVERLAP]
+            matches.append(Match(MatchKind.PRODUCT_OVERLAP, ", ".join(sorted(common)), 1.0, weight))
+    matches.sort(key=lambda match: (match.weight < 0, -abs(match.weight)))
+    return matches
 
 
-def _judge(
-    subject: Party,
+def match_confidence(matches: Iterable[Match], *, same_country: bool = True) -> float:
+    """How sure the evidence makes partnerkit that two records are one customer (0.01 to 0.99).
+
+    Each `Match` carries a weight in log-odds (`STANDARD_WEIGHTS`: a shared
+    website +3.0, a contact-email domain +1.75, an exact name +2.2, a near name
+    +0.8 to +1.9 by slips and length, products in common +0.3, a country website
+    and a generic one of the same name +1.0; websites of different names -1.3,
+    different countries -2.6, different numbers in the names -3.0, a common word swapped for
+    another -2.0). The confidence is the logistic function of their sum,
+    ``1 / (1 + e ** -sum)``, rounded to 2 places and kept within 0.01 and 0.99: a
+    sum of 0 is 0.5, +2.2 is 0.9, +3.0 is 0.95.
+
+    Args:
+        matches: The evidence, as a `Conflict` lists it.
+        same_country: Pass False for matches between records in two countries
+            that do not already list an ``other_country`` signal.
+    """
+    matches = tuple(matches)
+    total = math.fsum(match.weight for match in matches)
+    if not same_country and all(match.kind is not MatchKind.OTHER_COUNTRY for match in matches):
+        total += STANDARD_WEIGHTS[MatchKind.OTHER_COUNTRY]
+    confidence = 1.0 / (1.0 + math.exp(-total))
+    return round(min(max(confidence, _MIN_CONFIDENCE), _MAX_CONFIDENCE), 2)
+
+
+def _weigh(
     profile: Profile,
-    other: Party,
     other_profile: Profile,
     policy: ConflictPolicy,
-) -> Conflict | None:
-    matches = _evidence(profile, other_profile, policy.fuzzy_threshold)
+    is_common: Callable[[str], bool],
+) -> tuple[tuple[Match, ...], float] | None:
+    """The evidence about two profiles and its confidence, if it makes a conflict."""
+    matches = _evidence(profile, other_profile, policy.fuzzy_threshold, is_common)
     if not matches:
         return None
-    confidence = match_confidence(matches, same_country=profile.country == other_profile.country)
+    confidence = match_confidence(matches)
     if confidence < policy.min_confidence:
         return None
-    found = tuple(matches)
+    return tuple(matches), confidence
+
+
+def _conflict(
+    subject: Party,
+    other: Party,
+    other_name: str,
+    weighed: tuple[tuple[Match, ...], float],
+    policy: ConflictPolicy,
+) -> Conflict | None:
+    found, confidence = weighed
     verdict = policy.judge(subject, other, found, confidence)
     if verdict is None:
         return None
@@ -353,7 +499,7 @@ def _judge(
         other_kind=other.kind,
         other_id=other.id,
         other_partner_id=other.partner_id,
-        other_name=other_profile.name,
+        other_name=other_name,
         matches=found,
         confidence=confidence,
         rule=verdict.rule,
@@ -361,6 +507,51 @@ def _judge(
         has_priority=verdict.has_priority,
         reason=verdict.reason,
     )
+
+
+def _conflicts_of(
+    subject: Party,
+    profile: Profile,
+    index: ConflictIndex,
+    *,
+    policy: ConflictPolicy,
+    accounts: Iterable[HouseAccount],
+    own: int | None,
+) -> list[Conflict]:
+    is_common = index.is_common
+    conflicts: list[Conflict] = []
+    could_match = index.could_match
+    for slot in index._candidate_slots(profile):
+        if slot == own or not could_match(slot, profile):
+            continue
+        other_profile = index.stored_profile(slot)
+        # Weigh first: most candidates fall short, and need no party built.
+        weighed = _weigh(profile, other_profile, policy, is_common)
+        if weighed is None:
+            continue
+        stored = index.party(slot)
+        other = Party(
+            stored.kind,
+            stored.id,
+            stored.partner_id,
+            stored.registered_at,
+            stored.submitted_at,
+            stored.note,
+        )
+        found = _conflict(subject, other, other_profile.name, weighed, policy)
+        if found is not None:
+            conflicts.append(found)
+    for account in accounts:
+        account_profile = index.profile(account.customer)
+        weighed = _weigh(profile, account_profile, policy, is_common)
+        if weighed is None:
+            continue
+        other = Party(PartyKind(account.kind), account.id, note=account.note)
+        found = _conflict(subject, other, account_profile.name, weighed, policy)
+        if found is not None and all(c.other_id != found.other_id for c in conflicts):
+            conflicts.append(found)
+    conflicts.sort(key=lambda c: (-c.outcome.severity, -c.confidence, c.other_id))
+    return conflicts
 
 
 def find_conflicts(
@@ -373,10 +564,11 @@ def find_conflicts(
     """Every conflict of ``registration`` with what ``index`` holds, most serious first.
 
     Compares the customer's registrable website and contact-email domains, its
-    normalised name (exact) and its match key (fuzzy, `DefaultConflictPolicy`
-    explains the threshold), and reports products in common. Only the few records
-    that share a key with the customer are scored (see `ConflictIndex`); the
-    registration itself is skipped if the index holds it.
+    normalised name (exact) and its name key (spelling variants and typing slips,
+    see `DefaultConflictPolicy`), notes what speaks against a match (other
+    websites, countries, numbers or words), and weighs it all (`match_confidence`).
+    Only the few records that blocking offers are scored (see `ConflictIndex`);
+    the registration itself is skipped if the index holds it.
 
     Args:
         registration: The registration to check (usually just submitted, or about
@@ -401,34 +593,58 @@ def find_conflicts(
         registration.submitted_at,
     )
     own = index.slot_of(registration.id)
-    conflicts: list[Conflict] = []
-    for slot in index.candidates(profile):
-        if slot == own:
-            continue
-        stored = index.party(slot)
-        other = Party(
-            stored.kind,
-            stored.id,
-            stored.partner_id,
-            stored.registered_at,
-            stored.submitted_at,
-            stored.note,
-        )
-        found = _judge(subject, profile, other, index.stored_profile(slot), policy)
-        if found is not None:
-            conflicts.append(found)
-    for account in accounts:
-        other = Party(PartyKind(account.kind), account.id, note=account.note)
-        found = _judge(subject, profile, other, index.profile(account.customer), policy)
-        if found is not None and all(c.other_id != found.other_id for c in conflicts):
-            conflicts.append(found)
-    conflicts.sort(key=lambda c: (-c.outcome.severity, -c.confidence, c.other_id))
-    return conflicts
+    return _conflicts_of(subject, profile, index, policy=policy, accounts=accounts, own=own)
+
+
+def check_customer(
+    customer: Customer,
+    index: ConflictIndex,
+    *,
+    partner_id: str | None = None,
+    products: Iterable[str] = (),
+    policy: ConflictPolicy = DEFAULT_POLICY,
+    accounts: Iterable[HouseAccount] = (),
+    subject_id: str = "customer",
+) -> list[Conflict]:
+    """The conflicts a new registration for ``customer`` would meet, without building one.
+
+    For a portal's "is this customer taken?" check before a partner fills in a
+    registration, or a CRM import. The customer is judged as a registration
+    submitted after everything the index holds: another partner's registration
+    sends it to review, the same partner's is a duplicate, and the vendor's own
+    accounts block.
+
+    Args:
+        customer: Who to check.
+        index: The active registrations and house accounts.
+        partner_id: The partner asking, so its own registrations count as
+            duplicates; None when no partner is asking.
+        products: The products it would be registered with.
+        policy: What a match means; `DefaultConflictPolicy` unless told.
+        accounts: More direct opportunities or existing customers to compare with.
+        subject_id: The id the conflicts name as the checked registration.
+
+    Returns:
+        Conflicts, most serious first, as `find_conflicts` returns them.
+
+    Raises:
+        ValidationError: If ``customer`` is not a `Customer` or ``subject_id`` is
+            not a usable id.
+    """
+    if not isinstance(customer, Customer):
+        raise ValidationError.single("customer", "expected a Customer")
+    check_id(subject_id, "subject_id")
+    if partner_id is not None:
+        check_id(partner_id, "partner_id")
+    profile = index.profile(customer, tuple(products))
+    subject = Party(PartyKind.REGISTRATION, subject_id, partner_id)
+    return _conflicts_of(subject, profile, index, policy=policy, accounts=accounts, own=None)
 
 
 #: The version of the `customer_keys` format. Storage keeps it beside each claim; a
-#: release that changes normalisation (new legal forms) bumps it, and storage
-#: re-computes the claims of approved registrations when it does.
+#: release that changes the keys bumps it, and storage re-computes the claims of
+#: approved registrations when it does. Version 1's name normalisation is frozen
+#: (improvements to matching do not change the keys).
 CUSTOMER_KEY_VERSION: Final = 1
 
 
@@ -449,38 +665,51 @@ def customer_keys(
     - ``v1:name:<COUNTRY>:<normalised name without spaces>``, so "Nordic Cloud
       Oy" and "NordicCloud" in Finland share ``v1:name:FI:nordiccloud``.
 
-    Fuzzy (similar-name) matches are not keys: they are found by `find_conflicts`
-    when the approval is reviewed. Keys depend only on the customer and this
-    release's normalisation (`CUSTOMER_KEY_VERSION`), never on the index.
+    The name is normalised as version 1 of the key format defined it (legal forms
+    at the end, distinctive ones anywhere), which stays fixed while conflict
+    matching improves: a leading "AB" that `find_conflicts` now reads as a legal
+    form is still part of the claimed name. Near names and other variants are
+    found by `find_conflicts` when the approval is reviewed. Keys depend only on
+    the customer and `CUSTOMER_KEY_VERSION`, never on the index.
     """
     customer = subject.customer if isinstance(subject, DealRegistration) else subject
     if not isinstance(customer, Customer):
         raise ValidationError.single("subject", "expected a Customer or a DealRegistration")
     profile = make_profile(customer, (), frozenset(shared_email_domains))
     prefix = f"v{CUSTOMER_KEY_VERSION}"
-    keys = {f"{prefix}:name:{profile.country}:{profile.compact}"}
+    compact = normalize_v1(customer.name).replace(" ", "").replace("&", "")
+    keys = {f"{prefix}:name:{profile.country}:{compact}"}
     keys.update(
         f"{prefix}:domain:{domain}" for domain in (profile.website, profile.email) if domain
     )
     return tuple(sorted(keys))
 
 
-def name_similarity(left: str, right: str) -> float:
+def name_similarity(left: str, right: str, *, country: str | None = None) -> float:
     """How alike two company names are, from 0 to 1, as fuzzy matching measures it.
 
-    Both names are normalised (`normalize_company_name`) and folded for spelling
-    variants; the result is ``1 - edits / length of the longer`` of the two match
-    keys, where an edit is a missing, extra, wrong or swapped letter. Names are a
-    fuzzy match when this reaches the policy's ``fuzzy_threshold`` (0.85) within
-    two edits.
+    Both names are normalised (`normalize_company_name`, with ``country`` if
+    given) and folded for spelling variants; the result is ``1 - slips / length
+    of the longer`` of the two, where a slip is a missing, extra, wrong or swapped
+    letter (the better of the plain names and their folded keys). Names match
+    when the slips are within what their length allows (none
+    up to 3 letters, one up to 13, two from 14) and this reaches the policy's
+    ``fuzzy_threshold``.
 
     Example:
         >>> round(name_similarity("Zentrix Technologies GmbH", "Zentirx Technologies"), 3)
         0.947
     """
-    names = [normalize_company_name(name) for name in (left, right)]
+    names = [normalize_company_name(name, country) for name in (left, right)]
     compact = [name.replace(" ", "").replace("&", "") for name in names]
     keys = [match_key(match_words(name)) for name in names]
     if keys[0] == keys[1]:
         return 1.0
-    return round(max(key_similarity(*compact), key_similarity(*keys)), 3)
+    longest = max(len(compact[0]), len(compact[1]))
+    if not longest:
+        return 0.0
+    slips = min(
+        edit_distance(compact[0], compact[1], longest),
+        edit_distance(keys[0], keys[1], longest),
+    )
+    return round(max(0.0, 1.0 - slips / longest), 3)

@@ -101,6 +101,13 @@ def _registrable(host: str, rules: _Rules) -> str | None:
     """
     labels = host.split(".")
     count = len(labels)
+    if count == 2:
+        # The usual "name.tld": registrable unless it is a suffix itself.
+        if host in rules.exception:
+            return host
+        if host in rules.plain or labels[1] in rules.wildcard:
+            return None
+        return host
     for start in range(count):
         if ".".join(labels[start:]) in rules.exception:
             # "!city.kawasaki.jp": the suffix is "kawasaki.jp", so the exception

@@ -1,38 +1,66 @@
 """The conflict index: active registrations and house accounts, blocked on normalised keys.
 
 A check never scans the population. It looks up a handful of exact keys and scores
-only what they return:
+only the records they return (the *candidates*), cheapest look-ups first:
 
 1. the customer's registrable website domain and contact-email domain;
-2. its match key (`match_key`: the name's words folded for spelling and script
-   variants and joined without spaces), which is equal for legal-form,
-   punctuation, spacing and transliteration variants;
-3. for typing slips: every key that differs from the customer's in one word by one
-   edit. The words come from the index's own vocabulary, found through a
-   symmetric-deletion table (each distinct word is filed under itself and every
-   string one deletion away), so "Zentirx Technologies" looks up the key of
-   "zentrix technologies" without comparing against anything else. A counting
-   filter of the names' plain spellings skips corrections that name no registered
-   customer, so this route finds slips in names spelt as registered; a slip in a
-   name that is also transliterated differently ("Müller Sohnr" against
-   "Mueller Sohne") is only found if another key matches.
+2. its **name key** (`match_key`: the name's words, legal forms removed, folded for
+   spelling and script variants and joined without spaces), which is equal for
+   legal-form, punctuation, spacing ("Ridgewaycapital" and "Ridgeway Capital"),
+   transliteration and umlaut variants;
+3. every **distinctive word** of the name (one held by fewer than
+   `DISTINCTIVE_BELOW` records, typically the brand): all the records holding it,
+   whatever else their names say, which finds slips anywhere else in the name;
+4. **masked keys** for words of three letters or fewer (initials, "AB", "KG"): the
+   name with that word blanked out, kept for names that have one and another word;
+5. **corrected words**: each word that is not common is looked up in a
+   **deletion table**, where every known word of four letters or more is filed
+   under every string one deletion away. Two words within one typing slip (a
+   missing, extra, wrong or swapped letter) always share such a string, so
+   "Zentirx" finds "zentrix", and the name key of "zentrix technologies" is looked
+   up, never compared against anything else. A counting filter of the names' plain
+   spellings skips corrections that name no registered customer before any folding.
+   Words run together with the next ("Ridgeway Capitl") and unknown long words split
+   in two ("Ridgewaycapitl") are corrected the same way.
+
+Then it stops if anything was found, or if a distinctive word was (its records hold
+every name that differs in the other words). Otherwise: when every word is known,
+the common words are corrected too ("Hill & Smith Consultign" has no distinctive
+word); when a word is unknown, no single correction of another word can make a
+registered name, so for names of 14 letters or more (which may hold two slips) the
+pairs of corrections that include it are looked up, and common words two slips
+from it, from a small table of common words filed under every string two deletions
+away ("Insurage" for "Insurance").
+
+Results depend on what the index holds and nothing else: not on insertion order,
+not on ``PYTHONHASHSEED`` and not on the process. The deletion table hashes with
+CRC-32, which is the same in every process, so which words collide, and so what a
+look-up returns, depends on the words alone; Python's own (salted) ``hash`` only
+feeds the counting filter, whose false positives cost a dictionary look-up and never
+change an answer; every cap keeps the alphabetically first or the most used
+entries, never whichever a salted hash happened to list first.
 
 Memory is kept under 1 KB per registration by storing columns rather than objects,
-sharing (interning) repeated strings such as partner ids, countries, domains and
-product lists, keeping single-entry postings as a bare slot number, and packing the
-deletion table into one sorted array of 64-bit integers (`_SlipTable`).
+sharing (interning) repeated strings such as partner ids and countries, keeping
+single-entry postings as a bare slot number (the same int object everywhere), and
+packing the deletion table into 65,536 sorted arrays of 64-bit integers
+(`_DeletionTable`). A bulk `ConflictIndex.update` collects the table's entries with
+C-level maps and sorts them into the arrays once.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 import sys
+import zlib
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, runtime_checkable
 
-from partnerkit.deals._domains import SHARED_EMAIL_DOMAINS, registrable_domain
-from partnerkit.deals._fuzzy import deletions
+from partnerkit.deals._domains import SHARED_EMAIL_DOMAINS, _reduce
 from partnerkit.deals._model import (
     Customer,
     DealRegistration,
@@ -40,6 +68,8 @@ from partnerkit.deals._model import (
     PartyKind,
 )
 from partnerkit.deals._names import (
+    bulk_match_words,
+    bulk_normalize,
     match_key,
     match_words,
     normalize_company_name,
@@ -48,12 +78,11 @@ from partnerkit.deals._names import (
 from partnerkit.errors import ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
-__all__ = ["ConflictIndex", "HouseAccount", "Profile"]
+__all__ = ["Candidate", "ConflictIndex", "HouseAccount", "Profile"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-_MICRO: Final = timedelta(microseconds=1)
 _NO_TIME: Final = -(2**63)
 # Kinds of slot, stored one byte each.
 _FREE: Final = 0
@@ -65,9 +94,37 @@ _KIND_OF_PARTY: Final = {
     PartyKind.DIRECT_OPPORTUNITY: _DIRECT,
     PartyKind.EXISTING_CUSTOMER: _EXISTING,
 }
-#: Words shorter than this are not corrected: one slip in "abc" is another word.
-MIN_FUZZY_WORD: Final = 3
+_PARTY_OF_KIND: Final = {
+    _SUBMITTED: PartyKind.REGISTRATION,
+    _APPROVED: PartyKind.REGISTRATION,
+    _DIRECT: PartyKind.DIRECT_OPPORTUNITY,
+    _EXISTING: PartyKind.EXISTING_CUSTOMER,
+}
+#: Words held by at least this many records may be common words (see `is_common`).
+COMMON_WORD: Final = 8
+#: Words held by fewer records than this are distinctive: every record holding one
+#: is offered when a name being checked has it.
+DISTINCTIVE_BELOW: Final = 8
+# Postings are kept for words held by up to this many records (then dropped, and
+# rebuilt only if the word becomes distinctive again).
+_KEEP_POSTINGS: Final = 32
+#: Words this long or longer are filed in the deletion table; shorter ones are
+#: corrected through masked keys.
+MIN_FUZZY_WORD: Final = 4
+_SHORT_WORD: Final = MIN_FUZZY_WORD - 1
+# Names this long (in letters) may hold two slips, one in each of two words.
+_TWO_SLIPS_FROM: Final = 12
+# Common words this long are also filed for two slips in one word ("Insurage" for
+# "Insurance"), which only a name of common words needs.
+_TWO_SLIP_WORD: Final = 5
+# Two slips, and folds of up to two letters ("sch" for "sh") on either side.
+_LENGTH_SLACK: Final = 4
+# Two slips in two words: at most this many corrections of each word are paired.
+_PAIRED_PER_WORD: Final = 24
+# An unknown word this long may be two words run together ("ridgewaycapitl").
+_SPLIT_FROM: Final = 6
 _PRODUCT_SEPARATOR: Final = "\x1f"
+_MASK: Final = "\x00"
 
 Posting = int | list[int]
 
@@ -102,21 +159,22 @@ class HouseAccount(Protocol):
 
 
 class Profile(NamedTuple):
-    """A customer reduced to what conflict detection compares."""
+    """A customer reduced to what conflict detection compares (`ConflictIndex.profile`)."""
 
     name: str
-    """The normalised name (`normalize_company_name`)."""
+    """The normalised name (`normalize_company_name` with the customer's country)."""
     compact: str
     """The normalised name without spaces and "&": equal means an exact name match."""
     words: tuple[str, ...]
-    """The words slips are corrected in (`match_words`)."""
+    """The words slips are corrected in (a misspelt legal form at either end dropped)."""
     key: str
-    """The words folded and joined (`match_key`): the blocking key."""
+    """The words folded for spelling and script variants and joined: the name key."""
     website: str | None
     """The registrable domain of the website."""
     email: str | None
     """The registrable domain of the contact email, unless a free-mail provider."""
     country: str
+    """The ISO 3166-1 alpha-2 country code."""
     products: str
     """Case-folded product names joined by a separator, sorted; "" for none."""
 
@@ -126,44 +184,78 @@ class Profile(NamedTuple):
         return frozenset(self.products.split(_PRODUCT_SEPARATOR)) if self.products else frozenset()
 
 
-def _safe_domain(value: str | None) -> str | None:
-    if value is None:
+class Candidate(NamedTuple):
+    """A record that blocking offered for scoring, and why (`ConflictIndex.candidates`)."""
+
+    id: str
+    """The registration's or house account's id."""
+    kind: PartyKind
+    """A registration, or the vendor's direct opportunity or existing customer."""
+    name: str
+    """Its normalised name."""
+    routes: tuple[str, ...]
+    """Which look-ups offered it, such as ``"name key"`` or ``"corrected 'zentirx'"``."""
+
+
+def _domain_of(host: str | None) -> str | None:
+    """The registrable domain of a host that `Customer` has already normalised."""
+    if host is None:
         return None
     try:
-        return registrable_domain(value)
+        return _reduce(host, True)
     except ValidationError:
         return None
 
 
+@functools.lru_cache(maxsize=256)
+def _products_key(products: tuple[str, ...]) -> str:
+    return _PRODUCT_SEPARATOR.join(sorted({product.casefold() for product in products}))
+
+
 def make_profile(
-    customer: Customer, products: Iterable[str], shared_email_domains: frozenset[str]
+    customer: Customer,
+    products: Iterable[str],
+    shared_email_domains: frozenset[str],
+    *,
+    bulk: bool = False,
 ) -> Profile:
-    """Reduce ``customer`` (and the products on the deal) to a `Profile`."""
-    name = normalize_company_name(customer.name)
-    words = match_words(name)
-    website = _safe_domain(customer.domain)
-    email = _safe_domain(customer.contact_email)
-    if email in shared_email_domains:
-        email = None
-    folded = sorted({product.casefold() for product in products})
-    return Profile(
-        name=name,
-        compact=name.replace(" ", "").replace("&", ""),
-        words=words,
-        key=match_key(words),
-        website=website,
-        email=email,
-        country=customer.country,
-        products=_PRODUCT_SEPARATOR.join(folded),
-    )
+    """Reduce ``customer`` (and the products on the deal) to a `Profile`.
+
+    ``bulk`` skips the caches of names, for loading many distinct names at once.
+    """
+    country = customer.country
+    if bulk:
+        name = bulk_normalize(customer.name, country)
+        words = bulk_match_words(name)
+    else:
+        name = normalize_company_name(customer.name, country)
+        words = match_words(name)
+    website = _domain_of(customer.domain)
+    email = customer.contact_email
+    if email is not None:
+        host = email.rpartition("@")[2]
+        email = website if host == website else _domain_of(host)
+        if email in shared_email_domains:
+            email = None
+    if not products:
+        joined = ""
+    elif isinstance(products, tuple):
+        joined = _products_key(products)
+    else:
+        joined = _products_key(tuple(products))
+    compact = name.replace(" ", "").replace("&", "") if " " in name else name
+    return Profile(name, compact, words, match_key(words), website, email, country, joined)
 
 
 def _micros(moment: datetime | None) -> int:
-    return _NO_TIME if moment is None else (moment - _EPOCH) // _MICRO
+    if moment is None:
+        return _NO_TIME
+    since = moment - _EPOCH
+    return (since.days * 86400 + since.seconds) * 1_000_000 + since.microseconds
 
 
 def _instant(micros: int) -> datetime | None:
-    return None if micros == _NO_TIME else _EPOCH + micros * _MICRO
+    return None if micros == _NO_TIME else _EPOCH + timedelta(microseconds=micros)
 
 
 def _post(table: dict[str, Posting], key: str, slot: int) -> None:
@@ -199,142 +291,133 @@ def _posted(table: dict[str, Posting], key: str) -> Iterable[int]:
     return found
 
 
-_HASH_BITS: Final = 40
+def _deletions(word: str) -> list[str]:
+    """Every string one deletion away from ``word``."""
+    return [word[:index] + word[index + 1 :] for index in range(len(word))]
+
+
+def _two_deletions(word: str) -> set[str]:
+    """``word`` and every string one or two deletions away from it."""
+    once = _deletions(word)
+    found = {word, *once}
+    for shorter in once:
+        found.update(_deletions(shorter))
+    return found
+
+
+def _masked_keys(words: tuple[str, ...]) -> list[str]:
+    """The name with each short word blanked, for names of two words or more."""
+    if len(words) < 2:
+        return []
+    return [
+        "".join(words[:index]) + _MASK + "".join(words[index + 1 :])
+        for index, word in enumerate(words)
+        if len(word) <= _SHORT_WORD
+    ]
+
+
 _ID_BITS: Final = 24
-_HASH_MASK: Final = (1 << _HASH_BITS) - 1
 _ID_MASK: Final = (1 << _ID_BITS) - 1
+_LOW_MASK: Final = 0xFFFF
+_ENTRY_MASK: Final = (_LOW_MASK << _ID_BITS) | _ID_MASK
+_SHIFTS: Final = repeat(_ID_BITS)
 #: The most distinct words an index can hold (word ids are 24 bits).
 MAX_WORDS: Final = 1 << _ID_BITS
-_BUCKET_BITS: Final = 16
-_BUCKETS: Final = 1 << _BUCKET_BITS
-_BUCKET_SHIFT: Final = _HASH_BITS - _BUCKET_BITS
-_MIN_FILTER: Final = 1 << 12
-_NEAR_CACHE_SIZE: Final = 1 << 16
 
 
-class _SlipTable:
-    """The symmetric-deletion table of the vocabulary, packed for memory and speed.
+class _DeletionTable:
+    """Words filed under every string one deletion away, packed for memory and speed.
 
-    Each entry is one integer, ``hash(deletion key) << 24 | word id``, kept in a
-    sorted ``array("Q")`` (8 bytes an entry, against about 100 for a dict entry with
-    its key string). New entries wait in a small dict and are merged in batches;
-    entries of words that left the vocabulary stay until the next merge and are
-    skipped by the caller, which checks the word is still known. A bitmap with
-    about eight bits an entry answers most lookups of keys that are not there
-    without a binary search. A 40-bit hash can collide: that only adds a candidate
-    word, which scoring then turns down.
+    The CRC-32 of a deletion string picks one of 65,536 buckets by its top 16 bits;
+    the bucket, a sorted ``array("Q")``, holds ``low 16 bits << 24 | word id`` for
+    each entry (8 bytes an entry, against about 100 for a dict entry with its key
+    string). CRC-32 is the same in every process, so which words collide, and so
+    what a look-up returns, depends on the words alone. A collision only adds a
+    word, which the name-key look-up then turns down.
     """
 
-    __slots__ = (
-        "_bit_mask",
-        "_bits",
-        "_directory",
-        "_main",
-        "_recent",
-        "_recent_count",
-        "_stale",
-    )
+    __slots__ = ("_buckets", "_pending", "_size")
 
     def __init__(self) -> None:
-        self._main = array("Q")
-        self._recent: dict[int, list[int]] = {}
-        self._recent_count = 0
-        self._stale = 0
-        self._bits = bytearray(1 << 13)
-        self._bit_mask = (1 << 16) - 1
-        # Where each of the 65,536 top-16-bit hash prefixes starts in the array, so a
-        # lookup binary-searches a hundred entries rather than millions.
-        self._directory = array("I", bytes(4 * (_BUCKETS + 1)))
+        self._buckets: list[array[int] | None] = [None] * (_LOW_MASK + 1)
+        self._size = 0
+        # Entries a bulk build collected, filed by `settle`.
+        self._pending: list[int] | None = None
 
     def __len__(self) -> int:
-        return len(self._main) + self._recent_count - self._stale
-
-    def _mark(self, hashed: int) -> None:
-        bit = hashed & self._bit_mask
-        self._bits[bit >> 3] |= 1 << (bit & 7)
+        return self._size
 
     def add(self, word_id: int, word: str) -> None:
-        recent = self._recent
-        for key in set(deletions(word)):
-            hashed = hash(key) & _HASH_MASK
-            recent.setdefault(hashed, []).append(word_id)
-            self._mark(hashed)
-            self._recent_count += 1
+        keys = {word[:index] + word[index + 1 :] for index in range(len(word))}
+        self._size += len(keys)
+        crcs = map(zlib.crc32, map(str.encode, keys))
+        pending = self._pending
+        if pending is not None:
+            # A bulk build: entries (CRC << 24 | word id) made by C-level maps,
+            # sorted into the buckets once by `settle`.
+            pending.extend(map(operator.or_, map(operator.lshift, crcs, _SHIFTS), repeat(word_id)))
+            return
+        buckets = self._buckets
+        for crc in crcs:
+            found = buckets[crc >> 16]
+            if found is None:
+                found = buckets[crc >> 16] = array("Q")
+            insort(found, (crc & _LOW_MASK) << _ID_BITS | word_id)
 
     def discard(self, word_id: int, word: str) -> None:
-        """Forget a word's entries (at once in the buffer, at the next merge in the array)."""
-        recent = self._recent
-        for key in set(deletions(word)):
-            hashed = hash(key) & _HASH_MASK
-            waiting = recent.get(hashed)
-            if waiting is not None and word_id in waiting:
-                waiting.remove(word_id)
-                self._recent_count -= 1
-                if not waiting:
-                    del recent[hashed]
-            else:
-                self._stale += 1
+        self.settle()
+        buckets = self._buckets
+        for key in set(_deletions(word)):
+            crc = zlib.crc32(key.encode())
+            found = buckets[crc >> 16]
+            if found is None:
+                continue
+            entry = (crc & _LOW_MASK) << _ID_BITS | word_id
+            at = bisect_left(found, entry)
+            if at < len(found) and found[at] == entry:
+                del found[at]
+                self._size -= 1
 
-    def lookup(self, key: str) -> list[int]:
-        """The ids of words filed under ``key`` (some may have left the vocabulary)."""
-        hashed = hash(key) & _HASH_MASK
-        bit = hashed & self._bit_mask
-        if not self._bits[bit >> 3] & (1 << (bit & 7)):
-            return []
-        main = self._main
-        bucket = hashed >> _BUCKET_SHIFT
-        directory = self._directory
-        size = directory[bucket + 1]
-        first = hashed << _ID_BITS
-        low = bisect_left(main, first, directory[bucket], size)
-        found: list[int] = []
-        # Entries of one key are adjacent and differ only in their low 24 bits.
-        limit = first | _ID_MASK
-        while low < size and main[low] <= limit:
-            found.append(main[low] & _ID_MASK)
-            low += 1
-        waiting = self._recent.get(hashed)
-        if waiting:
-            found += waiting
-        return found
+    def lookup(self, key: str) -> Iterable[int]:
+        """The ids of the words filed under ``key`` (and of any that collide with it)."""
+        crc = zlib.crc32(key.encode())
+        found = self._buckets[crc >> 16]
+        if not found:
+            return ()
+        first = (crc & _LOW_MASK) << _ID_BITS
+        low = bisect_left(found, first)
+        # Most keys asked about are not filed: one comparison says so.
+        if low == len(found) or found[low] > first | _ID_MASK:
+            return ()
+        high = bisect_left(found, first + (1 << _ID_BITS), low + 1)
+        return map(operator.and_, found[low:high], repeat(_ID_MASK))
 
-    def due(self) -> bool:
-        """Whether enough has changed to merge the buffer and drop stale entries."""
-        limit = max(1 << 14, len(self._main) >> 3)
-        return self._recent_count > limit or self._stale > limit
+    def bulk(self) -> None:
+        """Collect entries without sorting until `settle` (for `ConflictIndex.update`)."""
+        if self._pending is None:
+            self._pending = []
 
-    def merge(self, known: list[str | None]) -> None:
-        """Sort the buffer into the array, dropping entries of words no longer ``known``."""
-        main = self._main
-        had_stale = self._stale > 0
-        if had_stale:
-            kept: Iterable[int] = (entry for entry in main if known[entry & _ID_MASK] is not None)
-        else:
-            kept = main
-        fresh = [
-            hashed << _ID_BITS | word_id for hashed, ids in self._recent.items() for word_id in ids
-        ]
-        # The array is one sorted run, so sorting it with the buffer is a merge.
-        self._main = array("Q", sorted([*kept, *fresh]))
-        self._recent = {}
-        self._recent_count = 0
-        self._stale = 0
-        merged = self._main
-        self._directory = array(
-            "I",
-            (
-                bisect_left(merged, bucket << (_BUCKET_SHIFT + _ID_BITS))
-                for bucket in range(_BUCKETS + 1)
-            ),
-        )
-        # Keep about eight bits an entry, so few absent keys look present.
-        wanted = max(1 << 16, 1 << (len(self._main) * 8).bit_length())
-        # Rebuild when the array outgrew the bitmap, or to clear the bits of dropped words.
-        if wanted > self._bit_mask + 1 or had_stale:
-            self._bits = bytearray(wanted >> 3)
-            self._bit_mask = wanted - 1
-            for entry in self._main:
-                self._mark(entry >> _ID_BITS)
+    def settle(self) -> None:
+        """File what a bulk build collected: one sort, then a slice per bucket."""
+        pending = self._pending
+        if pending is None:
+            return
+        self._pending = None
+        pending.sort()
+        buckets = self._buckets
+        size = len(pending)
+        at = 0
+        while at < size:
+            bucket = pending[at] >> (32 + _ID_BITS - 16)
+            end = bisect_left(pending, (bucket + 1) << (32 + _ID_BITS - 16), at)
+            # Keep the low 16 bits of the CRC and the id: the bucket says the rest.
+            entries = array("Q", map(operator.and_, pending[at:end], repeat(_ENTRY_MASK)))
+            found = buckets[bucket]
+            if found:
+                entries = array("Q", sorted([*found, *entries]))
+            buckets[bucket] = entries
+            at = end
+        del pending
 
 
 class StoredParty(NamedTuple):
@@ -348,27 +431,38 @@ class StoredParty(NamedTuple):
     note: str
 
 
+_Trace = dict[int, list[str]]
+# A correction: (first word replaced, the word after the last replaced, the text).
+_Option = tuple[int, int, str]
+
+
 class ConflictIndex:
     """The active registrations and house accounts that new registrations are checked against.
 
     Keep it in step with storage: `sync` a registration after every change (it is
     held while submitted or approved and dropped otherwise), and add or remove the
-    vendor's direct opportunities and existing customers as they change. The index
-    is not thread-safe: guard it with a lock if several threads update it.
+    vendor's direct opportunities and existing customers as they change. Build a
+    large one at once with `ConflictIndex.build`. The index is not thread-safe:
+    guard it with a lock if several threads update it.
+
+    Two diagnostics show what a check compares: `profile` (the customer as
+    matching sees it) and `candidates` (which records the look-ups offer, and why).
 
     Args:
         shared_email_domains: Email domains that say nothing about the customer
             (free-mail providers); `SHARED_EMAIL_DOMAINS` by default.
-        variant_cap: Deletion keys shared by more words than this are skipped
-            when correcting slips: such keys come from short, common words, where
-            a guess would be noise.
+        variant_cap: A word with more known neighbours than this (one slip away)
+            is corrected through its first ``variant_cap`` neighbours only, in
+            alphabetical order; such words are short and common, where a guess
+            would be noise, and the cap bounds the work of one check.
     """
 
     __slots__ = (
         "_accounts",
         "_by_key",
+        "_common_near",
         "_countries",
-        "_dead_words",
+        "_deletions",
         "_domains",
         "_emails",
         "_free",
@@ -376,6 +470,7 @@ class ConflictIndex:
         "_ids",
         "_keys",
         "_kinds",
+        "_masked",
         "_names",
         "_near_cache",
         "_notes",
@@ -386,13 +481,12 @@ class ConflictIndex:
         "_registered",
         "_registrations",
         "_shared",
-        "_slips",
         "_submitted",
         "_variant_cap",
         "_websites",
         "_word_counts",
         "_word_ids",
-        "_word_neighbours",
+        "_word_slots",
         "_words",
     )
 
@@ -400,9 +494,11 @@ class ConflictIndex:
         self,
         *,
         shared_email_domains: Iterable[str] = SHARED_EMAIL_DOMAINS,
-        variant_cap: int = 48,
+        variant_cap: int = 200,
     ) -> None:
         self._shared = frozenset(shared_email_domains)
+        if isinstance(variant_cap, bool) or not isinstance(variant_cap, int) or variant_cap < 1:
+            raise ValidationError.single("variant_cap", "expected a whole number, 1 or more")
         self._variant_cap = variant_cap
         self._registrations: dict[str, int] = {}
         self._accounts: dict[str, int] = {}
@@ -422,31 +518,94 @@ class ConflictIndex:
         self._notes: dict[int, str] = {}
         # Blocking tables.
         self._by_key: dict[str, Posting] = {}
+        self._domains: dict[str, Posting] = {}
+        self._masked: dict[str, Posting] = {}
         # A counting filter of the names' plain words joined ("zentrixtechnologies"),
         # one byte a counter, about eight counters a name: a slip correction whose
         # corrected name is not counted here needs no folding and no key look-up.
-        self._plain_counts = bytearray(_MIN_FILTER)
-        self._plain_mask = _MIN_FILTER - 1
-        self._domains: dict[str, Posting] = {}
+        self._plain_counts = bytearray(1 << 12)
+        self._plain_mask = (1 << 12) - 1
         # The vocabulary: word -> id, id -> word and how many slots use it.
         self._word_ids: dict[str, int] = {}
         self._words: list[str | None] = []
         self._word_counts = array("I")
-        # How many other known words share a deletion key with each word: a word
-        # with none needs no look-ups when a name being checked contains it.
-        self._word_neighbours = array("I")
-        # The neighbours of known words asked about recently. Exact: adding or
-        # dropping a word forgets the entries of every word one slip from it (the
-        # only words whose neighbours, or whose deletion keys' sizes, it changes).
-        self._near_cache: dict[int, tuple[int, ...]] = {}
+        # Which slots hold each word, kept while few do (distinctive words).
+        self._word_slots: list[Posting | None] = []
         self._free_words: list[int] = []
-        self._dead_words: list[int] = []
-        self._slips = _SlipTable()
+        self._deletions = _DeletionTable()
+        # Common words under every string two deletions away (see `_file_common`).
+        self._common_near: dict[str, list[str]] = {}
+        # The known neighbours of words asked about since the vocabulary last changed.
+        self._near_cache: dict[str, tuple[str, ...]] = {}
+
+    @classmethod
+    def build(
+        cls,
+        registrations: Iterable[DealRegistration],
+        *,
+        accounts: Iterable[HouseAccount] = (),
+        shared_email_domains: Iterable[str] = SHARED_EMAIL_DOMAINS,
+        variant_cap: int = 200,
+    ) -> ConflictIndex:
+        """A new index holding the active ones of ``registrations``, and ``accounts``.
+
+        The way to load an index from storage at start-up: see `update`.
+
+        Raises:
+            ValidationError: If an item is not a `DealRegistration`.
+        """
+        index = cls(shared_email_domains=shared_email_domains, variant_cap=variant_cap)
+        index.update(registrations)
+        for account in accounts:
+            index.add_account(account)
+        return index
+
+    def update(self, registrations: Iterable[DealRegistration]) -> None:
+        """`sync` many registrations at once: the bulk path.
+
+        Registrations that are submitted or approved are held (replacing older
+        copies), others are dropped; a registration listed twice ends as listed
+        last. The deletion table is sorted once at the end rather than kept sorted
+        entry by entry, so this is several times faster than calling `sync` for
+        each, and leaves the same index.
+
+        Raises:
+            ValidationError: If an item is not a `DealRegistration`.
+        """
+        expected = getattr(registrations, "__len__", None)
+        if expected is not None:
+            self._reserve(expected())
+        held = self._registrations
+        add = self._add_registration
+        self._deletions.bulk()
+        try:
+            for registration in registrations:
+                if type(registration) is not DealRegistration and not isinstance(
+                    registration, DealRegistration
+                ):
+                    raise ValidationError.single("registrations", "expected DealRegistration items")
+                if registration.is_active:
+                    if registration.id in held:
+                        self.remove(registration.id)
+                    add(registration, bulk=True)
+                else:
+                    self.remove(registration.id)
+        finally:
+            self._deletions.settle()
 
     # --- keeping it in step ---------------------------------------------------------
 
     def profile(self, customer: Customer, products: Iterable[str] = ()) -> Profile:
-        """The `Profile` this index compares for ``customer``."""
+        """The customer as conflict detection sees it: normalised name, words, key, domains.
+
+        A diagnostic as much as a step of every check: when two records that should
+        match do not, compare their profiles.
+
+        Raises:
+            ValidationError: If ``customer`` is not a `Customer`.
+        """
+        if not isinstance(customer, Customer):
+            raise ValidationError.single("customer", "expected a Customer")
         return make_profile(customer, products, self._shared)
 
     def add(self, registration: DealRegistration) -> None:
@@ -465,16 +624,21 @@ class ConflictIndex:
                 f"approved registrations are indexed (sync() adds or drops as the status says)",
             )
         self.remove(registration.id)
+        self._add_registration(registration)
+
+    def _add_registration(self, registration: DealRegistration, *, bulk: bool = False) -> None:
         kind = _APPROVED if registration.status is DealStatus.APPROVED else _SUBMITTED
-        slot = self._store(
+        profile = make_profile(
+            registration.customer, registration.products, self._shared, bulk=bulk
+        )
+        self._registrations[registration.id] = self._store(
             kind,
             registration.id,
             partner_id=registration.partner_id,
-            profile=self.profile(registration.customer, registration.products),
+            profile=profile,
             registered=_micros(registration.registered_at),
             submitted=_micros(registration.submitted_at),
         )
-        self._registrations[registration.id] = slot
 
     def sync(self, registration: DealRegistration) -> bool:
         """Hold the registration if it is active, drop it if not; return whether it is held."""
@@ -542,11 +706,34 @@ class ConflictIndex:
             "registrations": len(self._registrations),
             "accounts": len(self._accounts),
             "name_keys": len(self._by_key),
+            "masked_keys": len(self._masked),
             "domains": len(self._domains),
             "words": len(self._word_ids),
-            "deletion_keys": len(self._slips),
+            "deletion_keys": len(self._deletions),
+            "common_word_keys": len(self._common_near),
             "notes": len(self._notes),
         }
+
+    def word_count(self, word: str) -> int:
+        """How many held records have ``word`` (a `Profile` word) in their name."""
+        word_id = self._word_ids.get(word)
+        return 0 if word_id is None else self._word_counts[word_id]
+
+    def is_common(self, word: str) -> bool:
+        """Whether ``word`` is a common word of names here, as a dictionary word is.
+
+        Common: held by at least `COMMON_WORD` records, and by one in 50,000 of a
+        large index (where made-up brand words recur by chance). A name that
+        differs from another by one common word for another ("Hill", "Mill") is
+        another company, not a typing slip.
+        """
+        return self.word_count(word) >= max(COMMON_WORD, len(self) // 50_000)
+
+    def _reserve(self, expected: int) -> None:
+        """Size the counting filter for ``expected`` more records at once."""
+        wanted = (len(self) + expected) * 8
+        if wanted > self._plain_mask + 1:
+            self._resize_filter(1 << max(wanted - 1, 1).bit_length())
 
     def _store(
         self,
@@ -559,15 +746,22 @@ class ConflictIndex:
         submitted: int,
     ) -> int:
         intern = sys.intern
+        # Partner ids and countries repeat: one copy each. Products are already one
+        # shared string per product list (`_products_key`).
+        key = profile.key
+        website = profile.website
+        email = profile.email
+        if email is not None and email == website:
+            email = website
         values = (
             record_id,
             intern(partner_id) if partner_id is not None else None,
             profile.name,
-            intern(profile.key),
-            intern(profile.website) if profile.website else None,
-            intern(profile.email) if profile.email else None,
+            key,
+            website,
+            email,
             intern(profile.country),
-            intern(profile.products),
+            profile.products,
         )
         if self._free:
             slot = self._free.pop()
@@ -589,22 +783,38 @@ class ConflictIndex:
             self._kinds.append(kind)
             self._registered.append(registered)
             self._submitted.append(submitted)
-            self._ids.append(values[0])
+            self._ids.append(record_id)
             self._partners.append(values[1])
             self._names.append(values[2])
-            self._keys.append(values[3])
-            self._websites.append(values[4])
-            self._emails.append(values[5])
+            self._keys.append(key)
+            self._websites.append(website)
+            self._emails.append(email)
             self._countries.append(values[6])
             self._products.append(values[7])
-        _post(self._by_key, values[3], slot)
-        for domain in {values[4], values[5]} - {None}:
-            _post(self._domains, domain, slot)  # type: ignore[arg-type]
-        for word in set(profile.words):
-            self._learn(word)
-        self._count_plain("".join(profile.words), 1)
-        if len(self._registrations) + len(self._accounts) + 1 > (self._plain_mask + 1) >> 3:
-            self._grow_filter()
+        by_key = self._by_key
+        found = by_key.get(key)
+        if found is None:
+            by_key[key] = slot
+        else:
+            _post(by_key, key, slot)
+        if website is not None:
+            _post(self._domains, website, slot)
+        if email is not None and email != website:
+            _post(self._domains, email, slot)
+        words = profile.words
+        if len(words) > 1:
+            if min(map(len, words)) <= _SHORT_WORD:
+                for masked in _masked_keys(words):
+                    _post(self._masked, masked, slot)
+            words = tuple(set(words)) if len(set(words)) < len(words) else words
+        learn = self._learn
+        for word in words:
+            learn(word, slot)
+        if (len(self._ids) - len(self._free)) * 8 > self._plain_mask + 1:
+            self._resize_filter((self._plain_mask + 1) * 2)
+        position = hash("".join(profile.words)) & self._plain_mask
+        if self._plain_counts[position] < 255:
+            self._plain_counts[position] += 1
         return slot
 
     def _count_plain(self, plain: str, step: int) -> None:
@@ -614,8 +824,7 @@ class ConflictIndex:
         if count < 255:
             self._plain_counts[position] = max(count + step, 0)
 
-    def _grow_filter(self) -> None:
-        size = (self._plain_mask + 1) * 2
+    def _resize_filter(self, size: int) -> None:
         self._plain_counts = bytearray(size)
         self._plain_mask = size - 1
         for slot, kind in enumerate(self._kinds):
@@ -624,11 +833,16 @@ class ConflictIndex:
 
     def _release(self, slot: int) -> None:
         _unpost(self._by_key, self._keys[slot], slot)
-        for domain in {self._websites[slot], self._emails[slot]} - {None}:
-            _unpost(self._domains, domain, slot)  # type: ignore[arg-type]
+        website, email = self._websites[slot], self._emails[slot]
+        if website is not None:
+            _unpost(self._domains, website, slot)
+        if email is not None and email != website:
+            _unpost(self._domains, email, slot)
         words = match_words(self._names[slot])
+        for masked in _masked_keys(words):
+            _unpost(self._masked, masked, slot)
         for word in set(words):
-            self._forget(word)
+            self._forget(word, slot)
         self._count_plain("".join(words), -1)
         self._notes.pop(slot, None)
         self._kinds[slot] = _FREE
@@ -642,25 +856,28 @@ class ConflictIndex:
         self._products[slot] = ""
         self._free.append(slot)
 
-    def _near_words(self, word: str, word_id: int) -> set[int]:
-        """Ids of the other known words sharing a deletion key with ``word``."""
-        known = self._words
-        near: set[int] = set()
-        for key in deletions(word):
-            near.update(self._slips.lookup(key))
-        near.discard(word_id)
-        return {other for other in near if known[other] is not None}
-
-    def _learn(self, word: str) -> None:
+    def _learn(self, word: str, slot: int) -> None:
         word_id = self._word_ids.get(word)
         if word_id is not None:
-            self._word_counts[word_id] += 1
+            count = self._word_counts[word_id] + 1
+            self._word_counts[word_id] = count
+            if count == DISTINCTIVE_BELOW and len(word) >= _TWO_SLIP_WORD:
+                self._file_common(word, add=True)
+            posting = self._word_slots[word_id]
+            if posting is None:
+                return
+            if count > _KEEP_POSTINGS:
+                self._word_slots[word_id] = None
+            elif isinstance(posting, int):
+                self._word_slots[word_id] = [posting, slot]
+            else:
+                posting.append(slot)
             return
         if self._free_words:
             word_id = self._free_words.pop()
             self._words[word_id] = word
             self._word_counts[word_id] = 1
-            self._word_neighbours[word_id] = 0
+            self._word_slots[word_id] = slot
         else:
             word_id = len(self._words)
             if word_id >= MAX_WORDS:
@@ -668,144 +885,367 @@ class ConflictIndex:
                 raise OverflowError(msg)
             self._words.append(word)
             self._word_counts.append(1)
-            self._word_neighbours.append(0)
+            self._word_slots.append(slot)
         self._word_ids[word] = word_id
         if len(word) >= MIN_FUZZY_WORD:
-            self._slips.add(word_id, word)
-            near = self._near_words(word, word_id)
-            for other in near:
-                self._word_neighbours[other] += 1
-                self._near_cache.pop(other, None)
-            self._word_neighbours[word_id] = len(near)
-            self._merge_if_due()
+            self._deletions.add(word_id, word)
+        if self._near_cache:
+            self._near_cache.clear()
 
-    def _forget(self, word: str) -> None:
+    def _forget(self, word: str, slot: int) -> None:
         word_id = self._word_ids.get(word)
         if word_id is None:
             return
-        if self._word_counts[word_id] > 1:
-            self._word_counts[word_id] -= 1
+        count = self._word_counts[word_id] - 1
+        if count == DISTINCTIVE_BELOW - 1 and len(word) >= _TWO_SLIP_WORD:
+            self._file_common(word, add=False)
+        if count:
+            self._word_counts[word_id] = count
+            posting = self._word_slots[word_id]
+            if isinstance(posting, list):
+                posting.remove(slot)
+                if len(posting) == 1:
+                    self._word_slots[word_id] = posting[0]
+            elif posting is None and count < DISTINCTIVE_BELOW:
+                self._word_slots[word_id] = self._holders(word, slot)
             return
-        self._near_cache.pop(word_id, None)
-        if len(word) >= MIN_FUZZY_WORD:
-            for other in self._near_words(word, word_id):
-                self._word_neighbours[other] -= 1
-                self._near_cache.pop(other, None)
         del self._word_ids[word]
         self._words[word_id] = None
         self._word_counts[word_id] = 0
-        self._word_neighbours[word_id] = 0
+        self._word_slots[word_id] = None
         if len(word) >= MIN_FUZZY_WORD:
-            self._slips.discard(word_id, word)
-            # The id may hold stale entries in the array until the next merge.
-            self._dead_words.append(word_id)
-            self._merge_if_due()
-        else:
-            self._free_words.append(word_id)
+            self._deletions.discard(word_id, word)
+        self._free_words.append(word_id)
+        if self._near_cache:
+            self._near_cache.clear()
 
-    def _merge_if_due(self) -> None:
-        if self._slips.due():
-            self._slips.merge(self._words)
-            self._free_words += self._dead_words
-            self._dead_words = []
-
-    # --- lookups for find_conflicts ---------------------------------------------------
-
-    def candidates(self, profile: Profile) -> set[int]:
-        """Slots that share a domain or a name key with ``profile``, or one slip from one."""
-        found: set[int] = set()
-        found.update(_posted(self._by_key, profile.key))
-        for domain in (profile.website, profile.email):
-            if domain is not None:
-                found.update(_posted(self._domains, domain))
-        words = profile.words
-        by_key = self._by_key
-        counts = self._plain_counts
-        mask = self._plain_mask
-        known = self._words
-        word_ids = self._word_ids
-        neighbours = self._word_neighbours
-        cache = self._near_cache
-        for position, word in enumerate(words):
-            if len(word) < MIN_FUZZY_WORD:
-                continue
-            known_id = word_ids.get(word)
-            if known_id is None:
-                near = self._slip_neighbours(word, None)
-            elif not neighbours[known_id]:
-                continue  # a known word no other known word is one slip from
+    def _file_common(self, word: str, *, add: bool) -> None:
+        """File (or unfile) a word that became common under every string two deletions away."""
+        table = self._common_near
+        for key in _two_deletions(word):
+            if add:
+                table.setdefault(key, []).append(word)
             else:
-                cached = cache.get(known_id)
-                if cached is None:
-                    if len(cache) >= _NEAR_CACHE_SIZE:
-                        cache.clear()
-                    cached = cache[known_id] = self._slip_neighbours(word, known_id)
-                near = cached
-            prefix = "".join(words[:position])
-            suffix = "".join(words[position + 1 :])
-            for word_id in near:
-                plain = prefix + known[word_id] + suffix  # type: ignore[operator]
-                if not counts[hash(plain) & mask]:
-                    continue
-                hit = by_key.get(skeleton(plain))
-                if hit is not None:
-                    if isinstance(hit, int):
-                        found.add(hit)
-                    else:
-                        found.update(hit)
+                filed = table.get(key)
+                if filed is not None:
+                    filed.remove(word)
+                    if not filed:
+                        del table[key]
+        if self._near_cache:
+            self._near_cache.clear()
+
+    def _common_neighbours(self, word: str) -> list[str]:
+        """Common words two slips or fewer from ``word`` (of five letters or more)."""
+        if len(word) < _TWO_SLIP_WORD:
+            return []
+        table = self._common_near
+        found: set[str] = set()
+        for key in _two_deletions(word):
+            filed = table.get(key)
+            if filed:
+                found.update(filed)
+        found.discard(word)
+        return sorted(found)
+
+    def _holders(self, word: str, leaving: int) -> Posting | None:
+        """The slots whose names hold ``word`` (but ``leaving``), found by a scan.
+
+        Only when a word that was too common to keep postings for becomes rare
+        again, which takes many removals.
+        """
+        slots = [
+            slot
+            for slot, kind in enumerate(self._kinds)
+            if kind != _FREE and slot != leaving and word in match_words(self._names[slot])
+        ]
+        if not slots:
+            return None
+        return slots[0] if len(slots) == 1 else slots
+
+    # --- look-ups for find_conflicts -------------------------------------------------
+
+    def neighbours(self, word: str) -> tuple[str, ...]:
+        """The known words one slip from ``word`` (sharing a deletion), at most ``variant_cap``.
+
+        Words of any length are looked for, but only words of four letters or more
+        are filed under their deletions, so shorter ones are found only when they
+        are a deletion of ``word`` itself. Past the cap, the alphabetically first
+        are kept: such words are short and common, and the cap bounds a check.
+        """
+        cache = self._near_cache
+        found = cache.get(word)
+        if found is not None:
+            return found
+        name_of = self._words.__getitem__
+        word_ids = self._word_ids
+        lookup = self._deletions.lookup
+        near: set[str | None] = set()
+        if len(word) >= MIN_FUZZY_WORD - 1:
+            ids = lookup(word)
+            if ids:
+                near.update(map(name_of, ids))
+        if len(word) > 1:
+            for deletion in _deletions(word):
+                if deletion in word_ids:
+                    near.add(deletion)
+                if len(deletion) >= MIN_FUZZY_WORD - 1:
+                    ids = lookup(deletion)
+                    if ids:
+                        near.update(map(name_of, ids))
+        near.discard(word)
+        near.discard(None)
+        result = tuple(near) if len(near) <= self._variant_cap else tuple(sorted(near))  # type: ignore[type-var]
+        result = result[: self._variant_cap]
+        if len(cache) >= 1 << 16:
+            cache.clear()
+        cache[word] = result  # type: ignore[assignment]
+        return result  # type: ignore[return-value]
+
+    def candidates(self, profile: Profile) -> list[Candidate]:
+        """The records a check of ``profile`` would score, each with the look-ups that found it.
+
+        A diagnostic: when `find_conflicts` misses a record you expected, see
+        whether blocking offered it (and then compare the two `profile` values) or
+        whether it was offered and the evidence fell short.
+        """
+        trace: _Trace = {}
+        slots = self._candidate_slots(profile, trace)
+        found = [
+            Candidate(
+                self._ids[slot],  # type: ignore[arg-type]
+                _PARTY_OF_KIND[self._kinds[slot]],
+                self._names[slot],
+                tuple(dict.fromkeys(trace.get(slot, ()))),
+            )
+            for slot in slots
+        ]
+        return sorted(found, key=lambda candidate: candidate.id)
+
+    def _candidate_slots(self, profile: Profile, trace: _Trace | None = None) -> set[int]:
+        """Slots sharing a domain, a name key, a distinctive word or a masked key, or a slip away.
+
+        See the module docstring for the look-ups, in this order: exact keys, the
+        records of every distinctive word of the name, masked keys for short
+        words; then corrections of the words that are not common (a correction to
+        a distinctive word offers that word's records, one to a common word looks
+        up the name with it); and only when that found no distinctive word at all
+        (a name of common words, "Hill & Smith Consulting"), corrections of the
+        common words, singly and in pairs.
+        """
+        found: set[int] = set()
+
+        def offer(slots: Iterable[int], route: str) -> None:
+            found.update(slots)
+            if trace is not None:
+                for slot in slots:
+                    trace.setdefault(slot, []).append(route)
+
+        offer(_posted(self._by_key, profile.key), "name key")
+        if profile.website is not None:
+            offer(_posted(self._domains, profile.website), "website")
+        if profile.email is not None and profile.email != profile.website:
+            offer(_posted(self._domains, profile.email), "contact email domain")
+        words = profile.words
+        if not words:
+            return found
+        word_ids = self._word_ids
+        counts = self._word_counts
+        common: list[int] = []
+        distinctive = False
+        for index, word in enumerate(words):
+            word_id = word_ids.get(word)
+            if word_id is None:
+                continue
+            if counts[word_id] < DISTINCTIVE_BELOW:
+                distinctive = True
+                self._offer_word(word_id, offer, f"word {word!r}")
+            else:
+                common.append(index)
+        if len(words) > 1:
+            for masked in _masked_keys(words):
+                offer(_posted(self._masked, masked), "short word masked")
+            for index, word in enumerate(words):
+                if len(word) == MIN_FUZZY_WORD:
+                    # An extra letter in a short word: "ABC Foods" for "AB Foods".
+                    masked = "".join(words[:index]) + _MASK + "".join(words[index + 1 :])
+                    offer(_posted(self._masked, masked), "short word masked")
+        rare = [index for index in range(len(words)) if index not in common]
+        options = self._corrections(words, rare)
+        if self._try(words, options, offer) or (distinctive and len(words) > 1):
+            # Found by a corrected word, or the distinctive words' records hold every
+            # name that differs in the common ones.
+            return found
+        unknown = [index for index, word in enumerate(words) if word not in word_ids]
+        long_name = sum(len(word) for word in words) >= _TWO_SLIPS_FROM
+        if not unknown:
+            # Every word is known: a slip in the customer's name or in a stored one
+            # made one known word of another.
+            self._try(words, self._corrections(words, common), offer)
+            return found
+        if long_name:
+            # A word no record holds: two slips, one in it and one in another word
+            # (only a correction of it can make a stored name), or both in it.
+            more = self._corrections(words, common) if common else []
+            self._two_corrections(words, options + more, set(unknown), offer)
+            twice = [
+                (index, index + 1, near)
+                for index in unknown
+                for near in self._common_neighbours(words[index])
+            ]
+            self._try(words, twice, offer)
         return found
 
-    def _slip_neighbours(self, word: str, word_id: int | None) -> tuple[int, ...]:
-        """Ids of the known words one slip from ``word``, through deletion keys under the cap."""
-        known = self._words
-        cap = self._variant_cap
-        slips = self._slips
-        seen: dict[int, None] = {}
-        for key in deletions(word):
-            found = slips.lookup(key)
-            if not found:
-                continue
-            # Count only live words against the cap, so the answer depends on the
-            # vocabulary alone and not on when the packed table was last merged.
-            near = [other for other in found if known[other] is not None]
-            if len(near) > cap:
-                continue
-            for other in near:
-                if other != word_id and known[other] != word:
-                    seen[other] = None
-        return tuple(seen)
+    def _offer_word(
+        self, word_id: int, offer: Callable[[Iterable[int], str], None], route: str
+    ) -> None:
+        posting = self._word_slots[word_id]
+        if posting is not None:
+            offer((posting,) if isinstance(posting, int) else posting, route)
+
+    def _corrections(self, words: tuple[str, ...], positions: list[int]) -> list[_Option]:
+        """The names one corrected word away from ``words`` at ``positions``.
+
+        Returns:
+            Replacements: (first word replaced, word after the last, the text).
+        """
+        neighbours = self.neighbours
+        word_ids = self._word_ids
+        options: list[_Option] = []
+        size = len(words)
+        for index in positions:
+            word = words[index]
+            found = neighbours(word)
+            options.extend((index, index + 1, near) for near in found)
+            if index + 1 < size:
+                # Run together with the next word ("Ridgeway Capitl" for "Ridgewaycapital").
+                joined = word + words[index + 1]
+                options.extend((index, index + 2, near) for near in self._joined_neighbours(joined))
+            if not found and len(word) >= _SPLIT_FROM and word not in word_ids:
+                # Two words run together, one of them misspelt ("Ridgewaycapitl").
+                for cut in range(2, len(word) - 1):
+                    left, right = word[:cut], word[cut:]
+                    if left in word_ids:
+                        fixed = neighbours(right)
+                        options.extend((index, index + 1, left + near) for near in fixed)
+                    if right in word_ids:
+                        fixed = neighbours(left)
+                        options.extend((index, index + 1, near + right) for near in fixed)
+        return options
+
+    def _try(
+        self,
+        words: tuple[str, ...],
+        options: list[_Option],
+        offer: Callable[[Iterable[int], str], None],
+    ) -> bool:
+        """Look up the names ``options`` make; return whether any is held."""
+        plain_counts = self._plain_counts
+        mask = self._plain_mask
+        by_key = self._by_key
+        hit_any = False
+        edges: dict[tuple[int, int], tuple[str, str]] = {}
+        for start, end, text in options:
+            edge = edges.get((start, end))
+            if edge is None:
+                edge = edges[start, end] = ("".join(words[:start]), "".join(words[end:]))
+            plain = edge[0] + text + edge[1]
+            if plain_counts[hash(plain) & mask]:
+                hit = by_key.get(skeleton(plain))
+                if hit is not None:
+                    hit_any = True
+                    route = f"corrected {' '.join(words[start:end])!r} to {text!r}"
+                    offer((hit,) if isinstance(hit, int) else hit, route)
+        return hit_any
+
+    def _two_corrections(
+        self,
+        words: tuple[str, ...],
+        options: list[_Option],
+        unknown: set[int],
+        offer: Callable[[Iterable[int], str], None],
+    ) -> None:
+        """Offer the names with two of ``words`` corrected (one an ``unknown`` one)."""
+        plain_counts = self._plain_counts
+        mask = self._plain_mask
+        by_key = self._by_key
+        by_position: dict[int, list[str]] = {}
+        for start, end, text in options:
+            if end == start + 1:
+                by_position.setdefault(start, []).append(text)
+        # Short common words have hundreds of neighbours in a large index: pair only
+        # the most used ones (the likeliest meant), which bounds a check's work.
+        count = self.word_count
+        for texts in by_position.values():
+            if len(texts) > _PAIRED_PER_WORD:
+                texts.sort(key=lambda text: (-count(text), text))
+                del texts[_PAIRED_PER_WORD:]
+        positions = sorted(by_position)
+        for first, start in enumerate(positions):
+            for other in positions[first + 1 :]:
+                if start not in unknown and other not in unknown:
+                    continue
+                head = "".join(words[:start])
+                middle = "".join(words[start + 1 : other])
+                tail = "".join(words[other + 1 :])
+                for text in by_position[start]:
+                    for other_text in by_position[other]:
+                        plain = head + text + middle + other_text + tail
+                        if not plain_counts[hash(plain) & mask]:
+                            continue
+                        hit = by_key.get(skeleton(plain))
+                        if hit is not None:
+                            route = (
+                                f"corrected {words[start]!r} to {text!r} and "
+                                f"{words[other]!r} to {other_text!r}"
+                            )
+                            offer((hit,) if isinstance(hit, int) else hit, route)
+
+    def _joined_neighbours(self, joined: str) -> list[str]:
+        """Known words equal to ``joined``, or one letter longer (a letter left out)."""
+        found = [self._words[other] for other in self._deletions.lookup(joined)]
+        if joined in self._word_ids:
+            found.append(joined)
+        return sorted({word for word in found if word is not None})
+
+    def could_match(self, slot: int, profile: Profile) -> bool:
+        """Whether ``slot`` shares a domain with ``profile`` or has a name of a similar length.
+
+        A quick test before weighing the evidence: names whose folded keys and
+        whose normalised names both differ in length by more than four letters
+        cannot be two slips apart.
+        """
+        if (
+            abs(len(self._keys[slot]) - len(profile.key)) <= _LENGTH_SLACK
+            or abs(len(self._names[slot]) - len(profile.name)) <= _LENGTH_SLACK
+        ):
+            return True
+        domains = {self._websites[slot], self._emails[slot]} - {None}
+        return profile.website in domains or profile.email in domains
 
     def slot_of(self, registration_id: str) -> int | None:
         """The slot holding a registration, if it is held."""
         return self._registrations.get(registration_id)
 
     def stored_profile(self, slot: int) -> Profile:
-        """The profile kept for ``slot`` (words are not kept and come back empty)."""
+        """The profile kept for ``slot``; its words are left empty (`match_words` of the name)."""
         name = self._names[slot]
         return Profile(
-            name=name,
-            compact=name.replace(" ", "").replace("&", ""),
-            words=(),
-            key=self._keys[slot],
-            website=self._websites[slot],
-            email=self._emails[slot],
-            country=self._countries[slot],
-            products=self._products[slot],
+            name,
+            name.replace(" ", "").replace("&", "") if " " in name else name,
+            (),
+            self._keys[slot],
+            self._websites[slot],
+            self._emails[slot],
+            self._countries[slot],
+            self._products[slot],
         )
 
     def party(self, slot: int) -> StoredParty:
         """Who ``slot`` holds."""
-        kind = self._kinds[slot]
         record_id = self._ids[slot]
         assert record_id is not None  # noqa: S101 - only live slots are asked for
-        if kind in (_SUBMITTED, _APPROVED):
-            party_kind = PartyKind.REGISTRATION
-        elif kind == _DIRECT:
-            party_kind = PartyKind.DIRECT_OPPORTUNITY
-        else:
-            party_kind = PartyKind.EXISTING_CUSTOMER
         return StoredParty(
-            party_kind,
+            _PARTY_OF_KIND[self._kinds[slot]],
             record_id,
             self._partners[slot],
             _instant(self._registered[slot]),

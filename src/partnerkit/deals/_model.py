@@ -26,6 +26,7 @@ from partnerkit.errors import Problems, ValidationError
 __all__ = [
     "ACTIVE_STATUSES",
     "REASON_REQUIRED",
+    "STANDARD_WEIGHTS",
     "TRANSITIONS",
     "Conflict",
     "ConflictOutcome",
@@ -219,31 +220,86 @@ class DealStatusChange:
 
 
 class MatchKind(enum.StrEnum):
-    """What two customers were found to share."""
+    """One kind of evidence about whether two customers are the same.
+
+    The first six say they are; the ``other_*`` kinds say they may not be, and
+    lower the confidence instead of vetoing the match.
+    """
 
     DOMAIN = "domain"
+    """The same registrable website domain."""
     CONTACT_EMAIL_DOMAIN = "contact_email_domain"
+    """A contact's email domain is the other's website or contact email domain."""
     EXACT_NAME = "exact_name"
+    """The same normalised name."""
     FUZZY_NAME = "fuzzy_name"
+    """Names a spelling variant or a typing slip or two apart."""
     PRODUCT_OVERLAP = "product_overlap"
+    """Products in common: weak, every partner sells the same catalogue."""
+    WEBSITE_NAME = "website_name"
+    """One website on a country domain, the other the same name on a generic one
+    (``acme.de``, ``acme.com``)."""
+    OTHER_WEBSITE = "other_website"
+    """Both have websites, and they differ."""
+    OTHER_COUNTRY = "other_country"
+    """They are in different countries."""
+    OTHER_NUMBER = "other_number"
+    """The names hold different numbers ("Studio 54", "Studio 45")."""
+    OTHER_WORD = "other_word"
+    """The names differ by a common word for another ("Hill Bakery", "Mill Bakery")."""
+
+
+#: The weight each kind of evidence adds to the log-odds that two records are one
+#: customer (see `partnerkit.deals.match_confidence`). A fuzzy name match's weight
+#: depends on the number of slips and the name's length; this is its weight for a
+#: `Match` built without one (1.9 when its score is 1.0, a spelling variant).
+STANDARD_WEIGHTS: Final[Mapping[MatchKind, float]] = {
+    MatchKind.DOMAIN: 3.0,
+    MatchKind.CONTACT_EMAIL_DOMAIN: 1.75,
+    MatchKind.EXACT_NAME: 2.2,
+    MatchKind.FUZZY_NAME: 1.3,
+    MatchKind.PRODUCT_OVERLAP: 0.3,
+    MatchKind.WEBSITE_NAME: 1.0,
+    MatchKind.OTHER_WEBSITE: -1.3,
+    MatchKind.OTHER_COUNTRY: -2.6,
+    MatchKind.OTHER_NUMBER: -3.0,
+    MatchKind.OTHER_WORD: -2.0,
+}
+_MAX_WEIGHT: Final = 20.0
+_SPELLING_VARIANT_WEIGHT: Final = 1.9
+
+
+def _standard_weight(match: Match) -> float:
+    try:
+        kind = MatchKind(match.kind)
+    except ValueError:
+        return 0.0  # validation reports the unknown kind
+    if kind is MatchKind.FUZZY_NAME and match.score == 1.0:
+        return _SPELLING_VARIANT_WEIGHT
+    return STANDARD_WEIGHTS[kind]
 
 
 @attrs.frozen
 class Match:
-    """One piece of evidence that two records are about the same customer.
+    """One piece of evidence about whether two records are the same customer.
 
     Attributes:
-        kind: What matched.
+        kind: What was compared and found alike (or different).
         value: What it matched on: the shared registrable domain, the normalised
             name, both names for a fuzzy match (``"nordic clod ~ nordic cloud"``),
-            or the shared products.
+            the shared products, or both sides of a difference
+            (``"nordic-cloud.com / nordiccloud.fi"``).
         score: How close: 1.0 for exact evidence, the name similarity for a fuzzy
             match.
+        weight: What it adds to the log-odds that the two are one customer:
+            positive for evidence that they are, negative for evidence that they
+            are not. Defaults to the kind's `STANDARD_WEIGHTS` entry.
     """
 
     kind: MatchKind
     value: str
     score: float = 1.0
+    weight: float = attrs.field(default=attrs.Factory(_standard_weight, takes_self=True))
 
     def __attrs_post_init__(self) -> None:
         # Conflict checks build many matches: let well-typed ones through quickly.
@@ -252,6 +308,8 @@ class Match:
             and type(self.value) is str
             and type(self.score) is float
             and 0.0 <= self.score <= 1.0
+            and type(self.weight) is float
+            and -_MAX_WEIGHT <= self.weight <= _MAX_WEIGHT
         ):
             return
         problems = Problems()
@@ -259,6 +317,16 @@ class Match:
         if not isinstance(self.value, str):
             problems.add("value", "expected text")
         object.__setattr__(self, "score", _check_score(self.score, "score", problems))
+        weight = self.weight
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, (int, float))
+            or not math.isfinite(weight)
+            or not -_MAX_WEIGHT <= weight <= _MAX_WEIGHT
+        ):
+            problems.add("weight", f"expected a number from -20 to 20, got {weight!r}")
+        else:
+            object.__setattr__(self, "weight", float(weight))
         problems.raise_if_any()
 
 
@@ -407,15 +475,22 @@ class Conflict:
 
 
 def _describe(match: Match) -> str:
-    if match.kind is MatchKind.DOMAIN:
-        return f"same website domain {match.value}"
-    if match.kind is MatchKind.CONTACT_EMAIL_DOMAIN:
-        return f"contact email at {match.value}"
-    if match.kind is MatchKind.EXACT_NAME:
-        return f"same normalised name {match.value!r}"
-    if match.kind is MatchKind.FUZZY_NAME:
-        return f"similar names {match.value!r} (similarity {match.score:.2f})"
-    return f"products in common: {match.value}"
+    text = _DESCRIPTIONS.get(match.kind, "{value}").format(value=match.value, score=match.score)
+    return f"{text} [{match.weight:+.2f}]"
+
+
+_DESCRIPTIONS: Final = {
+    MatchKind.DOMAIN: "same website domain {value}",
+    MatchKind.CONTACT_EMAIL_DOMAIN: "contact email at {value}",
+    MatchKind.EXACT_NAME: "same normalised name {value!r}",
+    MatchKind.FUZZY_NAME: "similar names {value!r} (similarity {score:.2f})",
+    MatchKind.PRODUCT_OVERLAP: "products in common: {value}",
+    MatchKind.WEBSITE_NAME: "websites with the same name: {value}",
+    MatchKind.OTHER_WEBSITE: "different websites: {value}",
+    MatchKind.OTHER_COUNTRY: "different countries: {value}",
+    MatchKind.OTHER_NUMBER: "different numbers in the names: {value}",
+    MatchKind.OTHER_WORD: "one common word for another, not a slip: {value}",
+}
 
 
 @attrs.frozen

@@ -7,8 +7,14 @@ Two levels live here:
   that normalise to the same text are an *exact* name match.
 - `match_words` and `match_key` (private): the words fuzzy matching corrects
   slips in, and the same words folded further (transliteration of Cyrillic and
-  Greek, ``ue``/``ü``/``u`` and similar spelling variants, doubled letters) into a
-  key that no person should have to read.
+  Greek, ``ue``/``ü``/``u`` and similar spelling variants) into a key that no
+  person should have to read.
+
+Legal forms come from the table in `partnerkit.deals._legal_forms`, which says for
+each jurisdiction where its forms may stand. Given the customer's country, the forms
+of that country's own jurisdiction go wherever they stand ("AB Nordkraft" in Sweden
+is "nordkraft"); without it, a short form that is also an acronym elsewhere is only
+removed where it cannot be anything else (at the end: "AB Foods" keeps its "AB").
 """
 
 # This module's job is other scripts: its tables hold Cyrillic, Greek and look-alike
@@ -18,132 +24,26 @@ Two levels live here:
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 import unicodedata
-from typing import Final
+from typing import Final, NamedTuple
 
+from partnerkit.deals._legal_forms import JURISDICTIONS, SCRIPT_FORMS, Placement
 from partnerkit.errors import ValidationError
 
 __all__ = [
     "LEGAL_FORM_COUNT",
+    "bulk_match_words",
+    "bulk_normalize",
+    "legal_forms_of",
     "match_key",
     "match_words",
     "normalize_company_name",
     "skeleton",
 ]
 
-# --- Legal forms --------------------------------------------------------------------
-#
-# Written as people write them; each entry is tokenised by the same code that reads
-# names, so "S.A. de C.V.", "S.A. DE C.V." and "SA de CV" all become one form. Four
-# classes, because many forms are also ordinary words, names or acronyms:
-#
-# - _ANYWHERE: distinctive forms, removed wherever they stand ("Acme GmbH & Co. KG
-#   Services", "ООО Ромашка", "PT Astra Tbk Persero").
-# - _SUFFIX: short or ambiguous forms, removed only at the end, where legal forms
-#   stand ("Co", "SA", "AG", "AS", "Limited", "Spa": a wellness spa is not a
-#   società per azioni unless it ends the name; "SNC-Lavalin" keeps its "SNC").
-# - _PREFIX: forms written in front of the name (Indonesian "PT", Vietnamese
-#   "Công ty"), removed only at the start.
-# - _EDGE: forms written in front in their own country and behind it elsewhere
-#   (Latvian "SIA", Lithuanian "UAB"), removed at either end.
-#
-# Trailing and leading forms are stripped repeatedly, so "GmbH & Co. KG",
-# "AB (publ)" and "Co., Ltd." go however they are combined.
-
-_ANYWHERE_FORMS: Final = """
-    inc | incorporated | corp | corporation | llc | l.l.c. | llp | lllp | pllc | ltd | plc
-    p.l.c. | public limited company | limited liability company
-    limited liability partnership | clg | teoranta
-    pty ltd | pty limited | pty | (pty) ltd | pvt ltd | pvt | private limited
-    pte ltd | pte | sdn bhd | sendirian berhad | berhad | bhd | soc ltd | ltée
-    gmbh | ggmbh | mbh | ges.m.b.h. | gesmbh | gmbh & co. kg | gmbh & co. kgaa
-    gmbh & co. ohg | ag & co. kg | kgaa | ohg | gbr | ug (haftungsbeschränkt)
-    haftungsbeschränkt | aktiengesellschaft | gesellschaft mit beschränkter haftung
-    kommanditgesellschaft
-    sarl | s.à r.l. | s.a.r.l. | sasu | eurl | selarl | société anonyme
-    société par actions simplifiée | société à responsabilité limitée | sprl | scrl
-    bvba | c.v.b.a. | besloten vennootschap | naamloze vennootschap
-    s.r.l. | srls | s.a.p.a. | scarl | società per azioni
-    società a responsabilità limitata
-    s.a. de c.v. | s.a.b. de c.v. | s.a.p.i. de c.v. | s. de r.l. de c.v. | s. de r.l.
-    sociedad anónima | sociedad limitada | s.l.u. | s.a.u. | s.l.n.e. | s. coop.
-    ltda | limitada | eireli | e.i.r.l. | sociedade anônima
-    oy | oyj | ehf
-    sp. z o.o. | sp. zoo | spółka z ograniczoną odpowiedzialnością | spółka akcyjna
-    sp. j. | sp. k. | spółka jawna | spółka komandytowa
-    s.r.o. | spol. s r.o. | spol. s.r.o. | v.o.s.
-    kft | zrt | nyrt | kkt
-    ood | eood | оод | еоод | еад
-    d.o.o. | d.o.o.e.l. | доо | dooel
-    ε.π.ε. | α.ε. | ι.κ.ε.
-    ltd. şti. | şti. | anonim şirketi | limited şirketi
-    ооо | оао | зао | пао | нао | тоо | тов | пат | прат | одо | ooo
-    общество с ограниченной ответственностью | акционерное общество
-    публичное акционерное общество | закрытое акционерное общество
-    открытое акционерное общество | товарищество с ограниченной ответственностью
-    товариство з обмеженою відповідальністю
-    kabushiki kaisha | kabushiki gaisha | yugen kaisha | godo kaisha | goshi kaisha
-    chusik hoesa | jusik hoesa | yuhan hoesa
-    tbk | persero
-    tnhh | công ty tnhh | công ty cổ phần | jsc | pjsc
-    pcl | public company limited
-    fzco | fze | fz-llc | fzllc | wll | saoc | saog | qpsc
-"""
-_SUFFIX_FORMS: Final = """
-    co | company | cos | co. ltd | limited | sa | s.a. | s/a | ag | a.g. | as | a/s | ab
-    ad | a.d. | se | da | ans | ba | kb | hb | ks | k/s | ky | ay | tmi | osk | mb | hf
-    sf | i/s | p/s | aps | asa | amba | a.m.b.a. | ivs | lda | vof
-    spa | s.p.a. | sl | s.l. | sas | s.a.s. | sc | s.c. | scs | snc | s.n.c. | sca | sci
-    secs | cv | c.v. | bv | b.v. | nv | n.v. | kg | k.g. | e.k. | e.v. | e.g. | ug | lp
-    l.p. | pc | p.c. | na | n.a. | cc | nl | ae | oe | o.e. | ee | e.e. | epe | ike | dd
-    d.d. | rt | bt | kk | k.k. | gk | publ | at | ат | ад | ead | gie | spc | bsc | uc
-    pfa | a.ş. | sp.p. | cic | dac | teo | opc | npc | ulc | pbc
-"""
-# Written before the name in their countries, and after it elsewhere.
-_EDGE_FORMS: Final = """
-    sia | uab | oü | mtü | ип | ао | ат | ao | oao | zao | pao
-"""
-_PREFIX_FORMS: Final = """
-    pt | p.t. | cv | ud | công ty | cong ty
-"""
-
-# Legal forms in scripts written without spaces (or with quote marks inside the form).
-# They are cut out of the text before it is split into words; the longer forms come
-# first so that 股份有限公司 goes whole rather than leaving 股份.
-_CJK_FORMS: Final = (
-    "股份有限公司",
-    "有限责任公司",
-    "有限責任公司",
-    "株式会社",
-    "有限会社",
-    "合同会社",
-    "合名会社",
-    "合資会社",
-    "有限公司",
-    "股份公司",
-    "(株)",
-    "(有)",
-    "(合)",
-    "주식회사",
-    "유한책임회사",
-    "유한회사",
-    "(주)",
-    "(유)",
-    "บริษัท",
-    "จำกัด",
-    "(มหาชน)",
-    'בע"מ',
-    "בע״מ",
-    "ش.م.م",
-    "ذ.م.م",
-)
 # 公司 ("company") alone is a legal suffix only at the end of a name.
 _CJK_SUFFIX: Final = re.compile(r"公司\s*$")
-
-#: How many distinct legal forms the normaliser knows (after tokenising the table).
-LEGAL_FORM_COUNT: int
 
 # "and" in the languages partners write company names in. Mapped to "&" only between
 # two words: a leading "Y" or "E" is an initial or a brand, not a conjunction.
@@ -174,6 +74,10 @@ _LETTERS: Final = str.maketrans(
 _APOSTROPHES: Final = str.maketrans(dict.fromkeys("'’‘`´ʼʹ′", ""))
 _AND_SIGNS: Final = str.maketrans({"&": " & ", "+": " & ", "＆": " & "})
 _ASCII_WORDS: Final = re.compile(r"([a-z0-9]+|&)([./])?")
+_ASCII_PLAIN: Final = re.compile(r"[a-z0-9]+|&")
+# A letter or digit standing alone: the names that need initials joined.
+_SINGLE_LETTER: Final = re.compile(r"(?<![a-z0-9])[a-z0-9](?![a-z0-9])")
+_ADJACENT_SINGLES: Final = re.compile(r"(?:^| )[^ &] [^ &](?: |$)")
 _AFTER_DOT: Final = frozenset("./")
 # Marks are stripped from Latin and Greek letters only: in other scripts (Cyrillic й,
 # Devanagari vowel signs, Japanese dakuten) a mark changes the letter.
@@ -182,6 +86,8 @@ _STRIP_MARKS_BELOW: Final = 0x0400
 
 def _fold(text: str) -> str:
     """Unicode-normalise, case-fold and strip accents from Latin and Greek letters."""
+    if text.isascii():
+        return text.lower()  # ASCII is its own NFKC form, and casefold is lower
     text = unicodedata.normalize("NFKC", text).casefold()
     if text.isascii():
         return text
@@ -219,6 +125,11 @@ def _words(text: str) -> list[tuple[str, bool]]:
     return words
 
 
+# Spaced single letters join into one word in Latin, Greek and Cyrillic ("S A", "О О О");
+# in other scripts a single character is often a whole word.
+_SPACED_INITIALS_BELOW: Final = "\u0530"
+
+
 def _is_letter(word: str) -> bool:
     return len(word) == 1 and word != "&"
 
@@ -251,7 +162,7 @@ def _merge_initials(words: list[tuple[str, bool]]) -> list[str]:
     merged: list[str] = []
     run: list[str] = []
     for word, _ in dotted:
-        if _is_letter(word) and word.isascii():
+        if _is_letter(word) and word < _SPACED_INITIALS_BELOW and word.isalpha():
             run.append(word)
             continue
         if run:
@@ -264,63 +175,184 @@ def _merge_initials(words: list[tuple[str, bool]]) -> list[str]:
 
 
 def _tokens(text: str) -> list[str]:
-    """Fold, cut CJK legal forms, split into words and join initials."""
+    """Fold, cut script legal forms, split into words and join initials."""
     folded = _fold(text)
     if folded.isascii():
-        # str.replace is several times faster than translate() with a dict table.
-        for char in "'`":
-            if char in folded:
-                folded = folded.replace(char, "")
-        for char in "&+":
-            if char in folded:
-                folded = folded.replace(char, " & ")
+        if "'" in folded or "`" in folded:
+            folded = folded.replace("'", "").replace("`", "")
+        if "+" in folded:
+            folded = folded.replace("+", "&")
+        words: list[str] = _ASCII_PLAIN.findall(folded)
+        # Initials to join only where a letter or digit stands alone ("&" is no letter).
+        if 1 not in map(len, words) or not _SINGLE_LETTER.search(folded):
+            return words
     else:
         folded = folded.translate(_APOSTROPHES)
-        for form in _CJK_FORMS:
+        for form in SCRIPT_FORMS:
             if form in folded:
                 folded = folded.replace(form, " ")
         folded = _CJK_SUFFIX.sub(" ", folded).translate(_AND_SIGNS)
     return _merge_initials(_words(folded))
 
 
+# --- Legal-form tables -----------------------------------------------------------
+
 # German and Estonian forms are also written without umlauts ("OUe", "beschraenkt").
 _UMLAUT_SPELLINGS: Final = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
 
-
-def _form_table(text: str) -> frozenset[tuple[str, ...]]:
-    forms = [form.strip() for form in text.replace("\n", "|").split("|")]
-    spelled = [form.translate(_UMLAUT_SPELLINGS) for form in forms]
-    return frozenset(tuple(_tokens(form)) for form in (*forms, *spelled) if form)
+Form = tuple[str, ...]
 
 
-_ANYWHERE: Final = _form_table(_ANYWHERE_FORMS)
-_EDGE: Final = _form_table(_EDGE_FORMS)
-_SUFFIX: Final = _form_table(_SUFFIX_FORMS) | _EDGE | _ANYWHERE
-_PREFIX: Final = _form_table(_PREFIX_FORMS) | _EDGE | _ANYWHERE
-LEGAL_FORM_COUNT = len(_ANYWHERE | _SUFFIX | _PREFIX)
-_LONGEST: Final = max(len(form) for form in _ANYWHERE | _SUFFIX | _PREFIX)
+def _spellings(text: str) -> list[str]:
+    return [spelling.strip() for spelling in text.split("|") if spelling.strip()]
 
 
-# The words legal forms end and start with, so most words are ruled out by one lookup.
-_SUFFIX_ENDS: Final = frozenset(form[-1] for form in _SUFFIX)
-_PREFIX_STARTS: Final = frozenset(form[0] for form in _PREFIX)
-_ANYWHERE_STARTS: Final = frozenset(form[0] for form in _ANYWHERE)
+# Forms written as one word only by running a form's words together ("coltd", "spk"):
+# known, but too unlike a word to guess a misspelling of.
+_RUN_TOGETHER: set[str] = set()
 
 
-def _strip_edges(words: list[str]) -> list[str]:
+def _tokenised(spelling: str) -> set[Form]:
+    """A spelling as the words names are split into, with and without umlauts spelled out.
+
+    A form of several short words is also known run together: "Sp. k." is "spk" too.
+    """
+    forms = {
+        tuple(_tokens(variant))
+        for variant in (spelling, spelling.translate(_UMLAUT_SPELLINGS))
+        if _tokens(variant)
+    }
+    joined = {
+        "".join(form)
+        for form in forms
+        if len(form) > 1 and "&" not in form and all(len(word) <= 3 for word in form)
+    }
+    _RUN_TOGETHER.update(joined)
+    forms |= {(word,) for word in joined}
+    # "GmbH und Co. KG" and "GmbH and Co KG" are "GmbH & Co. KG".
+    forms |= {
+        tuple(conjunction if word == "&" else word for word in form)
+        for form in forms
+        if "&" in form
+        for conjunction in _CONJUNCTIONS
+    }
+    return forms
+
+
+def legal_forms_of(placement: Placement, code: str) -> list[str]:
+    """The spellings the table lists for one jurisdiction and placement (for tests and docs)."""
+    for jurisdiction in JURISDICTIONS:
+        if jurisdiction.code == code:
+            return _spellings(jurisdiction.forms.get(placement, ""))
+    msg = f"no jurisdiction {code!r} in the legal-form table"
+    raise KeyError(msg)
+
+
+def _build_tables() -> tuple[dict[str, frozenset[Form]], dict[str, frozenset[Form]]]:
+    """Forms by placement over every jurisdiction, and each country's own forms."""
+    by_placement: dict[str, set[Form]] = {"any": set(), "edge": set(), "start": set()}
+    by_placement |= {"end": set(), "word": set()}
+    own: dict[str, set[Form]] = {}
+    for jurisdiction in JURISDICTIONS:
+        for placement, text in jurisdiction.forms.items():
+            forms: set[Form] = set()
+            for spelling in _spellings(text):
+                forms |= _tokenised(spelling)
+            by_placement[placement] |= forms
+            if placement != "word":
+                for country in jurisdiction.countries:
+                    own.setdefault(country, set()).update(forms)
+    return (
+        {placement: frozenset(forms) for placement, forms in by_placement.items()},
+        {country: frozenset(forms) for country, forms in own.items()},
+    )
+
+
+_BY_PLACEMENT, _OWN = _build_tables()
+_ANY: Final = _BY_PLACEMENT["any"]
+# Removed at the end, or at the start, of any name whatever its country.
+_END: Final = _ANY | _BY_PLACEMENT["edge"] | _BY_PLACEMENT["end"] | _BY_PLACEMENT["word"]
+_START: Final = _ANY | _BY_PLACEMENT["edge"] | _BY_PLACEMENT["start"]
+
+#: How many distinct legal forms the normaliser knows (after tokenising the table).
+LEGAL_FORM_COUNT: Final = len(_END | _START)
+
+
+class _Rules(NamedTuple):
+    """Which forms go where, for names of one country (or of no known country).
+
+    ``at_end`` maps the last word of every form that may end a name to the sizes
+    (in words, longest first) of such forms, so a name is checked with one
+    dictionary look-up and a tuple or two; ``at_start`` and ``inside`` likewise
+    from the first word.
+    """
+
+    end: frozenset[Form]
+    start: frozenset[Form]
+    middle: frozenset[Form]
+    at_end: dict[str, tuple[int, ...]]
+    at_start: dict[str, tuple[int, ...]]
+    inside: dict[str, tuple[int, ...]]
+    triggers: frozenset[str]
+    """Words that can make another pass change a name."""
+
+
+def _sizes(forms: frozenset[Form], *, last: bool) -> dict[str, tuple[int, ...]]:
+    sizes: dict[str, set[int]] = {}
+    for form in forms:
+        sizes.setdefault(form[-1] if last else form[0], set()).add(len(form))
+    return {word: tuple(sorted(found, reverse=True)) for word, found in sizes.items()}
+
+
+def _rules_from(end: frozenset[Form], start: frozenset[Form], middle: frozenset[Form]) -> _Rules:
+    # A one-word form that is also "and" somewhere ("OG" in Austria, "ET" in Bulgaria)
+    # is read as "and" between two words.
+    middle = frozenset(form for form in middle if form[0] not in _CONJUNCTIONS or len(form) > 1)
+    at_end = _sizes(end, last=True)
+    at_start = _sizes(start, last=False)
+    inside = _sizes(middle, last=False)
+    return _Rules(
+        end,
+        start,
+        middle,
+        at_end,
+        at_start,
+        inside,
+        frozenset(at_end) | frozenset(at_start) | frozenset(inside) | _CONJUNCTIONS | _ARTICLES,
+    )
+
+
+_GLOBAL_RULES: Final = _rules_from(_END, _START, _ANY)
+
+
+@functools.cache
+def _rules(country: str | None) -> _Rules:
+    own = _OWN.get(country or "")
+    if not own:
+        return _GLOBAL_RULES
+    return _rules_from(_END | own, _START | own, _ANY | own)
+
+
+def _strip_edges(words: list[str], rules: _Rules) -> list[str]:
     """Remove legal forms, dangling "&" and "the" from both ends, repeatedly."""
+    at_end = rules.at_end
+    at_start = rules.at_start
     changed = True
     while changed and words:
         changed = False
-        if words[-1] in _SUFFIX_ENDS:
-            for size in range(min(_LONGEST, len(words)), 0, -1):
-                if tuple(words[-size:]) in _SUFFIX:
+        sizes = at_end.get(words[-1])
+        if sizes is not None:
+            for size in sizes:
+                if size <= len(words) and tuple(words[-size:]) in rules.end:
                     del words[-size:]
                     changed = True
                     break
-        if words and words[0] in _PREFIX_STARTS:
-            for size in range(min(_LONGEST, len(words)), 0, -1):
-                if tuple(words[:size]) in _PREFIX:
+        if not words:
+            break
+        sizes = at_start.get(words[0])
+        if sizes is not None:
+            for size in sizes:
+                if size <= len(words) and tuple(words[:size]) in rules.start:
                     del words[:size]
                     changed = True
                     break
@@ -333,16 +365,19 @@ def _strip_edges(words: list[str]) -> list[str]:
     return words
 
 
-def _strip_inner(words: list[str]) -> list[str]:
-    """Remove distinctive legal forms wherever they stand, longest first."""
-    if not _ANYWHERE_STARTS.intersection(words):
+def _strip_inner(words: list[str], rules: _Rules) -> list[str]:
+    """Remove the forms that may stand anywhere, longest first."""
+    inside = rules.inside
+    if inside.keys().isdisjoint(words):
         return words
     kept: list[str] = []
     index = 0
-    while index < len(words):
-        if words[index] in _ANYWHERE_STARTS:
-            for size in range(min(_LONGEST, len(words) - index), 0, -1):
-                if tuple(words[index : index + size]) in _ANYWHERE:
+    count = len(words)
+    while index < count:
+        sizes = inside.get(words[index])
+        if sizes is not None:
+            for size in sizes:
+                if index + size <= count and tuple(words[index : index + size]) in rules.middle:
                     index += size
                     break
             else:
@@ -354,21 +389,50 @@ def _strip_inner(words: list[str]) -> list[str]:
     return kept
 
 
-def _one_pass(text: str) -> str:
+def _one_pass(text: str, rules: _Rules) -> str:
     words = _tokens(text)
-    for index in range(1, len(words) - 1):
-        if words[index] in _CONJUNCTIONS:
-            words[index] = "&"
-    stripped = _strip_edges(_strip_inner(_strip_edges(list(words))))
-    if not any(word != "&" for word in stripped):
-        # Nothing but legal forms ("Limited", "AB"): the name is the form itself.
-        stripped = _strip_edges_of_and(words)
-    result: list[str] = []
-    for word in stripped:
-        if word == "&" and result and result[-1] == "&":
-            continue
-        result.append(word)
-    return " ".join(result)
+    # Edges and whole forms first: a word exposed by a leading "The" or legal form
+    # ("The JA Group", "AS ET Foods") is a first word, never read as "and", and the
+    # "en" of "Société en nom collectif" is part of a form, not a conjunction.
+    stripped = _strip_inner(_strip_edges(list(words), rules), rules)
+    if not _CONJUNCTIONS.isdisjoint(stripped):
+        for index in range(1, len(stripped) - 1):
+            if stripped[index] in _CONJUNCTIONS:
+                stripped[index] = "&"
+    inner = _strip_edges(stripped, rules)
+    if not inner:
+        # Nothing but legal forms ("Limited", "Sia S.r.l."): keep the first word.
+        inner = _strip_keeping_one(words, rules)
+    if "&" in inner:
+        result: list[str] = []
+        for word in inner:
+            if word == "&" and result and result[-1] == "&":
+                continue
+            result.append(word)
+        inner = result
+    return " ".join(inner)
+
+
+def _strip_keeping_one(words: list[str], rules: _Rules) -> list[str]:
+    """Remove trailing, then leading, legal forms as long as a word remains."""
+    words = _strip_edges_of_and(words)
+    changed = True
+    while changed and len(words) > 1:
+        changed = False
+        for size in rules.at_end.get(words[-1], ()):
+            if size < len(words) and tuple(words[-size:]) in rules.end:
+                words = _strip_edges_of_and(words[:-size])
+                changed = True
+                break
+    changed = True
+    while changed and len(words) > 1:
+        changed = False
+        for size in rules.at_start.get(words[0], ()):
+            if size < len(words) and tuple(words[:size]) in rules.start:
+                words = _strip_edges_of_and(words[size:])
+                changed = True
+                break
+    return words
 
 
 def _strip_edges_of_and(words: list[str]) -> list[str]:
@@ -380,11 +444,7 @@ def _strip_edges_of_and(words: list[str]) -> list[str]:
     return words[start:end]
 
 
-# Words that can make another pass change a name: forms, conjunctions, articles.
-_TRIGGERS: Final = _SUFFIX_ENDS | _PREFIX_STARTS | _ANYWHERE_STARTS | _CONJUNCTIONS | _ARTICLES
-
-
-def _settled(result: str) -> bool:
+def _settled(result: str, rules: _Rules) -> bool:
     """Whether another pass provably leaves ``result`` as it is.
 
     True for plain ASCII words with no legal form, conjunction or article among them
@@ -394,16 +454,13 @@ def _settled(result: str) -> bool:
     if not result.isascii():
         return False
     words = result.split(" ")
-    if _TRIGGERS.intersection(words):
+    if not rules.triggers.isdisjoint(words):
         return False
-    return not any(
-        len(first) == 1 and len(second) == 1 and first != "&" and second != "&"
-        for first, second in itertools.pairwise(words)
-    )
+    return 1 not in map(len, words) or not _ADJACENT_SINGLES.search(result)
 
 
 @functools.lru_cache(maxsize=65536)
-def normalize_company_name(name: str) -> str:
+def normalize_company_name(name: str, country: str | None = None) -> str:
     """Reduce a company name to the key that exact name matching compares.
 
     Case-folds; strips accents from Latin and Greek letters (``é`` is ``e``,
@@ -411,36 +468,50 @@ def normalize_company_name(name: str) -> str:
     into spaces; joins initials (``S.A.``, ``S A`` and ``SA`` are one word); writes
     ``&``, ``+`` and "and" in 15 languages (``and``, ``und``, ``et``, ``y``, ``og``,
     ``och``, ``и``...) between two words as ``&``; drops a leading or trailing
-    "the"; removes legal forms of more than 40 jurisdictions (`LEGAL_FORM_COUNT`
-    forms in all, from ``Inc`` and ``GmbH & Co. KG`` to ``Sp. z o.o.``, ``ООО`` and
-    ``株式会社``); and collapses whitespace.
+    "the"; removes the legal forms of more than 50 jurisdictions (`LEGAL_FORM_COUNT`
+    forms in all, from ``Inc`` and ``GmbH & Co. KG`` to ``Sp. z o.o.``, ``SACIF``,
+    ``ООО`` and ``株式会社``); and collapses whitespace.
 
-    Distinctive forms (``GmbH``, ``LLC``, ``ООО``) go wherever they stand; forms
-    that are also ordinary words (``Co``, ``SA``, ``AG``, ``Spa``) only at the end,
-    and prefix forms (``PT``) only at the start. A name that is nothing but a legal
+    Distinctive forms (``GmbH``, ``LLC``, ``OJSC``, ``Aktiebolag``) go wherever they
+    stand. Short forms that are also acronyms elsewhere (``AB``, ``AS``, ``SA``,
+    ``AG``) go at the end of any name, and at the start or in the middle of names
+    of their own country when ``country`` is given: "AB Nordkraft" is
+    ``"nordkraft"`` in Sweden but ``"ab nordkraft"`` with no country, because "AB
+    Foods" in Britain is a name. Forms that are also ordinary words (``Co``,
+    ``Limited``, ``Spa``) go only at the end. A name that is nothing but a legal
     form is kept. The result is idempotent:
-    ``normalize_company_name(normalize_company_name(x)) == normalize_company_name(x)``.
+    ``normalize_company_name(normalize_company_name(x, c), c) == normalize_company_name(x, c)``.
+
+    Args:
+        name: The company name as written.
+        country: The company's ISO 3166-1 alpha-2 country code, if known.
 
     Example:
         >>> normalize_company_name("Müller & Söhne GmbH & Co. KG")
         'muller & sohne'
-        >>> normalize_company_name("ACME, Inc.") == normalize_company_name("Acme Incorporated")
-        True
+        >>> normalize_company_name("AB Nordkraft", "SE"), normalize_company_name("AB Nordkraft")
+        ('nordkraft', 'ab nordkraft')
 
     Raises:
         ValidationError: If ``name`` is not a string.
     """
+    return _normalized(name, country)
+
+
+def _normalized(name: str, country: str | None) -> str:
+    """`normalize_company_name` without its cache (for bulk loads of unique names)."""
     if not isinstance(name, str):
         raise ValidationError.single(
             "name", f"expected a company name string, got {type(name).__name__}"
         )
-    result = _one_pass(name)
-    if _settled(result):
+    rules = _rules(country.upper() if isinstance(country, str) else None)
+    result = _one_pass(name, rules)
+    if _settled(result, rules):
         return result
     # A pass can expose a new edge (a form that was inside "the X Ltd Co" becomes the
     # last word), so run until nothing changes; two or three passes at most in practice.
     for _ in range(8):
-        again = _one_pass(result)
+        again = _one_pass(result, rules)
         if again == result:
             break
         result = again
@@ -560,7 +631,8 @@ def skeleton(text: str) -> str:
     return text
 
 
-def _near_legal_form(word: str) -> bool:
+@functools.lru_cache(maxsize=1 << 16)
+def _near_legal_form(word: str, neighbours: frozenset[str]) -> bool:
     """Whether ``word`` is one typing slip away from a legal form ("Gbmh", "Limted", "Ltwd").
 
     Both sides lose one letter at most (the symmetric deletion test), which covers a
@@ -568,35 +640,52 @@ def _near_legal_form(word: str) -> bool:
     """
     if len(word) < 4 or not word.isascii():
         return False
-    if word in _FORM_NEIGHBOURS:
+    if word in neighbours:
         return True
-    return any(word[:index] + word[index + 1 :] in _FORM_NEIGHBOURS for index in range(len(word)))
+    return any(word[:index] + word[index + 1 :] in neighbours for index in range(len(word)))
 
 
-# Forms of five or more letters, and forms without a vowel (GmbH, Ltd, LLC, Pty):
-# other short forms are too close to ordinary words ("Alta" is one slip from "Ltda",
-# "Zinc" from "Inc") to be guessed at.
-_SLIP_FORMS: Final = frozenset(
-    word
-    for word in (form[0] for form in _SUFFIX if len(form) == 1)
-    if word.isascii()
-    and word.isalpha()
-    and (len(word) >= 5 or (len(word) >= 3 and not set(word) & set("aeiou")))
-)
-_FORM_NEIGHBOURS: Final = _SLIP_FORMS | frozenset(
-    form[:index] + form[index + 1 :] for form in _SLIP_FORMS for index in range(len(form))
-)
+def _slip_forms(forms: frozenset[Form]) -> frozenset[str]:
+    # Forms of five or more letters, and forms without a vowel (GmbH, Ltd, LLC, Pty):
+    # other short forms are too close to ordinary words ("Alta" is one slip from
+    # "Ltda", "Zinc" from "Inc") to be guessed at.
+    slips = frozenset(
+        word
+        for word in (form[0] for form in forms if len(form) == 1)
+        if word not in _RUN_TOGETHER
+        and word.isascii()
+        and word.isalpha()
+        and (len(word) >= 5 or (len(word) >= 3 and not set(word) & set("aeiou")))
+    )
+    return slips | frozenset(
+        form[:index] + form[index + 1 :] for form in slips for index in range(len(form))
+    )
+
+
+_FORM_NEIGHBOURS: Final = _slip_forms(_END)
+# Only long forms are guessed at the start, where names begin with short words that
+# are a slip from some form ("Nort" from "Nyrt"), and misspelt forms are rare.
+_LEADING_FORM_NEIGHBOURS: Final = _slip_forms(frozenset(f for f in _START if len(f[0]) >= 6))
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def match_words(normalized: str) -> tuple[str, ...]:
     """The words fuzzy matching compares, from a `normalize_company_name` result.
 
-    Drops "&" and a misspelt legal form at the end ("Acme Gbmh" is ``("acme",)``).
+    Drops "&" and a misspelt legal form at either end ("Acme Gbmh" and "Aktiebolg
+    Acme" are ``("acme",)``).
     """
-    words = [word for word in normalized.split(" ") if word and word != "&"]
-    while len(words) > 1 and _near_legal_form(words[-1]):
+    return _match_words(normalized)
+
+
+def _match_words(normalized: str) -> tuple[str, ...]:
+    words = normalized.split(" ")
+    if "&" in words or "" in words:
+        words = [word for word in words if word and word != "&"]
+    while len(words) > 1 and _near_legal_form(words[-1], _FORM_NEIGHBOURS):
         words.pop()
+    while len(words) > 1 and _near_legal_form(words[0], _LEADING_FORM_NEIGHBOURS):
+        del words[0]
     return tuple(words)
 
 
@@ -607,3 +696,9 @@ def match_key(words: tuple[str, ...]) -> str:
     ``яндекс`` and ``yandex`` share ``iandex``.
     """
     return skeleton("".join(words))
+
+
+#: `normalize_company_name` and `match_words` without their caches, for loading many
+#: distinct names at once, where a cache would only churn.
+bulk_normalize: Final = _normalized
+bulk_match_words: Final = _match_words
