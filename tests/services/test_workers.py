@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from partnerkit.errors import StaleVersionError
+from partnerkit.services._support import _ScreenOutdatedError
 from partnerkit.storage import Storage
 from partnerkit.storage.memory import MemoryStorage
 from partnerkit.storage.sql import SqlStorage
@@ -52,3 +54,13 @@ def test_two_workers_on_one_sqlite_file_through_sqlalchemy(
     finally:
         one.dispose()
         two.dispose()
+
+
+def test_a_screen_outdated_at_commit_is_retried_and_says_what_changed() -> None:
+    error = _ScreenOutdatedError("deal", "deal_2", 6, 7)
+    assert isinstance(error, StaleVersionError)  # so Services screens again and retries
+    assert str(error) == (
+        "deal registration 'deal_2' was screened against the store's deal changes up to "
+        "number 6, but registrations committed since (up to number 7) change its "
+        "conflicts; nothing was written: try again, and it is screened afresh"
+    )

@@ -189,6 +189,24 @@ def _told_event(event: Event, notice: ConflictNotice) -> Event:
     return Event(event.kind, event.subject_id, event.occurred_at, event.actor, data)
 
 
+class _ScreenOutdatedError(StaleVersionError):
+    """Registrations committed since the screen change its conflicts: screen again.
+
+    A `StaleVersionError`, so `Services` retries the call on fresh state; the
+    numbers are deal change numbers, which the message says instead of versions.
+    """
+
+    def __init__(self, kind: str, key: str, expected: int, actual: int | None) -> None:
+        super().__init__(kind, key, expected, actual)
+        message = (
+            f"deal registration {key!r} was screened against the store's deal changes "
+            f"up to number {expected}, but registrations committed since (up to number "
+            f"{actual}) change its conflicts; nothing was written: try again, and it is "
+            f"screened afresh"
+        )
+        self.args = (message,)
+
+
 def _screened_through(
     registration: DealRegistration, mark: int, screened: Sequence[Conflict]
 ) -> Callable[[CommittedReads], None]:
@@ -196,8 +214,9 @@ def _screened_through(
 
     Run inside the commit's lock or transaction, it compares ``registration`` with
     every registration whose latest change is numbered above ``mark`` (usually
-    none or a few) and raises `StaleVersionError` when the conflicts with them
-    differ from those ``screened``, so the work is screened again on fresh state.
+    none or a few) and raises `_ScreenOutdatedError` (a `StaleVersionError`) when
+    the conflicts with them differ from those ``screened``, so the work is screened
+    again on fresh state.
     """
     seen = {(conflict.other_id, conflict.outcome) for conflict in screened}
 
@@ -213,6 +232,6 @@ def _screened_through(
                 index.sync(other)
         found = {(c.other_id, c.outcome) for c in find_conflicts(registration, index)}
         if found != {pair for pair in seen if pair[0] in set(ids)}:
-            raise StaleVersionError("deal screening", registration.id, mark, changed[-1].seq)
+            raise _ScreenOutdatedError("deal", registration.id, mark, changed[-1].seq)
 
     return check
