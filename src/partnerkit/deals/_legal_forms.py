@@ -34,6 +34,8 @@ from __future__ import annotations
 
 from typing import Final, Literal, NamedTuple
 
+from partnerkit.deals._names_v1 import _CJK_FORMS
+
 __all__ = ["JURISDICTIONS", "PLACEMENTS", "SCRIPT_FORMS", "Jurisdiction", "Placement"]
 
 Placement = Literal["any", "end", "start", "edge", "word"]
@@ -525,31 +527,6 @@ JURISDICTIONS: Final[tuple[Jurisdiction, ...]] = (
 
 #: Legal forms in scripts written without spaces (or with quote marks inside the form),
 #: cut out of the text before it is split into words, longer forms first so that
-#: 股份有限公司 goes whole rather than leaving 股份.
-SCRIPT_FORMS: Final = (
-    "股份有限公司",
-    "有限责任公司",
-    "有限責任公司",
-    "株式会社",
-    "有限会社",
-    "合同会社",
-    "合名会社",
-    "合資会社",
-    "有限公司",
-    "股份公司",
-    "(株)",
-    "(有)",
-    "(合)",
-    "주식회사",
-    "유한책임회사",
-    "유한회사",
-    "(주)",
-    "(유)",
-    "บริษัท",
-    "จำกัด",
-    "(มหาชน)",
-    'בע"מ',
-    "בע״מ",
-    "ش.م.م",
-    "ذ.م.م",
-)
+#: 股份有限公司 goes whole rather than leaving 股份. The list is still the one customer
+#: keys of version 1 were defined with, so it is kept once, in the frozen module.
+SCRIPT_FORMS: Final = _CJK_FORMS

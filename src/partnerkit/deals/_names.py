@@ -25,10 +25,20 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from typing import Final, NamedTuple
 
 from partnerkit.deals._legal_forms import JURISDICTIONS, SCRIPT_FORMS, Placement
+from partnerkit.deals._names_v1 import (
+    _AND_SIGNS,
+    _APOSTROPHES,
+    _ARTICLES,
+    _CJK_SUFFIX,
+    _CONJUNCTIONS,
+    _UMLAUT_SPELLINGS,
+    _is_letter,
+    _words,
+)
+from partnerkit.deals._names_v1 import _fold as fold_v1
 from partnerkit.errors import ValidationError
 
 __all__ = [
@@ -42,96 +52,25 @@ __all__ = [
     "skeleton",
 ]
 
-# 公司 ("company") alone is a legal suffix only at the end of a name.
-_CJK_SUFFIX: Final = re.compile(r"公司\s*$")
-
-# "and" in the languages partners write company names in. Mapped to "&" only between
-# two words: a leading "Y" or "E" is an initial or a brand, not a conjunction.
-_CONJUNCTIONS: Final = frozenset(
-    {"and", "und", "et", "y", "e", "og", "och", "en", "ja", "i", "и", "ve", "και", "ir", "un"}
-)
-_ARTICLES: Final = frozenset({"the"})
-
-# Letters that Unicode does not decompose into a base letter and a mark.
-_LETTERS: Final = str.maketrans(
-    {
-        "æ": "ae",
-        "ø": "o",
-        "œ": "oe",
-        "ł": "l",
-        "đ": "d",
-        "ð": "d",
-        "þ": "th",
-        "ı": "i",
-        "ħ": "h",
-        "ŧ": "t",
-        "ŋ": "ng",
-        "ё": "е",
-        "ſ": "s",
-    }
-)
-# Apostrophes vanish ("McDonald's" is "mcdonalds"); joiners and + mean "and".
-_APOSTROPHES: Final = str.maketrans(dict.fromkeys("'’‘`´ʼʹ′", ""))
-_AND_SIGNS: Final = str.maketrans({"&": " & ", "+": " & ", "＆": " & "})
-_ASCII_WORDS: Final = re.compile(r"([a-z0-9]+|&)([./])?")
+# The folding and word splitting of version 1 are still current: they are shared
+# from the frozen module rather than kept twice, and a change here that must not
+# move version-1 keys defines its own piece in this module.
 _ASCII_PLAIN: Final = re.compile(r"[a-z0-9]+|&")
 # A letter or digit standing alone: the names that need initials joined.
 _SINGLE_LETTER: Final = re.compile(r"(?<![a-z0-9])[a-z0-9](?![a-z0-9])")
 _ADJACENT_SINGLES: Final = re.compile(r"(?:^| )[^ &] [^ &](?: |$)")
-_AFTER_DOT: Final = frozenset("./")
-# Marks are stripped from Latin and Greek letters only: in other scripts (Cyrillic й,
-# Devanagari vowel signs, Japanese dakuten) a mark changes the letter.
-_STRIP_MARKS_BELOW: Final = 0x0400
 
 
 def _fold(text: str) -> str:
     """Unicode-normalise, case-fold and strip accents from Latin and Greek letters."""
     if text.isascii():
         return text.lower()  # ASCII is its own NFKC form, and casefold is lower
-    text = unicodedata.normalize("NFKC", text).casefold()
-    if text.isascii():
-        return text
-    text = unicodedata.normalize("NFKD", text.translate(_LETTERS))
-    kept: list[str] = []
-    base = 0
-    for char in text:
-        if unicodedata.combining(char):
-            if base < _STRIP_MARKS_BELOW:
-                continue
-        else:
-            base = ord(char)
-        kept.append(char)
-    return unicodedata.normalize("NFC", "".join(kept))
-
-
-def _words(text: str) -> list[tuple[str, bool]]:
-    """Split folded text into words and "&"; each with whether a dot or slash follows it."""
-    if text.isascii():
-        return [(word, bool(dot)) for word, dot in _ASCII_WORDS.findall(text)]
-    words: list[tuple[str, bool]] = []
-    current: list[str] = []
-    for char in text:
-        # Letters, digits and marks (Thai vowels, Devanagari signs) make up words.
-        if unicodedata.category(char)[0] in "LNM":
-            current.append(char)
-            continue
-        if current:
-            words.append(("".join(current), char in _AFTER_DOT))
-            current = []
-        if char == "&":
-            words.append(("&", False))
-    if current:
-        words.append(("".join(current), False))
-    return words
+    return fold_v1(text)
 
 
 # Spaced single letters join into one word in Latin, Greek and Cyrillic ("S A", "О О О");
 # in other scripts a single character is often a whole word.
 _SPACED_INITIALS_BELOW: Final = "\u0530"
-
-
-def _is_letter(word: str) -> bool:
-    return len(word) == 1 and word != "&"
 
 
 def _merge_initials(words: list[tuple[str, bool]]) -> list[str]:
@@ -197,9 +136,8 @@ def _tokens(text: str) -> list[str]:
 
 # --- Legal-form tables -----------------------------------------------------------
 
-# German and Estonian forms are also written without umlauts ("OUe", "beschraenkt").
-_UMLAUT_SPELLINGS: Final = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
-
+# German and Estonian forms are also written without umlauts ("OUe", "beschraenkt"):
+# `_UMLAUT_SPELLINGS`.
 Form = tuple[str, ...]
 
 
