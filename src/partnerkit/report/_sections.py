@@ -485,7 +485,11 @@ def _conflict_rows(context: ReportContext, deals: list[DealRegistration]) -> lis
     for deal in deals:
         status = context.deal_status(deal)
         if status in ACTIVE_STATUSES:
-            then = deal if status is deal.status else attrs.evolve(deal, status=status)
+            then = deal
+            if status is not deal.status:
+                # As it stood: a registration approved since had no protection yet.
+                until = deal.protection_until if status is DealStatus.APPROVED else None
+                then = attrs.evolve(deal, status=status, protection_until=until)
             index.add(then)
             active.append(then)
     for deal in active:
