@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from partnerkit import Money
-from partnerkit.deals import Customer, DealRegistration, DealStatus, approve, submit
-from partnerkit.errors import ValidationError
 from partnerkit._cli.demo import ONBOARDING
+from partnerkit.deals import Customer, DealRegistration, approve, submit
+from partnerkit.errors import ValidationError
 from partnerkit.partners import Partner, activate, start_onboarding
 from partnerkit.report import (
     SECTIONS,
