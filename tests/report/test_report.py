@@ -242,3 +242,10 @@ def test_rendering_without_jinja2_names_the_extra(monkeypatch: pytest.MonkeyPatc
 def test_write_saves_the_page(tmp_path: Path) -> None:
     path = build_report(MemoryStorage(), as_of=AS_OF).write(tmp_path / "r.html")
     assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_a_report_shows_itself_framed_in_a_notebook() -> None:
+    report = build_report(stored(partner("ptn_1", HOSTILE)), as_of=AS_OF)
+    framed = report._repr_html_()
+    assert framed.startswith("<iframe srcdoc=")
+    assert html.unescape(framed.split('srcdoc="')[1].split('" title=')[0]) == report.to_html()

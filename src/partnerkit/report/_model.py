@@ -8,6 +8,7 @@ piece of text reaches the page through the template's escaping.
 from __future__ import annotations
 
 import enum
+import html
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeAlias
@@ -223,6 +224,14 @@ class Report:
         from partnerkit.report._render import render  # noqa: PLC0415 - Jinja2 is optional
 
         return render(self)
+
+    def _repr_html_(self) -> str:
+        # The page in a frame of its own, so its styles and script stay out of the notebook.
+        page = html.escape(self.to_html(), quote=True)
+        return (
+            f'<iframe srcdoc="{page}" title="{html.escape(self.title, quote=True)}" '
+            'style="width:100%;height:40em;border:1px solid #d0d7de"></iframe>'
+        )
 
     def write(self, path: Path) -> Path:
         """Write `to_html` to ``path`` (UTF-8) and return the path."""
