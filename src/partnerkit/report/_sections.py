@@ -388,7 +388,7 @@ def _health_figures(context: ReportContext, model: ScoringModel) -> tuple[list[F
             else None,
             _band_label(model, score.band),
             score.trend.delta if score.trend is not None else None,
-            "; ".join(score.explanation[1 : 1 + _REASONS]),
+            " ".join(score.explanation[1 : 1 + _REASONS]),
         )
         for score in at_risk
     )
