@@ -9,6 +9,7 @@ the tuple passed to `build_report` (or to `SECTIONS`).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Final, TypeAlias
@@ -18,7 +19,7 @@ import attrs
 from partnerkit.deals import ACTIVE_STATUSES, ConflictIndex, DealStatus, find_conflicts
 from partnerkit.partners import PartnerStatus
 from partnerkit.report._charts import palette
-from partnerkit.report._context import every
+from partnerkit.report._context import ReportContext, every
 from partnerkit.report._model import (
     Cell,
     Chart,
@@ -33,11 +34,10 @@ from partnerkit.report._model import (
 from partnerkit.tiers import tier_at
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Iterable
 
     from partnerkit.deals import Conflict, DealRegistration
     from partnerkit.health import HealthScore, ScoringModel
-    from partnerkit.report._context import ReportContext
     from partnerkit.storage import StoredProgram
     from partnerkit.tiers import Membership, Program
 
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 #: A section builder: reads the context, returns its section (``None``: leave it out).
-SectionBuilder: TypeAlias = "Callable[[ReportContext], Section | None]"
+SectionBuilder: TypeAlias = Callable[[ReportContext], Section | None]
 
 #: Approved registrations whose protection ends within this many days are "expiring soon".
 EXPIRING_DAYS: Final = 30
