@@ -19,7 +19,7 @@ from partnerkit.report._model import Chart, ChartKind
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["Drawing", "Label", "Rect", "draw"]
+__all__ = ["Drawing", "Label", "Rect", "draw", "palette"]
 
 _WIDTH: Final = 640
 _LABELS: Final = 170  # room for category names left of horizontal bars
