@@ -51,3 +51,15 @@ def test_demo_writes_its_report_when_asked(
     assert main(["demo", "--partners", "40", "--report", str(out)]) == 0
     assert f"The HTML report is in {out}" in capsys.readouterr().out
     assert 'id="partners-by-status"' in out.read_text(encoding="utf-8")
+
+
+def test_report_reads_a_store_behind_a_sqlalchemy_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'network.sqlite'}"
+    assert main(["demo", "--partners", "20", "--db", url]) == 0
+    out = tmp_path / "report.html"
+    assert main(["report", "--db", url, "--out", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    page = out.read_text(encoding="utf-8")
+    assert '<dd data-fact="partners">20</dd>' in page
