@@ -3,7 +3,7 @@
 
 Standard library only, so it works on a machine that has nothing but Python:
 
-    python3 dev.py demo     # the demo
+    python3 dev.py demo     # the demo; its HTML report goes to build/demo-report.html
     python3 dev.py test     # lint, format check, types, the docs build and the whole test suite
     python3 dev.py bench    # the benchmarks (installs the optional competitors)
     python3 dev.py fuzz     # a long fuzzing run of every reader of outside input
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".partnerkit-setup"
 MIN_PYTHON = (3, 11)
+CHROMIUM = Path("/usr/bin/chromium")
 
 
 def say(message: str) -> None:
@@ -64,9 +66,30 @@ def build_docs() -> int:
         return run(PYTHON, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", site)
 
 
+def ensure_chromium() -> None:
+    """Install Debian's Chromium for the report's browser test when it is missing and we can.
+
+    The test drives /usr/bin/chromium through Playwright (whose own browser download
+    is not used). Without root or apt-get, or when the install fails, the test is
+    skipped and says why.
+    """
+    if CHROMIUM.exists() or sys.platform != "linux" or not shutil.which("apt-get"):
+        return
+    if os.geteuid() != 0:
+        say(f"{CHROMIUM} is missing and installing it needs root: the browser test will skip")
+        return
+    quiet = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
+    if run(*install, env=quiet) != 0 and (
+        run("apt-get", "update", "-q", env=quiet) != 0 or run(*install, env=quiet) != 0
+    ):
+        say("could not install chromium with apt-get: the browser test will skip")
+
+
 def test(pytest_args: list[str]) -> int:
     """Lint, format check, strict types, the docs build, then pytest; stop at the first failure."""
     setup("dev")
+    ensure_chromium()
     checks = [
         [PYTHON, "-m", "ruff", "check", "."],
         [PYTHON, "-m", "ruff", "format", "--check", "."],
@@ -131,7 +154,11 @@ def main() -> int:
         return 0
     if options.command == "demo":
         setup("dev")
-        return run(PYTHON, "-m", "partnerkit", "demo", *options.args)
+        args = list(options.args)
+        if not any(arg == "--report" or arg.startswith("--report=") for arg in args):
+            (ROOT / "build").mkdir(exist_ok=True)
+            args += ["--report", str(ROOT / "build" / "demo-report.html")]
+        return run(PYTHON, "-m", "partnerkit", "demo", *args)
     if options.command == "fuzz":
         return fuzz(options.examples, options.seed)
     if options.command == "bench":

@@ -72,28 +72,41 @@ def _demo(options: argparse.Namespace) -> None:
             path.unlink()  # the demo always starts from an empty network
         storage: Storage = SqliteStorage(path)
         try:
-            run_demo(storage=storage, partners=options.partners, seed=options.seed, out=sys.stdout)
+            run_demo(
+                storage=storage,
+                partners=options.partners,
+                seed=options.seed,
+                out=sys.stdout,
+                report=_report_path(options),
+            )
         finally:
             storage.close()
         if options.db:
             print(f"\nThe network is in {path}; open it with partnerkit.storage.sqlite.")
 
 
-def _demo_on_server(url: str, options: argparse.Namespace, run_demo: Any) -> None:
-    """The demo in the database a SQLAlchemy URL names, which must hold no partners yet."""
+def _engine(url: str) -> Any:
+    """A SQLAlchemy engine for ``url``; postgresql:// URLs use psycopg 3."""
     try:
         import sqlalchemy as sa  # noqa: PLC0415
 
-        from partnerkit.storage.sql import SqlStorage  # noqa: PLC0415
+        import partnerkit.storage.sql  # noqa: F401, PLC0415 - the sql extra is installed
     except ImportError as error:
         raise ValidationError.single("db", str(error)) from None
     scheme, _, rest = url.partition("://")
     if scheme in {"postgres", "postgresql"}:
         url = f"postgresql+psycopg://{rest}"  # psycopg 3, which partnerkit[postgres] installs
     try:
-        engine = sa.create_engine(url)
+        return sa.create_engine(url)
     except (sa.exc.ArgumentError, ImportError) as error:
         raise ValidationError.single("db", f"cannot use {scheme}:// URLs: {error}") from None
+
+
+def _demo_on_server(url: str, options: argparse.Namespace, run_demo: Any) -> None:
+    """The demo in the database a SQLAlchemy URL names, which must hold no partners yet."""
+    from partnerkit.storage.sql import SqlStorage  # noqa: PLC0415 - engine() checked the extra
+
+    engine = _engine(url)
     shown = repr(engine.url.render_as_string(hide_password=True))
     try:
         storage = SqlStorage(engine)
@@ -105,12 +118,40 @@ def _demo_on_server(url: str, options: argparse.Namespace, run_demo: Any) -> Non
                         f"{shown} already holds partners; the demo starts from an empty "
                         f"network: point --db at an empty database",
                     )
-            run_demo(storage=storage, partners=options.partners, seed=options.seed, out=sys.stdout)
+            run_demo(
+                storage=storage,
+                partners=options.partners,
+                seed=options.seed,
+                out=sys.stdout,
+                report=_report_path(options),
+            )
         finally:
             storage.close()
     finally:
         engine.dispose()
     print(f"\nThe network is in {shown}; open it with partnerkit.storage.sql.SqlStorage.")
+
+
+def _report_path(options: argparse.Namespace) -> Path | None:
+    """Where ``--report`` asks for the HTML report, checked before any work is done."""
+    if not options.report:
+        return None
+    from partnerkit._cli.report import output_path  # noqa: PLC0415
+
+    return output_path(options.report)
+
+
+def _report(options: argparse.Namespace) -> None:
+    from partnerkit._cli.report import write_report  # noqa: PLC0415
+
+    as_of = parse_datetime(options.as_of, "--as-of") if options.as_of else None
+    engine = _engine(options.db) if "://" in options.db else None
+    try:
+        path = write_report(options.db, options.out, as_of=as_of, engine=engine)
+    finally:
+        if engine is not None:
+            engine.dispose()
+    print(f"The report is in {path}")
 
 
 def _read_model(path: Path, limit: int) -> ScoringModel:
@@ -325,6 +366,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     demo.add_argument("--partners", type=_positive, default=1000, help="how many (default 1000)")
     demo.add_argument("--seed", type=int, default=7, help="the same seed prints the same report")
+    demo.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write the HTML report of the network to FILE (needs partnerkit[report])",
+    )
+    report = commands.add_parser(
+        "report", help="write a self-contained HTML report on the partner channel in a store"
+    )
+    report.add_argument(
+        "--db",
+        required=True,
+        help="an existing SQLite file, or a SQLAlchemy URL (postgresql://user@host/db)",
+    )
+    report.add_argument("--out", required=True, help="the HTML file to write (replaced)")
+    report.add_argument("--as-of", help="describe the store as of this ISO instant (default: now)")
     score = commands.add_parser(
         "score", help="score partners' metrics from a CSV or JSON file with a health model"
     )
@@ -349,6 +405,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if options.command == "demo":
             _demo(options)
+        elif options.command == "report":
+            _report(options)
         elif options.command == "score":
             _score(options)
         elif options.command == "tiers":
@@ -356,6 +414,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif options.command == "deals":
             return _deals_check(options)
     except PartnerkitError as error:
+        print(f"partnerkit: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except ImportError as error:  # an optional extra the command needs is missing
         print(f"partnerkit: {error}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:  # `partnerkit score ... | head` closed the pipe: not an error

@@ -9,11 +9,12 @@ from __future__ import annotations
 import random
 import sys
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final, TextIO
 
 import attrs
+from dateutil.relativedelta import relativedelta
 
 from partnerkit._base.money import FixedRates, Money
 from partnerkit._base.time import FixedClock, Period
@@ -21,6 +22,7 @@ from partnerkit.access import Actor, Role
 from partnerkit.deals import (
     Conflict,
     Customer,
+    DealRegistration,
     DealStatus,
 )
 from partnerkit.errors import UnresolvedConflictsError
@@ -50,6 +52,7 @@ from partnerkit.tiers import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+    from pathlib import Path
 
     from partnerkit.metrics import MetricSnapshot
     from partnerkit.storage import Storage
@@ -57,6 +60,8 @@ if TYPE_CHECKING:
 AS_OF: Final = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 ADMIN: Final = Actor("usr_admin", Role.ADMIN)
 HISTORY_DAYS: Final = 548  # 18 months
+SCORED_MONTHS: Final = 6  # health scored monthly: bands over time in the HTML report
+AWAITING_DAYS: Final = 21  # registrations submitted this recently still await a decision
 MANAGERS: Final = ("usr_maria", "usr_jonas", "usr_aiko", "usr_lucas", "usr_priya")
 RATES: Final = FixedRates(
     {("EUR", "USD"): "1.08", ("GBP", "USD"): "1.27", ("SEK", "USD"): "0.094",
@@ -471,10 +476,12 @@ def run_demo(
     seed: int,
     out: TextIO,
     err: TextIO | None = None,
+    report: Path | None = None,
 ) -> None:
     """Generate a network into ``storage``, run the rules, print a manager's report.
 
-    Progress goes to ``err`` (standard error by default).
+    Progress goes to ``err`` (standard error by default). With ``report``, the
+    HTML report of the network is written there too (needs ``partnerkit[report]``).
     """
     err = err or sys.stderr
     verbose = partners >= 2000
@@ -491,12 +498,28 @@ def run_demo(
     )
     _progress(err, "running tier reviews and health scoring through the services")
     runs = _tier_reviews(storage, network)
-    desk = Services(storage, clock=FixedClock(AS_OF), rates=RATES)
-    scores = desk.score_partners(ADMIN, HEALTH_MODEL, DEFINITIONS, as_of=AS_OF).value
+    scores = _score_monthly(storage)
     _progress(err, "registering deals through the services")
     deals = _deals(storage, network, seed)
     _report(out, network=network, snapshots=snapshots, scores=scores, runs=runs, seed=seed)
     _deal_report(out, deals, {p.id: p.name for p in network.partners})
+    if report is not None:
+        from partnerkit.report import build_report  # noqa: PLC0415 - needs the report extra
+
+        _progress(err, "writing the HTML report")
+        build_report(storage, as_of=AS_OF).write(report)
+        out.write(f"\nThe HTML report is in {report}\n")
+
+
+def _score_monthly(storage: Storage) -> object:
+    """Store the health model and score every month for half a year; the last batch."""
+    desk = Services(storage, clock=FixedClock(AS_OF), rates=RATES)
+    desk.add_scoring_model(ADMIN, HEALTH_MODEL)
+    batch: object = None
+    for months in range(SCORED_MONTHS - 1, -1, -1):
+        when = AS_OF - relativedelta(months=months)
+        batch = desk.score_partners(ADMIN, HEALTH_MODEL.name, DEFINITIONS, as_of=when).value
+    return batch
 
 
 @attrs.frozen
@@ -544,18 +567,22 @@ def _deals(storage: Storage, network: Network, seed: int) -> DealOutcome:
         planned.append((when, index, partner, name, slug))
     counts: Counter[str] = Counter()
     found: list[Conflict] = []
+    approved: list[DealRegistration] = []
     for when, _number, partner, name, slug in sorted(planned, key=lambda item: item[:2]):
         clock.set(when)
         domain = f"{'www.' if rng.random() < 0.3 else ''}{slug}.example"
         draft = DealDraft(
             customer=Customer(_customer_name(rng, name), "US", domain=domain),
             amount=Money(Decimal(rng.randrange(20, 400)) * 1000, "USD"),
-            expected_close_on=(when + timedelta(days=rng.randint(45, 150))).date(),
+            expected_close_on=(when + timedelta(days=rng.randint(20, 120))).date(),
             products=(rng.choice(("cloud", "security", "analytics")),),
         )
         user = Actor(f"usr_{partner.id}", Role.PARTNER_USER, partner_id=partner.id)
         manager = Actor(partner.owner_id or MANAGERS[0], Role.CHANNEL_MANAGER)
         submitted = services.submit_deal(user, draft).value
+        if submitted.status is DealStatus.SUBMITTED and when > AS_OF - timedelta(AWAITING_DAYS):
+            counts["awaiting a decision"] += 1
+            continue
         if submitted.status is not DealStatus.SUBMITTED:
             counts[submitted.status.value] += 1
             continue
@@ -566,11 +593,36 @@ def _deals(storage: Storage, network: Network, seed: int) -> DealOutcome:
             reason = "the customer is already registered by another partner"
             decided = services.reject_deal(manager, submitted.id, reason=reason).value
         counts[decided.status.value] += 1
+        if decided.status is DealStatus.APPROVED:
+            approved.append(decided)
+    _close(services, approved, counts, rng)
     clock.set(AS_OF)
     expired = services.expire_deals(Actor(MANAGERS[0], Role.CHANNEL_MANAGER)).value
     # Near-duplicates first: the conflicts a person would want to check by eye.
     conflicts = sorted(found, key=lambda c: (c.confidence, c.registration_id))
     return DealOutcome(dict(counts), tuple(conflicts), len(expired))
+
+
+def _close(
+    services: Services,
+    approved: list[DealRegistration],
+    counts: Counter[str],
+    rng: random.Random,
+) -> None:
+    """Deals whose expected close date came while protected end won or lost then."""
+    clock = services.clock
+    assert isinstance(clock, FixedClock)  # noqa: S101 - the demo's own services
+    for deal in sorted(approved, key=lambda d: (d.expected_close_on, d.id)):
+        closes = datetime.combine(deal.expected_close_on, time(12), tzinfo=UTC)
+        if deal.protection_until is None or not closes < min(AS_OF, deal.protection_until):
+            continue
+        clock.set(closes)
+        owner = Actor(f"usr_{deal.partner_id}", Role.PARTNER_USER, partner_id=deal.partner_id)
+        won = rng.random() < 0.55
+        reason = "" if won else "the customer chose a competitor"
+        services.close_deal(owner, deal.id, won=won, reason=reason)
+        counts[DealStatus.APPROVED.value] -= 1
+        counts["won" if won else "lost"] += 1
 
 
 def _deal_report(out: TextIO, outcome: DealOutcome, names: dict[str, str]) -> None:

@@ -473,6 +473,11 @@ class Conflict:
         lines.append(f"  {self.outcome.value} by rule {self.rule}: {self.reason}")
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        from partnerkit.deals._html import conflict_html  # noqa: PLC0415 - Jupyter only
+
+        return conflict_html(self, [_describe(match) for match in self.matches])
+
 
 def _describe(match: Match) -> str:
     text = _DESCRIPTIONS.get(match.kind, "{value}").format(value=match.value, score=match.score)
@@ -782,6 +787,11 @@ class DealRegistration:
             problems.add("extensions", "at most one extension request may be pending")
         if pending and status is not _S.APPROVED:
             problems.add("extensions", "only an approved registration can have a pending extension")
+
+    def _repr_html_(self) -> str:
+        from partnerkit.deals._html import registration_html  # noqa: PLC0415 - Jupyter only
+
+        return registration_html(self)
 
     @property
     def is_active(self) -> bool:

@@ -18,6 +18,7 @@ from partnerkit.tiers._engine import (
     apply_decision,
     engine,
 )
+from partnerkit.tiers._html import review_html, review_records, what_if_html, what_if_records
 from partnerkit.tiers._membership import (
     Membership,
     MembershipStatus,
@@ -81,6 +82,18 @@ class ReviewRun:
     def moved(self) -> tuple[str, ...]:
         """The partners whose tier changed."""
         return tuple(d.partner_id for d in self.decisions if d.counted and d.changed)
+
+    def to_records(self) -> list[dict[str, object]]:
+        """One plain record per decision, for ``pandas.DataFrame(run.to_records())``.
+
+        Keys: partner_id, program_id, as_of, outcome, from_tier_id, tier_id,
+        qualifying_tier_id, proposed_tier_id, failing_reviews, changed, counted,
+        progress_to_next (0 to 1, ``None`` at the top) and gap (words).
+        """
+        return review_records(self)
+
+    def _repr_html_(self) -> str:
+        return review_html(self)
 
     def decision(self, partner_id: str) -> TierDecision:
         """The decision for ``partner_id``.
@@ -376,6 +389,16 @@ class WhatIf:
     def out(self) -> tuple[str, ...]:
         """Partners who would qualify for no tier at all."""
         return self._ids(Movement.OUT)
+
+    def to_records(self) -> list[dict[str, object]]:
+        """One plain record per partner who would move, for ``pandas.DataFrame``.
+
+        Keys: partner_id, held_tier_id, before_tier_id, after_tier_id, movement.
+        """
+        return what_if_records(self)
+
+    def _repr_html_(self) -> str:
+        return what_if_html(self)
 
     def summary(self) -> str:
         """The moves and the counts per tier as a small table."""

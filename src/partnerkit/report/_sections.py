@@ -1,0 +1,656 @@
+"""The report's sections: one builder function each, reading the store as of one instant.
+
+A section builder takes a `ReportContext` and returns a `Section` (or ``None`` when
+it has nothing to say at all). `SECTIONS` lists the builders in page order; a new
+area of partnerkit adds its section by writing one more builder and adding it to
+the tuple passed to `build_report` (or to `SECTIONS`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Final, TypeAlias
+
+import attrs
+
+from partnerkit.deals import ACTIVE_STATUSES, ConflictIndex, DealStatus, find_conflicts
+from partnerkit.partners import PartnerStatus
+from partnerkit.report._charts import palette
+from partnerkit.report._context import ReportContext, every
+from partnerkit.report._model import (
+    Cell,
+    Chart,
+    ChartKind,
+    Column,
+    Fact,
+    Figure,
+    Section,
+    Series,
+    Table,
+)
+from partnerkit.tiers import tier_at
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from partnerkit.deals import Conflict, DealRegistration
+    from partnerkit.health import HealthScore, ScoringModel
+    from partnerkit.storage import StoredProgram
+    from partnerkit.tiers import Membership, Program
+
+__all__ = [
+    "EXPIRING_DAYS",
+    "SECTIONS",
+    "SectionBuilder",
+    "deals_section",
+    "funnel_section",
+    "health_section",
+    "partners_section",
+    "tiers_section",
+]
+
+#: A section builder: reads the context, returns its section (``None``: leave it out).
+SectionBuilder: TypeAlias = Callable[[ReportContext], Section | None]
+
+#: Approved registrations whose protection ends within this many days are "expiring soon".
+EXPIRING_DAYS: Final = 30
+#: How many scoring runs the health-over-time chart shows (the latest ones).
+HEALTH_RUNS: Final = 12
+_TICK: Final = timedelta(microseconds=1)
+_NO_TIER: Final = "no tier"
+_NO_DATA: Final = "insufficient data"
+_NO_DATA_COLOR: Final = "#8c8c8c"
+_REASONS: Final = 3
+
+
+def _words(slug: str) -> str:
+    return slug.replace("_", " ")
+
+
+def _share(part: int, whole: int) -> str:
+    if not whole:
+        return "-"
+    return f"{Decimal(100 * part) / whole:.1f}%"
+
+
+def _count_figure(
+    figure_id: str,
+    title: str,
+    heading: str,
+    counts: Iterable[tuple[str, int]],
+    *,
+    note: str = "",
+    color: str = "#0072b2",
+) -> Figure:
+    """A bar chart of counts per category, with a table of counts and shares."""
+    pairs = list(counts)
+    total = sum(count for _, count in pairs)
+    table = Table(
+        title,
+        (Column(heading), Column("Count", numeric=True), Column("Share", numeric=True)),
+        tuple((name, count, _share(count, total)) for name, count in pairs),
+    )
+    chart = Chart(
+        ChartKind.BARS,
+        tuple(name for name, _ in pairs),
+        (Series("Count", tuple(count for _, count in pairs), color),),
+    )
+    return Figure(figure_id, title, table, chart, note)
+
+
+# Partners.
+
+
+def partners_section(context: ReportContext) -> Section:
+    """Partners by lifecycle status and by type, as of the report's instant."""
+    partners = context.partners()
+    if not partners:
+        return Section("partners", "Partners", empty="The store holds no partners yet.")
+    statuses = Counter(context.partner_status(partner) for partner in partners)
+    types = Counter(partner.type for partner in partners)
+    return Section(
+        "partners",
+        "Partners",
+        facts=(
+            Fact("partners", "Partners", len(partners)),
+            Fact("active", "Active", statuses[PartnerStatus.ACTIVE]),
+            Fact("onboarding", "Onboarding", statuses[PartnerStatus.ONBOARDING]),
+        ),
+        figures=(
+            _count_figure(
+                "partners-by-status",
+                "Partners by status",
+                "Status",
+                ((_words(s.value), statuses[s]) for s in PartnerStatus if statuses[s]),
+            ),
+            _count_figure(
+                "partners-by-type",
+                "Partners by type",
+                "Type",
+                ((_words(kind), count) for kind, count in types.most_common()),
+                color="#009e73",
+            ),
+        ),
+    )
+
+
+# Tiers.
+
+
+def _last_review(program: Program, as_of: datetime) -> datetime | None:
+    """The latest review instant of ``program``'s cadence at or before ``as_of``."""
+    found = program.review.between(as_of - timedelta(days=800), as_of + _TICK)
+    return found[-1] if found else None
+
+
+def _tier_figures(context: ReportContext, stored: StoredProgram) -> tuple[list[Figure], int]:
+    program = stored.program
+    uow, as_of = context.uow, context.as_of
+    names = context.names()
+    members = [
+        m
+        for m in _all_memberships(context, program.id)
+        if m.partner_id in names and m.joined_on <= as_of.date()
+    ]
+    review = _last_review(program, as_of)
+    before_at = (review or as_of) - _TICK
+    ranks = {tier.id: tier.rank for tier in program.tiers}
+    before: Counter[str] = Counter()
+    now: Counter[str] = Counter()
+    moves: list[tuple[Cell, ...]] = []
+    for member in members:
+        history = uow.tier_history.for_partner(program.id, member.partner_id)
+        was = tier_at(history, member.partner_id, before_at, program_id=program.id)
+        held = tier_at(history, member.partner_id, as_of, program_id=program.id)
+        before[was or _NO_TIER] += 1
+        now[held or _NO_TIER] += 1
+        if was != held:
+            up = ranks.get(held or "", 0) > ranks.get(was or "", 0)
+            since = max(
+                (a.valid_from for a in history if before_at < a.valid_from <= as_of),
+                default=None,
+            )
+            moves.append(
+                (
+                    member.partner_id,
+                    names[member.partner_id],
+                    _tier_name(program, was),
+                    _tier_name(program, held),
+                    "up" if up else "down",
+                    since,
+                )
+            )
+    order = [tier.id for tier in reversed(program.tiers)] + [_NO_TIER]
+    when = "no review yet" if review is None else f"{review:%Y-%m-%d}"
+    label_before = f"Before the review of {when}" if review else "Before"
+    label_now = f"As of {as_of:%Y-%m-%d}"
+    rows = tuple(
+        (_tier_name(program, tier), before[tier], now[tier], now[tier] - before[tier])
+        for tier in order
+    )
+    colors = palette(2, ("#9ecae1", "#0072b2"))
+    held_figure = Figure(
+        f"tiers-{program.id}",
+        f"{program.name}: partners per tier",
+        Table(
+            f"{program.name}: partners per tier before the latest review and now",
+            (
+                Column("Tier"),
+                Column(label_before, numeric=True, key="before"),
+                Column(label_now, numeric=True, key="now"),
+                Column("Change", numeric=True),
+            ),
+            rows,
+        ),
+        Chart(
+            ChartKind.BARS,
+            tuple(_tier_name(program, tier) for tier in order),
+            (
+                Series(label_before, tuple(before[tier] for tier in order), colors[0]),
+                Series(label_now, tuple(now[tier] for tier in order), colors[1]),
+            ),
+        ),
+        note=f"The latest review was {when}; movement counts it and any change after it.",
+    )
+    moves.sort(key=lambda row: (row[4] != "up", str(row[1])))
+    moved_figure = Figure(
+        f"tier-moves-{program.id}",
+        f"{program.name}: movement since the latest review",
+        Table(
+            f"{program.name}: partners whose tier changed at or since the review of {when}",
+            (
+                Column("Partner id", key="partner_id"),
+                Column("Partner"),
+                Column("From"),
+                Column("To"),
+                Column("Direction"),
+                Column("Since"),
+            ),
+            tuple(moves),
+        ),
+    )
+    watch = [
+        (
+            m.partner_id,
+            names[m.partner_id],
+            _tier_name(program, m.tier_id),
+            "proposed downgrade" if m.proposal is not None else "grace",
+            m.failing_reviews,
+            _tier_name(program, m.proposal.to_tier_id) if m.proposal is not None else "",
+        )
+        for m in members
+        if (m.failing_reviews or m.proposal is not None)
+        and (m.last_review_at is None or m.last_review_at <= as_of)
+    ]
+    watch_figure = Figure(
+        f"tier-watch-{program.id}",
+        f"{program.name}: in grace or proposed for downgrade",
+        Table(
+            f"{program.name}: members failing their tier's requirements",
+            (
+                Column("Partner id", key="partner_id"),
+                Column("Partner"),
+                Column("Tier"),
+                Column("Standing"),
+                Column("Failing reviews", numeric=True),
+                Column("Proposed tier"),
+            ),
+            tuple(watch),
+        ),
+    )
+    return [held_figure, moved_figure, watch_figure], len(moves)
+
+
+def _tier_name(program: Program, tier_id: str | None) -> str:
+    if tier_id is None or tier_id == _NO_TIER:
+        return _NO_TIER
+    try:
+        return program.tier(tier_id).name
+    except (KeyError, LookupError):
+        return tier_id  # a tier since removed from the program
+
+
+def _all_memberships(context: ReportContext, program_id: str) -> list[Membership]:
+    return every(
+        lambda cursor: context.uow.memberships.query(
+            program_id=program_id, limit=1000, cursor=cursor
+        )
+    )
+
+
+def tiers_section(context: ReportContext) -> Section:
+    """Per program: partners per tier before the latest review and now, who moved, who fails."""
+    programs = context.programs()
+    if not programs:
+        return Section("tiers", "Tiers", empty="The store holds no partner program.")
+    figures: list[Figure] = []
+    moved = 0
+    for stored in programs:
+        found, count = _tier_figures(context, stored)
+        figures += found
+        moved += count
+    return Section(
+        "tiers",
+        "Tiers",
+        facts=(
+            Fact("programs", "Programs", len(programs)),
+            Fact("moved", "Tier changes since the latest review", moved),
+        ),
+        figures=tuple(figures),
+    )
+
+
+# Health.
+
+
+def _histories(context: ReportContext, model: str) -> dict[str, list[HealthScore]]:
+    found: dict[str, list[HealthScore]] = {}
+    for partner in context.partners():
+        history = context.uow.scores.history(partner.id, model=model, until=context.as_of)
+        if history:
+            found[partner.id] = history
+    return found
+
+
+def _band_label(model: ScoringModel, band: str | None) -> str:
+    if band is None:
+        return _NO_DATA
+    for item in model.bands:
+        if item.name == band:
+            return item.label
+    return _words(band)
+
+
+def _health_figures(context: ReportContext, model: ScoringModel) -> tuple[list[Figure], int, int]:
+    histories = _histories(context, model.name)
+    if not histories:
+        return [], 0, 0
+    names = context.names()
+    runs: dict[datetime, Counter[str | None]] = {}
+    for history in histories.values():
+        for item in history:
+            runs.setdefault(item.as_of, Counter())[item.band] += 1
+    instants = sorted(runs)[-HEALTH_RUNS:]
+    bands: list[str | None] = [band.name for band in reversed(model.bands)]
+    if any(runs[when][None] for when in instants):
+        bands.append(None)
+    colors = {band.name: band.color for band in model.bands}
+    slug = "".join(c if c.isalnum() else "-" for c in model.name.lower())
+    over_time = Figure(
+        f"health-over-time-{slug}",
+        f"{model.name}: health bands over time",
+        Table(
+            f"{model.name}: partners in each band at each scoring run",
+            (
+                Column("Scored at", key="as_of"),
+                *(Column(_band_label(model, b), numeric=True, key=b or "no_data") for b in bands),
+                Column("Scored", numeric=True, key="scored"),
+            ),
+            tuple(
+                (
+                    f"{when:%Y-%m-%d %H:%M}",
+                    *(runs[when][b] for b in bands),
+                    sum(runs[when].values()),
+                )
+                for when in instants
+            ),
+        ),
+        Chart(
+            ChartKind.STACKED,
+            tuple(f"{when:%Y-%m-%d}" for when in instants),
+            tuple(
+                Series(
+                    _band_label(model, b),
+                    tuple(runs[when][b] for when in instants),
+                    colors.get(b or "", _NO_DATA_COLOR),
+                )
+                for b in reversed(bands)
+            ),
+        ),
+        note="Each column is one scoring run; the healthiest band is stacked on top.",
+    )
+    best = model.bands[-1].name
+    latest = [history[-1] for history in histories.values()]
+    at_risk = sorted(
+        (s for s in latest if s.band != best),
+        key=lambda s: (s.value if s.value is not None else Decimal(-1), s.partner_id),
+    )
+    critical = model.bands[0].name
+    rows = tuple(
+        (
+            score.partner_id,
+            names.get(score.partner_id, score.partner_id),
+            score.value.quantize(Decimal("0.1"), ROUND_HALF_UP)
+            if score.value is not None
+            else None,
+            _band_label(model, score.band),
+            score.trend.delta if score.trend is not None else None,
+            " ".join(score.explanation[1 : 1 + _REASONS]),
+        )
+        for score in at_risk
+    )
+    risk_figure = Figure(
+        f"at-risk-{slug}",
+        f"{model.name}: partners at risk and why",
+        Table(
+            f"{model.name}: partners outside the healthiest band at their latest score, "
+            "lowest first",
+            (
+                Column("Partner id", key="partner_id"),
+                Column("Partner"),
+                Column("Score", numeric=True),
+                Column("Band"),
+                Column("Change", numeric=True),
+                Column("Reasons"),
+            ),
+            rows,
+        ),
+        note=f"Latest score of each partner by {context.as_of:%Y-%m-%d}; change is against "
+        "the score before it.",
+    )
+    critical_count = sum(1 for s in latest if s.band == critical)
+    return [over_time, risk_figure], len(at_risk), critical_count
+
+
+def health_section(context: ReportContext) -> Section:
+    """Per stored scoring model: bands at each scoring run, and the at-risk list with reasons."""
+    models = context.scoring_models()
+    figures: list[Figure] = []
+    at_risk = critical = 0
+    for stored in models:
+        found, risky, worst = _health_figures(context, stored.model)
+        figures += found
+        at_risk += risky
+        critical += worst
+    if not figures:
+        return Section(
+            "health",
+            "Health",
+            empty="No partner has a score from a stored scoring model "
+            "(store models with Services.add_scoring_model, then score partners).",
+        )
+    return Section(
+        "health",
+        "Health",
+        facts=(
+            Fact("at_risk", "Outside the healthiest band", at_risk),
+            Fact("critical", "In the lowest band", critical),
+        ),
+        figures=tuple(figures),
+    )
+
+
+# Deals.
+
+
+def _conflict_row(
+    context: ReportContext, deal: DealRegistration, conflict: Conflict, found: str
+) -> tuple[Cell, ...]:
+    names = context.names()
+    return (
+        deal.id,
+        names.get(deal.partner_id, deal.partner_id),
+        deal.customer.name,
+        conflict.other_id,
+        conflict.other_name,
+        Decimal(str(round(conflict.confidence, 2))),
+        ", ".join(_words(kind.value) for kind in conflict.match_kinds),
+        _words(conflict.outcome.value),
+        _words(context.deal_status(deal).value),
+        found,
+    )
+
+
+def _conflict_rows(context: ReportContext, deals: list[DealRegistration]) -> list[tuple[Cell, ...]]:
+    """Conflicts kept in decisions by ``as_of``, and those open among active registrations.
+
+    Open conflicts are found as the deal desk finds them (`find_conflicts` over a
+    `ConflictIndex` of the registrations active at ``as_of``), so a manager sees
+    what still waits for a decision; a pair shows once, under its later registration.
+    """
+    rows: dict[tuple[str, str], tuple[Cell, ...]] = {}
+    for deal in deals:
+        for decision in deal.decisions:
+            if decision.at <= context.as_of:
+                for conflict in decision.conflicts:
+                    found = f"at {_words(decision.action.value)}"
+                    rows[(deal.id, conflict.other_id)] = _conflict_row(
+                        context, deal, conflict, found
+                    )
+    index = ConflictIndex()
+    active: list[DealRegistration] = []
+    for deal in deals:
+        status = context.deal_status(deal)
+        if status in ACTIVE_STATUSES:
+            then = deal
+            if status is not deal.status:
+                # As it stood: a registration approved since had no protection yet.
+                until = deal.protection_until if status is DealStatus.APPROVED else None
+                then = attrs.evolve(deal, status=status, protection_until=until)
+            index.add(then)
+            active.append(then)
+    for deal in active:
+        for conflict in find_conflicts(deal, index):
+            other = conflict.other_id
+            pair = (deal.id, other)
+            if conflict.has_priority or pair in rows or (other, deal.id) in rows:
+                continue
+            rows[pair] = _conflict_row(context, deal, conflict, "open")
+    return sorted(rows.values(), key=lambda row: (-Decimal(str(row[5])), str(row[0])))
+
+
+def deals_section(context: ReportContext) -> Section:
+    """Registrations by status, the conflicts found, and protection that ends soon."""
+    deals = context.deals()
+    if not deals:
+        return Section("deals", "Deal registrations", empty="No deal has been registered yet.")
+    names = context.names()
+    statuses = Counter(context.deal_status(deal) for deal in deals)
+    conflicts = _conflict_rows(context, deals)
+    horizon = context.as_of + timedelta(days=EXPIRING_DAYS)
+    expiring = sorted(
+        (
+            deal
+            for deal in deals
+            if context.deal_status(deal) is DealStatus.APPROVED
+            and deal.protection_until is not None
+            and context.as_of < deal.protection_until <= horizon
+        ),
+        key=lambda deal: (deal.protection_until, deal.id),
+    )
+    expiring_rows = tuple(
+        (
+            deal.id,
+            names.get(deal.partner_id, deal.partner_id),
+            deal.customer.name,
+            deal.amount.amount,
+            deal.amount.currency,
+            deal.protection_until.date() if deal.protection_until else None,
+            (deal.protection_until - context.as_of).days if deal.protection_until else None,
+        )
+        for deal in expiring
+    )
+    return Section(
+        "deals",
+        "Deal registrations",
+        facts=(
+            Fact("registrations", "Registrations", len(deals)),
+            Fact("approved", "Approved and protected", statuses[DealStatus.APPROVED]),
+            Fact("conflicts", "Conflicts found", len(conflicts)),
+            Fact("expiring", f"Protection ending within {EXPIRING_DAYS} days", len(expiring)),
+        ),
+        figures=(
+            _count_figure(
+                "deals-by-status",
+                "Registrations by status",
+                "Status",
+                ((_words(s.value), statuses[s]) for s in DealStatus if statuses[s]),
+                color="#e69f00",
+            ),
+            Figure(
+                "deal-conflicts",
+                "Conflicts found",
+                Table(
+                    "Registrations that matched another party's customer, most certain first",
+                    (
+                        Column("Registration"),
+                        Column("Partner"),
+                        Column("Customer"),
+                        Column("Other", key="other_id"),
+                        Column("Other customer or party", key="other_name"),
+                        Column("Confidence", numeric=True),
+                        Column("Matched on", key="matched"),
+                        Column("Outcome"),
+                        Column("Status", key="status"),
+                        Column("Found"),
+                    ),
+                    tuple(conflicts),
+                ),
+            ),
+            Figure(
+                "deals-expiring",
+                f"Protection ending within {EXPIRING_DAYS} days",
+                Table(
+                    f"Approved registrations whose protection ends by {horizon:%Y-%m-%d}, "
+                    "soonest first",
+                    (
+                        Column("Registration"),
+                        Column("Partner"),
+                        Column("Customer"),
+                        Column("Amount", numeric=True),
+                        Column("Currency"),
+                        Column("Protected until", key="protection_until"),
+                        Column("Days left", numeric=True),
+                    ),
+                    expiring_rows,
+                ),
+            ),
+        ),
+    )
+
+
+def _reached(deal: DealRegistration, statuses: set[DealStatus], as_of: datetime) -> bool:
+    return any(change.to_status in statuses and change.at <= as_of for change in deal.history)
+
+
+def funnel_section(context: ReportContext) -> Section | None:
+    """How far registrations got: submitted, approved, won."""
+    deals = context.deals()
+    if not deals:
+        return None
+    as_of = context.as_of
+    stages = (
+        ("Submitted", {DealStatus.SUBMITTED}),
+        ("Approved", {DealStatus.APPROVED}),
+        ("Won", {DealStatus.WON}),
+    )
+    counts = [sum(1 for d in deals if _reached(d, wanted, as_of)) for _, wanted in stages]
+    first = counts[0]
+    rows = tuple(
+        (
+            name,
+            count,
+            _share(count, first),
+            _share(count, counts[index - 1]) if index else "100.0%" if count else "-",
+        )
+        for index, ((name, _), count) in enumerate(zip(stages, counts, strict=True))
+    )
+    return Section(
+        "funnel",
+        "Deal funnel",
+        facts=(Fact("won", "Won", counts[-1]), Fact("win_rate", "Won of submitted", rows[-1][2])),
+        figures=(
+            Figure(
+                "deal-funnel",
+                "Registrations reaching each stage",
+                Table(
+                    "Registrations that reached each stage by the report's date",
+                    (
+                        Column("Stage"),
+                        Column("Registrations", numeric=True),
+                        Column("Of submitted", numeric=True),
+                        Column("Of the stage before", numeric=True, key="of_previous"),
+                    ),
+                    rows,
+                ),
+                Chart(
+                    ChartKind.FUNNEL,
+                    tuple(name for name, _ in stages),
+                    (Series("Registrations", tuple(counts), "#cc79a7"),),
+                ),
+            ),
+        ),
+    )
+
+
+#: The sections of the report, in page order.
+SECTIONS: Final[tuple[SectionBuilder, ...]] = (
+    partners_section,
+    tiers_section,
+    health_section,
+    deals_section,
+    funnel_section,
+)

@@ -1,0 +1,58 @@
+"""A demo network in SQLite with an open conflict, and its report, shared by the report tests."""
+
+import io
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from partnerkit import Money
+from partnerkit._base.time import FixedClock
+from partnerkit._cli.demo import AS_OF, run_demo
+from partnerkit.access import Actor, Role
+from partnerkit.deals import Customer, DealStatus
+from partnerkit.partners import PartnerStatus
+from partnerkit.services import DealDraft, Services
+from partnerkit.storage.sqlite import SqliteStorage
+
+PARTNERS = 120
+#: The customer two partners register in the days before the report: an open conflict.
+CONTESTED = "Zephyrine Robotics"
+
+
+def register_contested(storage: SqliteStorage) -> tuple[str, str]:
+    """Two active partners register one customer, the later one still awaiting review."""
+    clock = FixedClock(AS_OF - timedelta(days=3))
+    services = Services(storage, clock=clock)
+    with storage.unit_of_work() as uow:
+        active = uow.partners.query(status=PartnerStatus.ACTIVE, limit=2).items
+    ids = []
+    for offset, (partner, name) in enumerate(
+        zip(active, (CONTESTED, f"{CONTESTED} Inc"), strict=True)
+    ):
+        clock.set(AS_OF - timedelta(days=3 - offset))
+        draft = DealDraft(
+            customer=Customer(name, "US", domain="zephyrine-robotics.example"),
+            amount=Money(Decimal(50_000), "USD"),
+            expected_close_on=(AS_OF + timedelta(days=60)).date(),
+            products=("cloud",),
+        )
+        user = Actor(f"usr_{partner.id}", Role.PARTNER_USER, partner_id=partner.id)
+        submitted = services.submit_deal(user, draft).value
+        assert submitted.status is DealStatus.SUBMITTED
+        ids.append(submitted.id)
+    return ids[0], ids[1]
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[str, str]]:
+    """The path of a demo network's SQLite file, and the ids of the contested registrations."""
+    path = tmp_path_factory.mktemp("report") / "network.db"
+    storage = SqliteStorage(path)
+    try:
+        run_demo(storage=storage, partners=PARTNERS, seed=5, out=io.StringIO(), err=io.StringIO())
+        contested = register_contested(storage)
+    finally:
+        storage.close()
+    return path, contested

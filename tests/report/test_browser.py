@@ -1,0 +1,265 @@
+"""The report in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+The page is opened from its file with the browser offline and every request
+routed: anything but the page itself is a failure. The numbers each section
+shows are compared with what the store says, read through the storage
+protocols independently of the report's own code. A full-page screenshot is
+saved under ``build/artefacts/`` (or ``$PARTNERKIT_ARTEFACTS``) for CI to keep.
+
+Skipped only when no Chromium is installed at /usr/bin/chromium (``dev.py test``
+and ``.ci/run`` install it with apt-get where they can).
+"""
+
+import os
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from partnerkit._cli.demo import AS_OF, HEALTH_MODEL, PROGRAM
+from partnerkit.deals import DealStatus
+from partnerkit.report import EXPIRING_DAYS, build_report
+from partnerkit.storage.sqlite import SqliteStorage
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[2]
+
+playwright = pytest.importorskip(
+    "playwright.sync_api", reason="Playwright is not installed: pip install 'partnerkit[test]'"
+)
+
+# Reads the page the way a person sees it: facts, tables (by column key) and chart bars.
+READ_PAGE = """() => {
+  const sections = {};
+  for (const section of document.querySelectorAll("main > section")) {
+    const facts = {};
+    for (const dd of section.querySelectorAll("dd[data-fact]")) {
+      facts[dd.dataset.fact] = dd.textContent;
+    }
+    const figures = {};
+    for (const figure of section.querySelectorAll("figure")) {
+      const rows = [...figure.querySelectorAll("tbody tr")].map(row => Object.fromEntries(
+        [...row.cells].map(cell => [cell.dataset.key, cell.textContent])));
+      const bars = [...figure.querySelectorAll("svg rect.bar")].map(bar => ({
+        category: bar.dataset.category, series: bar.dataset.series, value: bar.dataset.value}));
+      const visible = figure.getBoundingClientRect().height > 0;
+      figures[figure.id] = {rows, bars, visible};
+    }
+    sections[section.id] = {facts, figures};
+  }
+  return sections;
+}"""
+
+
+def every(fetch: Any) -> list[Any]:
+    found: list[Any] = []
+    cursor = None
+    while True:
+        page = fetch(cursor)
+        found.extend(page.items)
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
+
+
+def number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            "Chromium is not installed at /usr/bin/chromium and could not be installed "
+            "here (dev.py test runs 'apt-get install -y chromium' when it can)"
+        )
+    return CHROMIUM
+
+
+def open_in_chromium(chromium: Path, page_file: Path, screenshot: Path | None) -> dict[str, Any]:
+    """Open ``page_file`` offline with every request routed; what it shows and did."""
+    url = page_file.as_uri()
+    problems: list[str] = []
+    requests: list[str] = []
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=str(chromium), args=["--no-sandbox"])
+        context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+
+        def refuse(route: Any) -> None:
+            if route.request.url != url:
+                requests.append(route.request.url)
+                route.abort()
+            else:
+                route.continue_()
+
+        context.route("**/*", refuse)
+        page = context.new_page()
+        page.on("console", lambda m: m.type in {"error", "warning"} and problems.append(m.text))
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        page.on("request", lambda r: r.url != url and requests.append(r.url))
+        page.goto(url, wait_until="load")
+        shown = page.evaluate(READ_PAGE)
+        if screenshot is not None:
+            page.screenshot(path=str(screenshot), full_page=True)
+        sorting = None
+        if page.locator("#partners-by-type").count():
+            # Sort the partners-by-type table by its count, up then down.
+            cells = '#partners-by-type td[data-key="count"]'
+            read = "cells => cells.map(c => c.textContent)"
+            heading = page.locator('#partners-by-type th[data-key="count"] button')
+            heading.click()
+            ascending = page.eval_on_selector_all(cells, read)
+            marked = page.get_attribute('#partners-by-type th[data-key="count"]', "aria-sort")
+            heading.click()
+            sorting = (ascending, marked, page.eval_on_selector_all(cells, read))
+        browser.close()
+    return {"shown": shown, "problems": problems, "requests": requests, "sorting": sorting}
+
+
+@pytest.fixture(scope="module")
+def page_file(
+    demo_store: tuple[Path, tuple[str, str]], tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    storage = SqliteStorage(demo_store[0])
+    try:
+        report = build_report(storage, as_of=AS_OF)
+    finally:
+        storage.close()
+    return report.write(tmp_path_factory.mktemp("page") / "report.html")
+
+
+@pytest.fixture(scope="module")
+def opened(
+    chromium: Path, demo_store: tuple[Path, tuple[str, str]], page_file: Path
+) -> dict[str, Any]:
+    """The report opened in Chromium: what the page shows, its console, its requests."""
+    artefacts = Path(os.environ.get("PARTNERKIT_ARTEFACTS", ROOT / "build" / "artefacts"))
+    artefacts.mkdir(parents=True, exist_ok=True)
+    shot = artefacts / "report.png"
+    shot.unlink(missing_ok=True)
+    found = open_in_chromium(chromium, page_file, shot)
+    path, contested = demo_store
+    return {**found, "path": path, "contested": contested, "screenshot": shot}
+
+
+def test_the_page_logs_no_error_and_requests_nothing(opened: dict[str, Any]) -> None:
+    assert opened["problems"] == []
+    assert opened["requests"] == []
+
+
+def test_a_screenshot_is_kept(opened: dict[str, Any]) -> None:
+    assert opened["screenshot"].stat().st_size > 10_000
+
+
+def test_every_section_and_figure_renders(opened: dict[str, Any]) -> None:
+    shown = opened["shown"]
+    assert list(shown) == ["partners", "tiers", "health", "deals", "funnel"]
+    for section in shown.values():
+        for figure_id, figure in section["figures"].items():
+            assert figure["visible"], figure_id
+
+
+def test_partners_match_the_store(opened: dict[str, Any]) -> None:
+    storage = SqliteStorage(opened["path"])
+    with storage.unit_of_work() as uow:
+        partners = every(lambda cursor: uow.partners.query(limit=1000, cursor=cursor))
+    storage.close()
+    section = opened["shown"]["partners"]
+    assert number(section["facts"]["partners"]) == len(partners)
+    statuses = Counter(p.status.value for p in partners)
+    figure = section["figures"]["partners-by-status"]
+    assert {r["status"]: number(r["count"]) for r in figure["rows"]} == statuses
+    assert {b["category"]: number(b["value"]) for b in figure["bars"]} == statuses
+    types = Counter(p.type.replace("_", " ") for p in partners)
+    rows = section["figures"]["partners-by-type"]["rows"]
+    assert {r["type"]: number(r["count"]) for r in rows} == types
+
+
+def test_tiers_match_the_store(opened: dict[str, Any]) -> None:
+    storage = SqliteStorage(opened["path"])
+    with storage.unit_of_work() as uow:
+        members = every(lambda cursor: uow.memberships.query(program_id=PROGRAM.id, cursor=cursor))
+    storage.close()
+    held = Counter(PROGRAM.tier(m.tier_id).name if m.tier_id else "no tier" for m in members)
+    rows = opened["shown"]["tiers"]["figures"][f"tiers-{PROGRAM.id}"]["rows"]
+    now = {r["tier"]: number(r["now"]) for r in rows}
+    assert {tier: count for tier, count in now.items() if count} == held
+    assert sum(number(r["before"]) for r in rows) == len(members)
+    moves = opened["shown"]["tiers"]["figures"][f"tier-moves-{PROGRAM.id}"]["rows"]
+    moved = sum(abs(number(r["change"])) for r in rows)
+    assert moved <= 2 * len(moves)
+    assert number(opened["shown"]["tiers"]["facts"]["moved"]) == len(moves)
+
+
+def test_health_matches_the_store(opened: dict[str, Any]) -> None:
+    storage = SqliteStorage(opened["path"])
+    with storage.unit_of_work() as uow:
+        latest = every(lambda cursor: uow.scores.query(model=HEALTH_MODEL.name, cursor=cursor))
+    storage.close()
+    bands = Counter(score.band for score in latest)
+    figures = opened["shown"]["health"]["figures"]
+    runs = figures["health-over-time-channel-health"]["rows"]
+    last = runs[-1]
+    assert last["as_of"] == f"{AS_OF:%Y-%m-%d %H:%M}"
+    for band in HEALTH_MODEL.bands:
+        assert number(last[band.name]) == bands[band.name], band.name
+    assert number(last["scored"]) == len(latest)
+    healthy = HEALTH_MODEL.bands[-1].name
+    at_risk = {score.partner_id for score in latest if score.band != healthy}
+    rows = figures["at-risk-channel-health"]["rows"]
+    assert {r["partner_id"] for r in rows} == at_risk
+    assert all(r["reasons"] for r in rows)
+    values = [float(r["score"]) for r in rows if r["score"] != "-"]
+    assert values == sorted(values)
+
+
+def test_deals_match_the_store(opened: dict[str, Any]) -> None:
+    storage = SqliteStorage(opened["path"])
+    with storage.unit_of_work() as uow:
+        counts = {
+            status.value: len(every(lambda c, s=status: uow.deals.query(status=s, cursor=c)))
+            for status in DealStatus
+        }
+        expiring = uow.deals.expiring_within(AS_OF, AS_OF + timedelta(days=EXPIRING_DAYS))
+    storage.close()
+    section = opened["shown"]["deals"]
+    figure = section["figures"]["deals-by-status"]
+    assert {r["status"]: number(r["count"]) for r in figure["rows"]} == {
+        status: count for status, count in counts.items() if count
+    }
+    assert number(section["facts"]["registrations"]) == sum(counts.values())
+    rows = section["figures"]["deals-expiring"]["rows"]
+    assert [r["registration"] for r in rows] == [deal.id for deal in expiring]
+    first, later = opened["contested"]
+    conflicts = section["figures"]["deal-conflicts"]["rows"]
+    assert {"registration": later, "other_id": first, "found": "open"}.items() <= next(
+        row for row in conflicts if row["registration"] == later
+    ).items()
+    funnel = opened["shown"]["funnel"]["figures"]["deal-funnel"]["rows"]
+    assert number(funnel[-1]["registrations"]) == counts["won"]
+
+
+def test_tables_sort_by_a_column_both_ways(opened: dict[str, Any]) -> None:
+    ascending, sorted_as, descending = opened["sorting"]
+    assert [number(n) for n in ascending] == sorted(number(n) for n in ascending)
+    assert sorted_as == "ascending"
+    assert descending == ascending[::-1] or [number(n) for n in descending] == sorted(
+        (number(n) for n in ascending), reverse=True
+    )
+
+
+def test_the_checks_catch_a_request_and_a_console_error(
+    chromium: Path, page_file: Path, tmp_path: Path
+) -> None:
+    # The same page with a remote image and a script the page's policy refuses to run.
+    html = page_file.read_text(encoding="utf-8").replace(
+        "</main>",
+        '<img src="https://example.com/pixel.png" alt=""><script>window.ran = 1</script></main>',
+    )
+    tampered = tmp_path / "tampered.html"
+    tampered.write_text(html, encoding="utf-8")
+    found = open_in_chromium(chromium, tampered, None)
+    assert found["requests"]
+    assert any("Content Security Policy" in problem for problem in found["problems"])
