@@ -31,7 +31,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from decimal import Decimal, localcontext
+from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -335,10 +335,9 @@ def _expected_units(units: int, chance: float) -> int:
 
 
 def _variance_units(units: int, chance: float) -> int:
-    with localcontext() as context:
-        context.prec = 80
-        p = Decimal(chance)
-        return int((Decimal(units * units) * p * (1 - p)).to_integral_value())
+    # A float is plenty for one deal's term; rounding it to a whole number of
+    # minor units squared makes every sum of terms exact.
+    return round(float(units) * units * chance * (1.0 - chance))
 
 
 def forecast(  # noqa: PLR0915 - one pass; the steps are in the docstring
@@ -434,30 +433,45 @@ def forecast(  # noqa: PLR0915 - one pass; the steps are in the docstring
     product_slots: list[tuple[int, int, int]] = []
     # (dimension, key, period) -> [expected units, variance units, deals]
     sums: dict[tuple[Dimension, str, int], list[int]] = defaultdict(lambda: [0, 0, 0])
-    timing_cache: dict[tuple[str, int], tuple[list[int] | None, str]] = {}
+    timing_cache: dict[tuple[str, int], tuple[list[int] | None, str, list[float]]] = {}
+    rate_cache: dict[tuple[str, str, int, float], RateEstimate] = {}
+    scale = Decimal(1).scaleb(-Money.zero(code).minor_unit)
+    today = when.date()
     for deal, (stage, entered) in sorted(open_deals, key=lambda item: item[0].id):
         amount = deal.amount
         if amount.currency != code:
             assert rates is not None  # _currency_of checked  # noqa: S101
             amount = amount.convert(code, rates, as_of=when)
-        amount = amount.rounded()
+        try:
+            minor = amount.minor_units
+        except ValidationError:  # more decimals than the currency has
+            amount = amount.rounded()
+            minor = amount.minor_units
+        products = deal.products or (UNSPECIFIED,)
         age = max(0, (when - entered) // _DAY)
         bucket = history.bucket(age)
         tier = tier_of.get(deal.partner_id)
-        ramp = _ramp(joined_on.get(deal.partner_id), when.date(), rules)
-        rate = history.estimate(deal.partner_id, tier, stage, bucket, ramp)
-        if (stage, bucket) not in timing_cache:
-            timing_cache[stage, bucket] = history.timing_for(stage, bucket)
-        samples, timing = timing_cache[stage, bucket]
-        expected_offset = (
-            (deal.expected_close_on - when.date()).days if deal.expected_close_on else None
-        )
-        if samples is None and expected_offset is not None and expected_offset < 0:
-            timing = "its expected close date, passed: as soon as possible"
-        chances = [rate.probability * q for q in _period_chances(samples, offsets, expected_offset)]
-        minor = amount.minor_units
+        ramp = _ramp(joined_on.get(deal.partner_id), today, rules)
+        rate = rate_cache.get((deal.partner_id, stage, bucket, ramp))
+        if rate is None:
+            rate = history.estimate(deal.partner_id, tier, stage, bucket, ramp)
+            rate_cache[deal.partner_id, stage, bucket, ramp] = rate
+        timed = timing_cache.get((stage, bucket))
+        if timed is None:
+            samples, timing = history.timing_for(stage, bucket)
+            shares = _period_chances(samples, offsets, None) if samples is not None else []
+            timed = timing_cache[stage, bucket] = (samples, timing, shares)
+        samples, timing, shares = timed
+        if samples is None:
+            expected_offset = (
+                (deal.expected_close_on - today).days if deal.expected_close_on else None
+            )
+            if expected_offset is not None and expected_offset < 0:
+                timing = "its expected close date, passed: as soon as possible"
+            shares = _period_chances(None, offsets, expected_offset)
+        chances = [rate.probability * share for share in shares]
+        amount_shares = _split(minor, len(products)) if len(products) > 1 else [minor]
         expected_units = [_expected_units(minor, chance) for chance in chances]
-        products = deal.products or (UNSPECIFIED,)
         tier_key = tier if tier is not None else UNTIERED
         for index, chance in enumerate(chances):
             if chance <= 0:
@@ -472,9 +486,15 @@ def forecast(  # noqa: PLR0915 - one pass; the steps are in the docstring
                 line[0] += expected_units[index]
                 line[1] += variance
                 line[2] += 1
-            shares = _split(expected_units[index], len(products))
-            amount_shares = _split(minor, len(products))
-            for product, share, amount_share in zip(products, shares, amount_shares, strict=True):
+            if len(products) == 1:
+                line = sums[Dimension.PRODUCT, products[0], index]
+                line[0] += expected_units[index]
+                line[1] += variance
+                line[2] += 1
+                continue
+            for product, share, amount_share in zip(
+                products, _split(expected_units[index], len(products)), amount_shares, strict=True
+            ):
                 line = sums[Dimension.PRODUCT, product, index]
                 line[0] += share
                 line[1] += _variance_units(amount_share, chance)
@@ -482,7 +502,7 @@ def forecast(  # noqa: PLR0915 - one pass; the steps are in the docstring
         number = len(units)
         units.append(minor)
         cuts.append(cut_points(chances))
-        for product, amount_share in zip(products, _split(minor, len(products)), strict=True):
+        for product, amount_share in zip(products, amount_shares, strict=True):
             product_slots.append((number, product_index[product], amount_share))
         explained.append(
             DealForecast(
@@ -495,7 +515,7 @@ def forecast(  # noqa: PLR0915 - one pass; the steps are in the docstring
                 products=deal.products,
                 win_probability=rate.probability,
                 period_probabilities=tuple(chances),
-                expected=tuple(Money.from_minor_units(u, code) for u in expected_units),
+                expected=tuple(Money._trusted(Decimal(u) * scale, code) for u in expected_units),
                 rate=rate,
                 timing=timing,
             )

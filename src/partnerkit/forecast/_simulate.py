@@ -193,9 +193,14 @@ def _simulate_numpy(  # noqa: PLR0915, PLR0917 - one pass over the columns
 
     n_partners, n_tiers, n_products = counts
     ranks = np.array(quantile_ranks(draws))
-    generator = np.random.Generator(np.random.PCG64(seed))
+    bit_generator = np.random.PCG64(seed)
     # Columns: deals sorted by partner, each partner padded to a multiple of 8.
-    order = sorted(range(len(units)), key=lambda i: partner_of[i])
+    # Within a partner, deals selling the same product sit side by side, so most
+    # blocks of eight hold one product and a product's sums read fewer blocks.
+    first_product = [n_products] * len(units)
+    for deal, product, _ in product_slots:
+        first_product[deal] = min(first_product[deal], product)
+    order = sorted(range(len(units)), key=lambda i: (partner_of[i], first_product[i]))
     columns: list[int] = []  # deal index, or -1 for padding
     column_partner: list[int] = []
     index = 0
@@ -217,18 +222,20 @@ def _simulate_numpy(  # noqa: PLR0915, PLR0917 - one pass over the columns
             cut_array[:, column] = cuts[deal]
     partner_array = np.array(column_partner, dtype=np.int64)
     column_of = {deal: column for column, deal in enumerate(columns) if deal >= 0}
-    slots_by_chunk: dict[int, list[tuple[int, int, int]]] = {}
+    # Per chunk and product: the blocks holding the product's deals, with each
+    # column's share of the product (0 for the block's other columns).
+    shares: dict[int, dict[int, dict[int, list[int]]]] = {}
     for deal, product, share in product_slots:
         column = column_of[deal]
-        slots_by_chunk.setdefault(column // _CHUNK, []).append((product, column % _CHUNK, share))
+        local = column % _CHUNK
+        blocks = shares.setdefault(column // _CHUNK, {}).setdefault(product, {})
+        blocks.setdefault(local // 8, [0] * 8)[local % 8] = share
     subset = ((np.arange(256)[:, None] >> np.arange(8)) & 1).astype(np.float64)  # 256 x 8
 
-    def block_sums(hit: Any, values: Any) -> Any:
-        """Per draw, the sum of ``values`` over each block of 8 columns that ``hit``."""
-        packed = np.packbits(hit, axis=1, bitorder="little")
-        blocks = values.reshape(-1, 8)
-        tables = (blocks @ subset.T).ravel()  # block b's subset sums at b*256 ...
-        offsets = np.arange(blocks.shape[0], dtype=np.int64) * 256
+    def lookup(packed: Any, values: Any) -> Any:
+        """Per draw and block, the sum of the block's ``values`` whose deal closed."""
+        tables = (values @ subset.T).ravel()  # block b's 256 subset sums start at b * 256
+        offsets = np.arange(values.shape[0], dtype=np.int64) * 256
         return tables[packed + offsets[None, :]]
 
     bands: Bands = {}
@@ -247,26 +254,28 @@ def _simulate_numpy(  # noqa: PLR0915, PLR0917 - one pass over the columns
 
     for start in range(0, width, _CHUNK):
         stop = min(width, start + _CHUNK)
-        raw = np.frombuffer(generator.bytes(2 * draws * (stop - start)), dtype=np.uint16)
+        # Four 16-bit lanes per 64-bit output, each shifted down to 15 uniform bits.
+        raw = bit_generator.random_raw(draws * (stop - start) // 4).view(np.uint16)
         draw_values = raw.reshape(draws, stop - start) >> np.uint16(16 - BITS)
         block_partner = partner_array[start:stop:8]
         starts = np.flatnonzero(np.r_[True, block_partner[1:] != block_partner[:-1]])
         owners = block_partner[starts]
         continues = stop < width and partner_array[stop] == owners[-1]
-        chunk_slots = slots_by_chunk.get(start // _CHUNK, [])
-        if chunk_slots:
-            chunk_slots.sort()
-            slot_columns, slot_values, slot_products = _product_layout(chunk_slots)
-            slot_array = np.array(slot_columns, dtype=np.int64)
-            slot_units = np.array(slot_values, dtype=np.float64)
-            product_blocks = np.array(slot_products[::8], dtype=np.int64)
-            product_first = np.flatnonzero(np.r_[True, product_blocks[1:] != product_blocks[:-1]])
+        chunk_products = [
+            (
+                product,
+                np.array(list(blocks), dtype=np.int64),
+                np.array(list(blocks.values()), dtype=np.float64),
+            )
+            for product, blocks in shares.get(start // _CHUNK, {}).items()
+        ]
+        values = unit_array[start:stop].reshape(-1, 8)
         for period in range(periods):
-            upper = cut_array[period, start:stop]
-            hit = draw_values < upper[None, :]
+            hit = draw_values < cut_array[period, start:stop][None, :]
             if period:
                 hit &= draw_values >= cut_array[period - 1, start:stop][None, :]
-            sums = np.add.reduceat(block_sums(hit, unit_array[start:stop]), starts, axis=1)
+            packed = np.packbits(hit, axis=1, bitorder="little")
+            sums = np.add.reduceat(lookup(packed, values), starts, axis=1)
             for segment, owner in enumerate(owners.tolist()):
                 column_sums = sums[:, segment]
                 if segment == 0 and carried == owner:
@@ -275,11 +284,9 @@ def _simulate_numpy(  # noqa: PLR0915, PLR0917 - one pass over the columns
                     carry[period] = column_sums
                 else:
                     finish(owner, period, column_sums)
-            if chunk_slots:
-                product_hit = hit[:, slot_array]
-                by_block = block_sums(product_hit, slot_units)
-                per_product = np.add.reduceat(by_block, product_first, axis=1)
-                product_sums[period][:, product_blocks[product_first]] += per_product
+            for product, block_index, product_values in chunk_products:
+                found = lookup(packed[:, block_index], product_values).sum(axis=1)
+                product_sums[period, :, product] += found
         carried = int(owners[-1]) if continues else -1
     for period in range(periods):
         for tier in range(n_tiers):
@@ -294,30 +301,3 @@ def _simulate_numpy(  # noqa: PLR0915, PLR0917 - one pass over the columns
         for period in range(periods):
             bands.setdefault(("partner", partner, period), (0, 0, 0))
     return bands
-
-
-def _product_layout(
-    slots: list[tuple[int, int, int]],
-) -> tuple[list[int], list[int], list[int]]:
-    """Columns, minor units and product per slot, each product padded to a multiple of 8.
-
-    ``slots`` are ``(product, column in chunk, units)`` sorted by product.
-    """
-    columns: list[int] = []
-    values: list[int] = []
-    products: list[int] = []
-    index = 0
-    while index < len(slots):
-        product = slots[index][0]
-        end = index
-        while end < len(slots) and slots[end][0] == product:
-            end += 1
-        for _, column, share in slots[index:end]:
-            columns.append(column)
-            values.append(share)
-        padding = -(end - index) % 8
-        columns += [0] * padding  # any column: a zero value adds nothing
-        values += [0] * padding
-        products += [product] * (end - index + padding)
-        index = end
-    return columns, values, products
