@@ -6,7 +6,7 @@ days) of 2,000 partners in three tiers selling three products, and 20,000 closed
 ones as history, then times in the same run, on one core (BLAS limited to one
 thread):
 
-- expected value only: ``forecast(..., draws=1)``: learning the rates and timing,
+- expected value only: ``forecast(..., draws=1)`` (through ``forecast_deals`` on prebuilt deals): learning the rates and timing,
   every deal's probabilities, exact expected values and variances, and the lines;
   the floor the simulation adds to;
 - forecast: ``forecast(..., draws=10_000)`` with the numpy engine (the fast
@@ -44,8 +44,7 @@ import numpy as np
 from partnerkit import Money
 from partnerkit.deals import Customer, DealRegistration, DealStatus
 from partnerkit.deals._model import DealAction, DealStatusChange
-from partnerkit.forecast import forecast
-from partnerkit.forecast._engine import pipeline
+from partnerkit.forecast._engine import forecast_deals, pipeline
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -148,9 +147,7 @@ def main() -> None:
     deals = pipeline(registrations)
 
     def run(draws: int, engine: str = "numpy", chosen: list[Any] | None = None) -> Any:
-        return forecast(
-            (), as_of=AS_OF, deals=chosen or deals, tiers=tiers, draws=draws, engine=engine
-        )
+        return forecast_deals(chosen or deals, as_of=AS_OF, tiers=tiers, draws=draws, engine=engine)
 
     ev_cpu, ev_wall, _ = timed(lambda: run(1), options.repeat)
     fc_cpu, fc_wall, result = timed(lambda: run(options.draws), options.repeat)

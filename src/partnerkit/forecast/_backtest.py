@@ -28,7 +28,7 @@ import attrs
 from partnerkit._base.money import Money, RateSource
 from partnerkit._base.time import Period, to_utc
 from partnerkit.errors import ValidationError
-from partnerkit.forecast._engine import forecast, pipeline
+from partnerkit.forecast._engine import forecast_deals, pipeline
 from partnerkit.forecast._model import Dimension, ForecastPolicy, Opportunity
 
 if TYPE_CHECKING:
@@ -206,10 +206,9 @@ def backtest(
     pairs: list[tuple[float, bool]] = []
     code = currency
     for number, when in enumerate(dates):
-        result = forecast(
-            (),
+        result = forecast_deals(
+            deals,
             as_of=when,
-            deals=deals,
             tiers=tiers,
             joined=joined,
             policy=rules,

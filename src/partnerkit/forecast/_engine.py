@@ -57,7 +57,15 @@ from partnerkit.forecast._simulate import cut_points, numpy_available, simulate
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-__all__ = ["DEFAULT_DRAWS", "UNSPECIFIED", "UNTIERED", "Deal", "forecast", "pipeline"]
+__all__ = [
+    "DEFAULT_DRAWS",
+    "UNSPECIFIED",
+    "UNTIERED",
+    "Deal",
+    "forecast",
+    "forecast_deals",
+    "pipeline",
+]
 
 #: Monte Carlo draws unless told otherwise.
 DEFAULT_DRAWS: Final = 10_000
@@ -340,7 +348,7 @@ def _variance_units(units: int, chance: float) -> int:
     return round(float(units) * units * chance * (1.0 - chance))
 
 
-def forecast(  # noqa: PLR0915 - one pass; the steps are in the docstring
+def forecast(
     registrations: Iterable[DealRegistration],
     *,
     as_of: datetime,
@@ -356,7 +364,6 @@ def forecast(  # noqa: PLR0915 - one pass; the steps are in the docstring
     draws: int = DEFAULT_DRAWS,
     seed: int = 0,
     engine: str = "auto",
-    deals: Sequence[Deal] | None = None,
 ) -> Forecast:
     """Forecast what the open pipeline brings per period, partner, tier and product.
 
@@ -382,7 +389,6 @@ def forecast(  # noqa: PLR0915 - one pass; the steps are in the docstring
         seed: The seed of the draws: the same seed and engine give the same bands.
         engine: ``"numpy"`` (the ``fast`` extra), ``"python"`` or ``"auto"``
             (numpy when installed).
-        deals: Deals already built with `pipeline` (instead of the two inputs above).
 
     Returns:
         The forecast, with one line per period and group and every deal explained.
@@ -391,6 +397,41 @@ def forecast(  # noqa: PLR0915 - one pass; the steps are in the docstring
         ValidationError: If an option is out of range, ``as_of`` is naive, or the
             deals are in several currencies without ``currency`` and ``rates``.
     """
+    rules = policy or ForecastPolicy()
+    return forecast_deals(
+        pipeline(registrations, opportunities, policy=rules),
+        as_of=as_of,
+        tiers=tiers,
+        joined=joined,
+        policy=rules,
+        period=period,
+        periods=periods,
+        start=start,
+        currency=currency,
+        rates=rates,
+        draws=draws,
+        seed=seed,
+        engine=engine,
+    )
+
+
+def forecast_deals(  # noqa: PLR0915 - one pass; the steps are in the module docstring
+    items: Sequence[Deal],
+    *,
+    as_of: datetime,
+    tiers: Mapping[str, str] | None = None,
+    joined: Mapping[str, date] | None = None,
+    policy: ForecastPolicy | None = None,
+    period: Period | None = None,
+    periods: int = 1,
+    start: date | None = None,
+    currency: str | None = None,
+    rates: RateSource | None = None,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+    engine: str = "auto",
+) -> Forecast:
+    """`forecast` of deals already built with `pipeline` (the backtest reuses them)."""
     length = check_period_options(
         period if period is not None else Period.of_months(3), periods, draws
     )
@@ -403,9 +444,6 @@ def forecast(  # noqa: PLR0915 - one pass; the steps are in the docstring
     rules = policy or ForecastPolicy()
     tier_of = dict(tiers or {})
     joined_on = dict(joined or {})
-    items = (
-        list(deals) if deals is not None else pipeline(registrations, opportunities, policy=rules)
-    )
     history = _History(items, when, rules, tier_of)
     first = start if start is not None else when.date()
     bounds = [first + length * index for index in range(periods + 1)]
