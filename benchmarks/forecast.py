@@ -6,7 +6,8 @@ days) of 2,000 partners in three tiers selling three products, and 20,000 closed
 ones as history, then times in the same run, on one core (BLAS limited to one
 thread):
 
-- expected value only: ``forecast(..., draws=1)`` (through ``forecast_deals`` on prebuilt deals): learning the rates and timing,
+- expected value only: ``forecast(..., draws=1)`` (on deals built beforehand):
+  learning the rates and timing,
   every deal's probabilities, exact expected values and variances, and the lines;
   the floor the simulation adds to;
 - forecast: ``forecast(..., draws=10_000)`` with the numpy engine (the fast
