@@ -350,3 +350,33 @@ def test_bands_are_ordered_and_totals_are_the_sums_of_their_parts(
         assert Money.sum(per_deal, currency="USD") == total.expected
     for deal in result.deals:
         assert 0 <= sum(deal.period_probabilities) <= deal.win_probability + 1e-12 <= 1 + 1e-12
+
+
+def _sure_or_never(number: int, partner: str, *, sure: bool) -> DealRegistration:
+    """An approved (sure) or submitted (never, at rate 0) deal with two products."""
+    return registration(
+        number,
+        partner=partner,
+        amount=str(100 + number),
+        submitted=AS_OF - timedelta(days=3),
+        approved=AS_OF - timedelta(days=2) if sure else None,
+        close_on=AS_OF.date() + timedelta(days=10),
+        products=("care", "core") if number % 3 else ("core",),
+    )
+
+
+@pytest.mark.parametrize("engine", ["numpy", "python"])
+def test_every_group_of_sure_deals_has_its_exact_sum_in_every_band(engine: str) -> None:
+    # 2,500 deals of one partner span two blocks of the numpy engine's work.
+    deals = [
+        _sure_or_never(n, "ptn_big" if n < 2500 else f"ptn_{n % 7}", sure=n % 4 != 0)
+        for n in range(2600)
+    ]
+    policy = ForecastPolicy(stage_rates={"approved": 1.0, "submitted": 0.0})
+
+    result = forecast(deals, as_of=AS_OF, policy=policy, draws=20, engine=engine)
+
+    for line in result.lines:
+        assert line.p10 == line.p50 == line.p90 == line.expected, line
+    big = result.line(Dimension.PARTNER, "ptn_big")
+    assert big.expected.amount == sum(100 + n for n in range(2500) if n % 4)
