@@ -150,6 +150,8 @@ def test_a_won_registration_is_sourced_by_its_partner() -> None:
     assert report.programs[0].program_id == "prg_1"
     assert report.programs[0].sourced == Money("5000", "EUR")
     assert "d_1 5,000.00 EUR: sourced: ptn_a sourced 100.00%" in report.deals[0].explain()
+    assert "<td" in report._repr_html_()
+    assert report.to_records()[0]["amount"] == Decimal(5000)
     with pytest.raises(ValidationError, match="attribute won deals"):
         won_deal(current)
 

@@ -401,6 +401,11 @@ class AttributionReport:
         """One flat dict per credit of every deal, for ``pandas.DataFrame``."""
         return list(self._iter_records())
 
+    def _repr_html_(self) -> str:
+        from partnerkit.attribution._html import report_html  # noqa: PLC0415 - notebooks only
+
+        return report_html(self)
+
 
 def won_deal(
     registration: DealRegistration,
