@@ -267,6 +267,17 @@ def test_records_and_html() -> None:
     assert result.deal_records()[0]["win_probability"] == 0.35
 
 
+def test_registration_statuses_map_to_stages_the_host_names() -> None:
+    policy = ForecastPolicy(status_stages={"approved": "qualified"}, stage_rates={"qualified": 0.5})
+
+    deal = forecast([open_deal(1)], as_of=AS_OF, policy=policy).deals[0]
+
+    assert (deal.stage, deal.win_probability) == ("qualified", 0.5)
+    assert policy.status_stages["submitted"] == "submitted"
+    with pytest.raises(ValidationError, match="only submitted and approved"):
+        ForecastPolicy(status_stages={"won": "closed"})
+
+
 def test_bad_options_are_named() -> None:
     with pytest.raises(ValidationError) as caught:
         forecast([], as_of=AS_OF, periods=0, draws=0)

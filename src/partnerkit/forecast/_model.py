@@ -205,7 +205,8 @@ class ForecastPolicy:
     with much history mostly its own.
 
     Attributes:
-        status_stages: The stage an open registration of each status is in.
+        status_stages: The stage an open registration of each status is in
+            (``submitted`` and ``approved`` unless given).
         stage_rates: Default win rate per stage (the program-level prior's mean).
         default_rate: The prior's mean for a stage missing from ``stage_rates``.
         age_edges: Lower edges, in days in the stage, of the age buckets (first 0).
@@ -236,7 +237,8 @@ class ForecastPolicy:
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         fix = object.__setattr__
-        stages: dict[DealStatus, str] = {}
+        # A status left out keeps its default stage.
+        stages: dict[DealStatus, str] = dict(DEFAULT_STATUS_STAGES)
         if not isinstance(self.status_stages, Mapping):
             problems.add("status_stages", "expected a mapping of status to stage")
         else:
