@@ -11,9 +11,10 @@ if TYPE_CHECKING:
 
 from partnerkit import Money, PermissionDeniedError
 from partnerkit.access import Actor, Role
+from partnerkit.attribution import Touch, TouchKind
 from partnerkit.forecast import Dimension
 
-from .world import MANAGER_A, STRANGER, USER_A, USER_B, build, storages
+from .world import MANAGER_A, NOW, STRANGER, USER_A, USER_B, build, storages
 
 ADMIN_VIEW = Actor("usr_admin", Role.ADMIN)
 
@@ -64,3 +65,29 @@ def test_a_stranger_sees_nothing(world: object) -> None:
     except PermissionDeniedError:
         return
     assert result.deals == ()
+
+
+def _won_world(world: object) -> str:
+    services = world.services  # type: ignore[attr-defined]
+    deal_id: str = world.deals["a_approved"]  # type: ignore[attr-defined]
+    services.close_deal(MANAGER_A, deal_id, won=True)
+    return deal_id
+
+
+def test_a_partner_user_sees_its_credit_and_not_who_shared_it(world: object) -> None:
+    deal_id = _won_world(world)
+    helper = Touch("ptn_b", TouchKind.INFLUENCE, NOW)
+
+    mine = world.services.attribute_won_deals(USER_A, touches={deal_id: [helper]})  # type: ignore[attr-defined]
+    theirs = world.services.attribute_won_deals(USER_B, touches={deal_id: [helper]})  # type: ignore[attr-defined]
+    everything = world.services.attribute_won_deals(ADMIN_VIEW, touches={deal_id: [helper]})  # type: ignore[attr-defined]
+
+    assert [(c.partner_id, c.role.value, str(c.share)) for c in mine.deals[0].credits] == [
+        ("ptn_a", "sourced", "0.700000"),
+        (None, "influenced", "0.300000"),
+    ]
+    assert not any("ptn_b" in reason for reason in mine.deals[0].reasons)
+    assert "another partner: influenced" in mine.deals[0].reasons
+    assert [p.partner_id for p in mine.partners] == ["ptn_a"]
+    assert theirs.deals == ()
+    assert [c.partner_id for c in everything.deals[0].credits] == ["ptn_a", "ptn_b"]

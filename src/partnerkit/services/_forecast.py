@@ -1,27 +1,30 @@
-"""Forecasts of the registrations an actor may see."""
+"""Forecasts and attribution of the registrations an actor may see."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import attrs
+
 from partnerkit.access import Action, Actor
+from partnerkit.attribution import AttributionReport, AttributionRules, Touch, attribute, won_deal
+from partnerkit.deals import DealRegistration, DealStatus
 from partnerkit.forecast import DEFAULT_DRAWS, Forecast, forecast
 from partnerkit.services._deals import _DealServices
 from partnerkit.services._support import _every
 from partnerkit.tiers import MembershipStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping, Sequence
     from datetime import date, datetime
 
     from partnerkit._base.money import RateSource
     from partnerkit._base.time import Period
-    from partnerkit.deals import DealRegistration
     from partnerkit.forecast import ForecastPolicy, Opportunity
 
 
 class _ForecastServices(_DealServices):
-    """Pipeline forecasts over stored registrations, scoped to what the actor may see."""
+    """Pipeline forecasts and attribution over stored registrations, scoped to the actor."""
 
     def forecast_pipeline(
         self,
@@ -116,3 +119,92 @@ class _ForecastServices(_DealServices):
             draws=draws,
             seed=seed,
         )
+
+    def attribute_won_deals(
+        self,
+        actor: Actor,
+        *,
+        rules: AttributionRules | None = None,
+        partner_id: str | None = None,
+        won_since: datetime | None = None,
+        won_before: datetime | None = None,
+        touches: Mapping[str, Sequence[Touch]] | None = None,
+        created: Mapping[str, datetime] | None = None,
+        programs: Mapping[str, str] | None = None,
+        leads: Mapping[str, str] | None = None,
+        currency: str | None = None,
+        rates: RateSource | None = None,
+    ) -> AttributionReport:
+        """Attribute the won registrations the actor may see (``deal.view``).
+
+        Each won registration is its partner's touch (`partnerkit.attribution.won_deal`);
+        the host adds other partners' touches, the opportunity's creation, the
+        program and the lead it came from, keyed by registration id. A partner user
+        sees its own won registrations; where another partner shares the credit,
+        that partner's part is shown without its id (``partner_id`` None, with its
+        role) and the reasons say "another partner", so the numbers still add up
+        and nothing names another partner.
+
+        Raises:
+            PermissionDeniedError: If the actor may not view deals at all.
+            ValidationError: For deals in several currencies without ``currency``
+                and ``rates``.
+        """
+        if not self.policy.scopes(actor, Action.DEAL_VIEW):
+            self.policy.check(actor, Action.DEAL_VIEW)  # raises, naming what is missing
+        with self.storage.unit_of_work() as uow:
+            sources = self._deal_sources(uow, actor, partner_id)
+            won: list[DealRegistration] = []
+            if sources:
+                won = _every(lambda cursor: uow.deals.query(
+                    partner_ids=None if sources == [""] else sources,
+                    status=DealStatus.WON,
+                    limit=1000,
+                    cursor=cursor,
+                ))  # fmt: skip
+        deals = []
+        for registration in won:
+            item = won_deal(
+                registration,
+                created_at=(created or {}).get(registration.id),
+                touches=(touches or {}).get(registration.id, ()),
+                program_id=(programs or {}).get(registration.id),
+                lead_id=(leads or {}).get(registration.id),
+            )
+            if (won_since is None or item.won_at >= won_since) and (
+                won_before is None or item.won_at < won_before
+            ):
+                deals.append(item)
+        report = attribute(deals, rules, currency=currency, rates=rates or self.rates)
+        if sources == [""]:
+            return report
+        others = {item.id: {t.partner_id for t in item.touches} - set(sources) for item in deals}
+        return _redacted(report, set(sources), others)
+
+
+def _redacted(
+    report: AttributionReport, visible: set[str], others: Mapping[str, set[str]]
+) -> AttributionReport:
+    """``report`` with the partners outside ``visible`` left unnamed.
+
+    ``others`` holds, per deal, the ids of the partners to hide; a reason starts
+    with the id of the partner whose touch it is about.
+    """
+    deals = []
+    for item in report.deals:
+        hidden = others.get(item.deal_id, set())
+        shown = tuple(
+            credit
+            if credit.partner_id is None or credit.partner_id in visible
+            else attrs.evolve(credit, partner_id=None)
+            for credit in item.credits
+        )
+        reasons = tuple(
+            "another partner: " + reason.rsplit(": ", 1)[-1]
+            if reason.split(" ", 1)[0] in hidden
+            else reason
+            for reason in item.reasons
+        )
+        deals.append(attrs.evolve(item, credits=shown, reasons=reasons))
+    partners = tuple(p for p in report.partners if p.partner_id in visible)
+    return attrs.evolve(report, deals=tuple(deals), partners=partners)
