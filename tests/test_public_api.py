@@ -5,9 +5,11 @@ import pkgutil
 
 import partnerkit
 import partnerkit.access
+import partnerkit.attribution
 import partnerkit.batch
 import partnerkit.deals
 import partnerkit.events
+import partnerkit.forecast
 import partnerkit.health
 import partnerkit.ledger
 import partnerkit.metrics
@@ -36,9 +38,11 @@ def test_root_all_is_sorted_and_complete() -> None:
 def test_public_submodule_all_is_sorted_and_importable() -> None:
     for module in (
         partnerkit.access,
+        partnerkit.attribution,
         partnerkit.batch,
         partnerkit.deals,
         partnerkit.events,
+        partnerkit.forecast,
         partnerkit.health,
         partnerkit.ledger,
         partnerkit.metrics,

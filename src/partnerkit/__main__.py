@@ -401,6 +401,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--format", choices=("text", "csv", "json"), default="text", help="output format"
     )
     _limit_options(check, DEFAULT_MAX_REGISTRATIONS)
+    from partnerkit._cli import forecast as forecast_command  # noqa: PLC0415
+
+    forecast_command.add_command(commands, _limit_options)
     options = parser.parse_args(argv)
     try:
         if options.command == "demo":
@@ -413,6 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _tiers(options)
         elif options.command == "deals":
             return _deals_check(options)
+        elif options.command == "forecast":
+            forecast_command.run(options)
     except PartnerkitError as error:
         print(f"partnerkit: {error}", file=sys.stderr)
         return EXIT_ERROR

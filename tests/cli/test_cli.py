@@ -28,6 +28,8 @@ def test_demo_prints_a_channel_managers_report(capsys: pytest.CaptureFixture[str
         "At-risk partners and why",
         "Deal registrations over the last six months",
         "expiry sweep today",
+        "Pipeline forecast for 2026-11-22..2027-02-21",
+        "Forecast backtest, one month ahead from 24 past dates",
     ):
         assert heading in out
 

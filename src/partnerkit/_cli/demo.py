@@ -18,6 +18,7 @@ from dateutil.relativedelta import relativedelta
 
 from partnerkit._base.money import FixedRates, Money
 from partnerkit._base.time import FixedClock, Period
+from partnerkit._cli.forecast_demo import forecast_section
 from partnerkit.access import Actor, Role
 from partnerkit.deals import (
     Conflict,
@@ -503,6 +504,8 @@ def run_demo(
     deals = _deals(storage, network, seed)
     _report(out, network=network, snapshots=snapshots, scores=scores, runs=runs, seed=seed)
     _deal_report(out, deals, {p.id: p.name for p in network.partners})
+    _progress(err, "forecasting the pipeline and backtesting the forecast")
+    forecast_section(out, storage, network.partners, as_of=AS_OF, seed=seed)
     if report is not None:
         from partnerkit.report import build_report  # noqa: PLC0415 - needs the report extra
 
