@@ -413,7 +413,9 @@ def test_a_database_marked_as_having_deals_without_their_tables_is_refused(
     with opened(path) as db:
         db.execute(f"DROP TABLE {table}")
 
-    with pytest.raises(StorageSchemaError, match=f"version {len(MIGRATIONS)} but has no {table} table"):
+    with pytest.raises(
+        StorageSchemaError, match=f"version {len(MIGRATIONS)} but has no {table} table"
+    ):
         SqliteStorage(path)
 
 
