@@ -12,6 +12,7 @@ import partnerkit.health
 import partnerkit.ledger
 import partnerkit.metrics
 import partnerkit.partners
+import partnerkit.relationship
 import partnerkit.serialization
 import partnerkit.services
 import partnerkit.storage
@@ -42,6 +43,7 @@ def test_public_submodule_all_is_sorted_and_importable() -> None:
         partnerkit.ledger,
         partnerkit.metrics,
         partnerkit.partners,
+        partnerkit.relationship,
         partnerkit.serialization,
         partnerkit.services,
         partnerkit.storage,
