@@ -41,6 +41,7 @@ from partnerkit.services._intents import (
     Skipped,
 )
 from partnerkit.services._partners import _PartnerServices
+from partnerkit.services._relationship import _RelationshipServices
 from partnerkit.services._tiers import _TierServices
 
 __all__ = [
@@ -55,7 +56,9 @@ __all__ = [
 ]
 
 
-class Services(_PartnerServices, _TierServices, _HealthServices, _DealServices):
+class Services(
+    _PartnerServices, _TierServices, _HealthServices, _DealServices, _RelationshipServices
+):
     """The use cases over one store.
 
     Args:
