@@ -28,6 +28,11 @@ def test_demo_prints_a_channel_managers_report(capsys: pytest.CaptureFixture[str
         "At-risk partners and why",
         "Deal registrations over the last six months",
         "expiry sweep today",
+        "Relationship",
+        "joint business plan with",
+        "partners with an overdue check-in",
+        "activation journey of the",
+        "partner NPS",
     ):
         assert heading in out
 

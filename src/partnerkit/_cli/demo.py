@@ -17,6 +17,7 @@ import attrs
 
 from partnerkit._base.money import FixedRates, Money
 from partnerkit._base.time import FixedClock, Period
+from partnerkit._cli.relationship import relationship_section
 from partnerkit.access import Actor, Role
 from partnerkit.deals import (
     Conflict,
@@ -497,6 +498,8 @@ def run_demo(
     deals = _deals(storage, network, seed)
     _report(out, network=network, snapshots=snapshots, scores=scores, runs=runs, seed=seed)
     _deal_report(out, deals, {p.id: p.name for p in network.partners})
+    relationship_section(storage, partners=network.partners, activities=stored, program=PROGRAM,
+                         as_of=AS_OF, seed=seed, rates=RATES, out=out)  # fmt: skip
 
 
 @attrs.frozen
