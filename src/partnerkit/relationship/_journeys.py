@@ -134,6 +134,13 @@ class Outcome:
         problems.raise_if_any()
 
 
+def _period(value: Period | str | None) -> Period | None:
+    """A deadline given as a `Period` or its text (``"P30D"``, ``"30 days"``)."""
+    if isinstance(value, str):
+        return Period.parse(value, "within")
+    return value
+
+
 @attrs.frozen
 class Step:
     """One step of a journey.
@@ -150,7 +157,7 @@ class Step:
     id: str
     name: str
     done_when: Condition
-    within: Period | None = None
+    within: Period | None = attrs.field(default=None, converter=_period)
     on_done: tuple[Outcome, ...] = ()
     on_overdue: tuple[Outcome, ...] = ()
 
@@ -162,9 +169,7 @@ class Step:
         )
         if not isinstance(self.done_when, Condition):
             problems.add("done_when", "expected a Condition")
-        if isinstance(self.within, str):
-            object.__setattr__(self, "within", problems.check("within", Period.parse, self.within))
-        elif self.within is not None and not isinstance(self.within, Period):
+        if self.within is not None and not isinstance(self.within, Period):
             problems.add("within", "expected a Period such as 'P30D'")
         if isinstance(self.within, Period) and (
             self.within.is_zero() or any(part < 0 for part in self.within._parts())
