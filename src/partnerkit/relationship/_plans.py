@@ -235,7 +235,13 @@ class BusinessPlan:
         object.__setattr__(self, "goals", tuple(self.goals))
         status = problems.check("status", check_enum, PlanStatus, self.status)
         object.__setattr__(self, "status", status)
-        object.__setattr__(self, "agreed_by", tuple(sorted(set(self.agreed_by))))
+        sides = [
+            problems.check(f"agreed_by[{index}]", check_enum, Side, side)
+            for index, side in enumerate(self.agreed_by)
+        ]
+        object.__setattr__(
+            self, "agreed_by", tuple(sorted({side for side in sides if side is not None}))
+        )
         object.__setattr__(self, "history", tuple(self.history))
         problems.raise_if_any()
 
