@@ -194,3 +194,58 @@ def test_partners_answer_surveys_and_managers_read_nps(services: Services) -> No
     assert (report["prg_1"].responses, report["prg_1"].score) == (2, Decimal("0.0"))
     with pytest.raises(PermissionDeniedError):
         services.nps_report(USER_A)
+
+
+STRANGER = Actor("usr_x", Role.PARTNER_USER, partner_id="ptn_nowhere")
+
+
+def b_records(services: Services) -> dict[str, str]:
+    plan = drafted(services, "ptn_b")
+    check_in = services.record_check_in(
+        MANAGER,
+        "ptn_b",
+        held_at=NOW,
+        attendees=("usr_m",),
+        action_items=(ActionItem("x", "Do it", "usr_b", Side.PARTNER, date(2027, 3, 9)),),
+    ).value.id
+    cert = services.start_certification(
+        MANAGER, "ptn_b", person="p_9", name="secret_cert", started_on=date(2027, 1, 1)
+    ).value.id
+    return {"plan": plan, "check_in": check_in, "cert": cert}
+
+
+CALLS = {
+    "get_plan": lambda s, a, key: s.get_plan(a, key),
+    "agree_plan": lambda s, a, key: s.agree_plan(a, key),
+    "revise_plan": lambda s, a, key: s.revise_plan(a, key, GOALS, reason="mine"),
+    "plan_progress": lambda s, a, key: s.plan_progress(a, key),
+    "get_check_in": lambda s, a, key: s.get_check_in(a, key),
+    "complete_action": lambda s, a, key: s.complete_action(a, key, "x"),
+    "issue_certification": lambda s, a, key: s.issue_certification(
+        a, key, issued_on=date(2027, 2, 1), expires_on=date(2028, 2, 1)
+    ),
+}
+KEYS = {
+    "get_plan": "plan",
+    "agree_plan": "plan",
+    "revise_plan": "plan",
+    "plan_progress": "plan",
+    "get_check_in": "check_in",
+    "complete_action": "check_in",
+    "issue_certification": "cert",
+}
+
+
+@pytest.mark.parametrize("actor", [USER_A, STRANGER], ids=["user of A", "stranger"])
+@pytest.mark.parametrize("call", sorted(CALLS))
+def test_another_partners_records_look_exactly_like_missing_ones(
+    services: Services, actor: Actor, call: str
+) -> None:
+    key = b_records(services)[KEYS[call]]
+    with pytest.raises(NotFoundError) as hidden:
+        CALLS[call](services, actor, key)
+    with pytest.raises(NotFoundError) as missing:
+        CALLS[call](services, actor, "nothing_0")
+    assert str(hidden.value).replace(key, "?") == str(missing.value).replace("nothing_0", "?")
+    assert "ptn_b" not in str(hidden.value)
+    assert "secret_cert" not in str(hidden.value)
