@@ -106,3 +106,17 @@ def test_overdue_action_items_and_completing_one() -> None:
         complete_action(
             done, "nope", done_on=date(2026, 5, 21), by="c_bo", at=datetime(2026, 5, 21, tzinfo=UTC)
         )
+
+
+def test_partners_whose_cadence_ended_are_listed_last_without_a_due_date() -> None:
+    ended = Cadence("FREQ=MONTHLY;BYMONTHDAY=1;COUNT=1", anchor=datetime(2026, 1, 1, tzinfo=UTC))
+    policy = CheckInPolicy(MONTHLY, by_partner={"ptn_1": ended, "ptn_2": ended})
+    held = [meeting("ci_1", "ptn_1", datetime(2026, 2, 2, tzinfo=UTC))]
+    started = {**STARTED, "ptn_3": datetime(2026, 1, 10, tzinfo=UTC)}
+    rows = due_check_ins(policy, started, held, as_of=datetime(2026, 3, 10, tzinfo=UTC))
+    assert [(r.partner_id, r.due_at is None) for r in rows] == [
+        ("ptn_3", False),
+        ("ptn_1", True),
+        ("ptn_2", True),
+    ]
+    assert rows[1].message == "ptn_1: no more check-ins on its cadence"

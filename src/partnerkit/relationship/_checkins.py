@@ -13,7 +13,7 @@ what slipped, oldest first, with the delay in words.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Final
 
 import attrs
@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 _NOTES_LIMIT: Final = 20_000
+_NEVER: Final = datetime.max.replace(tzinfo=UTC)
 _SATISFACTION: Final = range(1, 6)
 
 
@@ -302,7 +303,8 @@ def due_check_ins(
             since = f"last held {held.date()}" if held else "never held"
             words = f"{partner_id}: check-in overdue by {late} days (due {due.date()}, {since})"
         rows.append(DueCheckIn(partner_id, held, due, late, words))
-    rows.sort(key=lambda row: (-row.overdue_days, row.due_at is None, row.due_at, row.partner_id))
+    # Cadences that ended (no due date) sort last.
+    rows.sort(key=lambda row: (-row.overdue_days, row.due_at or _NEVER, row.partner_id))
     return tuple(rows)
 
 
