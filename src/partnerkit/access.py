@@ -89,6 +89,7 @@ class Action(enum.StrEnum):
     CERTIFICATION_RECORD = "certification.record"
     SURVEY_ANSWER = "survey.answer"
     SATISFACTION_VIEW = "satisfaction.view"
+    JOURNEY_RUN = "journey.run"
 
 
 class Scope(enum.StrEnum):
@@ -288,6 +289,7 @@ _MANAGER_ANYWHERE: Final = (
     _A.HEALTH_SCORE,
     _A.RELATIONSHIP_VIEW,
     _A.SATISFACTION_VIEW,
+    _A.JOURNEY_RUN,
 )
 
 #: The rules partnerkit ships: partner users serve themselves on their own partner;

@@ -249,3 +249,42 @@ def test_another_partners_records_look_exactly_like_missing_ones(
     assert str(hidden.value).replace(key, "?") == str(missing.value).replace("nothing_0", "?")
     assert "ptn_b" not in str(hidden.value)
     assert "secret_cert" not in str(hidden.value)
+
+
+def test_running_a_journey_publishes_each_outcome_once_to_the_outbox(
+    services: Services,
+) -> None:
+    from partnerkit import Activity  # noqa: PLC0415
+    from partnerkit.relationship import Condition, Journey, Outcome, Step  # noqa: PLC0415
+
+    journey = Journey(
+        "activation",
+        "Activation",
+        (
+            Step(
+                "first_deal",
+                "First deal",
+                Condition(("deal_registered",)),
+                "P30D",
+                on_overdue=(Outcome("email", "no_deal_yet"),),
+            ),
+        ),
+    )
+    services.record_activities(
+        MANAGER, [Activity("d1", "ptn_a", "deal_registered", datetime(2026, 1, 20, tzinfo=UTC))]
+    )
+    result = services.run_journey(MANAGER, journey, since=datetime(2026, 1, 1, tzinfo=UTC))
+    assert [(e.kind, e.subject_id) for e in result.value] == [
+        ("journey.step_done", "ptn_a"),
+        ("journey.completed", "ptn_a"),
+        ("journey.step_overdue", "ptn_b"),
+        ("journey.outcome", "ptn_b"),
+    ]
+    outbox = [r.event for r in services.storage.pending_events(limit=100)]
+    assert [e.data["target"] for e in outbox if e.kind == "journey.outcome"] == ["no_deal_yet"]
+    later = services.run_journey(
+        MANAGER, journey, since=NOW, until=datetime(2027, 6, 1, tzinfo=UTC)
+    )
+    assert later.value == ()
+    with pytest.raises(PermissionDeniedError):
+        services.run_journey(USER_A, journey, since=NOW)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from partnerkit._base.events import Change, Event, Scalar
 from partnerkit.access import Action, Actor, Role, Scope
 from partnerkit.errors import NotFoundError, PermissionDeniedError, ValidationError
+from partnerkit.partners import PartnerStatus
 from partnerkit.relationship import (
     SURVEY_ANSWERED,
     ActionItem,
@@ -22,7 +23,9 @@ from partnerkit.relationship import (
     CheckIn,
     CheckInPolicy,
     DueCheckIn,
+    Enrolment,
     Goal,
+    Journey,
     Nps,
     PlanProgress,
     Side,
@@ -30,6 +33,7 @@ from partnerkit.relationship import (
     complete_action,
     draft_plan,
     issue_certification,
+    journey_events,
     nps_by,
     overdue_check_ins,
     plan_progress,
@@ -44,7 +48,7 @@ from partnerkit.services._intents import Result
 from partnerkit.services._support import _check_limit, _every, _missing
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
     from datetime import date, datetime
 
     from partnerkit.ledger import Activity
@@ -438,6 +442,73 @@ class _RelationshipServices(_ServicesCore):
             return uow.certifications.query(
                 partner_id=narrowed, expires_before=expires_before, limit=size, cursor=cursor
             )
+
+    # Journeys.
+
+    def run_journey(
+        self,
+        actor: Actor,
+        journey: Journey,
+        *,
+        since: datetime,
+        until: datetime | None = None,
+        tiers: Mapping[str, str] | None = None,
+    ) -> Result[tuple[Event, ...]]:
+        """Publish what happened on ``journey`` in ``(since, until]`` to the outbox.
+
+        Every active partner is on the journey from when it became active (from its
+        creation if its history does not say). Its state is worked out from the
+        ledger (`partnerkit.relationship.journey_events`), so nothing is stored
+        but the events: ``journey.step_done``, ``journey.step_overdue``,
+        ``journey.completed`` and one ``journey.outcome`` per outcome, which
+        subscribers turn into emails and webhooks. Run it on consecutive windows
+        (``since`` = the previous ``until``) and each fires once.
+
+        Args:
+            actor: Who runs it (``journey.run``).
+            journey: The journey.
+            since: The end of the previous window (excluded).
+            until: The end of this one (default: now).
+            tiers: Partner id to tier id, for variants by tier.
+
+        Raises:
+            PermissionDeniedError: If the actor may not run journeys.
+            ValidationError: If ``until`` is before ``since``.
+        """
+        self.policy.check(actor, Action.JOURNEY_RUN)
+        end = until or self.clock.now()
+        tier_of = tiers or {}
+
+        def work(uow: UnitOfWork) -> Result[tuple[Event, ...]]:
+            partners = _every(
+                lambda cursor: uow.partners.query(
+                    status=PartnerStatus.ACTIVE, limit=1000, cursor=cursor
+                )
+            )
+            found: list[Event] = []
+            for partner in partners:
+                activated = next(
+                    (
+                        change.at
+                        for change in partner.history
+                        if change.to_status is PartnerStatus.ACTIVE
+                    ),
+                    partner.created_at,
+                )
+                if activated > end:
+                    continue
+                enrolment = Enrolment(
+                    partner.id,
+                    activated,
+                    type=partner.type,
+                    country=partner.country,
+                    tier_id=tier_of.get(partner.id),
+                )
+                activities = uow.activities.for_partner(partner.id, since=activated, until=end)
+                found.extend(journey_events(journey, enrolment, activities, since=since, until=end))
+            return Result(tuple(found), tuple(found))
+
+        return self._run(work)
 
     # Surveys.
 
