@@ -398,6 +398,40 @@ DEALS_CSV = (
     b"r3,p3,Zenith AB,SE,zenith.se,,,\n"
 )
 
+JOURNEY_JSON = (
+    b'{"id": "activation", "name": "Activation", "steps": ['
+    b'{"id": "first", "name": "First contact", "done_when": {"kinds": ["business_review_held"]},'
+    b' "within": "P14D", "on_overdue": [{"action": "email", "target": "nudge"}]},'
+    b'{"id": "deal", "name": "First deal", "done_when": {"kinds": ["deal_registered"],'
+    b' "count": 2}, "within": "P30D"}],'
+    b' "variants": [{"name": "referral", "audience": {"types": ["referral"]},'
+    b' "skip": ["first"], "within": {"deal": "P60D"}}]}'
+)
+JOURNEY_PARTNERS_CSV = (
+    b"partner_id,started_at,type,country,tier_id\n"
+    b"p1,2026-01-05T10:00:00Z,reseller,FI,gold\n"
+    b"p2,2026-02-01T00:00:00+02:00,referral,SE,\n"
+)
+JOURNEY_ACTIVITIES_CSV = (
+    b"id,partner_id,kind,occurred_at,region\n"
+    b"a1,p1,business_review_held,2026-01-10T10:00:00Z,EMEA\n"
+    b"a2,p2,deal_registered,2026-02-03T10:00:00Z,\n"
+)
+
+
+def _journeys(root: Path, **files: Path) -> list[str]:
+    paths = {
+        "journey": root / "journey.json",
+        "partners": root / "partners.csv",
+        "activities": root / "activities.csv",
+        **files,
+    }
+    fuzzed = next(iter(files))
+    order = [name for name in paths if name != fuzzed] + [fuzzed]  # the fuzzed file last
+    return ["journeys", "status", "--as-of", "2026-04-01T00:00:00Z", "--format", "csv"] + [
+        part for name in order for part in (f"--{name}", str(paths[name]))
+    ]
+
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -405,6 +439,9 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "model.toml").write_bytes(MODEL_TOML)
     (root / "program.toml").write_bytes(PROGRAM_TOML)
     (root / "metrics.csv").write_bytes(METRICS_CSV)
+    (root / "journey.json").write_bytes(JOURNEY_JSON)
+    (root / "partners.csv").write_bytes(JOURNEY_PARTNERS_CSV)
+    (root / "activities.csv").write_bytes(JOURNEY_ACTIVITIES_CSV)
     return root
 
 
@@ -469,6 +506,15 @@ CLI_TARGETS: dict[str, tuple[bytes, str, Callable[[Path, Path], list[str]]]] = {
         DEALS_CSV,
         ".csv",
         lambda root, path: ["deals", "check", "--format", "csv", "--input", str(path)],
+    ),
+    "journeys --journey .json": (
+        JOURNEY_JSON, ".json", lambda root, path: _journeys(root, journey=path),
+    ),
+    "journeys --partners .csv": (
+        JOURNEY_PARTNERS_CSV, ".csv", lambda root, path: _journeys(root, partners=path),
+    ),
+    "journeys --activities .csv": (
+        JOURNEY_ACTIVITIES_CSV, ".csv", lambda root, path: _journeys(root, activities=path),
     ),
 }  # fmt: skip
 

@@ -14,6 +14,7 @@ import partnerkit.health
 import partnerkit.ledger
 import partnerkit.metrics
 import partnerkit.partners
+import partnerkit.relationship
 import partnerkit.report
 import partnerkit.serialization
 import partnerkit.services
@@ -48,6 +49,7 @@ def test_public_submodule_all_is_sorted_and_importable() -> None:
         partnerkit.metrics,
         partnerkit.partners,
         partnerkit.report,
+        partnerkit.relationship,
         partnerkit.serialization,
         partnerkit.services,
         partnerkit.storage,

@@ -322,6 +322,37 @@ def _conflict_row(finding: Finding) -> tuple[object, ...]:
     )
 
 
+def _journeys_status(options: argparse.Namespace) -> None:
+    from partnerkit._cli.journeys import (  # noqa: PLC0415 - only this command needs it
+        read_activities,
+        read_enrolments,
+        read_journey,
+        status,
+    )
+
+    journey = read_journey(Path(options.journey), limit=options.max_size)
+    limits = {"limit": options.max_size, "max_rows": options.max_rows}
+    enrolments = read_enrolments(Path(options.partners), **limits)
+    activities = read_activities(Path(options.activities), **limits)
+    as_of = parse_datetime(options.as_of, "--as-of") if options.as_of else _latest(activities)
+    found = status(journey, enrolments, activities, as_of=as_of)
+    keys = ("partner_id", "variant", "step", "status", "days_at_step", "due")
+    if options.format == "json":
+        _print_json(dict(zip(keys, row, strict=True)) for row in found.rows())
+        return
+    if options.format == "csv":
+        _print_csv(keys, found.rows())
+        return
+    print(f"{journey.name} as of {as_of.isoformat()}")
+    print(found.report.explain())
+
+
+def _latest(activities: Sequence[Any]) -> Any:
+    if not activities:
+        raise ValidationError.single("--as-of", "no activities to date the report by; give --as-of")
+    return max(activity.occurred_at for activity in activities)
+
+
 def _snapshot_options(parser: argparse.ArgumentParser) -> None:
     """The options of a command that reads a file of metric snapshots and prints a report."""
     parser.add_argument("--input", required=True, help="metric snapshots, .csv or .json")
@@ -347,6 +378,29 @@ def _limit_options(parser: argparse.ArgumentParser, max_rows: int) -> None:
         metavar="N",
         help=f"refuse input with more rows than this (default {max_rows:,})",
     )
+
+
+def _journeys_command(commands: Any) -> None:
+    """The ``journeys`` command and its ``status`` subcommand."""
+    journeys = commands.add_parser("journeys", help="onboarding and activation journeys")
+    journey_commands = journeys.add_subparsers(dest="journeys_command", required=True)
+    journey_status = journey_commands.add_parser(
+        "status", help="who is at which step of a journey, and who is stuck, from files"
+    )
+    journey_status.add_argument("--journey", required=True, help="the journey, .json or .toml")
+    journey_status.add_argument(
+        "--partners", required=True, help="partners on it, .csv: partner_id, started_at, ..."
+    )
+    journey_status.add_argument(
+        "--activities", required=True, help="their activities, .csv: id, partner_id, kind, ..."
+    )
+    journey_status.add_argument(
+        "--as-of", help="ISO instant of the report (default: the latest activity)"
+    )
+    journey_status.add_argument(
+        "--format", choices=("table", "csv", "json"), default="table", help="output format"
+    )
+    _limit_options(journey_status, DEFAULT_MAX_ROWS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -404,6 +458,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from partnerkit._cli import forecast as forecast_command  # noqa: PLC0415
 
     forecast_command.add_command(commands, _limit_options)
+    _journeys_command(commands)
     options = parser.parse_args(argv)
     try:
         if options.command == "demo":
@@ -418,6 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _deals_check(options)
         elif options.command == "forecast":
             forecast_command.run(options)
+        elif options.command == "journeys":
+            _journeys_status(options)
     except PartnerkitError as error:
         print(f"partnerkit: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -81,6 +81,15 @@ class Action(enum.StrEnum):
     HEALTH_SCORE = "health.score"
     HEALTH_OVERRIDE = "health.override"
     MODEL_CONFIGURE = "model.configure"
+    RELATIONSHIP_VIEW = "relationship.view"
+    PLAN_EDIT = "plan.edit"
+    PLAN_AGREE = "plan.agree"
+    CHECK_IN_RECORD = "check_in.record"
+    ACTION_COMPLETE = "check_in.complete_action"
+    CERTIFICATION_RECORD = "certification.record"
+    SURVEY_ANSWER = "survey.answer"
+    SATISFACTION_VIEW = "satisfaction.view"
+    JOURNEY_RUN = "journey.run"
 
 
 class Scope(enum.StrEnum):
@@ -243,6 +252,10 @@ _PARTNER_SELF_SERVICE: Final = (
     _A.DEAL_REQUEST_EXTENSION,
     _A.DEAL_CLOSE,
     _A.HEALTH_VIEW,
+    _A.RELATIONSHIP_VIEW,
+    _A.PLAN_AGREE,
+    _A.ACTION_COMPLETE,
+    _A.SURVEY_ANSWER,
 )
 _MANAGER_OWNED: Final = (
     _A.PARTNER_UPDATE,
@@ -260,6 +273,11 @@ _MANAGER_OWNED: Final = (
     _A.TIER_DECIDE_DOWNGRADE,
     _A.HEALTH_OVERRIDE,
     _A.PROGRAM_ENROL,
+    _A.PLAN_EDIT,
+    _A.PLAN_AGREE,
+    _A.CHECK_IN_RECORD,
+    _A.ACTION_COMPLETE,
+    _A.CERTIFICATION_RECORD,
 )
 _MANAGER_ANYWHERE: Final = (
     _A.PARTNER_VIEW,
@@ -269,6 +287,9 @@ _MANAGER_ANYWHERE: Final = (
     _A.TIER_REVIEW,
     _A.HEALTH_VIEW,
     _A.HEALTH_SCORE,
+    _A.RELATIONSHIP_VIEW,
+    _A.SATISFACTION_VIEW,
+    _A.JOURNEY_RUN,
 )
 
 #: The rules partnerkit ships: partner users serve themselves on their own partner;

@@ -30,6 +30,11 @@ def test_demo_prints_a_channel_managers_report(capsys: pytest.CaptureFixture[str
         "expiry sweep today",
         "Pipeline forecast for 2026-11-22..2027-02-21",
         "Forecast backtest, one month ahead from 24 past dates",
+        "Relationship",
+        "joint business plan with",
+        "partners with an overdue check-in",
+        "activation journey of the",
+        "partner NPS",
     ):
         assert heading in out
 

@@ -20,6 +20,7 @@ from partnerkit import Activity, DealRegistration, Event, HealthScore, Money, Pa
 from partnerkit._base.time import to_utc
 from partnerkit._base.trusted import evolve_trusted
 from partnerkit.deals import DealStatus
+from partnerkit.relationship import Certification
 from partnerkit.storage import (
     AppendResult,
     Changes,
@@ -38,7 +39,10 @@ from partnerkit.storage import (
 from partnerkit.storage._common import check_membership, decode_cursor, encode_cursor
 from partnerkit.storage._kinds import (
     _EXISTS,
+    CERTIFICATIONS,
+    CHECK_INS,
 )
+from partnerkit.storage._relationship import _Certifications
 from partnerkit.storage._repositories import (
     _Activities,
     _Deals,
@@ -69,6 +73,7 @@ from partnerkit.testing.conformance import (
     MembershipRepositoryContract,
     PartnerRepositoryContract,
     ProgramRepositoryContract,
+    RelationshipRepositoryContract,
     ScoreRepositoryContract,
     ScoringModelRepositoryContract,
     StorageContract,
@@ -592,6 +597,78 @@ class UncheckedMemberPartnerStorage(_BrokenStorage):
     work = _UncheckedMembersWork
 
 
+# --- Broken adapters of the relationship repositories. ---
+
+
+class _LosesActionItems(_Backend):
+    def alter(self, write: Write[Any]) -> Write[Any]:
+        return _rewrite(write, CHECK_INS, lambda c: attrs.evolve(c, action_items=()))
+
+
+class LosesActionItemsStorage(_BrokenStorage):
+    """Stores check-ins without their action items, as a forgotten child table does."""
+
+    backend = _LosesActionItems
+
+
+class _VersionBlindCertifications(_Certifications):
+    def update(self, certification: Certification) -> Certification:
+        current = self.get(certification.id)
+        return super().update(attrs.evolve(certification, version=current.version))
+
+
+class _IgnoresCertificationVersionsWork(_VersionBlindWork):
+    blind = CERTIFICATIONS
+
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.certifications = _VersionBlindCertifications(self)
+
+
+class IgnoresCertificationVersionsStorage(_BrokenStorage):
+    """Certification updates always succeed: a renewal saved over another one is lost."""
+
+    work = _IgnoresCertificationVersionsWork
+
+
+class _FirstTermExpiryBackend(_MemoryBackend):
+    def find(self, query: Query[Any]) -> list[Any]:
+        day = query.get("expires_on", "<=") if query.kind is CERTIFICATIONS else None
+        if day is None:
+            return super().find(query)
+        # An "expires_on" column filled once, at the first term, and never updated.
+        where = tuple(c for c in query.where if c.field != "expires_on")
+        found = super().find(query._replace(where=where, limit=None))
+        kept = [c for c in found if c.terms and c.terms[0].expires_on <= day]
+        return kept if query.limit is None else kept[: query.limit]
+
+
+class FirstTermExpiryStorage(_BrokenStorage):
+    """Finds certifications due for renewal by their first term, not their latest."""
+
+    backend = _FirstTermExpiryBackend
+
+
+#: What the relationship's broken adapters fail, merged into `CAUGHT`.
+CAUGHT_RELATIONSHIP: dict[type[MemoryStorage], dict[str, str]] = {
+    LosesActionItemsStorage: {
+        "test_every_relationship_field_round_trips_through_add_and_get": (
+            r"^ci_1\.action_items: expected 2 items, got 0$"
+        ),
+    },
+    IgnoresCertificationVersionsStorage: {
+        "test_stale_relationship_update_raises_and_changes_nothing": (
+            "DID NOT RAISE.*StaleVersionError"
+        ),
+    },
+    FirstTermExpiryStorage: {
+        "test_certification_query_finds_renewals_due_by_the_latest_expiry": (
+            r"^query\(\{'expires_before': datetime\.date\(2026, 12, 31\)\}, limit=1\)\n"
+        ),
+    },
+}
+
+
 #: What the adapters above fail, merged into `CAUGHT`.
 CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
     PrefixNameSearchStorage: {
@@ -632,6 +709,7 @@ CONTRACTS = (
     TierHistoryContract,
     DealRepositoryContract,
     ScoringModelRepositoryContract,
+    RelationshipRepositoryContract,
     UnitOfWorkContract,
 )
 #: What a failing contract test raises: a failed assert, or pytest.raises' "DID NOT RAISE".
@@ -667,6 +745,7 @@ def run_contract_test(name: str, make_storage: type[MemoryStorage]) -> None:
 #: RAISE", never with a crash.
 CAUGHT: dict[type[MemoryStorage], dict[str, str]] = {
     **CAUGHT_NEWER_CAPABILITIES,
+    **CAUGHT_RELATIONSHIP,
     LosesRegionStorage: {
         "test_every_partner_field_round_trips_through_add_and_get": (
             r"^partner\.region: expected 'Nordics', got ''$"

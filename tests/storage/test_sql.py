@@ -20,7 +20,7 @@ from partnerkit.errors import (
 )
 from partnerkit.storage.sql import SCHEMA_VERSION, SqlStorage, metadata
 from partnerkit.storage.sql._backend import translate
-from partnerkit.storage.sql._schema import VERSION_TABLE
+from partnerkit.storage.sql._schema import TABLES_OF_VERSION, VERSION_TABLE
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
@@ -53,7 +53,7 @@ def test_an_empty_database_gets_every_table_and_the_schema_version(engine: sa.En
         names = set(sa.inspect(connection).get_table_names())
         version = connection.execute(sa.select(VERSION_TABLE.c.version)).scalar_one()
     assert names >= set(metadata.tables)
-    assert version == SCHEMA_VERSION == 4
+    assert version == SCHEMA_VERSION
 
 
 def test_the_tables_are_public_for_the_hosts_own_migrations(engine: sa.Engine) -> None:
@@ -72,9 +72,23 @@ def test_without_create_a_database_without_tables_is_refused(engine: sa.Engine) 
         SqlStorage(engine, create=False)
 
 
+RELATIONSHIP_TABLES = (
+    "partnerkit_business_plans",
+    "partnerkit_check_ins",
+    "partnerkit_certifications",
+)
+
+
+def _first_version_with(table: str) -> int:
+    return min(version for version, names in TABLES_OF_VERSION.items() if table in names)
+
+
 def as_version(engine: sa.Engine, version: int) -> None:
     """Turn a current database back into what schema ``version`` left, data kept."""
     with engine.begin() as connection:
+        if version < _first_version_with("partnerkit_certifications"):
+            for table in RELATIONSHIP_TABLES:
+                metadata.tables[table].drop(connection)
         if version < 4:
             metadata.tables["partnerkit_event_leases"].drop(connection)
         if version < 3:
@@ -93,7 +107,7 @@ def as_version(engine: sa.Engine, version: int) -> None:
         connection.execute(sa.update(VERSION_TABLE).values(version=version))
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
 def test_an_older_database_is_upgraded_in_place_and_its_rows_are_searchable(
     engine: sa.Engine, version: int
 ) -> None:
@@ -106,12 +120,15 @@ def test_an_older_database_is_upgraded_in_place_and_its_rows_are_searchable(
 
     upgraded = SqlStorage(engine)
     with engine.connect() as connection:
-        assert connection.execute(sa.select(VERSION_TABLE.c.version)).scalar_one() == 4
+        assert connection.execute(sa.select(VERSION_TABLE.c.version)).scalar_one() == (
+            SCHEMA_VERSION
+        )
         names = set(sa.inspect(connection).get_table_names())
     assert {
         "partnerkit_deal_changes",
         "partnerkit_scoring_models",
         "partnerkit_event_leases",
+        *RELATIONSHIP_TABLES,
     } <= names
     uow = upgraded.unit_of_work()
     assert uow.partners.get("ptn_1").version == 1

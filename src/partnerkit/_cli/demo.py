@@ -19,6 +19,7 @@ from dateutil.relativedelta import relativedelta
 from partnerkit._base.money import FixedRates, Money
 from partnerkit._base.time import FixedClock, Period
 from partnerkit._cli.forecast_demo import forecast_section
+from partnerkit._cli.relationship import relationship_section
 from partnerkit.access import Actor, Role
 from partnerkit.deals import (
     Conflict,
@@ -506,6 +507,8 @@ def run_demo(
     _deal_report(out, deals, {p.id: p.name for p in network.partners})
     _progress(err, "forecasting the pipeline and backtesting the forecast")
     forecast_section(out, storage, network.partners, as_of=AS_OF, seed=seed)
+    relationship_section(storage, partners=network.partners, activities=stored, program=PROGRAM,
+                         as_of=AS_OF, seed=seed, rates=RATES, out=out)  # fmt: skip
     if report is not None:
         from partnerkit.report import build_report  # noqa: PLC0415 - needs the report extra
 

@@ -42,6 +42,7 @@ from partnerkit.services._intents import (
     Skipped,
 )
 from partnerkit.services._partners import _PartnerServices
+from partnerkit.services._relationship import _RelationshipServices
 from partnerkit.services._tiers import _TierServices
 
 __all__ = [
@@ -56,7 +57,14 @@ __all__ = [
 ]
 
 
-class Services(_PartnerServices, _TierServices, _HealthServices, _ForecastServices, _DealServices):
+class Services(
+    _PartnerServices,
+    _TierServices,
+    _HealthServices,
+    _ForecastServices,
+    _DealServices,
+    _RelationshipServices,
+):
     """The use cases over one store.
 
     Args:

@@ -6,7 +6,8 @@ See `partnerkit.storage._staging` for how the staging layer uses them.
 from __future__ import annotations
 
 import operator
-from datetime import datetime
+from datetime import date, datetime
+from functools import partial
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, Protocol, TypeVar
 
@@ -23,6 +24,7 @@ from partnerkit.errors import (
 from partnerkit.health import HealthScore
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
+from partnerkit.relationship import BusinessPlan, Certification, CheckIn
 from partnerkit.storage._common import (
     deal_conflict,
     membership_conflict,
@@ -209,6 +211,22 @@ MODELS: Final = Kind[StoredModel](
 )
 
 
+def last_expiry(certification: Certification) -> date | None:
+    """When a certification's latest term expires (``None`` before it is issued)."""
+    return certification.terms[-1].expires_on if certification.terms else None
+
+
+PLANS: Final = Kind[BusinessPlan]("plans", ("id",), "business plan", versioned=True)
+CHECK_INS: Final = Kind[CheckIn]("check_ins", ("id",), "check-in", versioned=True)
+CERTIFICATIONS: Final = Kind[Certification](
+    "certifications",
+    ("id",),
+    "certification",
+    versioned=True,
+    computed={"expires_on": last_expiry},
+)
+
+
 @attrs.frozen
 class Claim:
     """A customer key held by an approved deal registration (a record of kind ``claims``).
@@ -272,7 +290,16 @@ _WRITE_ORDER: Final = (
     TIER_HISTORY,
     DEALS,
     MODELS,
+    PLANS,
+    CHECK_INS,
+    CERTIFICATIONS,
 )
+
+
+def _taken(label: str, key: str) -> AlreadyExistsError:
+    return AlreadyExistsError(label, key, f"a {label} with id {key!r} already exists")
+
+
 _EXISTS: Final[dict[str, Callable[[Any], ConflictError]]] = {
     "partners": lambda key: AlreadyExistsError(
         "partner", key, f"a partner with id {key!r} already exists"
@@ -280,6 +307,7 @@ _EXISTS: Final[dict[str, Callable[[Any], ConflictError]]] = {
     "programs": program_conflict,
     "memberships": lambda key: membership_conflict(*key),
     "deals": deal_conflict,
+    **{kind.name: partial(_taken, kind.label) for kind in (PLANS, CHECK_INS, CERTIFICATIONS)},
 }
 
 

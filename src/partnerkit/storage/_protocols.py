@@ -7,7 +7,7 @@ implementation keeps every promise written here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
@@ -28,11 +28,15 @@ if TYPE_CHECKING:
     from partnerkit.health import HealthScore
     from partnerkit.ledger import Activity
     from partnerkit.partners import Partner, PartnerStatus
+    from partnerkit.relationship import BusinessPlan, Certification, CheckIn, PlanStatus
     from partnerkit.tiers import Membership, MembershipStatus, TierAssignment
 
 __all__ = [
     "ActivityLedger",
     "AppendResult",
+    "BusinessPlanRepository",
+    "CertificationRepository",
+    "CheckInRepository",
     "DealRepository",
     "MembershipRepository",
     "Page",
@@ -710,6 +714,150 @@ class ScoringModelRepository(Protocol):
 
 
 @runtime_checkable
+class BusinessPlanRepository(Protocol):
+    """Joint business plans, with optimistic concurrency through ``BusinessPlan.version``."""
+
+    def get(self, plan_id: str) -> BusinessPlan:
+        """The plan with ``plan_id``.
+
+        Raises:
+            NotFoundError: If there is none.
+        """
+        ...
+
+    def add(self, plan: BusinessPlan) -> BusinessPlan:
+        """Store a new plan (``version`` 0); return it as stored (``version`` 1).
+
+        Raises:
+            ConflictError: If a plan with its id exists.
+            ValidationError: If ``plan.version`` is not 0.
+        """
+        ...
+
+    def update(self, plan: BusinessPlan) -> BusinessPlan:
+        """Replace the stored plan, if it is still at ``plan.version``.
+
+        Raises:
+            StaleVersionError: If the stored version differs (or the plan is gone).
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        partner_id: str | None = None,
+        status: PlanStatus | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[BusinessPlan]:
+        """Plans matching every given filter, ordered by id.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        ...
+
+
+@runtime_checkable
+class CheckInRepository(Protocol):
+    """Check-ins, with optimistic concurrency through ``CheckIn.version``."""
+
+    def get(self, check_in_id: str) -> CheckIn:
+        """The check-in with ``check_in_id``.
+
+        Raises:
+            NotFoundError: If there is none.
+        """
+        ...
+
+    def add(self, check_in: CheckIn) -> CheckIn:
+        """Store a new check-in (``version`` 0); return it as stored (``version`` 1).
+
+        Raises:
+            ConflictError: If a check-in with its id exists.
+            ValidationError: If ``check_in.version`` is not 0.
+        """
+        ...
+
+    def update(self, check_in: CheckIn) -> CheckIn:
+        """Replace the stored check-in (an action item done), if still at its version.
+
+        Raises:
+            StaleVersionError: If the stored version differs (or it is gone).
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        partner_id: str | None = None,
+        held_after: datetime | None = None,
+        held_before: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[CheckIn]:
+        """Check-ins matching every filter, ordered by id.
+
+        ``held_after`` and ``held_before`` bound ``held_at`` (both included).
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000, a malformed cursor or
+                a naive instant.
+        """
+        ...
+
+
+@runtime_checkable
+class CertificationRepository(Protocol):
+    """People certifications, with optimistic concurrency through ``Certification.version``."""
+
+    def get(self, certification_id: str) -> Certification:
+        """The certification record with ``certification_id``.
+
+        Raises:
+            NotFoundError: If there is none.
+        """
+        ...
+
+    def add(self, certification: Certification) -> Certification:
+        """Store a new record (``version`` 0); return it as stored (``version`` 1).
+
+        Raises:
+            ConflictError: If a record with its id exists.
+            ValidationError: If ``certification.version`` is not 0.
+        """
+        ...
+
+    def update(self, certification: Certification) -> Certification:
+        """Replace the stored record (issued, renewed), if still at its version.
+
+        Raises:
+            StaleVersionError: If the stored version differs (or it is gone).
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        partner_id: str | None = None,
+        person: str | None = None,
+        name: str | None = None,
+        expires_before: date | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Certification]:
+        """Records matching every filter, ordered by id.
+
+        ``expires_before`` keeps records whose latest term expires on or before that
+        day (never-issued ones have no expiry and are left out): the renewal sweep.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        ...
+
+
+@runtime_checkable
 class UnitOfWork(Protocol):
     """One atomic piece of work across every repository.
 
@@ -736,6 +884,9 @@ class UnitOfWork(Protocol):
     tier_history: TierHistoryRepository
     deals: DealRepository
     models: ScoringModelRepository
+    plans: BusinessPlanRepository
+    check_ins: CheckInRepository
+    certifications: CertificationRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

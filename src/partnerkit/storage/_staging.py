@@ -58,6 +58,9 @@ if TYPE_CHECKING:
 
     from partnerkit.storage._protocols import (
         ActivityLedger,
+        BusinessPlanRepository,
+        CertificationRepository,
+        CheckInRepository,
         DealRepository,
         MembershipRepository,
         PartnerRepository,
@@ -99,8 +102,10 @@ from partnerkit.storage._kinds import (
     Write,
     customer_domain,
     customer_name_key,
+    last_expiry,
     partner_name_key,
 )
+from partnerkit.storage._relationship import _BusinessPlans, _Certifications, _CheckIns
 from partnerkit.storage._repositories import (
     _Activities,
     _chunks,
@@ -148,6 +153,7 @@ __all__ = [
     "Write",
     "customer_domain",
     "customer_name_key",
+    "last_expiry",
     "partner_name_key",
     "search_key",
 ]
@@ -175,6 +181,9 @@ class _StagedUnitOfWork:
         self.tier_history: TierHistoryRepository = _TierHistory(self)
         self.deals: DealRepository = _Deals(self)
         self.models: ScoringModelRepository = _Models(self)
+        self.plans: BusinessPlanRepository = _BusinessPlans(self)
+        self.check_ins: CheckInRepository = _CheckIns(self)
+        self.certifications: CertificationRepository = _Certifications(self)
 
     def __enter__(self) -> _StagedUnitOfWork:
         return self

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: The schema version this release creates and reads.
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 metadata: Final = sa.MetaData()
 
@@ -180,6 +180,42 @@ sa.Table(
     _text("owner"),
     sa.Column("leased_until", _INSTANT, nullable=False),
 )
+# Schema version 5: the relationship. held_at is whole microseconds since
+# 1970-01-01 UTC; expires_on is the latest term's expiry as ISO text (NULL before
+# a certification is issued), which sorts as the days do.
+sa.Table(
+    "partnerkit_business_plans",
+    metadata,
+    _text("id", primary_key=True),
+    _text("partner_id"),
+    _text("status"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_business_plans_by_partner", "partner_id", "id"),
+)
+sa.Table(
+    "partnerkit_check_ins",
+    metadata,
+    _text("id", primary_key=True),
+    _text("partner_id"),
+    sa.Column("held_at", _INSTANT, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_check_ins_by_partner", "partner_id", "id"),
+)
+sa.Table(
+    "partnerkit_certifications",
+    metadata,
+    _text("id", primary_key=True),
+    _text("partner_id"),
+    _text("person"),
+    _text("name"),
+    _text("expires_on", nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_certifications_by_partner", "partner_id", "id"),
+    sa.Index("partnerkit_certifications_by_expiry", "expires_on", "id"),
+)
 # seq is the recording order ("oldest first").
 sa.Table(
     "partnerkit_outbox",
@@ -203,6 +239,9 @@ TABLE_NAMES: Final = {
     "deal_changes": "partnerkit_deal_changes",
     "models": "partnerkit_scoring_models",
     "event_leases": "partnerkit_event_leases",
+    "plans": "partnerkit_business_plans",
+    "check_ins": "partnerkit_check_ins",
+    "certifications": "partnerkit_certifications",
     "events": "partnerkit_outbox",
 }
 
@@ -280,18 +319,28 @@ def _search_and_models(connection: sa.Connection) -> None:
     _create("partnerkit_scoring_models")(connection)
 
 
+_RELATIONSHIP: Final = (
+    "partnerkit_business_plans",
+    "partnerkit_check_ins",
+    "partnerkit_certifications",
+)
+
 #: Upgrade steps: ``UPGRADES[n]`` takes a database from version ``n`` to ``n + 1``,
 #: inside the transaction that also records the new version.
 UPGRADES: Final[dict[int, Callable[[sa.Connection], None]]] = {
     1: _create("partnerkit_deal_changes"),
     2: _search_and_models,
     3: _create("partnerkit_event_leases"),
+    4: _create(*_RELATIONSHIP),
 }
 _ALL: Final = frozenset(TABLE_NAMES.values()) | {"partnerkit_schema"}
 #: The tables a database of each version has (what an upgrade may expect).
 TABLES_OF_VERSION: Final = {
-    1: _ALL - {"partnerkit_deal_changes", "partnerkit_scoring_models", "partnerkit_event_leases"},
-    2: _ALL - {"partnerkit_scoring_models", "partnerkit_event_leases"},
-    3: _ALL - {"partnerkit_event_leases"},
-    4: _ALL,
+    1: _ALL
+    - {"partnerkit_deal_changes", "partnerkit_scoring_models", "partnerkit_event_leases"}
+    - set(_RELATIONSHIP),
+    2: _ALL - {"partnerkit_scoring_models", "partnerkit_event_leases"} - set(_RELATIONSHIP),
+    3: _ALL - {"partnerkit_event_leases"} - set(_RELATIONSHIP),
+    4: _ALL - set(_RELATIONSHIP),
+    5: _ALL,
 }

@@ -243,6 +243,47 @@ MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (
         )
         """,
     ),
+    (
+        # The relationship: joint business plans, check-ins (held_at in whole
+        # microseconds since 1970-01-01 UTC) and people certifications (expires_on:
+        # the latest term's expiry as ISO text, NULL before one is issued).
+        """
+        CREATE TABLE business_plans (
+            id TEXT PRIMARY KEY NOT NULL,
+            partner_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            json TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX business_plans_by_partner ON business_plans (partner_id, id)",
+        """
+        CREATE TABLE check_ins (
+            id TEXT PRIMARY KEY NOT NULL,
+            partner_id TEXT NOT NULL,
+            held_at INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            json TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX check_ins_by_partner ON check_ins (partner_id, id)",
+        """
+        CREATE TABLE certifications (
+            id TEXT PRIMARY KEY NOT NULL,
+            partner_id TEXT NOT NULL,
+            person TEXT NOT NULL,
+            name TEXT NOT NULL,
+            expires_on TEXT,
+            version INTEGER NOT NULL,
+            json TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX certifications_by_partner ON certifications (partner_id, id)",
+        (
+            "CREATE INDEX certifications_by_expiry ON certifications (expires_on, id)"
+            " WHERE expires_on IS NOT NULL"
+        ),
+    ),
 )
 #: The tables each migration creates; a database at user_version N has those of 1..N.
 MIGRATION_TABLES: Final = (
@@ -253,6 +294,7 @@ MIGRATION_TABLES: Final = (
     frozenset({"deal_changes"}),
     frozenset({"scoring_models"}),
     frozenset({"event_leases"}),
+    frozenset({"business_plans", "check_ins", "certifications"}),
 )
 
 

@@ -13,7 +13,7 @@ import contextlib
 import functools
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final, TypeVar
 
 import attrs
@@ -26,6 +26,7 @@ from partnerkit.errors import StorageError, ValidationError
 from partnerkit.health import HealthScore, ScoringModel
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
+from partnerkit.relationship import BusinessPlan, Certification, CheckIn
 from partnerkit.serialization import from_json
 from partnerkit.storage._protocols import StoredModel, StoredProgram
 from partnerkit.storage._staging import (
@@ -34,6 +35,7 @@ from partnerkit.storage._staging import (
     EventLease,
     customer_domain,
     customer_name_key,
+    last_expiry,
     partner_name_key,
 )
 from partnerkit.tiers import Membership, Program, TierAssignment
@@ -100,8 +102,11 @@ _INSTANTS: Final = frozenset(
         "protection_until",
         "recorded_at",
         "leased_until",
+        "held_at",
     }
 )
+#: Day columns, stored as ISO text (which sorts as the days do).
+_DAYS: Final = frozenset({"expires_on"})
 
 
 def column_value(column: str, value: object) -> object | None:
@@ -112,6 +117,8 @@ def column_value(column: str, value: object) -> object | None:
         return _storable(value) if isinstance(value, str) else None
     if column in _INTEGERS:
         return value if type(value) is int else None
+    if column in _DAYS:
+        return value.isoformat() if type(value) is date else None
     if type(value) is str and value.isascii():  # the common case, checked cheaply
         return value
     return str(value) if bindable(value) else None
@@ -136,6 +143,10 @@ class _Decoder:
                 f"database was changed outside partnerkit or by a newer release: restore it "
                 f"or upgrade"
             ) from None
+
+
+def _day(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def _optional(moment: datetime | None) -> int | None:
@@ -411,6 +422,41 @@ TABLES: Final = {
         lambda m: (_storable(m.model.name), m.version, int(m.retired), model_document(m.model)),
         "name, version, retired, json",
         _model,
+    ),
+    "plans": Table(
+        "business_plans",
+        "business plan",
+        ("id",),
+        ("id", "partner_id", "status", "version", "json"),
+        lambda p: (p.id, p.partner_id, str(p.status), p.version, model_document(p)),
+        "id, json",
+        _Decoder(BusinessPlan, "business plan", _slashed),
+    ),
+    "check_ins": Table(
+        "check_ins",
+        "check-in",
+        ("id",),
+        ("id", "partner_id", "held_at", "version", "json"),
+        lambda c: (c.id, c.partner_id, micros(c.held_at), c.version, model_document(c)),
+        "id, json",
+        _Decoder(CheckIn, "check-in", _slashed),
+    ),
+    "certifications": Table(
+        "certifications",
+        "certification",
+        ("id",),
+        ("id", "partner_id", "person", "name", "expires_on", "version", "json"),
+        lambda c: (
+            c.id,
+            c.partner_id,
+            c.person,
+            _storable(c.name),
+            _day(last_expiry(c)),
+            c.version,
+            model_document(c),
+        ),
+        "id, json",
+        _Decoder(Certification, "certification", _slashed),
     ),
     "event_leases": Table(
         "event_leases",

@@ -50,6 +50,7 @@ from partnerkit.testing.conformance._memberships import MembershipRepositoryCont
 from partnerkit.testing.conformance._models import ScoringModelRepositoryContract
 from partnerkit.testing.conformance._partners import PartnerRepositoryContract
 from partnerkit.testing.conformance._programs import ProgramRepositoryContract
+from partnerkit.testing.conformance._relationship import RelationshipRepositoryContract
 from partnerkit.testing.conformance._scores import ScoreRepositoryContract
 from partnerkit.testing.conformance._tier_history import TierHistoryContract
 from partnerkit.testing.conformance._unit_of_work import UnitOfWorkContract
@@ -60,6 +61,7 @@ __all__ = [
     "MembershipRepositoryContract",
     "PartnerRepositoryContract",
     "ProgramRepositoryContract",
+    "RelationshipRepositoryContract",
     "ScoreRepositoryContract",
     "ScoringModelRepositoryContract",
     "StorageContract",
@@ -77,6 +79,7 @@ class StorageContract(
     TierHistoryContract,
     DealRepositoryContract,
     ScoringModelRepositoryContract,
+    RelationshipRepositoryContract,
     UnitOfWorkContract,
 ):
     """Every contract at once: what a complete partnerkit store must pass.
