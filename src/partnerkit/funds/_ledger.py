@@ -789,6 +789,15 @@ def approve_claim(
     partial = amount is not None and amount != full
     when, text = _when(at, actor, reason, required="approve part of a claim" if partial else "")
     granted = full if amount is None else _money(amount, budget.currency, "amount")
+    if not granted.amount and claim.reimbursable.amount:
+        raise InsufficientFundsError(
+            "fund claim",
+            claim.id,
+            f"request {request.id} has nothing left of the {request.approved_amount} "
+            f"approved; reject claim {claim.id} or approve less elsewhere",
+            claim.reimbursable,
+            left,
+        )
     if granted > claim.reimbursable:
         raise ValidationError.single(
             "amount", f"{granted} is more than the {claim.reimbursable} the terms reimburse"

@@ -20,6 +20,7 @@ from partnerkit.errors import (
     AlreadyExistsError,
     ConflictError,
 )
+from partnerkit.funds import FundBudget, FundClaim, FundRequest
 from partnerkit.health import HealthScore
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
@@ -244,6 +245,10 @@ class DealChange:
 
 DEAL_CHANGES: Final = Kind[DealChange]("deal_changes", ("deal_id",), "deal change")
 EVENTS: Final = Kind[EventRecord]("events", ("id",), "event")
+# Funds: every move of money changes the budget, so its version serialises them.
+FUND_BUDGETS: Final = Kind[FundBudget]("fund_budgets", ("id",), "fund budget", versioned=True)
+FUND_REQUESTS: Final = Kind[FundRequest]("fund_requests", ("id",), "fund request", versioned=True)
+FUND_CLAIMS: Final = Kind[FundClaim]("fund_claims", ("id",), "fund claim", versioned=True)
 
 
 @attrs.frozen
@@ -272,7 +277,16 @@ _WRITE_ORDER: Final = (
     TIER_HISTORY,
     DEALS,
     MODELS,
+    FUND_BUDGETS,
+    FUND_REQUESTS,
+    FUND_CLAIMS,
 )
+
+
+def _taken(label: str) -> Callable[[Any], ConflictError]:
+    return lambda key: AlreadyExistsError(label, key, f"a {label} with id {key!r} already exists")
+
+
 _EXISTS: Final[dict[str, Callable[[Any], ConflictError]]] = {
     "partners": lambda key: AlreadyExistsError(
         "partner", key, f"a partner with id {key!r} already exists"
@@ -280,6 +294,9 @@ _EXISTS: Final[dict[str, Callable[[Any], ConflictError]]] = {
     "programs": program_conflict,
     "memberships": lambda key: membership_conflict(*key),
     "deals": deal_conflict,
+    "fund_budgets": _taken("fund budget"),
+    "fund_requests": _taken("fund request"),
+    "fund_claims": _taken("fund claim"),
 }
 
 

@@ -56,6 +56,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from types import TracebackType
 
+    from partnerkit.storage._funds import (
+        FundBudgetRepository,
+        FundClaimRepository,
+        FundRequestRepository,
+    )
     from partnerkit.storage._protocols import (
         ActivityLedger,
         DealRepository,
@@ -68,6 +73,7 @@ if TYPE_CHECKING:
         UnitOfWork,
     )
 
+from partnerkit.storage._funds import _FundBudgets, _FundClaims, _FundRequests
 from partnerkit.storage._kinds import (
     _EXISTS,
     _LATEST_CHANGE,
@@ -78,6 +84,9 @@ from partnerkit.storage._kinds import (
     DEALS,
     EVENT_LEASES,
     EVENTS,
+    FUND_BUDGETS,
+    FUND_CLAIMS,
+    FUND_REQUESTS,
     MAX_KEYS,
     MEMBERSHIPS,
     MODELS,
@@ -126,6 +135,9 @@ __all__ = [
     "DEAL_CHANGES",
     "EVENTS",
     "EVENT_LEASES",
+    "FUND_BUDGETS",
+    "FUND_CLAIMS",
+    "FUND_REQUESTS",
     "MAX_KEYS",
     "MEMBERSHIPS",
     "MODELS",
@@ -175,6 +187,9 @@ class _StagedUnitOfWork:
         self.tier_history: TierHistoryRepository = _TierHistory(self)
         self.deals: DealRepository = _Deals(self)
         self.models: ScoringModelRepository = _Models(self)
+        self.fund_budgets: FundBudgetRepository = _FundBudgets(self)
+        self.fund_requests: FundRequestRepository = _FundRequests(self)
+        self.fund_claims: FundClaimRepository = _FundClaims(self)
 
     def __enter__(self) -> _StagedUnitOfWork:
         return self

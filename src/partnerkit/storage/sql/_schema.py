@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: The schema version this release creates and reads.
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 metadata: Final = sa.MetaData()
 
@@ -180,6 +180,44 @@ sa.Table(
     _text("owner"),
     sa.Column("leased_until", _INSTANT, nullable=False),
 )
+# Schema version 5: market development funds. Every move of money updates the
+# budget's version, which is what keeps two approvals from spending it twice.
+sa.Table(
+    "partnerkit_fund_budgets",
+    metadata,
+    _text("id", primary_key=True),
+    _text("program_id"),
+    _text("status"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_fund_budgets_by_program", "program_id", "status", "id"),
+)
+sa.Table(
+    "partnerkit_fund_requests",
+    metadata,
+    _text("id", primary_key=True),
+    _text("budget_id"),
+    _text("partner_id"),
+    _text("status"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_fund_requests_by_budget", "budget_id", "status", "id"),
+    sa.Index("partnerkit_fund_requests_by_partner", "partner_id", "status", "id"),
+)
+sa.Table(
+    "partnerkit_fund_claims",
+    metadata,
+    _text("id", primary_key=True),
+    _text("budget_id"),
+    _text("request_id"),
+    _text("partner_id"),
+    _text("status"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_fund_claims_by_request", "request_id", "id"),
+    sa.Index("partnerkit_fund_claims_by_budget", "budget_id", "status", "id"),
+    sa.Index("partnerkit_fund_claims_by_partner", "partner_id", "status", "id"),
+)
 # seq is the recording order ("oldest first").
 sa.Table(
     "partnerkit_outbox",
@@ -203,6 +241,9 @@ TABLE_NAMES: Final = {
     "deal_changes": "partnerkit_deal_changes",
     "models": "partnerkit_scoring_models",
     "event_leases": "partnerkit_event_leases",
+    "fund_budgets": "partnerkit_fund_budgets",
+    "fund_requests": "partnerkit_fund_requests",
+    "fund_claims": "partnerkit_fund_claims",
     "events": "partnerkit_outbox",
 }
 
@@ -286,12 +327,19 @@ UPGRADES: Final[dict[int, Callable[[sa.Connection], None]]] = {
     1: _create("partnerkit_deal_changes"),
     2: _search_and_models,
     3: _create("partnerkit_event_leases"),
+    4: _create("partnerkit_fund_budgets", "partnerkit_fund_requests", "partnerkit_fund_claims"),
 }
 _ALL: Final = frozenset(TABLE_NAMES.values()) | {"partnerkit_schema"}
+_FUNDS: Final = frozenset(
+    {"partnerkit_fund_budgets", "partnerkit_fund_requests", "partnerkit_fund_claims"}
+)
 #: The tables a database of each version has (what an upgrade may expect).
 TABLES_OF_VERSION: Final = {
-    1: _ALL - {"partnerkit_deal_changes", "partnerkit_scoring_models", "partnerkit_event_leases"},
-    2: _ALL - {"partnerkit_scoring_models", "partnerkit_event_leases"},
-    3: _ALL - {"partnerkit_event_leases"},
-    4: _ALL,
+    1: _ALL
+    - _FUNDS
+    - {"partnerkit_deal_changes", "partnerkit_scoring_models", "partnerkit_event_leases"},
+    2: _ALL - _FUNDS - {"partnerkit_scoring_models", "partnerkit_event_leases"},
+    3: _ALL - _FUNDS - {"partnerkit_event_leases"},
+    4: _ALL - _FUNDS,
+    5: _ALL,
 }
