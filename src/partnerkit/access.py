@@ -49,6 +49,8 @@ class Role(enum.StrEnum):
     """The vendor's manager of a set of partners: approves, pins, overrides."""
     ADMIN = "admin"
     """Configures programs and scoring models; may do everything."""
+    FINANCE = "finance"
+    """The vendor's finance team: sees every fund, sets budgets up, pays claims."""
 
 
 class Action(enum.StrEnum):
@@ -81,6 +83,12 @@ class Action(enum.StrEnum):
     HEALTH_SCORE = "health.score"
     HEALTH_OVERRIDE = "health.override"
     MODEL_CONFIGURE = "model.configure"
+    FUND_VIEW = "fund.view"
+    FUND_REQUEST = "fund.request"
+    FUND_DECIDE = "fund.decide"
+    FUND_SETTLE = "fund.settle"
+    FUND_SWEEP = "fund.sweep"
+    FUND_CONFIGURE = "fund.configure"
 
 
 class Scope(enum.StrEnum):
@@ -243,6 +251,8 @@ _PARTNER_SELF_SERVICE: Final = (
     _A.DEAL_REQUEST_EXTENSION,
     _A.DEAL_CLOSE,
     _A.HEALTH_VIEW,
+    _A.FUND_VIEW,
+    _A.FUND_REQUEST,
 )
 _MANAGER_OWNED: Final = (
     _A.PARTNER_UPDATE,
@@ -260,6 +270,8 @@ _MANAGER_OWNED: Final = (
     _A.TIER_DECIDE_DOWNGRADE,
     _A.HEALTH_OVERRIDE,
     _A.PROGRAM_ENROL,
+    _A.FUND_REQUEST,
+    _A.FUND_DECIDE,
 )
 _MANAGER_ANYWHERE: Final = (
     _A.PARTNER_VIEW,
@@ -269,11 +281,23 @@ _MANAGER_ANYWHERE: Final = (
     _A.TIER_REVIEW,
     _A.HEALTH_VIEW,
     _A.HEALTH_SCORE,
+    _A.FUND_VIEW,
+    _A.FUND_SWEEP,
+)
+#: Finance sees every fund, sets budgets up and allocates them, pays approved
+#: claims and runs the forfeiture sweep; it approves nothing.
+_FINANCE_ANYWHERE: Final = (
+    _A.PARTNER_VIEW,
+    _A.FUND_VIEW,
+    _A.FUND_CONFIGURE,
+    _A.FUND_SETTLE,
+    _A.FUND_SWEEP,
 )
 
 #: The rules partnerkit ships: partner users serve themselves on their own partner;
 #: channel managers decide for the partners they own and see the whole channel;
-#: admins may do everything, including configuring programs and scoring models.
+#: finance sets fund budgets up and pays claims; admins may do everything,
+#: including configuring programs and scoring models.
 #: A distributor's users get nothing on their resellers by default: grant it with
 #: ``DEFAULT_POLICY.with_rules(Rule(Role.PARTNER_USER, "deal.view",
 #: Scope.OWN_AND_CHILDREN))`` where the program allows.
@@ -282,6 +306,7 @@ DEFAULT_POLICY: Final = AccessPolicy(
         *_grant(Role.PARTNER_USER, Scope.OWN, _PARTNER_SELF_SERVICE),
         *_grant(Role.CHANNEL_MANAGER, Scope.OWNED, _MANAGER_OWNED),
         *_grant(Role.CHANNEL_MANAGER, Scope.ANY, _MANAGER_ANYWHERE),
+        *_grant(Role.FINANCE, Scope.ANY, _FINANCE_ANYWHERE),
         *_grant(Role.ADMIN, Scope.ANY, tuple(Action)),
     )
 )

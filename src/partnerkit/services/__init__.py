@@ -30,6 +30,7 @@ managers acting on one partner do not see spurious failures.
 """
 
 from partnerkit.services._deals import _DealServices
+from partnerkit.services._funds import _FundServices
 from partnerkit.services._health import _HealthServices
 from partnerkit.services._intents import (
     ConflictNotice,
@@ -55,7 +56,7 @@ __all__ = [
 ]
 
 
-class Services(_PartnerServices, _TierServices, _HealthServices, _DealServices):
+class Services(_PartnerServices, _TierServices, _HealthServices, _DealServices, _FundServices):
     """The use cases over one store.
 
     Args:
