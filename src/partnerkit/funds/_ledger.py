@@ -546,7 +546,7 @@ def _release(
     when, text = _when(at, actor, reason, required=required)
     _check_request(budget, request, action.value, RequestStatus.SUBMITTED)
     updated = _with_pool(budget, request.pool, pending=-request.amount)
-    explanation = f"{target.value}: the {request.amount} reserved returns to the pool"
+    explanation = f"{target.value}; the {request.amount} reserved returns to the pool"
     decided = _decide(request, action, target, when, actor, text, explanation)
     event = _event(
         f"request_{target.value}", request.id, budget, request.partner_id, when, actor, explanation
@@ -811,18 +811,16 @@ def approve_claim(
             granted,
             left,
         )
-    parts = [f"approved {granted}"]
     if granted < claim.reimbursable and granted == left:
-        parts.append(
-            f"all that request {request.id} had left of the {request.approved_amount} approved"
+        explanation = (
+            f"approved {granted} of the {claim.reimbursable} the terms reimburse: all that "
+            f"request {request.id} had left of the {request.approved_amount} approved"
         )
     elif granted < claim.reimbursable:
-        parts.append(f"of the {claim.reimbursable} the terms reimburse")
+        explanation = f"approved {granted} of the {claim.reimbursable} the terms reimburse"
     else:
-        parts.append(
-            f"what the terms reimburse ({claim.history[0].explanation.split('; ', 1)[-1]})"
-        )
-    explanation = ", ".join(parts)
+        _, why = _reimbursable(budget.terms, claim.eligible)
+        explanation = f"approved {granted}, what the terms reimburse: {why}"
     updated_budget = _with_pool(budget, request.pool, claimed=granted)
     updated_request = attrs.evolve(
         request, claimed=request.claimed + granted, open_claims=request.open_claims - 1
