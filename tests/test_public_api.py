@@ -8,6 +8,7 @@ import partnerkit.access
 import partnerkit.batch
 import partnerkit.deals
 import partnerkit.events
+import partnerkit.funds
 import partnerkit.health
 import partnerkit.ledger
 import partnerkit.metrics
@@ -38,6 +39,7 @@ def test_public_submodule_all_is_sorted_and_importable() -> None:
         partnerkit.batch,
         partnerkit.deals,
         partnerkit.events,
+        partnerkit.funds,
         partnerkit.health,
         partnerkit.ledger,
         partnerkit.metrics,
