@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import attrs
 import pytest
 
 from partnerkit import Activity, InvalidTransitionError, Money, ValidationError
@@ -383,3 +384,15 @@ def test_a_budget_round_trips_through_json() -> None:
     assert from_json(FundBudget, to_json(made)) == made
     assert from_json(FundRequest, to_json(request)) == request
     assert from_json(FundClaim, to_json(claim)) == claim
+
+
+def test_a_request_cannot_be_built_approved_without_an_approved_amount() -> None:
+    _, request = requested()
+    with pytest.raises(ValidationError, match="approved_amount: an approved or closed request"):
+        attrs.evolve(request, status=RequestStatus.APPROVED)
+
+
+def test_a_claim_cannot_be_built_paid_without_being_approved() -> None:
+    _, _, claim = claimed()
+    with pytest.raises(ValidationError, match="approved_amount: an approved or paid claim"):
+        attrs.evolve(claim, status=ClaimStatus.PAID, paid_at=AT)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from partnerkit import (
+    Activity,
     FixedClock,
     Money,
     NotFoundError,
@@ -17,7 +18,7 @@ from partnerkit import (
     PermissionDeniedError,
 )
 from partnerkit.access import Actor, Role
-from partnerkit.funds import BudgetStatus, ClaimStatus, FundTerms, ProofItem, RequestStatus
+from partnerkit.funds import Accrual, BudgetStatus, ClaimStatus, FundTerms, ProofItem, RequestStatus
 from partnerkit.services import Services
 from partnerkit.storage.memory import MemoryStorage
 from partnerkit.storage.sqlite import SqliteStorage
@@ -188,6 +189,35 @@ def test_the_sweep_through_the_services_forfeits_and_closes(services: Services) 
     assert done.value.budget.status is BudgetStatus.CLOSED
     assert services.get_fund_request(USER_A, request.value.id).status is RequestStatus.EXPIRED
     assert services.get_budget(FINANCE, budget_id).balance.forfeited == usd("10000.00")
+
+
+def test_an_accrued_budget_grows_with_its_members_purchases(services: Services) -> None:
+    services.enrol(ADMIN, "prg", "ptn_a")
+    services.record_activities(
+        ADMIN,
+        [
+            Activity("inv-1", "ptn_a", "revenue_booked", NOW, usd("50000.00")),
+            Activity("inv-2", "ptn_b", "revenue_booked", NOW, usd("90000.00")),  # not a member
+        ],
+    )
+    budget = services.create_budget(
+        FINANCE,
+        program_id="prg",
+        name="Accrued",
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 3, 31),
+        terms=TERMS,
+        accrual=Accrual(Decimal(4)),
+        currency="USD",
+    ).value
+    grown = services.accrue_funds(FINANCE, budget.id)
+    again = services.accrue_funds(FINANCE, budget.id)
+    assert (grown.value.funded, [p.key for p in grown.value.allocations]) == (
+        usd("2000.00"),
+        ["partner:ptn_a"],
+    )
+    assert [e.kind for e in grown.events] == ["fund.accrued"]
+    assert (again.value, again.events) == (grown.value, ())
 
 
 def test_racing_claim_approvals_through_the_services_never_overspend(services: Services) -> None:

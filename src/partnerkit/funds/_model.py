@@ -602,6 +602,14 @@ class FundRequest:
             )
         if not (approved or zero) >= self.claimed >= self.paid >= zero:
             problems.add("claimed", "approved >= claimed >= paid >= 0 does not hold")
+        decided = self.status in (RequestStatus.APPROVED, RequestStatus.CLOSED)
+        if decided != (approved is not None):
+            problems.add(
+                "approved_amount",
+                "an approved or closed request, and only one, has an approved amount",
+            )
+        if self.open_claims and self.status is not RequestStatus.APPROVED:
+            problems.add("open_claims", "only an approved request has claims awaiting a decision")
         problems.raise_if_any()
 
     @property
@@ -711,6 +719,12 @@ class FundClaim:
             Money.zero(currency) <= self.approved_amount <= self.reimbursable
         ):
             problems.add("approved_amount", "must be between 0 and what the terms reimburse")
+        if (self.status in (ClaimStatus.APPROVED, ClaimStatus.PAID)) != (
+            self.approved_amount is not None
+        ):
+            problems.add(
+                "approved_amount", "an approved or paid claim, and only one, has an approved amount"
+            )
         if (self.status is ClaimStatus.PAID) != (self.paid_at is not None):
             problems.add("paid_at", "a paid claim, and only a paid one, has paid_at")
         problems.raise_if_any()
