@@ -248,3 +248,53 @@ def test_racing_claim_approvals_through_the_services_never_overspend(services: S
     # Two get 600 and 400 (what was left); the others find nothing left.
     assert total == usd("1000.00")
     assert all("nothing left" in str(error) for error in errors)
+
+
+STRANGER = Actor("usr_nobody", Role.PARTNER_USER, partner_id="ptn_nowhere")
+
+
+def b_records(services: Services) -> dict[str, str]:
+    """Partner B's request awaiting a decision, and its approved claim awaiting payment."""
+    budget_id = budget_with_pools(services)
+    request = services.submit_fund_request(USER_B, budget_id, activity="B", amount=usd("500"))
+    services.approve_fund_request(MANAGER_B, request.value.id)
+    claim = services.submit_fund_claim(USER_B, request.value.id, [invoice("100")]).value
+    services.approve_fund_claim(MANAGER_B, claim.id)
+    pending = services.submit_fund_request(USER_B, budget_id, activity="C", amount=usd("50"))
+    return {"budget": budget_id, "pending": pending.value.id, "claim": claim.id}
+
+
+CALLS = {
+    "get_fund_request": lambda s, ids, a: s.get_fund_request(a, ids["pending"]),
+    "get_fund_claim": lambda s, ids, a: s.get_fund_claim(a, ids["claim"]),
+    "approve_fund_request": lambda s, ids, a: s.approve_fund_request(a, ids["pending"]),
+    "reject_fund_request": lambda s, ids, a: s.reject_fund_request(a, ids["pending"], reason="x"),
+    "withdraw_fund_request": lambda s, ids, a: s.withdraw_fund_request(a, ids["pending"]),
+    "submit_fund_claim": lambda s, ids, a: s.submit_fund_claim(a, ids["pending"], [invoice("1")]),
+    "pay_fund_claim": lambda s, ids, a: s.pay_fund_claim(a, ids["claim"]),
+    "reject_fund_claim": lambda s, ids, a: s.reject_fund_claim(a, ids["claim"], reason="x"),
+    "get_fund_pool": lambda s, ids, a: s.get_fund_pool(a, ids["budget"], partner_id="ptn_b"),
+    "request for B": lambda s, ids, a: s.submit_fund_request(
+        a, ids["budget"], activity="x", amount=usd("1"), partner_id="ptn_b"
+    ),
+}
+
+
+@pytest.mark.parametrize("call", sorted(CALLS))
+@pytest.mark.parametrize("outsider", [USER_A, STRANGER], ids=["user of A", "stranger"])
+def test_other_partners_users_are_told_b_records_do_not_exist(
+    services: Services, call: str, outsider: Actor
+) -> None:
+    ids = b_records(services)
+    before = (
+        services.list_fund_requests(MANAGER_B).items,
+        services.list_fund_claims(MANAGER_B).items,
+    )
+    with pytest.raises(NotFoundError) as refused:
+        CALLS[call](services, ids, outsider)
+    if call not in {"get_fund_pool", "request for B"}:  # those named B themselves
+        assert "ptn_b" not in str(refused.value)
+    after = services.list_fund_requests(MANAGER_B).items, services.list_fund_claims(MANAGER_B).items
+    assert after == before
+    assert services.list_fund_requests(outsider).items == ()
+    assert services.list_fund_claims(outsider).items == ()
