@@ -8,7 +8,8 @@ days that pass the deadlines, and after every step checks that:
   anything else, and the budget's money is all accounted for);
 - the stored balances equal what the requests and claims add up to (`reconcile`);
 - a move is refused only for the reason its rule names, and a refused move
-  changes nothing.
+  changes nothing;
+- every record comes back equal through JSON.
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -45,6 +46,7 @@ from partnerkit.funds import (
     sweep,
     withdraw_request,
 )
+from partnerkit.serialization import from_json, to_json
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 TERMS = FundTerms(
@@ -319,6 +321,16 @@ class FundLedgerMachine(RuleBasedStateMachine):
         )
         assert total.paid == paid
         assert total.paid <= total.claimed <= total.approved <= total.requested <= total.allocated
+
+    @invariant()
+    def every_record_round_trips_through_json(self) -> None:
+        if self.budget is None:
+            return
+        assert from_json(FundBudget, to_json(self.budget)) == self.budget
+        for request in self.requests.values():
+            assert from_json(FundRequest, to_json(request)) == request
+        for claim in self.claims.values():
+            assert from_json(FundClaim, to_json(claim)) == claim
 
 
 FundLedgerMachine.TestCase.settings = settings(stateful_step_count=60, deadline=None)
