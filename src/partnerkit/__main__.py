@@ -308,6 +308,21 @@ def _limit_options(parser: argparse.ArgumentParser, max_rows: int) -> None:
     )
 
 
+def _funds_report(options: argparse.Namespace) -> int:
+    from partnerkit._cli.funds import fund_report  # noqa: PLC0415 - only this command needs it
+    from partnerkit.storage.sqlite import SqliteStorage  # noqa: PLC0415
+
+    path = Path(options.db)
+    if not path.is_file():
+        raise ValidationError.single(str(path), "no such file; give --db a partnerkit SQLite file")
+    storage = SqliteStorage(path)
+    try:
+        unreconciled = fund_report(storage, sys.stdout)
+    finally:
+        storage.close()
+    return EXIT_ERROR if unreconciled else EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = argparse.ArgumentParser(
@@ -345,6 +360,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--format", choices=("text", "csv", "json"), default="text", help="output format"
     )
     _limit_options(check, DEFAULT_MAX_REGISTRATIONS)
+    funds = commands.add_parser("funds", help="market development fund tools")
+    fund_commands = funds.add_subparsers(dest="funds_command", required=True)
+    report = fund_commands.add_parser(
+        "report", help="every budget's pools in a SQLite file, checked against its records"
+    )
+    report.add_argument("--db", required=True, help="the SQLite file (never created)")
     options = parser.parse_args(argv)
     try:
         if options.command == "demo":
@@ -355,6 +376,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _tiers(options)
         elif options.command == "deals":
             return _deals_check(options)
+        elif options.command == "funds":
+            return _funds_report(options)
     except PartnerkitError as error:
         print(f"partnerkit: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -1,4 +1,4 @@
-"""The demo's fund section, and SQLite files written before funds existed."""
+"""The demo's fund section, `partnerkit funds report`, and files from before funds."""
 
 import sqlite3
 from datetime import UTC, date, datetime
@@ -23,6 +23,29 @@ def test_the_demo_runs_a_fund_from_budget_to_settlement(
     assert "paid 9,000.00 USD" in section
     assert "forfeited the 30,000.00 USD never allocated" in section
     assert "closed: allocated 19,800.00 USD = requested 19,800.00 USD" in section
+
+
+def test_funds_report_checks_every_budget_of_a_file_against_its_records(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "d.db"
+    assert main(["demo", "--partners", "30", "--seed", "5", "--db", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["funds", "report", "--db", str(path)]) == 0
+    assert "reconciles with its 3 request(s) and 2 claim(s) to the cent" in capsys.readouterr().out
+    with sqlite3.connect(path) as db:  # a claim lost outside partnerkit
+        (claim_id,) = db.execute("SELECT id FROM fund_claims ORDER BY id LIMIT 1").fetchone()
+        db.execute("DELETE FROM fund_claims WHERE id = ?", (claim_id,))
+    assert main(["funds", "report", "--db", str(path)]) == 1
+    assert "DOES NOT RECONCILE: request" in capsys.readouterr().out
+
+
+def test_funds_report_never_creates_a_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["funds", "report", "--db", str(tmp_path / "none.db")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert not (tmp_path / "none.db").exists()
 
 
 def test_a_file_from_before_funds_is_upgraded_on_open_and_stores_budgets(tmp_path: Path) -> None:

@@ -1,26 +1,32 @@
-"""The demo's fund: one quarter's MDF from budget to settlement, through the services."""
+"""Funds on the command line: the demo's quarter from budget to settlement, and a report.
+
+``partnerkit funds report --db FILE`` prints every budget's pools in a SQLite file
+and checks them against the stored requests and claims.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from partnerkit._base.money import Money
 from partnerkit._base.time import FixedClock
 from partnerkit.access import Actor, Role
-from partnerkit.funds import FundTerms, ProofItem
+from partnerkit.funds import FundTerms, ProofItem, reconcile
 from partnerkit.partners import PartnerStatus
 from partnerkit.services import Services
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
     from typing import TextIO
 
     from partnerkit.partners import Partner
-    from partnerkit.storage import Storage
+    from partnerkit.storage import Page, Storage
 
-__all__ = ["fund_demo"]
+__all__ = ["fund_demo", "fund_report"]
+
+T = TypeVar("T")
 
 _FINANCE = Actor("usr_finance", Role.FINANCE)
 
@@ -122,3 +128,57 @@ def fund_demo(
     write(f"  forfeiture sweep on {as_of:%Y-%m-%d}:\n")
     for line in swept.lines:
         write(f"    {line}\n")
+
+
+def _all(fetch: Callable[[str | None], Page[T]]) -> list[T]:
+    found: list[T] = []
+    cursor: str | None = None
+    while True:
+        page = fetch(cursor)
+        found.extend(page.items)
+        if page.next_cursor is None:
+            return found
+        cursor = page.next_cursor
+
+
+def fund_report(storage: Storage, out: TextIO) -> int:
+    """Print every budget's pools, and check them against the stored requests and claims.
+
+    Returns:
+        How many budgets do not reconcile (each difference is printed).
+    """
+    write = out.write
+    unreconciled = 0
+    with storage.unit_of_work() as uow:
+        budgets = _all(lambda cursor: uow.fund_budgets.query(cursor=cursor))
+        if not budgets:
+            write("no fund budgets in this store\n")
+        for budget in budgets:
+            requests = _all(
+                lambda cursor, b=budget: uow.fund_requests.query(  # type: ignore[misc]
+                    budget_id=b.id, limit=1000, cursor=cursor
+                )
+            )
+            claims = _all(
+                lambda cursor, b=budget: uow.fund_claims.query(  # type: ignore[misc]
+                    budget_id=b.id, limit=1000, cursor=cursor
+                )
+            )
+            write(
+                f"{budget.id} {budget.name} ({budget.status.value}, {budget.period_start} to "
+                f"{budget.period_end}): funded {budget.funded}, unallocated "
+                f"{budget.unallocated}, forfeited unallocated {budget.forfeited}\n"
+            )
+            for pool in budget.allocations:
+                write(f"  {pool.describe()}: {pool.balance.describe()}\n")
+            problems = reconcile(budget, requests, claims)
+            if problems:
+                unreconciled += 1
+                for problem in problems:
+                    write(f"  DOES NOT RECONCILE: {problem}\n")
+            else:
+                write(
+                    f"  reconciles with its {len(requests)} request(s) and "
+                    f"{len(claims)} claim(s) to the cent\n"
+                )
+    return unreconciled
