@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from partnerkit._base.money import Money
 from partnerkit.errors import AlreadyExistsError, ConflictError, StaleVersionError
@@ -38,7 +40,12 @@ from partnerkit.storage._funds import (
 )
 from partnerkit.testing.conformance import _paging as paging
 from partnerkit.testing.conformance._compare import assert_same
-from partnerkit.testing.conformance._harness import fresh, race, roll_back_three_ways
+from partnerkit.testing.conformance._harness import (
+    PROPERTIES,
+    fresh,
+    race,
+    roll_back_three_ways,
+)
 from partnerkit.testing.conformance._store import T0, committed, missing, pending_kinds
 
 if TYPE_CHECKING:
@@ -147,6 +154,43 @@ def _everything(storage: Storage) -> tuple[FundBudget, FundRequest, FundClaim]:
     return stored[0], stored[1], stored[2]
 
 
+@st.composite
+def _funded(draw: st.DrawFn) -> tuple[FundBudget, list[FundRequest]]:
+    """A budget in a currency of 0, 2 or 3 decimals, with pools and requests on them."""
+    currency = draw(st.sampled_from(["EUR", "JPY", "KWD", "CHF"]))
+    units = st.integers(min_value=1, max_value=10**12)
+    budget = new_budget(
+        budget_id=fresh("mdf"),
+        program_id="prg_1",
+        name=draw(st.text(min_size=1, max_size=30).filter(str.strip)),
+        period_start=date(2026, 1, 1),
+        period_end=date(2026, 3, 31),
+        terms=_TERMS,
+        amount=Money.from_minor_units(draw(units) * 1000, currency),
+        at=T0,
+    )
+    requests: list[FundRequest] = []
+    for index in range(draw(st.integers(min_value=0, max_value=4))):
+        share = Money.from_minor_units(max(1, budget.unallocated.minor_units // 4), currency)
+        target = {"tier_id": "gold"} if index == 0 else {"partner_id": f"ptn_{index}"}
+        budget = allocate(budget, share, actor="usr_fin", at=T0, **target).value
+        asked = Money.from_minor_units(max(1, share.minor_units // draw(units)), currency)
+        budget, request = submit_request(
+            budget,
+            request_id=fresh("req"),
+            partner_id=f"ptn_{index}",
+            activity=draw(st.text(min_size=1, max_size=40).filter(str.strip)),
+            amount=asked,
+            actor="usr_partner",
+            at=T0,
+            tier_id="gold",
+        ).value
+        if draw(st.booleans()):
+            budget, request = approve_request(budget, request, actor="usr_mgr", at=T0).value
+        requests.append(request)
+    return budget, requests
+
+
 class FundRepositoryContract:
     """The promises of the fund repositories: exact round-trips, versions, no overspending.
 
@@ -170,6 +214,23 @@ class FundRepositoryContract:
         assert_same(committed(storage).fund_budgets.get(budget.id), budget, "budget")
         assert_same(committed(storage).fund_requests.get(request.id), request, "request")
         assert_same(committed(storage).fund_claims.get(claim.id), claim, "claim")
+
+    @PROPERTIES
+    @given(drawn=_funded())
+    def test_any_budget_and_its_requests_round_trip(
+        self, storage: Storage, drawn: tuple[FundBudget, list[FundRequest]]
+    ) -> None:
+        """Any budget, with any pools and requests, in any currency, comes back exactly."""
+        budget, requests = drawn
+        _commit(storage, budget, *requests)
+        stored = committed(storage).fund_budgets.get(budget.id)
+        assert_same(stored, attrs.evolve(budget, version=1), "budget")
+        for request in requests:
+            got = committed(storage).fund_requests.get(request.id)
+            assert_same(got, attrs.evolve(request, version=1), request.id)
+        listed = committed(storage).fund_requests.query(budget_id=budget.id, limit=1000).items
+        assert [r.id for r in listed] == sorted(r.id for r in requests), "query(budget_id)"
+        assert reconcile(stored, listed, []) == (), "stored balances reconcile"
 
     def test_an_accrued_budget_round_trips_through_update(self, storage: Storage) -> None:
         """An accrued budget's accrual and pools come back after an update."""
