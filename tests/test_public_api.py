@@ -10,6 +10,7 @@ import partnerkit.batch
 import partnerkit.deals
 import partnerkit.events
 import partnerkit.forecast
+import partnerkit.funds
 import partnerkit.health
 import partnerkit.ledger
 import partnerkit.metrics
@@ -44,6 +45,7 @@ def test_public_submodule_all_is_sorted_and_importable() -> None:
         partnerkit.deals,
         partnerkit.events,
         partnerkit.forecast,
+        partnerkit.funds,
         partnerkit.health,
         partnerkit.ledger,
         partnerkit.metrics,

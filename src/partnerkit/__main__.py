@@ -8,7 +8,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from partnerkit import PartnerkitError, ValidationError, __version__, parse_datetime
 from partnerkit._cli.reading import (
@@ -25,7 +25,7 @@ from partnerkit._cli.reading import (
 from partnerkit.serialization import to_dict
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from partnerkit._cli.deals import Finding
     from partnerkit.health import ScoringModel
@@ -403,8 +403,33 @@ def _journeys_command(commands: Any) -> None:
     _limit_options(journey_status, DEFAULT_MAX_ROWS)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the process exit code."""
+def _funds_report(options: argparse.Namespace) -> int:
+    from partnerkit._cli.funds import fund_report  # noqa: PLC0415 - only this command needs it
+    from partnerkit.storage.sqlite import SqliteStorage  # noqa: PLC0415
+
+    path = Path(options.db)
+    if not path.is_file():
+        raise ValidationError.single(str(path), "no such file; give --db a partnerkit SQLite file")
+    storage = SqliteStorage(path)
+    try:
+        unreconciled = fund_report(storage, sys.stdout)
+    finally:
+        storage.close()
+    return EXIT_ERROR if unreconciled else EXIT_OK
+
+
+def _funds_command(commands: Any) -> None:
+    """The ``funds`` command and its ``report`` subcommand."""
+    funds = commands.add_parser("funds", help="market development fund tools")
+    fund_commands = funds.add_subparsers(dest="funds_command", required=True)
+    report = fund_commands.add_parser(
+        "report", help="every budget's pools in a SQLite file, checked against its records"
+    )
+    report.add_argument("--db", required=True, help="the SQLite file (never created)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Every command and its options."""
     parser = argparse.ArgumentParser(
         prog="partnerkit", description="Partner relationship management core."
     )
@@ -459,22 +484,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     forecast_command.add_command(commands, _limit_options)
     _journeys_command(commands)
-    options = parser.parse_args(argv)
+    _funds_command(commands)
+    return parser
+
+
+def _forecast(options: argparse.Namespace) -> None:
+    from partnerkit._cli import forecast as forecast_command  # noqa: PLC0415
+
+    forecast_command.run(options)
+
+
+#: What each command runs; one that returns an exit code may fail without an error.
+_COMMANDS: Final[dict[str, Callable[[argparse.Namespace], int | None]]] = {
+    "demo": _demo,
+    "report": _report,
+    "score": _score,
+    "tiers": _tiers,
+    "deals": _deals_check,
+    "forecast": _forecast,
+    "journeys": _journeys_status,
+    "funds": _funds_report,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    options = _parser().parse_args(argv)
     try:
-        if options.command == "demo":
-            _demo(options)
-        elif options.command == "report":
-            _report(options)
-        elif options.command == "score":
-            _score(options)
-        elif options.command == "tiers":
-            _tiers(options)
-        elif options.command == "deals":
-            return _deals_check(options)
-        elif options.command == "forecast":
-            forecast_command.run(options)
-        elif options.command == "journeys":
-            _journeys_status(options)
+        return _COMMANDS[options.command](options) or EXIT_OK
     except PartnerkitError as error:
         print(f"partnerkit: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -49,6 +49,8 @@ class Role(enum.StrEnum):
     """The vendor's manager of a set of partners: approves, pins, overrides."""
     ADMIN = "admin"
     """Configures programs and scoring models; may do everything."""
+    FINANCE = "finance"
+    """The vendor's finance team: sees every fund, sets budgets up, pays claims."""
 
 
 class Action(enum.StrEnum):
@@ -90,6 +92,12 @@ class Action(enum.StrEnum):
     SURVEY_ANSWER = "survey.answer"
     SATISFACTION_VIEW = "satisfaction.view"
     JOURNEY_RUN = "journey.run"
+    FUND_VIEW = "fund.view"
+    FUND_REQUEST = "fund.request"
+    FUND_DECIDE = "fund.decide"
+    FUND_SETTLE = "fund.settle"
+    FUND_SWEEP = "fund.sweep"
+    FUND_CONFIGURE = "fund.configure"
 
 
 class Scope(enum.StrEnum):
@@ -256,6 +264,8 @@ _PARTNER_SELF_SERVICE: Final = (
     _A.PLAN_AGREE,
     _A.ACTION_COMPLETE,
     _A.SURVEY_ANSWER,
+    _A.FUND_VIEW,
+    _A.FUND_REQUEST,
 )
 _MANAGER_OWNED: Final = (
     _A.PARTNER_UPDATE,
@@ -278,6 +288,8 @@ _MANAGER_OWNED: Final = (
     _A.CHECK_IN_RECORD,
     _A.ACTION_COMPLETE,
     _A.CERTIFICATION_RECORD,
+    _A.FUND_REQUEST,
+    _A.FUND_DECIDE,
 )
 _MANAGER_ANYWHERE: Final = (
     _A.PARTNER_VIEW,
@@ -290,11 +302,23 @@ _MANAGER_ANYWHERE: Final = (
     _A.RELATIONSHIP_VIEW,
     _A.SATISFACTION_VIEW,
     _A.JOURNEY_RUN,
+    _A.FUND_VIEW,
+    _A.FUND_SWEEP,
+)
+#: Finance sees every fund, sets budgets up and allocates them, pays approved
+#: claims and runs the forfeiture sweep; it approves nothing.
+_FINANCE_ANYWHERE: Final = (
+    _A.PARTNER_VIEW,
+    _A.FUND_VIEW,
+    _A.FUND_CONFIGURE,
+    _A.FUND_SETTLE,
+    _A.FUND_SWEEP,
 )
 
 #: The rules partnerkit ships: partner users serve themselves on their own partner;
 #: channel managers decide for the partners they own and see the whole channel;
-#: admins may do everything, including configuring programs and scoring models.
+#: finance sets fund budgets up and pays claims; admins may do everything,
+#: including configuring programs and scoring models.
 #: A distributor's users get nothing on their resellers by default: grant it with
 #: ``DEFAULT_POLICY.with_rules(Rule(Role.PARTNER_USER, "deal.view",
 #: Scope.OWN_AND_CHILDREN))`` where the program allows.
@@ -303,6 +327,7 @@ DEFAULT_POLICY: Final = AccessPolicy(
         *_grant(Role.PARTNER_USER, Scope.OWN, _PARTNER_SELF_SERVICE),
         *_grant(Role.CHANNEL_MANAGER, Scope.OWNED, _MANAGER_OWNED),
         *_grant(Role.CHANNEL_MANAGER, Scope.ANY, _MANAGER_ANYWHERE),
+        *_grant(Role.FINANCE, Scope.ANY, _FINANCE_ANYWHERE),
         *_grant(Role.ADMIN, Scope.ANY, tuple(Action)),
     )
 )

@@ -58,6 +58,9 @@ from partnerkit.storage._staging import (
     CLAIMS,
     DEALS,
     EVENT_LEASES,
+    FUND_BUDGETS,
+    FUND_CLAIMS,
+    FUND_REQUESTS,
     MEMBERSHIPS,
     PARTNERS,
     SCORES,
@@ -70,6 +73,7 @@ from partnerkit.testing import conformance
 from partnerkit.testing.conformance import (
     ActivityLedgerContract,
     DealRepositoryContract,
+    FundRepositoryContract,
     MembershipRepositoryContract,
     PartnerRepositoryContract,
     ProgramRepositoryContract,
@@ -669,6 +673,30 @@ CAUGHT_RELATIONSHIP: dict[type[MemoryStorage], dict[str, str]] = {
 }
 
 
+class _IgnoresFundVersionsWork(_StagedUnitOfWork):
+    """Rebases staged budgets, requests and claims on whatever version is stored."""
+
+    def _check_versions(self, reads: CommittedReads, kind: Kind[Any]) -> list[Write[Any]]:
+        if kind in (FUND_BUDGETS, FUND_REQUESTS, FUND_CLAIMS):
+            stage = self._stages[kind.name]
+            stored = reads.versions(kind, list(stage.based_on))
+            for key, based_on in stage.based_on.items():
+                if based_on and key in stored:
+                    stage.based_on[key] = stored[key]
+                    stage.records[key] = attrs.evolve(stage.records[key], version=stored[key] + 1)
+        return super()._check_versions(reads, kind)
+
+
+class IgnoresFundVersionsStorage(_BrokenStorage):
+    """Fund records are saved without checking versions at commit: last write wins.
+
+    As an adapter that checks versions before its transaction does: two workers
+    approving claims on one budget both commit, spending its money twice.
+    """
+
+    work = _IgnoresFundVersionsWork
+
+
 #: What the adapters above fail, merged into `CAUGHT`.
 CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
     PrefixNameSearchStorage: {
@@ -695,6 +723,18 @@ CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
     UncheckedMemberPartnerStorage: {
         "test_membership_add_refuses_a_partner_that_does_not_exist": "DID NOT RAISE.*NotFoundError",
     },
+    IgnoresFundVersionsStorage: {
+        # The race of the issue: 4 approvals of 600 on 1,000 all commit.
+        "test_racing_claim_approvals_never_overspend_the_budget": (
+            r"^approved claims add up to 2,400\.00 EUR, more than the 1,000\.00 EUR approved"
+        ),
+        "test_racing_requests_never_reserve_more_than_a_shared_pool_holds": (
+            r"^requests reserve 2,800\.00 EUR of a pool of 1,000\.00 EUR"
+        ),
+        "test_a_stale_budget_update_raises_and_its_commit_writes_nothing": (
+            "DID NOT RAISE.*StaleVersionError"
+        ),
+    },
 }
 
 
@@ -710,6 +750,7 @@ CONTRACTS = (
     DealRepositoryContract,
     ScoringModelRepositoryContract,
     RelationshipRepositoryContract,
+    FundRepositoryContract,
     UnitOfWorkContract,
 )
 #: What a failing contract test raises: a failed assert, or pytest.raises' "DID NOT RAISE".
@@ -964,6 +1005,8 @@ KNOCK_ON: dict[type[MemoryStorage], set[str]] = {
         "test_commit_that_fails_on_a_score_stored_meanwhile_writes_nothing",
         "test_commit_that_fails_on_a_stale_membership_writes_nothing",
         "test_commit_that_fails_on_a_history_rewritten_meanwhile_writes_nothing",
+        # publish() commits the first approval before the others have read.
+        "test_racing_claim_approvals_never_overspend_the_budget",
     },
 }
 

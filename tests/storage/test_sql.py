@@ -77,6 +77,7 @@ RELATIONSHIP_TABLES = (
     "partnerkit_check_ins",
     "partnerkit_certifications",
 )
+FUND_TABLES = ("partnerkit_fund_claims", "partnerkit_fund_requests", "partnerkit_fund_budgets")
 
 
 def _first_version_with(table: str) -> int:
@@ -86,8 +87,8 @@ def _first_version_with(table: str) -> int:
 def as_version(engine: sa.Engine, version: int) -> None:
     """Turn a current database back into what schema ``version`` left, data kept."""
     with engine.begin() as connection:
-        if version < _first_version_with("partnerkit_certifications"):
-            for table in RELATIONSHIP_TABLES:
+        for table in (*FUND_TABLES, *RELATIONSHIP_TABLES):
+            if version < _first_version_with(table):
                 metadata.tables[table].drop(connection)
         if version < 4:
             metadata.tables["partnerkit_event_leases"].drop(connection)
@@ -120,15 +121,15 @@ def test_an_older_database_is_upgraded_in_place_and_its_rows_are_searchable(
 
     upgraded = SqlStorage(engine)
     with engine.connect() as connection:
-        assert connection.execute(sa.select(VERSION_TABLE.c.version)).scalar_one() == (
-            SCHEMA_VERSION
-        )
+        found = connection.execute(sa.select(VERSION_TABLE.c.version)).scalar_one()
+        assert found == SCHEMA_VERSION
         names = set(sa.inspect(connection).get_table_names())
     assert {
         "partnerkit_deal_changes",
         "partnerkit_scoring_models",
         "partnerkit_event_leases",
         *RELATIONSHIP_TABLES,
+        *FUND_TABLES,
     } <= names
     uow = upgraded.unit_of_work()
     assert uow.partners.get("ptn_1").version == 1

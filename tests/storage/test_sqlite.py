@@ -404,7 +404,17 @@ def test_a_database_from_before_deals_is_upgraded_on_open_and_keeps_its_data(
 
 
 @pytest.mark.parametrize(
-    "table", ["deals", "deal_claims", "deal_changes", "scoring_models", "event_leases"]
+    "table",
+    [
+        "deals",
+        "deal_claims",
+        "deal_changes",
+        "scoring_models",
+        "event_leases",
+        "fund_budgets",
+        "fund_requests",
+        "fund_claims",
+    ],
 )
 def test_a_database_marked_as_having_deals_without_their_tables_is_refused(
     path: Path, table: str

@@ -19,6 +19,7 @@ from dateutil.relativedelta import relativedelta
 from partnerkit._base.money import FixedRates, Money
 from partnerkit._base.time import FixedClock, Period
 from partnerkit._cli.forecast_demo import forecast_section
+from partnerkit._cli.funds import fund_demo
 from partnerkit._cli.relationship import relationship_section
 from partnerkit.access import Actor, Role
 from partnerkit.deals import (
@@ -509,6 +510,8 @@ def run_demo(
     forecast_section(out, storage, network.partners, as_of=AS_OF, seed=seed)
     relationship_section(storage, partners=network.partners, activities=stored, program=PROGRAM,
                          as_of=AS_OF, seed=seed, rates=RATES, out=out)  # fmt: skip
+    _progress(err, "running last quarter's market development fund through the services")
+    fund_demo(storage, network.partners, program_id=PROGRAM.id, as_of=AS_OF, out=out)
     if report is not None:
         from partnerkit.report import build_report  # noqa: PLC0415 - needs the report extra
 

@@ -31,6 +31,7 @@ managers acting on one partner do not see spurious failures.
 
 from partnerkit.services._deals import _DealServices
 from partnerkit.services._forecast import _ForecastServices
+from partnerkit.services._funds import _FundServices
 from partnerkit.services._health import _HealthServices
 from partnerkit.services._intents import (
     ConflictNotice,
@@ -64,6 +65,7 @@ class Services(
     _ForecastServices,
     _DealServices,
     _RelationshipServices,
+    _FundServices,
 ):
     """The use cases over one store.
 

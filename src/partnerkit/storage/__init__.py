@@ -11,6 +11,11 @@ write of a checked `Commit`) and wrap it in a `StagedStorage`, which stages ever
 unit of work and checks every rule.
 """
 
+from partnerkit.storage._funds import (
+    FundBudgetRepository,
+    FundClaimRepository,
+    FundRequestRepository,
+)
 from partnerkit.storage._protocols import (
     ActivityLedger,
     AppendResult,
@@ -57,6 +62,9 @@ __all__ = [
     "CommittedReads",
     "Condition",
     "DealRepository",
+    "FundBudgetRepository",
+    "FundClaimRepository",
+    "FundRequestRepository",
     "Kind",
     "MembershipRepository",
     "Page",

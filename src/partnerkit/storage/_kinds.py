@@ -21,6 +21,7 @@ from partnerkit.errors import (
     AlreadyExistsError,
     ConflictError,
 )
+from partnerkit.funds import FundBudget, FundClaim, FundRequest
 from partnerkit.health import HealthScore
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
@@ -262,6 +263,10 @@ class DealChange:
 
 DEAL_CHANGES: Final = Kind[DealChange]("deal_changes", ("deal_id",), "deal change")
 EVENTS: Final = Kind[EventRecord]("events", ("id",), "event")
+# Funds: every move of money changes the budget, so its version serialises them.
+FUND_BUDGETS: Final = Kind[FundBudget]("fund_budgets", ("id",), "fund budget", versioned=True)
+FUND_REQUESTS: Final = Kind[FundRequest]("fund_requests", ("id",), "fund request", versioned=True)
+FUND_CLAIMS: Final = Kind[FundClaim]("fund_claims", ("id",), "fund claim", versioned=True)
 
 
 @attrs.frozen
@@ -293,6 +298,9 @@ _WRITE_ORDER: Final = (
     PLANS,
     CHECK_INS,
     CERTIFICATIONS,
+    FUND_BUDGETS,
+    FUND_REQUESTS,
+    FUND_CLAIMS,
 )
 
 
@@ -307,7 +315,10 @@ _EXISTS: Final[dict[str, Callable[[Any], ConflictError]]] = {
     "programs": program_conflict,
     "memberships": lambda key: membership_conflict(*key),
     "deals": deal_conflict,
-    **{kind.name: partial(_taken, kind.label) for kind in (PLANS, CHECK_INS, CERTIFICATIONS)},
+    **{
+        kind.name: partial(_taken, kind.label)
+        for kind in (PLANS, CHECK_INS, CERTIFICATIONS, FUND_BUDGETS, FUND_REQUESTS, FUND_CLAIMS)
+    },
 }
 
 

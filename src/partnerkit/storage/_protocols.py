@@ -29,6 +29,11 @@ if TYPE_CHECKING:
     from partnerkit.ledger import Activity
     from partnerkit.partners import Partner, PartnerStatus
     from partnerkit.relationship import BusinessPlan, Certification, CheckIn, PlanStatus
+    from partnerkit.storage._funds import (
+        FundBudgetRepository,
+        FundClaimRepository,
+        FundRequestRepository,
+    )
     from partnerkit.tiers import Membership, MembershipStatus, TierAssignment
 
 __all__ = [
@@ -887,6 +892,9 @@ class UnitOfWork(Protocol):
     plans: BusinessPlanRepository
     check_ins: CheckInRepository
     certifications: CertificationRepository
+    fund_budgets: FundBudgetRepository
+    fund_requests: FundRequestRepository
+    fund_claims: FundClaimRepository
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -905,8 +913,9 @@ class UnitOfWork(Protocol):
         `StorageBusyError` it is kept, so calling ``commit()`` again retries it.
 
         Raises:
-            StaleVersionError: If a partner, program, membership or deal
-                registration changed since it was read.
+            StaleVersionError: If a partner, program, membership, deal
+                registration, fund budget, fund request or fund claim changed
+                since it was read.
             ConflictError: If an added record's id was taken meanwhile, a
                 different score was stored under an added score's key, a tier
                 assignment was stored meanwhile that the saved one may not replace,

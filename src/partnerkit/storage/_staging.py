@@ -56,6 +56,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from types import TracebackType
 
+    from partnerkit.storage._funds import (
+        FundBudgetRepository,
+        FundClaimRepository,
+        FundRequestRepository,
+    )
     from partnerkit.storage._protocols import (
         ActivityLedger,
         BusinessPlanRepository,
@@ -71,6 +76,7 @@ if TYPE_CHECKING:
         UnitOfWork,
     )
 
+from partnerkit.storage._funds import _FundBudgets, _FundClaims, _FundRequests
 from partnerkit.storage._kinds import (
     _EXISTS,
     _LATEST_CHANGE,
@@ -81,6 +87,9 @@ from partnerkit.storage._kinds import (
     DEALS,
     EVENT_LEASES,
     EVENTS,
+    FUND_BUDGETS,
+    FUND_CLAIMS,
+    FUND_REQUESTS,
     MAX_KEYS,
     MEMBERSHIPS,
     MODELS,
@@ -131,6 +140,9 @@ __all__ = [
     "DEAL_CHANGES",
     "EVENTS",
     "EVENT_LEASES",
+    "FUND_BUDGETS",
+    "FUND_CLAIMS",
+    "FUND_REQUESTS",
     "MAX_KEYS",
     "MEMBERSHIPS",
     "MODELS",
@@ -184,6 +196,9 @@ class _StagedUnitOfWork:
         self.plans: BusinessPlanRepository = _BusinessPlans(self)
         self.check_ins: CheckInRepository = _CheckIns(self)
         self.certifications: CertificationRepository = _Certifications(self)
+        self.fund_budgets: FundBudgetRepository = _FundBudgets(self)
+        self.fund_requests: FundRequestRepository = _FundRequests(self)
+        self.fund_claims: FundClaimRepository = _FundClaims(self)
 
     def __enter__(self) -> _StagedUnitOfWork:
         return self

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: The schema version this release creates and reads.
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
 
 metadata: Final = sa.MetaData()
 
@@ -216,6 +216,44 @@ sa.Table(
     sa.Index("partnerkit_certifications_by_partner", "partner_id", "id"),
     sa.Index("partnerkit_certifications_by_expiry", "expires_on", "id"),
 )
+# Schema version 6: market development funds. Every move of money updates the
+# budget's version, which is what keeps two approvals from spending it twice.
+sa.Table(
+    "partnerkit_fund_budgets",
+    metadata,
+    _text("id", primary_key=True),
+    _text("program_id"),
+    _text("status"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_fund_budgets_by_program", "program_id", "status", "id"),
+)
+sa.Table(
+    "partnerkit_fund_requests",
+    metadata,
+    _text("id", primary_key=True),
+    _text("budget_id"),
+    _text("partner_id"),
+    _text("status"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_fund_requests_by_budget", "budget_id", "status", "id"),
+    sa.Index("partnerkit_fund_requests_by_partner", "partner_id", "status", "id"),
+)
+sa.Table(
+    "partnerkit_fund_claims",
+    metadata,
+    _text("id", primary_key=True),
+    _text("budget_id"),
+    _text("request_id"),
+    _text("partner_id"),
+    _text("status"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_fund_claims_by_request", "request_id", "id"),
+    sa.Index("partnerkit_fund_claims_by_budget", "budget_id", "status", "id"),
+    sa.Index("partnerkit_fund_claims_by_partner", "partner_id", "status", "id"),
+)
 # seq is the recording order ("oldest first").
 sa.Table(
     "partnerkit_outbox",
@@ -242,6 +280,9 @@ TABLE_NAMES: Final = {
     "plans": "partnerkit_business_plans",
     "check_ins": "partnerkit_check_ins",
     "certifications": "partnerkit_certifications",
+    "fund_budgets": "partnerkit_fund_budgets",
+    "fund_requests": "partnerkit_fund_requests",
+    "fund_claims": "partnerkit_fund_claims",
     "events": "partnerkit_outbox",
 }
 
@@ -324,6 +365,7 @@ _RELATIONSHIP: Final = (
     "partnerkit_check_ins",
     "partnerkit_certifications",
 )
+_FUNDS: Final = ("partnerkit_fund_budgets", "partnerkit_fund_requests", "partnerkit_fund_claims")
 
 #: Upgrade steps: ``UPGRADES[n]`` takes a database from version ``n`` to ``n + 1``,
 #: inside the transaction that also records the new version.
@@ -332,15 +374,19 @@ UPGRADES: Final[dict[int, Callable[[sa.Connection], None]]] = {
     2: _search_and_models,
     3: _create("partnerkit_event_leases"),
     4: _create(*_RELATIONSHIP),
+    5: _create(*_FUNDS),
+}
+# The tables each version added to those of the version before it.
+_ADDED_IN: Final[dict[int, frozenset[str]]] = {
+    2: frozenset({"partnerkit_deal_changes"}),
+    3: frozenset({"partnerkit_scoring_models"}),
+    4: frozenset({"partnerkit_event_leases"}),
+    5: frozenset(_RELATIONSHIP),
+    6: frozenset(_FUNDS),
 }
 _ALL: Final = frozenset(TABLE_NAMES.values()) | {"partnerkit_schema"}
 #: The tables a database of each version has (what an upgrade may expect).
 TABLES_OF_VERSION: Final = {
-    1: _ALL
-    - {"partnerkit_deal_changes", "partnerkit_scoring_models", "partnerkit_event_leases"}
-    - set(_RELATIONSHIP),
-    2: _ALL - {"partnerkit_scoring_models", "partnerkit_event_leases"} - set(_RELATIONSHIP),
-    3: _ALL - {"partnerkit_event_leases"} - set(_RELATIONSHIP),
-    4: _ALL - set(_RELATIONSHIP),
-    5: _ALL,
+    version: _ALL.difference(*(added for later, added in _ADDED_IN.items() if later > version))
+    for version in range(1, SCHEMA_VERSION + 1)
 }

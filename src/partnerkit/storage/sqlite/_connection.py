@@ -68,6 +68,9 @@ _TABLE_KINDS: Final = {
     "deal_claims": "deal claim",
     "deal_changes": "deal change",
     "event_leases": "event lease",
+    "fund_budgets": "fund budget",
+    "fund_requests": "fund request",
+    "fund_claims": "fund claim",
 }
 
 # Connections inherited through fork(): SQLite forbids using, or even closing, them

@@ -284,6 +284,46 @@ MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (
             " WHERE expires_on IS NOT NULL"
         ),
     ),
+    (
+        # Market development funds: budgets (every move of money updates the
+        # budget's version), requests against them and claims on the requests.
+        """
+        CREATE TABLE fund_budgets (
+            id TEXT PRIMARY KEY NOT NULL,
+            program_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            json TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX fund_budgets_by_program ON fund_budgets (program_id, status, id)",
+        """
+        CREATE TABLE fund_requests (
+            id TEXT PRIMARY KEY NOT NULL,
+            budget_id TEXT NOT NULL,
+            partner_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            json TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX fund_requests_by_budget ON fund_requests (budget_id, status, id)",
+        "CREATE INDEX fund_requests_by_partner ON fund_requests (partner_id, status, id)",
+        """
+        CREATE TABLE fund_claims (
+            id TEXT PRIMARY KEY NOT NULL,
+            budget_id TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            partner_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            json TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX fund_claims_by_request ON fund_claims (request_id, id)",
+        "CREATE INDEX fund_claims_by_budget ON fund_claims (budget_id, status, id)",
+        "CREATE INDEX fund_claims_by_partner ON fund_claims (partner_id, status, id)",
+    ),
 )
 #: The tables each migration creates; a database at user_version N has those of 1..N.
 MIGRATION_TABLES: Final = (
@@ -295,6 +335,7 @@ MIGRATION_TABLES: Final = (
     frozenset({"scoring_models"}),
     frozenset({"event_leases"}),
     frozenset({"business_plans", "check_ins", "certifications"}),
+    frozenset({"fund_budgets", "fund_requests", "fund_claims"}),
 )
 
 

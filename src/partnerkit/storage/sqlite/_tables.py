@@ -23,6 +23,7 @@ from partnerkit._documents import activity_document, model_document, partner_doc
 from partnerkit.deals._conflicts import CUSTOMER_KEY_VERSION
 from partnerkit.deals._model import DealRegistration
 from partnerkit.errors import StorageError, ValidationError
+from partnerkit.funds import FundBudget, FundClaim, FundRequest
 from partnerkit.health import HealthScore, ScoringModel
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
@@ -466,6 +467,41 @@ TABLES: Final = {
         lambda lease: (lease.event_id, lease.owner, micros(lease.leased_until)),
         "event_id, owner, leased_until",
         lambda row: EventLease(row[0], row[1], _instant(row[2])),
+    ),
+    "fund_budgets": Table(
+        "fund_budgets",
+        "fund budget",
+        ("id",),
+        ("id", "program_id", "status", "version", "json"),
+        lambda b: (b.id, b.program_id, str(b.status), b.version, model_document(b)),
+        "id, json",
+        _Decoder(FundBudget, "fund budget", _slashed),
+    ),
+    "fund_requests": Table(
+        "fund_requests",
+        "fund request",
+        ("id",),
+        ("id", "budget_id", "partner_id", "status", "version", "json"),
+        lambda r: (r.id, r.budget_id, r.partner_id, str(r.status), r.version, model_document(r)),
+        "id, json",
+        _Decoder(FundRequest, "fund request", _slashed),
+    ),
+    "fund_claims": Table(
+        "fund_claims",
+        "fund claim",
+        ("id",),
+        ("id", "budget_id", "request_id", "partner_id", "status", "version", "json"),
+        lambda c: (
+            c.id,
+            c.budget_id,
+            c.request_id,
+            c.partner_id,
+            str(c.status),
+            c.version,
+            model_document(c),
+        ),
+        "id, json",
+        _Decoder(FundClaim, "fund claim", _slashed),
     ),
     # seq is the recording order ("oldest first").
     "events": Table(

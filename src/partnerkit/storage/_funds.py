@@ -1,0 +1,300 @@
+"""Fund budgets, requests and claims in storage: their protocols and staged repositories.
+
+All three are versioned: ``update`` succeeds only on the version that was read,
+checked again at commit. Every move of money in `partnerkit.funds` changes the
+budget, so two units of work that both move money in one budget (two approvals
+racing) both update it, and the later commit raises `StaleVersionError` instead
+of spending money the first one already spent.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
+
+from partnerkit._base.trusted import evolve_trusted
+from partnerkit.errors import ValidationError
+from partnerkit.funds import FundBudget, FundClaim, FundRequest
+from partnerkit.storage._kinds import FUND_BUDGETS, FUND_CLAIMS, FUND_REQUESTS, Condition
+from partnerkit.storage._repositories import _Versioned
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from partnerkit.funds import BudgetStatus, ClaimStatus, RequestStatus
+    from partnerkit.storage._kinds import Kind
+    from partnerkit.storage._protocols import Page
+
+__all__ = [
+    "FundBudgetRepository",
+    "FundClaimRepository",
+    "FundRequestRepository",
+]
+
+T = TypeVar("T", FundBudget, FundRequest, FundClaim)
+
+
+@runtime_checkable
+class FundBudgetRepository(Protocol):
+    """Fund budgets, with ``version`` checks: two writers of one budget never both commit."""
+
+    def get(self, budget_id: str) -> FundBudget:
+        """The budget with ``budget_id``.
+
+        Raises:
+            NotFoundError: If there is none (kind ``"fund budget"``).
+        """
+        ...
+
+    def add(self, budget: FundBudget) -> FundBudget:
+        """Store a new budget (``version`` 0); return it as stored (``version`` 1).
+
+        Raises:
+            AlreadyExistsError: If a budget with its id exists (at ``add`` or at
+                ``commit``).
+            ValidationError: If it is not a `FundBudget` at version 0.
+        """
+        ...
+
+    def update(self, budget: FundBudget) -> FundBudget:
+        """Replace the stored budget if it is still at ``budget.version``.
+
+        Returns:
+            The budget as stored, one version higher.
+
+        Raises:
+            StaleVersionError: If the stored version differs (now or at commit);
+                nothing is written.
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        program_id: str | None = None,
+        status: BudgetStatus | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[FundBudget]:
+        """Budgets matching every given filter, ordered by id, a page at a time.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        ...
+
+
+@runtime_checkable
+class FundRequestRepository(Protocol):
+    """Fund requests (pre-approvals), with ``version`` checks."""
+
+    def get(self, request_id: str) -> FundRequest:
+        """The request with ``request_id``.
+
+        Raises:
+            NotFoundError: If there is none (kind ``"fund request"``).
+        """
+        ...
+
+    def add(self, request: FundRequest) -> FundRequest:
+        """Store a new request (``version`` 0); return it as stored (``version`` 1).
+
+        Raises:
+            AlreadyExistsError: If a request with its id exists.
+            ValidationError: If it is not a `FundRequest` at version 0.
+        """
+        ...
+
+    def update(self, request: FundRequest) -> FundRequest:
+        """Replace the stored request if it is still at ``request.version``.
+
+        Raises:
+            StaleVersionError: If the stored version differs; nothing is written.
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        budget_id: str | None = None,
+        partner_id: str | None = None,
+        status: RequestStatus | None = None,
+        partner_ids: Sequence[str] | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[FundRequest]:
+        """Requests matching every given filter, ordered by id, a page at a time.
+
+        ``partner_ids`` keeps requests of any of those partners (an empty
+        sequence keeps none): what a service passes to show an actor only what it
+        may see.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        ...
+
+
+@runtime_checkable
+class FundClaimRepository(Protocol):
+    """Claims for reimbursement, with ``version`` checks."""
+
+    def get(self, claim_id: str) -> FundClaim:
+        """The claim with ``claim_id``.
+
+        Raises:
+            NotFoundError: If there is none (kind ``"fund claim"``).
+        """
+        ...
+
+    def add(self, claim: FundClaim) -> FundClaim:
+        """Store a new claim (``version`` 0); return it as stored (``version`` 1).
+
+        Raises:
+            AlreadyExistsError: If a claim with its id exists.
+            ValidationError: If it is not a `FundClaim` at version 0.
+        """
+        ...
+
+    def update(self, claim: FundClaim) -> FundClaim:
+        """Replace the stored claim if it is still at ``claim.version``.
+
+        Raises:
+            StaleVersionError: If the stored version differs; nothing is written.
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        budget_id: str | None = None,
+        request_id: str | None = None,
+        partner_id: str | None = None,
+        status: ClaimStatus | None = None,
+        partner_ids: Sequence[str] | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[FundClaim]:
+        """Claims matching every given filter, ordered by id, a page at a time.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        ...
+
+
+class _FundRecords(_Versioned[T]):
+    """What the three repositories share: get, add, update, and a filtered page."""
+
+    __slots__ = ()
+    _cls: type[T]
+
+    def _checked(self, record: object, *, new: bool) -> T:
+        label = self._kind.label
+        if not isinstance(record, self._cls):
+            raise ValidationError.single(
+                label.rsplit(" ", 1)[-1], f"expected a {self._cls.__name__}"
+            )
+        if new and record.version != 0:
+            raise ValidationError.single(
+                "version", f"add() takes a new {label} (version 0); use update() to change one"
+            )
+        return record
+
+    def get(self, record_id: str) -> T:
+        return self._read(record_id)
+
+    def add(self, record: T) -> T:
+        checked = self._checked(record, new=True)
+        return self._add(checked.id, evolve_trusted(checked, version=1))
+
+    def update(self, record: T) -> T:
+        checked = self._checked(record, new=False)
+        self._check(checked.id, checked.version)
+        stored = evolve_trusted(checked, version=checked.version + 1)
+        return self._update(checked.id, checked.version, stored)
+
+    def _filtered(
+        self,
+        kind: Kind[T],
+        filters: dict[str, object],
+        partner_ids: Sequence[str] | None,
+        limit: int,
+        cursor: str | None,
+    ) -> Page[T]:
+        where = [
+            Condition(name, "=", value) for name, value in filters.items() if value is not None
+        ]
+        if partner_ids is not None:
+            if isinstance(partner_ids, str):
+                raise ValidationError.single(
+                    "partner_ids", "expected a sequence of partner ids, not one string"
+                )
+            where.append(Condition("partner_id", "in", frozenset(partner_ids)))
+        return self._page(
+            kind, tag=kind.name, where=where, field="id", limit=limit, cursor=cursor, maximum=1000
+        )
+
+
+class _FundBudgets(_FundRecords[FundBudget]):
+    __slots__ = ()
+    _kind = FUND_BUDGETS
+    _cls = FundBudget
+
+    def query(
+        self,
+        *,
+        program_id: str | None = None,
+        status: BudgetStatus | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[FundBudget]:
+        filters: dict[str, object] = {"program_id": program_id, "status": status}
+        return self._filtered(FUND_BUDGETS, filters, None, limit, cursor)
+
+
+class _FundRequests(_FundRecords[FundRequest]):
+    __slots__ = ()
+    _kind = FUND_REQUESTS
+    _cls = FundRequest
+
+    def query(
+        self,
+        *,
+        budget_id: str | None = None,
+        partner_id: str | None = None,
+        status: RequestStatus | None = None,
+        partner_ids: Sequence[str] | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[FundRequest]:
+        filters: dict[str, object] = {
+            "budget_id": budget_id,
+            "partner_id": partner_id,
+            "status": status,
+        }
+        return self._filtered(FUND_REQUESTS, filters, partner_ids, limit, cursor)
+
+
+class _FundClaims(_FundRecords[FundClaim]):
+    __slots__ = ()
+    _kind = FUND_CLAIMS
+    _cls = FundClaim
+
+    def query(
+        self,
+        *,
+        budget_id: str | None = None,
+        request_id: str | None = None,
+        partner_id: str | None = None,
+        status: ClaimStatus | None = None,
+        partner_ids: Sequence[str] | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[FundClaim]:
+        filters: dict[str, object] = {
+            "budget_id": budget_id,
+            "request_id": request_id,
+            "partner_id": partner_id,
+            "status": status,
+        }
+        return self._filtered(FUND_CLAIMS, filters, partner_ids, limit, cursor)
