@@ -9,6 +9,7 @@ import partnerkit.batch
 import partnerkit.deals
 import partnerkit.events
 import partnerkit.health
+import partnerkit.incentives
 import partnerkit.ledger
 import partnerkit.metrics
 import partnerkit.partners
@@ -39,6 +40,7 @@ def test_public_submodule_all_is_sorted_and_importable() -> None:
         partnerkit.deals,
         partnerkit.events,
         partnerkit.health,
+        partnerkit.incentives,
         partnerkit.ledger,
         partnerkit.metrics,
         partnerkit.partners,

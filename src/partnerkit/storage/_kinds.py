@@ -21,6 +21,8 @@ from partnerkit.errors import (
     ConflictError,
 )
 from partnerkit.health import HealthScore
+from partnerkit.incentives import Plan as IncentivePlan
+from partnerkit.incentives import Statement
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
 from partnerkit.storage._common import (
@@ -244,6 +246,16 @@ class DealChange:
 
 DEAL_CHANGES: Final = Kind[DealChange]("deal_changes", ("deal_id",), "deal change")
 EVENTS: Final = Kind[EventRecord]("events", ("id",), "event")
+STATEMENTS: Final = Kind[Statement](
+    "incentive_statements", ("id",), "statement", noun="incentive statement", versioned=True
+)
+INCENTIVE_PLANS: Final = Kind[IncentivePlan](
+    "incentive_plans",
+    ("plan_id", "version"),
+    "incentive plan",
+    paths={"plan_id": "id"},
+    separator=" v",
+)
 
 
 @attrs.frozen
@@ -272,6 +284,8 @@ _WRITE_ORDER: Final = (
     TIER_HISTORY,
     DEALS,
     MODELS,
+    INCENTIVE_PLANS,
+    STATEMENTS,
 )
 _EXISTS: Final[dict[str, Callable[[Any], ConflictError]]] = {
     "partners": lambda key: AlreadyExistsError(
@@ -280,6 +294,9 @@ _EXISTS: Final[dict[str, Callable[[Any], ConflictError]]] = {
     "programs": program_conflict,
     "memberships": lambda key: membership_conflict(*key),
     "deals": deal_conflict,
+    "incentive_statements": lambda key: AlreadyExistsError(
+        "incentive statement", key, f"a statement with id {key!r} already exists; update it"
+    ),
 }
 
 

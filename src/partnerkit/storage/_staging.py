@@ -59,15 +59,22 @@ if TYPE_CHECKING:
     from partnerkit.storage._protocols import (
         ActivityLedger,
         DealRepository,
+        IncentivePlanRepository,
         MembershipRepository,
         PartnerRepository,
         ProgramRepository,
         ScoreRepository,
         ScoringModelRepository,
+        StatementRepository,
         TierHistoryRepository,
         UnitOfWork,
     )
 
+from partnerkit.storage._incentives import (
+    _IncentivePlans,
+    _Statements,
+    check_incentive_plans,
+)
 from partnerkit.storage._kinds import (
     _EXISTS,
     _LATEST_CHANGE,
@@ -78,12 +85,14 @@ from partnerkit.storage._kinds import (
     DEALS,
     EVENT_LEASES,
     EVENTS,
+    INCENTIVE_PLANS,
     MAX_KEYS,
     MEMBERSHIPS,
     MODELS,
     PARTNERS,
     PROGRAMS,
     SCORES,
+    STATEMENTS,
     TIER_HISTORY,
     Changes,
     Claim,
@@ -126,12 +135,14 @@ __all__ = [
     "DEAL_CHANGES",
     "EVENTS",
     "EVENT_LEASES",
+    "INCENTIVE_PLANS",
     "MAX_KEYS",
     "MEMBERSHIPS",
     "MODELS",
     "PARTNERS",
     "PROGRAMS",
     "SCORES",
+    "STATEMENTS",
     "TIER_HISTORY",
     "Changes",
     "Claim",
@@ -175,6 +186,8 @@ class _StagedUnitOfWork:
         self.tier_history: TierHistoryRepository = _TierHistory(self)
         self.deals: DealRepository = _Deals(self)
         self.models: ScoringModelRepository = _Models(self)
+        self.statements: StatementRepository = _Statements(self)
+        self.incentive_plans: IncentivePlanRepository = _IncentivePlans(self)
 
     def __enter__(self) -> _StagedUnitOfWork:
         return self
@@ -241,6 +254,8 @@ class _StagedUnitOfWork:
                 writes += self._check_history(reads)
             elif kind is MODELS:
                 writes += self._check_models(reads)
+            elif kind is INCENTIVE_PLANS:
+                writes += check_incentive_plans(reads, self._stages[kind.name].records)
             else:
                 writes += self._check_appends(reads, kind)
         self._check_members(reads, writes)

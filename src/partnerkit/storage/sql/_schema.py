@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: The schema version this release creates and reads.
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 metadata: Final = sa.MetaData()
 
@@ -180,6 +180,28 @@ sa.Table(
     _text("owner"),
     sa.Column("leased_until", _INSTANT, nullable=False),
 )
+# Schema version 5: incentive statements, one per plan, partner and period, and
+# every version of every incentive plan.
+sa.Table(
+    "partnerkit_incentive_statements",
+    metadata,
+    _text("id", primary_key=True),
+    _text("plan_id"),
+    _text("partner_id"),
+    sa.Column("period_start", _INSTANT, nullable=False),
+    _text("status"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_incentive_statements_by_partner", "partner_id", "id"),
+    sa.Index("partnerkit_incentive_statements_by_plan", "plan_id", "period_start", "id"),
+)
+sa.Table(
+    "partnerkit_incentive_plans",
+    metadata,
+    _text("plan_id", primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+)
 # seq is the recording order ("oldest first").
 sa.Table(
     "partnerkit_outbox",
@@ -203,6 +225,8 @@ TABLE_NAMES: Final = {
     "deal_changes": "partnerkit_deal_changes",
     "models": "partnerkit_scoring_models",
     "event_leases": "partnerkit_event_leases",
+    "incentive_statements": "partnerkit_incentive_statements",
+    "incentive_plans": "partnerkit_incentive_plans",
     "events": "partnerkit_outbox",
 }
 
@@ -286,12 +310,17 @@ UPGRADES: Final[dict[int, Callable[[sa.Connection], None]]] = {
     1: _create("partnerkit_deal_changes"),
     2: _search_and_models,
     3: _create("partnerkit_event_leases"),
+    4: _create("partnerkit_incentive_statements", "partnerkit_incentive_plans"),
 }
 _ALL: Final = frozenset(TABLE_NAMES.values()) | {"partnerkit_schema"}
+_INCENTIVES: Final = frozenset({"partnerkit_incentive_statements", "partnerkit_incentive_plans"})
 #: The tables a database of each version has (what an upgrade may expect).
 TABLES_OF_VERSION: Final = {
-    1: _ALL - {"partnerkit_deal_changes", "partnerkit_scoring_models", "partnerkit_event_leases"},
-    2: _ALL - {"partnerkit_scoring_models", "partnerkit_event_leases"},
-    3: _ALL - {"partnerkit_event_leases"},
-    4: _ALL,
+    1: _ALL
+    - {"partnerkit_deal_changes", "partnerkit_scoring_models", "partnerkit_event_leases"}
+    - _INCENTIVES,
+    2: _ALL - {"partnerkit_scoring_models", "partnerkit_event_leases"} - _INCENTIVES,
+    3: _ALL - {"partnerkit_event_leases"} - _INCENTIVES,
+    4: _ALL - _INCENTIVES,
+    5: _ALL,
 }

@@ -46,6 +46,10 @@ slow database or a loaded machine never turns into a failure. Requires the
 
 from partnerkit.testing.conformance._activities import ActivityLedgerContract
 from partnerkit.testing.conformance._deals import DealRepositoryContract
+from partnerkit.testing.conformance._incentives import (
+    IncentivePlanRepositoryContract,
+    StatementRepositoryContract,
+)
 from partnerkit.testing.conformance._memberships import MembershipRepositoryContract
 from partnerkit.testing.conformance._models import ScoringModelRepositoryContract
 from partnerkit.testing.conformance._partners import PartnerRepositoryContract
@@ -57,11 +61,13 @@ from partnerkit.testing.conformance._unit_of_work import UnitOfWorkContract
 __all__ = [
     "ActivityLedgerContract",
     "DealRepositoryContract",
+    "IncentivePlanRepositoryContract",
     "MembershipRepositoryContract",
     "PartnerRepositoryContract",
     "ProgramRepositoryContract",
     "ScoreRepositoryContract",
     "ScoringModelRepositoryContract",
+    "StatementRepositoryContract",
     "StorageContract",
     "TierHistoryContract",
     "UnitOfWorkContract",
@@ -77,6 +83,8 @@ class StorageContract(
     TierHistoryContract,
     DealRepositoryContract,
     ScoringModelRepositoryContract,
+    StatementRepositoryContract,
+    IncentivePlanRepositoryContract,
     UnitOfWorkContract,
 ):
     """Every contract at once: what a complete partnerkit store must pass.
