@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from partnerkit import PartnerkitError, ValidationError, __version__, parse_datetime
+from partnerkit._cli.incentives import add_parser as add_incentives
+from partnerkit._cli.incentives import run as run_incentives
 from partnerkit._cli.reading import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REGISTRATIONS,
@@ -345,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--format", choices=("text", "csv", "json"), default="text", help="output format"
     )
     _limit_options(check, DEFAULT_MAX_REGISTRATIONS)
+    add_incentives(commands, _limit_options)
     options = parser.parse_args(argv)
     try:
         if options.command == "demo":
@@ -355,6 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _tiers(options)
         elif options.command == "deals":
             return _deals_check(options)
+        elif options.command == "incentives":
+            run_incentives(options)
     except PartnerkitError as error:
         print(f"partnerkit: {error}", file=sys.stderr)
         return EXIT_ERROR

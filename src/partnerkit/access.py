@@ -49,6 +49,8 @@ class Role(enum.StrEnum):
     """The vendor's manager of a set of partners: approves, pins, overrides."""
     ADMIN = "admin"
     """Configures programs and scoring models; may do everything."""
+    FINANCE = "finance"
+    """The vendor's finance team: pays what managers approved, sees every statement."""
 
 
 class Action(enum.StrEnum):
@@ -81,6 +83,11 @@ class Action(enum.StrEnum):
     HEALTH_SCORE = "health.score"
     HEALTH_OVERRIDE = "health.override"
     MODEL_CONFIGURE = "model.configure"
+    INCENTIVE_VIEW = "incentive.view"
+    INCENTIVE_CONFIGURE = "incentive.configure"
+    INCENTIVE_COMPUTE = "incentive.compute"
+    INCENTIVE_APPROVE = "incentive.approve"
+    INCENTIVE_PAY = "incentive.pay"
 
 
 class Scope(enum.StrEnum):
@@ -243,6 +250,7 @@ _PARTNER_SELF_SERVICE: Final = (
     _A.DEAL_REQUEST_EXTENSION,
     _A.DEAL_CLOSE,
     _A.HEALTH_VIEW,
+    _A.INCENTIVE_VIEW,
 )
 _MANAGER_OWNED: Final = (
     _A.PARTNER_UPDATE,
@@ -260,6 +268,7 @@ _MANAGER_OWNED: Final = (
     _A.TIER_DECIDE_DOWNGRADE,
     _A.HEALTH_OVERRIDE,
     _A.PROGRAM_ENROL,
+    _A.INCENTIVE_APPROVE,
 )
 _MANAGER_ANYWHERE: Final = (
     _A.PARTNER_VIEW,
@@ -269,11 +278,15 @@ _MANAGER_ANYWHERE: Final = (
     _A.TIER_REVIEW,
     _A.HEALTH_VIEW,
     _A.HEALTH_SCORE,
+    _A.INCENTIVE_VIEW,
+    _A.INCENTIVE_COMPUTE,
 )
+_FINANCE_ANYWHERE: Final = (_A.PARTNER_VIEW, _A.INCENTIVE_VIEW, _A.INCENTIVE_PAY)
 
 #: The rules partnerkit ships: partner users serve themselves on their own partner;
 #: channel managers decide for the partners they own and see the whole channel;
-#: admins may do everything, including configuring programs and scoring models.
+#: admins may do everything, including configuring programs and scoring models;
+#: finance sees every partner's statements and pays them.
 #: A distributor's users get nothing on their resellers by default: grant it with
 #: ``DEFAULT_POLICY.with_rules(Rule(Role.PARTNER_USER, "deal.view",
 #: Scope.OWN_AND_CHILDREN))`` where the program allows.
@@ -283,5 +296,6 @@ DEFAULT_POLICY: Final = AccessPolicy(
         *_grant(Role.CHANNEL_MANAGER, Scope.OWNED, _MANAGER_OWNED),
         *_grant(Role.CHANNEL_MANAGER, Scope.ANY, _MANAGER_ANYWHERE),
         *_grant(Role.ADMIN, Scope.ANY, tuple(Action)),
+        *_grant(Role.FINANCE, Scope.ANY, _FINANCE_ANYWHERE),
     )
 )

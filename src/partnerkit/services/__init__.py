@@ -31,6 +31,7 @@ managers acting on one partner do not see spurious failures.
 
 from partnerkit.services._deals import _DealServices
 from partnerkit.services._health import _HealthServices
+from partnerkit.services._incentives import _IncentiveServices
 from partnerkit.services._intents import (
     ConflictNotice,
     DealChanges,
@@ -55,7 +56,7 @@ __all__ = [
 ]
 
 
-class Services(_PartnerServices, _TierServices, _HealthServices, _DealServices):
+class Services(_PartnerServices, _TierServices, _HealthServices, _DealServices, _IncentiveServices):
     """The use cases over one store.
 
     Args:
