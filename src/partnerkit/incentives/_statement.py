@@ -33,7 +33,7 @@ import enum
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 import attrs
 
@@ -336,14 +336,46 @@ def _recorded(activity: Activity) -> datetime:
     return max(recorded, activity.occurred_at)
 
 
-class _Calendar:
-    """The plan's period boundaries around the instants asked about, cached."""
+class _Facts(NamedTuple):
+    """What every statement of one period shares."""
 
-    __slots__ = ("_edges", "_plan")
+    cutoff: datetime
+    due_at: datetime
+    payable_at: datetime
+    #: The earliest instant a statement of the period reads without reversals.
+    lower: datetime
+
+
+class _RuleFacts(NamedTuple):
+    """A rule's filters, ready for the loop over activities."""
+
+    kinds: frozenset[str]
+    spiff_start: datetime | None
+    spiff_end: datetime | None
+    include: frozenset[str]
+    exclude: frozenset[str]
+    counts: bool
+    margin: bool
+
+
+class _Calendar:
+    """What one run shares: period boundaries, period facts, rule filters, split shares.
+
+    Computing these once per run instead of once per partner is most of what makes
+    a population's statements fast.
+    """
+
+    __slots__ = ("_bands", "_edges", "_facts", "_growth", "_plan", "_rules", "splits")
 
     def __init__(self, plan: Plan) -> None:
         self._plan = plan
         self._edges: list[datetime] = []
+        self._facts: dict[datetime, _Facts] = {}
+        self._rules: dict[str, _RuleFacts] = {}
+        self._growth: dict[tuple[str, datetime], tuple[datetime, datetime]] = {}
+        self._bands: dict[tuple[str, str | None], list[_Band]] = {}
+        #: Activity id -> each partner's share, or why it cannot be split.
+        self.splits: dict[str, dict[str, tuple[Decimal | None, int, Decimal | None]] | str] = {}
 
     def period(self, instant: datetime) -> tuple[datetime, datetime]:
         """The ``(start, end)`` of the period holding ``instant``."""
@@ -355,6 +387,52 @@ class _Calendar:
             edges = self._edges = [*self._plan.cadence.between(low, high), high]
         index = bisect.bisect_right(edges, instant)
         return edges[index - 1], edges[index]
+
+    def facts(self, start: datetime, end: datetime) -> _Facts:
+        """The cut-off, dates and earliest instant read of the period ``[start, end)``."""
+        found = self._facts.get(start)
+        if found is None:
+            plan = self._plan
+            lower = min(
+                [start, *(start - rule.growth for rule in plan.rules if rule.growth is not None)]
+            )
+            found = _Facts(end + plan.grace, end + plan.calculation_lag, end + plan.hold, lower)
+            self._facts[start] = found
+        return found
+
+    def growth(self, rule: Rule, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+        """A growth rule's prior window for the period ``[start, end)``."""
+        key = (rule.id, start)
+        found = self._growth.get(key)
+        if found is None:
+            assert rule.growth is not None  # noqa: S101 - only growth rules ask
+            found = self._growth[key] = (start - rule.growth, end - rule.growth)
+        return found
+
+    def bands(self, rule: Rule, tier: str | None) -> list[_Band]:
+        """The bands a partner in ``tier`` earns under ``rule``."""
+        key = (rule.id, tier)
+        found = self._bands.get(key)
+        if found is None:
+            found = self._bands[key] = _effective_bands(rule, tier, self._plan.currency)
+        return found
+
+    def rule(self, rule: Rule) -> _RuleFacts:
+        """``rule``'s filters as sets and instants."""
+        found = self._rules.get(rule.id)
+        if found is None:
+            spiff_start, spiff_end = rule.window()
+            found = _RuleFacts(
+                frozenset(rule.kinds),
+                spiff_start,
+                spiff_end,
+                frozenset(rule.products),
+                frozenset(rule.exclude_products),
+                rule.basis.counts,
+                rule.basis is Basis.MARGIN,
+            )
+            self._rules[rule.id] = found
+        return found
 
 
 class _Context:
@@ -388,47 +466,70 @@ def _margin(activity: Activity, context: _Context) -> Decimal | None:
         return None
 
 
+def _shares(
+    activity: Activity,
+    split: object,
+    money: Decimal | None,
+    currency: str | None,
+    *,
+    quantity: int,
+    margin: Decimal | None,
+) -> dict[str, tuple[Decimal | None, int, Decimal | None]] | str:
+    """Each named partner's share of a split activity, or why it cannot be split."""
+    shares = _parse_split(split, activity.id)
+    if isinstance(shares, str):
+        return shares
+    ratios = [ratio for _, ratio in shares]
+    names = [name for name, _ in shares]
+    try:
+        moneys: list[Decimal | None] = [None] * len(names)
+        margins: list[Decimal | None] = [None] * len(names)
+        if money is not None and currency is not None:
+            moneys = [part.amount for part in Money(money, currency).allocate(ratios)]
+            if margin is not None:
+                margins = [part.amount for part in Money(margin, currency).allocate(ratios)]
+    except ValidationError:
+        return (
+            f"activity {activity.id}: its money has more decimals than {currency} uses; not split"
+        )
+    # Whole units split by the same largest-remainder rule as money: counted in a
+    # currency without minor units, each unit is one "cent".
+    units = [part.minor_units for part in Money.from_minor_units(quantity, "JPY").allocate(ratios)]
+    found: dict[str, tuple[Decimal | None, int, Decimal | None]] = {}
+    for name, part, count, margin_part in zip(names, moneys, units, margins, strict=True):
+        if name not in found:
+            found[name] = (part, count, margin_part)
+    return found
+
+
 def _credit(partner_id: str, activities: Iterable[Activity], context: _Context) -> list[_Entry]:
     """Each activity's credit to ``partner_id``, splits applied."""
     credited: list[_Entry] = []
+    splits = context.calendar.splits
     for activity in activities:
         value = activity.value
         money = value.amount if type(value) is Money else None
         currency = value.currency if type(value) is Money else None
-        units = activity.attributes.get("units", 1)
+        attributes = activity.attributes
+        units = attributes.get("units", 1) if attributes else 1
         quantity = units if type(units) is int and units >= 0 else 1
-        margin = None if "margin" not in activity.attributes else _margin(activity, context)
-        split = activity.attributes.get("split")
+        margin = None if "margin" not in attributes else _margin(activity, context)
+        split = attributes.get("split") if attributes else None
         if split is None:
             if activity.partner_id == partner_id:
                 credited.append((activity, money, currency, quantity, margin))
             continue
-        shares = _parse_split(split, activity.id)
+        shares = splits.get(activity.id)
+        if shares is None:
+            shares = _shares(activity, split, money, currency, quantity=quantity, margin=margin)
+            splits[activity.id] = shares
         if isinstance(shares, str):
             if activity.partner_id == partner_id:
                 context.note(activity.id, shares)
             continue
-        names = [name for name, _ in shares]
-        if partner_id not in names:
-            continue
-        index = names.index(partner_id)
-        ratios = [ratio for _, ratio in shares]
-        try:
-            if money is not None and currency is not None:
-                money = Money(money, currency).allocate(ratios)[index].amount
-                if margin is not None:
-                    margin = Money(margin, currency).allocate(ratios)[index].amount
-        except ValidationError:
-            context.note(
-                activity.id,
-                f"activity {activity.id}: its money has more decimals than {currency} "
-                f"uses; not split",
-            )
-            continue
-        # Whole units split by the same largest-remainder rule as money: counted in a
-        # currency without minor units, each unit is one "cent".
-        quantity = Money.from_minor_units(quantity, "JPY").allocate(ratios)[index].minor_units
-        credited.append((activity, money, currency, quantity, margin))
+        share = shares.get(partner_id)
+        if share is not None:
+            credited.append((activity, share[0], currency, share[1], share[2]))
     return credited
 
 
@@ -453,12 +554,7 @@ def _measure(
 ) -> _Measured:
     """The rule's measure over the entries occurring in ``[start, end)``."""
     result = _Measured()
-    kinds = rule.kinds
-    spiff_start, spiff_end = rule.window() if rule.is_spiff else (None, None)
-    include = rule.products
-    exclude = rule.exclude_products
-    counts = rule.basis.counts
-    margin = rule.basis is Basis.MARGIN
+    kinds, spiff_start, spiff_end, include, exclude, counts, margin = context.calendar.rule(rule)
     currency = context.plan.currency
     for activity, value, money_currency, quantity, margin_value in entries:
         if activity.kind not in kinds:
@@ -500,10 +596,30 @@ def _measure(
     return result
 
 
-def _effective_bands(rule: Rule, tier: str | None) -> list[tuple[int, Decimal, Decimal, bool]]:
-    """``(band number, above, rate, tier-restricted)`` of the bands ``tier`` earns."""
+class _Band(NamedTuple):
+    """A band a partner earns, with the words explanations use for it."""
+
+    number: int
+    above: Decimal
+    rate: Decimal
+    above_text: str
+    rate_text: str
+    why: str
+
+
+def _effective_bands(rule: Rule, tier: str | None, currency: str) -> list[_Band]:
+    """The bands ``tier`` earns; the others fold into the band below."""
     return [
-        (number, band.above, band.rate, bool(band.tiers))
+        _Band(
+            number,
+            band.above,
+            band.rate,
+            _unit(rule, band.above, currency),
+            rule.describe_band(number - 1)
+            if rule.reward is RewardKind.PERCENTAGE
+            else format_value(Money._trusted(band.rate, currency)),
+            _why(number, bool(band.tiers), tier),
+        )
         for number, band in enumerate(rule.bands, 1)
         if band.earned_by(tier)
     ]
@@ -528,69 +644,51 @@ _Award = tuple[Money, str, int, Decimal]
 
 
 def _top_award(
-    rule: Rule,
-    band: tuple[int, Decimal, Decimal, bool],
-    measure: Decimal,
-    money: Decimal,
-    *,
-    tier: str | None,
-    currency: str,
+    rule: Rule, band: _Band, measure: Decimal, money: Decimal, *, currency: str
 ) -> _Award:
     """A fixed or retroactive reward: the highest band reached pays on everything."""
-    number, above, rate, restricted = band
-    reached = (
-        f"as {_unit(rule, measure, currency)} is above {_unit(rule, above, currency)} "
-        f"{_why(number, restricted, tier)}"
-    )
-    rate_money = Money._trusted(rate, currency)
+    reached = f"as {_unit(rule, measure, currency)} is above {band.above_text} {band.why}"
+    rate_money = Money._trusted(band.rate, currency)
     if rule.reward is RewardKind.FIXED:
         amount = rate_money.rounded()
-        return amount, f"fixed {amount} {reached}", number, measure
+        return amount, f"fixed {amount} {reached}", band.number, measure
     if rule.reward is RewardKind.PERCENTAGE:
-        amount = Money._trusted(money, currency).multiply(rate / _HUNDRED)
-        text = f"{rule.describe_band(number - 1)} on all {Money._trusted(money, currency)}"
+        amount = Money._trusted(money, currency).multiply(band.rate / _HUNDRED)
+        text = f"{band.rate_text} on all {Money._trusted(money, currency)}"
         if rule.basis.counts:
             text += f" for {_unit(rule, measure, currency)}"
-        return amount, f"{text}, {reached}", number, measure
+        return amount, f"{text}, {reached}", band.number, measure
     amount = rate_money.multiply(measure)
-    text = f"{format_value(rate_money)} each on all {_unit(rule, measure, currency)}"
-    return amount, f"{text}, {reached}", number, measure
+    text = f"{band.rate_text} each on all {_unit(rule, measure, currency)}"
+    return amount, f"{text}, {reached}", band.number, measure
 
 
 def _marginal_awards(
-    rule: Rule,
-    bands: list[tuple[int, Decimal, Decimal, bool]],
-    measure: Decimal,
-    money: Decimal,
-    *,
-    tier: str | None,
-    currency: str,
+    rule: Rule, bands: list[_Band], measure: Decimal, money: Decimal, *, currency: str
 ) -> list[_Award]:
     """Marginal rewards: each band pays on the part of the measure within it."""
     awards = []
     counts = rule.basis.counts
-    for position, (number, above, rate, restricted) in enumerate(bands):
-        upper = bands[position + 1][1] if position + 1 < len(bands) else None
+    percentage = rule.reward is RewardKind.PERCENTAGE
+    for position, band in enumerate(bands):
+        above = band.above
+        upper = bands[position + 1].above if position + 1 < len(bands) else None
         portion = measure - above if upper is None else min(measure, upper) - above
         if portion <= 0:
             continue
-        why = _why(number, restricted, tier)
-        above_text = _unit(rule, above, currency)
-        if rule.reward is RewardKind.PERCENTAGE:
+        if percentage:
             # A count basis pays on the money of the units in the band: their share
             # of the period's money.
             share = money * portion / measure if counts else portion
             on = Money._trusted(share, currency)
-            amount = on.multiply(rate / _HUNDRED)
-            text = f"{rule.describe_band(number - 1)} on {on.rounded() if counts else on}"
+            amount = on.multiply(band.rate / _HUNDRED)
+            text = f"{band.rate_text} on {on.rounded() if counts else on}"
             if counts:
                 text += f" for {_unit(rule, portion, currency)}"
-            awards.append((amount, f"{text} above {above_text} {why}", number, portion))
         else:
-            rate_money = Money._trusted(rate, currency)
-            amount = rate_money.multiply(portion)
-            text = f"{format_value(rate_money)} each on {_unit(rule, portion, currency)}"
-            awards.append((amount, f"{text} above {above_text} {why}", number, portion))
+            amount = Money._trusted(band.rate, currency).multiply(portion)
+            text = f"{band.rate_text} each on {_unit(rule, portion, currency)}"
+        awards.append((amount, f"{text} above {band.above_text} {band.why}", band.number, portion))
     return awards
 
 
@@ -611,16 +709,14 @@ def _rule_lines(
             f"growth of {_unit(rule, measure, currency)} over the "
             f"{_unit(rule, prior.measure, currency)} of the prior window: "
         )
-    bands = _effective_bands(rule, context.tier)
-    reached = [band for band in bands if measure > band[1]]
+    bands = context.calendar.bands(rule, context.tier)
+    reached = [band for band in bands if measure > band.above]
     if not reached:
         return []
     if rule.reward is RewardKind.FIXED or rule.mode is BandMode.RETROACTIVE:
-        awards = [
-            _top_award(rule, reached[-1], measure, money, tier=context.tier, currency=currency)
-        ]
+        awards = [_top_award(rule, reached[-1], measure, money, currency=currency)]
     else:
-        awards = _marginal_awards(rule, bands, measure, money, tier=context.tier, currency=currency)
+        awards = _marginal_awards(rule, bands, measure, money, currency=currency)
     sources = tuple(current.ids)
     baseline = tuple(prior.ids) if prior is not None else ()
     lines = [
@@ -671,7 +767,8 @@ def _rules_total(
         current = _measure(rule, entries, start, end, context)
         prior = None
         if rule.growth is not None:
-            prior = _measure(rule, entries, start - rule.growth, end - rule.growth, context)
+            low, high = context.calendar.growth(rule, start, end)
+            prior = _measure(rule, entries, low, high, context)
         # Read even when nothing is earned: a growth rule earns nothing because of
         # its prior window, and a replay must see that window too.
         context.read.update(current.ids)
@@ -686,7 +783,7 @@ def _rules_total(
 def _home(activity: Activity, recorded: datetime, context: _Context) -> datetime:
     """The start of the period ``activity`` counts in (see the module docstring)."""
     start, end = context.calendar.period(activity.occurred_at)
-    if recorded > end + context.plan.grace:
+    if recorded > context.calendar.facts(start, end).cutoff:
         start, _ = context.calendar.period(recorded)
     return start
 
@@ -705,7 +802,7 @@ def _period_entries(
     are moved into the period by giving the engine a window that contains them:
     the returned window is ``[start, end)`` and late entries are re-dated.
     """
-    cutoff = end + context.plan.grace
+    cutoff = context.calendar.facts(start, end).cutoff
     kept = []
     for entry in entries:
         activity = entry[0]
@@ -764,9 +861,16 @@ def _compute(
 ) -> Statement:
     context = _Context(plan, tier, calendar)
     start, end = period.start, period.end
-    cutoff = end + plan.grace
-    entries = _credit(partner_id, activities, context)
+    facts = calendar.facts(start, end)
+    cutoff = facts.cutoff
     reversal_kind = plan.reversal_kind
+    # Only what the period can read: its growth windows and late transactions.
+    # A reversal may reach back to any earlier period, so with one, read all.
+    lower = facts.lower
+    relevant = [a for a in activities if a.occurred_at >= lower or "recorded_at" in a.attributes]
+    if any(activity.kind == reversal_kind for activity in relevant):
+        relevant = activities
+    entries = _credit(partner_id, relevant, context)
     by_id = {entry[0].id: entry for entry in entries}
     reversals = [entry for entry in entries if entry[0].kind == reversal_kind]
     here: set[str] = set()
@@ -832,8 +936,8 @@ def _compute(
         total=total,
         inputs=tuple(sorted(context.read)),
         notes=tuple(dict.fromkeys(context.notes)),
-        due_at=end + plan.calculation_lag,
-        payable_at=end + plan.hold,
+        due_at=facts.due_at,
+        payable_at=facts.payable_at,
         status=StatementStatus.DRAFT,
         version=0,
         approved_by=None,
@@ -905,7 +1009,7 @@ def _compute_rules_at(
     without: set[str] | None = None,
 ) -> dict[str, Money]:
     """Each rule's total for the period ``[start, end)`` as its statement saw it."""
-    cutoff = end + context.plan.grace
+    cutoff = context.calendar.facts(start, end).cutoff
     excluded = set(without or ())
     for entry in entries:
         reversal = entry[0]
