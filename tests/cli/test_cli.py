@@ -28,6 +28,8 @@ def test_demo_prints_a_channel_managers_report(capsys: pytest.CaptureFixture[str
         "At-risk partners and why",
         "Deal registrations over the last six months",
         "expiry sweep today",
+        "Incentive statements for 2026-10-01 to 2026-11-01",
+        "the largest, approved by",
     ):
         assert heading in out
 

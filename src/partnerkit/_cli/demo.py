@@ -17,6 +17,7 @@ import attrs
 
 from partnerkit._base.money import FixedRates, Money
 from partnerkit._base.time import FixedClock, Period
+from partnerkit._cli.incentives import demo_section as incentives_demo
 from partnerkit.access import Actor, Role
 from partnerkit.deals import (
     Conflict,
@@ -497,6 +498,8 @@ def run_demo(
     deals = _deals(storage, network, seed)
     _report(out, network=network, snapshots=snapshots, scores=scores, runs=runs, seed=seed)
     _deal_report(out, deals, {p.id: p.name for p in network.partners})
+    _progress(err, "computing incentive statements through the services")
+    incentives_demo(storage, as_of=AS_OF, program_id=PROGRAM.id, admin=ADMIN, out=out)
 
 
 @attrs.frozen

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from partnerkit._base.money import Money
-from partnerkit._base.time import parse_datetime
+from partnerkit._base.time import Period, parse_datetime
 from partnerkit._cli.reading import (
     Findings,
     cell_problem,
@@ -27,10 +27,14 @@ from partnerkit.ledger import Activity
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
+    from datetime import datetime
+    from typing import TextIO
 
+    from partnerkit.access import Actor
     from partnerkit.incentives import Plan, Statement, StatementPeriod
+    from partnerkit.storage import Storage
 
-__all__ = ["add_parser", "read_activities", "read_plan", "run"]
+__all__ = ["add_parser", "demo_section", "read_activities", "read_plan", "run"]
 
 #: The most activities one statement run reads by default.
 DEFAULT_MAX_ACTIVITIES: Final = 1_000_000
@@ -221,3 +225,74 @@ def add_parser(
         "--format", choices=("text", "csv", "json"), default="text", help="output format"
     )
     limit_options(statement, DEFAULT_MAX_ACTIVITIES)
+
+
+#: The plan the demo computes statements with.
+DEMO_PLAN: Final = """
+id = "plan_resale_usd"
+version = 1
+name = "Resale commission (USD)"
+currency = "USD"
+
+[[rules]]
+id = "resale"
+label = "Resale"
+basis = "revenue_booked"
+reward = "percentage"
+bands = [
+  { above = 0, rate = "2.5" },
+  { above = 20000, rate = 4, tiers = ["gold", "platinum"] },
+]
+
+[[rules]]
+id = "q4_spiff"
+label = "Q4 SPIFF"
+basis = "deals_won"
+reward = "flat"
+starts_on = 2026-10-01
+ends_on = 2026-12-31
+bands = [{ above = 0, rate = "150" }]
+"""
+
+
+def demo_section(
+    storage: Storage, *, as_of: datetime, program_id: str, admin: Actor, out: TextIO
+) -> None:
+    """The demo's incentive statements: last month's, computed, one approved and explained.
+
+    Args:
+        storage: The demo's store, partners, activities and memberships in it.
+        as_of: The demo's now; the last period whose statement is due is computed.
+        program_id: Where partners' tiers come from.
+        admin: Who stores the plan.
+        out: Where the report goes.
+    """
+    from partnerkit._base.time import FixedClock  # noqa: PLC0415
+    from partnerkit.access import Actor, Role  # noqa: PLC0415
+    from partnerkit.incentives import due_periods, plan_from_toml  # noqa: PLC0415
+    from partnerkit.services import Services  # noqa: PLC0415
+
+    plan = plan_from_toml(DEMO_PLAN)
+    services = Services(storage, clock=FixedClock(as_of))
+    services.add_incentive_plan(admin, plan)
+    period = due_periods(plan, as_of - Period(months=2), as_of)[-1]
+    manager = Actor("usr_maria", Role.CHANNEL_MANAGER)
+    run = services.compute_statements(manager, plan.id, period.start, program_id=program_id)
+    earning = [s for s in run.value if s.total.amount > 0]
+    total = Money.sum((s.total for s in earning), currency=plan.currency)
+    write = out.write
+    write(f"\nIncentive statements for {period} ({plan.name}, v{plan.version})\n")
+    write(
+        f"  {len(run.value):,} statements, {len(earning):,} earning, {total} in all; "
+        f"partners booking in other currencies need a plan in theirs\n"
+    )
+    if not earning:
+        return
+    top = max(earning, key=lambda statement: (statement.total.amount, statement.partner_id))
+    with storage.unit_of_work() as uow:
+        owner = uow.partners.get(top.partner_id).owner_id
+    approved = services.approve_statement(Actor(owner or "usr_maria", Role.CHANNEL_MANAGER), top.id)
+    write(f"  the largest, approved by {approved.value.approved_by}; payable from ")
+    write(f"{approved.value.payable_at:%Y-%m-%d} after the hold:\n")
+    for line in top.explain().splitlines():
+        write(f"    {line}\n")
