@@ -178,10 +178,6 @@ class StatementLine:
         problems.raise_if_any()
 
 
-def _optional_instant(value: object) -> datetime | None:
-    return None if value is None else to_utc(value, "")  # type: ignore[arg-type]
-
-
 @attrs.frozen
 class Statement:
     """What one partner earned under one plan version in one period.
@@ -795,12 +791,11 @@ def _period_entries(
     context: _Context,
     *,
     excluded: set[str],
-) -> tuple[list[_Entry], datetime, datetime]:
+) -> list[_Entry]:
     """The entries counting in the period ``[start, end)``, as seen at its cut-off.
 
-    Late entries (recorded after their own period's cut-off and in this period)
-    are moved into the period by giving the engine a window that contains them:
-    the returned window is ``[start, end)`` and late entries are re-dated.
+    A late entry (recorded after its own period's cut-off, in this period) is
+    re-dated to the period's start, so the rules' window ``[start, end)`` holds it.
     """
     cutoff = context.calendar.facts(start, end).cutoff
     kept = []
@@ -821,7 +816,7 @@ def _period_entries(
                 moved = attrs.evolve(activity, occurred_at=start)
                 entry = (moved, *entry[1:])  # noqa: PLW2901 - the moved entry replaces it
             kept.append(entry)
-    return kept, start, end
+    return kept
 
 
 def compute_statement(
@@ -906,7 +901,7 @@ def _compute(
         earlier[found[0].id] = (target_home, reversal_home, reversal.id)
         if reversal_home == start and target_home < start:
             clawed[target_home].append((found[0].id, reversal.id, reversal.occurred_at))
-    current, _, _ = _period_entries(entries, start, end, context, excluded=here)
+    current = _period_entries(entries, start, end, context, excluded=here)
     # Growth rules read whole windows before the period (by occurrence, as known
     # at this cut-off).
     history = [
@@ -1019,7 +1014,7 @@ def _compute_rules_at(
         if isinstance(target, str) and _home(reversal, _recorded(reversal), context) == start:
             excluded.add(target)
             context.read.update((target, reversal.id))
-    current, _, _ = _period_entries(entries, start, end, context, excluded=excluded)
+    current = _period_entries(entries, start, end, context, excluded=excluded)
     history = [
         entry for entry in entries if entry[0].occurred_at < start and _recorded(entry[0]) <= cutoff
     ]
