@@ -12,6 +12,7 @@ import partnerkit.events
 import partnerkit.forecast
 import partnerkit.funds
 import partnerkit.health
+import partnerkit.incentives
 import partnerkit.ledger
 import partnerkit.metrics
 import partnerkit.partners
@@ -47,6 +48,7 @@ def test_public_submodule_all_is_sorted_and_importable() -> None:
         partnerkit.forecast,
         partnerkit.funds,
         partnerkit.health,
+        partnerkit.incentives,
         partnerkit.ledger,
         partnerkit.metrics,
         partnerkit.partners,

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from partnerkit import PartnerkitError, ValidationError, __version__, parse_datetime
+from partnerkit._cli.incentives import add_parser as add_incentives
+from partnerkit._cli.incentives import run as run_incentives
 from partnerkit._cli.reading import (
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_REGISTRATIONS,
@@ -485,6 +487,7 @@ def _parser() -> argparse.ArgumentParser:
     forecast_command.add_command(commands, _limit_options)
     _journeys_command(commands)
     _funds_command(commands)
+    add_incentives(commands, _limit_options)
     return parser
 
 
@@ -504,6 +507,7 @@ _COMMANDS: Final[dict[str, Callable[[argparse.Namespace], int | None]]] = {
     "forecast": _forecast,
     "journeys": _journeys_status,
     "funds": _funds_report,
+    "incentives": run_incentives,
 }
 
 

@@ -50,7 +50,7 @@ class Role(enum.StrEnum):
     ADMIN = "admin"
     """Configures programs and scoring models; may do everything."""
     FINANCE = "finance"
-    """The vendor's finance team: sees every fund, sets budgets up, pays claims."""
+    """The vendor's finance team: sees every fund and statement, sets budgets up, pays."""
 
 
 class Action(enum.StrEnum):
@@ -98,6 +98,11 @@ class Action(enum.StrEnum):
     FUND_SETTLE = "fund.settle"
     FUND_SWEEP = "fund.sweep"
     FUND_CONFIGURE = "fund.configure"
+    INCENTIVE_VIEW = "incentive.view"
+    INCENTIVE_CONFIGURE = "incentive.configure"
+    INCENTIVE_COMPUTE = "incentive.compute"
+    INCENTIVE_APPROVE = "incentive.approve"
+    INCENTIVE_PAY = "incentive.pay"
 
 
 class Scope(enum.StrEnum):
@@ -266,6 +271,7 @@ _PARTNER_SELF_SERVICE: Final = (
     _A.SURVEY_ANSWER,
     _A.FUND_VIEW,
     _A.FUND_REQUEST,
+    _A.INCENTIVE_VIEW,
 )
 _MANAGER_OWNED: Final = (
     _A.PARTNER_UPDATE,
@@ -290,6 +296,7 @@ _MANAGER_OWNED: Final = (
     _A.CERTIFICATION_RECORD,
     _A.FUND_REQUEST,
     _A.FUND_DECIDE,
+    _A.INCENTIVE_APPROVE,
 )
 _MANAGER_ANYWHERE: Final = (
     _A.PARTNER_VIEW,
@@ -304,21 +311,26 @@ _MANAGER_ANYWHERE: Final = (
     _A.JOURNEY_RUN,
     _A.FUND_VIEW,
     _A.FUND_SWEEP,
+    _A.INCENTIVE_VIEW,
+    _A.INCENTIVE_COMPUTE,
 )
-#: Finance sees every fund, sets budgets up and allocates them, pays approved
-#: claims and runs the forfeiture sweep; it approves nothing.
+#: Finance sees every fund and statement, sets fund budgets up and allocates them,
+#: pays approved claims and statements and runs the forfeiture sweep; it approves
+#: nothing.
 _FINANCE_ANYWHERE: Final = (
     _A.PARTNER_VIEW,
     _A.FUND_VIEW,
     _A.FUND_CONFIGURE,
     _A.FUND_SETTLE,
     _A.FUND_SWEEP,
+    _A.INCENTIVE_VIEW,
+    _A.INCENTIVE_PAY,
 )
 
 #: The rules partnerkit ships: partner users serve themselves on their own partner;
 #: channel managers decide for the partners they own and see the whole channel;
-#: finance sets fund budgets up and pays claims; admins may do everything,
-#: including configuring programs and scoring models.
+#: finance sets fund budgets up and pays claims and statements; admins may do
+#: everything, including configuring programs and scoring models.
 #: A distributor's users get nothing on their resellers by default: grant it with
 #: ``DEFAULT_POLICY.with_rules(Rule(Role.PARTNER_USER, "deal.view",
 #: Scope.OWN_AND_CHILDREN))`` where the program allows.

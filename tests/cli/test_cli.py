@@ -35,6 +35,8 @@ def test_demo_prints_a_channel_managers_report(capsys: pytest.CaptureFixture[str
         "partners with an overdue check-in",
         "activation journey of the",
         "partner NPS",
+        "Incentive statements for 2026-10-01 to 2026-11-01",
+        "the largest, approved by",
     ):
         assert heading in out
 

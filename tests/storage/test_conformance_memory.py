@@ -20,6 +20,7 @@ from partnerkit import Activity, DealRegistration, Event, HealthScore, Money, Pa
 from partnerkit._base.time import to_utc
 from partnerkit._base.trusted import evolve_trusted
 from partnerkit.deals import DealStatus
+from partnerkit.incentives import Statement
 from partnerkit.relationship import Certification
 from partnerkit.storage import (
     AppendResult,
@@ -37,6 +38,7 @@ from partnerkit.storage import (
     Write,
 )
 from partnerkit.storage._common import check_membership, decode_cursor, encode_cursor
+from partnerkit.storage._incentives import _Statements
 from partnerkit.storage._kinds import (
     _EXISTS,
     CERTIFICATIONS,
@@ -64,6 +66,7 @@ from partnerkit.storage._staging import (
     MEMBERSHIPS,
     PARTNERS,
     SCORES,
+    STATEMENTS,
     TIER_HISTORY,
     _StagedUnitOfWork,
     partner_name_key,
@@ -74,12 +77,14 @@ from partnerkit.testing.conformance import (
     ActivityLedgerContract,
     DealRepositoryContract,
     FundRepositoryContract,
+    IncentivePlanRepositoryContract,
     MembershipRepositoryContract,
     PartnerRepositoryContract,
     ProgramRepositoryContract,
     RelationshipRepositoryContract,
     ScoreRepositoryContract,
     ScoringModelRepositoryContract,
+    StatementRepositoryContract,
     StorageContract,
     TierHistoryContract,
     UnitOfWorkContract,
@@ -697,6 +702,41 @@ class IgnoresFundVersionsStorage(_BrokenStorage):
     work = _IgnoresFundVersionsWork
 
 
+class _DropsTraces(_Backend):
+    def alter(self, write: Write[Any]) -> Write[Any]:
+        def untraced(statement: Statement) -> Statement:
+            lines = tuple(attrs.evolve(line, sources=()) for line in statement.lines)
+            return attrs.evolve(statement, lines=lines)
+
+        return _rewrite(write, STATEMENTS, untraced)
+
+
+class DropsTracesStorage(_BrokenStorage):
+    """Stores statement lines without the activities they came from: no trace column."""
+
+    backend = _DropsTraces
+
+
+class _VersionBlindStatements(_Statements):
+    def update(self, statement: Statement) -> Statement:
+        current = self.get(statement.id)
+        return super().update(attrs.evolve(statement, version=current.version))
+
+
+class _IgnoresStatementVersionsWork(_VersionBlindWork):
+    blind = STATEMENTS
+
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.statements = _VersionBlindStatements(self)
+
+
+class IgnoresStatementVersionsStorage(_BrokenStorage):
+    """Last write wins on statements: an approval and a payment overwrite each other."""
+
+    work = _IgnoresStatementVersionsWork
+
+
 #: What the adapters above fail, merged into `CAUGHT`.
 CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
     PrefixNameSearchStorage: {
@@ -735,6 +775,15 @@ CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
             "DID NOT RAISE.*StaleVersionError"
         ),
     },
+    DropsTracesStorage: {
+        "test_every_statement_field_round_trips_through_add_and_get": (
+            r"^statement\.lines\[0\]\.sources"
+        ),
+        "test_statement_update_checks_the_version": r"^stored\.lines\[0\]\.sources",
+    },
+    IgnoresStatementVersionsStorage: {
+        "test_statement_update_checks_the_version": "DID NOT RAISE.*StaleVersionError",
+    },
 }
 
 
@@ -749,6 +798,8 @@ CONTRACTS = (
     TierHistoryContract,
     DealRepositoryContract,
     ScoringModelRepositoryContract,
+    StatementRepositoryContract,
+    IncentivePlanRepositoryContract,
     RelationshipRepositoryContract,
     FundRepositoryContract,
     UnitOfWorkContract,

@@ -78,6 +78,7 @@ RELATIONSHIP_TABLES = (
     "partnerkit_certifications",
 )
 FUND_TABLES = ("partnerkit_fund_claims", "partnerkit_fund_requests", "partnerkit_fund_budgets")
+INCENTIVE_TABLES = ("partnerkit_incentive_statements", "partnerkit_incentive_plans")
 
 
 def _first_version_with(table: str) -> int:
@@ -87,7 +88,7 @@ def _first_version_with(table: str) -> int:
 def as_version(engine: sa.Engine, version: int) -> None:
     """Turn a current database back into what schema ``version`` left, data kept."""
     with engine.begin() as connection:
-        for table in (*FUND_TABLES, *RELATIONSHIP_TABLES):
+        for table in (*INCENTIVE_TABLES, *FUND_TABLES, *RELATIONSHIP_TABLES):
             if version < _first_version_with(table):
                 metadata.tables[table].drop(connection)
         if version < 4:
@@ -130,6 +131,7 @@ def test_an_older_database_is_upgraded_in_place_and_its_rows_are_searchable(
         "partnerkit_event_leases",
         *RELATIONSHIP_TABLES,
         *FUND_TABLES,
+        *INCENTIVE_TABLES,
     } <= names
     uow = upgraded.unit_of_work()
     assert uow.partners.get("ptn_1").version == 1

@@ -20,6 +20,7 @@ from partnerkit._base.money import FixedRates, Money
 from partnerkit._base.time import FixedClock, Period
 from partnerkit._cli.forecast_demo import forecast_section
 from partnerkit._cli.funds import fund_demo
+from partnerkit._cli.incentives import demo_section as incentives_demo
 from partnerkit._cli.relationship import relationship_section
 from partnerkit.access import Actor, Role
 from partnerkit.deals import (
@@ -512,6 +513,8 @@ def run_demo(
                          as_of=AS_OF, seed=seed, rates=RATES, out=out)  # fmt: skip
     _progress(err, "running last quarter's market development fund through the services")
     fund_demo(storage, network.partners, program_id=PROGRAM.id, as_of=AS_OF, out=out)
+    _progress(err, "computing incentive statements through the services")
+    incentives_demo(storage, as_of=AS_OF, program_id=PROGRAM.id, admin=ADMIN, out=out)
     if report is not None:
         from partnerkit.report import build_report  # noqa: PLC0415 - needs the report extra
 

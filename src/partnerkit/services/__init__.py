@@ -33,6 +33,7 @@ from partnerkit.services._deals import _DealServices
 from partnerkit.services._forecast import _ForecastServices
 from partnerkit.services._funds import _FundServices
 from partnerkit.services._health import _HealthServices
+from partnerkit.services._incentives import _IncentiveServices
 from partnerkit.services._intents import (
     ConflictNotice,
     DealChanges,
@@ -66,6 +67,7 @@ class Services(
     _DealServices,
     _RelationshipServices,
     _FundServices,
+    _IncentiveServices,
 ):
     """The use cases over one store.
 

@@ -23,6 +23,8 @@ from partnerkit.errors import (
 )
 from partnerkit.funds import FundBudget, FundClaim, FundRequest
 from partnerkit.health import HealthScore
+from partnerkit.incentives import Plan as IncentivePlan
+from partnerkit.incentives import Statement
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
 from partnerkit.relationship import BusinessPlan, Certification, CheckIn
@@ -267,6 +269,16 @@ EVENTS: Final = Kind[EventRecord]("events", ("id",), "event")
 FUND_BUDGETS: Final = Kind[FundBudget]("fund_budgets", ("id",), "fund budget", versioned=True)
 FUND_REQUESTS: Final = Kind[FundRequest]("fund_requests", ("id",), "fund request", versioned=True)
 FUND_CLAIMS: Final = Kind[FundClaim]("fund_claims", ("id",), "fund claim", versioned=True)
+STATEMENTS: Final = Kind[Statement](
+    "incentive_statements", ("id",), "statement", noun="incentive statement", versioned=True
+)
+INCENTIVE_PLANS: Final = Kind[IncentivePlan](
+    "incentive_plans",
+    ("plan_id", "version"),
+    "incentive plan",
+    paths={"plan_id": "id"},
+    separator=" v",
+)
 
 
 @attrs.frozen
@@ -301,6 +313,8 @@ _WRITE_ORDER: Final = (
     FUND_BUDGETS,
     FUND_REQUESTS,
     FUND_CLAIMS,
+    INCENTIVE_PLANS,
+    STATEMENTS,
 )
 
 
@@ -319,6 +333,9 @@ _EXISTS: Final[dict[str, Callable[[Any], ConflictError]]] = {
         kind.name: partial(_taken, kind.label)
         for kind in (PLANS, CHECK_INS, CERTIFICATIONS, FUND_BUDGETS, FUND_REQUESTS, FUND_CLAIMS)
     },
+    "incentive_statements": lambda key: AlreadyExistsError(
+        "incentive statement", key, f"a statement with id {key!r} already exists; update it"
+    ),
 }
 
 

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from partnerkit._base.events import Event, EventRecord
     from partnerkit.deals._model import DealRegistration, DealStatus
     from partnerkit.health import HealthScore
+    from partnerkit.incentives import Plan as IncentivePlan
+    from partnerkit.incentives import Statement, StatementStatus
     from partnerkit.ledger import Activity
     from partnerkit.partners import Partner, PartnerStatus
     from partnerkit.relationship import BusinessPlan, Certification, CheckIn, PlanStatus
@@ -43,12 +45,14 @@ __all__ = [
     "CertificationRepository",
     "CheckInRepository",
     "DealRepository",
+    "IncentivePlanRepository",
     "MembershipRepository",
     "Page",
     "PartnerRepository",
     "ProgramRepository",
     "ScoreRepository",
     "ScoringModelRepository",
+    "StatementRepository",
     "Storage",
     "StoredModel",
     "StoredProgram",
@@ -863,6 +867,94 @@ class CertificationRepository(Protocol):
 
 
 @runtime_checkable
+class IncentivePlanRepository(Protocol):
+    """Incentive plans by id, every version kept, so past statements replay.
+
+    A plan is identified by ``(plan.id, plan.version)``; a stored version never
+    changes.
+    """
+
+    def add(self, plan: IncentivePlan) -> IncentivePlan:
+        """Store a plan version; return it.
+
+        Raises:
+            AlreadyExistsError: If that id and version are stored (or staged)
+                with other content; raised by ``add`` or, when another unit of
+                work stored it meanwhile, by ``commit``. Adding the very same
+                plan again does nothing.
+        """
+        ...
+
+    def get(self, plan_id: str, *, version: int | None = None) -> IncentivePlan:
+        """The plan ``plan_id`` at ``version``; its highest version when none is given.
+
+        Raises:
+            NotFoundError: If there is no such plan (or version).
+        """
+        ...
+
+    def versions(self, plan_id: str) -> list[int]:
+        """The stored versions of ``plan_id``, ascending (``[]`` for an unknown id)."""
+        ...
+
+
+@runtime_checkable
+class StatementRepository(Protocol):
+    """Incentive statements by id (`partnerkit.incentives.statement_id`), versioned.
+
+    A statement is added once per plan, partner and period; its status and
+    payment fields change through ``update``, which checks the version.
+    """
+
+    def get(self, statement_id: str) -> Statement:
+        """The statement with id ``statement_id``.
+
+        Raises:
+            NotFoundError: If there is none.
+        """
+        ...
+
+    def add(self, statement: Statement) -> Statement:
+        """Store a new statement; return it as stored (version 1).
+
+        Raises:
+            AlreadyExistsError: If a statement with its id is stored (or staged);
+                raised by ``add`` or, when another unit of work stored it
+                meanwhile, by ``commit``.
+        """
+        ...
+
+    def update(self, statement: Statement) -> Statement:
+        """Replace the stored statement read at ``statement.version``.
+
+        Returns it as stored, with the version one higher.
+
+        Raises:
+            NotFoundError: If it is not stored.
+            StaleVersionError: If it changed since it was read (by ``update`` or
+                ``commit``).
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        partner_id: str | None = None,
+        plan_id: str | None = None,
+        status: StatementStatus | None = None,
+        period_start: datetime | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[Statement]:
+        """Statements matching every filter given, ordered by id, a page at a time.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        ...
+
+
+@runtime_checkable
 class UnitOfWork(Protocol):
     """One atomic piece of work across every repository.
 
@@ -889,6 +981,8 @@ class UnitOfWork(Protocol):
     tier_history: TierHistoryRepository
     deals: DealRepository
     models: ScoringModelRepository
+    statements: StatementRepository
+    incentive_plans: IncentivePlanRepository
     plans: BusinessPlanRepository
     check_ins: CheckInRepository
     certifications: CertificationRepository

@@ -67,16 +67,23 @@ if TYPE_CHECKING:
         CertificationRepository,
         CheckInRepository,
         DealRepository,
+        IncentivePlanRepository,
         MembershipRepository,
         PartnerRepository,
         ProgramRepository,
         ScoreRepository,
         ScoringModelRepository,
+        StatementRepository,
         TierHistoryRepository,
         UnitOfWork,
     )
 
 from partnerkit.storage._funds import _FundBudgets, _FundClaims, _FundRequests
+from partnerkit.storage._incentives import (
+    _IncentivePlans,
+    _Statements,
+    check_incentive_plans,
+)
 from partnerkit.storage._kinds import (
     _EXISTS,
     _LATEST_CHANGE,
@@ -90,12 +97,14 @@ from partnerkit.storage._kinds import (
     FUND_BUDGETS,
     FUND_CLAIMS,
     FUND_REQUESTS,
+    INCENTIVE_PLANS,
     MAX_KEYS,
     MEMBERSHIPS,
     MODELS,
     PARTNERS,
     PROGRAMS,
     SCORES,
+    STATEMENTS,
     TIER_HISTORY,
     Changes,
     Claim,
@@ -143,12 +152,14 @@ __all__ = [
     "FUND_BUDGETS",
     "FUND_CLAIMS",
     "FUND_REQUESTS",
+    "INCENTIVE_PLANS",
     "MAX_KEYS",
     "MEMBERSHIPS",
     "MODELS",
     "PARTNERS",
     "PROGRAMS",
     "SCORES",
+    "STATEMENTS",
     "TIER_HISTORY",
     "Changes",
     "Claim",
@@ -199,6 +210,8 @@ class _StagedUnitOfWork:
         self.fund_budgets: FundBudgetRepository = _FundBudgets(self)
         self.fund_requests: FundRequestRepository = _FundRequests(self)
         self.fund_claims: FundClaimRepository = _FundClaims(self)
+        self.statements: StatementRepository = _Statements(self)
+        self.incentive_plans: IncentivePlanRepository = _IncentivePlans(self)
 
     def __enter__(self) -> _StagedUnitOfWork:
         return self
@@ -265,6 +278,8 @@ class _StagedUnitOfWork:
                 writes += self._check_history(reads)
             elif kind is MODELS:
                 writes += self._check_models(reads)
+            elif kind is INCENTIVE_PLANS:
+                writes += check_incentive_plans(reads, self._stages[kind.name].records)
             else:
                 writes += self._check_appends(reads, kind)
         self._check_members(reads, writes)

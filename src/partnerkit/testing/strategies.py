@@ -63,6 +63,14 @@ from partnerkit.testing._health import (
     overrides,
     scoring_models,
 )
+from partnerkit.testing._incentives import (
+    incentive_activities,
+    incentive_bands,
+    incentive_plans,
+    incentive_rules,
+    incentive_statements,
+    statement_periods,
+)
 from partnerkit.testing._tiers import (
     benefits,
     downgrade_proposals,
@@ -109,6 +117,11 @@ __all__ = [
     "hostnames",
     "ids",
     "improvable_metrics",
+    "incentive_activities",
+    "incentive_bands",
+    "incentive_plans",
+    "incentive_rules",
+    "incentive_statements",
     "matches",
     "measures",
     "memberships",
@@ -128,6 +141,7 @@ __all__ = [
     "review_runs",
     "scoring_models",
     "slugs",
+    "statement_periods",
     "tier_assignments",
     "tier_decisions",
     "tier_evidence",

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: The schema version this release creates and reads.
-SCHEMA_VERSION: Final = 6
+SCHEMA_VERSION: Final = 7
 
 metadata: Final = sa.MetaData()
 
@@ -254,6 +254,28 @@ sa.Table(
     sa.Index("partnerkit_fund_claims_by_budget", "budget_id", "status", "id"),
     sa.Index("partnerkit_fund_claims_by_partner", "partner_id", "status", "id"),
 )
+# Schema version 7: incentive statements, one per plan, partner and period, and
+# every version of every incentive plan.
+sa.Table(
+    "partnerkit_incentive_statements",
+    metadata,
+    _text("id", primary_key=True),
+    _text("plan_id"),
+    _text("partner_id"),
+    sa.Column("period_start", _INSTANT, nullable=False),
+    _text("status"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_incentive_statements_by_partner", "partner_id", "id"),
+    sa.Index("partnerkit_incentive_statements_by_plan", "plan_id", "period_start", "id"),
+)
+sa.Table(
+    "partnerkit_incentive_plans",
+    metadata,
+    _text("plan_id", primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+)
 # seq is the recording order ("oldest first").
 sa.Table(
     "partnerkit_outbox",
@@ -283,6 +305,8 @@ TABLE_NAMES: Final = {
     "fund_budgets": "partnerkit_fund_budgets",
     "fund_requests": "partnerkit_fund_requests",
     "fund_claims": "partnerkit_fund_claims",
+    "incentive_statements": "partnerkit_incentive_statements",
+    "incentive_plans": "partnerkit_incentive_plans",
     "events": "partnerkit_outbox",
 }
 
@@ -366,6 +390,7 @@ _RELATIONSHIP: Final = (
     "partnerkit_certifications",
 )
 _FUNDS: Final = ("partnerkit_fund_budgets", "partnerkit_fund_requests", "partnerkit_fund_claims")
+_INCENTIVES: Final = ("partnerkit_incentive_statements", "partnerkit_incentive_plans")
 
 #: Upgrade steps: ``UPGRADES[n]`` takes a database from version ``n`` to ``n + 1``,
 #: inside the transaction that also records the new version.
@@ -375,6 +400,7 @@ UPGRADES: Final[dict[int, Callable[[sa.Connection], None]]] = {
     3: _create("partnerkit_event_leases"),
     4: _create(*_RELATIONSHIP),
     5: _create(*_FUNDS),
+    6: _create(*_INCENTIVES),
 }
 # The tables each version added to those of the version before it.
 _ADDED_IN: Final[dict[int, frozenset[str]]] = {
@@ -383,6 +409,7 @@ _ADDED_IN: Final[dict[int, frozenset[str]]] = {
     4: frozenset({"partnerkit_event_leases"}),
     5: frozenset(_RELATIONSHIP),
     6: frozenset(_FUNDS),
+    7: frozenset(_INCENTIVES),
 }
 _ALL: Final = frozenset(TABLE_NAMES.values()) | {"partnerkit_schema"}
 #: The tables a database of each version has (what an upgrade may expect).

@@ -324,6 +324,35 @@ MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (
         "CREATE INDEX fund_claims_by_budget ON fund_claims (budget_id, status, id)",
         "CREATE INDEX fund_claims_by_partner ON fund_claims (partner_id, status, id)",
     ),
+    (
+        # Incentive statements, one per plan, partner and period; period_start holds
+        # whole microseconds since 1970-01-01 UTC.
+        """
+        CREATE TABLE incentive_statements (
+            id TEXT PRIMARY KEY NOT NULL,
+            plan_id TEXT NOT NULL,
+            partner_id TEXT NOT NULL,
+            period_start INTEGER NOT NULL,
+            status TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            json TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX incentive_statements_by_partner ON incentive_statements (partner_id, id)",
+        (
+            "CREATE INDEX incentive_statements_by_plan"
+            " ON incentive_statements (plan_id, period_start, id)"
+        ),
+        # Every version of every incentive plan, so that past statements replay.
+        """
+        CREATE TABLE incentive_plans (
+            plan_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            json TEXT NOT NULL,
+            UNIQUE (plan_id, version)
+        )
+        """,
+    ),
 )
 #: The tables each migration creates; a database at user_version N has those of 1..N.
 MIGRATION_TABLES: Final = (
@@ -336,6 +365,7 @@ MIGRATION_TABLES: Final = (
     frozenset({"event_leases"}),
     frozenset({"business_plans", "check_ins", "certifications"}),
     frozenset({"fund_budgets", "fund_requests", "fund_claims"}),
+    frozenset({"incentive_statements", "incentive_plans"}),
 )
 
 

@@ -25,6 +25,8 @@ from partnerkit.deals._model import DealRegistration
 from partnerkit.errors import StorageError, ValidationError
 from partnerkit.funds import FundBudget, FundClaim, FundRequest
 from partnerkit.health import HealthScore, ScoringModel
+from partnerkit.incentives import Plan as IncentivePlan
+from partnerkit.incentives import Statement
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
 from partnerkit.relationship import BusinessPlan, Certification, CheckIn
@@ -101,6 +103,7 @@ _INSTANTS: Final = frozenset(
         "valid_from",
         "valid_until",
         "protection_until",
+        "period_start",
         "recorded_at",
         "leased_until",
         "held_at",
@@ -282,6 +285,19 @@ def _model(row: Sequence[Any]) -> StoredModel:
             f"{model.version}; the database was changed outside partnerkit: restore it"
         )
     return StoredModel(model, int(row[1]), retired=bool(row[2]))
+
+
+_PLAN: Final = _Decoder(IncentivePlan, "incentive plan", lambda row: f"{row[0]} v{row[1]}")
+
+
+def _incentive_plan(row: Sequence[Any]) -> IncentivePlan:
+    plan: IncentivePlan = _PLAN(row)
+    if (plan.id, plan.version) != (row[0], row[1]):
+        raise StorageError(
+            f"the stored incentive plan {row[0]!r} v{row[1]} holds {plan.id!r} "
+            f"v{plan.version}; the database was changed outside partnerkit: restore it"
+        )
+    return plan
 
 
 def _score_key(row: Sequence[Any]) -> str:
@@ -502,6 +518,33 @@ TABLES: Final = {
         ),
         "id, json",
         _Decoder(FundClaim, "fund claim", _slashed),
+    ),
+    "incentive_statements": Table(
+        "incentive_statements",
+        "incentive statement",
+        ("id",),
+        ("id", "plan_id", "partner_id", "period_start", "status", "version", "json"),
+        lambda s: (
+            s.id,
+            s.plan_id,
+            s.partner_id,
+            micros(s.period_start),
+            str(s.status),
+            s.version,
+            model_document(s),
+        ),
+        "id, json",
+        _Decoder(Statement, "incentive statement", lambda row: str(row[0])),
+    ),
+    # Every version of every plan, side by side.
+    "incentive_plans": Table(
+        "incentive_plans",
+        "incentive plan",
+        ("plan_id", "version"),
+        ("plan_id", "version", "json"),
+        lambda p: (p.id, p.version, model_document(p)),
+        "plan_id, version, json",
+        _incentive_plan,
     ),
     # seq is the recording order ("oldest first").
     "events": Table(

@@ -47,6 +47,10 @@ slow database or a loaded machine never turns into a failure. Requires the
 from partnerkit.testing.conformance._activities import ActivityLedgerContract
 from partnerkit.testing.conformance._deals import DealRepositoryContract
 from partnerkit.testing.conformance._funds import FundRepositoryContract
+from partnerkit.testing.conformance._incentives import (
+    IncentivePlanRepositoryContract,
+    StatementRepositoryContract,
+)
 from partnerkit.testing.conformance._memberships import MembershipRepositoryContract
 from partnerkit.testing.conformance._models import ScoringModelRepositoryContract
 from partnerkit.testing.conformance._partners import PartnerRepositoryContract
@@ -60,12 +64,14 @@ __all__ = [
     "ActivityLedgerContract",
     "DealRepositoryContract",
     "FundRepositoryContract",
+    "IncentivePlanRepositoryContract",
     "MembershipRepositoryContract",
     "PartnerRepositoryContract",
     "ProgramRepositoryContract",
     "RelationshipRepositoryContract",
     "ScoreRepositoryContract",
     "ScoringModelRepositoryContract",
+    "StatementRepositoryContract",
     "StorageContract",
     "TierHistoryContract",
     "UnitOfWorkContract",
@@ -83,6 +89,8 @@ class StorageContract(
     ScoringModelRepositoryContract,
     RelationshipRepositoryContract,
     FundRepositoryContract,
+    StatementRepositoryContract,
+    IncentivePlanRepositoryContract,
     UnitOfWorkContract,
 ):
     """Every contract at once: what a complete partnerkit store must pass.

@@ -1,0 +1,1118 @@
+"""Statements: what a partner earned under a plan in one period, line by line.
+
+How a statement is computed, for one partner and one period ``[start, end)``:
+
+1. **Credit.** Each activity is credited to the partners its ``split`` attribute
+   names (``"ptn_a:60;ptn_b:40"``; without one, to its own partner). Money is
+   split with `Money.allocate`, so the shares add up to the cent; units and deals
+   are split as whole units by the same largest-remainder rule.
+2. **Home period.** An activity counts in the period it occurred in, unless it
+   was recorded (its ``recorded_at`` attribute) after that period's cut-off
+   (period end + the plan's grace): then it counts in the period it was recorded
+   in. A statement reads only what was recorded by its own cut-off.
+3. **Reversals.** An activity of the plan's reversal kind names the activity it
+   reverses (``reverses``). Reversed in its own period, the activity is simply
+   not counted. Reversed later, the statement of the reversal's period gets a
+   **clawback** line per rule: what the original period paid minus what it would
+   have paid without the reversed activities.
+4. **Rules.** Each rule filters by kind, product and SPIFF dates, measures the
+   basis (minus the prior window's for growth rules), walks its bands (marginal
+   or retroactive, with bands a partner's tier does not earn folded into the
+   band below) and caps the result. Every line is rounded to the currency's minor
+   unit once, so the total is exactly the sum of the lines.
+
+Every line keeps the ids of the activities it came from, and the statement keeps
+every activity id it read (`Statement.inputs`): `replay` recomputes a statement
+from those activities and the plan version that made it, to the cent.
+"""
+
+from __future__ import annotations
+
+import bisect
+import enum
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Final, NamedTuple
+
+import attrs
+
+from partnerkit._base.checks import a_slug, an_id, check_fields, check_items, one_of, optional
+from partnerkit._base.money import Money, format_value, to_decimal
+from partnerkit._base.time import parse_datetime, to_utc
+from partnerkit._base.trusted import trusted
+from partnerkit.errors import PartnerkitError, Problems, ValidationError
+from partnerkit.incentives._plan import BandMode, Basis, Plan, RewardKind, Rule
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from partnerkit.ledger import Activity
+
+__all__ = [
+    "LineKind",
+    "Statement",
+    "StatementLine",
+    "StatementPeriod",
+    "StatementStatus",
+    "compute_statement",
+    "due_periods",
+    "period_containing",
+    "replay",
+    "run_statements",
+    "split_money",
+    "statement_id",
+]
+
+_ZERO: Final = Decimal(0)
+_HUNDRED: Final = Decimal(100)
+
+
+class LineKind(enum.StrEnum):
+    """What a statement line is."""
+
+    REWARD = "reward"
+    """Earned under a rule's bands."""
+    CAP = "cap"
+    """Takes back what a rule earned above its cap (negative)."""
+    CLAWBACK = "clawback"
+    """Takes back what an earlier period paid for activities reversed since (negative)."""
+
+
+class StatementStatus(enum.StrEnum):
+    """Where a statement is on its way to payment."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    PAID = "paid"
+
+
+@attrs.frozen
+class StatementPeriod:
+    """One period of a plan's cadence: ``start <= t < end`` (aware, UTC)."""
+
+    start: datetime
+    end: datetime
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "start", to_utc(self.start, "start"))
+        object.__setattr__(self, "end", to_utc(self.end, "end"))
+        if self.end <= self.start:
+            raise ValidationError.single("end", "a period must end after it starts")
+
+    def __str__(self) -> str:
+        return f"{self.start.date().isoformat()} to {self.end.date().isoformat()}"
+
+
+def period_containing(plan: Plan, instant: datetime) -> StatementPeriod:
+    """The period of ``plan`` that ``instant`` falls in.
+
+    Raises:
+        ValidationError: If the plan's cadence has no period around ``instant``.
+    """
+    moment = to_utc(instant, "instant")
+    start = plan.cadence.previous_before(moment, inclusive=True)
+    end = plan.cadence.next_after(moment)
+    if start is None or end is None:
+        raise ValidationError.single(
+            "instant", f"{moment.isoformat()} falls outside the periods of plan {plan.id!r}"
+        )
+    return StatementPeriod(start, end)
+
+
+def due_periods(plan: Plan, since: datetime, as_of: datetime) -> list[StatementPeriod]:
+    """The periods starting at or after ``since`` whose statement is due by ``as_of``.
+
+    A statement is due once its period ended ``plan.calculation_lag`` ago.
+    """
+    lower = to_utc(since, "since")
+    upper = to_utc(as_of, "as_of")
+    starts = plan.cadence.between(lower, upper)
+    found = []
+    for start in starts:
+        end = plan.cadence.next_after(start)
+        if end is not None and end + plan.calculation_lag <= upper:
+            found.append(StatementPeriod(start, end))
+    return found
+
+
+def statement_id(plan_id: str, partner_id: str, period_start: datetime) -> str:
+    """The id of a partner's statement under a plan for the period starting then."""
+    return f"{plan_id}/{partner_id}/{period_start.date().isoformat()}"
+
+
+@attrs.frozen
+class StatementLine:
+    """One line of a statement, traced to the activities it came from.
+
+    Attributes:
+        rule: The rule's id.
+        kind: `LineKind`.
+        amount: What the line adds (negative for caps and clawbacks).
+        explanation: The line in words ("5% on 12,000.00 USD above 10,000.00 USD
+            because gold earns band 2").
+        sources: The ids of the activities the line came from.
+        band: The band (1-based) a reward line applied, if any.
+        measure: The part of the measure the line applied to (money amount or
+            count); zero for caps and clawbacks.
+        baseline: For growth rules, the ids of the prior window's activities.
+    """
+
+    rule: str
+    kind: LineKind
+    amount: Money
+    explanation: str
+    sources: tuple[str, ...] = ()
+    band: int | None = None
+    measure: Decimal = _ZERO
+    baseline: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        problems = Problems()
+        check_fields(self, problems, {"rule": a_slug("rule id"), "kind": one_of(LineKind)})
+        if not isinstance(self.amount, Money):
+            problems.add("amount", "expected Money")
+        for name in ("sources", "baseline"):
+            items = check_items(getattr(self, name), name, problems, str, expected="an id")
+            object.__setattr__(self, name, items)
+        problems.raise_if_any()
+
+
+@attrs.frozen
+class Statement:
+    """What one partner earned under one plan version in one period.
+
+    Attributes:
+        plan_id: The plan.
+        plan_version: The plan version that computed it (`replay` needs it).
+        partner_id: Whose statement it is.
+        period_start: The period's first instant.
+        period_end: The instant after its last.
+        currency: The plan's currency.
+        tier: The partner's tier the bands were read with, if any.
+        lines: The lines, rule by rule in plan order, clawbacks last.
+        total: Exactly the sum of the lines' amounts.
+        inputs: The ids of every activity the computation read, sorted.
+        notes: What was left out and why (another currency, a missing
+            attribute, a reversal of an unknown activity).
+        due_at: When it is computed: period end plus the calculation lag.
+        payable_at: When it may be paid: period end plus the hold.
+        status: `StatementStatus`; services move it on.
+        version: The stored version (0 before it is first stored).
+        approved_by: Who approved it.
+        paid_by: Who paid it.
+        payment_reference: The finance system's reference for the payment.
+    """
+
+    plan_id: str
+    plan_version: int
+    partner_id: str
+    period_start: datetime
+    period_end: datetime
+    currency: str
+    tier: str | None
+    lines: tuple[StatementLine, ...]
+    total: Money
+    inputs: tuple[str, ...]
+    notes: tuple[str, ...]
+    due_at: datetime
+    payable_at: datetime
+    status: StatementStatus = StatementStatus.DRAFT
+    version: int = 0
+    approved_by: str | None = None
+    paid_by: str | None = None
+    payment_reference: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        problems = Problems()
+        check_fields(
+            self,
+            problems,
+            {
+                "plan_id": an_id,
+                "partner_id": an_id,
+                "period_start": lambda value: to_utc(value, ""),
+                "period_end": lambda value: to_utc(value, ""),
+                "due_at": lambda value: to_utc(value, ""),
+                "payable_at": lambda value: to_utc(value, ""),
+                "status": one_of(StatementStatus),
+                "approved_by": optional(an_id),
+                "paid_by": optional(an_id),
+            },
+        )
+        lines = check_items(self.lines, "lines", problems, StatementLine)
+        object.__setattr__(self, "lines", lines)
+        for name in ("inputs", "notes"):
+            object.__setattr__(self, name, check_items(getattr(self, name), name, problems, str))
+        for name in ("plan_version", "version"):
+            value = getattr(self, name)
+            if type(value) is not int or value < (1 if name == "plan_version" else 0):
+                problems.add(name, "expected a whole number")
+        problems.raise_if_any()
+        try:
+            total = Money.sum((line.amount for line in lines), currency=self.currency)
+        except PartnerkitError as error:
+            raise ValidationError.single(
+                "lines", f"line amounts must be in {self.currency}: {error}"
+            ) from None
+        if not isinstance(self.total, Money) or self.total != total:
+            raise ValidationError.single(
+                "total", f"must be the sum of the lines, {total}; got {self.total}"
+            )
+
+    @property
+    def id(self) -> str:
+        """`statement_id` of the statement: plan, partner and period start."""
+        return statement_id(self.plan_id, self.partner_id, self.period_start)
+
+    @property
+    def period(self) -> StatementPeriod:
+        """The statement's period."""
+        return StatementPeriod(self.period_start, self.period_end)
+
+    def explain(self) -> str:
+        """The statement in words, one line per statement line, total last."""
+        head = f"{self.partner_id}, plan {self.plan_id} v{self.plan_version}, {self.period}"
+        body = [f"  {line.amount}: {line.explanation}" for line in self.lines]
+        body += [f"  note: {note}" for note in self.notes]
+        return "\n".join([head, *body, f"  total {self.total}"])
+
+
+# -- crediting ----------------------------------------------------------------
+
+
+def _parse_split(text: object, activity_id: str) -> list[tuple[str, Decimal]] | str:
+    """``"ptn_a:60;ptn_b:40"`` as ``[(partner, ratio), ...]``, or why it cannot be read."""
+    if not isinstance(text, str):
+        return f"activity {activity_id}: the split attribute must be text like 'ptn_a:60;ptn_b:40'"
+    shares = []
+    for part in text.replace(",", ";").split(";"):
+        partner, _, ratio = part.strip().partition(":")
+        try:
+            number = Decimal(ratio.strip())
+        except ArithmeticError:
+            number = Decimal(-1)
+        if not partner.strip() or not number.is_finite() or number < 0:
+            return (
+                f"activity {activity_id}: cannot read the split {text!r}; "
+                f"write it like 'ptn_a:60;ptn_b:40'"
+            )
+        shares.append((partner.strip(), number))
+    if not any(ratio for _, ratio in shares):
+        return f"activity {activity_id}: the split {text!r} gives every partner 0"
+    return shares
+
+
+def split_money(amount: Money, shares: Mapping[str, Decimal | int | str]) -> dict[str, Money]:
+    """Split ``amount`` between partners in proportion to ``shares``, to the cent.
+
+    The parts add up to exactly ``amount`` (`Money.allocate`: leftover cents go to
+    the largest remainders, the first partner listed first on ties).
+
+    Raises:
+        ValidationError: If a share is negative or every share is zero.
+    """
+    parts = amount.allocate(list(shares.values()))
+    return dict(zip(shares, parts, strict=True))
+
+
+#: One activity's credit to one partner: (activity, money amount or None, its
+#: currency or None, quantity, margin amount or None), splits applied.
+_Entry = tuple["Activity", Decimal | None, str | None, int, Decimal | None]
+
+
+def _recorded(activity: Activity) -> datetime:
+    text = activity.attributes.get("recorded_at")
+    if text is None:
+        return activity.occurred_at
+    try:
+        recorded = parse_datetime(text, "recorded_at")  # type: ignore[arg-type]
+    except ValidationError:
+        return activity.occurred_at
+    return max(recorded, activity.occurred_at)
+
+
+class _Facts(NamedTuple):
+    """What every statement of one period shares."""
+
+    cutoff: datetime
+    due_at: datetime
+    payable_at: datetime
+    #: The earliest instant a statement of the period reads without reversals.
+    lower: datetime
+
+
+class _RuleFacts(NamedTuple):
+    """A rule's filters, ready for the loop over activities."""
+
+    kinds: frozenset[str]
+    spiff_start: datetime | None
+    spiff_end: datetime | None
+    include: frozenset[str]
+    exclude: frozenset[str]
+    counts: bool
+    margin: bool
+
+
+class _Calendar:
+    """What one run shares: period boundaries, period facts, rule filters, split shares.
+
+    Computing these once per run instead of once per partner is most of what makes
+    a population's statements fast.
+    """
+
+    __slots__ = ("_bands", "_edges", "_facts", "_growth", "_plan", "_rules", "splits")
+
+    def __init__(self, plan: Plan) -> None:
+        self._plan = plan
+        self._edges: list[datetime] = []
+        self._facts: dict[datetime, _Facts] = {}
+        self._rules: dict[str, _RuleFacts] = {}
+        self._growth: dict[tuple[str, datetime], tuple[datetime, datetime]] = {}
+        self._bands: dict[tuple[str, str | None], list[_Band]] = {}
+        #: Activity id -> each partner's share, or why it cannot be split.
+        self.splits: dict[str, dict[str, tuple[Decimal | None, int, Decimal | None]] | str] = {}
+
+    def period(self, instant: datetime) -> tuple[datetime, datetime]:
+        """The ``(start, end)`` of the period holding ``instant``."""
+        edges = self._edges
+        if not (edges and edges[0] <= instant < edges[-1]):
+            found = period_containing(self._plan, instant)
+            low = found.start if not edges else min(found.start, edges[0])
+            high = found.end if not edges else max(found.end, edges[-1])
+            edges = self._edges = [*self._plan.cadence.between(low, high), high]
+        index = bisect.bisect_right(edges, instant)
+        return edges[index - 1], edges[index]
+
+    def facts(self, start: datetime, end: datetime) -> _Facts:
+        """The cut-off, dates and earliest instant read of the period ``[start, end)``."""
+        found = self._facts.get(start)
+        if found is None:
+            plan = self._plan
+            lower = min(
+                [start, *(start - rule.growth for rule in plan.rules if rule.growth is not None)]
+            )
+            found = _Facts(end + plan.grace, end + plan.calculation_lag, end + plan.hold, lower)
+            self._facts[start] = found
+        return found
+
+    def growth(self, rule: Rule, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+        """A growth rule's prior window for the period ``[start, end)``."""
+        key = (rule.id, start)
+        found = self._growth.get(key)
+        if found is None:
+            assert rule.growth is not None  # noqa: S101 - only growth rules ask
+            found = self._growth[key] = (start - rule.growth, end - rule.growth)
+        return found
+
+    def bands(self, rule: Rule, tier: str | None) -> list[_Band]:
+        """The bands a partner in ``tier`` earns under ``rule``."""
+        key = (rule.id, tier)
+        found = self._bands.get(key)
+        if found is None:
+            found = self._bands[key] = _effective_bands(rule, tier, self._plan.currency)
+        return found
+
+    def rule(self, rule: Rule) -> _RuleFacts:
+        """``rule``'s filters as sets and instants."""
+        found = self._rules.get(rule.id)
+        if found is None:
+            spiff_start, spiff_end = rule.window()
+            found = _RuleFacts(
+                frozenset(rule.kinds),
+                spiff_start,
+                spiff_end,
+                frozenset(rule.products),
+                frozenset(rule.exclude_products),
+                rule.basis.counts,
+                rule.basis is Basis.MARGIN,
+            )
+            self._rules[rule.id] = found
+        return found
+
+
+class _Context:
+    """What computing one partner's statement needs besides the activities."""
+
+    __slots__ = ("calendar", "notes", "plan", "read", "tier")
+
+    def __init__(self, plan: Plan, tier: str | None, calendar: _Calendar) -> None:
+        self.plan = plan
+        self.tier = tier
+        self.calendar = calendar
+        self.notes: list[str] = []
+        self.read: set[str] = set()
+
+    def note(self, activity_id: str, text: str) -> None:
+        """Note why an activity was left out; it is an input, so a replay notes it too."""
+        self.notes.append(text)
+        self.read.add(activity_id)
+
+
+def _margin(activity: Activity, context: _Context) -> Decimal | None:
+    raw = activity.attributes.get("margin")
+    if raw is None:
+        return None
+    try:
+        if isinstance(raw, bool):
+            raise ValidationError.single("margin", "expected a number")
+        return to_decimal(raw, "margin")
+    except ValidationError:
+        context.note(activity.id, f"activity {activity.id}: its margin {raw!r} is not a number")
+        return None
+
+
+def _shares(
+    activity: Activity,
+    split: object,
+    money: Decimal | None,
+    currency: str | None,
+    *,
+    quantity: int,
+    margin: Decimal | None,
+) -> dict[str, tuple[Decimal | None, int, Decimal | None]] | str:
+    """Each named partner's share of a split activity, or why it cannot be split."""
+    shares = _parse_split(split, activity.id)
+    if isinstance(shares, str):
+        return shares
+    ratios = [ratio for _, ratio in shares]
+    names = [name for name, _ in shares]
+    try:
+        moneys: list[Decimal | None] = [None] * len(names)
+        margins: list[Decimal | None] = [None] * len(names)
+        if money is not None and currency is not None:
+            moneys = [part.amount for part in Money(money, currency).allocate(ratios)]
+            if margin is not None:
+                margins = [part.amount for part in Money(margin, currency).allocate(ratios)]
+    except ValidationError:
+        return (
+            f"activity {activity.id}: its money has more decimals than {currency} uses; not split"
+        )
+    # Whole units split by the same largest-remainder rule as money: counted in a
+    # currency without minor units, each unit is one "cent".
+    units = [part.minor_units for part in Money.from_minor_units(quantity, "JPY").allocate(ratios)]
+    found: dict[str, tuple[Decimal | None, int, Decimal | None]] = {}
+    for name, part, count, margin_part in zip(names, moneys, units, margins, strict=True):
+        if name not in found:
+            found[name] = (part, count, margin_part)
+    return found
+
+
+def _credit(partner_id: str, activities: Iterable[Activity], context: _Context) -> list[_Entry]:
+    """Each activity's credit to ``partner_id``, splits applied."""
+    credited: list[_Entry] = []
+    splits = context.calendar.splits
+    for activity in activities:
+        value = activity.value
+        money = value.amount if type(value) is Money else None
+        currency = value.currency if type(value) is Money else None
+        attributes = activity.attributes
+        units = attributes.get("units", 1) if attributes else 1
+        quantity = units if type(units) is int and units >= 0 else 1
+        margin = None if "margin" not in attributes else _margin(activity, context)
+        split = attributes.get("split") if attributes else None
+        if split is None:
+            if activity.partner_id == partner_id:
+                credited.append((activity, money, currency, quantity, margin))
+            continue
+        shares = splits.get(activity.id)
+        if shares is None:
+            shares = _shares(activity, split, money, currency, quantity=quantity, margin=margin)
+            splits[activity.id] = shares
+        if isinstance(shares, str):
+            if activity.partner_id == partner_id:
+                context.note(activity.id, shares)
+            continue
+        share = shares.get(partner_id)
+        if share is not None:
+            credited.append((activity, share[0], currency, share[1], share[2]))
+    return credited
+
+
+# -- rules ---------------------------------------------------------------------
+
+
+class _Measured:
+    __slots__ = ("ids", "measure", "money")
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.measure = _ZERO
+        self.money = _ZERO
+
+
+def _measure(
+    rule: Rule,
+    entries: Sequence[_Entry],
+    start: datetime,
+    end: datetime,
+    context: _Context,
+) -> _Measured:
+    """The rule's measure over the entries occurring in ``[start, end)``."""
+    result = _Measured()
+    kinds, spiff_start, spiff_end, include, exclude, counts, margin = context.calendar.rule(rule)
+    currency = context.plan.currency
+    for activity, value, money_currency, quantity, margin_value in entries:
+        if activity.kind not in kinds:
+            continue
+        occurred = activity.occurred_at
+        if not start <= occurred < end:
+            continue
+        if spiff_start is not None and occurred < spiff_start:
+            continue
+        if spiff_end is not None and occurred >= spiff_end:
+            continue
+        if include or exclude:
+            product = activity.attributes.get("product")
+            if (include and product not in include) or (exclude and product in exclude):
+                continue
+        money = margin_value if margin else value
+        if margin and money is None:
+            context.note(
+                activity.id,
+                f"activity {activity.id}: no margin attribute; not counted in {rule.id}",
+            )
+            continue
+        if money is not None and money_currency != currency:
+            context.note(
+                activity.id,
+                f"activity {activity.id}: {money_currency} is not the plan's {currency}; "
+                f"not counted in {rule.id}",
+            )
+            continue
+        if money is None and (not counts or rule.reward is RewardKind.PERCENTAGE):
+            context.note(
+                activity.id, f"activity {activity.id}: no money value; not counted in {rule.id}"
+            )
+            continue
+        result.ids.append(activity.id)
+        result.measure += quantity if counts else money  # type: ignore[operator]
+        if money is not None:
+            result.money += money
+    return result
+
+
+class _Band(NamedTuple):
+    """A band a partner earns, with the words explanations use for it."""
+
+    number: int
+    above: Decimal
+    rate: Decimal
+    above_text: str
+    rate_text: str
+    why: str
+
+
+def _effective_bands(rule: Rule, tier: str | None, currency: str) -> list[_Band]:
+    """The bands ``tier`` earns; the others fold into the band below."""
+    return [
+        _Band(
+            number,
+            band.above,
+            band.rate,
+            _unit(rule, band.above, currency),
+            rule.describe_band(number - 1)
+            if rule.reward is RewardKind.PERCENTAGE
+            else format_value(Money._trusted(band.rate, currency)),
+            _why(number, bool(band.tiers), tier),
+        )
+        for number, band in enumerate(rule.bands, 1)
+        if band.earned_by(tier)
+    ]
+
+
+def _unit(rule: Rule, value: Decimal, currency: str) -> str:
+    if rule.basis is Basis.DEALS_WON:
+        return f"{format_value(value)} deal{'' if value == 1 else 's'}"
+    if rule.basis is Basis.UNITS:
+        return f"{format_value(value)} unit{'' if value == 1 else 's'}"
+    return str(Money._trusted(value, currency))
+
+
+def _why(number: int, restricted: bool, tier: str | None) -> str:
+    if restricted and tier is not None:
+        return f"because {tier} earns band {number}"
+    return f"(band {number})"
+
+
+#: One reward a rule's bands give: (amount, text, band number, measure portion).
+_Award = tuple[Money, str, int, Decimal]
+
+
+def _top_award(
+    rule: Rule, band: _Band, measure: Decimal, money: Decimal, *, currency: str
+) -> _Award:
+    """A fixed or retroactive reward: the highest band reached pays on everything."""
+    reached = f"as {_unit(rule, measure, currency)} is above {band.above_text} {band.why}"
+    rate_money = Money._trusted(band.rate, currency)
+    if rule.reward is RewardKind.FIXED:
+        amount = rate_money.rounded()
+        return amount, f"fixed {amount} {reached}", band.number, measure
+    if rule.reward is RewardKind.PERCENTAGE:
+        amount = Money._trusted(money, currency).multiply(band.rate / _HUNDRED)
+        text = f"{band.rate_text} on all {Money._trusted(money, currency)}"
+        if rule.basis.counts:
+            text += f" for {_unit(rule, measure, currency)}"
+        return amount, f"{text}, {reached}", band.number, measure
+    amount = rate_money.multiply(measure)
+    text = f"{band.rate_text} each on all {_unit(rule, measure, currency)}"
+    return amount, f"{text}, {reached}", band.number, measure
+
+
+def _marginal_awards(
+    rule: Rule, bands: list[_Band], measure: Decimal, money: Decimal, *, currency: str
+) -> list[_Award]:
+    """Marginal rewards: each band pays on the part of the measure within it."""
+    awards = []
+    counts = rule.basis.counts
+    percentage = rule.reward is RewardKind.PERCENTAGE
+    for position, band in enumerate(bands):
+        above = band.above
+        upper = bands[position + 1].above if position + 1 < len(bands) else None
+        portion = measure - above if upper is None else min(measure, upper) - above
+        if portion <= 0:
+            continue
+        if percentage:
+            # A count basis pays on the money of the units in the band: their share
+            # of the period's money.
+            share = money * portion / measure if counts else portion
+            on = Money._trusted(share, currency)
+            amount = on.multiply(band.rate / _HUNDRED)
+            text = f"{band.rate_text} on {on.rounded() if counts else on}"
+            if counts:
+                text += f" for {_unit(rule, portion, currency)}"
+        else:
+            amount = Money._trusted(band.rate, currency).multiply(portion)
+            text = f"{band.rate_text} each on {_unit(rule, portion, currency)}"
+        awards.append((amount, f"{text} above {band.above_text} {band.why}", band.number, portion))
+    return awards
+
+
+def _rule_lines(
+    rule: Rule,
+    current: _Measured,
+    prior: _Measured | None,
+    context: _Context,
+) -> list[StatementLine]:
+    """The lines one rule earns on its measure (and prior window, for growth)."""
+    currency = context.plan.currency
+    measure, money = current.measure, current.money
+    prefix = ""
+    if prior is not None:
+        measure = max(_ZERO, measure - prior.measure)
+        money = max(_ZERO, money - prior.money)
+        prefix = (
+            f"growth of {_unit(rule, measure, currency)} over the "
+            f"{_unit(rule, prior.measure, currency)} of the prior window: "
+        )
+    bands = context.calendar.bands(rule, context.tier)
+    reached = [band for band in bands if measure > band.above]
+    if not reached:
+        return []
+    if rule.reward is RewardKind.FIXED or rule.mode is BandMode.RETROACTIVE:
+        awards = [_top_award(rule, reached[-1], measure, money, currency=currency)]
+    else:
+        awards = _marginal_awards(rule, bands, measure, money, currency=currency)
+    sources = tuple(current.ids)
+    baseline = tuple(prior.ids) if prior is not None else ()
+    lines = [
+        trusted(
+            StatementLine,
+            rule=rule.id,
+            kind=LineKind.REWARD,
+            amount=amount,
+            explanation=f"{rule.label}: {prefix}{text}",
+            sources=sources,
+            band=number,
+            measure=portion,
+            baseline=baseline,
+        )
+        for amount, text, number, portion in awards
+    ]
+    earned = sum((line.amount for line in lines), Money.zero(currency))
+    if rule.cap is not None and earned.amount > rule.cap:
+        cap = Money._trusted(rule.cap, currency).rounded()
+        lines.append(
+            trusted(
+                StatementLine,
+                rule=rule.id,
+                kind=LineKind.CAP,
+                amount=cap - earned,
+                explanation=(
+                    f"{rule.label}: capped at {cap} a period; {earned} earned, "
+                    f"{earned - cap} above the cap not paid"
+                ),
+                sources=sources,
+                band=None,
+                measure=_ZERO,
+                baseline=baseline,
+            )
+        )
+    return lines
+
+
+def _rules_total(
+    entries: Sequence[_Entry],
+    start: datetime,
+    end: datetime,
+    context: _Context,
+) -> dict[str, tuple[Money, list[StatementLine]]]:
+    """Each rule's lines and their sum over entries (already limited to the period)."""
+    found = {}
+    for rule in context.plan.rules:
+        current = _measure(rule, entries, start, end, context)
+        prior = None
+        if rule.growth is not None:
+            low, high = context.calendar.growth(rule, start, end)
+            prior = _measure(rule, entries, low, high, context)
+        # Read even when nothing is earned: a growth rule earns nothing because of
+        # its prior window, and a replay must see that window too.
+        context.read.update(current.ids)
+        if prior is not None:
+            context.read.update(prior.ids)
+        lines = _rule_lines(rule, current, prior, context)
+        total = sum((line.amount for line in lines), Money.zero(context.plan.currency))
+        found[rule.id] = (total, lines)
+    return found
+
+
+def _home(activity: Activity, recorded: datetime, context: _Context) -> datetime:
+    """The start of the period ``activity`` counts in (see the module docstring)."""
+    start, end = context.calendar.period(activity.occurred_at)
+    if recorded > context.calendar.facts(start, end).cutoff:
+        start, _ = context.calendar.period(recorded)
+    return start
+
+
+def _period_entries(
+    entries: Sequence[_Entry],
+    start: datetime,
+    end: datetime,
+    context: _Context,
+    *,
+    excluded: set[str],
+) -> list[_Entry]:
+    """The entries counting in the period ``[start, end)``, as seen at its cut-off.
+
+    A late entry (recorded after its own period's cut-off, in this period) is
+    re-dated to the period's start, so the rules' window ``[start, end)`` holds it.
+    """
+    cutoff = context.calendar.facts(start, end).cutoff
+    kept = []
+    for entry in entries:
+        activity = entry[0]
+        if activity.id in excluded:
+            continue
+        if "recorded_at" not in activity.attributes:
+            if start <= activity.occurred_at < end:
+                kept.append(entry)
+            continue
+        recorded = _recorded(activity)
+        if recorded > cutoff:
+            continue
+        if _home(activity, recorded, context) == start:
+            if not start <= activity.occurred_at < end:
+                # Late: counted here at the start of the period it is counted in.
+                moved = attrs.evolve(activity, occurred_at=start)
+                entry = (moved, *entry[1:])  # noqa: PLW2901 - the moved entry replaces it
+            kept.append(entry)
+    return kept
+
+
+def compute_statement(
+    plan: Plan,
+    partner_id: str,
+    period: StatementPeriod,
+    activities: Iterable[Activity],
+    *,
+    tier: str | None = None,
+) -> Statement:
+    """Compute ``partner_id``'s statement under ``plan`` for ``period``.
+
+    Args:
+        plan: The plan version to apply.
+        partner_id: Whose statement.
+        period: One of the plan's periods (`period_containing`, `due_periods`).
+        activities: The partner's activities (and any other partner's whose
+            ``split`` attribute names this partner), covering at least the period,
+            the prior windows of growth rules and the periods of activities
+            reversed in this one. Other activities are ignored.
+        tier: The partner's tier, for bands that name tiers.
+
+    Returns:
+        A draft `Statement` (version 0) whose total is exactly the sum of its lines.
+    """
+    return _compute(plan, partner_id, period, list(activities), tier=tier, calendar=_Calendar(plan))
+
+
+def _compute(
+    plan: Plan,
+    partner_id: str,
+    period: StatementPeriod,
+    activities: list[Activity],
+    *,
+    tier: str | None,
+    calendar: _Calendar,
+) -> Statement:
+    context = _Context(plan, tier, calendar)
+    start, end = period.start, period.end
+    facts = calendar.facts(start, end)
+    cutoff = facts.cutoff
+    reversal_kind = plan.reversal_kind
+    # Only what the period can read: its growth windows and late transactions.
+    # A reversal may reach back to any earlier period, so with one, read all.
+    lower = facts.lower
+    relevant = [a for a in activities if a.occurred_at >= lower or "recorded_at" in a.attributes]
+    if any(activity.kind == reversal_kind for activity in relevant):
+        relevant = activities
+    entries = _credit(partner_id, relevant, context)
+    by_id = {entry[0].id: entry for entry in entries}
+    reversals = [entry for entry in entries if entry[0].kind == reversal_kind]
+    here: set[str] = set()
+    # Reversals known by this cut-off, grouped by the period of what they reverse.
+    clawed: dict[datetime, list[tuple[str, str, datetime]]] = defaultdict(list)
+    # target -> (its period, the reversal's period, the reversal)
+    earlier: dict[str, tuple[datetime, datetime, str]] = {}
+    for entry in reversals:
+        reversal = entry[0]
+        recorded = _recorded(reversal)
+        if recorded > cutoff:
+            continue
+        target = reversal.attributes.get("reverses")
+        found = by_id.get(target) if isinstance(target, str) else None
+        reversal_home = _home(reversal, recorded, context)
+        if found is None:
+            if reversal_home == start:
+                context.note(
+                    reversal.id,
+                    f"reversal {reversal.id} names {target!r}, which is not among the inputs",
+                )
+            continue
+        target_home = _home(found[0], _recorded(found[0]), context)
+        if target_home == reversal_home:
+            if target_home == start:
+                here.add(found[0].id)
+                context.read.update((found[0].id, reversal.id))
+                context.notes.append(
+                    f"activity {found[0].id} was reversed by {reversal.id} in the period; "
+                    f"not counted"
+                )
+            continue
+        earlier[found[0].id] = (target_home, reversal_home, reversal.id)
+        if reversal_home == start and target_home < start:
+            clawed[target_home].append((found[0].id, reversal.id, reversal.occurred_at))
+    current = _period_entries(entries, start, end, context, excluded=here)
+    # Growth rules read whole windows before the period (by occurrence, as known
+    # at this cut-off).
+    history = [
+        entry for entry in entries if entry[0].occurred_at < start and _recorded(entry[0]) <= cutoff
+    ]
+    lines: list[StatementLine] = []
+    totals = _rules_total([*history, *current], start, end, context)
+    for rule in plan.rules:
+        lines.extend(totals[rule.id][1])
+    for target_start in sorted(clawed):
+        lines.extend(
+            _clawbacks(
+                entries, target_start, clawed[target_start], earlier, start=start, context=context
+            )
+        )
+    total = sum((line.amount for line in lines), Money.zero(plan.currency))
+    return trusted(
+        Statement,
+        plan_id=plan.id,
+        plan_version=plan.version,
+        partner_id=partner_id,
+        period_start=start,
+        period_end=end,
+        currency=plan.currency,
+        tier=tier,
+        lines=tuple(lines),
+        total=total,
+        inputs=tuple(sorted(context.read)),
+        notes=tuple(dict.fromkeys(context.notes)),
+        due_at=facts.due_at,
+        payable_at=facts.payable_at,
+        status=StatementStatus.DRAFT,
+        version=0,
+        approved_by=None,
+        paid_by=None,
+        payment_reference=None,
+    )
+
+
+def _clawbacks(
+    entries: list[_Entry],
+    target_start: datetime,
+    reversed_now: list[tuple[str, str, datetime]],
+    earlier: dict[str, tuple[datetime, datetime, str]],
+    *,
+    start: datetime,
+    context: _Context,
+) -> list[StatementLine]:
+    """Clawback lines for activities of the period ``target_start`` reversed in this one."""
+    _, target_end = context.calendar.period(target_start)
+    # What the original period saw at its own cut-off: reversals within it applied.
+    sub = _Context(context.plan, context.tier, context.calendar)
+    before = {
+        target
+        for target, (home, reversal_home, _) in earlier.items()
+        if home == target_start and target_start < reversal_home < start
+    }
+    sub.read.update(before)
+    sub.read.update(earlier[target][2] for target in before)
+    now = before | {target for target, _, _ in reversed_now}
+    paid_before = _compute_rules_at(entries, target_start, target_end, sub, without=before)
+    paid_after = _compute_rules_at(entries, target_start, target_end, sub, without=now)
+    lines = []
+    targets = tuple(sorted(target for target, _, _ in reversed_now))
+    reversal_ids = tuple(sorted(reversal for _, reversal, _ in reversed_now))
+    period_text = f"{target_start.date().isoformat()} to {target_end.date().isoformat()}"
+    for rule in context.plan.rules:
+        difference = paid_before[rule.id] - paid_after[rule.id]
+        if not difference.amount:
+            continue
+        sources = tuple(sorted({*targets, *reversal_ids}))
+        context.read.update(sources)
+        context.read.update(sub.read)
+        lines.append(
+            trusted(
+                StatementLine,
+                rule=rule.id,
+                kind=LineKind.CLAWBACK,
+                amount=-difference,
+                explanation=(
+                    f"{rule.label}: clawback of {difference}: {', '.join(targets)} reversed by "
+                    f"{', '.join(reversal_ids)}; the period {period_text} pays {difference} "
+                    f"less without them"
+                ),
+                sources=sources,
+                band=None,
+                measure=_ZERO,
+                baseline=(),
+            )
+        )
+    return lines
+
+
+def _compute_rules_at(
+    entries: list[_Entry],
+    start: datetime,
+    end: datetime,
+    context: _Context,
+    *,
+    without: set[str] | None = None,
+) -> dict[str, Money]:
+    """Each rule's total for the period ``[start, end)`` as its statement saw it."""
+    cutoff = context.calendar.facts(start, end).cutoff
+    excluded = set(without or ())
+    for entry in entries:
+        reversal = entry[0]
+        if reversal.kind != context.plan.reversal_kind or _recorded(reversal) > cutoff:
+            continue
+        target = reversal.attributes.get("reverses")
+        if isinstance(target, str) and _home(reversal, _recorded(reversal), context) == start:
+            excluded.add(target)
+            context.read.update((target, reversal.id))
+    current = _period_entries(entries, start, end, context, excluded=excluded)
+    history = [
+        entry for entry in entries if entry[0].occurred_at < start and _recorded(entry[0]) <= cutoff
+    ]
+    totals = _rules_total([*history, *current], start, end, context)
+    return {rule_id: total for rule_id, (total, _) in totals.items()}
+
+
+def run_statements(
+    plan: Plan,
+    period: StatementPeriod,
+    activities: Iterable[Activity],
+    *,
+    tiers: Mapping[str, str] | None = None,
+    partners: Iterable[str] | None = None,
+) -> list[Statement]:
+    """Compute the statements of a whole population for one period.
+
+    Args:
+        plan: The plan version to apply.
+        period: The period.
+        activities: Everyone's activities (any order), covering the windows
+            `compute_statement` describes.
+        tiers: Each partner's tier, by partner id.
+        partners: Whose statements to compute; by default every partner with an
+            activity (or a split share).
+
+    Returns:
+        One statement per partner, ordered by partner id; partners who earned
+        nothing get a statement with no lines.
+    """
+    grouped: dict[str, list[Activity]] = defaultdict(list)
+    for activity in activities:
+        split = activity.attributes.get("split")
+        if split is None:
+            grouped[activity.partner_id].append(activity)
+            continue
+        shares = _parse_split(split, activity.id)
+        named = {activity.partner_id}
+        if not isinstance(shares, str):
+            named.update(name for name, _ in shares)
+        for name in named:
+            grouped[name].append(activity)
+    wanted = sorted(grouped) if partners is None else sorted(set(partners))
+    calendar = _Calendar(plan)
+    tier_of = tiers or {}
+    return [
+        _compute(
+            plan,
+            partner_id,
+            period,
+            grouped.get(partner_id, []),
+            tier=tier_of.get(partner_id),
+            calendar=calendar,
+        )
+        for partner_id in wanted
+    ]
+
+
+def replay(statement: Statement, plan: Plan, activities: Iterable[Activity]) -> Statement:
+    """Compute ``statement`` again from its inputs and the plan version that made it.
+
+    Args:
+        statement: A stored statement.
+        plan: The plan at ``statement.plan_version``.
+        activities: At least the activities whose ids ``statement.inputs`` lists
+            (others are ignored: only the recorded inputs are read).
+
+    Returns:
+        The recomputed statement, with the stored one's status, version and
+        payment fields, so that it equals ``statement`` when nothing changed.
+
+    Raises:
+        ValidationError: If the plan is not the one (or version) that made the
+            statement, or an input activity is missing.
+    """
+    if plan.id != statement.plan_id or plan.version != statement.plan_version:
+        raise ValidationError.single(
+            "plan",
+            f"statement {statement.id} was computed with plan {statement.plan_id!r} "
+            f"v{statement.plan_version}; pass that version, not {plan.id!r} v{plan.version}",
+        )
+    wanted = set(statement.inputs)
+    found = [activity for activity in activities if activity.id in wanted]
+    missing = wanted - {activity.id for activity in found}
+    if missing:
+        raise ValidationError.single(
+            "activities",
+            f"statement {statement.id} read {len(missing)} activities not given, such as "
+            f"{min(missing)!r}; load every id in statement.inputs",
+        )
+    again = compute_statement(
+        plan, statement.partner_id, statement.period, found, tier=statement.tier
+    )
+    return attrs.evolve(
+        again,
+        status=statement.status,
+        version=statement.version,
+        approved_by=statement.approved_by,
+        paid_by=statement.paid_by,
+        payment_reference=statement.payment_reference,
+    )

@@ -1,0 +1,128 @@
+"""Invariants of incentive statements, over generated plans and ledgers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import attrs
+from hypothesis import given
+from hypothesis import strategies as st
+
+from partnerkit import Money
+from partnerkit.incentives import (
+    Band,
+    BandMode,
+    Basis,
+    Plan,
+    RewardKind,
+    Rule,
+    Statement,
+    StatementPeriod,
+    compute_statement,
+    replay,
+    run_statements,
+    split_money,
+)
+from partnerkit.ledger import Activity
+from partnerkit.serialization import from_json, to_json
+from partnerkit.testing import strategies as pks
+
+PARTNERS = ("ptn_1", "ptn_2", "ptn_3")
+JANUARY = StatementPeriod(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
+
+
+@given(pks.incentive_statements())
+def test_statement_total_is_the_sum_of_its_lines(statement: Statement) -> None:
+    assert statement.total == Money.sum((line.amount for line in statement.lines), currency="USD")
+
+
+@given(
+    st.sampled_from([RewardKind.PERCENTAGE, RewardKind.FLAT]),
+    st.data(),
+    pks.incentive_activities(reversals=False),
+    pks.statement_periods(),
+)
+def test_marginal_never_pays_more_than_retroactive(
+    reward: RewardKind,
+    data: st.DataObject,
+    activities: list[Activity],
+    period: StatementPeriod,
+) -> None:
+    counting = [Basis.DEALS_WON, Basis.UNITS]
+    basis = data.draw(st.sampled_from(counting if reward is RewardKind.FLAT else list(Basis)))
+    bands = data.draw(pks.incentive_bands(counts=basis.counts, reward=reward))
+    marginal = Rule("rule", basis, reward, bands, mode=BandMode.MARGINAL)
+    retroactive = attrs.evolve(marginal, mode=BandMode.RETROACTIVE)
+    paid = [
+        compute_statement(Plan("p", 1, "P", "USD", (rule,)), "ptn_1", period, activities).total
+        for rule in (marginal, retroactive)
+    ]
+    assert paid[0] <= paid[1]
+
+
+def _split(weights: list[int]) -> str:
+    return ";".join(f"{partner}:{w}" for partner, w in zip(PARTNERS, weights, strict=True))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.decimals(0, 100_000, places=2, allow_nan=False),
+            st.lists(st.integers(0, 7), min_size=3, max_size=3).filter(any),
+        ),
+        max_size=10,
+    )
+)
+def test_splits_preserve_every_cent(sales: list[tuple[Decimal, list[int]]]) -> None:
+    activities = [
+        Activity(
+            f"a{index}",
+            "ptn_1",
+            "revenue_booked",
+            JANUARY.start,
+            Money(amount, "USD"),
+            attributes={"split": _split(weights)},
+        )
+        for index, (amount, weights) in enumerate(sales)
+    ]
+    # At 100% every partner's statement is exactly the money credited to it.
+    bands = (Band(Decimal(0), Decimal(100)),)
+    rule = Rule("all", Basis.REVENUE_BOOKED, RewardKind.PERCENTAGE, bands)
+    statements = run_statements(Plan("p", 1, "P", "USD", (rule,)), JANUARY, activities)
+    paid = Money.sum((statement.total for statement in statements), currency="USD")
+    assert paid == Money.sum((Money(amount, "USD") for amount, _ in sales), currency="USD")
+
+
+@given(
+    pks.money("USD", allow_negative=False),
+    st.lists(st.integers(0, 9), min_size=1, max_size=6).filter(any),
+)
+def test_split_money_adds_up_to_the_amount(amount: Money, weights: list[int]) -> None:
+    whole = amount.rounded()
+    shares = {f"ptn_{index}": weight for index, weight in enumerate(weights)}
+    assert sum(split_money(whole, shares).values(), Money.zero("USD")) == whole
+
+
+@given(
+    pks.incentive_plans(),
+    pks.incentive_activities(partners=PARTNERS),
+    pks.statement_periods(),
+    st.sampled_from([None, "gold"]),
+)
+def test_replay_gives_the_same_statement_to_the_cent(
+    plan: Plan, activities: list[Activity], period: StatementPeriod, tier: str | None
+) -> None:
+    tiers = {"ptn_1": tier} if tier else None
+    for statement in run_statements(plan, period, activities, tiers=tiers):
+        assert replay(statement, plan, activities) == statement
+
+
+@given(pks.incentive_plans())
+def test_plans_round_trip_through_json(plan: Plan) -> None:
+    assert from_json(Plan, to_json(plan)) == plan
+
+
+@given(pks.incentive_statements())
+def test_statements_round_trip_through_json(statement: Statement) -> None:
+    assert from_json(Statement, to_json(statement)) == statement
