@@ -78,7 +78,7 @@ from partnerkit.deals._names import (
 from partnerkit.errors import ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Iterable, Iterator
 
 __all__ = ["Candidate", "ConflictIndex", "HouseAccount", "Profile"]
 
@@ -298,10 +298,10 @@ def _deletions(word: str) -> list[str]:
 
 def _two_deletions(word: str) -> set[str]:
     """``word`` and every string one or two deletions away from it."""
-    once = _deletions(word)
+    once = set(_deletions(word))
     found = {word, *once}
     for shorter in once:
-        found.update(_deletions(shorter))
+        found.update([shorter[:index] + shorter[index + 1 :] for index in range(len(shorter))])
     return found
 
 
@@ -392,6 +392,30 @@ class _DeletionTable:
         high = bisect_left(found, first + (1 << _ID_BITS), low + 1)
         return map(operator.and_, found[low:high], repeat(_ID_MASK))
 
+    def lookup_all(self, keys: Iterable[str]) -> list[int]:
+        """The ids of the words filed under any of ``keys``: `lookup` of each, at once.
+
+        The CRCs are computed by C-level maps; most keys end at one comparison, and
+        the entries of a key that is filed (usually one or two) are read in place.
+        """
+        buckets = self._buckets
+        found: list[int] = []
+        for crc in map(zlib.crc32, map(str.encode, keys)):
+            bucket = buckets[crc >> 16]
+            if not bucket:
+                continue
+            first = (crc & _LOW_MASK) << _ID_BITS
+            at = bisect_left(bucket, first)
+            last = first | _ID_MASK
+            size = len(bucket)
+            while at < size:
+                entry = bucket[at]
+                if entry > last:
+                    break
+                found.append(entry & _ID_MASK)
+                at += 1
+        return found
+
     def bulk(self) -> None:
         """Collect entries without sorting until `settle` (for `ConflictIndex.update`)."""
         if self._pending is None:
@@ -434,6 +458,12 @@ class StoredParty(NamedTuple):
 _Trace = dict[int, list[str]]
 # A correction: (first word replaced, the word after the last replaced, the text).
 _Option = tuple[int, int, str]
+
+
+class _Offer(Protocol):
+    """Adds slots to the candidates, with the route that found them (a format and its values)."""
+
+    def __call__(self, slots: Iterable[int], route: str, *details: str) -> None: ...
 
 
 class ConflictIndex:
@@ -940,10 +970,9 @@ class ConflictIndex:
             return []
         table = self._common_near
         found: set[str] = set()
-        for key in _two_deletions(word):
-            filed = table.get(key)
-            if filed:
-                found.update(filed)
+        # Most of the keys are filed nowhere: a C-level intersection says which are.
+        for key in table.keys() & _two_deletions(word):
+            found.update(table[key])
         found.discard(word)
         return sorted(found)
 
@@ -976,22 +1005,22 @@ class ConflictIndex:
         found = cache.get(word)
         if found is not None:
             return found
-        name_of = self._words.__getitem__
-        word_ids = self._word_ids
-        lookup = self._deletions.lookup
-        near: set[str | None] = set()
-        if len(word) >= MIN_FUZZY_WORD - 1:
-            ids = lookup(word)
+        size = len(word)
+        # Words filed under ``word`` (one letter longer) and under each of its
+        # deletions (as long, a letter changed or two swapped), and the deletions
+        # that are words themselves (one letter shorter).
+        if size > 1:
+            # A doubled letter gives one deletion twice: look it up once.
+            shorter = set(_deletions(word))
+            near: set[str | None] = self._word_ids.keys() & shorter  # type: ignore[assignment]
+            keys = [word, *shorter] if size > MIN_FUZZY_WORD - 1 else [word]
+        else:
+            near = set()
+            keys = []
+        if size >= MIN_FUZZY_WORD - 1:
+            ids = self._deletions.lookup_all(keys)
             if ids:
-                near.update(map(name_of, ids))
-        if len(word) > 1:
-            for deletion in _deletions(word):
-                if deletion in word_ids:
-                    near.add(deletion)
-                if len(deletion) >= MIN_FUZZY_WORD - 1:
-                    ids = lookup(deletion)
-                    if ids:
-                        near.update(map(name_of, ids))
+                near.update(map(self._words.__getitem__, ids))
         near.discard(word)
         near.discard(None)
         result = tuple(near) if len(near) <= self._variant_cap else tuple(sorted(near))  # type: ignore[type-var]
@@ -1034,11 +1063,13 @@ class ConflictIndex:
         """
         found: set[int] = set()
 
-        def offer(slots: Iterable[int], route: str) -> None:
+        def offer(slots: Iterable[int], route: str, *details: str) -> None:
+            # The route is worded only for the `candidates` diagnostic.
             found.update(slots)
             if trace is not None:
+                text = route.format(*details)
                 for slot in slots:
-                    trace.setdefault(slot, []).append(route)
+                    trace.setdefault(slot, []).append(text)
 
         offer(_posted(self._by_key, profile.key), "name key")
         if profile.website is not None:
@@ -1058,7 +1089,7 @@ class ConflictIndex:
                 continue
             if counts[word_id] < DISTINCTIVE_BELOW:
                 distinctive = True
-                self._offer_word(word_id, offer, f"word {word!r}")
+                self._offer_word(word_id, offer, word)
             else:
                 common.append(index)
         if len(words) > 1:
@@ -1095,12 +1126,10 @@ class ConflictIndex:
             self._try(words, twice, offer)
         return found
 
-    def _offer_word(
-        self, word_id: int, offer: Callable[[Iterable[int], str], None], route: str
-    ) -> None:
+    def _offer_word(self, word_id: int, offer: _Offer, word: str) -> None:
         posting = self._word_slots[word_id]
         if posting is not None:
-            offer((posting,) if isinstance(posting, int) else posting, route)
+            offer((posting,) if isinstance(posting, int) else posting, "word {!r}", word)
 
     def _corrections(self, words: tuple[str, ...], positions: list[int]) -> list[_Option]:
         """The names one corrected word away from ``words`` at ``positions``.
@@ -1136,7 +1165,7 @@ class ConflictIndex:
         self,
         words: tuple[str, ...],
         options: list[_Option],
-        offer: Callable[[Iterable[int], str], None],
+        offer: _Offer,
     ) -> bool:
         """Look up the names ``options`` make; return whether any is held."""
         plain_counts = self._plain_counts
@@ -1153,8 +1182,8 @@ class ConflictIndex:
                 hit = by_key.get(skeleton(plain))
                 if hit is not None:
                     hit_any = True
-                    route = f"corrected {' '.join(words[start:end])!r} to {text!r}"
-                    offer((hit,) if isinstance(hit, int) else hit, route)
+                    slots = (hit,) if isinstance(hit, int) else hit
+                    offer(slots, "corrected {!r} to {!r}", " ".join(words[start:end]), text)
         return hit_any
 
     def _two_corrections(
@@ -1162,7 +1191,7 @@ class ConflictIndex:
         words: tuple[str, ...],
         options: list[_Option],
         unknown: set[int],
-        offer: Callable[[Iterable[int], str], None],
+        offer: _Offer,
     ) -> None:
         """Offer the names with two of ``words`` corrected (one an ``unknown`` one)."""
         plain_counts = self._plain_counts
@@ -1194,11 +1223,14 @@ class ConflictIndex:
                             continue
                         hit = by_key.get(skeleton(plain))
                         if hit is not None:
-                            route = (
-                                f"corrected {words[start]!r} to {text!r} and "
-                                f"{words[other]!r} to {other_text!r}"
+                            offer(
+                                (hit,) if isinstance(hit, int) else hit,
+                                "corrected {!r} to {!r} and {!r} to {!r}",
+                                words[start],
+                                text,
+                                words[other],
+                                other_text,
                             )
-                            offer((hit,) if isinstance(hit, int) else hit, route)
 
     def _joined_neighbours(self, joined: str) -> list[str]:
         """Known words equal to ``joined``, or one letter longer (a letter left out)."""

@@ -580,7 +580,9 @@ def _near_legal_form(word: str, neighbours: frozenset[str]) -> bool:
         return False
     if word in neighbours:
         return True
-    return any(word[:index] + word[index + 1 :] in neighbours for index in range(len(word)))
+    return not neighbours.isdisjoint(
+        [word[:index] + word[index + 1 :] for index in range(len(word))]
+    )
 
 
 def _slip_forms(forms: frozenset[Form]) -> frozenset[str]:
