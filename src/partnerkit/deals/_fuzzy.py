@@ -49,6 +49,16 @@ def edit_distance(left: str, right: str, limit: int) -> int:
     b = right[start:end_right]
     if not a:
         return len(b) if len(b) <= limit else limit + 1
+    # What is left differs in its first and in its last letter. The shortest such
+    # pairs, which one or two slips leave, are answered without a table.
+    if len(b) <= 2:
+        if len(a) == len(b) == 1:
+            distance = 1  # a letter changed
+        elif len(a) == 1:
+            distance = 2  # a letter changed and one added
+        else:
+            distance = 1 if a[0] == b[1] and a[1] == b[0] else 2  # two swapped, or two changed
+        return distance if distance <= limit else limit + 1
     return _banded_osa(a, b, limit)
 
 

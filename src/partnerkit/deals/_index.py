@@ -778,20 +778,18 @@ class ConflictIndex:
         intern = sys.intern
         # Partner ids and countries repeat: one copy each. Products are already one
         # shared string per product list (`_products_key`).
-        key = profile.key
-        website = profile.website
-        email = profile.email
+        name, _, words, key, website, email, country, products = profile
         if email is not None and email == website:
             email = website
         values = (
             record_id,
             intern(partner_id) if partner_id is not None else None,
-            profile.name,
+            name,
             key,
             website,
             email,
-            intern(profile.country),
-            profile.products,
+            intern(country),
+            products,
         )
         if self._free:
             slot = self._free.pop()
@@ -815,12 +813,12 @@ class ConflictIndex:
             self._submitted.append(submitted)
             self._ids.append(record_id)
             self._partners.append(values[1])
-            self._names.append(values[2])
+            self._names.append(name)
             self._keys.append(key)
             self._websites.append(website)
             self._emails.append(email)
             self._countries.append(values[6])
-            self._products.append(values[7])
+            self._products.append(products)
         by_key = self._by_key
         found = by_key.get(key)
         if found is None:
@@ -831,18 +829,20 @@ class ConflictIndex:
             _post(self._domains, website, slot)
         if email is not None and email != website:
             _post(self._domains, email, slot)
-        words = profile.words
+        plain = "".join(words)
         if len(words) > 1:
             if min(map(len, words)) <= _SHORT_WORD:
                 for masked in _masked_keys(words):
                     _post(self._masked, masked, slot)
-            words = tuple(set(words)) if len(set(words)) < len(words) else words
+            distinct = set(words)
+            if len(distinct) < len(words):
+                words = tuple(distinct)
         learn = self._learn
         for word in words:
             learn(word, slot)
         if (len(self._ids) - len(self._free)) * 8 > self._plain_mask + 1:
             self._resize_filter((self._plain_mask + 1) * 2)
-        position = hash("".join(profile.words)) & self._plain_mask
+        position = hash(plain) & self._plain_mask
         if self._plain_counts[position] < 255:
             self._plain_counts[position] += 1
         return slot
