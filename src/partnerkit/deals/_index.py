@@ -1144,11 +1144,16 @@ class ConflictIndex:
         for index in positions:
             word = words[index]
             found = neighbours(word)
-            options.extend((index, index + 1, near) for near in found)
+            if found:
+                after = index + 1
+                options += [(index, after, near) for near in found]
             if index + 1 < size:
                 # Run together with the next word ("Ridgeway Capitl" for "Ridgewaycapital").
                 joined = word + words[index + 1]
-                options.extend((index, index + 2, near) for near in self._joined_neighbours(joined))
+                fused = self._joined_neighbours(joined)
+                if fused:
+                    after = index + 2
+                    options += [(index, after, near) for near in fused]
             if not found and len(word) >= _SPLIT_FROM and word not in word_ids:
                 # Two words run together, one of them misspelt ("Ridgewaycapitl").
                 for cut in range(2, len(word) - 1):
@@ -1234,10 +1239,11 @@ class ConflictIndex:
 
     def _joined_neighbours(self, joined: str) -> list[str]:
         """Known words equal to ``joined``, or one letter longer (a letter left out)."""
-        found = [self._words[other] for other in self._deletions.lookup(joined)]
+        found: set[str | None] = set(map(self._words.__getitem__, self._deletions.lookup(joined)))
         if joined in self._word_ids:
-            found.append(joined)
-        return sorted({word for word in found if word is not None})
+            found.add(joined)
+        found.discard(None)
+        return sorted(found)  # type: ignore[arg-type]
 
     def could_match(self, slot: int, profile: Profile) -> bool:
         """Whether ``slot`` shares a domain with ``profile`` or has a name of a similar length.
