@@ -298,10 +298,16 @@ def _deletions(word: str) -> list[str]:
 
 def _two_deletions(word: str) -> set[str]:
     """``word`` and every string one or two deletions away from it."""
-    once = set(_deletions(word))
-    found = {word, *once}
-    for shorter in once:
-        found.update([shorter[:index] + shorter[index + 1 :] for index in range(len(shorter))])
+    size = len(word)
+    found = {word, *_deletions(word)}
+    # Two letters out at once (each pair of positions once, not each order).
+    found.update(
+        [
+            word[:first] + word[first + 1 : second] + word[second + 1 :]
+            for first in range(size)
+            for second in range(first + 1, size)
+        ]
+    )
     return found
 
 
