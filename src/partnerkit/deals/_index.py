@@ -57,7 +57,7 @@ import zlib
 from array import array
 from bisect import bisect_left, insort
 from datetime import UTC, datetime, timedelta
-from itertools import repeat
+from itertools import compress, repeat
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, runtime_checkable
 
 from partnerkit.deals._domains import SHARED_EMAIL_DOMAINS, _reduce
@@ -78,7 +78,7 @@ from partnerkit.deals._names import (
 from partnerkit.errors import ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
 
 __all__ = ["Candidate", "ConflictIndex", "HouseAccount", "Profile"]
 
@@ -462,8 +462,8 @@ class StoredParty(NamedTuple):
 
 
 _Trace = dict[int, list[str]]
-# A correction: (first word replaced, the word after the last replaced, the text).
-_Option = tuple[int, int, str]
+# Corrections: (first word replaced, the word after the last replaced, the texts).
+_Option = tuple[int, int, "Sequence[str]"]
 
 
 class _Offer(Protocol):
@@ -1124,10 +1124,8 @@ class ConflictIndex:
             # (only a correction of it can make a stored name), or both in it.
             more = self._corrections(words, common) if common else []
             self._two_corrections(words, options + more, set(unknown), offer)
-            twice = [
-                (index, index + 1, near)
-                for index in unknown
-                for near in self._common_neighbours(words[index])
+            twice: list[_Option] = [
+                (index, index + 1, self._common_neighbours(words[index])) for index in unknown
             ]
             self._try(words, twice, offer)
         return found
@@ -1141,7 +1139,7 @@ class ConflictIndex:
         """The names one corrected word away from ``words`` at ``positions``.
 
         Returns:
-            Replacements: (first word replaced, word after the last, the text).
+            Replacements: (first word replaced, word after the last, the texts).
         """
         neighbours = self.neighbours
         word_ids = self._word_ids
@@ -1151,25 +1149,24 @@ class ConflictIndex:
             word = words[index]
             found = neighbours(word)
             if found:
-                after = index + 1
-                options += [(index, after, near) for near in found]
+                options.append((index, index + 1, found))
             if index + 1 < size:
                 # Run together with the next word ("Ridgeway Capitl" for "Ridgewaycapital").
-                joined = word + words[index + 1]
-                fused = self._joined_neighbours(joined)
+                fused = self._joined_neighbours(word + words[index + 1])
                 if fused:
-                    after = index + 2
-                    options += [(index, after, near) for near in fused]
+                    options.append((index, index + 2, fused))
             if not found and len(word) >= _SPLIT_FROM and word not in word_ids:
                 # Two words run together, one of them misspelt ("Ridgewaycapitl").
                 for cut in range(2, len(word) - 1):
                     left, right = word[:cut], word[cut:]
                     if left in word_ids:
                         fixed = neighbours(right)
-                        options.extend((index, index + 1, left + near) for near in fixed)
+                        if fixed:
+                            options.append((index, index + 1, [left + near for near in fixed]))
                     if right in word_ids:
                         fixed = neighbours(left)
-                        options.extend((index, index + 1, near + right) for near in fixed)
+                        if fixed:
+                            options.append((index, index + 1, [near + right for near in fixed]))
         return options
 
     def _try(
@@ -1183,13 +1180,14 @@ class ConflictIndex:
         mask = self._plain_mask
         by_key = self._by_key
         hit_any = False
-        edges: dict[tuple[int, int], tuple[str, str]] = {}
-        for start, end, text in options:
-            edge = edges.get((start, end))
-            if edge is None:
-                edge = edges[start, end] = ("".join(words[:start]), "".join(words[end:]))
-            plain = edge[0] + text + edge[1]
-            if plain_counts[hash(plain) & mask]:
+        for start, end, texts in options:
+            head, tail = "".join(words[:start]), "".join(words[end:])
+            plains = [head + text + tail for text in texts]
+            # The counting filter turns most down; C-level maps ask it about all.
+            counted = map(
+                plain_counts.__getitem__, map(operator.and_, map(hash, plains), repeat(mask))
+            )
+            for plain, text in compress(zip(plains, texts, strict=True), counted):
                 hit = by_key.get(skeleton(plain))
                 if hit is not None:
                     hit_any = True
@@ -1209,9 +1207,9 @@ class ConflictIndex:
         mask = self._plain_mask
         by_key = self._by_key
         by_position: dict[int, list[str]] = {}
-        for start, end, text in options:
+        for start, end, texts in options:
             if end == start + 1:
-                by_position.setdefault(start, []).append(text)
+                by_position.setdefault(start, []).extend(texts)
         # Short common words have hundreds of neighbours in a large index: pair only
         # the most used ones (the likeliest meant), which bounds a check's work.
         count = self.word_count
