@@ -558,15 +558,8 @@ def _conflicts_of(
         weighed = _weigh(profile, other_profile, policy, is_common)
         if weighed is None:
             continue
-        stored = index.party(slot)
-        other = Party(
-            stored.kind,
-            stored.id,
-            stored.partner_id,
-            stored.registered_at,
-            stored.submitted_at,
-            stored.note,
-        )
+        # `StoredParty` lists a party's fields in `Party`'s order.
+        other = Party(*index.party(slot))
         found = _conflict(subject, other, other_profile.name, weighed, policy)
         if found is not None:
             conflicts.append(found)
