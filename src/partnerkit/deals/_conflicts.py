@@ -84,10 +84,6 @@ _GENERIC_TLDS: Final = frozenset(
 #: A word shorter than this (initials, "Lee") tolerates one slip: two slips in "KA"
 #: make "BJ", another word, not a typing accident.
 TWO_SLIPS_IN_A_WORD_FROM: Final = 4
-# Evidence that two records are one customer; the rest only adds to or takes away.
-_IDENTITY: Final = frozenset(
-    {MatchKind.DOMAIN, MatchKind.CONTACT_EMAIL_DOMAIN, MatchKind.EXACT_NAME, MatchKind.FUZZY_NAME}
-)
 
 
 class RankBy(enum.StrEnum):
