@@ -20,9 +20,16 @@ from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 import attrs
 
 from partnerkit._base.ids import check_id
+from partnerkit._base.trusted import trusted
 from partnerkit.deals._domains import SHARED_EMAIL_DOMAINS
 from partnerkit.deals._fuzzy import edit_distance
-from partnerkit.deals._index import ConflictIndex, HouseAccount, Profile, make_profile
+from partnerkit.deals._index import (
+    _PRODUCT_SEPARATOR,
+    ConflictIndex,
+    HouseAccount,
+    Profile,
+    make_profile,
+)
 from partnerkit.deals._model import (
     STANDARD_WEIGHTS,
     Conflict,
@@ -77,10 +84,6 @@ _GENERIC_TLDS: Final = frozenset(
 #: A word shorter than this (initials, "Lee") tolerates one slip: two slips in "KA"
 #: make "BJ", another word, not a typing accident.
 TWO_SLIPS_IN_A_WORD_FROM: Final = 4
-# Evidence that two records are one customer; the rest only adds to or takes away.
-_IDENTITY: Final = frozenset(
-    {MatchKind.DOMAIN, MatchKind.CONTACT_EMAIL_DOMAIN, MatchKind.EXACT_NAME, MatchKind.FUZZY_NAME}
-)
 
 
 class RankBy(enum.StrEnum):
@@ -275,6 +278,7 @@ class DefaultConflictPolicy:
 DEFAULT_POLICY: Final = DefaultConflictPolicy()
 
 _NOT_DIGITS: Final = re.compile(r"\D+")
+_has_digit: Final = re.compile(r"\d").search
 
 
 def allowed_slips(letters: int) -> int:
@@ -352,9 +356,10 @@ def _name_evidence(
             _fuzzy_weight(slips, letters),
         )
     )
+    # Most names hold no digit: one search says so for each.
     digits = (
-        _NOT_DIGITS.sub(" ", mine.compact).split(),
-        _NOT_DIGITS.sub(" ", theirs.compact).split(),
+        _NOT_DIGITS.sub(" ", mine.compact).split() if _has_digit(mine.compact) else [],
+        _NOT_DIGITS.sub(" ", theirs.compact).split() if _has_digit(theirs.compact) else [],
     )
     if digits[0] != digits[1]:
         found.append(
@@ -403,17 +408,21 @@ def _evidence(
     if same_website:
         weight = STANDARD_WEIGHTS[MatchKind.DOMAIN]
         matches.append(Match(MatchKind.DOMAIN, mine.website, 1.0, weight))  # type: ignore[arg-type]
-    # A domain both share, other than website to website, came through an email.
-    shared = {mine.website, mine.email} & {theirs.website, theirs.email}
-    shared.discard(None)
-    if same_website:
-        shared.discard(mine.website)
-    if shared:
-        domain = min(shared)  # type: ignore[type-var]
-        weight = STANDARD_WEIGHTS[MatchKind.CONTACT_EMAIL_DOMAIN]
-        matches.append(Match(MatchKind.CONTACT_EMAIL_DOMAIN, domain, 1.0, weight))  # type: ignore[arg-type]
+    # A domain both share, other than website to website, came through an email
+    # (without one on either side, only the websites could be shared).
+    if mine.email is not None or theirs.email is not None:
+        shared = {mine.website, mine.email} & {theirs.website, theirs.email}
+        shared.discard(None)
+        if same_website:
+            shared.discard(mine.website)
+        if shared:
+            domain = min(shared)  # type: ignore[type-var]
+            weight = STANDARD_WEIGHTS[MatchKind.CONTACT_EMAIL_DOMAIN]
+            matches.append(Match(MatchKind.CONTACT_EMAIL_DOMAIN, domain, 1.0, weight))  # type: ignore[arg-type]
     matches += _name_evidence(mine, theirs, threshold, is_common)
-    if not any(match.kind in _IDENTITY for match in matches):
+    # Every signal so far is of identity (a domain or a name: name evidence that
+    # speaks against comes only after a name match), so none means no identity.
+    if not matches:
         return []
     if mine.website is not None and theirs.website is not None and not same_website:
         name, _, suffix = mine.website.partition(".")
@@ -434,10 +443,14 @@ def _evidence(
         value = _pair(mine.country, theirs.country, "/")
         matches.append(Match(MatchKind.OTHER_COUNTRY, value, 1.0, weight))
     if mine.products and theirs.products:
-        common = mine.product_set & theirs.product_set
+        # Equal keys (the usual case) are the products in common, sorted already.
+        if mine.products == theirs.products:
+            common = mine.products.split(_PRODUCT_SEPARATOR)
+        else:
+            common = sorted(mine.product_set & theirs.product_set)
         if common:
             weight = STANDARD_WEIGHTS[MatchKind.PRODUCT_OVERLAP]
-            matches.append(Match(MatchKind.PRODUCT_OVERLAP, ", ".join(sorted(common)), 1.0, weight))
+            matches.append(Match(MatchKind.PRODUCT_OVERLAP, ", ".join(common), 1.0, weight))
     matches.sort(key=lambda match: (match.weight < 0, -abs(match.weight)))
     return matches
 
@@ -483,6 +496,10 @@ def _weigh(
     return tuple(matches), confidence
 
 
+def _trusted_conflict(**values: object) -> Conflict:
+    return trusted(Conflict, **values)
+
+
 def _conflict(
     subject: Party,
     other: Party,
@@ -494,7 +511,15 @@ def _conflict(
     verdict = policy.judge(subject, other, found, confidence)
     if verdict is None:
         return None
-    return Conflict(
+    # The default policy's verdicts between registrations (whose ids, and so the
+    # partners', were validated when they were made) need no second validation;
+    # any other policy's, or a host's house accounts, go through the checks.
+    make = (
+        _trusted_conflict
+        if type(policy) is DefaultConflictPolicy and other.kind is PartyKind.REGISTRATION
+        else Conflict
+    )
+    return make(
         registration_id=subject.id,
         other_kind=other.kind,
         other_id=other.id,
@@ -529,15 +554,8 @@ def _conflicts_of(
         weighed = _weigh(profile, other_profile, policy, is_common)
         if weighed is None:
             continue
-        stored = index.party(slot)
-        other = Party(
-            stored.kind,
-            stored.id,
-            stored.partner_id,
-            stored.registered_at,
-            stored.submitted_at,
-            stored.note,
-        )
+        # `StoredParty` lists a party's fields in `Party`'s order.
+        other = Party(*index.party(slot))
         found = _conflict(subject, other, other_profile.name, weighed, policy)
         if found is not None:
             conflicts.append(found)

@@ -49,7 +49,75 @@ def edit_distance(left: str, right: str, limit: int) -> int:
     b = right[start:end_right]
     if not a:
         return len(b) if len(b) <= limit else limit + 1
+    # What is left differs in its first and in its last letter. The shortest such
+    # pairs, which one or two slips leave, are answered without a table.
+    if len(b) <= 2:
+        if len(a) == len(b) == 1:
+            distance = 1  # a letter changed
+        elif len(a) == 1:
+            distance = 2  # a letter changed and one added
+        else:
+            distance = 1 if a[0] == b[1] and a[1] == b[0] else 2  # two swapped, or two changed
+        return distance if distance <= limit else limit + 1
+    if limit <= MAX_EDITS:
+        # One or two slips: try the four edits at the first difference, comparing
+        # the rests whole (C-level), instead of filling a table letter by letter.
+        if limit == 0:
+            return 1
+        if _within_one(a, b):
+            return 1
+        if limit == 1:
+            return 2
+        return 2 if _within_two(a, b) else 3
     return _banded_osa(a, b, limit)
+
+
+def _first_difference(a: str, b: str) -> int:
+    """Where ``a`` and ``b`` first differ (the shorter's length if one starts the other)."""
+    index = 0
+    size = min(len(a), len(b))
+    while index < size and a[index] == b[index]:
+        index += 1
+    return index
+
+
+def _within_one(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` (not equal) are one edit apart."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    at = _first_difference(a, b)
+    after = at + 1
+    rest = a[after:]
+    if rest == b[after:] or rest == b[at:] or a[at:] == b[after:]:
+        return True
+    # Two neighbouring letters swapped.
+    return (
+        after < len(a)
+        and after < len(b)
+        and a[at] == b[after]
+        and a[after] == b[at]
+        and a[at + 2 :] == b[at + 2 :]
+    )
+
+
+def _within_two(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` (more than one edit apart) are two edits apart."""
+    if abs(len(a) - len(b)) > 2:
+        return False
+    at = _first_difference(a, b)
+    after = at + 1
+    # The first difference is a changed, a missing, an extra letter, or a swap;
+    # what follows must then be one edit (or none) apart.
+    for left, right in ((a[after:], b[after:]), (a[after:], b[at:]), (a[at:], b[after:])):
+        if left == right or _within_one(left, right):
+            return True
+    return (
+        after < len(a)
+        and after < len(b)
+        and a[at] == b[after]
+        and a[after] == b[at]
+        and (a[at + 2 :] == b[at + 2 :] or _within_one(a[at + 2 :], b[at + 2 :]))
+    )
 
 
 def _banded_osa(a: str, b: str, limit: int) -> int:

@@ -57,7 +57,7 @@ import zlib
 from array import array
 from bisect import bisect_left, insort
 from datetime import UTC, datetime, timedelta
-from itertools import repeat
+from itertools import compress, repeat
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, runtime_checkable
 
 from partnerkit.deals._domains import SHARED_EMAIL_DOMAINS, _reduce
@@ -78,7 +78,7 @@ from partnerkit.deals._names import (
 from partnerkit.errors import ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Iterable, Iterator, Sequence
 
 __all__ = ["Candidate", "ConflictIndex", "HouseAccount", "Profile"]
 
@@ -298,10 +298,16 @@ def _deletions(word: str) -> list[str]:
 
 def _two_deletions(word: str) -> set[str]:
     """``word`` and every string one or two deletions away from it."""
-    once = _deletions(word)
-    found = {word, *once}
-    for shorter in once:
-        found.update(_deletions(shorter))
+    size = len(word)
+    found = {word, *_deletions(word)}
+    # Two letters out at once (each pair of positions once, not each order).
+    found.update(
+        [
+            word[:first] + word[first + 1 : second] + word[second + 1 :]
+            for first in range(size)
+            for second in range(first + 1, size)
+        ]
+    )
     return found
 
 
@@ -392,6 +398,30 @@ class _DeletionTable:
         high = bisect_left(found, first + (1 << _ID_BITS), low + 1)
         return map(operator.and_, found[low:high], repeat(_ID_MASK))
 
+    def lookup_all(self, keys: Iterable[str]) -> list[int]:
+        """The ids of the words filed under any of ``keys``: `lookup` of each, at once.
+
+        The CRCs are computed by C-level maps; most keys end at one comparison, and
+        the entries of a key that is filed (usually one or two) are read in place.
+        """
+        buckets = self._buckets
+        found: list[int] = []
+        for crc in map(zlib.crc32, map(str.encode, keys)):
+            bucket = buckets[crc >> 16]
+            if not bucket:
+                continue
+            first = (crc & _LOW_MASK) << _ID_BITS
+            at = bisect_left(bucket, first)
+            last = first | _ID_MASK
+            size = len(bucket)
+            while at < size:
+                entry = bucket[at]
+                if entry > last:
+                    break
+                found.append(entry & _ID_MASK)
+                at += 1
+        return found
+
     def bulk(self) -> None:
         """Collect entries without sorting until `settle` (for `ConflictIndex.update`)."""
         if self._pending is None:
@@ -432,8 +462,14 @@ class StoredParty(NamedTuple):
 
 
 _Trace = dict[int, list[str]]
-# A correction: (first word replaced, the word after the last replaced, the text).
-_Option = tuple[int, int, str]
+# Corrections: (first word replaced, the word after the last replaced, the texts).
+_Option = tuple[int, int, "Sequence[str]"]
+
+
+class _Offer(Protocol):
+    """Adds slots to the candidates, with the route that found them (a format and its values)."""
+
+    def __call__(self, slots: Iterable[int], route: str, *details: str) -> None: ...
 
 
 class ConflictIndex:
@@ -748,20 +784,18 @@ class ConflictIndex:
         intern = sys.intern
         # Partner ids and countries repeat: one copy each. Products are already one
         # shared string per product list (`_products_key`).
-        key = profile.key
-        website = profile.website
-        email = profile.email
+        name, _, words, key, website, email, country, products = profile
         if email is not None and email == website:
             email = website
         values = (
             record_id,
             intern(partner_id) if partner_id is not None else None,
-            profile.name,
+            name,
             key,
             website,
             email,
-            intern(profile.country),
-            profile.products,
+            intern(country),
+            products,
         )
         if self._free:
             slot = self._free.pop()
@@ -785,12 +819,12 @@ class ConflictIndex:
             self._submitted.append(submitted)
             self._ids.append(record_id)
             self._partners.append(values[1])
-            self._names.append(values[2])
+            self._names.append(name)
             self._keys.append(key)
             self._websites.append(website)
             self._emails.append(email)
             self._countries.append(values[6])
-            self._products.append(values[7])
+            self._products.append(products)
         by_key = self._by_key
         found = by_key.get(key)
         if found is None:
@@ -801,18 +835,20 @@ class ConflictIndex:
             _post(self._domains, website, slot)
         if email is not None and email != website:
             _post(self._domains, email, slot)
-        words = profile.words
+        plain = "".join(words)
         if len(words) > 1:
             if min(map(len, words)) <= _SHORT_WORD:
                 for masked in _masked_keys(words):
                     _post(self._masked, masked, slot)
-            words = tuple(set(words)) if len(set(words)) < len(words) else words
+            distinct = set(words)
+            if len(distinct) < len(words):
+                words = tuple(distinct)
         learn = self._learn
         for word in words:
             learn(word, slot)
         if (len(self._ids) - len(self._free)) * 8 > self._plain_mask + 1:
             self._resize_filter((self._plain_mask + 1) * 2)
-        position = hash("".join(profile.words)) & self._plain_mask
+        position = hash(plain) & self._plain_mask
         if self._plain_counts[position] < 255:
             self._plain_counts[position] += 1
         return slot
@@ -940,10 +976,9 @@ class ConflictIndex:
             return []
         table = self._common_near
         found: set[str] = set()
-        for key in _two_deletions(word):
-            filed = table.get(key)
-            if filed:
-                found.update(filed)
+        # Most of the keys are filed nowhere: a C-level intersection says which are.
+        for key in table.keys() & _two_deletions(word):
+            found.update(table[key])
         found.discard(word)
         return sorted(found)
 
@@ -976,22 +1011,22 @@ class ConflictIndex:
         found = cache.get(word)
         if found is not None:
             return found
-        name_of = self._words.__getitem__
-        word_ids = self._word_ids
-        lookup = self._deletions.lookup
-        near: set[str | None] = set()
-        if len(word) >= MIN_FUZZY_WORD - 1:
-            ids = lookup(word)
+        size = len(word)
+        # Words filed under ``word`` (one letter longer) and under each of its
+        # deletions (as long, a letter changed or two swapped), and the deletions
+        # that are words themselves (one letter shorter).
+        if size > 1:
+            # A doubled letter gives one deletion twice: look it up once.
+            shorter = set(_deletions(word))
+            near: set[str | None] = self._word_ids.keys() & shorter  # type: ignore[assignment]
+            keys = [word, *shorter] if size > MIN_FUZZY_WORD - 1 else [word]
+        else:
+            near = set()
+            keys = []
+        if size >= MIN_FUZZY_WORD - 1:
+            ids = self._deletions.lookup_all(keys)
             if ids:
-                near.update(map(name_of, ids))
-        if len(word) > 1:
-            for deletion in _deletions(word):
-                if deletion in word_ids:
-                    near.add(deletion)
-                if len(deletion) >= MIN_FUZZY_WORD - 1:
-                    ids = lookup(deletion)
-                    if ids:
-                        near.update(map(name_of, ids))
+                near.update(map(self._words.__getitem__, ids))
         near.discard(word)
         near.discard(None)
         result = tuple(near) if len(near) <= self._variant_cap else tuple(sorted(near))  # type: ignore[type-var]
@@ -1034,11 +1069,13 @@ class ConflictIndex:
         """
         found: set[int] = set()
 
-        def offer(slots: Iterable[int], route: str) -> None:
+        def offer(slots: Iterable[int], route: str, *details: str) -> None:
+            # The route is worded only for the `candidates` diagnostic.
             found.update(slots)
             if trace is not None:
+                text = route.format(*details)
                 for slot in slots:
-                    trace.setdefault(slot, []).append(route)
+                    trace.setdefault(slot, []).append(text)
 
         offer(_posted(self._by_key, profile.key), "name key")
         if profile.website is not None:
@@ -1058,7 +1095,7 @@ class ConflictIndex:
                 continue
             if counts[word_id] < DISTINCTIVE_BELOW:
                 distinctive = True
-                self._offer_word(word_id, offer, f"word {word!r}")
+                self._offer_word(word_id, offer, word)
             else:
                 common.append(index)
         if len(words) > 1:
@@ -1087,26 +1124,22 @@ class ConflictIndex:
             # (only a correction of it can make a stored name), or both in it.
             more = self._corrections(words, common) if common else []
             self._two_corrections(words, options + more, set(unknown), offer)
-            twice = [
-                (index, index + 1, near)
-                for index in unknown
-                for near in self._common_neighbours(words[index])
+            twice: list[_Option] = [
+                (index, index + 1, self._common_neighbours(words[index])) for index in unknown
             ]
             self._try(words, twice, offer)
         return found
 
-    def _offer_word(
-        self, word_id: int, offer: Callable[[Iterable[int], str], None], route: str
-    ) -> None:
+    def _offer_word(self, word_id: int, offer: _Offer, word: str) -> None:
         posting = self._word_slots[word_id]
         if posting is not None:
-            offer((posting,) if isinstance(posting, int) else posting, route)
+            offer((posting,) if isinstance(posting, int) else posting, "word {!r}", word)
 
     def _corrections(self, words: tuple[str, ...], positions: list[int]) -> list[_Option]:
         """The names one corrected word away from ``words`` at ``positions``.
 
         Returns:
-            Replacements: (first word replaced, word after the last, the text).
+            Replacements: (first word replaced, word after the last, the texts).
         """
         neighbours = self.neighbours
         word_ids = self._word_ids
@@ -1115,46 +1148,51 @@ class ConflictIndex:
         for index in positions:
             word = words[index]
             found = neighbours(word)
-            options.extend((index, index + 1, near) for near in found)
+            if found:
+                options.append((index, index + 1, found))
             if index + 1 < size:
                 # Run together with the next word ("Ridgeway Capitl" for "Ridgewaycapital").
-                joined = word + words[index + 1]
-                options.extend((index, index + 2, near) for near in self._joined_neighbours(joined))
+                fused = self._joined_neighbours(word + words[index + 1])
+                if fused:
+                    options.append((index, index + 2, fused))
             if not found and len(word) >= _SPLIT_FROM and word not in word_ids:
                 # Two words run together, one of them misspelt ("Ridgewaycapitl").
                 for cut in range(2, len(word) - 1):
                     left, right = word[:cut], word[cut:]
                     if left in word_ids:
                         fixed = neighbours(right)
-                        options.extend((index, index + 1, left + near) for near in fixed)
+                        if fixed:
+                            options.append((index, index + 1, [left + near for near in fixed]))
                     if right in word_ids:
                         fixed = neighbours(left)
-                        options.extend((index, index + 1, near + right) for near in fixed)
+                        if fixed:
+                            options.append((index, index + 1, [near + right for near in fixed]))
         return options
 
     def _try(
         self,
         words: tuple[str, ...],
         options: list[_Option],
-        offer: Callable[[Iterable[int], str], None],
+        offer: _Offer,
     ) -> bool:
         """Look up the names ``options`` make; return whether any is held."""
         plain_counts = self._plain_counts
         mask = self._plain_mask
         by_key = self._by_key
         hit_any = False
-        edges: dict[tuple[int, int], tuple[str, str]] = {}
-        for start, end, text in options:
-            edge = edges.get((start, end))
-            if edge is None:
-                edge = edges[start, end] = ("".join(words[:start]), "".join(words[end:]))
-            plain = edge[0] + text + edge[1]
-            if plain_counts[hash(plain) & mask]:
+        for start, end, texts in options:
+            head, tail = "".join(words[:start]), "".join(words[end:])
+            plains = [head + text + tail for text in texts]
+            # The counting filter turns most down; C-level maps ask it about all.
+            counted = map(
+                plain_counts.__getitem__, map(operator.and_, map(hash, plains), repeat(mask))
+            )
+            for plain, text in compress(zip(plains, texts, strict=True), counted):
                 hit = by_key.get(skeleton(plain))
                 if hit is not None:
                     hit_any = True
-                    route = f"corrected {' '.join(words[start:end])!r} to {text!r}"
-                    offer((hit,) if isinstance(hit, int) else hit, route)
+                    slots = (hit,) if isinstance(hit, int) else hit
+                    offer(slots, "corrected {!r} to {!r}", " ".join(words[start:end]), text)
         return hit_any
 
     def _two_corrections(
@@ -1162,16 +1200,16 @@ class ConflictIndex:
         words: tuple[str, ...],
         options: list[_Option],
         unknown: set[int],
-        offer: Callable[[Iterable[int], str], None],
+        offer: _Offer,
     ) -> None:
         """Offer the names with two of ``words`` corrected (one an ``unknown`` one)."""
         plain_counts = self._plain_counts
         mask = self._plain_mask
         by_key = self._by_key
         by_position: dict[int, list[str]] = {}
-        for start, end, text in options:
+        for start, end, texts in options:
             if end == start + 1:
-                by_position.setdefault(start, []).append(text)
+                by_position.setdefault(start, []).extend(texts)
         # Short common words have hundreds of neighbours in a large index: pair only
         # the most used ones (the likeliest meant), which bounds a check's work.
         count = self.word_count
@@ -1194,18 +1232,22 @@ class ConflictIndex:
                             continue
                         hit = by_key.get(skeleton(plain))
                         if hit is not None:
-                            route = (
-                                f"corrected {words[start]!r} to {text!r} and "
-                                f"{words[other]!r} to {other_text!r}"
+                            offer(
+                                (hit,) if isinstance(hit, int) else hit,
+                                "corrected {!r} to {!r} and {!r} to {!r}",
+                                words[start],
+                                text,
+                                words[other],
+                                other_text,
                             )
-                            offer((hit,) if isinstance(hit, int) else hit, route)
 
     def _joined_neighbours(self, joined: str) -> list[str]:
         """Known words equal to ``joined``, or one letter longer (a letter left out)."""
-        found = [self._words[other] for other in self._deletions.lookup(joined)]
+        found: set[str | None] = set(map(self._words.__getitem__, self._deletions.lookup(joined)))
         if joined in self._word_ids:
-            found.append(joined)
-        return sorted({word for word in found if word is not None})
+            found.add(joined)
+        found.discard(None)
+        return sorted(found)  # type: ignore[arg-type]
 
     def could_match(self, slot: int, profile: Profile) -> bool:
         """Whether ``slot`` shares a domain with ``profile`` or has a name of a similar length.

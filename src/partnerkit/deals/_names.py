@@ -332,12 +332,17 @@ def _one_pass(text: str, rules: _Rules) -> str:
     # Edges and whole forms first: a word exposed by a leading "The" or legal form
     # ("The JA Group", "AS ET Foods") is a first word, never read as "and", and the
     # "en" of "Société en nom collectif" is part of a form, not a conjunction.
-    stripped = _strip_inner(_strip_edges(list(words), rules), rules)
+    edged = _strip_edges(list(words), rules)
+    stripped = _strip_inner(edged, rules)
+    changed = len(stripped) != len(edged)
     if not _CONJUNCTIONS.isdisjoint(stripped):
         for index in range(1, len(stripped) - 1):
             if stripped[index] in _CONJUNCTIONS:
                 stripped[index] = "&"
-    inner = _strip_edges(stripped, rules)
+                changed = True
+    # The edges were stripped until nothing changed: only a change inside can
+    # give them something more to strip.
+    inner = _strip_edges(stripped, rules) if changed else stripped
     if not inner:
         # Nothing but legal forms ("Limited", "Sia S.r.l."): keep the first word.
         inner = _strip_keeping_one(words, rules)
@@ -580,7 +585,9 @@ def _near_legal_form(word: str, neighbours: frozenset[str]) -> bool:
         return False
     if word in neighbours:
         return True
-    return any(word[:index] + word[index + 1 :] in neighbours for index in range(len(word)))
+    return not neighbours.isdisjoint(
+        [word[:index] + word[index + 1 :] for index in range(len(word))]
+    )
 
 
 def _slip_forms(forms: frozenset[Form]) -> frozenset[str]:
