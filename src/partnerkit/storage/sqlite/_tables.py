@@ -19,7 +19,13 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from partnerkit._base.events import EventRecord
-from partnerkit._documents import activity_document, model_document, partner_document
+from partnerkit._documents import (
+    activity_document,
+    model_document,
+    partner_document,
+    read_activity,
+    read_partner,
+)
 from partnerkit.deals._conflicts import CUSTOMER_KEY_VERSION
 from partnerkit.deals._model import DealRegistration
 from partnerkit.errors import StorageError, ValidationError
@@ -118,18 +124,28 @@ def column_value(column: str, value: object) -> object | None:
 
 
 class _Decoder:
-    """Decodes a row whose last column is the JSON document of a ``cls``."""
+    """Decodes a row whose last column is the JSON document of a ``cls``.
 
-    __slots__ = ("_cls", "_key", "_noun")
+    Partners and activities, the bulk of every store, are read by the trusted
+    readers of `partnerkit._documents` (``read``); other kinds by `from_json`.
+    """
 
-    def __init__(self, cls: type[Any], noun: str, key: Callable[[Sequence[Any]], str]) -> None:
-        self._cls = cls
+    __slots__ = ("_key", "_noun", "_read")
+
+    def __init__(
+        self,
+        cls: type[Any],
+        noun: str,
+        key: Callable[[Sequence[Any]], str],
+        read: Callable[[str], Any] | None = None,
+    ) -> None:
+        self._read = read or functools.partial(from_json, cls)
         self._noun = noun
         self._key = key
 
     def __call__(self, row: Sequence[Any]) -> Any:
         try:
-            return from_json(self._cls, row[-1])
+            return self._read(row[-1])
         except ValidationError as error:
             raise StorageError(
                 f"the stored {self._noun} {self._key(row)!r} cannot be read ({error}); the "
@@ -295,7 +311,7 @@ TABLES: Final = {
             partner_document(p),
         ),
         "id, json",
-        _Decoder(Partner, "partner", _slashed),
+        _Decoder(Partner, "partner", _slashed, read_partner),
     ),
     "activities": Table(
         "activities",
@@ -304,7 +320,7 @@ TABLES: Final = {
         ("id", "partner_id", "kind", "occurred_at", "json"),
         lambda a: (a.id, a.partner_id, str(a.kind), micros(a.occurred_at), activity_document(a)),
         "id, json",
-        _Decoder(Activity, "activity", _slashed),
+        _Decoder(Activity, "activity", _slashed, read_activity),
     ),
     "scores": Table(
         "scores",
