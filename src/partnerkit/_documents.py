@@ -405,7 +405,7 @@ def _read_amount(value: object) -> Money | Decimal | None:
 
 
 def _document(text: str | bytes, keys: frozenset[str]) -> dict[str, Any]:
-    document = _load(text if type(text) is str else bytes(text).decode())
+    document = _load(text if isinstance(text, str) else text.decode())
     if type(document) is not dict or document.keys() != keys or document["schema_version"] != 1:
         raise _NotOursError
     return document
