@@ -592,6 +592,48 @@ class UncheckedMemberPartnerStorage(_BrokenStorage):
     work = _UncheckedMembersWork
 
 
+# --- Broken adapters of the batch reads. ---
+
+
+class _WindowlessLedger(_Activities):
+    def for_partners(
+        self, partner_ids: Iterable[str], *, kinds: Iterable[str] | None = None, **_window: Any
+    ) -> dict[str, list[Activity]]:
+        return super().for_partners(partner_ids, kinds=kinds)  # since/until never reach WHERE
+
+
+class _WindowlessWork(_StagedUnitOfWork):
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.activities = _WindowlessLedger(self)
+
+
+class WindowlessBatchStorage(_BrokenStorage):
+    """``activities.for_partners`` ignores ``since`` and ``until``."""
+
+    work = _WindowlessWork
+
+
+class _AtOrBeforeScores(_Scores):
+    def latest_before(
+        self, partner_ids: Iterable[str], *, model: str, before: datetime
+    ) -> dict[str, HealthScore]:
+        found = {pid: self.latest(pid, model=model, before=before) for pid in partner_ids}
+        return {pid: score for pid, score in found.items() if score is not None}  # "<=" for "<"
+
+
+class _AtOrBeforeWork(_StagedUnitOfWork):
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.scores = _AtOrBeforeScores(self)
+
+
+class AtOrBeforeStorage(_BrokenStorage):
+    """``scores.latest_before`` counts a score at exactly ``before``."""
+
+    work = _AtOrBeforeWork
+
+
 #: What the adapters above fail, merged into `CAUGHT`.
 CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
     PrefixNameSearchStorage: {
@@ -617,6 +659,16 @@ CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
     },
     UncheckedMemberPartnerStorage: {
         "test_membership_add_refuses_a_partner_that_does_not_exist": "DID NOT RAISE.*NotFoundError",
+    },
+    WindowlessBatchStorage: {
+        "test_for_partners_gives_each_partner_what_for_partner_gives": (
+            r"^for_partners: ptn_\d, \{'since'"
+        ),
+    },
+    AtOrBeforeStorage: {
+        "test_latest_before_is_each_partners_latest_strictly_before": (
+            r"^latest_before\(\['ptn_3', 'ptn_2', 'ptn_nobody', 'ptn_1', 'ptn_2'\], before="
+        ),
     },
 }
 

@@ -233,6 +233,27 @@ class ActivityLedger(Protocol):
         """A partner's activities with ``since <= occurred_at <= until``, by time then id."""
         ...
 
+    def for_partners(
+        self,
+        partner_ids: Iterable[str],
+        *,
+        kinds: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> dict[str, list[Activity]]:
+        """`for_partner` for many partners at once, in one query per few hundred of them.
+
+        Returns:
+            Every partner id asked for, in the order asked, with its activities
+            (``since <= occurred_at <= until``, by time then id); an empty list
+            for a partner with none.
+
+        Raises:
+            ValidationError: If ``partner_ids`` is one string rather than several,
+                or holds something other than text; or for a naive bound.
+        """
+        ...
+
     def query(
         self,
         *,
@@ -294,6 +315,26 @@ class ScoreRepository(Protocol):
 
         Raises:
             ValidationError: For a naive ``before`` or a ``model`` that is not text.
+        """
+        ...
+
+    def latest_before(
+        self, partner_ids: Iterable[str], *, model: str, before: datetime
+    ) -> dict[str, HealthScore]:
+        """Each partner's latest score from ``model`` with ``as_of`` strictly before ``before``.
+
+        The ``previous`` of a scoring run at ``before`` for a whole population, in
+        one query per few hundred partners: unlike `latest`, a score at exactly
+        ``before`` (an earlier run at that instant) does not count.
+
+        Returns:
+            The score of each partner that has one, by partner id, in the order
+            asked; partners without one are left out.
+
+        Raises:
+            ValidationError: If ``partner_ids`` is one string rather than several,
+                or holds something other than text; for a naive ``before`` or a
+                ``model`` that is not text.
         """
         ...
 
