@@ -41,12 +41,14 @@ from partnerkit.services._intents import (
     Skipped,
 )
 from partnerkit.services._partners import _PartnerServices
+from partnerkit.services._snapshots import LedgerSnapshots
 from partnerkit.services._tiers import _TierServices
 
 __all__ = [
     "ConflictNotice",
     "DealChanges",
     "DealDraft",
+    "LedgerSnapshots",
     "OverrideRequest",
     "PartnerChanges",
     "Result",
