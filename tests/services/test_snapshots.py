@@ -5,13 +5,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from tests.services.test_services import (
-    MANAGER,
-    NOW,
-    PARTNER_USER,
-    PROGRAM_TOML,
-    active_network,
-)
 
 from partnerkit import (
     Aggregate,
@@ -25,6 +18,14 @@ from partnerkit.health import model_from_dict
 from partnerkit.services import LedgerSnapshots, Services
 from partnerkit.storage.memory import MemoryStorage
 from partnerkit.tiers import Membership, program_from_toml
+
+from .test_services import (
+    MANAGER,
+    NOW,
+    PARTNER_USER,
+    PROGRAM_TOML,
+    active_network,
+)
 
 REVIEWED = datetime(2026, 1, 1, tzinfo=UTC)
 PROGRAM = program_from_toml(PROGRAM_TOML)
