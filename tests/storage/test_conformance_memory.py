@@ -634,6 +634,26 @@ class AtOrBeforeStorage(_BrokenStorage):
     work = _AtOrBeforeWork
 
 
+class _BatchOnlyPartners(_Partners):
+    def add_many(self, partners: Iterable[Partner]) -> list[Partner]:
+        added = [evolve_trusted(p, version=1) for p in partners]  # no look at stored ids
+        for partner in added:
+            self._stage.put(partner.id, partner, 0)
+        return added
+
+
+class _BatchOnlyWork(_StagedUnitOfWork):
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.partners = _BatchOnlyPartners(self)
+
+
+class UncheckedBatchStorage(_BrokenStorage):
+    """``partners.add_many`` stages a batch without looking for taken ids."""
+
+    work = _BatchOnlyWork
+
+
 #: What the adapters above fail, merged into `CAUGHT`.
 CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
     PrefixNameSearchStorage: {
@@ -659,6 +679,11 @@ CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
     },
     UncheckedMemberPartnerStorage: {
         "test_membership_add_refuses_a_partner_that_does_not_exist": "DID NOT RAISE.*NotFoundError",
+    },
+    UncheckedBatchStorage: {
+        "test_add_many_refuses_a_taken_id_and_adds_none_of_the_batch": (
+            "DID NOT RAISE.*ConflictError"
+        ),
     },
     WindowlessBatchStorage: {
         "test_for_partners_gives_each_partner_what_for_partner_gives": (

@@ -159,6 +159,21 @@ class PartnerRepository(Protocol):
         """
         ...
 
+    def add_many(self, partners: Iterable[Partner]) -> list[Partner]:
+        """`add` for many new partners at once, checking their ids in one query per 500.
+
+        All or nothing: if any of them is refused, none is added.
+
+        Returns:
+            The partners as stored (``version`` 1), in the order given.
+
+        Raises:
+            ConflictError: If a partner with one of their ids exists, is added
+                in this unit of work already, or the id is given twice.
+            ValidationError: If one is not a `Partner`, or its ``version`` is not 0.
+        """
+        ...
+
     def update(self, partner: Partner) -> Partner:
         """Replace the stored partner, if it is still at ``partner.version``.
 

@@ -274,6 +274,33 @@ class _Partners(_Versioned[Partner]):
             )
         return self._add(partner.id, evolve_trusted(partner, version=1))
 
+    def add_many(self, partners: Iterable[Partner]) -> list[Partner]:
+        items = list(partners)
+        for index, partner in enumerate(items):
+            if not isinstance(partner, Partner):
+                raise ValidationError.single(f"partners[{index}]", "expected a Partner")
+            if partner.version != 0:
+                raise ValidationError.single(
+                    f"partners[{index}].version",
+                    "add_many() takes new partners (version 0); use update() to change one",
+                )
+        ids = [partner.id for partner in items]
+        seen: set[str] = set()
+        for partner_id in ids:
+            if partner_id in seen or partner_id in self._stage.records:
+                raise _EXISTS["partners"](partner_id)
+            seen.add(partner_id)
+        stored: dict[Key, int] = {}
+        for chunk in _chunks(ids):
+            stored.update(self._backend.versions(PARTNERS, chunk))
+        taken = next((partner_id for partner_id in ids if partner_id in stored), None)
+        if taken is not None:
+            raise _EXISTS["partners"](taken)
+        added = [evolve_trusted(partner, version=1) for partner in items]
+        for partner in added:
+            self._stage.put(partner.id, partner, 0)
+        return added
+
     def update(self, partner: Partner) -> Partner:
         if not isinstance(partner, Partner):
             raise ValidationError.single("partner", "expected a Partner")

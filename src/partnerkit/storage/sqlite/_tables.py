@@ -265,7 +265,15 @@ def _slashed(row: Sequence[Any]) -> str:
     return "/".join(parts)
 
 
-_PROGRAM: Final = _Decoder(Program, "program", lambda row: str(row[0]))
+# Programs and scoring models are few, large and read again and again (every
+# approval reads its partner's program): their decoded, immutable models are kept
+# by document text, so each is validated once per process, not once per read.
+_PROGRAM: Final = _Decoder(
+    Program,
+    "program",
+    lambda row: str(row[0]),
+    functools.lru_cache(maxsize=64)(functools.partial(from_json, Program)),
+)
 
 
 def _program(row: Sequence[Any]) -> StoredProgram:
@@ -274,7 +282,10 @@ def _program(row: Sequence[Any]) -> StoredProgram:
 
 
 _MODEL: Final = _Decoder(
-    ScoringModel, "scoring model", lambda row: f"{_unstorable(row[0])} v{row[1]}"
+    ScoringModel,
+    "scoring model",
+    lambda row: f"{_unstorable(row[0])} v{row[1]}",
+    functools.lru_cache(maxsize=64)(functools.partial(from_json, ScoringModel)),
 )
 
 
