@@ -14,12 +14,15 @@ the whole percentage changes, so a million updates cost a hundred writes.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO, TypeVar
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
     from types import TracebackType
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "counted"]
+
+T = TypeVar("T")
 
 _WIDTH: Final = 28
 
@@ -105,3 +108,13 @@ class Progress:
         sys.stdout.flush()  # keep the report and the bar in order on one terminal
         self._stream.write(f"\r{self.line()}")
         self._stream.flush()
+
+
+def counted(
+    items: Sequence[T], label: str, *, stream: TextIO | None = None, enabled: bool | None = None
+) -> Iterator[T]:
+    """``items`` one by one, with a bar that advances as each is taken (see `Progress`)."""
+    with Progress(label, len(items), stream=stream, enabled=enabled) as bar:
+        for item in items:
+            yield item
+            bar.advance()
