@@ -52,6 +52,7 @@ from partnerkit.partners import (
     StatusChange,
 )
 from partnerkit.serialization import to_json
+from partnerkit.storage._kinds import partner_name_key
 from partnerkit.storage.sqlite import SqliteStorage
 
 GOAL_RATIO = 1.5
@@ -70,8 +71,8 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 COUNTRIES = ("FI", "SE", "NO", "DK", "DE", "FR", "GB", "US", "CA", "JP", "AU", "NL")
 REGIONS = ("EMEA", "Nordics", "APAC", "Amérique du Nord", "")
 PARTNER_SQL = (
-    "INSERT INTO partners (id, status, type, owner_id, parent_id, country, version, json) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO partners (id, status, type, owner_id, parent_id, country, version, json, "
+    "name_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 ACTIVITY_SQL = (
     "INSERT INTO activities (id, partner_id, kind, occurred_at, json) VALUES (?, ?, ?, ?, ?)"
@@ -215,6 +216,7 @@ def partner_rows(partners: Sequence[Partner]) -> list[tuple[Any, ...]]:
                 partner.country,
                 1,
                 json.dumps(document),
+                partner_name_key(partner),  # the name search column, precomputed too
             )
         )
     return rows
@@ -329,7 +331,7 @@ def verdict(ratio: float, goal: float = GOAL_RATIO) -> str:
 
 PG_PARTNER_SQL = (
     "INSERT INTO partnerkit_partners (id, status, type, owner_id, parent_id, country, version, "
-    "json) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
+    "json, name_key) VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)"
 )
 PG_ACTIVITY_SQL = (
     "INSERT INTO partnerkit_activities (id, partner_id, kind, occurred_at, json) "
