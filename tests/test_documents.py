@@ -17,7 +17,7 @@ from partnerkit._documents import (
     read_partner,
 )
 from partnerkit.errors import ValidationError
-from partnerkit.serialization import from_json, to_dict
+from partnerkit.serialization import from_json, to_dict, to_json
 from partnerkit.testing import strategies as pks
 
 # Partner ids with a "/" cannot be drawn as parent ids, so a partner is never drawn
@@ -127,3 +127,24 @@ def test_documents_of_an_older_shape_are_read_by_serialization() -> None:
     del document["schema_version"]  # a document written by hand
 
     assert read_activity(json.dumps(document)) == activity
+
+
+@given(st.data())
+def test_to_json_of_a_partner_is_what_json_dumps_writes(data: st.DataObject) -> None:
+    drawn = data.draw(pks.partners(partner_id=f"p/{data.draw(own_ids)}", stored=True))
+
+    assert to_json(drawn) == json.dumps(to_dict(drawn), ensure_ascii=False)
+
+
+@given(pks.activities())
+def test_to_json_of_an_activity_is_what_json_dumps_writes(drawn: Activity) -> None:
+    assert to_json(drawn) == json.dumps(to_dict(drawn), ensure_ascii=False)
+
+
+def test_to_json_keeps_text_unescaped_and_odd_shapes_go_through_serialization() -> None:
+    nordic = Partner("ptn_1", "Nørdic Cloud Oy", "reseller", "FI", T0, region="Amérique")
+    odd = Partner("ptn_2", "Odd Oy", "reseller", "FI", T0, custom_fields={"size": Size.LARGE})
+
+    assert '"name": "Nørdic Cloud Oy"' in to_json(nordic)
+    assert to_json(odd) == json.dumps(to_dict(odd), ensure_ascii=False)
+    assert to_json(nordic, indent=2) == json.dumps(to_dict(nordic), indent=2, ensure_ascii=False)

@@ -29,14 +29,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from json.encoder import encode_basestring_ascii
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import attrs
 
 from partnerkit._base.frozen import freeze
 from partnerkit._base.money import Money
 from partnerkit._base.trusted import trusted_from
+from partnerkit._encoders import KNOWN_SHAPES, SURPRISES, activity_ascii, partner_ascii
 from partnerkit.ledger import Activity
 from partnerkit.partners import (
     Contact,
@@ -49,9 +49,6 @@ from partnerkit.partners import (
 )
 from partnerkit.serialization import from_json, schema_version, to_dict
 
-if TYPE_CHECKING:
-    import enum
-
 __all__ = [
     "activity_document",
     "model_document",
@@ -61,210 +58,24 @@ __all__ = [
 ]
 
 
-class _UnusualShapeError(Exception):
-    """A value the hand-made encoders leave to `partnerkit.serialization`."""
-
-
-def _fields(cls: type[Any]) -> tuple[str, ...]:
-    return tuple(field.name for field in attrs.fields(cls))
-
-
-# The encoders below know these fields; if a model gains or loses one, they step aside.
-_KNOWN_SHAPES: Final = (
-    _fields(Partner)
-    == (
-        "id",
-        "name",
-        "type",
-        "country",
-        "created_at",
-        "status",
-        "region",
-        "domains",
-        "owner_id",
-        "parent_id",
-        "contacts",
-        "custom_fields",
-        "joined_on",
-        "onboarding",
-        "history",
-        "updated_at",
-        "version",
-    )
-    and _fields(Contact) == ("name", "email", "role", "primary")
-    and _fields(OnboardingStep)
-    == ("key", "title", "due_on", "required", "owner", "completed_at", "completed_by")
-    and _fields(StatusChange) == ("action", "from_status", "to_status", "actor", "at", "reason")
-    and _fields(Activity)
-    == ("id", "partner_id", "kind", "occurred_at", "value", "attributes", "expires_on")
-)
-
-
-def _text(value: object) -> str:
-    if isinstance(value, str):
-        return encode_basestring_ascii(value)
-    raise _UnusualShapeError
-
-
-def _optional_text(value: object) -> str:
-    return "null" if value is None else _text(value)
-
-
-def _flag(value: object) -> str:
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    raise _UnusualShapeError
-
-
-def _instant(value: object) -> str:
-    if type(value) is datetime:
-        return f'"{value.isoformat()}"'
-    raise _UnusualShapeError
-
-
-def _optional_instant(value: object) -> str:
-    return "null" if value is None else _instant(value)
-
-
-def _day(value: object) -> str:
-    if type(value) is date:
-        return f'"{value.isoformat()}"'
-    raise _UnusualShapeError
-
-
-def _optional_day(value: object) -> str:
-    return "null" if value is None else _day(value)
-
-
-def _member(value: object, cls: type[enum.StrEnum]) -> str:
-    # A StrEnum member is the text of its value, as json.dumps writes it.
-    if type(value) is cls:
-        return encode_basestring_ascii(value)
-    raise _UnusualShapeError
-
-
-def _scalar(value: object) -> str:
-    if isinstance(value, str):
-        return encode_basestring_ascii(value)
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if type(value) is int:
-        return repr(value)
-    raise _UnusualShapeError
-
-
-def _custom_value(value: object) -> str:
-    kind = type(value)
-    if kind is Decimal:
-        return f'{{"decimal": "{value:f}"}}'
-    if kind is date:
-        return f'{{"date": "{value.isoformat()}"}}'  # type: ignore[attr-defined]
-    return _scalar(value)
-
-
-def _step(step: object) -> str:
-    if type(step) is not OnboardingStep:
-        raise _UnusualShapeError
-    return (
-        f'{{"key": {_text(step.key)}, "title": {_text(step.title)}, '
-        f'"due_on": {_day(step.due_on)}, "required": {_flag(step.required)}, '
-        f'"owner": {_member(step.owner, StepOwner)}, '
-        f'"completed_at": {_optional_instant(step.completed_at)}, '
-        f'"completed_by": {_optional_text(step.completed_by)}}}'
-    )
-
-
-def _change(change: object) -> str:
-    if type(change) is not StatusChange:
-        raise _UnusualShapeError
-    return (
-        f'{{"action": {_member(change.action, PartnerAction)}, '
-        f'"from_status": {_member(change.from_status, PartnerStatus)}, '
-        f'"to_status": {_member(change.to_status, PartnerStatus)}, '
-        f'"actor": {_text(change.actor)}, "at": {_instant(change.at)}, '
-        f'"reason": {_text(change.reason)}}}'
-    )
-
-
 def partner_document(partner: Partner) -> str:
     """``json.dumps(to_dict(partner))``, written by hand for the shapes it knows."""
-    if type(partner) is not Partner or not _KNOWN_SHAPES or schema_version(Partner) != 1:
-        return model_document(partner)
-    # Partner.__attrs_post_init__ has checked the types of every field but
-    # joined_on, onboarding and history, so those alone go through the checking
-    # helpers; anything else unexpected makes encode_basestring_ascii raise.
-    esc = encode_basestring_ascii
-    p = partner
-    try:
-        contacts = p.contacts
-        if any(type(contact) is not Contact for contact in contacts):
-            raise _UnusualShapeError
-        people = ", ".join(
-            [
-                f'{{"name": {esc(c.name)}, "email": {esc(c.email)}, "role": {esc(c.role)}, '
-                f'"primary": {"true" if c.primary else "false"}}}'
-                for c in contacts
-            ]
-        )
-        fields = p.custom_fields
-        custom = ", ".join([f"{esc(key)}: {_custom_value(fields[key])}" for key in fields])
-        steps = ", ".join([_step(step) for step in p.onboarding]) if p.onboarding else ""
-        moves = ", ".join([_change(move) for move in p.history]) if p.history else ""
-        updated = p.updated_at  # set to created_at when not given
-        if updated is None:
-            raise _UnusualShapeError
-        return (
-            f'{{"id": {esc(p.id)}, "name": {esc(p.name)}, "type": {esc(p.type)}, '
-            f'"country": {esc(p.country)}, "created_at": "{datetime.isoformat(p.created_at)}", '
-            f'"status": {esc(p.status)}, "region": {esc(p.region)}, '
-            f'"domains": [{", ".join(map(esc, p.domains))}], '
-            f'"owner_id": {"null" if p.owner_id is None else esc(p.owner_id)}, '
-            f'"parent_id": {"null" if p.parent_id is None else esc(p.parent_id)}, '
-            f'"contacts": [{people}], "custom_fields": {{{custom}}}, '
-            f'"joined_on": {_optional_day(p.joined_on)}, '
-            f'"onboarding": [{steps}], "history": [{moves}], '
-            f'"updated_at": "{datetime.isoformat(updated)}", "version": {p.version:d}, '
-            f'"schema_version": 1}}'
-        )
-    except (_UnusualShapeError, TypeError, AttributeError, ValueError):
-        return model_document(partner)
+    if schema_version(Partner) == 1:
+        try:
+            return partner_ascii(partner)
+        except SURPRISES:
+            pass
+    return model_document(partner)
 
 
 def activity_document(activity: Activity) -> str:
     """``json.dumps(to_dict(activity))``, written by hand for the shapes it knows."""
-    if type(activity) is not Activity or not _KNOWN_SHAPES or schema_version(Activity) != 1:
-        return model_document(activity)
-    # Activity.__attrs_post_init__ has checked the type of every field.
-    esc = encode_basestring_ascii
-    a = activity
-    value = a.value
-    try:
-        if value is None:
-            amount = "null"
-        elif type(value) is Money:
-            amount = f'{{"amount": "{value.amount:f}", "currency": {esc(value.currency)}}}'
-        elif type(value) is Decimal:
-            amount = f'"{value:f}"'
-        else:
-            raise _UnusualShapeError
-        details = a.attributes
-        attributes = ", ".join([f"{esc(key)}: {_scalar(details[key])}" for key in details])
-        expires = a.expires_on
-        return (
-            f'{{"id": {esc(a.id)}, "partner_id": {esc(a.partner_id)}, "kind": {esc(a.kind)}, '
-            f'"occurred_at": "{datetime.isoformat(a.occurred_at)}", "value": {amount}, '
-            f'"attributes": {{{attributes}}}, '
-            f'"expires_on": {"null" if expires is None else _day(expires)}, '
-            f'"schema_version": 1}}'
-        )
-    except (_UnusualShapeError, TypeError, AttributeError, ValueError):
-        return model_document(activity)
+    if schema_version(Activity) == 1:
+        try:
+            return activity_ascii(activity)
+        except SURPRISES:
+            pass
+    return model_document(activity)
 
 
 def model_document(model: object) -> str:
@@ -277,6 +88,11 @@ def model_document(model: object) -> str:
 
 
 # -- reading what the encoders wrote ----------------------------------------------
+
+
+def _fields(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(field.name for field in attrs.fields(cls))
+
 
 _PARTNER_KEYS: Final = frozenset((*_fields(Partner), "schema_version"))
 _ACTIVITY_KEYS: Final = frozenset((*_fields(Activity), "schema_version"))
@@ -417,7 +233,7 @@ def read_partner(text: str | bytes) -> Partner:
     Raises:
         ValidationError: If ``text`` is not a partner document at all.
     """
-    if not _KNOWN_SHAPES or schema_version(Partner) != 1:
+    if not KNOWN_SHAPES or schema_version(Partner) != 1:
         return from_json(Partner, text)
     try:
         d = _document(text, _PARTNER_KEYS)
@@ -460,7 +276,7 @@ def read_activity(text: str | bytes) -> Activity:
     Raises:
         ValidationError: If ``text`` is not an activity document at all.
     """
-    if not _KNOWN_SHAPES or schema_version(Activity) != 1:
+    if not KNOWN_SHAPES or schema_version(Activity) != 1:
         return from_json(Activity, text)
     try:
         d = _document(text, _ACTIVITY_KEYS)
