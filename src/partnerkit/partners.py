@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
@@ -28,9 +28,9 @@ from partnerkit._base.checks import (
 from partnerkit._base.countries import check_country, normalize_email, normalize_hostname
 from partnerkit._base.events import Change, Event
 from partnerkit._base.frozen import FrozenDict, freeze
-from partnerkit._base.ids import check_id
+from partnerkit._base.ids import check_id, is_valid_id
 from partnerkit._base.money import check_number, to_decimal
-from partnerkit._base.time import Period, parse_date, to_utc
+from partnerkit._base.time import FIRST_YEAR, LAST_YEAR, Period, parse_date, to_utc
 from partnerkit.errors import (
     InvalidTransitionError,
     NotFoundError,
@@ -490,6 +490,22 @@ class StatusChange:
     reason: str = ""
 
     def __attrs_post_init__(self) -> None:
+        at = self.at
+        # The common case (members, a UTC instant, an id, short text) in a few
+        # comparisons; anything else through the full check of every field.
+        if (
+            type(self.action) is PartnerAction
+            and type(self.from_status) is PartnerStatus
+            and type(self.to_status) is PartnerStatus
+            and type(at) is datetime
+            and at.tzinfo is UTC
+            and FIRST_YEAR <= at.year <= LAST_YEAR
+            and type(self.actor) is str
+            and is_valid_id(self.actor)
+            and type(self.reason) is str
+            and len(self.reason) <= 2000
+        ):
+            return
         problems = Problems()
         check_fields(self, problems, _STATUS_CHANGE_FIELDS, check_only=_STATUS_CHANGE_CHECK_ONLY)
         problems.raise_if_any()

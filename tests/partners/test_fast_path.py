@@ -10,6 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from partnerkit import Contact, Partner, ValidationError
+from partnerkit._base.checks import check_fields
+from partnerkit.errors import Problems
+from partnerkit.partners import _STATUS_CHANGE_CHECK_ONLY, _STATUS_CHANGE_FIELDS
 from partnerkit.testing import strategies as pks
 
 T0 = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -23,7 +26,12 @@ def _fully(cls: type[Any], **fields: Any) -> Any:
         if isinstance(value, attrs.Factory):  # type: ignore[arg-type]
             value = value.factory()
         object.__setattr__(built, field.name, value)
-    built._validate()
+    if hasattr(built, "_validate"):
+        built._validate()
+    else:  # StatusChange: the full check is its post-init past the fast path
+        problems = Problems()
+        check_fields(built, problems, _STATUS_CHANGE_FIELDS, check_only=_STATUS_CHANGE_CHECK_ONLY)
+        problems.raise_if_any()
     return built
 
 
@@ -74,6 +82,41 @@ def test_odd_partners_are_built_or_refused_as_the_full_check_does(changes: dict[
 def test_a_contact_is_built_or_refused_as_the_full_check_does(name: str, email: str) -> None:
     outcomes = []
     for build in (lambda: Contact(name, email), lambda: _fully(Contact, name=name, email=email)):
+        try:
+            outcomes.append(_fields(build()))
+        except ValidationError as error:
+            outcomes.append(str(error))
+
+    assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"action": "activate", "from_status": "onboarding", "to_status": "active"},
+        {"at": datetime(2026, 3, 1, 11, 30, tzinfo=timezone(timedelta(hours=2)))},
+        {"at": datetime(1899, 12, 31, tzinfo=UTC)},
+        {"actor": "usr maria"},
+        {"reason": "x" * 2001},
+        {"reason": " ".join(["x"] * 1001)},
+    ],
+)
+def test_status_changes_are_built_or_refused_as_the_full_check_does(
+    changes: dict[str, Any],
+) -> None:
+    from partnerkit.partners import PartnerAction, PartnerStatus, StatusChange  # noqa: PLC0415
+
+    fields: dict[str, Any] = {
+        "action": PartnerAction.ACTIVATE,
+        "from_status": PartnerStatus.ONBOARDING,
+        "to_status": PartnerStatus.ACTIVE,
+        "actor": "usr_maria",
+        "at": T0,
+        "reason": "done",
+    } | changes
+    outcomes = []
+    for build in (lambda: StatusChange(**fields), lambda: _fully(StatusChange, **fields)):
         try:
             outcomes.append(_fields(build()))
         except ValidationError as error:

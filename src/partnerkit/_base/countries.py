@@ -42,6 +42,9 @@ def check_country(value: object) -> str:
 
 _LABEL: Final = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _SCHEME: Final = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+# What the local part of an address may not hold: whitespace (as str.isspace sees
+# it) and the characters that delimit addresses in headers.
+_BAD_LOCAL: Final = re.compile(r'[\s\x1c-\x1f<>(),;:"]')
 
 
 def normalize_hostname(value: object) -> str:
@@ -100,7 +103,7 @@ def normalize_email(value: object) -> str:
         not at
         or not local
         or len(local) > 64
-        or any(char.isspace() or char in '<>(),;:"' for char in local)
+        or _BAD_LOCAL.search(local) is not None
     ):
         raise ValidationError.single(
             "", f"{value!r} is not an email address; write it like 'name@example.com'"
