@@ -35,7 +35,7 @@ import attrs
 
 from partnerkit._base.frozen import freeze
 from partnerkit._base.money import Money
-from partnerkit._base.trusted import trusted_from
+from partnerkit._base.trusted import builder
 from partnerkit._encoders import KNOWN_SHAPES, SURPRISES, activity_ascii, partner_ascii
 from partnerkit.ledger import Activity
 from partnerkit.partners import (
@@ -110,19 +110,22 @@ class _NotOursError(Exception):
     """A document the trusted readers leave to `partnerkit.serialization`."""
 
 
-def _read_text(value: object) -> str:
-    if type(value) is str:
-        return value
-    raise _NotOursError
-
-
-def _read_optional_text(value: object) -> str | None:
-    return None if value is None else _read_text(value)
+_new_partner: Final = builder(Partner)
+_new_contact: Final = builder(Contact)
+_new_step: Final = builder(OnboardingStep)
+_new_change: Final = builder(StatusChange)
+_new_activity: Final = builder(Activity)
+_new_money: Final = builder(Money)
+_STATUSES: Final = {member.value: member for member in PartnerStatus}
+_ACTIONS: Final = {member.value: member for member in PartnerAction}
+_OWNERS: Final = {member.value: member for member in StepOwner}
 
 
 def _read_instant(value: object) -> datetime:
     # Stored instants are written in UTC; fromisoformat gives them the UTC singleton.
-    moment = _new_instant(_read_text(value))
+    if type(value) is not str:
+        raise _NotOursError
+    moment = _new_instant(value)
     if moment.tzinfo is not UTC:
         raise _NotOursError
     return moment
@@ -133,68 +136,66 @@ def _read_optional_instant(value: object) -> datetime | None:
 
 
 def _read_optional_day(value: object) -> date | None:
-    return None if value is None else _new_day(_read_text(value))
+    if value is None:
+        return None
+    if type(value) is not str:
+        raise _NotOursError
+    return _new_day(value)
 
 
-def _read_flag(value: object) -> bool:
-    if type(value) is bool:
-        return value
-    raise _NotOursError
+def _texts(values: list[Any]) -> tuple[str, ...]:
+    if type(values) is not list or not all(type(value) is str for value in values):
+        raise _NotOursError
+    return tuple(values)
 
 
-def _read_list(value: object) -> list[Any]:
-    if type(value) is list:
-        return value
-    raise _NotOursError
+def _optional_text(value: object) -> bool:
+    return value is None or type(value) is str
 
 
-def _read_object(value: object, keys: frozenset[str]) -> dict[str, Any]:
-    if type(value) is dict and value.keys() == keys:
-        return value
-    raise _NotOursError
+def _read_contact(c: Any) -> Contact:
+    if type(c) is not dict or c.keys() != _CONTACT_KEYS:
+        raise _NotOursError
+    name, email, role, primary = c["name"], c["email"], c["role"], c["primary"]
+    if not (type(name) is str and type(email) is str and type(role) is str):
+        raise _NotOursError
+    if type(primary) is not bool:
+        raise _NotOursError
+    return _new_contact(name, email, role, primary)
 
 
-def _read_contact(value: object) -> Contact:
-    c = _read_object(value, _CONTACT_KEYS)
-    return trusted_from(
-        Contact,
-        {
-            "name": _read_text(c["name"]),
-            "email": _read_text(c["email"]),
-            "role": _read_text(c["role"]),
-            "primary": _read_flag(c["primary"]),
-        },
+def _read_step(s: Any) -> OnboardingStep:
+    if type(s) is not dict or s.keys() != _STEP_KEYS:
+        raise _NotOursError
+    key, title, due_on, required = s["key"], s["title"], s["due_on"], s["required"]
+    if not (type(key) is str and type(title) is str and type(due_on) is str):
+        raise _NotOursError
+    if type(required) is not bool or not _optional_text(s["completed_by"]):
+        raise _NotOursError
+    return _new_step(
+        key,
+        title,
+        _new_day(due_on),
+        required,
+        _OWNERS[s["owner"]],
+        _read_optional_instant(s["completed_at"]),
+        s["completed_by"],
     )
 
 
-def _read_step(value: object) -> OnboardingStep:
-    s = _read_object(value, _STEP_KEYS)
-    return trusted_from(
-        OnboardingStep,
-        {
-            "key": _read_text(s["key"]),
-            "title": _read_text(s["title"]),
-            "due_on": _new_day(_read_text(s["due_on"])),
-            "required": _read_flag(s["required"]),
-            "owner": StepOwner(s["owner"]),
-            "completed_at": _read_optional_instant(s["completed_at"]),
-            "completed_by": _read_optional_text(s["completed_by"]),
-        },
-    )
-
-
-def _read_change(value: object) -> StatusChange:
-    c = _read_object(value, _CHANGE_KEYS)
-    return trusted_from(
-        StatusChange,
-        {
-            "action": PartnerAction(c["action"]),
-            "from_status": PartnerStatus(c["from_status"]),
-            "to_status": PartnerStatus(c["to_status"]),
-            "actor": _read_text(c["actor"]),
-            "at": _read_instant(c["at"]),
-            "reason": _read_text(c["reason"]),
-        },
+def _read_change(c: Any) -> StatusChange:
+    if type(c) is not dict or c.keys() != _CHANGE_KEYS:
+        raise _NotOursError
+    actor, reason = c["actor"], c["reason"]
+    if not (type(actor) is str and type(reason) is str):
+        raise _NotOursError
+    return _new_change(
+        _ACTIONS[c["action"]],
+        _STATUSES[c["from_status"]],
+        _STATUSES[c["to_status"]],
+        actor,
+        _read_instant(c["at"]),
+        reason,
     )
 
 
@@ -203,10 +204,11 @@ def _read_custom(value: object) -> object:
         return value
     if type(value) is dict and len(value) == 1:
         ((tag, text),) = value.items()
-        if tag == "decimal":
-            return Decimal(_read_text(text))
-        if tag == "date":
-            return _new_day(_read_text(text))
+        if type(text) is str:
+            if tag == "decimal":
+                return Decimal(text)
+            if tag == "date":
+                return _new_day(text)
     raise _NotOursError
 
 
@@ -215,9 +217,12 @@ def _read_amount(value: object) -> Money | Decimal | None:
         return None
     if type(value) is str:
         return Decimal(value)
-    money = _read_object(value, _MONEY_KEYS)
-    amount = Decimal(_read_text(money["amount"]))
-    return trusted_from(Money, {"amount": amount, "currency": _read_text(money["currency"])})
+    if type(value) is not dict or value.keys() != _MONEY_KEYS:
+        raise _NotOursError
+    amount, currency = value["amount"], value["currency"]
+    if not (type(amount) is str and type(currency) is str):
+        raise _NotOursError
+    return _new_money(Decimal(amount), currency)
 
 
 def _document(text: str | bytes, keys: frozenset[str]) -> dict[str, Any]:
@@ -225,6 +230,10 @@ def _document(text: str | bytes, keys: frozenset[str]) -> dict[str, Any]:
     if type(document) is not dict or document.keys() != keys or document["schema_version"] != 1:
         raise _NotOursError
     return document
+
+
+#: What reading a document that is not partnerkit's own may raise on the way.
+_NOT_OURS: Final = (_NotOursError, KeyError, ValueError, TypeError, AttributeError, RecursionError)
 
 
 def read_partner(text: str | bytes) -> Partner:
@@ -237,36 +246,44 @@ def read_partner(text: str | bytes) -> Partner:
         return from_json(Partner, text)
     try:
         d = _document(text, _PARTNER_KEYS)
-        fields = d["custom_fields"]
-        if type(fields) is not dict:
+        pid, name, kind, country, region = d["id"], d["name"], d["type"], d["country"], d["region"]
+        fields, version = d["custom_fields"], d["version"]
+        if not (
+            type(pid) is str
+            and type(name) is str
+            and type(kind) is str
+            and type(country) is str
+            and type(region) is str
+            and _optional_text(d["owner_id"])
+            and _optional_text(d["parent_id"])
+            and type(fields) is dict
+            and type(version) is int
+            and version >= 0
+        ):
             raise _NotOursError
-        created = _read_instant(d["created_at"])
-        version = d["version"]
-        if type(version) is not int or version < 0:
+        contacts, steps, history = d["contacts"], d["onboarding"], d["history"]
+        if not (type(contacts) is list and type(steps) is list and type(history) is list):
             raise _NotOursError
-        return trusted_from(
-            Partner,
-            {
-                "id": _read_text(d["id"]),
-                "name": _read_text(d["name"]),
-                "type": _read_text(d["type"]),
-                "country": _read_text(d["country"]),
-                "created_at": created,
-                "status": PartnerStatus(d["status"]),
-                "region": _read_text(d["region"]),
-                "domains": tuple(map(_read_text, _read_list(d["domains"]))),
-                "owner_id": _read_optional_text(d["owner_id"]),
-                "parent_id": _read_optional_text(d["parent_id"]),
-                "contacts": tuple(map(_read_contact, _read_list(d["contacts"]))),
-                "custom_fields": freeze({key: _read_custom(fields[key]) for key in fields}),
-                "joined_on": _read_optional_day(d["joined_on"]),
-                "onboarding": tuple(map(_read_step, _read_list(d["onboarding"]))),
-                "history": tuple(map(_read_change, _read_list(d["history"]))),
-                "updated_at": _read_instant(d["updated_at"]),
-                "version": version,
-            },
+        return _new_partner(
+            pid,
+            name,
+            kind,
+            country,
+            _read_instant(d["created_at"]),
+            _STATUSES[d["status"]],
+            region,
+            _texts(d["domains"]),
+            d["owner_id"],
+            d["parent_id"],
+            tuple([_read_contact(contact) for contact in contacts]),
+            freeze({key: _read_custom(fields[key]) for key in fields}),
+            _read_optional_day(d["joined_on"]),
+            tuple([_read_step(step) for step in steps]) if steps else (),
+            tuple([_read_change(change) for change in history]) if history else (),
+            _read_instant(d["updated_at"]),
+            version,
         )
-    except (_NotOursError, ValueError, TypeError, AttributeError, RecursionError):
+    except _NOT_OURS:
         return from_json(Partner, text)
 
 
@@ -280,22 +297,23 @@ def read_activity(text: str | bytes) -> Activity:
         return from_json(Activity, text)
     try:
         d = _document(text, _ACTIVITY_KEYS)
-        attributes = d["attributes"]
-        if type(attributes) is not dict or not all(
-            type(value) in _SCALARS for value in attributes.values()
+        aid, partner_id, kind, attributes = d["id"], d["partner_id"], d["kind"], d["attributes"]
+        if not (
+            type(aid) is str
+            and type(partner_id) is str
+            and type(kind) is str
+            and type(attributes) is dict
+            and all(type(value) in _SCALARS for value in attributes.values())
         ):
             raise _NotOursError
-        return trusted_from(
-            Activity,
-            {
-                "id": _read_text(d["id"]),
-                "partner_id": _read_text(d["partner_id"]),
-                "kind": _read_text(d["kind"]),
-                "occurred_at": _read_instant(d["occurred_at"]),
-                "value": _read_amount(d["value"]),
-                "attributes": freeze(attributes),
-                "expires_on": _read_optional_day(d["expires_on"]),
-            },
+        return _new_activity(
+            aid,
+            partner_id,
+            kind,
+            _read_instant(d["occurred_at"]),
+            _read_amount(d["value"]),
+            freeze(attributes),
+            _read_optional_day(d["expires_on"]),
         )
-    except (_NotOursError, ValueError, TypeError, AttributeError, RecursionError):
+    except _NOT_OURS:
         return from_json(Activity, text)

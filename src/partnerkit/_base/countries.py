@@ -99,12 +99,7 @@ def normalize_email(value: object) -> str:
         raise ValidationError.single("", f"expected an email address, got {type(value).__name__}")
     text = value.strip()
     local, at, domain = text.rpartition("@")
-    if (
-        not at
-        or not local
-        or len(local) > 64
-        or _BAD_LOCAL.search(local) is not None
-    ):
+    if not at or not local or len(local) > 64 or _BAD_LOCAL.search(local) is not None:
         raise ValidationError.single(
             "", f"{value!r} is not an email address; write it like 'name@example.com'"
         )
