@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from json.scanner import make_scanner
 from typing import Any, Final
 
 import attrs
@@ -101,7 +102,9 @@ _STEP_KEYS: Final = frozenset(_fields(OnboardingStep))
 _CHANGE_KEYS: Final = frozenset(_fields(StatusChange))
 _MONEY_KEYS: Final = frozenset(("amount", "currency"))
 _SCALARS: Final = (str, int, bool, type(None))
-_load: Final = json.JSONDecoder().decode
+# The decoder's scanner itself: stored documents start with "{" and end with "}",
+# so the whitespace matching around it in JSONDecoder.decode is not needed.
+_scan: Final = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed names the C type
 _new_instant: Final = datetime.fromisoformat
 _new_day: Final = date.fromisoformat
 
@@ -226,8 +229,15 @@ def _read_amount(value: object) -> Money | Decimal | None:
 
 
 def _document(text: str | bytes, keys: frozenset[str]) -> dict[str, Any]:
-    document = _load(text if isinstance(text, str) else text.decode())
-    if type(document) is not dict or document.keys() != keys or document["schema_version"] != 1:
+    if not isinstance(text, str):
+        text = text.decode()
+    try:
+        document, end = _scan(text, 0)
+    except StopIteration:
+        raise _NotOursError from None
+    if end != len(text) or type(document) is not dict or document.keys() != keys:
+        raise _NotOursError
+    if document["schema_version"] != 1:
         raise _NotOursError
     return document
 
