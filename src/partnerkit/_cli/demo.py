@@ -549,7 +549,7 @@ def run_demo(
     a bar over each long phase when ``err`` is a terminal.
     """
     err = err or sys.stderr
-    _progress(err, f"generating and storing {partners:,} partners (seed {seed})")
+    _progress(err, f"generating {partners:,} partners (seed {seed}), storing them as they come")
     facts, activities = _generate_and_store(storage, partners, seed, err)
     _progress(err, f"stored {len(facts):,} partners and {activities:,} activities")
     _enrol(storage, facts)
