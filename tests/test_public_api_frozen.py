@@ -450,6 +450,7 @@ FROZEN: dict[str, tuple[str, ...]] = {
         "ConflictNotice",
         "DealChanges",
         "DealDraft",
+        "LedgerSnapshots",
         "OverrideRequest",
         "PartnerChanges",
         "Result",

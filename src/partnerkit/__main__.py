@@ -285,16 +285,22 @@ def _tiers(options: argparse.Namespace) -> None:
 def _deals_check(options: argparse.Namespace) -> int:
     from partnerkit._cli.deals import check_in_order  # noqa: PLC0415
     from partnerkit._cli.files import read_registrations  # noqa: PLC0415
+    from partnerkit._cli.progress import counted  # noqa: PLC0415
 
     registrations = read_registrations(
         Path(options.input), limit=options.max_size, max_rows=options.max_rows
     )
     found = 0
 
+    # A bar on the terminal while the findings go to a file or a pipe: on one
+    # terminal the two would interleave.
+    shown = sys.stderr.isatty() and not sys.stdout.isatty()
+    checked = counted(registrations, "checking registrations", enabled=shown)
+
     def findings() -> Iterator[Finding]:
         # Each finding is printed as soon as it is found; only the count is kept.
         nonlocal found
-        for finding in check_in_order(registrations):
+        for finding in check_in_order(checked):
             found += 1
             yield finding
 

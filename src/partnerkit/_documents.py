@@ -1,4 +1,4 @@
-"""JSON documents for storage, written by hand where the shape is known.
+"""JSON documents for storage, written and read by hand where the shape is known.
 
 Bulk writes spend most of their Python time turning records into JSON. Partners
 and activities are therefore written by the hand-made encoders below, which
@@ -8,6 +8,17 @@ in about half the time. They take only the shapes they know: any other type, a
 subclass, a model whose fields changed or a newer schema version goes through
 `partnerkit.serialization` itself.
 
+Reading is the mirror image. A stored partner or activity was validated when it
+was built and written by the encoders above, so `read_partner` and `read_activity`
+rebuild it through `partnerkit._base.trusted` without running every check again:
+they check the document's structure (its exact keys, its schema version, the JSON
+type of each value, enum members, ISO instants in UTC) and leave the values
+(an email's form, an id's characters) as partnerkit wrote them. A document that
+does not have exactly that structure (written by an older release, or changed
+outside partnerkit) is read by `partnerkit.serialization.from_json` instead, which
+checks everything and names what is wrong. Both give equal models, field for field
+and type for type (a property test holds them to that).
+
 Every document is pure ASCII (``json.dumps`` escapes the rest): a lone surrogate,
 which Python text may hold, cannot be encoded as UTF-8 for a database, but it can
 be escaped.
@@ -16,14 +27,17 @@ be escaped.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from json.encoder import encode_basestring_ascii
-from typing import TYPE_CHECKING, Any, Final
+from json.scanner import make_scanner
+from typing import Any, Final
 
 import attrs
 
+from partnerkit._base.frozen import freeze
 from partnerkit._base.money import Money
+from partnerkit._base.trusted import builder
+from partnerkit._encoders import KNOWN_SHAPES, SURPRISES, activity_ascii, partner_ascii
 from partnerkit.ledger import Activity
 from partnerkit.partners import (
     Contact,
@@ -34,218 +48,35 @@ from partnerkit.partners import (
     StatusChange,
     StepOwner,
 )
-from partnerkit.serialization import schema_version, to_dict
+from partnerkit.serialization import from_json, schema_version, to_dict
 
-if TYPE_CHECKING:
-    import enum
-
-__all__ = ["activity_document", "model_document", "partner_document"]
-
-
-class _UnusualShapeError(Exception):
-    """A value the hand-made encoders leave to `partnerkit.serialization`."""
-
-
-def _fields(cls: type[Any]) -> tuple[str, ...]:
-    return tuple(field.name for field in attrs.fields(cls))
-
-
-# The encoders below know these fields; if a model gains or loses one, they step aside.
-_KNOWN_SHAPES: Final = (
-    _fields(Partner)
-    == (
-        "id",
-        "name",
-        "type",
-        "country",
-        "created_at",
-        "status",
-        "region",
-        "domains",
-        "owner_id",
-        "parent_id",
-        "contacts",
-        "custom_fields",
-        "joined_on",
-        "onboarding",
-        "history",
-        "updated_at",
-        "version",
-    )
-    and _fields(Contact) == ("name", "email", "role", "primary")
-    and _fields(OnboardingStep)
-    == ("key", "title", "due_on", "required", "owner", "completed_at", "completed_by")
-    and _fields(StatusChange) == ("action", "from_status", "to_status", "actor", "at", "reason")
-    and _fields(Activity)
-    == ("id", "partner_id", "kind", "occurred_at", "value", "attributes", "expires_on")
-)
-
-
-def _text(value: object) -> str:
-    if isinstance(value, str):
-        return encode_basestring_ascii(value)
-    raise _UnusualShapeError
-
-
-def _optional_text(value: object) -> str:
-    return "null" if value is None else _text(value)
-
-
-def _flag(value: object) -> str:
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    raise _UnusualShapeError
-
-
-def _instant(value: object) -> str:
-    if type(value) is datetime:
-        return f'"{value.isoformat()}"'
-    raise _UnusualShapeError
-
-
-def _optional_instant(value: object) -> str:
-    return "null" if value is None else _instant(value)
-
-
-def _day(value: object) -> str:
-    if type(value) is date:
-        return f'"{value.isoformat()}"'
-    raise _UnusualShapeError
-
-
-def _optional_day(value: object) -> str:
-    return "null" if value is None else _day(value)
-
-
-def _member(value: object, cls: type[enum.StrEnum]) -> str:
-    # A StrEnum member is the text of its value, as json.dumps writes it.
-    if type(value) is cls:
-        return encode_basestring_ascii(value)
-    raise _UnusualShapeError
-
-
-def _scalar(value: object) -> str:
-    if isinstance(value, str):
-        return encode_basestring_ascii(value)
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if type(value) is int:
-        return repr(value)
-    raise _UnusualShapeError
-
-
-def _custom_value(value: object) -> str:
-    kind = type(value)
-    if kind is Decimal:
-        return f'{{"decimal": "{value:f}"}}'
-    if kind is date:
-        return f'{{"date": "{value.isoformat()}"}}'  # type: ignore[attr-defined]
-    return _scalar(value)
-
-
-def _step(step: object) -> str:
-    if type(step) is not OnboardingStep:
-        raise _UnusualShapeError
-    return (
-        f'{{"key": {_text(step.key)}, "title": {_text(step.title)}, '
-        f'"due_on": {_day(step.due_on)}, "required": {_flag(step.required)}, '
-        f'"owner": {_member(step.owner, StepOwner)}, '
-        f'"completed_at": {_optional_instant(step.completed_at)}, '
-        f'"completed_by": {_optional_text(step.completed_by)}}}'
-    )
-
-
-def _change(change: object) -> str:
-    if type(change) is not StatusChange:
-        raise _UnusualShapeError
-    return (
-        f'{{"action": {_member(change.action, PartnerAction)}, '
-        f'"from_status": {_member(change.from_status, PartnerStatus)}, '
-        f'"to_status": {_member(change.to_status, PartnerStatus)}, '
-        f'"actor": {_text(change.actor)}, "at": {_instant(change.at)}, '
-        f'"reason": {_text(change.reason)}}}'
-    )
+__all__ = [
+    "activity_document",
+    "model_document",
+    "partner_document",
+    "read_activity",
+    "read_partner",
+]
 
 
 def partner_document(partner: Partner) -> str:
     """``json.dumps(to_dict(partner))``, written by hand for the shapes it knows."""
-    if type(partner) is not Partner or not _KNOWN_SHAPES or schema_version(Partner) != 1:
-        return model_document(partner)
-    # Partner.__attrs_post_init__ has checked the types of every field but
-    # joined_on, onboarding and history, so those alone go through the checking
-    # helpers; anything else unexpected makes encode_basestring_ascii raise.
-    esc = encode_basestring_ascii
-    p = partner
-    try:
-        contacts = p.contacts
-        if any(type(contact) is not Contact for contact in contacts):
-            raise _UnusualShapeError
-        people = ", ".join(
-            [
-                f'{{"name": {esc(c.name)}, "email": {esc(c.email)}, "role": {esc(c.role)}, '
-                f'"primary": {"true" if c.primary else "false"}}}'
-                for c in contacts
-            ]
-        )
-        fields = p.custom_fields
-        custom = ", ".join([f"{esc(key)}: {_custom_value(fields[key])}" for key in fields])
-        steps = ", ".join([_step(step) for step in p.onboarding]) if p.onboarding else ""
-        moves = ", ".join([_change(move) for move in p.history]) if p.history else ""
-        updated = p.updated_at  # set to created_at when not given
-        if updated is None:
-            raise _UnusualShapeError
-        return (
-            f'{{"id": {esc(p.id)}, "name": {esc(p.name)}, "type": {esc(p.type)}, '
-            f'"country": {esc(p.country)}, "created_at": "{datetime.isoformat(p.created_at)}", '
-            f'"status": {esc(p.status)}, "region": {esc(p.region)}, '
-            f'"domains": [{", ".join(map(esc, p.domains))}], '
-            f'"owner_id": {"null" if p.owner_id is None else esc(p.owner_id)}, '
-            f'"parent_id": {"null" if p.parent_id is None else esc(p.parent_id)}, '
-            f'"contacts": [{people}], "custom_fields": {{{custom}}}, '
-            f'"joined_on": {_optional_day(p.joined_on)}, '
-            f'"onboarding": [{steps}], "history": [{moves}], '
-            f'"updated_at": "{datetime.isoformat(updated)}", "version": {p.version:d}, '
-            f'"schema_version": 1}}'
-        )
-    except (_UnusualShapeError, TypeError, AttributeError, ValueError):
-        return model_document(partner)
+    if schema_version(Partner) == 1:
+        try:
+            return partner_ascii(partner)
+        except SURPRISES:
+            pass
+    return model_document(partner)
 
 
 def activity_document(activity: Activity) -> str:
     """``json.dumps(to_dict(activity))``, written by hand for the shapes it knows."""
-    if type(activity) is not Activity or not _KNOWN_SHAPES or schema_version(Activity) != 1:
-        return model_document(activity)
-    # Activity.__attrs_post_init__ has checked the type of every field.
-    esc = encode_basestring_ascii
-    a = activity
-    value = a.value
-    try:
-        if value is None:
-            amount = "null"
-        elif type(value) is Money:
-            amount = f'{{"amount": "{value.amount:f}", "currency": {esc(value.currency)}}}'
-        elif type(value) is Decimal:
-            amount = f'"{value:f}"'
-        else:
-            raise _UnusualShapeError
-        details = a.attributes
-        attributes = ", ".join([f"{esc(key)}: {_scalar(details[key])}" for key in details])
-        expires = a.expires_on
-        return (
-            f'{{"id": {esc(a.id)}, "partner_id": {esc(a.partner_id)}, "kind": {esc(a.kind)}, '
-            f'"occurred_at": "{datetime.isoformat(a.occurred_at)}", "value": {amount}, '
-            f'"attributes": {{{attributes}}}, '
-            f'"expires_on": {"null" if expires is None else _day(expires)}, '
-            f'"schema_version": 1}}'
-        )
-    except (_UnusualShapeError, TypeError, AttributeError, ValueError):
-        return model_document(activity)
+    if schema_version(Activity) == 1:
+        try:
+            return activity_ascii(activity)
+        except SURPRISES:
+            pass
+    return model_document(activity)
 
 
 def model_document(model: object) -> str:
@@ -255,3 +86,244 @@ def model_document(model: object) -> str:
     cannot be encoded as UTF-8 for SQLite, but it can be escaped.
     """
     return json.dumps(to_dict(model))
+
+
+# -- reading what the encoders wrote ----------------------------------------------
+
+
+def _fields(cls: type[Any]) -> tuple[str, ...]:
+    return tuple(field.name for field in attrs.fields(cls))
+
+
+_PARTNER_KEYS: Final = frozenset((*_fields(Partner), "schema_version"))
+_ACTIVITY_KEYS: Final = frozenset((*_fields(Activity), "schema_version"))
+_CONTACT_KEYS: Final = frozenset(_fields(Contact))
+_STEP_KEYS: Final = frozenset(_fields(OnboardingStep))
+_CHANGE_KEYS: Final = frozenset(_fields(StatusChange))
+_MONEY_KEYS: Final = frozenset(("amount", "currency"))
+_SCALARS: Final = (str, int, bool, type(None))
+# The decoder's scanner itself: stored documents start with "{" and end with "}",
+# so the whitespace matching around it in JSONDecoder.decode is not needed.
+_scan: Final = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # typeshed names the C type
+_new_instant: Final = datetime.fromisoformat
+_new_day: Final = date.fromisoformat
+
+
+class _NotOursError(Exception):
+    """A document the trusted readers leave to `partnerkit.serialization`."""
+
+
+_new_partner: Final = builder(Partner)
+_new_contact: Final = builder(Contact)
+_new_step: Final = builder(OnboardingStep)
+_new_change: Final = builder(StatusChange)
+_new_activity: Final = builder(Activity)
+_new_money: Final = builder(Money)
+_STATUSES: Final = {member.value: member for member in PartnerStatus}
+_ACTIONS: Final = {member.value: member for member in PartnerAction}
+_OWNERS: Final = {member.value: member for member in StepOwner}
+
+
+def _read_instant(value: object) -> datetime:
+    # Stored instants are written in UTC; fromisoformat gives them the UTC singleton.
+    if type(value) is not str:
+        raise _NotOursError
+    moment = _new_instant(value)
+    if moment.tzinfo is not UTC:
+        raise _NotOursError
+    return moment
+
+
+def _read_optional_instant(value: object) -> datetime | None:
+    return None if value is None else _read_instant(value)
+
+
+def _read_optional_day(value: object) -> date | None:
+    if value is None:
+        return None
+    if type(value) is not str:
+        raise _NotOursError
+    return _new_day(value)
+
+
+def _texts(values: list[Any]) -> tuple[str, ...]:
+    if type(values) is not list or not all(type(value) is str for value in values):
+        raise _NotOursError
+    return tuple(values)
+
+
+def _optional_text(value: object) -> bool:
+    return value is None or type(value) is str
+
+
+def _read_contact(c: Any) -> Contact:
+    if type(c) is not dict or c.keys() != _CONTACT_KEYS:
+        raise _NotOursError
+    name, email, role, primary = c["name"], c["email"], c["role"], c["primary"]
+    if not (type(name) is str and type(email) is str and type(role) is str):
+        raise _NotOursError
+    if type(primary) is not bool:
+        raise _NotOursError
+    return _new_contact(name, email, role, primary)
+
+
+def _read_step(s: Any) -> OnboardingStep:
+    if type(s) is not dict or s.keys() != _STEP_KEYS:
+        raise _NotOursError
+    key, title, due_on, required = s["key"], s["title"], s["due_on"], s["required"]
+    if not (type(key) is str and type(title) is str and type(due_on) is str):
+        raise _NotOursError
+    if type(required) is not bool or not _optional_text(s["completed_by"]):
+        raise _NotOursError
+    return _new_step(
+        key,
+        title,
+        _new_day(due_on),
+        required,
+        _OWNERS[s["owner"]],
+        _read_optional_instant(s["completed_at"]),
+        s["completed_by"],
+    )
+
+
+def _read_change(c: Any) -> StatusChange:
+    if type(c) is not dict or c.keys() != _CHANGE_KEYS:
+        raise _NotOursError
+    actor, reason = c["actor"], c["reason"]
+    if not (type(actor) is str and type(reason) is str):
+        raise _NotOursError
+    return _new_change(
+        _ACTIONS[c["action"]],
+        _STATUSES[c["from_status"]],
+        _STATUSES[c["to_status"]],
+        actor,
+        _read_instant(c["at"]),
+        reason,
+    )
+
+
+def _read_custom(value: object) -> object:
+    if type(value) in _SCALARS and value is not None:
+        return value
+    if type(value) is dict and len(value) == 1:
+        ((tag, text),) = value.items()
+        if type(text) is str:
+            if tag == "decimal":
+                return Decimal(text)
+            if tag == "date":
+                return _new_day(text)
+    raise _NotOursError
+
+
+def _read_amount(value: object) -> Money | Decimal | None:
+    if value is None:
+        return None
+    if type(value) is str:
+        return Decimal(value)
+    if type(value) is not dict or value.keys() != _MONEY_KEYS:
+        raise _NotOursError
+    amount, currency = value["amount"], value["currency"]
+    if not (type(amount) is str and type(currency) is str):
+        raise _NotOursError
+    return _new_money(Decimal(amount), currency)
+
+
+def _document(text: str | bytes, keys: frozenset[str]) -> dict[str, Any]:
+    if not isinstance(text, str):
+        text = text.decode()
+    try:
+        document, end = _scan(text, 0)
+    except StopIteration:
+        raise _NotOursError from None
+    if end != len(text) or type(document) is not dict or document.keys() != keys:
+        raise _NotOursError
+    if document["schema_version"] != 1:
+        raise _NotOursError
+    return document
+
+
+#: What reading a document that is not partnerkit's own may raise on the way.
+_NOT_OURS: Final = (_NotOursError, KeyError, ValueError, TypeError, AttributeError, RecursionError)
+
+
+def read_partner(text: str | bytes) -> Partner:
+    """The `Partner` whose stored document ``text`` is (see the module docstring).
+
+    Raises:
+        ValidationError: If ``text`` is not a partner document at all.
+    """
+    if not KNOWN_SHAPES or schema_version(Partner) != 1:
+        return from_json(Partner, text)
+    try:
+        d = _document(text, _PARTNER_KEYS)
+        pid, name, kind, country, region = d["id"], d["name"], d["type"], d["country"], d["region"]
+        fields, version = d["custom_fields"], d["version"]
+        if not (
+            type(pid) is str
+            and type(name) is str
+            and type(kind) is str
+            and type(country) is str
+            and type(region) is str
+            and _optional_text(d["owner_id"])
+            and _optional_text(d["parent_id"])
+            and type(fields) is dict
+            and type(version) is int
+            and version >= 0
+        ):
+            raise _NotOursError
+        contacts, steps, history = d["contacts"], d["onboarding"], d["history"]
+        if not (type(contacts) is list and type(steps) is list and type(history) is list):
+            raise _NotOursError
+        return _new_partner(
+            pid,
+            name,
+            kind,
+            country,
+            _read_instant(d["created_at"]),
+            _STATUSES[d["status"]],
+            region,
+            _texts(d["domains"]),
+            d["owner_id"],
+            d["parent_id"],
+            tuple([_read_contact(contact) for contact in contacts]),
+            freeze({key: _read_custom(fields[key]) for key in fields}),
+            _read_optional_day(d["joined_on"]),
+            tuple([_read_step(step) for step in steps]) if steps else (),
+            tuple([_read_change(change) for change in history]) if history else (),
+            _read_instant(d["updated_at"]),
+            version,
+        )
+    except _NOT_OURS:
+        return from_json(Partner, text)
+
+
+def read_activity(text: str | bytes) -> Activity:
+    """The `Activity` whose stored document ``text`` is (see the module docstring).
+
+    Raises:
+        ValidationError: If ``text`` is not an activity document at all.
+    """
+    if not KNOWN_SHAPES or schema_version(Activity) != 1:
+        return from_json(Activity, text)
+    try:
+        d = _document(text, _ACTIVITY_KEYS)
+        aid, partner_id, kind, attributes = d["id"], d["partner_id"], d["kind"], d["attributes"]
+        if not (
+            type(aid) is str
+            and type(partner_id) is str
+            and type(kind) is str
+            and type(attributes) is dict
+            and all(type(value) in _SCALARS for value in attributes.values())
+        ):
+            raise _NotOursError
+        return _new_activity(
+            aid,
+            partner_id,
+            kind,
+            _read_instant(d["occurred_at"]),
+            _read_amount(d["value"]),
+            freeze(attributes),
+            _read_optional_day(d["expires_on"]),
+        )
+    except _NOT_OURS:
+        return from_json(Activity, text)

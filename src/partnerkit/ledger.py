@@ -76,7 +76,7 @@ class Activity:
         if not (
             type(self.id) is str
             and type(self.partner_id) is str
-            and type(self.kind) is str
+            and type(self.kind) in _KIND_TYPES
             and type(occurred) is datetime
             and occurred.tzinfo is UTC
             and FIRST_YEAR <= occurred.year <= LAST_YEAR
@@ -120,6 +120,7 @@ class Activity:
 
 
 _SCALAR_TYPES = frozenset({str, int, bool, type(None)})
+_KIND_TYPES = frozenset({str, ActivityKind})
 _KNOWN_KINDS = frozenset(kind.value for kind in ActivityKind)
 
 

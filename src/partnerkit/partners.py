@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final
 
@@ -27,10 +27,10 @@ from partnerkit._base.checks import (
 )
 from partnerkit._base.countries import check_country, normalize_email, normalize_hostname
 from partnerkit._base.events import Change, Event
-from partnerkit._base.frozen import freeze
-from partnerkit._base.ids import check_id
+from partnerkit._base.frozen import FrozenDict, freeze
+from partnerkit._base.ids import check_id, is_valid_id
 from partnerkit._base.money import check_number, to_decimal
-from partnerkit._base.time import Period, parse_date, to_utc
+from partnerkit._base.time import FIRST_YEAR, LAST_YEAR, Period, parse_date, to_utc
 from partnerkit.errors import (
     InvalidTransitionError,
     NotFoundError,
@@ -151,6 +151,23 @@ class Contact:
     primary: bool = False
 
     def __attrs_post_init__(self) -> None:
+        # The common, well-formed case runs the checks straight; only a contact
+        # with a problem goes through collecting every problem.
+        try:
+            name = check_text(self.name, required=True)
+            email = normalize_email(self.email)
+            role = check_text(self.role, required=False, limit=64)
+        except ValidationError:
+            pass
+        else:
+            if type(self.primary) is bool:
+                object.__setattr__(self, "name", name)
+                object.__setattr__(self, "email", email)
+                object.__setattr__(self, "role", role)
+                return
+        self._validate()
+
+    def _validate(self) -> None:
         problems = Problems()
         name = problems.check("name", check_text, self.name, required=True)
         email = problems.check("email", normalize_email, self.email)
@@ -473,6 +490,22 @@ class StatusChange:
     reason: str = ""
 
     def __attrs_post_init__(self) -> None:
+        at = self.at
+        # The common case (members, a UTC instant, an id, short text) in a few
+        # comparisons; anything else through the full check of every field.
+        if (
+            type(self.action) is PartnerAction
+            and type(self.from_status) is PartnerStatus
+            and type(self.to_status) is PartnerStatus
+            and type(at) is datetime
+            and at.tzinfo is UTC
+            and FIRST_YEAR <= at.year <= LAST_YEAR
+            and type(self.actor) is str
+            and is_valid_id(self.actor)
+            and type(self.reason) is str
+            and len(self.reason) <= 2000
+        ):
+            return
         problems = Problems()
         check_fields(self, problems, _STATUS_CHANGE_FIELDS, check_only=_STATUS_CHANGE_CHECK_ONLY)
         problems.raise_if_any()
@@ -527,6 +560,63 @@ class Partner:
     version: int = 0
 
     def __attrs_post_init__(self) -> None:
+        # The common, well-formed case runs the checks straight and sets the
+        # normalised values once all passed; a partner with any problem goes
+        # through `_validate`, which collects every problem.
+        if not self._settled():
+            self._validate()
+
+    def _settled(self) -> bool:
+        """Check and normalise a well-formed partner at once; False at the first problem."""
+        try:
+            check_id(self.id, "")
+            name = check_text(self.name, required=True)
+            if not (isinstance(self.type, str) and self.type in _KNOWN_TYPES):
+                check_slug(self.type, "partner type")
+            country = check_country(self.country)
+            created = to_utc(self.created_at, "")
+            status = check_enum(PartnerStatus, self.status)
+            region = check_text(self.region, required=False)
+            domains = self.domains
+            contacts = self.contacts
+            fields = self.custom_fields
+            if not (
+                type(domains) is tuple
+                and type(contacts) is tuple
+                and type(self.onboarding) is tuple
+                and type(self.history) is tuple
+                and type(fields) in _DICTS
+                and type(self.version) is int
+                and self.version >= 0
+            ):
+                return False
+            domains = tuple([normalize_hostname(domain) for domain in domains])
+            for other in (self.owner_id, self.parent_id):
+                if other is not None:
+                    check_id(other, "")
+            updated = created if self.updated_at is None else to_utc(self.updated_at, "")
+        except (ValidationError, TypeError):
+            return False
+        if (
+            len(set(domains)) != len(domains)
+            or (self.parent_id is not None and self.parent_id == self.id)
+            or any(type(contact) is not Contact for contact in contacts)
+            or (contacts and sum(1 for contact in contacts if contact.primary) != 1)
+            or any(type(value) not in _CUSTOM_TYPES for value in fields.values())
+        ):
+            return False
+        fix = object.__setattr__
+        fix(self, "name", name)
+        fix(self, "country", country)
+        fix(self, "created_at", created)
+        fix(self, "status", status)
+        fix(self, "region", region)
+        fix(self, "domains", domains)
+        fix(self, "custom_fields", freeze(fields))
+        fix(self, "updated_at", updated)
+        return True
+
+    def _validate(self) -> None:
         problems = Problems()
         fix = object.__setattr__
         problems.check("id", check_id, self.id, "")
@@ -585,6 +675,13 @@ class Partner:
     def allowed_actions(self) -> tuple[PartnerAction, ...]:
         """The lifecycle moves allowed from the current status."""
         return tuple(PartnerAction(action) for action in _allowed_from(self.status))
+
+
+_KNOWN_TYPES: Final = frozenset(kind.value for kind in PartnerType)
+_DICTS: Final = frozenset({dict, FrozenDict})
+# Exactly the values the full check accepts: str, int (bool is one), Decimal and
+# date but not datetime, nor float.
+_CUSTOM_TYPES: Final = frozenset({str, int, bool, Decimal, date})
 
 
 def _status_event(partner: Partner, change: StatusChange) -> Event:

@@ -47,10 +47,11 @@ from cattrs.gen import make_dict_structure_fn
 from partnerkit._base.events import Scalar
 from partnerkit._base.money import Money, check_number, to_decimal
 from partnerkit._base.time import _EPOCH, Cadence, Period, parse_date, parse_datetime
+from partnerkit._encoders import SURPRISES, activity_text, partner_text
 from partnerkit.errors import FieldProblem, ValidationError, join_path
-from partnerkit.ledger import ActivityValue
+from partnerkit.ledger import Activity, ActivityValue
 from partnerkit.metrics import MetricValue
-from partnerkit.partners import CustomValue
+from partnerkit.partners import CustomValue, Partner
 
 __all__ = [
     "SCHEMA_VERSION_KEY",
@@ -597,7 +598,10 @@ def _load_json(text: str | bytes | bytearray) -> Any:
         raise _located_number(text, error) from None
     except RecursionError:
         raise ValidationError.single("", f"the JSON is too deep: {_NESTED_HINT}") from None
-    _check_depth(data, "JSON")
+    # Nesting 65 levels deep takes 65 opening brackets: text with fewer (every
+    # document partnerkit writes) cannot be too deep, and needs no walk.
+    if text.count("[") + text.count("{") > _MAX_DEPTH:
+        _check_depth(data, "JSON")
     return data
 
 
@@ -635,9 +639,23 @@ def _load_toml(text: str, *, parse_float: Callable[[str], Any] = float) -> dict[
 
 def to_json(value: object, *, indent: int | None = None) -> str:
     """Return a model (see `to_dict`) or a value such as `Period` as JSON text."""
-    if type(value) in _SCALARS:
+    kind = type(value)
+    if kind in _SCALARS:
         return json.dumps(_FAST.unstructure(value))
+    # Partners and activities, written in bulk, have hand-made encoders giving
+    # exactly the text below (a property test holds them to it).
+    if indent is None and kind in _BY_HAND and schema_version(kind) == 1:
+        try:
+            return _BY_HAND[kind](value)
+        except SURPRISES:
+            pass
     return json.dumps(to_dict(value), indent=indent, ensure_ascii=False)
+
+
+_BY_HAND: Final[dict[type[Any], Callable[[Any], str]]] = {
+    Partner: partner_text,
+    Activity: activity_text,
+}
 
 
 def from_json(cls: type[T], text: str | bytes) -> T:

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from partnerkit._base.checks import (
     a_slug,
@@ -16,6 +18,7 @@ from partnerkit._base.checks import (
     check_fields,
     check_items,
     check_list,
+    check_text,
     one_of,
     optional,
     repeated,
@@ -117,3 +120,8 @@ def test_value_checkers_name_the_fix() -> None:
 class _Colour(enum.StrEnum):
     RED = "red"
     GREEN = "green"
+
+
+@given(st.text())
+def test_check_text_collapses_whitespace_as_split_and_join_do(value: str) -> None:
+    assert check_text(value, required=False, limit=10**6) == " ".join(value.split())

@@ -6,7 +6,7 @@ import attrs
 from hypothesis import given
 
 from partnerkit import Partner
-from partnerkit._base.trusted import evolve_trusted, trusted, trusted_from
+from partnerkit._base.trusted import builder, evolve_trusted, trusted, trusted_from
 from partnerkit.testing import strategies as pks
 from partnerkit.tiers import Membership
 
@@ -22,6 +22,7 @@ def test_building_from_every_field_gives_an_equal_instance(partner: Partner) -> 
 
     assert trusted_from(Partner, values) == partner
     assert trusted(Partner, **values) == partner
+    assert builder(Partner)(*values.values()) == partner
 
 
 def test_a_change_to_none_is_applied_and_the_original_is_untouched() -> None:
@@ -43,3 +44,13 @@ def test_a_subclass_stays_its_own_class() -> None:
         pass
 
     assert type(evolve_trusted(Special("a"), name="b")) is Special
+
+
+def test_a_builder_takes_fields_whatever_their_names() -> None:
+    @attrs.frozen
+    class Awkward:
+        cls: str
+        instance: int
+        new: bool
+
+    assert builder(Awkward)("a", 1, True) == Awkward("a", 1, True)

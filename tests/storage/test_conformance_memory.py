@@ -737,6 +737,68 @@ class IgnoresStatementVersionsStorage(_BrokenStorage):
     work = _IgnoresStatementVersionsWork
 
 
+# --- Broken adapters of the batch reads. ---
+
+
+class _WindowlessLedger(_Activities):
+    def for_partners(
+        self, partner_ids: Iterable[str], *, kinds: Iterable[str] | None = None, **_window: Any
+    ) -> dict[str, list[Activity]]:
+        return super().for_partners(partner_ids, kinds=kinds)  # since/until never reach WHERE
+
+
+class _WindowlessWork(_StagedUnitOfWork):
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.activities = _WindowlessLedger(self)
+
+
+class WindowlessBatchStorage(_BrokenStorage):
+    """``activities.for_partners`` ignores ``since`` and ``until``."""
+
+    work = _WindowlessWork
+
+
+class _AtOrBeforeScores(_Scores):
+    def latest_before(
+        self, partner_ids: Iterable[str], *, model: str, before: datetime
+    ) -> dict[str, HealthScore]:
+        found = {pid: self.latest(pid, model=model, before=before) for pid in partner_ids}
+        return {pid: score for pid, score in found.items() if score is not None}  # "<=" for "<"
+
+
+class _AtOrBeforeWork(_StagedUnitOfWork):
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.scores = _AtOrBeforeScores(self)
+
+
+class AtOrBeforeStorage(_BrokenStorage):
+    """``scores.latest_before`` counts a score at exactly ``before``."""
+
+    work = _AtOrBeforeWork
+
+
+class _BatchOnlyPartners(_Partners):
+    def add_many(self, partners: Iterable[Partner]) -> list[Partner]:
+        added = [evolve_trusted(p, version=1) for p in partners]  # no look at stored ids
+        for partner in added:
+            self._stage.put(partner.id, partner, 0)
+        return added
+
+
+class _BatchOnlyWork(_StagedUnitOfWork):
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.partners = _BatchOnlyPartners(self)
+
+
+class UncheckedBatchStorage(_BrokenStorage):
+    """``partners.add_many`` stages a batch without looking for taken ids."""
+
+    work = _BatchOnlyWork
+
+
 #: What the adapters above fail, merged into `CAUGHT`.
 CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
     PrefixNameSearchStorage: {
@@ -783,6 +845,21 @@ CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
     },
     IgnoresStatementVersionsStorage: {
         "test_statement_update_checks_the_version": "DID NOT RAISE.*StaleVersionError",
+    },
+    UncheckedBatchStorage: {
+        "test_add_many_refuses_a_taken_id_and_adds_none_of_the_batch": (
+            "DID NOT RAISE.*ConflictError"
+        ),
+    },
+    WindowlessBatchStorage: {
+        "test_for_partners_gives_each_partner_what_for_partner_gives": (
+            r"^for_partners: ptn_\d, \{'since'"
+        ),
+    },
+    AtOrBeforeStorage: {
+        "test_latest_before_is_each_partners_latest_strictly_before": (
+            r"^latest_before\(\['ptn_3', 'ptn_2', 'ptn_nobody', 'ptn_1', 'ptn_2'\], before="
+        ),
     },
 }
 

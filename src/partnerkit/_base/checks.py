@@ -36,7 +36,12 @@ def check_text(value: object, *, required: bool, limit: int = MAX_NAME) -> str:
     """Text with runs of whitespace collapsed, optionally required, at most ``limit`` long."""
     if not isinstance(value, str):
         raise ValidationError.single("", f"expected text, got {type(value).__name__}")
-    text = " ".join(value.split())
+    # Printable text has no whitespace but the ASCII space, so text without a
+    # space at either end or two in a row is already collapsed.
+    if value.isprintable() and value[:1] != " " and value[-1:] != " " and "  " not in value:
+        text = value
+    else:
+        text = " ".join(value.split())
     if required and not text:
         raise ValidationError.single("", "must not be empty")
     if len(text) > limit:

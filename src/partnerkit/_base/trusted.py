@@ -15,19 +15,20 @@ dict-backed classes, no per-field loop at run time.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 import attrs
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["evolve_trusted", "trusted", "trusted_from"]
+__all__ = ["builder", "evolve_trusted", "trusted", "trusted_from"]
 
 T = TypeVar("T")
 
 _MAKERS: Final[dict[type[Any], Callable[[dict[str, object]], Any]]] = {}
 _EVOLVERS: Final[dict[type[Any], Callable[[Any, dict[str, object]], Any]]] = {}
+_BUILDERS: Final[dict[type[Any], Callable[..., Any]]] = {}
 
 
 def trusted_from(cls: type[T], values: dict[str, object]) -> T:
@@ -47,6 +48,26 @@ def trusted_from(cls: type[T], values: dict[str, object]) -> T:
     if maker is None:
         maker = _MAKERS[cls] = _generate(cls, "values[{name!r}]", "values")
     return maker(values)  # type: ignore[no-any-return]
+
+
+def builder(cls: type[T]) -> Callable[..., T]:
+    """A function building a ``cls`` from a value for each field, in field order.
+
+    The fastest trusted construction, for hot loops that build many instances
+    (storage reading back its own rows): no dict of values, no lookup per call.
+
+    Args:
+        cls: An attrs class.
+
+    Returns:
+        ``build(*values)``, exactly as if ``cls(*values)`` had accepted them.
+    """
+    found = _BUILDERS.get(cls)
+    if found is None:
+        count = len(attrs.fields(cast("Any", cls)))
+        arguments = ", ".join(f"value_{index}" for index in range(count))
+        found = _BUILDERS[cls] = _generate(cls, "value_{index}", arguments)
+    return found
 
 
 def trusted(cls: type[T], **values: object) -> T:
@@ -77,7 +98,10 @@ def _generate(cls: type[Any], value: str, arguments: str) -> Callable[..., Any]:
     # Field names come from partnerkit's own attrs classes, never from data.
     names = [field.name for field in attrs.fields(cls)]
     lines = [f"def build({arguments}):", "    instance = new(cls)"]
-    lines += [f"    put(instance, {name!r}, {value.format(name=name)})" for name in names]
+    lines += [
+        f"    put(instance, {name!r}, {value.format(name=name, index=index)})"
+        for index, name in enumerate(names)
+    ]
     lines.append("    return instance")
     namespace: dict[str, Any] = {"new": object.__new__, "put": object.__setattr__, "cls": cls}
     exec("\n".join(lines), namespace)  # noqa: S102 - source built from attrs field names

@@ -21,6 +21,7 @@ from partnerkit._base.time import FixedClock, Period
 from partnerkit._cli.forecast_demo import forecast_section
 from partnerkit._cli.funds import fund_demo
 from partnerkit._cli.incentives import demo_section as incentives_demo
+from partnerkit._cli.progress import Progress
 from partnerkit._cli.relationship import relationship_section
 from partnerkit.access import Actor, Role
 from partnerkit.deals import (
@@ -32,7 +33,7 @@ from partnerkit.deals import (
 from partnerkit.errors import UnresolvedConflictsError
 from partnerkit.health import HealthScore, ScoringModel, model_from_dict
 from partnerkit.ledger import Activity, ActivityKind
-from partnerkit.metrics import Aggregate, MetricDefinition, Window, compute_snapshots
+from partnerkit.metrics import Aggregate, MetricDefinition, Window
 from partnerkit.partners import (
     Contact,
     OnboardingPlan,
@@ -55,10 +56,11 @@ from partnerkit.tiers import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
     from pathlib import Path
 
     from partnerkit.metrics import MetricSnapshot
+    from partnerkit.services import LedgerSnapshots
     from partnerkit.storage import Storage
 
 AS_OF: Final = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
@@ -66,6 +68,9 @@ ADMIN: Final = Actor("usr_admin", Role.ADMIN)
 HISTORY_DAYS: Final = 548  # 18 months
 SCORED_MONTHS: Final = 6  # health scored monthly: bands over time in the HTML report
 AWAITING_DAYS: Final = 21  # registrations submitted this recently still await a decision
+#: The forecast, relationship and funds sections work on the first partners only, so
+#: that a demo of any size holds at most this many partners and their ledgers at once.
+SECTION_PARTNERS: Final = 2000
 MANAGERS: Final = ("usr_maria", "usr_jonas", "usr_aiko", "usr_lucas", "usr_priya")
 RATES: Final = FixedRates(
     {("EUR", "USD"): "1.08", ("GBP", "USD"): "1.27", ("SEK", "USD"): "0.094",
@@ -289,6 +294,41 @@ class Network:
     activities: tuple[Activity, ...]
 
 
+@attrs.frozen
+class PartnerFacts:
+    """What the report and the deal desk need of a partner, kept for the whole run.
+
+    The network itself is stored as it is generated and let go, so that memory
+    grows with these facts and the snapshots, never with the ledger.
+    """
+
+    id: str
+    name: str
+    type: str
+    country: str
+    status: PartnerStatus
+    owner_id: str | None
+    created_on: date
+    overdue: bool
+
+    @classmethod
+    def of(cls, partner: Partner) -> PartnerFacts:
+        """The facts of ``partner``."""
+        overdue = partner.status is PartnerStatus.ONBOARDING and bool(
+            overdue_steps(partner, AS_OF.date())
+        )
+        return cls(
+            partner.id,
+            partner.name,
+            partner.type,
+            partner.country,
+            partner.status,
+            partner.owner_id,
+            partner.created_at.date(),
+            overdue,
+        )
+
+
 def _weighted(rng: random.Random, table: Sequence[tuple[object, int]]) -> object:
     return rng.choices([item for item, _ in table], [weight for _, weight in table])[0]
 
@@ -311,11 +351,21 @@ def _slug(name: str) -> str:
 
 def build_network(count: int, seed: int, as_of: datetime = AS_OF) -> Network:
     """A deterministic partner network of ``count`` partners with 18 months of history."""
+    partners: list[Partner] = []
+    activities: list[Activity] = []
+    for partner, history in generate(count, seed, as_of):
+        partners.append(partner)
+        activities.extend(history)
+    return Network(tuple(partners), tuple(activities))
+
+
+def generate(
+    count: int, seed: int, as_of: datetime = AS_OF
+) -> Iterator[tuple[Partner, list[Activity]]]:
+    """`build_network`'s partners one at a time, each with its activities."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible demo, not security
     countries = list(_COUNTRIES)
     used: set[str] = set()
-    partners: list[Partner] = []
-    activities: list[Activity] = []
     distributors: list[str] = []
     start = as_of - timedelta(days=HISTORY_DAYS)
     for index in range(count):
@@ -353,8 +403,8 @@ def build_network(count: int, seed: int, as_of: datetime = AS_OF) -> Network:
         if kind == PartnerType.DISTRIBUTOR:
             distributors.append(partner_id)
         profile = str(_weighted(rng, [(name, spec[0]) for name, spec in _PROFILES.items()]))
-        partners.append(partner)
-        activities.extend(
+        yield (
+            partner,
             _history(
                 rng,
                 partner_id=partner_id,
@@ -364,9 +414,8 @@ def build_network(count: int, seed: int, as_of: datetime = AS_OF) -> Network:
                 as_of=as_of,
                 people=people,
                 kind=kind,
-            )
+            ),
         )
-    return Network(tuple(partners), tuple(activities))
 
 
 def _onboard(partner: Partner, joined: datetime, rng: random.Random) -> Partner:
@@ -452,19 +501,44 @@ def _progress(err: TextIO, message: str) -> None:
     err.flush()
 
 
-def _load(storage: Storage, network: Network, err: TextIO, *, verbose: bool) -> None:
-    batch = 2000
-    with storage.unit_of_work() as uow:
-        for partner in network.partners:
-            uow.partners.add(partner)
-        uow.commit()
-    activities = network.activities
-    for start in range(0, len(activities), batch):
+#: Partners generated and stored per unit of work, and activities per append.
+_PARTNER_BATCH: Final = 1000
+_ACTIVITY_BATCH: Final = 5000
+
+
+def _generate_and_store(
+    storage: Storage, count: int, seed: int, err: TextIO
+) -> tuple[list[PartnerFacts], int]:
+    """Generate the network a batch of partners at a time, store it, keep only the facts."""
+    facts: list[PartnerFacts] = []
+    stored = 0
+    partners: list[Partner] = []
+    activities: list[Activity] = []
+    with Progress("storing the network", count, stream=err) as bar:
+        for partner, history in generate(count, seed):
+            partners.append(partner)
+            activities.extend(history)
+            if len(partners) == _PARTNER_BATCH:
+                stored += _store(storage, partners, activities)
+                facts += map(PartnerFacts.of, partners)
+                partners, activities = [], []
+                bar.update(len(facts))
+        stored += _store(storage, partners, activities)
+        facts += map(PartnerFacts.of, partners)
+        bar.update(len(facts))
+    return facts, stored
+
+
+def _store(storage: Storage, partners: list[Partner], activities: list[Activity]) -> int:
+    if partners:
         with storage.unit_of_work() as uow:
-            uow.activities.append(activities[start : start + batch])
+            uow.partners.add_many(partners)
             uow.commit()
-        if verbose and (start // batch) % 25 == 0:
-            _progress(err, f"stored {min(start + batch, len(activities)):,} activities")
+    for start in range(0, len(activities), _ACTIVITY_BATCH):
+        with storage.unit_of_work() as uow:
+            uow.activities.append(activities[start : start + _ACTIVITY_BATCH])
+            uow.commit()
+    return len(activities)
 
 
 def _money(value: object) -> str:
@@ -484,37 +558,43 @@ def run_demo(
 ) -> None:
     """Generate a network into ``storage``, run the rules, print a manager's report.
 
-    Progress goes to ``err`` (standard error by default). With ``report``, the
+    Progress goes to ``err`` (standard error by default): a line per phase, and
+    a bar over each long phase when ``err`` is a terminal. With ``report``, the
     HTML report of the network is written there too (needs ``partnerkit[report]``).
     """
     err = err or sys.stderr
-    verbose = partners >= 2000
-    _progress(err, f"generating {partners:,} partners (seed {seed})")
-    network = build_network(partners, seed)
-    _progress(err, f"storing {len(network.partners):,} partners and "
-                   f"{len(network.activities):,} activities")  # fmt: skip
-    _load(storage, network, err, verbose=verbose)
-
-    with storage.unit_of_work() as uow:
-        stored = [a for p in network.partners for a in uow.activities.for_partner(p.id)]
-    snapshots = compute_snapshots(
-        DEFINITIONS, stored, AS_OF, partner_ids=[p.id for p in network.partners], rates=RATES
-    )
+    _progress(err, f"generating {partners:,} partners (seed {seed}), storing them as they come")
+    facts, activities = _generate_and_store(storage, partners, seed, err)
+    _progress(err, f"stored {len(facts):,} partners and {activities:,} activities")
+    _enrol(storage, facts)
+    reviews = PROGRAM.review.between(AS_OF - timedelta(days=300), AS_OF)[-3:]
+    months = [AS_OF - relativedelta(months=back) for back in range(SCORED_MONTHS - 1, -1, -1)]
+    desk = Services(storage, clock=FixedClock(AS_OF), rates=RATES)
+    _progress(err, "computing metric snapshots from the ledger, read once")
+    with Progress("reading the ledger", len(facts), stream=err) as bar:
+        snapshots = desk.compute_snapshots(
+            ADMIN,
+            [*DEFINITIONS, *PROGRAM.metrics],
+            at=sorted({*reviews, *months}),
+            partner_ids=[fact.id for fact in facts],
+            on_progress=bar.update,
+        )
     _progress(err, "running tier reviews and health scoring through the services")
-    runs = _tier_reviews(storage, network)
-    scores = _score_monthly(storage)
+    runs = _tier_reviews(storage, reviews, snapshots)
+    scores = _score_monthly(desk, months, snapshots)
     _progress(err, "registering deals through the services")
-    deals = _deals(storage, network, seed)
-    _report(out, network=network, snapshots=snapshots, scores=scores, runs=runs, seed=seed)
-    _deal_report(out, deals, {p.id: p.name for p in network.partners})
-    _progress(err, "forecasting the pipeline and backtesting the forecast")
-    forecast_section(out, storage, network.partners, as_of=AS_OF, seed=seed)
-    relationship_section(storage, partners=network.partners, activities=stored, program=PROGRAM,
-                         as_of=AS_OF, seed=seed, rates=RATES, out=out)  # fmt: skip
-    _progress(err, "running last quarter's market development fund through the services")
-    fund_demo(storage, network.partners, program_id=PROGRAM.id, as_of=AS_OF, out=out)
-    _progress(err, "computing incentive statements through the services")
-    incentives_demo(storage, as_of=AS_OF, program_id=PROGRAM.id, admin=ADMIN, out=out)
+    deals = _deals(storage, facts, seed, err)
+    _report(
+        out,
+        partners=facts,
+        activities=activities,
+        snapshots=snapshots.at(AS_OF),
+        scores=scores,
+        runs=runs,
+        seed=seed,
+    )
+    _deal_report(out, deals, {fact.id: fact.name for fact in facts})
+    _sections(storage, facts, seed=seed, out=out, err=err)
     if report is not None:
         from partnerkit.report import build_report  # noqa: PLC0415 - needs the report extra
 
@@ -523,15 +603,38 @@ def run_demo(
         out.write(f"\nThe HTML report is in {report}\n")
 
 
-def _score_monthly(storage: Storage) -> object:
+def _score_monthly(
+    desk: Services, months: Sequence[datetime], snapshots: LedgerSnapshots
+) -> object:
     """Store the health model and score every month for half a year; the last batch."""
-    desk = Services(storage, clock=FixedClock(AS_OF), rates=RATES)
     desk.add_scoring_model(ADMIN, HEALTH_MODEL)
     batch: object = None
-    for months in range(SCORED_MONTHS - 1, -1, -1):
-        when = AS_OF - relativedelta(months=months)
-        batch = desk.score_partners(ADMIN, HEALTH_MODEL.name, DEFINITIONS, as_of=when).value
+    for when in months:
+        batch = desk.score_partners(
+            ADMIN, HEALTH_MODEL.name, DEFINITIONS, as_of=when, snapshots=snapshots
+        ).value
     return batch
+
+
+def _sections(
+    storage: Storage, facts: Sequence[PartnerFacts], *, seed: int, out: TextIO, err: TextIO
+) -> None:
+    """Forecast, relationship, funds and incentives, on the first partners read back."""
+    ids = [fact.id for fact in facts[:SECTION_PARTNERS]]
+    with storage.unit_of_work() as uow:
+        partners = [uow.partners.get(partner_id) for partner_id in ids]
+        ledgers = uow.activities.for_partners(ids)
+    activities = [activity for partner_id in ids for activity in ledgers[partner_id]]
+    if len(facts) > SECTION_PARTNERS:
+        out.write(f"\n(The sections below cover the first {SECTION_PARTNERS:,} partners.)\n")
+    _progress(err, "forecasting the pipeline and backtesting the forecast")
+    forecast_section(out, storage, partners, as_of=AS_OF, seed=seed)
+    relationship_section(storage, partners=partners, activities=activities, program=PROGRAM,
+                         as_of=AS_OF, seed=seed, rates=RATES, out=out)  # fmt: skip
+    _progress(err, "running last quarter's market development fund through the services")
+    fund_demo(storage, partners, program_id=PROGRAM.id, as_of=AS_OF, out=out)
+    _progress(err, "computing incentive statements through the services")
+    incentives_demo(storage, as_of=AS_OF, program_id=PROGRAM.id, admin=ADMIN, out=out)
 
 
 @attrs.frozen
@@ -563,13 +666,13 @@ def _customer_name(rng: random.Random, name: str) -> str:
     return pattern.format(n=name, N=name.upper())
 
 
-def _deals(storage: Storage, network: Network, seed: int) -> DealOutcome:
+def _deals(storage: Storage, facts: Sequence[PartnerFacts], seed: int, err: TextIO) -> DealOutcome:
     """Partners register deals over six months; managers decide; the sweep runs today."""
     rng = random.Random(seed + 1)  # noqa: S311 - a reproducible demo, not security
     clock = FixedClock(AS_OF)
     numbers = iter(range(1, 1_000_000))
     services = Services(storage, clock=clock, ids=lambda prefix: f"{prefix}_{next(numbers):05d}")
-    active = [p for p in network.partners if p.status is PartnerStatus.ACTIVE]
+    active = [fact for fact in facts if fact.status is PartnerStatus.ACTIVE]
     planned = []
     first, second = _CUSTOMER_WORDS
     for index, partner in enumerate(rng.sample(active, k=max(1, len(active) // 6))):
@@ -580,7 +683,9 @@ def _deals(storage: Storage, network: Network, seed: int) -> DealOutcome:
     counts: Counter[str] = Counter()
     found: list[Conflict] = []
     approved: list[DealRegistration] = []
+    bar = Progress("registering deals", len(planned), stream=err)
     for when, _number, partner, name, slug in sorted(planned, key=lambda item: item[:2]):
+        bar.advance()
         clock.set(when)
         domain = f"{'www.' if rng.random() < 0.3 else ''}{slug}.example"
         draft = DealDraft(
@@ -607,6 +712,7 @@ def _deals(storage: Storage, network: Network, seed: int) -> DealOutcome:
         counts[decided.status.value] += 1
         if decided.status is DealStatus.APPROVED:
             approved.append(decided)
+    bar.close()
     _close(services, approved, counts, rng)
     clock.set(AS_OF)
     expired = services.expire_deals(Actor(MANAGERS[0], Role.CHANNEL_MANAGER)).value
@@ -654,35 +760,44 @@ def _deal_report(out: TextIO, outcome: DealOutcome, names: dict[str, str]) -> No
             break
 
 
-def _tier_reviews(storage: Storage, network: Network) -> list[ReviewRun]:
-    """The program's last three quarterly reviews before the as-of date, in order."""
+def _enrol(storage: Storage, facts: Sequence[PartnerFacts]) -> None:
+    """The program, with every active partner a member since joining."""
     with storage.unit_of_work() as uow:
         uow.programs.add(PROGRAM)
-        for partner in network.partners:
-            if partner.status is PartnerStatus.ACTIVE:
-                uow.memberships.add(Membership(partner.id, PROGRAM.id, partner.created_at.date()))
+        for fact in facts:
+            if fact.status is PartnerStatus.ACTIVE:
+                uow.memberships.add(Membership(fact.id, PROGRAM.id, fact.created_on))
         uow.commit()
+
+
+def _tier_reviews(
+    storage: Storage, reviews: Sequence[datetime], snapshots: LedgerSnapshots
+) -> list[ReviewRun]:
+    """The program's last three quarterly reviews before the as-of date, in order; the last one."""
     clock = FixedClock(AS_OF)
     services = Services(storage, clock=clock, rates=RATES)
-    runs = []
-    for when in PROGRAM.review.between(AS_OF - timedelta(days=300), AS_OF)[-3:]:
+    runs: list[ReviewRun] = []
+    for when in reviews:
         clock.set(when)
-        runs.append(services.run_tier_review(ADMIN, PROGRAM.id, as_of=when).value)
+        # Only the latest run is reported: earlier ones are let go as the next begins.
+        runs[:] = [
+            services.run_tier_review(ADMIN, PROGRAM.id, as_of=when, snapshots=snapshots).value
+        ]
     return runs
 
 
 def _report(
     out: TextIO,
     *,
-    network: Network,
-    snapshots: dict[str, MetricSnapshot],
+    partners: Sequence[PartnerFacts],
+    activities: int,
+    snapshots: Mapping[str, MetricSnapshot],
     scores: object,
     runs: list[ReviewRun],
     seed: int,
 ) -> None:
     write = out.write
-    partners = network.partners
-    write(f"partnerkit demo: {len(partners):,} partners, {len(network.activities):,} "
+    write(f"partnerkit demo: {len(partners):,} partners, {activities:,} "
           f"activities over 18 months, as of {AS_OF:%Y-%m-%d} (seed {seed})\n\n")  # fmt: skip
 
     statuses = Counter(p.status.value for p in partners)
@@ -690,11 +805,7 @@ def _report(
     write("Partners\n")
     write("  by status: " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()) + "\n")
     write("  by type:   " + ", ".join(f"{k} {v}" for k, v in types.most_common()) + "\n")
-    overdue = [
-        p
-        for p in partners
-        if p.status is PartnerStatus.ONBOARDING and overdue_steps(p, AS_OF.date())
-    ]
+    overdue = [p for p in partners if p.overdue]
     if overdue:
         write(f"  onboarding with overdue steps: {len(overdue)}\n")
     write("\n")

@@ -45,12 +45,14 @@ from partnerkit.services._intents import (
 )
 from partnerkit.services._partners import _PartnerServices
 from partnerkit.services._relationship import _RelationshipServices
+from partnerkit.services._snapshots import LedgerSnapshots
 from partnerkit.services._tiers import _TierServices
 
 __all__ = [
     "ConflictNotice",
     "DealChanges",
     "DealDraft",
+    "LedgerSnapshots",
     "OverrideRequest",
     "PartnerChanges",
     "Result",

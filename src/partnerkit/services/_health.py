@@ -23,9 +23,6 @@ from partnerkit.health import (
     withdraw_override,
 )
 from partnerkit.metrics import MetricDefinition, compute_snapshots
-from partnerkit.partners import (
-    PartnerStatus,
-)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -40,19 +37,19 @@ if TYPE_CHECKING:
     )
 
 
-from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import (
     _TICK,
     OverrideRequest,
     Result,
 )
+from partnerkit.services._snapshots import LedgerSnapshots, _active_partners, _SnapshotServices
 from partnerkit.services._support import (
     _deprecated,
     _every,
 )
 
 
-class _HealthServices(_ServicesCore):
+class _HealthServices(_SnapshotServices):
     """Health scores, overrides and the scoring models stored by name."""
 
     # Health scores.
@@ -65,14 +62,16 @@ class _HealthServices(_ServicesCore):
         *,
         as_of: datetime | None = None,
         rates: RateSource | None = None,
+        snapshots: LedgerSnapshots | None = None,
     ) -> Result[ScoreBatch]:
         """Score every active partner and store the scores as history.
 
-        Snapshots are computed from the ledger with ``definitions``; each partner's
-        latest stored score is passed as ``previous``, so overrides carry over and
-        lapse by themselves and band changes become events. A partner whose money
-        cannot be summed (no rate for its currency) is left out and named in
-        `Result.skipped`; the others are scored.
+        Snapshots are computed from the ledger with ``definitions``, 500 partners'
+        activities at a time; each partner's latest stored score before ``as_of``
+        is passed as ``previous``, so overrides carry over and lapse by themselves
+        and band changes become events. A partner whose money cannot be summed (no
+        rate for its currency) is left out and named in `Result.skipped`; the
+        others are scored.
 
         Args:
             actor: Who runs it (``health.score``).
@@ -82,29 +81,32 @@ class _HealthServices(_ServicesCore):
             as_of: The scoring instant (default: now).
             rates: Converts money into a definition's ``currency`` (the services'
                 ``rates`` by default).
+            snapshots: Snapshots `compute_snapshots` made at ``as_of`` with
+                ``definitions`` among its metrics: the run reads no activities
+                but those of partners they lack.
+
+        Raises:
+            ValidationError: If ``snapshots`` were computed at another instant or
+                without ``definitions``.
         """
         self.policy.check(actor, Action.HEALTH_SCORE)
-        when = as_of or self.clock.now()
+        when = to_utc(as_of or self.clock.now(), "as_of")
 
         def work(uow: UnitOfWork) -> Result[ScoreBatch]:
             nonlocal model
             if isinstance(model, str):
                 model = self._current_model(uow, model)
-            partners = _every(lambda cursor: uow.partners.query(
-                status=PartnerStatus.ACTIVE, limit=1000, cursor=cursor
-            ))  # fmt: skip
-            activities = {p.id: uow.activities.for_partner(p.id, until=when) for p in partners}
-            snapshots, skipped = self._snapshots(definitions, activities, when, rates or self.rates)
-            previous: dict[str, HealthScore] = {}
-            already: set[str] = set()  # scored at this instant by an earlier run
-            for pid in snapshots:
-                found = uow.scores.latest(pid, model=model.name, before=when)
-                if found is not None and found.as_of == when:
-                    already.add(pid)
-                    found = uow.scores.latest(pid, model=model.name, before=when - _TICK)
-                if found is not None:
-                    previous[pid] = found
-            batch = score_batch(model, snapshots, as_of=when, previous=previous)
+            ids = _active_partners(uow)
+            found, skipped = self._run_snapshots(
+                uow, ids, definitions, when, rates=rates or self.rates, given=snapshots
+            )
+            scored = list(found)
+            previous = uow.scores.latest_before(scored, model=model.name, before=when)
+            # Partners scored at this instant by an earlier run: their events were told.
+            already = {item.partner_id for item in _every(lambda cursor: uow.scores.query(
+                model=model.name, as_of=when, limit=1000, cursor=cursor
+            ))}  # fmt: skip
+            batch = score_batch(model, found, as_of=when, previous=previous)
             for item in batch:
                 uow.scores.add(item)  # a partner scored before at this instant: a no-op
             events = tuple(e for e in batch.events() if e.subject_id not in already)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from partnerkit._base.events import Event
+from partnerkit._base.time import to_utc
 from partnerkit.access import Action, Actor
 from partnerkit.errors import (
     AlreadyExistsError,
@@ -37,22 +38,27 @@ if TYPE_CHECKING:
     from partnerkit.storage import StoredProgram, UnitOfWork
 
 
-from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import (
     Result,
 )
+from partnerkit.services._snapshots import LedgerSnapshots, _SnapshotServices
 from partnerkit.services._support import (
     _every,
 )
 
 
-class _TierServices(_ServicesCore):
+class _TierServices(_SnapshotServices):
     """Programs, memberships, tier reviews, pins and downgrade decisions."""
 
     # Tier reviews, programs and memberships.
 
     def run_tier_review(
-        self, actor: Actor, program_id: str, *, as_of: datetime | None = None
+        self,
+        actor: Actor,
+        program_id: str,
+        *,
+        as_of: datetime | None = None,
+        snapshots: LedgerSnapshots | None = None,
     ) -> Result[ReviewRun]:
         """Review every active membership of a program and save what changed.
 
@@ -70,6 +76,13 @@ class _TierServices(_ServicesCore):
             program_id: The program.
             as_of: The review instant (default: the program's latest review date
                 at or before now).
+            snapshots: Snapshots `compute_snapshots` made at the review instant
+                with the program's metrics among its own: the review reads no
+                activities but those of members they lack.
+
+        Raises:
+            ValidationError: If ``snapshots`` were computed at another instant or
+                without the program's metrics.
         """
         self.policy.check(actor, Action.TIER_REVIEW)
         now = self.clock.now()
@@ -81,12 +94,13 @@ class _TierServices(_ServicesCore):
                 program_id=program_id, limit=10_000, cursor=cursor
             ))  # fmt: skip
             ids = [m.partner_id for m in members if m.status is MembershipStatus.ACTIVE]
-            activities = {pid: uow.activities.for_partner(pid, until=when) for pid in ids}
-            snapshots, skipped = self._snapshots(program.metrics, activities, when, self.rates)
+            found, skipped = self._run_snapshots(
+                uow, ids, program.metrics, to_utc(when, "as_of"), rates=self.rates, given=snapshots
+            )
             left_out = {item.partner_id for item in skipped}
             members = [m for m in members if m.partner_id not in left_out]
-            histories = {pid: uow.tier_history.for_partner(program_id, pid) for pid in snapshots}
-            run = review(program, members, snapshots, as_of=when, histories=histories)
+            histories = {pid: uow.tier_history.for_partner(program_id, pid) for pid in found}
+            run = review(program, members, found, as_of=when, histories=histories)
             for membership in run.memberships:
                 uow.memberships.update(membership)
             for history in run.histories.values():

@@ -172,6 +172,21 @@ class PartnerRepository(Protocol):
         """
         ...
 
+    def add_many(self, partners: Iterable[Partner]) -> list[Partner]:
+        """`add` for many new partners at once, checking their ids in one query per 500.
+
+        All or nothing: if any of them is refused, none is added.
+
+        Returns:
+            The partners as stored (``version`` 1), in the order given.
+
+        Raises:
+            ConflictError: If a partner with one of their ids exists, is added
+                in this unit of work already, or the id is given twice.
+            ValidationError: If one is not a `Partner`, or its ``version`` is not 0.
+        """
+        ...
+
     def update(self, partner: Partner) -> Partner:
         """Replace the stored partner, if it is still at ``partner.version``.
 
@@ -246,6 +261,27 @@ class ActivityLedger(Protocol):
         """A partner's activities with ``since <= occurred_at <= until``, by time then id."""
         ...
 
+    def for_partners(
+        self,
+        partner_ids: Iterable[str],
+        *,
+        kinds: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> dict[str, list[Activity]]:
+        """`for_partner` for many partners at once, in one query per few hundred of them.
+
+        Returns:
+            Every partner id asked for, in the order asked, with its activities
+            (``since <= occurred_at <= until``, by time then id); an empty list
+            for a partner with none.
+
+        Raises:
+            ValidationError: If ``partner_ids`` is one string rather than several,
+                or holds something other than text; or for a naive bound.
+        """
+        ...
+
     def query(
         self,
         *,
@@ -307,6 +343,26 @@ class ScoreRepository(Protocol):
 
         Raises:
             ValidationError: For a naive ``before`` or a ``model`` that is not text.
+        """
+        ...
+
+    def latest_before(
+        self, partner_ids: Iterable[str], *, model: str, before: datetime
+    ) -> dict[str, HealthScore]:
+        """Each partner's latest score from ``model`` with ``as_of`` strictly before ``before``.
+
+        The ``previous`` of a scoring run at ``before`` for a whole population, in
+        one query per few hundred partners: unlike `latest`, a score at exactly
+        ``before`` (an earlier run at that instant) does not count.
+
+        Returns:
+            The score of each partner that has one, by partner id, in the order
+            asked; partners without one are left out.
+
+        Raises:
+            ValidationError: If ``partner_ids`` is one string rather than several,
+                or holds something other than text; for a naive ``before`` or a
+                ``model`` that is not text.
         """
         ...
 

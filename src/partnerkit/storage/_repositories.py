@@ -274,6 +274,33 @@ class _Partners(_Versioned[Partner]):
             )
         return self._add(partner.id, evolve_trusted(partner, version=1))
 
+    def add_many(self, partners: Iterable[Partner]) -> list[Partner]:
+        items = list(partners)
+        for index, partner in enumerate(items):
+            if not isinstance(partner, Partner):
+                raise ValidationError.single(f"partners[{index}]", "expected a Partner")
+            if partner.version != 0:
+                raise ValidationError.single(
+                    f"partners[{index}].version",
+                    "add_many() takes new partners (version 0); use update() to change one",
+                )
+        ids = [partner.id for partner in items]
+        seen: set[str] = set()
+        for partner_id in ids:
+            if partner_id in seen or partner_id in self._stage.records:
+                raise _EXISTS["partners"](partner_id)
+            seen.add(partner_id)
+        stored: dict[Key, int] = {}
+        for chunk in _chunks(ids):
+            stored.update(self._backend.versions(PARTNERS, chunk))
+        taken = next((partner_id for partner_id in ids if partner_id in stored), None)
+        if taken is not None:
+            raise _EXISTS["partners"](taken)
+        added = [evolve_trusted(partner, version=1) for partner in items]
+        for partner in added:
+            self._stage.put(partner.id, partner, 0)
+        return added
+
     def update(self, partner: Partner) -> Partner:
         if not isinstance(partner, Partner):
             raise ValidationError.single("partner", "expected a Partner")
@@ -340,6 +367,21 @@ def _domain_query(text: str) -> str | None:
         return None
 
 
+def _partner_ids(partner_ids: Iterable[str]) -> list[str]:
+    """``partner_ids`` checked, once each, in the order given."""
+    if isinstance(partner_ids, str):
+        raise ValidationError.single(
+            "partner_ids", "expected several partner ids (a list), not one string"
+        )
+    asked = list(dict.fromkeys(partner_ids))
+    for index, partner_id in enumerate(asked):
+        if type(partner_id) is not str:
+            raise ValidationError.single(
+                f"partner_ids[{index}]", f"expected a partner id, got {type(partner_id).__name__}"
+            )
+    return asked
+
+
 def _time_conditions(field: str, since: datetime | None, until: datetime | None) -> list[Condition]:
     low, high = time_filter(since, until)
     found = [] if low is None else [Condition(field, ">=", low)]
@@ -404,6 +446,27 @@ class _Activities(_Repository):
         purpose = "reading a partner's activities"
         return self._find(Query(ACTIVITIES, tuple(where), ("occurred_at", "id"), purpose=purpose))
 
+    def for_partners(
+        self,
+        partner_ids: Iterable[str],
+        *,
+        kinds: Iterable[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> dict[str, list[Activity]]:
+        found: dict[str, list[Activity]] = {pid: [] for pid in _partner_ids(partner_ids)}
+        where = tuple(self._where(kinds, since, until))
+        for chunk in _chunks(list(found)):
+            query = Query(
+                ACTIVITIES,
+                (Condition("partner_id", "in", frozenset(chunk)), *where),
+                ("partner_id", "occurred_at", "id"),
+                purpose="reading partners' activities",
+            )
+            for activity in self._find(query):
+                found[activity.partner_id].append(activity)
+        return found
+
     def query(
         self,
         *,
@@ -467,6 +530,36 @@ class _Scores(_Repository):
         )
         found = self._find(query)
         return found[0] if found else None
+
+    def latest_before(
+        self, partner_ids: Iterable[str], *, model: str, before: datetime
+    ) -> dict[str, HealthScore]:
+        asked = _partner_ids(partner_ids)
+        name = check_model_name(model)
+        moment = to_utc(before, "before")
+        best: dict[str, HealthScore] = {}
+        for chunk in _chunks(asked):
+            where = (
+                Condition("partner_id", "in", frozenset(chunk)),
+                Condition("model", "=", name),
+                Condition("as_of", "<", moment),
+            )
+            query = Query(
+                SCORES,
+                where,
+                ("partner_id",),
+                latest=("partner_id", "as_of"),
+                purpose="reading partners' latest scores",
+            )
+            best.update((score.partner_id, score) for score in self._backend.find(query))
+            # A staged score is newer than the committed one at its instant or before.
+            wanted = _predicate(SCORES, where)
+            for score in self._work._stages["scores"].records.values():
+                if wanted(score):
+                    known = best.get(score.partner_id)
+                    if known is None or score.as_of >= known.as_of:
+                        best[score.partner_id] = score
+        return {pid: best[pid] for pid in asked if pid in best}
 
     def history(
         self,

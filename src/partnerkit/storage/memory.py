@@ -109,6 +109,17 @@ class _MemoryBackend:
         if name in _PAGED and query.order == query.kind.key_fields and not query.descending:
             return self._from(self._sorted[name], after, table), True
         partner = equal.get("partner_id")
+        several = query.get("partner_id", "in")
+        if name == "activities" and several is not None:
+            by_partner = self._by_partner
+            return [a for pid in several if pid in by_partner for a in by_partner[pid]], False
+        if name == "scores" and several is not None and "model" in equal:
+            model = equal["model"]
+            histories = self._histories
+            pairs = [(pid, model) for pid in several]
+            return [
+                score for pair in pairs if pair in histories for score in histories[pair]
+            ], False
         if name == "activities" and partner is not None:
             return self._by_partner.get(partner, ()), False
         model = equal.get("model", "")

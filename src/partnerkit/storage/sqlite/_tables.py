@@ -19,7 +19,13 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from partnerkit._base.events import EventRecord
-from partnerkit._documents import activity_document, model_document, partner_document
+from partnerkit._documents import (
+    activity_document,
+    model_document,
+    partner_document,
+    read_activity,
+    read_partner,
+)
 from partnerkit.deals._conflicts import CUSTOMER_KEY_VERSION
 from partnerkit.deals._model import DealRegistration
 from partnerkit.errors import StorageError, ValidationError
@@ -129,18 +135,28 @@ def column_value(column: str, value: object) -> object | None:
 
 
 class _Decoder:
-    """Decodes a row whose last column is the JSON document of a ``cls``."""
+    """Decodes a row whose last column is the JSON document of a ``cls``.
 
-    __slots__ = ("_cls", "_key", "_noun")
+    Partners and activities, the bulk of every store, are read by the trusted
+    readers of `partnerkit._documents` (``read``); other kinds by `from_json`.
+    """
 
-    def __init__(self, cls: type[Any], noun: str, key: Callable[[Sequence[Any]], str]) -> None:
-        self._cls = cls
+    __slots__ = ("_key", "_noun", "_read")
+
+    def __init__(
+        self,
+        cls: type[Any],
+        noun: str,
+        key: Callable[[Sequence[Any]], str],
+        read: Callable[[str], Any] | None = None,
+    ) -> None:
+        self._read = read or functools.partial(from_json, cls)
         self._noun = noun
         self._key = key
 
     def __call__(self, row: Sequence[Any]) -> Any:
         try:
-            return from_json(self._cls, row[-1])
+            return self._read(row[-1])
         except ValidationError as error:
             raise StorageError(
                 f"the stored {self._noun} {self._key(row)!r} cannot be read ({error}); the "
@@ -264,7 +280,15 @@ def _slashed(row: Sequence[Any]) -> str:
     return "/".join(parts)
 
 
-_PROGRAM: Final = _Decoder(Program, "program", lambda row: str(row[0]))
+# Programs and scoring models are few, large and read again and again (every
+# approval reads its partner's program): their decoded, immutable models are kept
+# by document text, so each is validated once per process, not once per read.
+_PROGRAM: Final = _Decoder(
+    Program,
+    "program",
+    lambda row: str(row[0]),
+    functools.lru_cache(maxsize=64)(functools.partial(from_json, Program)),
+)
 
 
 def _program(row: Sequence[Any]) -> StoredProgram:
@@ -273,7 +297,10 @@ def _program(row: Sequence[Any]) -> StoredProgram:
 
 
 _MODEL: Final = _Decoder(
-    ScoringModel, "scoring model", lambda row: f"{_unstorable(row[0])} v{row[1]}"
+    ScoringModel,
+    "scoring model",
+    lambda row: f"{_unstorable(row[0])} v{row[1]}",
+    functools.lru_cache(maxsize=64)(functools.partial(from_json, ScoringModel)),
 )
 
 
@@ -323,7 +350,7 @@ TABLES: Final = {
             partner_document(p),
         ),
         "id, json",
-        _Decoder(Partner, "partner", _slashed),
+        _Decoder(Partner, "partner", _slashed, read_partner),
     ),
     "activities": Table(
         "activities",
@@ -332,7 +359,7 @@ TABLES: Final = {
         ("id", "partner_id", "kind", "occurred_at", "json"),
         lambda a: (a.id, a.partner_id, str(a.kind), micros(a.occurred_at), activity_document(a)),
         "id, json",
-        _Decoder(Activity, "activity", _slashed),
+        _Decoder(Activity, "activity", _slashed, read_activity),
     ),
     "scores": Table(
         "scores",

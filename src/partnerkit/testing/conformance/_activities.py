@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from partnerkit._base.money import Money
-from partnerkit.errors import ConflictError, NotFoundError
+from partnerkit.errors import ConflictError, NotFoundError, ValidationError
 from partnerkit.ledger import Activity, ActivityKind
 from partnerkit.storage._protocols import ActivityLedger
 from partnerkit.testing import strategies as pks
@@ -259,6 +259,47 @@ class ActivityLedgerContract:
             rest = ids(ledger.for_partner("ptn_a", kinds=iter(kinds[1:])))
             assert rest == ["act_01", "act_05", "act_07", "act_11"], "kinds from an iterator"
             assert ledger.for_partner("ptn_nobody") == [], "a partner without activities"
+
+    def test_for_partners_gives_each_partner_what_for_partner_gives(self, storage: Storage) -> None:
+        """``for_partners`` answers every partner asked, as ``for_partner`` would, staged too."""
+        zones = [UTC, NEPAL, KIRIBATI, MARQUESAS]
+        spread = [
+            activity(
+                f"act_{n:03d}",
+                f"ptn_{n % 4}",
+                kind=[ActivityKind.DEAL_WON, ActivityKind.PORTAL_LOGIN][n % 2],
+                occurred_at=at(n % 7, zones[n % 4]),
+            )
+            for n in range(40)
+        ]
+        commit(storage, *spread[:30])
+        asked = ["ptn_3", "ptn_0", "ptn_nobody", "ptn_1", "ptn_0"]
+        windows: list[dict[str, Any]] = [
+            {},
+            {"since": at(2), "until": at(5, NEPAL)},
+            {"kinds": ["deal_won"], "until": at(3)},
+        ]
+        with storage.unit_of_work() as uow:
+            uow.activities.append(spread[30:])
+            for window in windows:
+                got = uow.activities.for_partners(asked, **window)
+                assert list(got) == ["ptn_3", "ptn_0", "ptn_nobody", "ptn_1"], (
+                    f"for_partners({asked}, {window}): every partner asked, once, in order"
+                )
+                for partner_id, found in got.items():
+                    expected = ids(uow.activities.for_partner(partner_id, **window))
+                    assert ids(found) == expected, f"for_partners: {partner_id}, {window}"
+            assert uow.activities.for_partners(iter([])) == {}, "no partners asked"
+            uow.commit()
+        many = [f"ptn_{n}" for n in range(1200)]  # more than one query's worth
+        got = committed(storage).activities.for_partners(many)
+        assert len(got) == 1200, "for_partners of 1200 partners"
+        assert ids(got["ptn_2"]) == ids(committed(storage).activities.for_partner("ptn_2"))
+
+    def test_for_partners_refuses_one_string_for_many(self, storage: Storage) -> None:
+        """A single id passed where several belong is refused, not read letter by letter."""
+        with storage.unit_of_work() as uow, pytest.raises(ValidationError):
+            uow.activities.for_partners("ptn_1")
 
     def test_activity_query_pages_through_every_activity_once_in_id_order(
         self, storage: Storage

@@ -225,6 +225,38 @@ class PartnerRepositoryContract:
             uow.commit()
         assert missing(committed(storage).partners.get, "ptn_1"), "the refused partner was stored"
 
+    def test_add_many_stores_every_partner_as_add_would(self, storage: Storage) -> None:
+        """``add_many`` returns each partner at version 1, in order, and stores them all."""
+        new = [partner(f"ptn_{n:04d}") for n in range(1203)]  # more than one query's worth
+        with storage.unit_of_work() as uow:
+            added = uow.partners.add_many(iter(new))
+            assert [p.id for p in added] == [p.id for p in new], "add_many: in the order given"
+            assert_same(added[7], stored(new[7], 1), "add_many: added[7]")
+            assert_same(uow.partners.get("ptn_0007"), stored(new[7], 1), "ptn_0007 (staged)")
+            uow.commit()
+        assert_same(committed(storage).partners.get("ptn_1202"), stored(new[1202], 1), "ptn_1202")
+
+    def test_add_many_refuses_a_taken_id_and_adds_none_of_the_batch(self, storage: Storage) -> None:
+        """A stored, staged or repeated id refuses the whole batch, at ``add_many``."""
+        (original,) = commit(storage, partner("ptn_taken"))
+        batches = {
+            "stored": [partner("ptn_a"), partner("ptn_taken", name="Impostor")],
+            "staged": [partner("ptn_b"), partner("ptn_staged")],
+            "repeated": [partner("ptn_c"), partner("ptn_c", name="Twin")],
+        }
+        with storage.unit_of_work() as uow:
+            uow.partners.add(partner("ptn_staged"))
+            for why, batch in batches.items():
+                with pytest.raises(ConflictError):
+                    uow.partners.add_many(batch)
+                assert missing(uow.partners.get, batch[0].id), f"{why}: the batch was staged"
+            with pytest.raises(ValidationError):
+                uow.partners.add_many([partner("ptn_d"), partner("ptn_e", version=3)])
+            uow.commit()
+        assert_same(committed(storage).partners.get("ptn_taken"), original, "the stored partner")
+        for partner_id in ("ptn_a", "ptn_b", "ptn_c", "ptn_d"):
+            assert missing(committed(storage).partners.get, partner_id), f"{partner_id} stored"
+
     def test_update_returns_the_partner_one_version_higher(self, storage: Storage) -> None:
         """Each ``update`` returns version + 1, also several in one unit of work."""
         (added,) = commit(storage, partner("ptn_1"))

@@ -327,6 +327,46 @@ class ScoreRepositoryContract:
             uow.commit()
         assert_same(_latest(storage, "ptn_1"), newer_version, "latest after commit")
 
+    def test_latest_before_is_each_partners_latest_strictly_before(self, storage: Storage) -> None:
+        """``latest_before``: per partner, ``as_of < before`` (not at), of one model, staged too."""
+        commit(
+            storage,
+            _score("ptn_1", at(0), 20),
+            _score("ptn_1", at(5), 50),
+            _score("ptn_1", at(10), 60),
+            _score("ptn_2", at(3), 30),
+            _score("ptn_3", at(10), 10),
+            _score("ptn_2", at(8), 75, model=_RICH_MODEL),
+        )
+        staged = _score("ptn_2", at(7), 40)
+        with storage.unit_of_work() as uow:
+            uow.scores.add(staged)
+            asked = ["ptn_3", "ptn_2", "ptn_nobody", "ptn_1", "ptn_2"]
+            cases: list[tuple[datetime, dict[str, float]]] = [
+                (at(10, NEPAL), {"ptn_2": 40, "ptn_1": 50}),
+                (at(10) + _TICK, {"ptn_3": 10, "ptn_2": 40, "ptn_1": 60}),
+                (at(7, KIRIBATI), {"ptn_2": 30, "ptn_1": 50}),
+                (at(0), {}),
+            ]
+            for before, expected in cases:
+                got = uow.scores.latest_before(asked, model=_PLAIN, before=before)
+                shown = {pid: float(found.value or 0) for pid, found in got.items()}
+                assert shown == expected, f"latest_before({asked}, before={before!r})"
+                order = [pid for pid in dict.fromkeys(asked) if pid in expected]
+                assert list(got) == order, f"latest_before({asked}): in the order asked"
+                for pid, found in got.items():
+                    same = uow.scores.latest(pid, model=_PLAIN, before=before - _TICK)
+                    assert_same(found, same, f"latest_before: {pid}, before={before!r}")
+            assert uow.scores.latest_before(asked, model="Nobody's", before=at(20)) == {}
+            with pytest.raises(ValidationError):
+                uow.scores.latest_before("ptn_1", model=_PLAIN, before=at(20))
+            with pytest.raises(ValidationError):
+                uow.scores.latest_before(["ptn_1"], model=_PLAIN, before=datetime(2026, 1, 1))  # noqa: DTZ001 - the naive instant refused
+            uow.commit()
+        many = [f"ptn_{n}" for n in range(1200)]  # more than one query's worth
+        got = committed(storage).scores.latest_before(many, model=_PLAIN, before=at(9))
+        assert sorted(got) == ["ptn_1", "ptn_2"], "latest_before of 1200 partners"
+
     def test_latest_carries_an_override_into_the_next_score(self, storage: Storage) -> None:
         """``latest`` as ``previous`` keeps an override on until it lapses by itself."""
         override = _override(at(0), value=Decimal("75.0"))
