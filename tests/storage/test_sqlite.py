@@ -308,7 +308,7 @@ def test_a_database_from_before_tiers_is_upgraded_on_open_and_keeps_its_data(
 
     assert before == (2,)
     assert not {"programs", "memberships", "tier_history"} & old_tables
-    assert after == (len(MIGRATIONS),) == (7,)
+    assert after == (len(MIGRATIONS),)
     assert uow.partners.get("ptn_1") == added
     assert uow.activities.get("act_1") == activity("act_1")
     assert uow.scores.latest("ptn_1", model="Standard") == health()
@@ -348,7 +348,7 @@ def test_a_database_from_before_search_columns_is_upgraded_and_its_rows_are_sear
         after = db.execute("PRAGMA user_version").fetchone()
         keys = db.execute("SELECT customer_name_key, customer_domain FROM deals").fetchall()
 
-    assert after == (len(MIGRATIONS),) == (7,)
+    assert after == (len(MIGRATIONS),)
     assert keys == [("nordic cloud", "nordiccloud.fi")]
     assert [p.id for p in uow.partners.query(name="MULLER").items] == ["ptn_1"]
     assert [d.id for d in uow.deals.query(customer="nordiccloud.fi").items] == ["deal_1"]
@@ -393,7 +393,7 @@ def test_a_database_from_before_deals_is_upgraded_on_open_and_keeps_its_data(
 
     assert before == (3,)
     assert not {"deals", "deal_claims"} & old_tables
-    assert after == (len(MIGRATIONS),) == (7,)
+    assert after == (len(MIGRATIONS),)
     assert uow.partners.get("ptn_1") == added
     assert uow.programs.get("prg_1").program == program()
     assert uow.memberships.get("prg_1", "ptn_1") == attrs.evolve(membership(), version=1)
@@ -413,7 +413,9 @@ def test_a_database_marked_as_having_deals_without_their_tables_is_refused(
     with opened(path) as db:
         db.execute(f"DROP TABLE {table}")
 
-    with pytest.raises(StorageSchemaError, match=f"version 7 but has no {table} table"):
+    with pytest.raises(
+        StorageSchemaError, match=f"version {len(MIGRATIONS)} but has no {table} table"
+    ):
         SqliteStorage(path)
 
 
@@ -493,7 +495,7 @@ def test_a_database_from_before_score_history_is_upgraded_on_open_and_keeps_its_
 
     assert before == (1,)
     assert "scores" not in old_tables
-    assert after == (len(MIGRATIONS),) == (7,)
+    assert after == (len(MIGRATIONS),)
     assert uow.partners.get("ptn_1") == added
     assert uow.activities.get("act_1") == activity("act_1")
     assert [record.event.kind for record in store.pending_events()] == ["partner.created"]

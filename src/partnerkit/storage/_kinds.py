@@ -21,6 +21,7 @@ from partnerkit.errors import (
     ConflictError,
 )
 from partnerkit.health import HealthScore
+from partnerkit.leads._model import Lead
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
 from partnerkit.storage._common import (
@@ -207,6 +208,9 @@ MODELS: Final = Kind[StoredModel](
     paths={"name": "model.name"},
     separator=" v",
 )
+#: Leads; ``partner_id``, ``offer_expires_at`` and ``last_offered_at`` are the
+#: lead's properties (the holder, the pending offer's end, the latest offer).
+LEADS: Final = Kind[Lead]("leads", ("id",), "lead", versioned=True)
 
 
 @attrs.frozen
@@ -272,6 +276,7 @@ _WRITE_ORDER: Final = (
     TIER_HISTORY,
     DEALS,
     MODELS,
+    LEADS,
 )
 _EXISTS: Final[dict[str, Callable[[Any], ConflictError]]] = {
     "partners": lambda key: AlreadyExistsError(
@@ -280,6 +285,7 @@ _EXISTS: Final[dict[str, Callable[[Any], ConflictError]]] = {
     "programs": program_conflict,
     "memberships": lambda key: membership_conflict(*key),
     "deals": deal_conflict,
+    "leads": lambda key: AlreadyExistsError("lead", key, f"a lead with id {key!r} already exists"),
 }
 
 

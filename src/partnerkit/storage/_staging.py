@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from partnerkit.storage._protocols import (
         ActivityLedger,
         DealRepository,
+        LeadRepository,
         MembershipRepository,
         PartnerRepository,
         ProgramRepository,
@@ -101,6 +102,7 @@ from partnerkit.storage._kinds import (
     customer_name_key,
     partner_name_key,
 )
+from partnerkit.storage._leads import _Leads
 from partnerkit.storage._repositories import (
     _Activities,
     _chunks,
@@ -175,6 +177,7 @@ class _StagedUnitOfWork:
         self.tier_history: TierHistoryRepository = _TierHistory(self)
         self.deals: DealRepository = _Deals(self)
         self.models: ScoringModelRepository = _Models(self)
+        self.leads: LeadRepository = _Leads(self)
 
     def __enter__(self) -> _StagedUnitOfWork:
         return self

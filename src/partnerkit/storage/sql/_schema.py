@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: The schema version this release creates and reads.
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 metadata: Final = sa.MetaData()
 
@@ -180,6 +180,22 @@ sa.Table(
     _text("owner"),
     sa.Column("leased_until", _INSTANT, nullable=False),
 )
+# Schema version 5: leads; partner_id is the partner holding the lead.
+sa.Table(
+    "partnerkit_leads",
+    metadata,
+    _text("id", primary_key=True),
+    _text("status"),
+    _text("partner_id", nullable=True),
+    sa.Column("offer_expires_at", _INSTANT, nullable=True),
+    sa.Column("last_offered_at", _INSTANT, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_leads_by_status", "status", "id"),
+    sa.Index("partnerkit_leads_by_partner", "partner_id", "status", "id"),
+    sa.Index("partnerkit_leads_by_expiry", "status", "offer_expires_at", "id"),
+    sa.Index("partnerkit_leads_by_offered", "last_offered_at", "id"),
+)
 # seq is the recording order ("oldest first").
 sa.Table(
     "partnerkit_outbox",
@@ -203,6 +219,7 @@ TABLE_NAMES: Final = {
     "deal_changes": "partnerkit_deal_changes",
     "models": "partnerkit_scoring_models",
     "event_leases": "partnerkit_event_leases",
+    "leads": "partnerkit_leads",
     "events": "partnerkit_outbox",
 }
 
@@ -286,12 +303,20 @@ UPGRADES: Final[dict[int, Callable[[sa.Connection], None]]] = {
     1: _create("partnerkit_deal_changes"),
     2: _search_and_models,
     3: _create("partnerkit_event_leases"),
+    4: _create("partnerkit_leads"),
 }
 _ALL: Final = frozenset(TABLE_NAMES.values()) | {"partnerkit_schema"}
 #: The tables a database of each version has (what an upgrade may expect).
 TABLES_OF_VERSION: Final = {
-    1: _ALL - {"partnerkit_deal_changes", "partnerkit_scoring_models", "partnerkit_event_leases"},
-    2: _ALL - {"partnerkit_scoring_models", "partnerkit_event_leases"},
-    3: _ALL - {"partnerkit_event_leases"},
-    4: _ALL,
+    1: _ALL
+    - {
+        "partnerkit_deal_changes",
+        "partnerkit_scoring_models",
+        "partnerkit_event_leases",
+        "partnerkit_leads",
+    },
+    2: _ALL - {"partnerkit_scoring_models", "partnerkit_event_leases", "partnerkit_leads"},
+    3: _ALL - {"partnerkit_event_leases", "partnerkit_leads"},
+    4: _ALL - {"partnerkit_leads"},
+    5: _ALL,
 }

@@ -24,6 +24,7 @@ from partnerkit.deals._conflicts import CUSTOMER_KEY_VERSION
 from partnerkit.deals._model import DealRegistration
 from partnerkit.errors import StorageError, ValidationError
 from partnerkit.health import HealthScore, ScoringModel
+from partnerkit.leads import Lead
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
 from partnerkit.serialization import from_json
@@ -100,6 +101,8 @@ _INSTANTS: Final = frozenset(
         "protection_until",
         "recorded_at",
         "leased_until",
+        "offer_expires_at",
+        "last_offered_at",
     }
 )
 
@@ -420,6 +423,23 @@ TABLES: Final = {
         lambda lease: (lease.event_id, lease.owner, micros(lease.leased_until)),
         "event_id, owner, leased_until",
         lambda row: EventLease(row[0], row[1], _instant(row[2])),
+    ),
+    "leads": Table(
+        "leads",
+        "lead",
+        ("id",),
+        ("id", "status", "partner_id", "offer_expires_at", "last_offered_at", "version", "json"),
+        lambda lead: (
+            lead.id,
+            str(lead.status),
+            lead.partner_id,
+            _optional(lead.offer_expires_at),
+            _optional(lead.last_offered_at),
+            lead.version,
+            model_document(lead),
+        ),
+        "id, json",
+        _Decoder(Lead, "lead", _slashed),
     ),
     # seq is the recording order ("oldest first").
     "events": Table(
