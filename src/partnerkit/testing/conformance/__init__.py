@@ -46,6 +46,7 @@ slow database or a loaded machine never turns into a failure. Requires the
 
 from partnerkit.testing.conformance._activities import ActivityLedgerContract
 from partnerkit.testing.conformance._deals import DealRepositoryContract
+from partnerkit.testing.conformance._leads import LeadRepositoryContract
 from partnerkit.testing.conformance._memberships import MembershipRepositoryContract
 from partnerkit.testing.conformance._models import ScoringModelRepositoryContract
 from partnerkit.testing.conformance._partners import PartnerRepositoryContract
@@ -57,6 +58,7 @@ from partnerkit.testing.conformance._unit_of_work import UnitOfWorkContract
 __all__ = [
     "ActivityLedgerContract",
     "DealRepositoryContract",
+    "LeadRepositoryContract",
     "MembershipRepositoryContract",
     "PartnerRepositoryContract",
     "ProgramRepositoryContract",
@@ -77,6 +79,7 @@ class StorageContract(
     TierHistoryContract,
     DealRepositoryContract,
     ScoringModelRepositoryContract,
+    LeadRepositoryContract,
     UnitOfWorkContract,
 ):
     """Every contract at once: what a complete partnerkit store must pass.
