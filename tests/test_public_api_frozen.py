@@ -298,9 +298,11 @@ FROZEN: dict[str, tuple[str, ...]] = {
         "json_schema",
     ),
     "partnerkit.services": (
+        "PROFILE_FIELDS",
         "ConflictNotice",
         "DealChanges",
         "DealDraft",
+        "LeadIntake",
         "OverrideRequest",
         "PartnerChanges",
         "Result",

@@ -81,6 +81,9 @@ class Action(enum.StrEnum):
     HEALTH_SCORE = "health.score"
     HEALTH_OVERRIDE = "health.override"
     MODEL_CONFIGURE = "model.configure"
+    LEAD_VIEW = "lead.view"
+    LEAD_RESPOND = "lead.respond"
+    LEAD_ROUTE = "lead.route"
 
 
 class Scope(enum.StrEnum):
@@ -243,6 +246,8 @@ _PARTNER_SELF_SERVICE: Final = (
     _A.DEAL_REQUEST_EXTENSION,
     _A.DEAL_CLOSE,
     _A.HEALTH_VIEW,
+    _A.LEAD_VIEW,
+    _A.LEAD_RESPOND,
 )
 _MANAGER_OWNED: Final = (
     _A.PARTNER_UPDATE,
@@ -260,6 +265,7 @@ _MANAGER_OWNED: Final = (
     _A.TIER_DECIDE_DOWNGRADE,
     _A.HEALTH_OVERRIDE,
     _A.PROGRAM_ENROL,
+    _A.LEAD_RESPOND,
 )
 _MANAGER_ANYWHERE: Final = (
     _A.PARTNER_VIEW,
@@ -269,6 +275,8 @@ _MANAGER_ANYWHERE: Final = (
     _A.TIER_REVIEW,
     _A.HEALTH_VIEW,
     _A.HEALTH_SCORE,
+    _A.LEAD_VIEW,
+    _A.LEAD_ROUTE,
 )
 
 #: The rules partnerkit ships: partner users serve themselves on their own partner;

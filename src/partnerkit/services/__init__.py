@@ -40,13 +40,16 @@ from partnerkit.services._intents import (
     Result,
     Skipped,
 )
+from partnerkit.services._leads import PROFILE_FIELDS, LeadIntake, _LeadServices
 from partnerkit.services._partners import _PartnerServices
 from partnerkit.services._tiers import _TierServices
 
 __all__ = [
+    "PROFILE_FIELDS",
     "ConflictNotice",
     "DealChanges",
     "DealDraft",
+    "LeadIntake",
     "OverrideRequest",
     "PartnerChanges",
     "Result",
@@ -55,7 +58,7 @@ __all__ = [
 ]
 
 
-class Services(_PartnerServices, _TierServices, _HealthServices, _DealServices):
+class Services(_PartnerServices, _TierServices, _HealthServices, _DealServices, _LeadServices):
     """The use cases over one store.
 
     Args:
