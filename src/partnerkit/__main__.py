@@ -345,6 +345,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--format", choices=("text", "csv", "json"), default="text", help="output format"
     )
     _limit_options(check, DEFAULT_MAX_REGISTRATIONS)
+    from partnerkit._cli.leads import add_commands  # noqa: PLC0415 - with its command
+
+    add_commands(commands, _limit_options)
     options = parser.parse_args(argv)
     try:
         if options.command == "demo":
@@ -355,6 +358,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             _tiers(options)
         elif options.command == "deals":
             return _deals_check(options)
+        elif options.command == "leads":
+            from partnerkit._cli.leads import route_command  # noqa: PLC0415
+
+            route_command(options)
     except PartnerkitError as error:
         print(f"partnerkit: {error}", file=sys.stderr)
         return EXIT_ERROR

@@ -279,7 +279,9 @@ class RoutingExplanation:
         }.get(self.ranking, self.ranking)
         counted = _counted(self.excluded)
         excluded = f"; excluded {counted}" if counted else ""
-        return f"{self.step}: {len(self.candidates)} candidates, {how}{weight}{excluded}"
+        count = len(self.candidates)
+        plural = "" if count == 1 else "s"
+        return f"{self.step}: {count} candidate{plural}, {how}{weight}{excluded}"
 
 
 def _counted(excluded: tuple[Exclusion, ...]) -> str:
