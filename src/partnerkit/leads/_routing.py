@@ -32,6 +32,7 @@ import bisect
 import hashlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from itertools import accumulate
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -59,6 +60,11 @@ _R = ExclusionReason
 _DAY: Final = timedelta(days=1)
 #: Longitude boxes are three quarters the latitude step (±2° lat, ±1.5° long).
 _LONGITUDE: Final = Decimal("0.75")
+#: The ranking whose draw can use a pool's precomputed running weights.
+_FAST: Final = Ranking.WEIGHTED_RANDOM
+#: How many pools a router caches (territory step x product set) before it builds
+#: the rest afresh each time.
+_MAX_VIEWS: Final = 100_000
 
 
 @attrs.frozen
@@ -177,6 +183,33 @@ class _Pool:
     reached: int
 
 
+class _View:
+    """A pool as the caps leave it: rebuilt only after a member's cap state changed."""
+
+    __slots__ = ("blocked", "built", "pool")
+
+    def __init__(self, pool: _Pool, capped: Mapping[str, ExclusionReason]) -> None:
+        self.pool = pool
+        # The pool's candidates at a cap now, and why.
+        self.blocked: dict[str, ExclusionReason] = {
+            c.partner_id: capped[c.partner_id] for c in pool.candidates if c.partner_id in capped
+        }
+        self.built: tuple[list[Candidate], list[int], list[Exclusion]] | None = None
+
+    def open(self) -> tuple[list[Candidate], list[int], list[Exclusion]]:
+        """The candidates not at a cap, their running weights, and the capped ones."""
+        if self.built is None:
+            blocked = self.blocked
+            candidates = [c for c in self.pool.candidates if c.partner_id not in blocked]
+            dynamic = [
+                Exclusion(c.partner_id, blocked[c.partner_id])
+                for c in self.pool.candidates
+                if c.partner_id in blocked
+            ]
+            self.built = (candidates, list(accumulate(c.weight for c in candidates)), dynamic)
+        return self.built
+
+
 class Router:
     """Routes leads under one policy, over one population, at one instant.
 
@@ -226,7 +259,26 @@ class Router:
         located.sort(key=lambda p: (p.latitude, p.partner_id))
         self._located = located
         self._latitudes: list[Decimal] = [p.latitude for p in located if p.latitude is not None]
-        self._pools: dict[tuple[str, frozenset[str]], _Pool] = {}
+        self._weights = {
+            partner_id: policy.weight_of(partner_id, profile.tier_weight)
+            for partner_id, profile in self._profiles.items()
+        }
+        self._fixed_reasons: dict[str, Exclusion | None] = {}
+        for partner_id, profile in self._profiles.items():
+            reason = self._fixed(profile)
+            self._fixed_reasons[partner_id] = (
+                None if reason is None else Exclusion(partner_id, reason)
+            )
+        self._candidates = {
+            partner_id: Candidate(partner_id, weight)
+            for partner_id, weight in self._weights.items()
+        }
+        self._product_exclusions = {
+            partner_id: Exclusion(partner_id, _R.PRODUCTS) for partner_id in self._profiles
+        }
+        self._views: dict[tuple[str, frozenset[str]], _View] = {}
+        # Each partner's cached views, so a change of its caps touches only those.
+        self._views_of: dict[str, list[_View]] = {}
         self._capped: dict[str, ExclusionReason] = {}
         # The order of this router's own offers, which share one instant.
         self._turns: dict[str, int] = {}
@@ -241,59 +293,98 @@ class Router:
 
     # -- eligibility ------------------------------------------------------------
 
-    def _static(self, profile: PartnerProfile, products: frozenset[str]) -> ExclusionReason | None:
+    def _fixed(self, profile: PartnerProfile) -> ExclusionReason | None:
+        """Why the partner gets no lead at all (status, weight, certifications), or None."""
         policy = self.policy
         if profile.status not in policy.statuses:
             return _R.STATUS
-        if policy.weight_of(profile.partner_id, profile.tier_weight) <= 0:
+        if self._weights[profile.partner_id] <= 0:
             return _R.NO_WEIGHT
-        if products and policy.products is not ProductMatch.IGNORE:
-            if policy.products is ProductMatch.ALL:
-                if not products <= profile.products:
-                    return _R.PRODUCTS
-            elif products.isdisjoint(profile.products):
-                return _R.PRODUCTS
         if policy.certifications and not profile.certifications.issuperset(policy.certifications):
             return _R.CERTIFICATIONS
         return None
 
-    def _pool(self, key: str, members: Iterable[PartnerProfile], products: frozenset[str]) -> _Pool:
-        cached = self._pools.get((key, products))
-        if cached is not None:
-            return cached
+    def _static(self, profile: PartnerProfile, products: frozenset[str]) -> ExclusionReason | None:
+        """Why the partner may not take a lead for ``products`` whatever its load, or None."""
+        reason = self._fixed(profile)
+        if reason is not None:
+            return reason
+        return self._product_reason(profile, products)
+
+    def _product_reason(
+        self, profile: PartnerProfile, products: frozenset[str]
+    ) -> ExclusionReason | None:
+        match = self.policy.products
+        if not products or match is ProductMatch.IGNORE:
+            return None
+        if match is ProductMatch.ALL:
+            return None if products <= profile.products else _R.PRODUCTS
+        return _R.PRODUCTS if products.isdisjoint(profile.products) else None
+
+    def _build(
+        self, step: str, members: Iterable[PartnerProfile], products: frozenset[str]
+    ) -> _Pool:
         candidates: list[Candidate] = []
         excluded: list[Exclusion] = []
         reached = 0
+        # Built once per partner and shared by every pool and explanation.
+        fixed, own, out = self._fixed_reasons, self._candidates, self._product_exclusions
+        match = self.policy.products
+        checked = bool(products) and match is not ProductMatch.IGNORE
+        every = match is ProductMatch.ALL
         for profile in members:
             reached += 1
-            reason = self._static(profile, products)
-            if reason is None:
-                weight = self.policy.weight_of(profile.partner_id, profile.tier_weight)
-                candidates.append(Candidate(profile.partner_id, weight))
+            partner_id = profile.partner_id
+            early = fixed[partner_id]
+            if early is not None:
+                excluded.append(early)
+            elif checked and (
+                not products.issubset(profile.products)
+                if every
+                else products.isdisjoint(profile.products)
+            ):
+                excluded.append(out[partner_id])
             else:
-                excluded.append(Exclusion(profile.partner_id, reason))
-        running, cumulative = 0, []
-        for candidate in candidates:
-            running += candidate.weight
-            cumulative.append(running)
-        pool = _Pool(
-            key,
+                candidates.append(own[partner_id])
+        return _Pool(
+            step,
             tuple(candidates),
-            cumulative,
+            list(accumulate(c.weight for c in candidates)),
             tuple(excluded),
             frozenset(c.partner_id for c in candidates),
             reached,
         )
-        if len(self._pools) < 100_000:
-            self._pools[(key, products)] = pool
-        return pool
 
-    def _steps(self, lead: Lead, products: frozenset[str]) -> Iterable[_Pool]:
+    def _view(
+        self,
+        step: str,
+        members: Iterable[PartnerProfile],
+        products: frozenset[str],
+        *,
+        key: str | None = None,
+    ) -> _View:
+        """The view of the pool ``members`` make for ``products``, cached under ``key``.
+
+        ``key`` defaults to ``step``; a step whose members depend on more than
+        its name (a box around one lead) passes its own.
+        """
+        cache = (key or step, products)
+        found = self._views.get(cache)
+        if found is None:
+            found = _View(self._build(step, members, products), self._capped)
+            if len(self._views) < _MAX_VIEWS:
+                self._views[cache] = found
+                for candidate in found.pool.candidates:
+                    self._views_of.setdefault(candidate.partner_id, []).append(found)
+        return found
+
+    def _steps(self, lead: Lead, products: frozenset[str]) -> Iterable[_View]:
         customer = lead.customer
         policy = self.policy
         if policy.territory is Territory.REGION and customer.region:
             region = customer.region.casefold()
-            yield self._pool(f"region {customer.region}", self._by_region.get(region, ()), products)
+            members = self._by_region.get(region, ())
+            yield self._view(f"region {customer.region}", members, products, key=f"region {region}")
         if policy.territory is Territory.DISTANCE and customer.latitude is not None:
             latitude, longitude = customer.latitude, customer.longitude
             assert longitude is not None  # noqa: S101 - LeadCustomer checks both or neither
@@ -301,7 +392,7 @@ class Router:
                 low = bisect.bisect_left(self._latitudes, latitude - step)
                 high = bisect.bisect_right(self._latitudes, latitude + step)
                 wide = step * _LONGITUDE
-                members = sorted(
+                box = sorted(
                     (
                         p
                         for p in self._located[low:high]
@@ -309,14 +400,14 @@ class Router:
                     ),
                     key=lambda p: p.partner_id,
                 )
-                yield self._pool(f"within {step} degrees", members, products)
-        yield self._pool(
-            f"country {customer.country}", self._by_country.get(customer.country, ()), products
-        )
+                key = f"within {step} degrees of {latitude},{longitude}"
+                yield self._view(f"within {step} degrees", box, products, key=key)
+        country = f"country {customer.country}"
+        yield self._view(country, self._by_country.get(customer.country, ()), products)
         if policy.territory is Territory.DISTANCE and customer.latitude is not None:
             yield self._nearest(lead, products)
 
-    def _nearest(self, lead: Lead, products: frozenset[str]) -> _Pool:
+    def _nearest(self, lead: Lead, products: frozenset[str]) -> _View:
         latitude, longitude = lead.customer.latitude, lead.customer.longitude
         best: tuple[Decimal, str] | None = None
         for profile in self._located:
@@ -328,7 +419,8 @@ class Router:
             if best is None or (distance, profile.partner_id) < best:
                 best = (distance, profile.partner_id)
         members = [] if best is None else [self._profiles[best[1]]]
-        return self._pool("nearest", members, products)
+        # Not cached: who is nearest depends on the lead and on the caps.
+        return _View(self._build("nearest", members, products), self._capped)
 
     # -- routing ----------------------------------------------------------------
 
@@ -352,22 +444,30 @@ class Router:
         seed = lead_seed(self.policy.seed, lead.id, number)
         ranking = self.policy.ranking
         last: tuple[_Pool, list[Exclusion]] | None = None
-        for pool in self._steps(lead, products):
-            blocked = self._capped.keys() & pool.ids if self._capped else set()
-            if previous:
-                blocked |= previous.keys() & pool.ids
-            if pool.candidates and not blocked and ranking is Ranking.WEIGHTED_RANDOM:
+        for view in self._steps(lead, products):
+            pool = view.pool
+            if pool.candidates and not view.blocked and not previous and ranking is _FAST:
                 index, draw = weighted_pick(pool.cumulative, seed)
                 chosen = pool.candidates[index].partner_id
                 return self._chosen(lead, pool, pool.candidates, pool.excluded, seed, draw, chosen)
-            candidates = [c for c in pool.candidates if c.partner_id not in blocked]
-            dynamic = [
-                Exclusion(c.partner_id, previous.get(c.partner_id) or self._capped[c.partner_id])
-                for c in pool.candidates
-                if c.partner_id in blocked
-            ]
+            candidates, cumulative, dynamic = view.open()
+            if previous and not previous.keys().isdisjoint(pool.ids):
+                again = [c for c in candidates if c.partner_id in previous]
+                dynamic = [
+                    *dynamic,
+                    *(Exclusion(c.partner_id, previous[c.partner_id]) for c in again),
+                ]
+                candidates = [c for c in candidates if c.partner_id not in previous]
+                cumulative = list(accumulate(c.weight for c in candidates))
             if candidates:
-                return self._rank(lead, pool, candidates, (*pool.excluded, *dynamic), seed)
+                excluded = (*pool.excluded, *dynamic)
+                if ranking is _FAST:
+                    index, draw = weighted_pick(cumulative, seed)
+                    chosen = candidates[index].partner_id
+                    return self._chosen(
+                        lead, pool, tuple(candidates), excluded, seed, draw, chosen, cumulative[-1]
+                    )
+                return self._rank(lead, pool, candidates, excluded, seed)
             last = (pool, dynamic)
         assert last is not None  # noqa: S101 - the country step is always tried
         pool, dynamic = last
@@ -419,13 +519,11 @@ class Router:
             candidates = self._by_band(candidates)
         elif ranking is Ranking.COMBINED:
             candidates = self._combined(candidates)
-        running, cumulative = 0, []
-        for candidate in candidates:
-            running += candidate.weight
-            cumulative.append(running)
+        cumulative = list(accumulate(c.weight for c in candidates))
         index, draw = weighted_pick(cumulative, seed)
         chosen = candidates[index].partner_id
-        return self._chosen(lead, pool, tuple(candidates), excluded, seed, draw, chosen)
+        total = cumulative[-1]
+        return self._chosen(lead, pool, tuple(candidates), excluded, seed, draw, chosen, total)
 
     def _band_rank(self, partner_id: str) -> int:
         band = self._profiles[partner_id].health_band
@@ -471,12 +569,14 @@ class Router:
         seed: int,
         draw: int | None,
         chosen: str,
+        total: int | None = None,
     ) -> RoutingExplanation:
-        total = (
-            sum(c.weight for c in candidates)
-            if candidates is not pool.candidates
-            else pool.cumulative[-1]
-        )
+        if total is None:
+            total = (
+                pool.cumulative[-1]
+                if candidates is pool.candidates
+                else sum(c.weight for c in candidates)
+            )
         self._count(chosen)
         return RoutingExplanation(
             lead.id,
@@ -515,11 +615,22 @@ class Router:
 
     def _recheck(self, partner_id: str, load: Load) -> None:
         policy = self.policy
+        reason: ExclusionReason | None = None
         if policy.daily_cap is not None and load.today >= policy.daily_cap:
-            self._capped[partner_id] = _R.DAILY_CAP
+            reason = _R.DAILY_CAP
         elif policy.monthly_cap is not None and load.month >= policy.monthly_cap:
-            self._capped[partner_id] = _R.MONTHLY_CAP
+            reason = _R.MONTHLY_CAP
         elif policy.open_cap is not None and load.open >= policy.open_cap:
-            self._capped[partner_id] = _R.OPEN_CAP
+            reason = _R.OPEN_CAP
+        if self._capped.get(partner_id) is reason:
+            return
+        if reason is None:
+            del self._capped[partner_id]
         else:
-            self._capped.pop(partner_id, None)
+            self._capped[partner_id] = reason
+        for view in self._views_of.get(partner_id, ()):
+            if reason is None:
+                view.blocked.pop(partner_id, None)
+            else:
+                view.blocked[partner_id] = reason
+            view.built = None
