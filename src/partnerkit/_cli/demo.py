@@ -17,6 +17,7 @@ import attrs
 
 from partnerkit._base.money import FixedRates, Money
 from partnerkit._base.time import FixedClock, Period
+from partnerkit._cli.demo_leads import lead_desk
 from partnerkit.access import Actor, Role
 from partnerkit.deals import (
     Conflict,
@@ -497,6 +498,9 @@ def run_demo(
     deals = _deals(storage, network, seed)
     _report(out, network=network, snapshots=snapshots, scores=scores, runs=runs, seed=seed)
     _deal_report(out, deals, {p.id: p.name for p in network.partners})
+    _progress(err, "routing leads through the services")
+    lead_desk(storage, network.partners, program_id=PROGRAM.id, health_model=HEALTH_MODEL.name,
+              seed=seed, as_of=AS_OF, out=out)  # fmt: skip
 
 
 @attrs.frozen
