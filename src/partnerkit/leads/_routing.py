@@ -183,6 +183,10 @@ class _Pool:
     reached: int
 
 
+#: A view's open candidates, their running weights, the capped ones, and every exclusion.
+_Open = tuple[tuple[Candidate, ...], list[int], tuple[Exclusion, ...], tuple[Exclusion, ...]]
+
+
 class _View:
     """A pool as the caps leave it: rebuilt only after a member's cap state changed."""
 
@@ -194,19 +198,24 @@ class _View:
         self.blocked: dict[str, ExclusionReason] = {
             c.partner_id: capped[c.partner_id] for c in pool.candidates if c.partner_id in capped
         }
-        self.built: tuple[list[Candidate], list[int], list[Exclusion]] | None = None
+        self.built: _Open | None = None
 
-    def open(self) -> tuple[list[Candidate], list[int], list[Exclusion]]:
+    def open(self) -> _Open:
         """The candidates not at a cap, their running weights, and the capped ones."""
         if self.built is None:
             blocked = self.blocked
-            candidates = [c for c in self.pool.candidates if c.partner_id not in blocked]
-            dynamic = [
+            candidates = tuple(c for c in self.pool.candidates if c.partner_id not in blocked)
+            dynamic = tuple(
                 Exclusion(c.partner_id, blocked[c.partner_id])
                 for c in self.pool.candidates
                 if c.partner_id in blocked
-            ]
-            self.built = (candidates, list(accumulate(c.weight for c in candidates)), dynamic)
+            )
+            self.built = (
+                candidates,
+                list(accumulate(c.weight for c in candidates)),
+                dynamic,
+                (*self.pool.excluded, *dynamic),
+            )
         return self.built
 
 
@@ -443,31 +452,31 @@ class Router:
         number = len(lead.offers) + 1
         seed = lead_seed(self.policy.seed, lead.id, number)
         ranking = self.policy.ranking
-        last: tuple[_Pool, list[Exclusion]] | None = None
+        last: tuple[_Pool, tuple[Exclusion, ...]] | None = None
         for view in self._steps(lead, products):
             pool = view.pool
             if pool.candidates and not view.blocked and not previous and ranking is _FAST:
                 index, draw = weighted_pick(pool.cumulative, seed)
                 chosen = pool.candidates[index].partner_id
                 return self._chosen(lead, pool, pool.candidates, pool.excluded, seed, draw, chosen)
-            candidates, cumulative, dynamic = view.open()
+            candidates, cumulative, dynamic, excluded = view.open()
             if previous and not previous.keys().isdisjoint(pool.ids):
                 again = [c for c in candidates if c.partner_id in previous]
-                dynamic = [
+                dynamic = (
                     *dynamic,
                     *(Exclusion(c.partner_id, previous[c.partner_id]) for c in again),
-                ]
-                candidates = [c for c in candidates if c.partner_id not in previous]
+                )
+                excluded = (*pool.excluded, *dynamic)
+                candidates = tuple(c for c in candidates if c.partner_id not in previous)
                 cumulative = list(accumulate(c.weight for c in candidates))
             if candidates:
-                excluded = (*pool.excluded, *dynamic)
                 if ranking is _FAST:
                     index, draw = weighted_pick(cumulative, seed)
                     chosen = candidates[index].partner_id
                     return self._chosen(
-                        lead, pool, tuple(candidates), excluded, seed, draw, chosen, cumulative[-1]
+                        lead, pool, candidates, excluded, seed, draw, chosen, cumulative[-1]
                     )
-                return self._rank(lead, pool, candidates, excluded, seed)
+                return self._rank(lead, pool, list(candidates), excluded, seed)
             last = (pool, dynamic)
         assert last is not None  # noqa: S101 - the country step is always tried
         pool, dynamic = last
