@@ -32,7 +32,7 @@ import bisect
 import hashlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from itertools import accumulate
+from itertools import accumulate, compress
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -52,7 +52,7 @@ from partnerkit.leads._model import (
 from partnerkit.leads._policy import ProductMatch, Ranking, RoutingPolicy, Territory
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Iterator, Mapping
 
 __all__ = ["Load", "PartnerProfile", "Router", "lead_seed", "weighted_pick"]
 
@@ -204,17 +204,16 @@ class _View:
         """The candidates not at a cap, their running weights, and the capped ones."""
         if self.built is None:
             blocked = self.blocked
-            candidates = tuple(c for c in self.pool.candidates if c.partner_id not in blocked)
-            dynamic = tuple(
-                Exclusion(c.partner_id, blocked[c.partner_id])
-                for c in self.pool.candidates
-                if c.partner_id in blocked
-            )
+            pool = self.pool
+            kept = [c.partner_id not in blocked for c in pool.candidates]
+            candidates = tuple(compress(pool.candidates, kept))
+            # Candidates are in partner id order, so the capped ones are listed so too.
+            dynamic = tuple(Exclusion(p, blocked[p]) for p in sorted(blocked))
             self.built = (
                 candidates,
                 list(accumulate(c.weight for c in candidates)),
                 dynamic,
-                (*self.pool.excluded, *dynamic),
+                (*pool.excluded, *dynamic),
             )
         return self.built
 
@@ -388,6 +387,14 @@ class Router:
         return found
 
     def _steps(self, lead: Lead, products: frozenset[str]) -> Iterable[_View]:
+        customer = lead.customer
+        policy = self.policy
+        if policy.territory is Territory.COUNTRY:  # the common case, without a generator
+            members = self._by_country.get(customer.country, ())
+            return (self._view(f"country {customer.country}", members, products),)
+        return self._widening(lead, products)
+
+    def _widening(self, lead: Lead, products: frozenset[str]) -> Iterator[_View]:
         customer = lead.customer
         policy = self.policy
         if policy.territory is Territory.REGION and customer.region:
