@@ -46,10 +46,48 @@ if TYPE_CHECKING:
 
 AS_OF = datetime(2026, 10, 1, 9, tzinfo=UTC)
 GOAL_RATE = 20_000
-COUNTRIES = (
-    "AT BE BG CH CY CZ DE DK EE ES FI FR GB GR HR HU IE IS IT LT "
-    "LU LV MT NL NO PL PT RO SE SI SK US CA MX BR AR AU NZ JP SG"
-).split()
+COUNTRIES = [
+    "AT",
+    "BE",
+    "BG",
+    "CH",
+    "CY",
+    "CZ",
+    "DE",
+    "DK",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GB",
+    "GR",
+    "HR",
+    "HU",
+    "IE",
+    "IS",
+    "IT",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "NO",
+    "PL",
+    "PT",
+    "RO",
+    "SE",
+    "SI",
+    "SK",
+    "US",
+    "CA",
+    "MX",
+    "BR",
+    "AR",
+    "AU",
+    "NZ",
+    "JP",
+    "SG",
+]
 PRODUCTS = ("storage", "backup", "crm", "erp", "analytics", "security")
 WEIGHTS = (0, 1, 1, 1, 2, 2, 3, 4, 6)
 
