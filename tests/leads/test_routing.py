@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from partnerkit.errors import ValidationError
 from partnerkit.leads import (
@@ -306,3 +308,17 @@ def test_a_toml_float_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         policy_from_toml('name = "p"\nsteps = [2.5]')
     assert caught.value.paths == ("steps[0]",)
+
+
+@given(
+    weights=st.lists(st.integers(0, 50), min_size=1, max_size=30).filter(any),
+    seed=st.integers(0, 2**59 - 1),
+)
+def test_a_draw_never_picks_a_weight_of_zero_and_replays(weights: list[int], seed: int) -> None:
+    population = [profile(f"ptn_{n:03}", weight=w) for n, w in enumerate(weights)]
+    found = Router(RoutingPolicy("p", seed=seed), population, as_of=NOW).route(lead())
+    chosen = next(c for c in found.candidates if c.partner_id == found.chosen)
+    assert chosen.weight > 0
+    assert found.replay() == found.chosen
+    assert found.total_weight == sum(weights)
+    assert len(found.candidates) + len(found.excluded) == len(weights)
