@@ -32,13 +32,25 @@ POLICY = RoutingPolicy("inbound", default_weight=1, max_offers=2)
 CONTACT = LeadContact("Anna Virtanen", "anna@acme.fi", "+358 40 123")
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "sql"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    store: Storage = (
-        MemoryStorage() if request.param == "memory" else SqliteStorage(tmp_path / "leads.db")
-    )
+    """Each shipped adapter; ``sql`` is `SqlStorage` on SQLite through SQLAlchemy."""
+    store: Storage
+    engine = None
+    if request.param == "memory":
+        store = MemoryStorage()
+    elif request.param == "sqlite":
+        store = SqliteStorage(tmp_path / "leads.db")
+    else:
+        sa = pytest.importorskip("sqlalchemy")
+        from partnerkit.storage.sql import SqlStorage  # noqa: PLC0415 - an optional extra
+
+        engine = sa.create_engine(f"sqlite:///{tmp_path / 'leads-sql.db'}")
+        store = SqlStorage(engine)
     yield store
     store.close()
+    if engine is not None:
+        engine.dispose()
 
 
 @pytest.fixture
