@@ -17,7 +17,17 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("imports", "serialization", "snapshots", "storage", "tiers", "deals", "health", "batch")
+ORDER = (
+    "imports",
+    "serialization",
+    "snapshots",
+    "storage",
+    "tiers",
+    "deals",
+    "leads",
+    "health",
+    "batch",
+)
 
 
 def available() -> list[str]:

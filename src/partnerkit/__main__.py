@@ -494,7 +494,16 @@ def _parser() -> argparse.ArgumentParser:
     _journeys_command(commands)
     _funds_command(commands)
     add_incentives(commands, _limit_options)
+    from partnerkit._cli.leads import add_commands as add_leads  # noqa: PLC0415 - with its command
+
+    add_leads(commands, _limit_options)
     return parser
+
+
+def _leads(options: argparse.Namespace) -> None:
+    from partnerkit._cli.leads import route_command  # noqa: PLC0415 - only this command needs it
+
+    route_command(options)
 
 
 def _forecast(options: argparse.Namespace) -> None:
@@ -514,6 +523,7 @@ _COMMANDS: Final[dict[str, Callable[[argparse.Namespace], int | None]]] = {
     "journeys": _journeys_status,
     "funds": _funds_report,
     "incentives": run_incentives,
+    "leads": _leads,
 }
 
 

@@ -103,6 +103,9 @@ class Action(enum.StrEnum):
     INCENTIVE_COMPUTE = "incentive.compute"
     INCENTIVE_APPROVE = "incentive.approve"
     INCENTIVE_PAY = "incentive.pay"
+    LEAD_VIEW = "lead.view"
+    LEAD_RESPOND = "lead.respond"
+    LEAD_ROUTE = "lead.route"
 
 
 class Scope(enum.StrEnum):
@@ -272,6 +275,8 @@ _PARTNER_SELF_SERVICE: Final = (
     _A.FUND_VIEW,
     _A.FUND_REQUEST,
     _A.INCENTIVE_VIEW,
+    _A.LEAD_VIEW,
+    _A.LEAD_RESPOND,
 )
 _MANAGER_OWNED: Final = (
     _A.PARTNER_UPDATE,
@@ -297,6 +302,7 @@ _MANAGER_OWNED: Final = (
     _A.FUND_REQUEST,
     _A.FUND_DECIDE,
     _A.INCENTIVE_APPROVE,
+    _A.LEAD_RESPOND,
 )
 _MANAGER_ANYWHERE: Final = (
     _A.PARTNER_VIEW,
@@ -313,6 +319,8 @@ _MANAGER_ANYWHERE: Final = (
     _A.FUND_SWEEP,
     _A.INCENTIVE_VIEW,
     _A.INCENTIVE_COMPUTE,
+    _A.LEAD_VIEW,
+    _A.LEAD_ROUTE,
 )
 #: Finance sees every fund and statement, sets fund budgets up and allocates them,
 #: pays approved claims and statements and runs the forfeiture sweep; it approves

@@ -37,8 +37,17 @@ def test_demo_prints_a_channel_managers_report(capsys: pytest.CaptureFixture[str
         "partner NPS",
         "Incentive statements for 2026-10-01 to 2026-11-01",
         "the largest, approved by",
+        "Lead desk (demo inbound",
+        "why the first offers went where they went",
     ):
         assert heading in out
+
+
+def test_the_demo_routes_leads_and_explains_them(capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_demo(capsys, "--seed", "3")
+    desk = out[out.index("Lead desk") :]
+    assert " -> ptn_" in desk
+    assert "candidates, drew" in desk
 
 
 def test_demo_is_deterministic_for_a_seed(capsys: pytest.CaptureFixture[str]) -> None:

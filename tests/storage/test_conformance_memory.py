@@ -21,6 +21,7 @@ from partnerkit._base.time import to_utc
 from partnerkit._base.trusted import evolve_trusted
 from partnerkit.deals import DealStatus
 from partnerkit.incentives import Statement
+from partnerkit.leads import Lead, LeadStatus
 from partnerkit.relationship import Certification
 from partnerkit.storage import (
     AppendResult,
@@ -43,7 +44,9 @@ from partnerkit.storage._kinds import (
     _EXISTS,
     CERTIFICATIONS,
     CHECK_INS,
+    LEADS,
 )
+from partnerkit.storage._leads import _Leads
 from partnerkit.storage._relationship import _Certifications
 from partnerkit.storage._repositories import (
     _Activities,
@@ -78,6 +81,7 @@ from partnerkit.testing.conformance import (
     DealRepositoryContract,
     FundRepositoryContract,
     IncentivePlanRepositoryContract,
+    LeadRepositoryContract,
     MembershipRepositoryContract,
     PartnerRepositoryContract,
     ProgramRepositoryContract,
@@ -799,6 +803,63 @@ class UncheckedBatchStorage(_BrokenStorage):
     work = _BatchOnlyWork
 
 
+# --- Broken adapters of leads. ---
+
+
+class _VersionBlindLeads(_Leads):
+    def update(self, lead: Lead) -> Lead:
+        return super().update(attrs.evolve(lead, version=self.get(lead.id).version))
+
+
+class _IgnoresLeadVersionsWork(_VersionBlindWork):
+    blind = LEADS
+
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.leads = _VersionBlindLeads(self)
+
+
+class IgnoresLeadVersionsStorage(_BrokenStorage):
+    """Lead updates always succeed: two workers offering one lead both commit."""
+
+    work = _IgnoresLeadVersionsWork
+
+
+class _LapsesByIdLeads(_Leads):
+    def due_to_lapse(self, as_of: datetime, *, limit: int = 1000) -> list[Lead]:
+        where = (
+            Condition("status", "=", LeadStatus.OFFERED),
+            Condition("offer_expires_at", "<=", to_utc(as_of, "as_of")),
+        )
+        return self._find(Query(LEADS, where, ("id",), limit=limit))  # "ORDER BY id"
+
+
+class _LapsesByIdWork(_StagedUnitOfWork):
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.leads = _LapsesByIdLeads(self)
+
+
+class LapsesByIdStorage(_BrokenStorage):
+    """``due_to_lapse`` orders by id instead of by the offer's expiry, then id."""
+
+    work = _LapsesByIdWork
+
+
+class _ForgetsOffers(_Backend):
+    def alter(self, write: Write[Any]) -> Write[Any]:
+        def keep_last(lead: Lead) -> Lead:
+            return evolve_trusted(lead, offers=lead.offers[-1:])
+
+        return _rewrite(write, LEADS, keep_last)
+
+
+class KeepsLastOfferOnlyStorage(_BrokenStorage):
+    """Keeps only a lead's current offer, as a table with one offer column does."""
+
+    backend = _ForgetsOffers
+
+
 #: What the adapters above fail, merged into `CAUGHT`.
 CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
     PrefixNameSearchStorage: {
@@ -861,6 +922,22 @@ CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
             r"^latest_before\(\['ptn_3', 'ptn_2', 'ptn_nobody', 'ptn_1', 'ptn_2'\], before="
         ),
     },
+    IgnoresLeadVersionsStorage: {
+        "test_two_workers_offering_one_lead_at_once_make_one_offer": (
+            r"^offers that committed: ([2-6])\nassert \1 == 1\n"
+        ),
+        "test_a_stale_lead_update_raises_and_changes_nothing": "DID NOT RAISE.*StaleVersionError",
+    },
+    LapsesByIdStorage: {
+        "test_due_to_lapse_lists_expired_offers_soonest_first": (
+            r"(?s)^due_to_lapse\(as_of\)\n.*At index 0 diff: 'lead~\d+_a' != 'lead~\d+_c'"
+        ),
+    },
+    KeepsLastOfferOnlyStorage: {
+        "test_a_lead_round_trips_with_its_offers_history_and_contact": (
+            r"^lead\.offers: expected 2 items, got 1$"
+        ),
+    },
 }
 
 
@@ -879,6 +956,7 @@ CONTRACTS = (
     IncentivePlanRepositoryContract,
     RelationshipRepositoryContract,
     FundRepositoryContract,
+    LeadRepositoryContract,
     UnitOfWorkContract,
 )
 #: What a failing contract test raises: a failed assert, or pytest.raises' "DID NOT RAISE".

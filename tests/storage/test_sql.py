@@ -79,6 +79,7 @@ RELATIONSHIP_TABLES = (
 )
 FUND_TABLES = ("partnerkit_fund_claims", "partnerkit_fund_requests", "partnerkit_fund_budgets")
 INCENTIVE_TABLES = ("partnerkit_incentive_statements", "partnerkit_incentive_plans")
+LEAD_TABLES = ("partnerkit_leads",)
 
 
 def _first_version_with(table: str) -> int:
@@ -88,7 +89,7 @@ def _first_version_with(table: str) -> int:
 def as_version(engine: sa.Engine, version: int) -> None:
     """Turn a current database back into what schema ``version`` left, data kept."""
     with engine.begin() as connection:
-        for table in (*INCENTIVE_TABLES, *FUND_TABLES, *RELATIONSHIP_TABLES):
+        for table in (*LEAD_TABLES, *INCENTIVE_TABLES, *FUND_TABLES, *RELATIONSHIP_TABLES):
             if version < _first_version_with(table):
                 metadata.tables[table].drop(connection)
         if version < 4:
@@ -132,6 +133,7 @@ def test_an_older_database_is_upgraded_in_place_and_its_rows_are_searchable(
         *RELATIONSHIP_TABLES,
         *FUND_TABLES,
         *INCENTIVE_TABLES,
+        *LEAD_TABLES,
     } <= names
     uow = upgraded.unit_of_work()
     assert uow.partners.get("ptn_1").version == 1

@@ -18,6 +18,7 @@ from dateutil.relativedelta import relativedelta
 
 from partnerkit._base.money import FixedRates, Money
 from partnerkit._base.time import FixedClock, Period
+from partnerkit._cli.demo_leads import lead_desk
 from partnerkit._cli.forecast_demo import forecast_section
 from partnerkit._cli.funds import fund_demo
 from partnerkit._cli.incentives import demo_section as incentives_demo
@@ -68,7 +69,7 @@ ADMIN: Final = Actor("usr_admin", Role.ADMIN)
 HISTORY_DAYS: Final = 548  # 18 months
 SCORED_MONTHS: Final = 6  # health scored monthly: bands over time in the HTML report
 AWAITING_DAYS: Final = 21  # registrations submitted this recently still await a decision
-#: The forecast, relationship and funds sections work on the first partners only, so
+#: The leads, forecast, relationship and funds sections work on the first partners only, so
 #: that a demo of any size holds at most this many partners and their ledgers at once.
 SECTION_PARTNERS: Final = 2000
 MANAGERS: Final = ("usr_maria", "usr_jonas", "usr_aiko", "usr_lucas", "usr_priya")
@@ -619,7 +620,7 @@ def _score_monthly(
 def _sections(
     storage: Storage, facts: Sequence[PartnerFacts], *, seed: int, out: TextIO, err: TextIO
 ) -> None:
-    """Forecast, relationship, funds and incentives, on the first partners read back."""
+    """Leads, forecast, relationship, funds and incentives, on the first partners read back."""
     ids = [fact.id for fact in facts[:SECTION_PARTNERS]]
     with storage.unit_of_work() as uow:
         partners = [uow.partners.get(partner_id) for partner_id in ids]
@@ -627,6 +628,9 @@ def _sections(
     activities = [activity for partner_id in ids for activity in ledgers[partner_id]]
     if len(facts) > SECTION_PARTNERS:
         out.write(f"\n(The sections below cover the first {SECTION_PARTNERS:,} partners.)\n")
+    _progress(err, "routing leads through the services")
+    lead_desk(storage, tuple(partners), program_id=PROGRAM.id, health_model=HEALTH_MODEL.name,
+              seed=seed, as_of=AS_OF, out=out)  # fmt: skip
     _progress(err, "forecasting the pipeline and backtesting the forecast")
     forecast_section(out, storage, partners, as_of=AS_OF, seed=seed)
     relationship_section(storage, partners=partners, activities=activities, program=PROGRAM,

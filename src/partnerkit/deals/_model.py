@@ -712,6 +712,9 @@ class DealRegistration:
         history: Every status move, oldest first.
         updated_at: When it last changed.
         version: The stored version this value was read at (0 before first save).
+        lead_id: The lead it was converted from (`partnerkit.leads.Lead`), which
+            gives the deal the lead's attribution; ``None`` for a deal the
+            partner found itself.
     """
 
     id: str
@@ -730,12 +733,15 @@ class DealRegistration:
     history: tuple[DealStatusChange, ...] = ()
     updated_at: datetime | None = None
     version: int = 0
+    lead_id: str | None = None
 
     def __attrs_post_init__(self) -> None:
         problems = Problems()
         fix = object.__setattr__
         problems.check("id", check_id, self.id, "")
         problems.check("partner_id", check_id, self.partner_id, "")
+        if self.lead_id is not None:
+            problems.check("lead_id", check_id, self.lead_id, "")
         if not isinstance(self.customer, Customer):
             problems.add("customer", "expected a Customer(name, country, ...)")
         if not isinstance(self.amount, Money):

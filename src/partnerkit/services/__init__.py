@@ -43,15 +43,18 @@ from partnerkit.services._intents import (
     Result,
     Skipped,
 )
+from partnerkit.services._leads import PROFILE_FIELDS, LeadIntake, _LeadServices
 from partnerkit.services._partners import _PartnerServices
 from partnerkit.services._relationship import _RelationshipServices
 from partnerkit.services._snapshots import LedgerSnapshots
 from partnerkit.services._tiers import _TierServices
 
 __all__ = [
+    "PROFILE_FIELDS",
     "ConflictNotice",
     "DealChanges",
     "DealDraft",
+    "LeadIntake",
     "LedgerSnapshots",
     "OverrideRequest",
     "PartnerChanges",
@@ -70,6 +73,7 @@ class Services(
     _RelationshipServices,
     _FundServices,
     _IncentiveServices,
+    _LeadServices,
 ):
     """The use cases over one store.
 

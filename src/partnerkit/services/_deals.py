@@ -77,6 +77,9 @@ from partnerkit.services._support import (
 class _DealServices(_ServicesCore):
     """Deal registrations: drafts, submission with screening, decisions, extensions."""
 
+    # Converts the lead a draft names (`partnerkit.services._leads`).
+    _convert_lead: Callable[[UnitOfWork, Actor, str, str, str], None]
+
     # Deal registrations.
 
     def _caught_up(self, deals: _Deals) -> tuple[ConflictIndex, int]:
@@ -204,6 +207,9 @@ class _DealServices(_ServicesCore):
                 "partner_id", "name the partner the deal is registered for: partner_id=..."
             )
         self._partner(uow, actor, Action.DEAL_SUBMIT, owner, view=Action.DEAL_VIEW)
+        if draft.lead_id is not None:
+            # The lead becomes converted in the same unit of work, or nothing does.
+            self._convert_lead(uow, actor, draft.lead_id, owner, deal_id)
         return uow.deals.add(
             DealRegistration(
                 id=deal_id,
@@ -214,6 +220,7 @@ class _DealServices(_ServicesCore):
                 registered_at=self.clock.now(),
                 products=draft.products,
                 notes=draft.notes,
+                lead_id=draft.lead_id,
             )
         )
 

@@ -71,6 +71,8 @@ class DealDraft:
         expected_close_on: When the partner expects to close it.
         products: What the partner sells (at least one to submit).
         notes: Free text for the reviewer.
+        lead_id: The accepted lead the deal comes from: the registration keeps it
+            (and the lead's attribution), and the lead becomes converted with it.
     """
 
     customer: Customer
@@ -78,6 +80,7 @@ class DealDraft:
     expected_close_on: date
     products: tuple[str, ...] = ()
     notes: str = ""
+    lead_id: str | None = None
 
     def __attrs_post_init__(self) -> None:
         try:
@@ -90,6 +93,7 @@ class DealDraft:
                 registered_at=_EPOCH,
                 products=self.products,
                 notes=self.notes,
+                lead_id=self.lead_id,
             )
         except ValidationError as error:
             raise ValidationError(error.problems) from None
@@ -106,6 +110,7 @@ class DealDraft:
             expected_close_on=registration.expected_close_on,
             products=registration.products,
             notes=registration.notes,
+            lead_id=registration.lead_id,
         )
 
 

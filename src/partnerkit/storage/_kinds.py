@@ -25,6 +25,7 @@ from partnerkit.funds import FundBudget, FundClaim, FundRequest
 from partnerkit.health import HealthScore
 from partnerkit.incentives import Plan as IncentivePlan
 from partnerkit.incentives import Statement
+from partnerkit.leads._model import Lead
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
 from partnerkit.relationship import BusinessPlan, Certification, CheckIn
@@ -212,6 +213,9 @@ MODELS: Final = Kind[StoredModel](
     paths={"name": "model.name"},
     separator=" v",
 )
+#: Leads; ``partner_id``, ``offer_expires_at`` and ``last_offered_at`` are the
+#: lead's properties (the holder, the pending offer's end, the latest offer).
+LEADS: Final = Kind[Lead]("leads", ("id",), "lead", versioned=True)
 
 
 def last_expiry(certification: Certification) -> date | None:
@@ -315,6 +319,7 @@ _WRITE_ORDER: Final = (
     FUND_CLAIMS,
     INCENTIVE_PLANS,
     STATEMENTS,
+    LEADS,
 )
 
 
@@ -336,6 +341,7 @@ _EXISTS: Final[dict[str, Callable[[Any], ConflictError]]] = {
     "incentive_statements": lambda key: AlreadyExistsError(
         "incentive statement", key, f"a statement with id {key!r} already exists; update it"
     ),
+    "leads": lambda key: AlreadyExistsError("lead", key, f"a lead with id {key!r} already exists"),
 }
 
 

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from partnerkit.health import HealthScore
     from partnerkit.incentives import Plan as IncentivePlan
     from partnerkit.incentives import Statement, StatementStatus
+    from partnerkit.leads import Lead, LeadStatus
     from partnerkit.ledger import Activity
     from partnerkit.partners import Partner, PartnerStatus
     from partnerkit.relationship import BusinessPlan, Certification, CheckIn, PlanStatus
@@ -46,6 +47,7 @@ __all__ = [
     "CheckInRepository",
     "DealRepository",
     "IncentivePlanRepository",
+    "LeadRepository",
     "MembershipRepository",
     "Page",
     "PartnerRepository",
@@ -1011,6 +1013,81 @@ class StatementRepository(Protocol):
 
 
 @runtime_checkable
+class LeadRepository(Protocol):
+    """Leads, with optimistic concurrency through ``Lead.version``.
+
+    The version check is what keeps a lead with one partner: two workers that
+    read a lead and offer it at once both update it from the same version, and
+    only the first commit succeeds; the other raises `StaleVersionError`.
+    """
+
+    def get(self, lead_id: str) -> Lead:
+        """The lead with ``lead_id``.
+
+        Raises:
+            NotFoundError: If there is none (kind ``"lead"``).
+        """
+        ...
+
+    def add(self, lead: Lead) -> Lead:
+        """Store a new lead (``version`` 0) and return it as stored (``version`` 1).
+
+        Raises:
+            ConflictError: If a lead with its id exists.
+            ValidationError: If ``lead.version`` is not 0, or it is not a `Lead`.
+        """
+        ...
+
+    def update(self, lead: Lead) -> Lead:
+        """Replace the stored lead, if it is still at ``lead.version``.
+
+        Returns:
+            The lead as stored, with ``version`` one higher.
+
+        Raises:
+            StaleVersionError: If the stored version differs (or the lead is
+                gone); nothing is written.
+            ValidationError: If it is not a `Lead`.
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        status: LeadStatus | None = None,
+        partner_id: str | None = None,
+        partner_ids: Sequence[str] | None = None,
+        offered_since: datetime | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[Lead]:
+        """Leads matching every given filter, ordered by id, a page at a time.
+
+        ``partner_id`` and ``partner_ids`` match the partner holding the lead
+        (`Lead.partner_id`: offered to it, or accepted by it and after);
+        ``offered_since`` keeps leads last offered at or after that instant (a
+        lead offered to anyone since then has its latest offer since then).
+        Paging is stable like `PartnerRepository.query`'s.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000, a malformed cursor
+                or a naive ``offered_since``.
+        """
+        ...
+
+    def due_to_lapse(self, as_of: datetime, *, limit: int = 1000) -> list[Lead]:
+        """Offered leads whose offer expires at or before ``as_of``, soonest first, then by id.
+
+        At most ``limit``: the SLA sweep lapses and re-offers a batch, then asks
+        again until none is left.
+
+        Raises:
+            ValidationError: For a naive ``as_of`` or a ``limit`` outside 1..1000.
+        """
+        ...
+
+
+@runtime_checkable
 class UnitOfWork(Protocol):
     """One atomic piece of work across every repository.
 
@@ -1045,6 +1122,7 @@ class UnitOfWork(Protocol):
     fund_budgets: FundBudgetRepository
     fund_requests: FundRequestRepository
     fund_claims: FundClaimRepository
+    leads: LeadRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -68,6 +68,7 @@ if TYPE_CHECKING:
         CheckInRepository,
         DealRepository,
         IncentivePlanRepository,
+        LeadRepository,
         MembershipRepository,
         PartnerRepository,
         ProgramRepository,
@@ -123,6 +124,7 @@ from partnerkit.storage._kinds import (
     last_expiry,
     partner_name_key,
 )
+from partnerkit.storage._leads import _Leads
 from partnerkit.storage._relationship import _BusinessPlans, _Certifications, _CheckIns
 from partnerkit.storage._repositories import (
     _Activities,
@@ -212,6 +214,7 @@ class _StagedUnitOfWork:
         self.fund_claims: FundClaimRepository = _FundClaims(self)
         self.statements: StatementRepository = _Statements(self)
         self.incentive_plans: IncentivePlanRepository = _IncentivePlans(self)
+        self.leads: LeadRepository = _Leads(self)
 
     def __enter__(self) -> _StagedUnitOfWork:
         return self

@@ -40,7 +40,9 @@ __all__ = ["MemoryStorage"]
 
 _AS_OF: Final = attrgetter("as_of")
 #: Kinds paged by their one key field, whose keys are kept sorted for it.
-_PAGED: Final = frozenset({"partners", "activities", "programs", "deals", "incentive_statements"})
+_PAGED: Final = frozenset(
+    {"partners", "activities", "programs", "deals", "incentive_statements", "leads"}
+)
 #: The fields a "latest per partner" query may test before grouping, for the index.
 _GROUPED: Final = frozenset({"model", "partner_id"})
 #: Sorting a run of new keys at once beats inserting them one by one past this.

@@ -341,6 +341,7 @@ def deal_registrations(
         ),
         updated_at=draw(_instants()),
         version=draw(st.integers(min_value=1, max_value=10**6)) if stored else 0,
+        lead_id=draw(st.none() | _ids("lead")),
     )
 
 

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: The schema version this release creates and reads.
-SCHEMA_VERSION: Final = 7
+SCHEMA_VERSION: Final = 8
 
 metadata: Final = sa.MetaData()
 
@@ -276,6 +276,22 @@ sa.Table(
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("json", _DOCUMENT, nullable=False),
 )
+# Schema version 8: leads; partner_id is the partner holding the lead.
+sa.Table(
+    "partnerkit_leads",
+    metadata,
+    _text("id", primary_key=True),
+    _text("status"),
+    _text("partner_id", nullable=True),
+    sa.Column("offer_expires_at", _INSTANT, nullable=True),
+    sa.Column("last_offered_at", _INSTANT, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("json", _DOCUMENT, nullable=False),
+    sa.Index("partnerkit_leads_by_status", "status", "id"),
+    sa.Index("partnerkit_leads_by_partner", "partner_id", "status", "id"),
+    sa.Index("partnerkit_leads_by_expiry", "status", "offer_expires_at", "id"),
+    sa.Index("partnerkit_leads_by_offered", "last_offered_at", "id"),
+)
 # seq is the recording order ("oldest first").
 sa.Table(
     "partnerkit_outbox",
@@ -307,6 +323,7 @@ TABLE_NAMES: Final = {
     "fund_claims": "partnerkit_fund_claims",
     "incentive_statements": "partnerkit_incentive_statements",
     "incentive_plans": "partnerkit_incentive_plans",
+    "leads": "partnerkit_leads",
     "events": "partnerkit_outbox",
 }
 
@@ -401,6 +418,7 @@ UPGRADES: Final[dict[int, Callable[[sa.Connection], None]]] = {
     4: _create(*_RELATIONSHIP),
     5: _create(*_FUNDS),
     6: _create(*_INCENTIVES),
+    7: _create("partnerkit_leads"),
 }
 # The tables each version added to those of the version before it.
 _ADDED_IN: Final[dict[int, frozenset[str]]] = {
@@ -410,6 +428,7 @@ _ADDED_IN: Final[dict[int, frozenset[str]]] = {
     5: frozenset(_RELATIONSHIP),
     6: frozenset(_FUNDS),
     7: frozenset(_INCENTIVES),
+    8: frozenset({"partnerkit_leads"}),
 }
 _ALL: Final = frozenset(TABLE_NAMES.values()) | {"partnerkit_schema"}
 #: The tables a database of each version has (what an upgrade may expect).

@@ -353,6 +353,26 @@ MIGRATIONS: Final[tuple[tuple[Step, ...], ...]] = (
         )
         """,
     ),
+    (
+        # Leads. partner_id is the partner holding the lead (offered or accepted);
+        # offer_expires_at (NULL unless offered) and last_offered_at hold whole
+        # microseconds since 1970-01-01 UTC, for the SLA sweep and the caps.
+        """
+        CREATE TABLE leads (
+            id TEXT PRIMARY KEY NOT NULL,
+            status TEXT NOT NULL,
+            partner_id TEXT,
+            offer_expires_at INTEGER,
+            last_offered_at INTEGER,
+            version INTEGER NOT NULL,
+            json TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX leads_by_status ON leads (status, id)",
+        "CREATE INDEX leads_by_partner ON leads (partner_id, status, id)",
+        "CREATE INDEX leads_by_expiry ON leads (status, offer_expires_at, id)",
+        "CREATE INDEX leads_by_offered ON leads (last_offered_at, id)",
+    ),
 )
 #: The tables each migration creates; a database at user_version N has those of 1..N.
 MIGRATION_TABLES: Final = (
@@ -366,6 +386,7 @@ MIGRATION_TABLES: Final = (
     frozenset({"business_plans", "check_ins", "certifications"}),
     frozenset({"fund_budgets", "fund_requests", "fund_claims"}),
     frozenset({"incentive_statements", "incentive_plans"}),
+    frozenset({"leads"}),
 )
 
 

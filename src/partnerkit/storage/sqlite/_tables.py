@@ -33,6 +33,7 @@ from partnerkit.funds import FundBudget, FundClaim, FundRequest
 from partnerkit.health import HealthScore, ScoringModel
 from partnerkit.incentives import Plan as IncentivePlan
 from partnerkit.incentives import Statement
+from partnerkit.leads import Lead
 from partnerkit.ledger import Activity
 from partnerkit.partners import Partner
 from partnerkit.relationship import BusinessPlan, Certification, CheckIn
@@ -113,6 +114,8 @@ _INSTANTS: Final = frozenset(
         "recorded_at",
         "leased_until",
         "held_at",
+        "offer_expires_at",
+        "last_offered_at",
     }
 )
 #: Day columns, stored as ISO text (which sorts as the days do).
@@ -572,6 +575,23 @@ TABLES: Final = {
         lambda p: (p.id, p.version, model_document(p)),
         "plan_id, version, json",
         _incentive_plan,
+    ),
+    "leads": Table(
+        "leads",
+        "lead",
+        ("id",),
+        ("id", "status", "partner_id", "offer_expires_at", "last_offered_at", "version", "json"),
+        lambda lead: (
+            lead.id,
+            str(lead.status),
+            lead.partner_id,
+            _optional(lead.offer_expires_at),
+            _optional(lead.last_offered_at),
+            lead.version,
+            model_document(lead),
+        ),
+        "id, json",
+        _Decoder(Lead, "lead", _slashed),
     ),
     # seq is the recording order ("oldest first").
     "events": Table(

@@ -51,6 +51,7 @@ from partnerkit.testing.conformance._incentives import (
     IncentivePlanRepositoryContract,
     StatementRepositoryContract,
 )
+from partnerkit.testing.conformance._leads import LeadRepositoryContract
 from partnerkit.testing.conformance._memberships import MembershipRepositoryContract
 from partnerkit.testing.conformance._models import ScoringModelRepositoryContract
 from partnerkit.testing.conformance._partners import PartnerRepositoryContract
@@ -65,6 +66,7 @@ __all__ = [
     "DealRepositoryContract",
     "FundRepositoryContract",
     "IncentivePlanRepositoryContract",
+    "LeadRepositoryContract",
     "MembershipRepositoryContract",
     "PartnerRepositoryContract",
     "ProgramRepositoryContract",
@@ -91,6 +93,7 @@ class StorageContract(
     FundRepositoryContract,
     StatementRepositoryContract,
     IncentivePlanRepositoryContract,
+    LeadRepositoryContract,
     UnitOfWorkContract,
 ):
     """Every contract at once: what a complete partnerkit store must pass.
