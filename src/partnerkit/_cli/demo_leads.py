@@ -51,7 +51,10 @@ def lead_desk(
     bands from ``health_model``; each partner takes at most two leads a day.
     """
     rng = random.Random(seed + 2)  # noqa: S311 - a reproducible demo, not security
-    clock = FixedClock(as_of)
+    # The desk's day, sweep included, ends before the demo's now, so that a report
+    # as of now counts the deals converted from leads.
+    opened = as_of - timedelta(hours=26)
+    clock = FixedClock(opened)
     numbers = iter(range(1, 1_000_000))
     services = Services(storage, clock=clock, ids=lambda prefix: _id(prefix, next(numbers)))
     policy = RoutingPolicy(
@@ -82,7 +85,7 @@ def lead_desk(
     first = [lead for lead in routed if lead.status is LeadStatus.OFFERED][:3]
     answers: Counter[str] = Counter()
     converted = 0
-    clock.set(as_of + timedelta(hours=2))
+    clock.set(opened + timedelta(hours=2))
     for lead in routed:
         if lead.partner_id is None:
             continue
@@ -95,7 +98,7 @@ def lead_desk(
                 draft = DealDraft(
                     Customer(lead.customer.name, lead.customer.country),
                     lead.value or Money(10_000, "USD"),
-                    (as_of + timedelta(days=90)).date(),
+                    (opened + timedelta(days=90)).date(),
                     products=lead.products,
                     lead_id=lead.id,
                 )
@@ -106,11 +109,11 @@ def lead_desk(
             answers["declined"] += 1
         else:
             answers["left unanswered"] += 1
-    clock.set(as_of + timedelta(hours=25))
+    clock.set(opened + timedelta(hours=25))
     swept = services.sweep_leads(_MANAGER, policy).value
     redone = services.route_leads(_MANAGER, policy).value
     _report(
-        out, services, policy, routed, first, answers, converted, len(swept), len(redone), as_of
+        out, services, policy, routed, first, answers, converted, len(swept), len(redone), opened
     )
 
 
