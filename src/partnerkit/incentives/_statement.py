@@ -595,13 +595,19 @@ def _credit(partner_id: str, activities: Iterable[Activity], context: _Context) 
     splits = context.calendar.splits
     for activity in activities:
         value = activity.value
-        money = value.amount if type(value) is Money else None
-        currency = value.currency if type(value) is Money else None
+        if type(value) is Money:
+            money: Decimal | None = value.amount
+            currency: str | None = value.currency
+        else:
+            money = currency = None
         attributes = activity.attributes
-        units = attributes.get("units", 1) if attributes else 1
-        quantity = units if type(units) is int and units >= 0 else 1
-        margin = None if "margin" not in attributes else _margin(activity, context)
-        split = attributes.get("split") if attributes else None
+        if attributes:
+            units = attributes.get("units", 1)
+            quantity = units if type(units) is int and units >= 0 else 1
+            margin = None if "margin" not in attributes else _margin(activity, context)
+            split = attributes.get("split")
+        else:
+            quantity, margin, split = 1, None, None
         if split is None:
             if activity.partner_id == partner_id:
                 credited.append((activity, money, currency, quantity, margin))
@@ -1013,7 +1019,11 @@ def _compute(
     # Growth rules read whole windows before the period (by occurrence, as known
     # at this cut-off).
     history = [
-        entry for entry in entries if entry[0].occurred_at < start and _recorded(entry[0]) <= cutoff
+        entry
+        for entry in entries
+        if entry[0].occurred_at < start
+        # Without a recorded_at, recorded when it occurred: before the cut-off.
+        and ("recorded_at" not in entry[0].attributes or _recorded(entry[0]) <= cutoff)
     ]
     lines: list[StatementLine] = []
     totals = _rules_total([*history, *current], start, end, context)
@@ -1124,7 +1134,11 @@ def _compute_rules_at(
             context.read.update((target, reversal.id))
     current = _period_entries(entries, start, end, context, excluded=excluded)
     history = [
-        entry for entry in entries if entry[0].occurred_at < start and _recorded(entry[0]) <= cutoff
+        entry
+        for entry in entries
+        if entry[0].occurred_at < start
+        # Without a recorded_at, recorded when it occurred: before the cut-off.
+        and ("recorded_at" not in entry[0].attributes or _recorded(entry[0]) <= cutoff)
     ]
     totals = _rules_total([*history, *current], start, end, context)
     return {rule_id: total for rule_id, (total, _) in totals.items()}
