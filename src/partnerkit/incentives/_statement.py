@@ -843,8 +843,10 @@ def _rule_lines(
         )
         for amount, text, number, portion in awards
     ]
+    if rule.cap is None:
+        return lines
     earned = _total(lines, currency)
-    if rule.cap is not None and earned.amount > rule.cap:
+    if earned.amount > rule.cap:
         cap = Money._trusted(rule.cap, currency).rounded()
         lines.append(
             trusted(
@@ -870,8 +872,8 @@ def _rules_total(
     start: datetime,
     end: datetime,
     context: _Context,
-) -> dict[str, tuple[Money, list[StatementLine]]]:
-    """Each rule's lines and their sum over entries (already limited to the period)."""
+) -> dict[str, list[StatementLine]]:
+    """Each rule's lines over entries (already limited to the period)."""
     found = {}
     for rule in context.plan.rules:
         current = _measure(rule, entries, start, end, context)
@@ -884,9 +886,7 @@ def _rules_total(
         context.read.update(current.ids)
         if prior is not None:
             context.read.update(prior.ids)
-        lines = _rule_lines(rule, current, prior, context)
-        total = _total(lines, context.plan.currency)
-        found[rule.id] = (total, lines)
+        found[rule.id] = _rule_lines(rule, current, prior, context)
     return found
 
 
@@ -1028,7 +1028,7 @@ def _compute(
     lines: list[StatementLine] = []
     totals = _rules_total([*history, *current], start, end, context)
     for rule in plan.rules:
-        lines.extend(totals[rule.id][1])
+        lines.extend(totals[rule.id])
     for target_start in sorted(clawed):
         lines.extend(
             _clawbacks(
@@ -1141,7 +1141,8 @@ def _compute_rules_at(
         and ("recorded_at" not in entry[0].attributes or _recorded(entry[0]) <= cutoff)
     ]
     totals = _rules_total([*history, *current], start, end, context)
-    return {rule_id: total for rule_id, (total, _) in totals.items()}
+    currency = context.plan.currency
+    return {rule_id: _total(lines, currency) for rule_id, lines in totals.items()}
 
 
 def run_statements(
