@@ -980,8 +980,8 @@ def _compute(
     if any(activity.kind == reversal_kind for activity in relevant):
         relevant = activities
     entries = _credit(partner_id, relevant, context)
-    by_id = {entry[0].id: entry for entry in entries}
     reversals = [entry for entry in entries if entry[0].kind == reversal_kind]
+    by_id = {entry[0].id: entry for entry in entries} if reversals else {}
     here: set[str] = set()
     # Reversals known by this cut-off, grouped by the period of what they reverse.
     clawed: dict[datetime, list[tuple[str, str, datetime]]] = defaultdict(list)
