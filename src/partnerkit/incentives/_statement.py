@@ -327,6 +327,7 @@ def _parse_split(text: object, activity_id: str) -> list[tuple[str, Decimal]] | 
     if not isinstance(text, str):
         return f"activity {activity_id}: the split attribute must be text like 'ptn_a:60;ptn_b:40'"
     shares = []
+    some = False
     for part in text.replace(",", ";").split(";"):
         partner, _, ratio = part.strip().partition(":")
         try:
@@ -339,7 +340,8 @@ def _parse_split(text: object, activity_id: str) -> list[tuple[str, Decimal]] | 
                 f"write it like 'ptn_a:60;ptn_b:40'"
             )
         shares.append((partner.strip(), number))
-    if not any(ratio for _, ratio in shares):
+        some = some or bool(number)
+    if not some:
         return f"activity {activity_id}: the split {text!r} gives every partner 0"
     return shares
 
@@ -977,7 +979,7 @@ def _compute(
     # A reversal may reach back to any earlier period, so with one, read all.
     lower = facts.lower
     relevant = [a for a in activities if a.occurred_at >= lower or "recorded_at" in a.attributes]
-    if any(activity.kind == reversal_kind for activity in relevant):
+    if reversal_kind in {activity.kind for activity in relevant}:
         relevant = activities
     entries = _credit(partner_id, relevant, context)
     reversals = [entry for entry in entries if entry[0].kind == reversal_kind]
