@@ -791,9 +791,9 @@ def _marginal_awards(
             # A count basis pays on the money of the units in the band: their share
             # of the period's money.
             share = money * portion / measure if counts else portion
-            on = Money._trusted(share, currency)
             amount = _times(share, band.factor, currency)
-            text = f"{band.rate_text} on {on.rounded() if counts else _money_text(share, currency)}"
+            on = Money._trusted(share, currency).rounded() if counts else None
+            text = f"{band.rate_text} on {on if counts else _money_text(share, currency)}"
             if counts:
                 text += f" for {_unit(rule, portion, currency)}"
         else:
