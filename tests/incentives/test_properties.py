@@ -24,6 +24,7 @@ from partnerkit.incentives import (
     run_statements,
     split_money,
 )
+from partnerkit.incentives._statement import _allocate, _split_amount
 from partnerkit.ledger import Activity
 from partnerkit.serialization import from_json, to_json
 from partnerkit.testing import strategies as pks
@@ -126,3 +127,33 @@ def test_plans_round_trip_through_json(plan: Plan) -> None:
 @given(pks.incentive_statements())
 def test_statements_round_trip_through_json(statement: Statement) -> None:
     assert from_json(Statement, to_json(statement)) == statement
+
+
+@given(
+    st.integers(-(10**15), 10**15),
+    st.lists(
+        st.decimals(0, 1000, places=3, allow_nan=False, allow_infinity=False),
+        min_size=1,
+        max_size=6,
+    ).filter(any),
+)
+def test_statement_splits_give_the_parts_money_allocate_gives(
+    cents: int, weights: list[Decimal]
+) -> None:
+    # Statements split activities without building a Money per part; the parts,
+    # ties and remainders included, must be those of Money.allocate.
+    expected = [part.amount for part in Money.from_minor_units(cents, "USD").allocate(weights)]
+    found = _split_amount(Decimal(cents).scaleb(-2), "USD", weights)
+    assert found is not None
+    assert [str(part) for part in found] == [str(part) for part in expected]
+    assert _allocate(cents, weights) == [
+        part.minor_units for part in Money.from_minor_units(cents, "JPY").allocate(weights)
+    ]
+
+
+def test_statement_splits_refuse_what_money_allocate_refuses() -> None:
+    assert _split_amount(Decimal("10.005"), "USD", [Decimal(1), Decimal(1)]) is None
+    assert _split_amount(Decimal("10.00"), "USD", [Decimal(1), Decimal(2)]) == [
+        Decimal("3.33"),
+        Decimal("6.67"),
+    ]

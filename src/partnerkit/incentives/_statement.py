@@ -29,16 +29,26 @@ from those activities and the plan version that made it, to the cent.
 from __future__ import annotations
 
 import bisect
+import decimal
 import enum
 from collections import defaultdict
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 import attrs
 
 from partnerkit._base.checks import a_slug, an_id, check_fields, check_items, one_of, optional
-from partnerkit._base.money import Money, format_value, to_decimal
+from partnerkit._base.currencies import MINOR_UNITS
+from partnerkit._base.money import (
+    _MAX_ADJUSTED,
+    _QUANTA,
+    NUMBER_LIMIT,
+    Money,
+    _check_range,
+    format_value,
+    to_decimal,
+)
 from partnerkit._base.time import parse_datetime, to_utc
 from partnerkit._base.trusted import trusted
 from partnerkit.errors import PartnerkitError, Problems, ValidationError
@@ -66,6 +76,37 @@ __all__ = [
 
 _ZERO: Final = Decimal(0)
 _HUNDRED: Final = Decimal(100)
+#: Wide enough that a product of two amounts in partnerkit's range is exact, as in
+#: `Money.multiply`; one context for the run instead of one per multiplication.
+_WIDE: Final = decimal.Context(prec=60)
+
+
+def _times(amount: Decimal, factor: Decimal, currency: str) -> Money:
+    """``Money(amount, currency).multiply(factor)`` for values partnerkit checked itself."""
+    exact = _WIDE.multiply(amount, factor)
+    rounded = exact.quantize(
+        _QUANTA[MINOR_UNITS[currency]], rounding=ROUND_HALF_EVEN, context=_WIDE
+    )
+    return Money._trusted(_in_range(rounded), currency)
+
+
+def _in_range(number: Decimal) -> Decimal:
+    """``_check_range(number)`` for a sum or rounding of amounts in minor units.
+
+    Such a number never has more than a currency's few decimal places, so only its
+    size (and the sign of a zero) can need checking.
+    """
+    if number and number.adjusted() <= _MAX_ADJUSTED:
+        return number
+    return _check_range(number, "amount")
+
+
+def _total(lines: Iterable[StatementLine], currency: str) -> Money:
+    """The sum of the lines' amounts (all in ``currency``), as `Money.sum` adds them."""
+    total = _ZERO
+    for line in lines:
+        total += line.amount.amount
+    return Money._trusted(_in_range(total), currency)
 
 
 class LineKind(enum.StrEnum):
@@ -286,6 +327,7 @@ def _parse_split(text: object, activity_id: str) -> list[tuple[str, Decimal]] | 
     if not isinstance(text, str):
         return f"activity {activity_id}: the split attribute must be text like 'ptn_a:60;ptn_b:40'"
     shares = []
+    some = False
     for part in text.replace(",", ";").split(";"):
         partner, _, ratio = part.strip().partition(":")
         try:
@@ -298,7 +340,8 @@ def _parse_split(text: object, activity_id: str) -> list[tuple[str, Decimal]] | 
                 f"write it like 'ptn_a:60;ptn_b:40'"
             )
         shares.append((partner.strip(), number))
-    if not any(ratio for _, ratio in shares):
+        some = some or bool(number)
+    if not some:
         return f"activity {activity_id}: the split {text!r} gives every partner 0"
     return shares
 
@@ -361,7 +404,7 @@ class _Calendar:
     a population's statements fast.
     """
 
-    __slots__ = ("_bands", "_edges", "_facts", "_growth", "_plan", "_rules", "splits")
+    __slots__ = ("_bands", "_edges", "_facts", "_growth", "_plan", "_rules", "parsed", "splits")
 
     def __init__(self, plan: Plan) -> None:
         self._plan = plan
@@ -372,6 +415,8 @@ class _Calendar:
         self._bands: dict[tuple[str, str | None], list[_Band]] = {}
         #: Activity id -> each partner's share, or why it cannot be split.
         self.splits: dict[str, dict[str, tuple[Decimal | None, int, Decimal | None]] | str] = {}
+        #: Activity id -> its split attribute as `_parse_split` read it, until credited.
+        self.parsed: dict[str, tuple[object, list[tuple[str, Decimal]] | str]] = {}
 
     def period(self, instant: datetime) -> tuple[datetime, datetime]:
         """The ``(start, end)`` of the period holding ``instant``."""
@@ -462,35 +507,83 @@ def _margin(activity: Activity, context: _Context) -> Decimal | None:
         return None
 
 
+def _allocate(units: int, weights: list[Decimal]) -> list[int]:
+    """`Money.allocate` of ``units`` minor units: the same parts, as minor units.
+
+    The same steps and contexts as `Money.allocate`, so ties and remainders fall
+    the same way, without building and checking a `Money` per part. ``weights``
+    come from `_parse_split`: finite, not negative, not all zero.
+    """
+    sign = -1 if units < 0 else 1
+    remaining = abs(units)
+    total_weight = sum(weights, Decimal(0))
+    with decimal.localcontext() as context:
+        context.prec = 60
+        exact = [Decimal(remaining) * weight / total_weight for weight in weights]
+    shares = [int(part) for part in exact]
+    leftover = remaining - sum(shares)
+    by_remainder = sorted(
+        range(len(shares)), key=lambda index: (-(exact[index] - shares[index]), index)
+    )
+    for index in by_remainder[:leftover]:
+        shares[index] += 1
+    return [sign * share for share in shares]
+
+
+def _split_amount(amount: Decimal, currency: str, weights: list[Decimal]) -> list[Decimal] | None:
+    """``[part.amount for part in Money(amount, currency).allocate(weights)]``.
+
+    Returns:
+        The parts, or None if ``amount`` has more decimals than the currency uses.
+    """
+    places = MINOR_UNITS[currency]
+    scaled = amount.scaleb(places)
+    if scaled != scaled.to_integral_value():
+        return None
+    return [
+        _check_range(Decimal(part).scaleb(-places), "amount")
+        for part in _allocate(int(scaled), weights)
+    ]
+
+
 def _shares(
     activity: Activity,
-    split: object,
+    shares: list[tuple[str, Decimal]] | str,
     money: Decimal | None,
     currency: str | None,
     *,
     quantity: int,
     margin: Decimal | None,
 ) -> dict[str, tuple[Decimal | None, int, Decimal | None]] | str:
-    """Each named partner's share of a split activity, or why it cannot be split."""
-    shares = _parse_split(split, activity.id)
+    """Each named partner's share of a split activity, or why it cannot be split.
+
+    ``shares`` is what `_parse_split` read from the activity's split attribute.
+    """
     if isinstance(shares, str):
         return shares
     ratios = [ratio for _, ratio in shares]
     names = [name for name, _ in shares]
-    try:
-        moneys: list[Decimal | None] = [None] * len(names)
-        margins: list[Decimal | None] = [None] * len(names)
-        if money is not None and currency is not None:
-            moneys = [part.amount for part in Money(money, currency).allocate(ratios)]
-            if margin is not None:
-                margins = [part.amount for part in Money(margin, currency).allocate(ratios)]
-    except ValidationError:
-        return (
-            f"activity {activity.id}: its money has more decimals than {currency} uses; not split"
-        )
+    moneys: list[Decimal | None] = [None] * len(names)
+    margins: list[Decimal | None] = [None] * len(names)
+    if money is not None and currency is not None:
+        parts = _split_amount(money, currency, ratios)
+        margin_parts = None if margin is None else _split_amount(margin, currency, ratios)
+        if parts is None or (margin is not None and margin_parts is None):
+            return (
+                f"activity {activity.id}: its money has more decimals than {currency} uses; "
+                f"not split"
+            )
+        moneys = list(parts)
+        if margin_parts is not None:
+            margins = list(margin_parts)
     # Whole units split by the same largest-remainder rule as money: counted in a
     # currency without minor units, each unit is one "cent".
-    units = [part.minor_units for part in Money.from_minor_units(quantity, "JPY").allocate(ratios)]
+    if quantity < NUMBER_LIMIT:
+        units = _allocate(quantity, ratios)
+    else:  # out of range: Money refuses it, as it always did
+        units = [
+            part.minor_units for part in Money.from_minor_units(quantity, "JPY").allocate(ratios)
+        ]
     found: dict[str, tuple[Decimal | None, int, Decimal | None]] = {}
     for name, part, count, margin_part in zip(names, moneys, units, margins, strict=True):
         if name not in found:
@@ -504,20 +597,31 @@ def _credit(partner_id: str, activities: Iterable[Activity], context: _Context) 
     splits = context.calendar.splits
     for activity in activities:
         value = activity.value
-        money = value.amount if type(value) is Money else None
-        currency = value.currency if type(value) is Money else None
+        if type(value) is Money:
+            money: Decimal | None = value.amount
+            currency: str | None = value.currency
+        else:
+            money = currency = None
         attributes = activity.attributes
-        units = attributes.get("units", 1) if attributes else 1
-        quantity = units if type(units) is int and units >= 0 else 1
-        margin = None if "margin" not in attributes else _margin(activity, context)
-        split = attributes.get("split") if attributes else None
+        if attributes:
+            units = attributes.get("units", 1)
+            quantity = units if type(units) is int and units >= 0 else 1
+            margin = None if "margin" not in attributes else _margin(activity, context)
+            split = attributes.get("split")
+        else:
+            quantity, margin, split = 1, None, None
         if split is None:
             if activity.partner_id == partner_id:
                 credited.append((activity, money, currency, quantity, margin))
             continue
         shares = splits.get(activity.id)
         if shares is None:
-            shares = _shares(activity, split, money, currency, quantity=quantity, margin=margin)
+            read = context.calendar.parsed.pop(activity.id, None)
+            # The text is compared in case two activities share an id.
+            parsed = read[1] if read is not None and read[0] == split else None
+            if parsed is None:
+                parsed = _parse_split(split, activity.id)
+            shares = _shares(activity, parsed, money, currency, quantity=quantity, margin=margin)
             splits[activity.id] = shares
         if isinstance(shares, str):
             if activity.partner_id == partner_id:
@@ -598,6 +702,8 @@ class _Band(NamedTuple):
     number: int
     above: Decimal
     rate: Decimal
+    #: ``rate / 100``, what a percentage band multiplies money by.
+    factor: Decimal
     above_text: str
     rate_text: str
     why: str
@@ -610,6 +716,7 @@ def _effective_bands(rule: Rule, tier: str | None, currency: str) -> list[_Band]
             number,
             band.above,
             band.rate,
+            band.rate / _HUNDRED,
             _unit(rule, band.above, currency),
             rule.describe_band(number - 1)
             if rule.reward is RewardKind.PERCENTAGE
@@ -626,7 +733,15 @@ def _unit(rule: Rule, value: Decimal, currency: str) -> str:
         return f"{format_value(value)} deal{'' if value == 1 else 's'}"
     if rule.basis is Basis.UNITS:
         return f"{format_value(value)} unit{'' if value == 1 else 's'}"
-    return str(Money._trusted(value, currency))
+    return _money_text(value, currency)
+
+
+def _money_text(amount: Decimal, currency: str) -> str:
+    """``str(Money(amount, currency))``: ``12,000.00 USD``."""
+    places = MINOR_UNITS[currency]
+    if amount.as_tuple().exponent > -places:  # type: ignore[operator]
+        amount = amount.quantize(_QUANTA[places])  # only adds zeros
+    return f"{amount:,f} {currency}"
 
 
 def _why(number: int, restricted: bool, tier: str | None) -> str:
@@ -649,12 +764,12 @@ def _top_award(
         amount = rate_money.rounded()
         return amount, f"fixed {amount} {reached}", band.number, measure
     if rule.reward is RewardKind.PERCENTAGE:
-        amount = Money._trusted(money, currency).multiply(band.rate / _HUNDRED)
-        text = f"{band.rate_text} on all {Money._trusted(money, currency)}"
+        amount = _times(money, band.factor, currency)
+        text = f"{band.rate_text} on all {_money_text(money, currency)}"
         if rule.basis.counts:
             text += f" for {_unit(rule, measure, currency)}"
         return amount, f"{text}, {reached}", band.number, measure
-    amount = rate_money.multiply(measure)
+    amount = _times(band.rate, measure, currency)
     text = f"{band.rate_text} each on all {_unit(rule, measure, currency)}"
     return amount, f"{text}, {reached}", band.number, measure
 
@@ -676,13 +791,13 @@ def _marginal_awards(
             # A count basis pays on the money of the units in the band: their share
             # of the period's money.
             share = money * portion / measure if counts else portion
-            on = Money._trusted(share, currency)
-            amount = on.multiply(band.rate / _HUNDRED)
-            text = f"{band.rate_text} on {on.rounded() if counts else on}"
+            amount = _times(share, band.factor, currency)
+            on = Money._trusted(share, currency).rounded() if counts else None
+            text = f"{band.rate_text} on {on if counts else _money_text(share, currency)}"
             if counts:
                 text += f" for {_unit(rule, portion, currency)}"
         else:
-            amount = Money._trusted(band.rate, currency).multiply(portion)
+            amount = _times(band.rate, portion, currency)
             text = f"{band.rate_text} each on {_unit(rule, portion, currency)}"
         awards.append((amount, f"{text} above {band.above_text} {band.why}", band.number, portion))
     return awards
@@ -697,18 +812,19 @@ def _rule_lines(
     """The lines one rule earns on its measure (and prior window, for growth)."""
     currency = context.plan.currency
     measure, money = current.measure, current.money
-    prefix = ""
     if prior is not None:
         measure = max(_ZERO, measure - prior.measure)
         money = max(_ZERO, money - prior.money)
-        prefix = (
-            f"growth of {_unit(rule, measure, currency)} over the "
-            f"{_unit(rule, prior.measure, currency)} of the prior window: "
-        )
     bands = context.calendar.bands(rule, context.tier)
     reached = [band for band in bands if measure > band.above]
     if not reached:
         return []
+    prefix = ""
+    if prior is not None:
+        prefix = (
+            f"growth of {_unit(rule, measure, currency)} over the "
+            f"{_unit(rule, prior.measure, currency)} of the prior window: "
+        )
     if rule.reward is RewardKind.FIXED or rule.mode is BandMode.RETROACTIVE:
         awards = [_top_award(rule, reached[-1], measure, money, currency=currency)]
     else:
@@ -729,8 +845,10 @@ def _rule_lines(
         )
         for amount, text, number, portion in awards
     ]
-    earned = sum((line.amount for line in lines), Money.zero(currency))
-    if rule.cap is not None and earned.amount > rule.cap:
+    if rule.cap is None:
+        return lines
+    earned = _total(lines, currency)
+    if earned.amount > rule.cap:
         cap = Money._trusted(rule.cap, currency).rounded()
         lines.append(
             trusted(
@@ -756,8 +874,8 @@ def _rules_total(
     start: datetime,
     end: datetime,
     context: _Context,
-) -> dict[str, tuple[Money, list[StatementLine]]]:
-    """Each rule's lines and their sum over entries (already limited to the period)."""
+) -> dict[str, list[StatementLine]]:
+    """Each rule's lines over entries (already limited to the period)."""
     found = {}
     for rule in context.plan.rules:
         current = _measure(rule, entries, start, end, context)
@@ -770,9 +888,7 @@ def _rules_total(
         context.read.update(current.ids)
         if prior is not None:
             context.read.update(prior.ids)
-        lines = _rule_lines(rule, current, prior, context)
-        total = sum((line.amount for line in lines), Money.zero(context.plan.currency))
-        found[rule.id] = (total, lines)
+        found[rule.id] = _rule_lines(rule, current, prior, context)
     return found
 
 
@@ -863,11 +979,11 @@ def _compute(
     # A reversal may reach back to any earlier period, so with one, read all.
     lower = facts.lower
     relevant = [a for a in activities if a.occurred_at >= lower or "recorded_at" in a.attributes]
-    if any(activity.kind == reversal_kind for activity in relevant):
+    if reversal_kind in {activity.kind for activity in relevant}:
         relevant = activities
     entries = _credit(partner_id, relevant, context)
-    by_id = {entry[0].id: entry for entry in entries}
     reversals = [entry for entry in entries if entry[0].kind == reversal_kind]
+    by_id = {entry[0].id: entry for entry in entries} if reversals else {}
     here: set[str] = set()
     # Reversals known by this cut-off, grouped by the period of what they reverse.
     clawed: dict[datetime, list[tuple[str, str, datetime]]] = defaultdict(list)
@@ -905,19 +1021,23 @@ def _compute(
     # Growth rules read whole windows before the period (by occurrence, as known
     # at this cut-off).
     history = [
-        entry for entry in entries if entry[0].occurred_at < start and _recorded(entry[0]) <= cutoff
+        entry
+        for entry in entries
+        if entry[0].occurred_at < start
+        # Without a recorded_at, recorded when it occurred: before the cut-off.
+        and ("recorded_at" not in entry[0].attributes or _recorded(entry[0]) <= cutoff)
     ]
     lines: list[StatementLine] = []
     totals = _rules_total([*history, *current], start, end, context)
     for rule in plan.rules:
-        lines.extend(totals[rule.id][1])
+        lines.extend(totals[rule.id])
     for target_start in sorted(clawed):
         lines.extend(
             _clawbacks(
                 entries, target_start, clawed[target_start], earlier, start=start, context=context
             )
         )
-    total = sum((line.amount for line in lines), Money.zero(plan.currency))
+    total = _total(lines, plan.currency)
     return trusted(
         Statement,
         plan_id=plan.id,
@@ -1016,10 +1136,15 @@ def _compute_rules_at(
             context.read.update((target, reversal.id))
     current = _period_entries(entries, start, end, context, excluded=excluded)
     history = [
-        entry for entry in entries if entry[0].occurred_at < start and _recorded(entry[0]) <= cutoff
+        entry
+        for entry in entries
+        if entry[0].occurred_at < start
+        # Without a recorded_at, recorded when it occurred: before the cut-off.
+        and ("recorded_at" not in entry[0].attributes or _recorded(entry[0]) <= cutoff)
     ]
     totals = _rules_total([*history, *current], start, end, context)
-    return {rule_id: total for rule_id, (total, _) in totals.items()}
+    currency = context.plan.currency
+    return {rule_id: _total(lines, currency) for rule_id, lines in totals.items()}
 
 
 def run_statements(
@@ -1046,19 +1171,21 @@ def run_statements(
         nothing get a statement with no lines.
     """
     grouped: dict[str, list[Activity]] = defaultdict(list)
+    calendar = _Calendar(plan)
+    parsed = calendar.parsed
     for activity in activities:
         split = activity.attributes.get("split")
         if split is None:
             grouped[activity.partner_id].append(activity)
             continue
         shares = _parse_split(split, activity.id)
+        parsed[activity.id] = (split, shares)
         named = {activity.partner_id}
         if not isinstance(shares, str):
             named.update(name for name, _ in shares)
         for name in named:
             grouped[name].append(activity)
     wanted = sorted(grouped) if partners is None else sorted(set(partners))
-    calendar = _Calendar(plan)
     tier_of = tiers or {}
     return [
         _compute(
