@@ -370,7 +370,7 @@ def relationship_section(
                 ),
                 tuple(at_risk),
             ),
-            note=f"{len(plans)} plans run on {today:%Y-%m-%d}; a goal is at risk when its "
+            note=f"Plans running on {today:%Y-%m-%d}: {len(plans)}. A goal is at risk when its "
             "progress lags the share of the plan's period gone by.",
         ),
     ]
