@@ -1,4 +1,9 @@
-"""A demo network in SQLite with an open conflict, and its report, shared by the report tests."""
+"""A demo network in SQLite with an open conflict, and its report, shared by the report tests.
+
+Besides the demo's own records, the store holds a check-in with an action item
+past due and certifications expiring and expired at the demo's instant, so the
+relationship section has a row of each kind to show.
+"""
 
 import io
 from datetime import timedelta
@@ -13,6 +18,7 @@ from partnerkit._cli.demo import AS_OF, run_demo
 from partnerkit.access import Actor, Role
 from partnerkit.deals import Customer, DealStatus
 from partnerkit.partners import PartnerStatus
+from partnerkit.relationship import ActionItem, Side
 from partnerkit.services import DealDraft, Services
 from partnerkit.storage.sqlite import SqliteStorage
 
@@ -45,6 +51,53 @@ def register_contested(storage: SqliteStorage) -> tuple[str, str]:
     return ids[0], ids[1]
 
 
+def record_relationship(storage: SqliteStorage) -> None:
+    """A check-in with an overdue and a done action item; one certification lapsing, one lapsed."""
+    services = Services(storage, clock=FixedClock(AS_OF - timedelta(days=2)))
+    admin = Actor("usr_admin", Role.ADMIN)
+    with storage.unit_of_work() as uow:
+        first, second = uow.partners.query(status=PartnerStatus.ACTIVE, limit=2).items
+    today = AS_OF.date()
+    services.record_check_in(
+        admin,
+        first.id,
+        held_at=AS_OF - timedelta(days=40),
+        attendees=("usr_admin", f"usr_{first.id}"),
+        notes="Pipeline review",
+        action_items=(
+            ActionItem(
+                "send_forecast",
+                "Send the quarter's forecast",
+                f"usr_{first.id}",
+                Side.PARTNER,
+                today - timedelta(days=10),
+            ),
+            ActionItem(
+                "book_training",
+                "Book the sales training",
+                "usr_admin",
+                Side.VENDOR,
+                today - timedelta(days=20),
+                done_on=today - timedelta(days=25),
+            ),
+        ),
+    )
+    for partner, person, expires in (
+        (first, "p_ada", today + timedelta(days=30)),
+        (second, "p_bo", today - timedelta(days=5)),
+    ):
+        started = services.start_certification(
+            admin,
+            partner.id,
+            person=person,
+            name="cloud_sales",
+            started_on=expires.replace(year=expires.year - 2),
+        ).value
+        services.issue_certification(
+            admin, started.id, issued_on=expires.replace(year=expires.year - 1), expires_on=expires
+        )
+
+
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[str, str]]:
     """The path of a demo network's SQLite file, and the ids of the contested registrations."""
@@ -53,6 +106,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[st
     try:
         run_demo(storage=storage, partners=PARTNERS, seed=5, out=io.StringIO(), err=io.StringIO())
         contested = register_contested(storage)
+        record_relationship(storage)
     finally:
         storage.close()
     return path, contested

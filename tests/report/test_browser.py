@@ -13,15 +13,31 @@ and ``.ci/run`` install it with apt-get where they can).
 import os
 from collections import Counter
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from partnerkit._cli.demo import AS_OF, HEALTH_MODEL, PROGRAM
+from partnerkit import FixedClock, Period
+from partnerkit._cli.demo import AS_OF, HEALTH_MODEL, PROGRAM, RATES
+from partnerkit.access import Actor, Role
 from partnerkit.deals import DealStatus
-from partnerkit.report import EXPIRING_DAYS, build_report
+from partnerkit.forecast import Dimension
+from partnerkit.partners import PartnerStatus
+from partnerkit.relationship import CertificationStatus, overdue_action_items
+from partnerkit.report import (
+    ATTRIBUTION_DAYS,
+    CHECK_IN_POLICY,
+    EXPIRING_DAYS,
+    FORECAST_DRAWS,
+    FORECAST_PERIODS,
+    FORECAST_SEED,
+    build_report,
+)
+from partnerkit.services import Services
 from partnerkit.storage.sqlite import SqliteStorage
+from partnerkit.tiers import MembershipStatus
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +82,13 @@ def every(fetch: Any) -> list[Any]:
 
 def number(text: str) -> int:
     return int(text.replace(",", ""))
+
+
+def amount(text: str) -> Decimal:
+    return Decimal(text.replace(",", ""))
+
+
+ADMIN = Actor("usr_admin", Role.ADMIN)
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +147,7 @@ def page_file(
 ) -> Path:
     storage = SqliteStorage(demo_store[0])
     try:
-        report = build_report(storage, as_of=AS_OF)
+        report = build_report(storage, as_of=AS_OF, rates=RATES)
     finally:
         storage.close()
     return report.write(tmp_path_factory.mktemp("page") / "report.html")
@@ -155,7 +178,15 @@ def test_a_screenshot_is_kept(opened: dict[str, Any]) -> None:
 
 def test_every_section_and_figure_renders(opened: dict[str, Any]) -> None:
     shown = opened["shown"]
-    assert list(shown) == ["partners", "tiers", "health", "deals", "funnel"]
+    assert list(shown) == [
+        "partners",
+        "tiers",
+        "health",
+        "deals",
+        "funnel",
+        "forecast",
+        "relationship",
+    ]
     for section in shown.values():
         for figure_id, figure in section["figures"].items():
             assert figure["visible"], figure_id
@@ -239,6 +270,146 @@ def test_deals_match_the_store(opened: dict[str, Any]) -> None:
     ).items()
     funnel = opened["shown"]["funnel"]["figures"]["deal-funnel"]["rows"]
     assert number(funnel[-1]["registrations"]) == counts["won"]
+
+
+def test_forecast_matches_the_services_forecast(opened: dict[str, Any]) -> None:
+    storage = SqliteStorage(opened["path"])
+    try:
+        services = Services(storage, clock=FixedClock(AS_OF))
+        expected = services.forecast_pipeline(
+            ADMIN,
+            as_of=AS_OF,
+            period=Period.of_months(3),
+            periods=FORECAST_PERIODS,
+            draws=FORECAST_DRAWS,
+            seed=FORECAST_SEED,
+        )
+        won = services.attribute_won_deals(
+            ADMIN,
+            won_since=AS_OF - timedelta(days=ATTRIBUTION_DAYS),
+            won_before=AS_OF + timedelta(microseconds=1),
+        )
+    finally:
+        storage.close()
+    assert expected.deals, "the demo store has open registrations to forecast"
+    section = opened["shown"]["forecast"]
+    assert number(section["facts"]["open"]) == len(expected.deals)
+    lines = [expected.line(Dimension.TOTAL, period=p.index) for p in expected.periods]
+    assert amount(section["facts"]["expected_usd"]) == lines[0].expected.amount
+    figure = section["figures"]["forecast-usd"]
+    assert [
+        (
+            r["period"],
+            number(r["deals"]),
+            *(amount(r[k]) for k in ("expected", "p10", "p50", "p90")),
+        )
+        for r in figure["rows"]
+    ] == [
+        (
+            p.label,
+            line.deals,
+            line.expected.amount,
+            line.p10.amount,
+            line.p50.amount,
+            line.p90.amount,
+        )
+        for p, line in zip(expected.periods, lines, strict=True)
+    ]
+    bars = {(b["category"], b["series"]): amount(b["value"]) for b in figure["bars"]}
+    for period, line in zip(expected.periods, lines, strict=True):
+        assert bars[period.label, "Expected"] == line.expected.amount
+        assert bars[period.label, "p10"] == line.p10.amount
+        assert bars[period.label, "p90"] == line.p90.amount
+    credited = section["figures"]["attribution-usd"]["rows"]
+    assert {
+        r["partner_id"]: (amount(r["sourced"]), amount(r["influenced"]), amount(r["total"]))
+        for r in credited
+    } == {
+        c.partner_id: (c.sourced.amount, c.influenced.amount, c.total.amount) for c in won.partners
+    }
+    assert amount(section["facts"]["won_usd"]) == sum(d.amount.amount for d in won.deals)
+
+
+def test_relationship_matches_the_store(opened: dict[str, Any]) -> None:
+    storage = SqliteStorage(opened["path"])
+    try:
+        services = Services(storage, clock=FixedClock(AS_OF), rates=RATES)
+        today = AS_OF.date()
+        plans = [
+            plan
+            for plan in every(lambda c: services.list_plans(ADMIN, limit=1000, cursor=c))
+            if plan.starts_on <= today <= plan.ends_on
+        ]
+        at_risk = {
+            (plan.partner_id, goal.goal.id, goal.gap)
+            for plan in plans
+            for goal in services.plan_progress(ADMIN, plan.id, as_of=AS_OF).at_risk
+        }
+        with storage.unit_of_work() as uow:
+            partners = every(lambda c: uow.partners.query(limit=1000, cursor=c))
+            tiers = {}
+            for partner in partners:
+                for m in uow.memberships.for_partner(partner.id):
+                    if m.tier_id is not None and m.status is not MembershipStatus.ENDED:
+                        tiers.setdefault(partner.id, m.tier_id)
+        active = {p.id for p in partners if p.status is PartnerStatus.ACTIVE}
+        overdue = [
+            row
+            for row in services.overdue_check_ins(ADMIN, CHECK_IN_POLICY, as_of=AS_OF, tiers=tiers)
+            if row.partner_id in active
+        ]
+        check_ins = every(lambda c: services.list_check_ins(ADMIN, limit=1000, cursor=c))
+        certifications = every(lambda c: services.list_certifications(ADMIN, limit=1000, cursor=c))
+        everyone = services.nps_report(ADMIN, by=lambda answer: "all", until=AS_OF)
+        by_tier = services.nps_report(
+            ADMIN,
+            by=lambda answer: (
+                PROGRAM.tier(tiers[answer.partner_id]).name
+                if answer.partner_id in tiers
+                else "no tier"
+            ),
+            until=AS_OF,
+        )
+    finally:
+        storage.close()
+    section = opened["shown"]["relationship"]
+    facts, figures = section["facts"], section["figures"]
+    assert plans, "the demo agrees a joint business plan"
+    assert number(facts["plans"]) == len(plans)
+    rows = figures["plans-at-risk"]["rows"]
+    assert {(r["partner_id"], r["goal"], r["gap"]) for r in rows} == at_risk
+    assert number(facts["goals_at_risk"]) == len(at_risk)
+
+    late = figures["check-ins-overdue"]["rows"]
+    assert [(r["partner_id"], number(r["days_overdue"])) for r in late] == [
+        (row.partner_id, row.overdue_days) for row in overdue
+    ]
+    assert number(facts["check_ins_overdue"]) == len(overdue)
+    slipped = overdue_action_items(check_ins, on=AS_OF.date())
+    assert [r["action"] for r in figures["action-items-overdue"]["rows"]] == [
+        row.item.title for row in slipped
+    ]
+    assert [row.item.title for row in slipped] == ["Send the quarter's forecast"]
+
+    lapsing = {
+        (c.person, c.status_on(AS_OF.date()).value)
+        for c in certifications
+        if c.status_on(AS_OF.date()) in {CertificationStatus.EXPIRING, CertificationStatus.EXPIRED}
+    }
+    assert {("p_ada", "expiring"), ("p_bo", "expired")} <= lapsing
+    shown = figures["certifications-lapsing"]["rows"]
+    assert {(r["person"], r["status"]) for r in shown} == lapsing
+
+    nps_rows = {r["group"]: r for r in figures["nps"]["rows"]}
+    overall = everyone["all"]
+    assert number(nps_rows["all answers"]["answers"]) == overall.responses
+    assert amount(nps_rows["all answers"]["nps"]) == overall.score
+    assert amount(nps_rows["all answers"]["low"]) == overall.low
+    assert amount(nps_rows["all answers"]["high"]) == overall.high
+    assert {name: amount(nps_rows[name]["nps"]) for name in by_tier} == {
+        name: result.score for name, result in by_tier.items()
+    }
+    assert len(nps_rows) == 1 + len(by_tier)
 
 
 def test_tables_sort_by_a_column_both_ways(opened: dict[str, Any]) -> None:

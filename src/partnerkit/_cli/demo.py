@@ -600,7 +600,7 @@ def run_demo(
         from partnerkit.report import build_report  # noqa: PLC0415 - needs the report extra
 
         _progress(err, "writing the HTML report")
-        build_report(storage, as_of=AS_OF).write(report)
+        build_report(storage, as_of=AS_OF, rates=RATES).write(report)
         out.write(f"\nThe HTML report is in {report}\n")
 
 

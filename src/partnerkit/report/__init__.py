@@ -25,6 +25,13 @@ from typing import TYPE_CHECKING
 
 from partnerkit._base.time import SystemClock, to_utc
 from partnerkit.report._context import ReportContext
+from partnerkit.report._forecast import (
+    ATTRIBUTION_DAYS,
+    FORECAST_DRAWS,
+    FORECAST_PERIODS,
+    FORECAST_SEED,
+    forecast_section,
+)
 from partnerkit.report._model import (
     Cell,
     Chart,
@@ -37,6 +44,7 @@ from partnerkit.report._model import (
     Series,
     Table,
 )
+from partnerkit.report._relationship import CHECK_IN_POLICY, relationship_section
 from partnerkit.report._sections import (
     EXPIRING_DAYS,
     SECTIONS,
@@ -52,11 +60,17 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
+    from partnerkit._base.money import RateSource
     from partnerkit._base.time import Clock
     from partnerkit.storage import Storage
 
 __all__ = [
+    "ATTRIBUTION_DAYS",
+    "CHECK_IN_POLICY",
     "EXPIRING_DAYS",
+    "FORECAST_DRAWS",
+    "FORECAST_PERIODS",
+    "FORECAST_SEED",
     "SECTIONS",
     "Cell",
     "Chart",
@@ -72,9 +86,11 @@ __all__ = [
     "Table",
     "build_report",
     "deals_section",
+    "forecast_section",
     "funnel_section",
     "health_section",
     "partners_section",
+    "relationship_section",
     "tiers_section",
 ]
 
@@ -86,6 +102,7 @@ def build_report(
     clock: Clock | None = None,
     sections: Sequence[SectionBuilder] = SECTIONS,
     title: str = "Partner channel report",
+    rates: RateSource | None = None,
 ) -> Report:
     """Read ``storage`` as of one instant and build the report's sections.
 
@@ -99,6 +116,9 @@ def build_report(
         clock: What "now" is when ``as_of`` is not given (the system clock).
         sections: The section builders, in page order.
         title: The page title.
+        rates: Converts money where a section must, such as plan goals in USD
+            over revenue booked in other currencies (without it, such goals are
+            listed as not measured).
 
     Returns:
         The report; `Report.to_html` renders it, `Report.write` saves it.
@@ -108,6 +128,6 @@ def build_report(
     """
     instant = to_utc(as_of, "as_of") if as_of is not None else (clock or SystemClock()).now()
     with storage.unit_of_work() as uow:
-        context = ReportContext(uow, instant)
+        context = ReportContext(uow, instant, rates=rates)
         built = tuple(section for builder in sections if (section := builder(context)))
     return Report(title, instant, built)

@@ -28,6 +28,7 @@ _GAP: Final = 8
 _LEGEND: Final = 22
 _COLUMN_AREA: Final = 200  # height of vertical columns
 _AXIS: Final = 34  # room for category names under columns
+_DIGIT: Final = 7  # the width of a character of a value label, generously
 
 
 @attrs.frozen
@@ -86,8 +87,10 @@ def _bars(chart: Chart) -> Drawing:
     count = len(chart.series)
     legend = count > 1
     top = _LEGEND if legend else 0
-    room = _WIDTH - _LABELS - 60
     most = max((v for s in chart.series for v in s.values), default=0) or 1
+    # Leave room right of the longest bar for its value, however many digits it has.
+    widest = max((len(_number(v)) for s in chart.series for v in s.values), default=0)
+    room = _WIDTH - _LABELS - max(60, _DIGIT * widest + 8)
     rects, labels = _legend(chart, 0) if legend else ([], [])
     band = count * _ROW + _GAP
     for index, category in enumerate(chart.categories):

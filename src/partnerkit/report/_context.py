@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
+from partnerkit._base.money import RateSource
 from partnerkit._base.time import to_utc
 from partnerkit.deals import DealRegistration
 from partnerkit.partners import Partner
@@ -64,10 +65,13 @@ class ReportContext:
     Attributes:
         uow: The unit of work, open for the whole report.
         as_of: The instant the report describes (UTC).
+        rates: Converts money between currencies where a section must (plan
+            goals over activity in other currencies); ``None``: no conversion.
     """
 
     uow: UnitOfWork
     as_of: datetime = attrs.field(converter=_utc)
+    rates: RateSource | None = attrs.field(default=None, kw_only=True)
     _partners: list[Partner] | None = attrs.field(default=None, init=False)
     _deals: list[DealRegistration] | None = attrs.field(default=None, init=False)
 

@@ -20,6 +20,7 @@ from partnerkit.deals import ACTIVE_STATUSES, ConflictIndex, DealStatus, find_co
 from partnerkit.partners import PartnerStatus
 from partnerkit.report._charts import palette
 from partnerkit.report._context import ReportContext, every
+from partnerkit.report._forecast import forecast_section
 from partnerkit.report._model import (
     Cell,
     Chart,
@@ -31,6 +32,7 @@ from partnerkit.report._model import (
     Series,
     Table,
 )
+from partnerkit.report._relationship import relationship_section
 from partnerkit.tiers import tier_at
 
 if TYPE_CHECKING:
@@ -653,4 +655,6 @@ SECTIONS: Final[tuple[SectionBuilder, ...]] = (
     health_section,
     deals_section,
     funnel_section,
+    forecast_section,
+    relationship_section,
 )
