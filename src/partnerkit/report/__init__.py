@@ -39,11 +39,15 @@ from partnerkit.report._model import (
 )
 from partnerkit.report._sections import (
     EXPIRING_DAYS,
+    LAPSING_HOURS,
     SECTIONS,
     SectionBuilder,
     deals_section,
+    funds_section,
     funnel_section,
     health_section,
+    incentives_section,
+    leads_section,
     partners_section,
     tiers_section,
 )
@@ -57,6 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXPIRING_DAYS",
+    "LAPSING_HOURS",
     "SECTIONS",
     "Cell",
     "Chart",
@@ -72,8 +77,11 @@ __all__ = [
     "Table",
     "build_report",
     "deals_section",
+    "funds_section",
     "funnel_section",
     "health_section",
+    "incentives_section",
+    "leads_section",
     "partners_section",
     "tiers_section",
 ]
