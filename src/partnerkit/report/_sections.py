@@ -1048,7 +1048,6 @@ def incentives_section(context: ReportContext) -> Section | None:
                         Column("Status"),
                         Column("Total", numeric=True),
                         Column("Currency"),
-                        Column("Payable from", key="payable_at"),
                     ),
                     tuple(
                         (
@@ -1057,11 +1056,12 @@ def incentives_section(context: ReportContext) -> Section | None:
                             s.status.value,
                             s.total.amount,
                             s.currency,
-                            s.payable_at.date(),
                         )
                         for s in ranked
                     ),
                 ),
+                note=f"Payable from {min(s.payable_at for s in statements):%Y-%m-%d} once "
+                "approved.",
             )
         )
     return Section(
