@@ -86,7 +86,9 @@ def _bars(chart: Chart) -> Drawing:
     count = len(chart.series)
     legend = count > 1
     top = _LEGEND if legend else 0
-    room = _WIDTH - _LABELS - 60
+    # Room for the longest value label after its bar (amounts of money run long).
+    longest = max((len(_number(v)) for s in chart.series for v in s.values), default=0)
+    room = _WIDTH - _LABELS - max(60, 8 + 7 * longest)
     most = max((v for s in chart.series for v in s.values), default=0) or 1
     rects, labels = _legend(chart, 0) if legend else ([], [])
     band = count * _ROW + _GAP

@@ -884,7 +884,6 @@ def funds_section(context: ReportContext) -> Section | None:
             (
                 budget.id,
                 budget.name,
-                f"{budget.period_start:%Y-%m-%d} to {budget.period_end:%Y-%m-%d}",
                 budget.status.value,
                 budget.currency,
                 budget.funded.amount,
@@ -895,7 +894,8 @@ def funds_section(context: ReportContext) -> Section | None:
         figures.append(
             Figure(
                 f"fund-{_slug(budget.id)}",
-                f"{budget.name}: where the money is",
+                f"{budget.name} ({budget.period_start:%Y-%m-%d} to "
+                f"{budget.period_end:%Y-%m-%d}): where the money is",
                 Table(
                     f"{budget.name} ({budget.id}): each figure of its balance in {budget.currency}",
                     (Column("Figure"), Column("Amount", numeric=True), Column("Currency")),
@@ -924,7 +924,6 @@ def funds_section(context: ReportContext) -> Section | None:
             (
                 Column("Budget"),
                 Column("Name"),
-                Column("Period"),
                 Column("Status"),
                 Column("Currency"),
                 Column("Funded", numeric=True),
