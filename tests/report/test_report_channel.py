@@ -214,7 +214,6 @@ def test_a_budgets_money_is_shown_exactly_and_reconciles() -> None:
         {
             "budget": "mdf_q1",
             "name": "MDF Q1 2026",
-            "status": "open",
             "currency": "USD",
             "funded": Decimal("20000.00"),
             "allocated": Decimal("5000.00"),
@@ -227,7 +226,7 @@ def test_a_budgets_money_is_shown_exactly_and_reconciles() -> None:
             "reconciles": "yes",
         }
     ]
-    assert "2026-01-01 to 2026-03-31" in budget.title
+    assert "(2026-01-01 to 2026-03-31, open)" in budget.title
     assert budget.chart is not None
     assert budget.chart.series[0].values == tuple(
         Decimal(v) for v in ("5000.00", "2500.00", "2500.00", "0", "0", "2500.00", "0")

@@ -884,7 +884,6 @@ def funds_section(context: ReportContext) -> Section | None:
             (
                 budget.id,
                 budget.name,
-                budget.status.value,
                 budget.currency,
                 budget.funded.amount,
                 *(amounts[name] for name in _FUND_FIGURES),
@@ -895,7 +894,7 @@ def funds_section(context: ReportContext) -> Section | None:
             Figure(
                 f"fund-{_slug(budget.id)}",
                 f"{budget.name} ({budget.period_start:%Y-%m-%d} to "
-                f"{budget.period_end:%Y-%m-%d}): where the money is",
+                f"{budget.period_end:%Y-%m-%d}, {budget.status.value}): where the money is",
                 Table(
                     f"{budget.name} ({budget.id}): each figure of its balance in {budget.currency}",
                     (Column("Figure"), Column("Amount", numeric=True), Column("Currency")),
@@ -924,7 +923,6 @@ def funds_section(context: ReportContext) -> Section | None:
             (
                 Column("Budget"),
                 Column("Name"),
-                Column("Status"),
                 Column("Currency"),
                 Column("Funded", numeric=True),
                 *(Column(name.capitalize(), numeric=True) for name in _FUND_FIGURES),
