@@ -17,6 +17,16 @@ from partnerkit._base.time import FixedClock
 from partnerkit._cli.demo import AS_OF, run_demo
 from partnerkit.access import Actor, Role
 from partnerkit.deals import Customer, DealStatus
+from partnerkit.leads import (
+    Candidate,
+    Lead,
+    LeadCustomer,
+    RoutingExplanation,
+    accept,
+    decline,
+    lapse,
+    offer,
+)
 from partnerkit.partners import PartnerStatus
 from partnerkit.relationship import ActionItem, Side
 from partnerkit.services import DealDraft, Services
@@ -98,6 +108,48 @@ def record_relationship(storage: SqliteStorage) -> None:
         )
 
 
+def answer_leads(storage: SqliteStorage) -> None:
+    """Leads offered and answered in the days before the report: accepted, declined, lapsed.
+
+    The demo's own leads arrive at the report's instant and are answered after it.
+    """
+    with storage.unit_of_work() as uow:
+        first, second = uow.partners.query(status=PartnerStatus.ACTIVE, limit=2).items
+        at = AS_OF - timedelta(days=2)
+        hour = timedelta(hours=1)
+        for number, answer in enumerate(("accept", "decline", "lapse", "accept late")):
+            lead = Lead(
+                f"lead_before_{number}", LeadCustomer(f"Early Customer {number}", "US"), "event", at
+            )
+            partner_id = (first, second)[number % 2].id
+            explanation = RoutingExplanation(
+                lead.id,
+                "early",
+                "round_robin",
+                seed=number,
+                step="country US",
+                candidates=(Candidate(partner_id, 1),),
+                chosen=partner_id,
+            )
+            # The last one is offered shortly before the report and accepted after it.
+            made = AS_OF - 2 * hour if answer == "accept late" else at
+            lead = offer(
+                lead, explanation, actor="router", at=made, expires_at=made + 24 * hour
+            ).value
+            if answer == "accept":
+                lead = accept(lead, partner_id=partner_id, actor="usr_p", at=at + hour).value
+            elif answer == "decline":
+                lead = decline(
+                    lead, partner_id=partner_id, actor="usr_p", at=at + hour, reason="busy"
+                ).value
+            elif answer == "lapse":
+                lead = lapse(lead, actor="router", at=at + 24 * hour).value
+            else:
+                lead = accept(lead, partner_id=partner_id, actor="usr_p", at=AS_OF + hour).value
+            uow.leads.add(lead)
+        uow.commit()
+
+
 @pytest.fixture(scope="session")
 def demo_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[str, str]]:
     """The path of a demo network's SQLite file, and the ids of the contested registrations."""
@@ -107,6 +159,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[st
         run_demo(storage=storage, partners=PARTNERS, seed=5, out=io.StringIO(), err=io.StringIO())
         contested = register_contested(storage)
         record_relationship(storage)
+        answer_leads(storage)
     finally:
         storage.close()
     return path, contested

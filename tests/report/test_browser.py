@@ -22,8 +22,9 @@ import pytest
 from partnerkit import FixedClock, Period
 from partnerkit._cli.demo import AS_OF, HEALTH_MODEL, PROGRAM, RATES
 from partnerkit.access import Actor, Role
-from partnerkit.deals import DealStatus
 from partnerkit.forecast import Dimension
+from partnerkit.funds import reconcile
+from partnerkit.leads import LeadStatus, OfferOutcome
 from partnerkit.partners import PartnerStatus
 from partnerkit.relationship import CertificationStatus, overdue_action_items
 from partnerkit.report import (
@@ -33,6 +34,7 @@ from partnerkit.report import (
     FORECAST_DRAWS,
     FORECAST_PERIODS,
     FORECAST_SEED,
+    LAPSING_HOURS,
     build_report,
 )
 from partnerkit.services import Services
@@ -186,6 +188,9 @@ def test_every_section_and_figure_renders(opened: dict[str, Any]) -> None:
         "funnel",
         "forecast",
         "relationship",
+        "leads",
+        "funds",
+        "incentives",
     ]
     for section in shown.values():
         for figure_id, figure in section["figures"].items():
@@ -249,12 +254,16 @@ def test_health_matches_the_store(opened: dict[str, Any]) -> None:
 def test_deals_match_the_store(opened: dict[str, Any]) -> None:
     storage = SqliteStorage(opened["path"])
     with storage.unit_of_work() as uow:
-        counts = {
-            status.value: len(every(lambda c, s=status: uow.deals.query(status=s, cursor=c)))
-            for status in DealStatus
-        }
+        deals = every(lambda cursor: uow.deals.query(cursor=cursor))
         expiring = uow.deals.expiring_within(AS_OF, AS_OF + timedelta(days=EXPIRING_DAYS))
     storage.close()
+    # Registrations made by the report's instant (the demo's leads become registrations
+    # after it), each with the status of its last move by then.
+    counts = Counter(
+        [change for change in deal.history if change.at <= AS_OF][-1].to_status.value
+        for deal in deals
+        if deal.registered_at <= AS_OF
+    )
     section = opened["shown"]["deals"]
     figure = section["figures"]["deals-by-status"]
     assert {r["status"]: number(r["count"]) for r in figure["rows"]} == {
@@ -410,6 +419,147 @@ def test_relationship_matches_the_store(opened: dict[str, Any]) -> None:
         name: result.score for name, result in by_tier.items()
     }
     assert len(nps_rows) == 1 + len(by_tier)
+
+
+def money(amount: Decimal) -> str:
+    return f"{amount:,}"
+
+
+def test_leads_match_the_store(opened: dict[str, Any]) -> None:
+    storage = SqliteStorage(opened["path"])
+    with storage.unit_of_work() as uow:
+        leads = [
+            lead
+            for lead in every(lambda cursor: uow.leads.query(cursor=cursor))
+            if lead.received_at <= AS_OF
+        ]
+    storage.close()
+    statuses: Counter[str] = Counter()
+    offers: dict[str, Counter[str]] = {}
+    lapsing = []
+    for lead in leads:
+        # The status after the last move made by the report's instant.
+        moves = [step for step in lead.history if step.at <= AS_OF]
+        status = moves[-1].to_status if moves else LeadStatus.NEW
+        statuses[status.value] += 1
+        made = [item for item in lead.offers if item.offered_at <= AS_OF]
+        for item in made:
+            answered = item.answered_at is not None and item.answered_at <= AS_OF
+            outcome = item.outcome if answered else OfferOutcome.PENDING
+            found = offers.setdefault(item.partner_id, Counter())
+            found["offered"] += 1
+            found[outcome.value] += 1
+        if status is LeadStatus.OFFERED and made:
+            expires = made[-1].expires_at
+            if AS_OF < expires <= AS_OF + timedelta(hours=LAPSING_HOURS):
+                lapsing.append((expires, lead.id))
+    section = opened["shown"]["leads"]
+    assert number(section["facts"]["leads"]) == len(leads)
+    assert number(section["facts"]["offered"]) == statuses["offered"]
+    figure = section["figures"]["leads-by-status"]
+    assert {r["status"]: number(r["count"]) for r in figure["rows"]} == statuses
+    assert {b["category"]: number(b["value"]) for b in figure["bars"]} == statuses
+    assert {"accepted", "lapsed", "offered"} <= set(statuses)
+    rows = section["figures"]["lead-offers"]["rows"]
+    shown = {
+        r["partner_id"]: {
+            key: number(r[key]) for key in ("offered", "accepted", "declined", "lapsed", "pending")
+        }
+        for r in rows
+    }
+    assert shown == {
+        partner_id: {
+            key: found[key] for key in ("offered", "accepted", "declined", "lapsed", "pending")
+        }
+        for partner_id, found in offers.items()
+    }
+    for r in rows:
+        found = offers[r["partner_id"]]
+        assert r["acceptance_rate"] == f"{100 * found['accepted'] / found['offered']:.1f}%"
+    assert sum(found["declined"] for found in offers.values()) >= 1
+    shown_lapsing = [r["lead"] for r in section["figures"]["leads-lapsing"]["rows"]]
+    assert shown_lapsing == [lead_id for _, lead_id in sorted(lapsing)]
+    assert number(section["facts"]["lapsing"]) == len(lapsing)
+
+
+def test_funds_match_the_store(opened: dict[str, Any]) -> None:
+    storage = SqliteStorage(opened["path"])
+    with storage.unit_of_work() as uow:
+        budgets = every(lambda cursor: uow.fund_budgets.query(cursor=cursor))
+        records = {
+            budget.id: (
+                every(lambda c, b=budget.id: uow.fund_requests.query(budget_id=b, cursor=c)),
+                every(lambda c, b=budget.id: uow.fund_claims.query(budget_id=b, cursor=c)),
+            )
+            for budget in budgets
+        }
+    storage.close()
+    section = opened["shown"]["funds"]
+    rows = {r["budget"]: r for r in section["figures"]["fund-budgets"]["rows"]}
+    assert set(rows) == {budget.id for budget in budgets}
+    assert budgets
+    for budget in budgets:
+        pools = [pool.balance for pool in budget.allocations]
+        zero = Decimal(0)
+        allocated = sum((b.allocated.amount for b in pools), zero)
+        pending = sum((b.pending.amount for b in pools), zero)
+        approved = sum((b.approved.amount for b in pools), zero)
+        expected = {
+            "funded": budget.funded.amount,
+            "allocated": allocated,
+            "requested": pending + approved,
+            "approved": approved,
+            "claimed": sum((b.claimed.amount for b in pools), zero),
+            "paid": sum((b.paid.amount for b in pools), zero),
+            "available": allocated - pending - approved,
+            "forfeited": sum((b.forfeited.amount for b in pools), budget.forfeited.amount),
+        }
+        row = rows[budget.id]
+        assert {key: row[key] for key in expected} == {
+            key: money(value) for key, value in expected.items()
+        }
+        # Every euro (or dollar) of the budget is somewhere.
+        assert expected["funded"] == (budget.unallocated.amount + allocated + expected["forfeited"])
+        requests, claims = records[budget.id]
+        assert row["reconciles"] == ("no" if reconcile(budget, requests, claims) else "yes")
+        bars = section["figures"][f"fund-{budget.id.replace('_', '-')}"]["bars"]
+        assert {b["category"]: b["value"] for b in bars} == {
+            key: money(value) for key, value in expected.items() if key != "funded"
+        }
+    assert section["facts"]["reconciled"].endswith(f"of {len(budgets)}")
+
+
+def test_incentives_match_the_store(opened: dict[str, Any]) -> None:
+    storage = SqliteStorage(opened["path"])
+    with storage.unit_of_work() as uow:
+        due = [
+            s
+            for s in every(lambda cursor: uow.statements.query(cursor=cursor))
+            if s.due_at <= AS_OF
+        ]
+    storage.close()
+    assert due
+    section = opened["shown"]["incentives"]
+    for plan_id in {s.plan_id for s in due}:
+        start = max(s.period_start for s in due if s.plan_id == plan_id)
+        latest = [s for s in due if s.plan_id == plan_id and s.period_start == start]
+        slug = plan_id.replace("_", "-")
+        by_status = section["figures"][f"statements-by-status-{slug}"]
+        counts = Counter(s.status.value for s in latest)
+        totals: dict[str, Decimal] = {}
+        for s in latest:
+            totals[s.status.value] = totals.get(s.status.value, Decimal(0)) + s.total.amount
+        assert {r["status"]: number(r["statements"]) for r in by_status["rows"]} == counts
+        assert {r["status"]: r["total"] for r in by_status["rows"]} == {
+            status: money(total) for status, total in totals.items()
+        }
+        assert {b["category"]: number(b["value"]) for b in by_status["bars"]} == counts
+        rows = section["figures"][f"statements-{slug}"]["rows"]
+        assert {r["partner_id"]: (r["status"], r["total"]) for r in rows} == {
+            s.partner_id: (s.status.value, money(s.total.amount)) for s in latest
+        }
+        shown_totals = [Decimal(r["total"].replace(",", "")) for r in rows]
+        assert shown_totals == sorted(shown_totals, reverse=True)
 
 
 def test_tables_sort_by_a_column_both_ways(opened: dict[str, Any]) -> None:

@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 import attrs
 
 from partnerkit.deals import ACTIVE_STATUSES, ConflictIndex, DealStatus, find_conflicts
+from partnerkit.funds import BudgetStatus, reconcile
+from partnerkit.incentives import StatementStatus
+from partnerkit.leads import LeadStatus, OfferOutcome
 from partnerkit.partners import PartnerStatus
 from partnerkit.report._charts import palette
-from partnerkit.report._context import ReportContext, every
+from partnerkit.report._context import ReportContext, every, status_at
 from partnerkit.report._forecast import forecast_section
 from partnerkit.report._model import (
     Cell,
@@ -39,17 +42,24 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from partnerkit.deals import Conflict, DealRegistration
+    from partnerkit.funds import FundBudget, FundClaim, FundRequest
     from partnerkit.health import HealthScore, ScoringModel
+    from partnerkit.incentives import Statement
+    from partnerkit.leads import Lead, Offer
     from partnerkit.storage import StoredProgram
     from partnerkit.tiers import Membership, Program
 
 __all__ = [
     "EXPIRING_DAYS",
+    "LAPSING_HOURS",
     "SECTIONS",
     "SectionBuilder",
     "deals_section",
+    "funds_section",
     "funnel_section",
     "health_section",
+    "incentives_section",
+    "leads_section",
     "partners_section",
     "tiers_section",
 ]
@@ -59,6 +69,8 @@ SectionBuilder: TypeAlias = Callable[[ReportContext], Section | None]
 
 #: Approved registrations whose protection ends within this many days are "expiring soon".
 EXPIRING_DAYS: Final = 30
+#: Offered leads whose offer lapses within this many hours are "lapsing soon".
+LAPSING_HOURS: Final = 24
 #: How many scoring runs the health-over-time chart shows (the latest ones).
 HEALTH_RUNS: Final = 12
 _TICK: Final = timedelta(microseconds=1)
@@ -648,6 +660,421 @@ def funnel_section(context: ReportContext) -> Section | None:
     )
 
 
+# Leads.
+
+
+def _offers_at(lead: Lead, as_of: datetime) -> list[tuple[Offer, OfferOutcome]]:
+    """The lead's offers made by ``as_of``, each with its outcome as it stood then."""
+    return [
+        (
+            offer,
+            offer.outcome
+            if offer.answered_at is not None and offer.answered_at <= as_of
+            else OfferOutcome.PENDING,
+        )
+        for offer in lead.offers
+        if offer.offered_at <= as_of
+    ]
+
+
+def _lead_offer_counts(
+    leads: list[Lead], as_of: datetime
+) -> dict[str, Counter[OfferOutcome | None]]:
+    """Per partner: offers made by ``as_of`` (under ``None``) and each outcome then."""
+    counts: dict[str, Counter[OfferOutcome | None]] = {}
+    for lead in leads:
+        for offer, outcome in _offers_at(lead, as_of):
+            found = counts.setdefault(offer.partner_id, Counter())
+            found[None] += 1
+            found[outcome] += 1
+    return counts
+
+
+def _lapsing_soon(
+    leads: list[Lead], as_of: datetime, horizon: datetime
+) -> list[tuple[Lead, Offer]]:
+    """Leads offered at ``as_of`` whose pending offer lapses after it and by ``horizon``."""
+    found: list[tuple[Lead, Offer]] = []
+    for lead in leads:
+        offers = _offers_at(lead, as_of)
+        if status_at(lead.status, lead.history, as_of) is not LeadStatus.OFFERED or not offers:
+            continue
+        offer, outcome = offers[-1]
+        if outcome is OfferOutcome.PENDING and as_of < offer.expires_at <= horizon:
+            found.append((lead, offer))
+    found.sort(key=lambda pair: (pair[1].expires_at, pair[0].id))
+    return found
+
+
+def leads_section(context: ReportContext) -> Section | None:
+    """Leads by status, each partner's offers and answers, and offers that lapse soon.
+
+    Leads received after the report's instant are left out; statuses and offer
+    outcomes are read back to that instant. ``None`` when the store holds no lead.
+    """
+    as_of = context.as_of
+    leads = [
+        lead
+        for lead in every(lambda cursor: context.uow.leads.query(limit=1000, cursor=cursor))
+        if lead.received_at <= as_of
+    ]
+    if not leads:
+        return None
+    names = context.names()
+    statuses = Counter(status_at(lead.status, lead.history, as_of) for lead in leads)
+    counts = _lead_offer_counts(leads, as_of)
+    order = sorted(counts, key=lambda partner_id: (-counts[partner_id][None], partner_id))
+    partner_rows = tuple(
+        (
+            partner_id,
+            names.get(partner_id, partner_id),
+            counts[partner_id][None],
+            counts[partner_id][OfferOutcome.ACCEPTED],
+            counts[partner_id][OfferOutcome.DECLINED],
+            counts[partner_id][OfferOutcome.LAPSED],
+            counts[partner_id][OfferOutcome.PENDING],
+            _share(counts[partner_id][OfferOutcome.ACCEPTED], counts[partner_id][None]),
+        )
+        for partner_id in order
+    )
+    horizon = as_of + timedelta(hours=LAPSING_HOURS)
+    lapsing = tuple(
+        (
+            lead.id,
+            lead.customer.name,
+            offer.partner_id,
+            names.get(offer.partner_id, offer.partner_id),
+            offer.offered_at,
+            offer.expires_at,
+            (Decimal(int((offer.expires_at - as_of).total_seconds())) / 3600).quantize(
+                Decimal("0.1"), ROUND_HALF_UP
+            ),
+        )
+        for lead, offer in _lapsing_soon(leads, as_of, horizon)
+    )
+    offered = sum(found[None] for found in counts.values())
+    accepted = sum(found[OfferOutcome.ACCEPTED] for found in counts.values())
+    return Section(
+        "leads",
+        "Leads",
+        facts=(
+            Fact("leads", "Leads", len(leads)),
+            Fact("offered", "Awaiting a partner's answer", statuses[LeadStatus.OFFERED]),
+            Fact("acceptance", "Offers accepted", _share(accepted, offered)),
+            Fact("lapsing", f"Offers lapsing within {LAPSING_HOURS} hours", len(lapsing)),
+        ),
+        figures=(
+            _count_figure(
+                "leads-by-status",
+                "Leads by status",
+                "Status",
+                ((_words(s.value), statuses[s]) for s in LeadStatus if statuses[s]),
+                color="#56b4e9",
+            ),
+            Figure(
+                "lead-offers",
+                "Offers per partner",
+                Table(
+                    "Leads offered to each partner and what became of the offers, "
+                    "most offered first",
+                    (
+                        Column("Partner id", key="partner_id"),
+                        Column("Partner"),
+                        Column("Offered", numeric=True),
+                        Column("Accepted", numeric=True),
+                        Column("Declined", numeric=True),
+                        Column("Lapsed", numeric=True),
+                        Column("Awaiting answer", numeric=True, key="pending"),
+                        Column("Acceptance rate", numeric=True),
+                    ),
+                    partner_rows,
+                ),
+                note="Acceptance rate is accepted offers of all offers made to the partner.",
+            ),
+            Figure(
+                "leads-lapsing",
+                f"Offers lapsing within {LAPSING_HOURS} hours",
+                Table(
+                    f"Offered leads whose offer lapses by {horizon:%Y-%m-%d %H:%M} unless "
+                    "answered, soonest first",
+                    (
+                        Column("Lead"),
+                        Column("Customer"),
+                        Column("Partner id", key="partner_id"),
+                        Column("Partner"),
+                        Column("Offered at", key="offered_at"),
+                        Column("Lapses at", key="expires_at"),
+                        Column("Hours left", numeric=True),
+                    ),
+                    lapsing,
+                ),
+            ),
+        ),
+    )
+
+
+# Funds.
+
+_FUND_FIGURES: Final = (
+    "allocated",
+    "requested",
+    "approved",
+    "claimed",
+    "paid",
+    "available",
+    "forfeited",
+)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower())
+
+
+def _fund_figures(budget: FundBudget) -> dict[str, Decimal]:
+    """A budget's figures as exact amounts; forfeited counts pools and unallocated money."""
+    balance = budget.balance
+    return {
+        "allocated": balance.allocated.amount,
+        "requested": balance.requested.amount,
+        "approved": balance.approved.amount,
+        "claimed": balance.claimed.amount,
+        "paid": balance.paid.amount,
+        "available": balance.available.amount,
+        "forfeited": balance.forfeited.amount + budget.forfeited.amount,
+    }
+
+
+def _fund_records(
+    context: ReportContext, budget_id: str
+) -> tuple[list[FundRequest], list[FundClaim]]:
+    """Every request and claim on the budget ``budget_id``."""
+    uow = context.uow
+    requests = every(
+        lambda cursor: uow.fund_requests.query(budget_id=budget_id, limit=1000, cursor=cursor)
+    )
+    claims = every(
+        lambda cursor: uow.fund_claims.query(budget_id=budget_id, limit=1000, cursor=cursor)
+    )
+    return requests, claims
+
+
+def funds_section(context: ReportContext) -> Section | None:
+    """Per fund budget: where its money is, and whether it reconciles with its records.
+
+    Budgets made after the report's instant are left out. The figures are the
+    budgets' balances as stored (the store keeps no history of balances), checked
+    with `partnerkit.funds.reconcile` against the budget's requests and claims.
+    ``None`` when the store holds no budget.
+    """
+    uow = context.uow
+    budgets = [
+        budget
+        for budget in every(lambda cursor: uow.fund_budgets.query(limit=1000, cursor=cursor))
+        if budget.created_at <= context.as_of
+    ]
+    if not budgets:
+        return None
+    rows: list[tuple[Cell, ...]] = []
+    differences: list[tuple[Cell, ...]] = []
+    figures: list[Figure] = []
+    for budget in budgets:
+        requests, claims = _fund_records(context, budget.id)
+        found = reconcile(budget, requests, claims)
+        differences += [(budget.id, budget.name, text) for text in found]
+        amounts = _fund_figures(budget)
+        rows.append(
+            (
+                budget.id,
+                budget.name,
+                budget.currency,
+                budget.funded.amount,
+                *(amounts[name] for name in _FUND_FIGURES),
+                "no" if found else "yes",
+            )
+        )
+        figures.append(
+            Figure(
+                f"fund-{_slug(budget.id)}",
+                f"{budget.name} ({budget.period_start:%Y-%m-%d} to "
+                f"{budget.period_end:%Y-%m-%d}, {budget.status.value}): where the money is",
+                Table(
+                    f"{budget.name} ({budget.id}): each figure of its balance in {budget.currency}",
+                    (Column("Figure"), Column("Amount", numeric=True), Column("Currency")),
+                    tuple((name, amounts[name], budget.currency) for name in _FUND_FIGURES),
+                ),
+                Chart(
+                    ChartKind.BARS,
+                    _FUND_FIGURES,
+                    (
+                        Series(
+                            budget.currency,
+                            tuple(amounts[name] for name in _FUND_FIGURES),
+                            "#009e73",
+                        ),
+                    ),
+                ),
+                note="Allocated = requested + available; approved >= claimed >= paid.",
+            )
+        )
+    overview = Figure(
+        "fund-budgets",
+        "Fund budgets",
+        Table(
+            "Each budget's money, in its currency, and whether its balances match its "
+            "requests and claims",
+            (
+                Column("Budget"),
+                Column("Name"),
+                Column("Currency"),
+                Column("Funded", numeric=True),
+                *(Column(name.capitalize(), numeric=True) for name in _FUND_FIGURES),
+                Column("Reconciles"),
+            ),
+            tuple(rows),
+        ),
+        note="Forfeited counts what the pools forfeited and unallocated money forfeited at close.",
+    )
+    mismatches = Figure(
+        "fund-differences",
+        "Differences found by reconciliation",
+        Table(
+            "Where a budget's stored balances differ from what its requests and claims add up to",
+            (Column("Budget"), Column("Name"), Column("Difference")),
+            tuple(differences),
+        ),
+    )
+    reconciled = sum(1 for row in rows if row[-1] == "yes")
+    return Section(
+        "funds",
+        "Market development funds",
+        facts=(
+            Fact("budgets", "Budgets", len(budgets)),
+            Fact("open", "Open", sum(1 for b in budgets if b.status is BudgetStatus.OPEN)),
+            Fact("reconciled", "Budgets that reconcile", f"{reconciled} of {len(budgets)}"),
+        ),
+        figures=(overview, *figures, mismatches),
+    )
+
+
+# Incentives.
+
+
+def incentives_section(context: ReportContext) -> Section | None:
+    """Per incentive plan: its latest period's statements by status, and each partner's total.
+
+    The latest period is the latest one whose statements were due by the
+    report's instant (period end plus the plan's calculation lag). Statuses are
+    as stored: statements keep no history of their status. ``None`` when no
+    statement was due by then.
+    """
+    as_of = context.as_of
+    due = [
+        statement
+        for statement in every(
+            lambda cursor: context.uow.statements.query(limit=1000, cursor=cursor)
+        )
+        if statement.due_at <= as_of
+    ]
+    if not due:
+        return None
+    names = context.names()
+    latest: dict[str, datetime] = {}
+    for statement in due:
+        held = latest.get(statement.plan_id)
+        if held is None or statement.period_start > held:
+            latest[statement.plan_id] = statement.period_start
+    figures: list[Figure] = []
+    count = awaiting = 0
+    for plan_id in sorted(latest):
+        statements = [s for s in due if s.plan_id == plan_id and s.period_start == latest[plan_id]]
+        first = statements[0]
+        period = f"{first.period_start:%Y-%m-%d} to {first.period_end:%Y-%m-%d}"
+        count += len(statements)
+        awaiting += sum(1 for s in statements if s.status is StatementStatus.DRAFT)
+        by_status: dict[tuple[StatementStatus, str], list[Statement]] = {}
+        for statement in statements:
+            by_status.setdefault((statement.status, statement.currency), []).append(statement)
+        order = sorted(by_status, key=lambda key: (list(StatementStatus).index(key[0]), key[1]))
+        slug = _slug(plan_id)
+        figures.append(
+            Figure(
+                f"statements-by-status-{slug}",
+                f"{plan_id}: statements of {period} by status",
+                Table(
+                    f"{plan_id}: statements of the period {period} by status, with their totals",
+                    (
+                        Column("Status"),
+                        Column("Statements", numeric=True),
+                        Column("Total", numeric=True),
+                        Column("Currency"),
+                    ),
+                    tuple(
+                        (
+                            status.value,
+                            len(by_status[status, currency]),
+                            sum(
+                                (s.total.amount for s in by_status[status, currency]),
+                                Decimal(0),
+                            ),
+                            currency,
+                        )
+                        for status, currency in order
+                    ),
+                ),
+                Chart(
+                    ChartKind.BARS,
+                    tuple(status.value for status, _ in order),
+                    (
+                        Series(
+                            "Statements",
+                            tuple(len(by_status[key]) for key in order),
+                            "#d55e00",
+                        ),
+                    ),
+                ),
+            )
+        )
+        ranked = sorted(statements, key=lambda s: (-s.total.amount, s.partner_id))
+        figures.append(
+            Figure(
+                f"statements-{slug}",
+                f"{plan_id}: each partner's statement for {period}",
+                Table(
+                    f"{plan_id}: each partner's total for the period {period}, largest first",
+                    (
+                        Column("Partner id", key="partner_id"),
+                        Column("Partner"),
+                        Column("Status"),
+                        Column("Total", numeric=True),
+                        Column("Currency"),
+                    ),
+                    tuple(
+                        (
+                            s.partner_id,
+                            names.get(s.partner_id, s.partner_id),
+                            s.status.value,
+                            s.total.amount,
+                            s.currency,
+                        )
+                        for s in ranked
+                    ),
+                ),
+                note=f"Payable from {min(s.payable_at for s in statements):%Y-%m-%d} once "
+                "approved.",
+            )
+        )
+    return Section(
+        "incentives",
+        "Incentive statements",
+        facts=(
+            Fact("plans", "Plans", len(latest)),
+            Fact("statements", "Statements of the latest periods", count),
+            Fact("draft", "Awaiting approval", awaiting),
+        ),
+        figures=tuple(figures),
+    )
+
+
 #: The sections of the report, in page order.
 SECTIONS: Final[tuple[SectionBuilder, ...]] = (
     partners_section,
@@ -657,4 +1084,7 @@ SECTIONS: Final[tuple[SectionBuilder, ...]] = (
     funnel_section,
     forecast_section,
     relationship_section,
+    leads_section,
+    funds_section,
+    incentives_section,
 )
