@@ -33,7 +33,7 @@ import decimal
 import enum
 from collections import defaultdict
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 import attrs
@@ -777,8 +777,14 @@ def _top_award(
 def _marginal_awards(
     rule: Rule, bands: list[_Band], measure: Decimal, money: Decimal, *, currency: str
 ) -> list[_Award]:
-    """Marginal rewards: each band pays on the part of the measure within it."""
-    awards = []
+    """Marginal rewards: each band pays on the part of the measure within it.
+
+    The bands' exact rewards are rounded together: their total is the exact total
+    rounded once, and each band gets its exact reward rounded down or up by the
+    largest remainders. Rounding each band alone could pay a cent more than the
+    same bands applied retroactively.
+    """
+    exact: list[tuple[Decimal, str, int, Decimal]] = []
     counts = rule.basis.counts
     percentage = rule.reward is RewardKind.PERCENTAGE
     for position, band in enumerate(bands):
@@ -791,16 +797,36 @@ def _marginal_awards(
             # A count basis pays on the money of the units in the band: their share
             # of the period's money.
             share = money * portion / measure if counts else portion
-            amount = _times(share, band.factor, currency)
+            value = _WIDE.multiply(share, band.factor)
             on = Money._trusted(share, currency).rounded() if counts else None
             text = f"{band.rate_text} on {on if counts else _money_text(share, currency)}"
             if counts:
                 text += f" for {_unit(rule, portion, currency)}"
         else:
-            amount = _times(band.rate, portion, currency)
+            value = _WIDE.multiply(band.rate, portion)
             text = f"{band.rate_text} each on {_unit(rule, portion, currency)}"
-        awards.append((amount, f"{text} above {band.above_text} {band.why}", band.number, portion))
-    return awards
+        exact.append((value, f"{text} above {band.above_text} {band.why}", band.number, portion))
+    amounts = _rounded_together([value for value, *_ in exact], currency)
+    return [
+        (amount, text, number, portion)
+        for amount, (_, text, number, portion) in zip(amounts, exact, strict=True)
+    ]
+
+
+def _rounded_together(values: list[Decimal], currency: str) -> list[Money]:
+    """``values`` in minor units, adding up to their exact sum rounded half-even."""
+    quantum = _QUANTA[MINOR_UNITS[currency]]
+    floors = [v.quantize(quantum, rounding=ROUND_FLOOR, context=_WIDE) for v in values]
+    total = Decimal(0)
+    for value in values:
+        total = _WIDE.add(total, value)
+    target = total.quantize(quantum, rounding=ROUND_HALF_EVEN, context=_WIDE)
+    extra = int((target - sum(floors, Decimal(0))) / quantum)
+    # Largest remainders first; the earlier band first among equal remainders.
+    order = sorted(range(len(values)), key=lambda i: (floors[i] - values[i], i))
+    for index in order[:extra]:
+        floors[index] += quantum
+    return [Money._trusted(_in_range(amount), currency) for amount in floors]
 
 
 def _rule_lines(
