@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from partnerkit import Activity, ValidationError
@@ -162,6 +162,7 @@ def test_the_report_says_who_is_stuck_where() -> None:
     ),
     st.integers(0, 150),
 )
+@example([], 14)  # a window ending on a deadline: the step is overdue in that window
 def test_events_over_split_windows_equal_one_window(
     rows: list[tuple[str, int]], split: int
 ) -> None:

@@ -531,7 +531,10 @@ def journey_events(
             ]
             done += _outcome_events(step.on_done, state, step, "done", item.done_at)
             found.append((item.done_at, order * 2 + 1, done))
-        if item.due_at is not None and item.late and start < item.due_at <= end:
+        # Overdue at the deadline itself when not done by then: judged by the deadline,
+        # not by the window's end, so a window ending on it fires the event once.
+        missed = item.due_at is not None and (item.done_at is None or item.done_at > item.due_at)
+        if missed and item.due_at is not None and start < item.due_at <= end:
             overdue = [
                 Event(
                     "journey.step_overdue",
