@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -154,6 +155,31 @@ def test_a_won_registration_is_sourced_by_its_partner() -> None:
     assert report.to_records()[0]["amount"] == Decimal(5000)
     with pytest.raises(ValidationError, match="attribute won deals"):
         won_deal(current)
+
+
+def test_a_won_registration_from_a_lead_is_sourced_through_its_lead_id() -> None:
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    draft = DealRegistration(
+        id="d_2",
+        partner_id="ptn_a",
+        customer=Customer("Acme", "FI"),
+        amount=Money("5000", "EUR"),
+        expected_close_on=at.date() + timedelta(days=60),
+        registered_at=at,
+        products=("core",),
+        lead_id="lead_9",
+    )
+    current = approve(submit(draft, actor="usr_p", at=at).value, actor="usr_m", at=at).value
+    won = win(current, actor="usr_m", at=at + timedelta(days=60)).value
+    # The host's opportunity was created long after the registration: outside the
+    # sourced window, so only the lead makes the partner its source.
+    late = at + timedelta(days=45)
+
+    from_lead = attribute([won_deal(won, created_at=late)]).deals[0]
+    plain = attribute([won_deal(attrs.evolve(won, lead_id=None), created_at=late)]).deals[0]
+
+    assert from_lead.category is CreditRole.SOURCED
+    assert plain.category is CreditRole.INFLUENCED
 
 
 def test_rules_from_a_dict() -> None:

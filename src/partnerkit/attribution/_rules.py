@@ -424,7 +424,10 @@ def won_deal(
             its partner sourced it).
         touches: Other partners' touches.
         program_id: The program the credit counts toward.
-        lead_id: The routed lead it was converted from.
+        lead_id: The routed lead it was converted from (default: the
+            registration's own ``lead_id``). A deal from a lead counts a lead
+            touch of the registering partner, which the rules' ``lead_sources``
+            make its source.
 
     Raises:
         ValidationError: If the registration is not won.
@@ -438,15 +441,18 @@ def won_deal(
         registration.updated_at or registration.registered_at,
     )
     registered = registration.submitted_at or registration.registered_at
-    own = Touch(registration.partner_id, TouchKind.REGISTRATION, registered)
+    own = [Touch(registration.partner_id, TouchKind.REGISTRATION, registered)]
+    lead = lead_id if lead_id is not None else registration.lead_id
+    if lead is not None and lead == registration.lead_id:
+        own.append(Touch(registration.partner_id, TouchKind.LEAD, registered, lead_id=lead))
     return WonDeal(
         registration.id,
         registration.amount,
         created_at if created_at is not None else registered,
         won_at,
-        (own, *touches),
+        (*own, *touches),
         program_id,
-        lead_id,
+        lead,
     )
 
 
