@@ -14,8 +14,11 @@ from partnerkit import (
     Money,
     NotFoundError,
     Partner,
+    PartnerkitError,
     PartnerStatus,
     PermissionDeniedError,
+    StaleVersionError,
+    StorageBusyError,
 )
 from partnerkit.access import Actor, Role
 from partnerkit.funds import Accrual, BudgetStatus, ClaimStatus, FundTerms, ProofItem, RequestStatus
@@ -241,13 +244,22 @@ def test_racing_claim_approvals_through_the_services_never_overspend(services: S
         thread.start()
     for thread in threads:
         thread.join()
+    # Under heavy contention a call may run out of retries; that is the caller's to
+    # try again, never a reason to spend twice.
+    retry = (StaleVersionError, StorageBusyError)
+    assert all(isinstance(e, retry) or "nothing left" in str(e) for e in errors), errors
+    for claim_id in claims:
+        if services.get_fund_claim(MANAGER_A, claim_id).approved_amount is None:
+            try:
+                services.approve_fund_claim(MANAGER_A, claim_id)
+            except PartnerkitError as error:
+                assert "nothing left" in str(error)  # noqa: PT017 - the refusal's reason
     approved = [services.get_fund_claim(MANAGER_A, claim_id) for claim_id in claims]
     total = Money.sum(
         (c.approved_amount for c in approved if c.approved_amount is not None), currency="USD"
     )
     # Two get 600 and 400 (what was left); the others find nothing left.
     assert total == usd("1000.00")
-    assert all("nothing left" in str(error) for error in errors)
 
 
 STRANGER = Actor("usr_nobody", Role.PARTNER_USER, partner_id="ptn_nowhere")
