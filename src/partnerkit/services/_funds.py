@@ -316,12 +316,16 @@ class _FundServices(_ServicesCore):
         actor: Actor,
         request_id: str,
         action: str,
-        decide: Callable[[FundBudget, FundRequest], Change[tuple[FundBudget, FundRequest]]],
+        decide: Callable[..., Change[tuple[FundBudget, FundRequest]]],
+        **options: object,
     ) -> Result[FundRequest]:
+        """Run ``decide(budget, request, actor=, at=, **options)`` and store what it made."""
+        now = self.clock.now()  # one instant for every retry
+
         def work(uow: UnitOfWork) -> Result[FundRequest]:
             budget = self._budget(uow, self._request(uow, actor, action, request_id).budget_id)
             request = uow.fund_requests.get(request_id)  # read after its budget: see _fresh
-            (updated, decided), events = decide(budget, request)
+            (updated, decided), events = decide(budget, request, actor=actor.id, at=now, **options)
             uow.fund_budgets.update(updated)
             return Result(uow.fund_requests.update(decided), events)
 
@@ -337,15 +341,8 @@ class _FundServices(_ServicesCore):
             PermissionDeniedError: If the actor may not ``fund.decide`` for its partner.
             InvalidTransitionError: Unless it is submitted.
         """
-        now = self.clock.now()
-
         return self._decide_request(
-            actor,
-            request_id,
-            Action.FUND_DECIDE,
-            lambda budget, request: approve_request(
-                budget, request, actor=actor.id, at=now, amount=amount, reason=reason
-            ),
+            actor, request_id, Action.FUND_DECIDE, approve_request, amount=amount, reason=reason
         )
 
     def reject_fund_request(
@@ -357,15 +354,8 @@ class _FundServices(_ServicesCore):
             NotFoundError: If there is none, or the actor may not see it.
             PermissionDeniedError: If the actor may not ``fund.decide`` for its partner.
         """
-        now = self.clock.now()
-
         return self._decide_request(
-            actor,
-            request_id,
-            Action.FUND_DECIDE,
-            lambda budget, request: reject_request(
-                budget, request, actor=actor.id, at=now, reason=reason
-            ),
+            actor, request_id, Action.FUND_DECIDE, reject_request, reason=reason
         )
 
     def withdraw_fund_request(
@@ -376,15 +366,8 @@ class _FundServices(_ServicesCore):
         Raises:
             NotFoundError: If there is none, or the actor may not see it.
         """
-        now = self.clock.now()
-
         return self._decide_request(
-            actor,
-            request_id,
-            Action.FUND_REQUEST,
-            lambda budget, request: withdraw_request(
-                budget, request, actor=actor.id, at=now, reason=reason
-            ),
+            actor, request_id, Action.FUND_REQUEST, withdraw_request, reason=reason
         )
 
     def close_fund_request(
@@ -396,15 +379,8 @@ class _FundServices(_ServicesCore):
             NotFoundError: If there is none, or the actor may not see it.
             PermissionDeniedError: If the actor may not ``fund.decide`` for its partner.
         """
-        now = self.clock.now()
-
         return self._decide_request(
-            actor,
-            request_id,
-            Action.FUND_DECIDE,
-            lambda budget, request: close_request(
-                budget, request, actor=actor.id, at=now, reason=reason
-            ),
+            actor, request_id, Action.FUND_DECIDE, close_request, reason=reason
         )
 
     def get_fund_request(self, actor: Actor, request_id: str) -> FundRequest:
@@ -459,12 +435,16 @@ class _FundServices(_ServicesCore):
         actor: Actor,
         claim_id: str,
         action: str,
-        move: Callable[[FundBudget, FundRequest, FundClaim], Change[tuple[Any, ...]]],
+        move: Callable[..., Change[tuple[Any, ...]]],
+        **options: object,
     ) -> Result[FundClaim]:
+        """Run ``move(budget, request, claim, actor=, at=, **options)``; store what it made."""
+        now = self.clock.now()  # one instant for every retry
+
         def work(uow: UnitOfWork) -> Result[FundClaim]:
             budget = self._budget(uow, self._claim(uow, actor, action, claim_id).budget_id)
             claim, request = self._fresh(uow, claim_id)
-            records, events = move(budget, request, claim)
+            records, events = move(budget, request, claim, actor=actor.id, at=now, **options)
             for record in records[:-1]:
                 if isinstance(record, FundBudget):
                     uow.fund_budgets.update(record)
@@ -484,14 +464,8 @@ class _FundServices(_ServicesCore):
             PermissionDeniedError: If the actor may not ``fund.decide`` for its partner.
             InsufficientFundsError: If ``amount`` is more than the request has left.
         """
-        now = self.clock.now()
         return self._move_claim(
-            actor,
-            claim_id,
-            Action.FUND_DECIDE,
-            lambda b, r, c: approve_claim(
-                b, r, c, actor=actor.id, at=now, amount=amount, reason=reason
-            ),
+            actor, claim_id, Action.FUND_DECIDE, approve_claim, amount=amount, reason=reason
         )
 
     def reject_fund_claim(self, actor: Actor, claim_id: str, *, reason: str) -> Result[FundClaim]:
@@ -501,13 +475,7 @@ class _FundServices(_ServicesCore):
             NotFoundError: If there is none, or the actor may not see it.
             PermissionDeniedError: If the actor may not ``fund.decide`` for its partner.
         """
-        now = self.clock.now()
-        return self._move_claim(
-            actor,
-            claim_id,
-            Action.FUND_DECIDE,
-            lambda b, r, c: reject_claim(b, r, c, actor=actor.id, at=now, reason=reason),
-        )
+        return self._move_claim(actor, claim_id, Action.FUND_DECIDE, reject_claim, reason=reason)
 
     def pay_fund_claim(
         self, actor: Actor, claim_id: str, *, reference: str = ""
@@ -518,13 +486,7 @@ class _FundServices(_ServicesCore):
             NotFoundError: If there is none, or the actor may not see it.
             PermissionDeniedError: If the actor may not ``fund.settle``.
         """
-        now = self.clock.now()
-        return self._move_claim(
-            actor,
-            claim_id,
-            Action.FUND_SETTLE,
-            lambda b, r, c: pay_claim(b, r, c, actor=actor.id, at=now, reference=reference),
-        )
+        return self._move_claim(actor, claim_id, Action.FUND_SETTLE, pay_claim, reference=reference)
 
     def get_fund_claim(self, actor: Actor, claim_id: str) -> FundClaim:
         """A claim the actor may see (``fund.view``).
