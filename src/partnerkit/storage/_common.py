@@ -37,6 +37,7 @@ __all__ = [
     "check_membership",
     "check_model_name",
     "check_program",
+    "check_record",
     "check_version",
     "claim_conflict",
     "claimed_keys",
@@ -178,7 +179,7 @@ def check_version(version: object) -> int:
 
 def check_membership(membership: object, *, new: bool = False) -> Membership:
     """``membership`` if it is a `Membership` (at version 0 when ``new``)."""
-    return _checked(membership, Membership, "membership", new=new)
+    return check_record(membership, Membership, "membership", new=new)
 
 
 def check_assignment(assignment: object) -> TierAssignment:
@@ -196,17 +197,35 @@ DEAL: Final = "deal"
 
 def check_deal(registration: object, *, new: bool = False) -> DealRegistration:
     """``registration`` if it is a `DealRegistration` (at version 0 when ``new``)."""
-    return _checked(registration, DealRegistration, "registration", new=new)
+    return check_record(registration, DealRegistration, "registration", new=new)
 
 
-def _checked(record: object, cls: type[T], field: str, *, new: bool) -> T:
+def check_record(
+    record: object,
+    cls: type[T],
+    field: str,
+    *,
+    new: bool,
+    noun: str | None = None,
+    says_type: bool = True,
+) -> T:
+    """``record`` if it is a ``cls`` (at version 0 when ``new``), else `ValidationError`.
+
+    Args:
+        record: What the caller passed.
+        cls: The type the repository stores.
+        field: The argument errors name when ``record`` is something else.
+        new: Whether ``record`` is being added (and so must be at version 0).
+        noun: What the version error calls the record (``field`` if not given).
+        says_type: Whether the type error names the type that was passed.
+    """
     if not isinstance(record, cls):
-        raise ValidationError.single(
-            field, f"expected a {cls.__name__}, got {type(record).__name__}"
-        )
+        got = f", got {type(record).__name__}" if says_type else ""
+        raise ValidationError.single(field, f"expected a {cls.__name__}{got}")
     if new and getattr(record, "version", 0) != 0:
         raise ValidationError.single(
-            "version", f"add() takes a new {field} (version 0); use update() to change one"
+            "version",
+            f"add() takes a new {noun or field} (version 0); use update() to change one",
         )
     return record
 

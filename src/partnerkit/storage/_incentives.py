@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from partnerkit._base.ids import check_id
 from partnerkit._base.time import to_utc
-from partnerkit._base.trusted import evolve_trusted
 from partnerkit.errors import AlreadyExistsError, NotFoundError, ValidationError
 from partnerkit.incentives import Plan, Statement, StatementStatus
 from partnerkit.storage._common import check_version
@@ -18,7 +17,7 @@ from partnerkit.storage._kinds import (
     Query,
     Write,
 )
-from partnerkit.storage._repositories import _load, _Repository, _Versioned
+from partnerkit.storage._repositories import _ById, _load, _Repository
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -29,34 +28,23 @@ if TYPE_CHECKING:
 __all__ = ["check_incentive_plans"]
 
 
-def _check_statement(statement: object) -> Statement:
-    if not isinstance(statement, Statement):
-        raise ValidationError.single(
-            "statement", f"expected an incentive Statement, got {type(statement).__name__}"
-        )
-    return statement
-
-
-class _Statements(_Versioned[Statement]):
+class _Statements(_ById[Statement]):
     __slots__ = ()
     _kind = STATEMENTS
 
-    def get(self, statement_id: str) -> Statement:
-        if not isinstance(statement_id, str):
+    def _checked(self, record: object, *, new: bool) -> Statement:
+        if not isinstance(record, Statement):
+            raise ValidationError.single(
+                "statement", f"expected an incentive Statement, got {type(record).__name__}"
+            )
+        if not new:
+            self._read(record.id)  # a statement that is gone is not found, not stale
+        return record
+
+    def get(self, record_id: str) -> Statement:
+        if not isinstance(record_id, str):
             raise ValidationError.single("statement_id", "expected a statement id string")
-        return self._read(statement_id)
-
-    def add(self, statement: Statement) -> Statement:
-        _check_statement(statement)
-        stored = evolve_trusted(statement, version=1)
-        return self._add(statement.id, stored)
-
-    def update(self, statement: Statement) -> Statement:
-        _check_statement(statement)
-        self._read(statement.id)
-        self._check(statement.id, statement.version)
-        stored = evolve_trusted(statement, version=statement.version + 1)
-        return self._update(statement.id, statement.version, stored)
+        return super().get(record_id)
 
     def query(
         self,

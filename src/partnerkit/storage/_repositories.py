@@ -6,7 +6,7 @@ See `partnerkit.storage._staging` for the unit of work they belong to.
 from __future__ import annotations
 
 import operator
-from typing import TYPE_CHECKING, Any, Generic, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -34,6 +34,7 @@ from partnerkit.storage._common import (
     check_membership,
     check_model_name,
     check_program,
+    check_record,
     check_version,
     claimed_keys,
     closes,
@@ -258,21 +259,72 @@ class _Versioned(_Repository, Generic[R]):
         return record
 
 
-class _Partners(_Versioned[Partner]):
+class _Identified(Protocol):
+    """A versioned record keyed by its own id."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+V = TypeVar("V", bound=_Identified)
+
+
+class _ById(_Versioned[V]):
+    """Versioned records keyed by their id: get, add (at version 1) and update.
+
+    A repository names its record type, the argument its errors name and the noun
+    its version error uses; one whose records need more checks overrides `_checked`.
+    """
+
+    __slots__ = ()
+    _cls: type[V]
+    _field: str
+    _noun: str
+    _says_type: bool = True
+
+    def _checked(self, record: object, *, new: bool) -> V:
+        """``record`` if this repository may store it (as a new record when ``new``)."""
+        return check_record(
+            record, self._cls, self._field, new=new, noun=self._noun, says_type=self._says_type
+        )
+
+    def get(self, record_id: str) -> V:
+        return self._read(record_id)
+
+    def add(self, record: V) -> V:
+        checked = self._checked(record, new=True)
+        return self._add(checked.id, evolve_trusted(checked, version=1))
+
+    def update(self, record: V) -> V:
+        checked = self._checked(record, new=False)
+        self._check(checked.id, checked.version)
+        stored = evolve_trusted(checked, version=checked.version + 1)
+        return self._update(checked.id, checked.version, stored)
+
+
+def equal(**filters: object) -> list[Condition]:
+    """An equality condition for each of ``filters`` that is given (not ``None``)."""
+    return [Condition(name, "=", value) for name, value in filters.items() if value is not None]
+
+
+def partner_filter(partner_ids: Sequence[str]) -> Condition:
+    """The condition keeping records of any of ``partner_ids`` (none if it is empty)."""
+    if isinstance(partner_ids, str):
+        raise ValidationError.single(
+            "partner_ids", "expected a sequence of partner ids, not one string"
+        )
+    return Condition("partner_id", "in", frozenset(partner_ids))
+
+
+class _Partners(_ById[Partner]):
     __slots__ = ()
     _kind = PARTNERS
-
-    def get(self, partner_id: str) -> Partner:
-        return self._read(partner_id)
-
-    def add(self, partner: Partner) -> Partner:
-        if not isinstance(partner, Partner):
-            raise ValidationError.single("partner", "expected a Partner")
-        if partner.version != 0:
-            raise ValidationError.single(
-                "version", "add() takes a new partner (version 0); use update() to change one"
-            )
-        return self._add(partner.id, evolve_trusted(partner, version=1))
+    _cls = Partner
+    _field = _noun = "partner"
+    _says_type = False
 
     def add_many(self, partners: Iterable[Partner]) -> list[Partner]:
         items = list(partners)
@@ -301,13 +353,6 @@ class _Partners(_Versioned[Partner]):
             self._stage.put(partner.id, partner, 0)
         return added
 
-    def update(self, partner: Partner) -> Partner:
-        if not isinstance(partner, Partner):
-            raise ValidationError.single("partner", "expected a Partner")
-        self._check(partner.id, partner.version)
-        stored = evolve_trusted(partner, version=partner.version + 1)
-        return self._update(partner.id, partner.version, stored)
-
     def query(
         self,
         *,
@@ -320,16 +365,9 @@ class _Partners(_Versioned[Partner]):
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[Partner]:
-        filters = {
-            "status": status,
-            "type": type,
-            "owner_id": owner_id,
-            "parent_id": parent_id,
-            "country": country,
-        }
-        where = [
-            Condition(field, "=", value) for field, value in filters.items() if value is not None
-        ]
+        where = equal(
+            status=status, type=type, owner_id=owner_id, parent_id=parent_id, country=country
+        )
         if name is not None:
             where.append(Condition("name_key", "contains", search_key("name", name)))
         return self._page(
@@ -876,27 +914,24 @@ class _TierHistory(_Repository):
         return covering[-1] if covering else None
 
 
-class _Deals(_Versioned[DealRegistration]):
+class _Deals(_ById[DealRegistration]):
     __slots__ = ()
     _kind = DEALS
 
-    def get(self, deal_id: str) -> DealRegistration:
-        return self._read(deal_id)
+    def _checked(self, record: object, *, new: bool) -> DealRegistration:
+        return check_deal(record, new=new)
 
-    def add(self, registration: DealRegistration) -> DealRegistration:
-        check_deal(registration, new=True)
-        stored = self._add(registration.id, evolve_trusted(registration, version=1))
-        self._work._claims[stored.id] = claimed_keys(stored)
-        return stored
+    def add(self, record: DealRegistration) -> DealRegistration:
+        return self._claiming(super().add(record))
 
-    def update(self, registration: DealRegistration) -> DealRegistration:
-        check_deal(registration)
-        self._check(registration.id, registration.version)
-        stored = evolve_trusted(registration, version=registration.version + 1)
+    def update(self, record: DealRegistration) -> DealRegistration:
+        return self._claiming(super().update(record))
+
+    def _claiming(self, stored: DealRegistration) -> DealRegistration:
         # Computed when staged, so that the commit's lock is not held while
         # customer names are normalised.
         self._work._claims[stored.id] = claimed_keys(stored)
-        return self._update(registration.id, registration.version, stored)
+        return stored
 
     def query(
         self,
@@ -910,14 +945,9 @@ class _Deals(_Versioned[DealRegistration]):
         limit: int = 1000,
         cursor: str | None = None,
     ) -> Page[DealRegistration]:
-        filters = (("partner_id", partner_id), ("status", status))
-        where = [Condition(name, "=", value) for name, value in filters if value is not None]
+        where = equal(partner_id=partner_id, status=status)
         if partner_ids is not None:
-            if isinstance(partner_ids, str):
-                raise ValidationError.single(
-                    "partner_ids", "expected a sequence of partner ids, not one string"
-                )
-            where.append(Condition("partner_id", "in", frozenset(partner_ids)))
+            where.append(partner_filter(partner_ids))
         if customer is not None:
             where.append(self._customer(customer))
         if protection_until_after is not None:
