@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
+import time
 from typing import TYPE_CHECKING, Final, TypeVar
 
 import attrs
@@ -16,12 +18,14 @@ from partnerkit.errors import (
     AlreadyExistsError,
     ConflictError,
     CustomerClaimedError,
+    PartnerkitError,
+    StorageBusyError,
     ValidationError,
 )
 from partnerkit.tiers import Membership, Program, TierAssignment
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from datetime import datetime
 
     from partnerkit.health import HealthScore
@@ -32,6 +36,7 @@ __all__ = [
     "assignment_conflict",
     "assignment_key",
     "check_assignment",
+    "check_busy_timeout",
     "check_deal",
     "check_limit",
     "check_membership",
@@ -49,12 +54,19 @@ __all__ = [
     "membership_conflict",
     "membership_key",
     "program_conflict",
+    "retry_when_busy",
     "score_conflict",
     "time_filter",
 ]
 
 
 T = TypeVar("T")
+E = TypeVar("E", bound=BaseException)
+
+# Whole commits are retried this often when the database stays busy; between
+# attempts the writer backs off so that competing writers spread out.
+_ATTEMPTS: Final = 3
+_BACKOFF_SECONDS: Final = 0.05
 
 
 def encode_cursor(kind: str, last_key: str) -> str:
@@ -91,6 +103,46 @@ def check_limit(limit: object, maximum: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
         raise ValidationError.single("limit", f"expected a whole number from 1 to {maximum}")
     return limit
+
+
+def check_busy_timeout(busy_timeout: object) -> float:
+    """``busy_timeout`` in seconds if it is a finite number, 0 or more."""
+    if (
+        isinstance(busy_timeout, bool)
+        or not isinstance(busy_timeout, (int, float))
+        or not 0 <= busy_timeout < float("inf")
+    ):
+        raise ValidationError.single(
+            "busy_timeout", f"expected a number of seconds, 0 or more, got {busy_timeout!r}"
+        )
+    return float(busy_timeout)
+
+
+def retry_when_busy(
+    attempt: Callable[[], T], errors: type[E], translate: Callable[[E], PartnerkitError]
+) -> T:
+    """``attempt()``, a whole transaction, tried again while the database is busy.
+
+    Args:
+        attempt: Runs the transaction once, all of it or nothing.
+        errors: The driver's errors, which ``translate`` turns into partnerkit's.
+        translate: The partnerkit error for a driver error. While it is a
+            `StorageBusyError`, the writer backs off and tries again, a few times.
+
+    Raises:
+        PartnerkitError: The translation of a driver error, or what ``attempt``
+            raised itself.
+    """
+    for tried in range(_ATTEMPTS):
+        try:
+            return attempt()
+        except errors as error:
+            translated = translate(error)
+            if not isinstance(translated, StorageBusyError) or tried + 1 == _ATTEMPTS:
+                raise translated from error
+        # Random jitter keeps two writers that collided from colliding again.
+        time.sleep(_BACKOFF_SECONDS * (2**tried) * (0.5 + random.random()))  # noqa: S311 - jitter, not security
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def kind_filter(kinds: Iterable[str] | None) -> frozenset[str] | None:
