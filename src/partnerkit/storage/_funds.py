@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from partnerkit.funds import BudgetStatus, ClaimStatus, RequestStatus
-    from partnerkit.storage._kinds import Kind
     from partnerkit.storage._protocols import Page
 
 __all__ = [
@@ -181,25 +180,10 @@ class FundClaimRepository(Protocol):
 
 
 class _FundRecords(_ById[T]):
-    """What the three repositories share: get, add, update, and a filtered page."""
+    """What the three repositories share: their type errors do not name what was passed."""
 
     __slots__ = ()
     _says_type = False
-
-    def _filtered(
-        self,
-        kind: Kind[T],
-        filters: dict[str, object],
-        partner_ids: Sequence[str] | None,
-        limit: int,
-        cursor: str | None,
-    ) -> Page[T]:
-        where = equal(**filters)
-        if partner_ids is not None:
-            where.append(partner_filter(partner_ids))
-        return self._page(
-            kind, tag=kind.name, where=where, field="id", limit=limit, cursor=cursor, maximum=1000
-        )
 
 
 class _FundBudgets(_FundRecords[FundBudget]):
@@ -217,8 +201,7 @@ class _FundBudgets(_FundRecords[FundBudget]):
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[FundBudget]:
-        filters: dict[str, object] = {"program_id": program_id, "status": status}
-        return self._filtered(FUND_BUDGETS, filters, None, limit, cursor)
+        return self._by_id(equal(program_id=program_id, status=status), limit, cursor)
 
 
 class _FundRequests(_FundRecords[FundRequest]):
@@ -238,12 +221,8 @@ class _FundRequests(_FundRecords[FundRequest]):
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[FundRequest]:
-        filters: dict[str, object] = {
-            "budget_id": budget_id,
-            "partner_id": partner_id,
-            "status": status,
-        }
-        return self._filtered(FUND_REQUESTS, filters, partner_ids, limit, cursor)
+        where = equal(budget_id=budget_id, partner_id=partner_id, status=status)
+        return self._by_id(where + partner_filter(partner_ids), limit, cursor)
 
 
 class _FundClaims(_FundRecords[FundClaim]):
@@ -264,10 +243,7 @@ class _FundClaims(_FundRecords[FundClaim]):
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[FundClaim]:
-        filters: dict[str, object] = {
-            "budget_id": budget_id,
-            "request_id": request_id,
-            "partner_id": partner_id,
-            "status": status,
-        }
-        return self._filtered(FUND_CLAIMS, filters, partner_ids, limit, cursor)
+        where = equal(
+            budget_id=budget_id, request_id=request_id, partner_id=partner_id, status=status
+        )
+        return self._by_id(where + partner_filter(partner_ids), limit, cursor)

@@ -35,15 +35,11 @@ class _Leads(_ById[Lead]):
         limit: int = 1000,
         cursor: str | None = None,
     ) -> Page[Lead]:
-        where = equal(status=status, partner_id=partner_id)
-        if partner_ids is not None:
-            where.append(partner_filter(partner_ids))
+        where = equal(status=status, partner_id=partner_id) + partner_filter(partner_ids)
         if offered_since is not None:
             since = to_utc(offered_since, "offered_since")
             where.append(Condition("last_offered_at", ">=", since))
-        return self._page(
-            LEADS, tag="leads", where=where, field="id", limit=limit, cursor=cursor, maximum=1000
-        )
+        return self._by_id(where, limit, cursor)
 
     def due_to_lapse(self, as_of: datetime, *, limit: int = 1000) -> list[Lead]:
         where = (

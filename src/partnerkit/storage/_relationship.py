@@ -36,9 +36,7 @@ class _BusinessPlans(_ById[BusinessPlan]):
         cursor: str | None = None,
     ) -> Page[BusinessPlan]:
         where = equal(partner_id=partner_id, status=status)
-        return self._page(
-            PLANS, tag="plans", where=where, field="id", limit=limit, cursor=cursor, maximum=1000
-        )
+        return self._by_id(where, limit, cursor)
 
 
 class _CheckIns(_ById[CheckIn]):
@@ -46,6 +44,7 @@ class _CheckIns(_ById[CheckIn]):
     _kind = CHECK_INS
     _cls = CheckIn
     _field = _noun = "check_in"
+    _tag = "check-ins"
 
     def query(
         self,
@@ -61,15 +60,7 @@ class _CheckIns(_ById[CheckIn]):
             where.append(Condition("held_at", ">=", to_utc(held_after, "held_after")))
         if held_before is not None:
             where.append(Condition("held_at", "<=", to_utc(held_before, "held_before")))
-        return self._page(
-            CHECK_INS,
-            tag="check-ins",
-            where=where,
-            field="id",
-            limit=limit,
-            cursor=cursor,
-            maximum=1000,
-        )
+        return self._by_id(where, limit, cursor)
 
 
 class _Certifications(_ById[Certification]):
@@ -93,12 +84,4 @@ class _Certifications(_ById[Certification]):
             if not isinstance(expires_before, date) or isinstance(expires_before, datetime):
                 raise ValidationError.single("expires_before", "expected a date")
             where.append(Condition("expires_on", "<=", expires_before))
-        return self._page(
-            CERTIFICATIONS,
-            tag="certifications",
-            where=where,
-            field="id",
-            limit=limit,
-            cursor=cursor,
-            maximum=1000,
-        )
+        return self._by_id(where, limit, cursor)
