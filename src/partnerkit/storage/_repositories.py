@@ -318,13 +318,6 @@ class _ById(_Versioned[V]):
     def get(self, record_id: str) -> V:
         return self._read(record_id)
 
-    def _by_id(self, where: list[Condition], limit: int, cursor: str | None) -> Page[V]:
-        """One page of the records matching ``where``, in id order, up to 1000 a page."""
-        tag = self._tag or self._kind.name
-        return self._page(
-            self._kind, tag=tag, where=where, field="id", limit=limit, cursor=cursor, maximum=1000
-        )
-
     def add(self, record: V) -> V:
         checked = self._checked(record, new=True)
         return self._add(checked.id, evolve_trusted(checked, version=1))
@@ -334,6 +327,13 @@ class _ById(_Versioned[V]):
         self._check(checked.id, checked.version)
         stored = evolve_trusted(checked, version=checked.version + 1)
         return self._update(checked.id, checked.version, stored)
+
+    def _by_id(self, where: list[Condition], limit: int, cursor: str | None) -> Page[V]:
+        """One page of the records matching ``where``, in id order, up to 1000 a page."""
+        tag = self._tag or self._kind.name
+        return self._page(
+            self._kind, tag=tag, where=where, field="id", limit=limit, cursor=cursor, maximum=1000
+        )
 
 
 def equal(**filters: object) -> list[Condition]:
