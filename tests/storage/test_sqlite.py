@@ -842,6 +842,31 @@ def test_a_duplicate_tier_record_refused_by_the_database_is_a_conflict_about_it(
     assert translated.kind == kind
 
 
+@pytest.mark.parametrize(
+    ("table", "kind"),
+    [
+        ("scoring_models", "scoring model"),
+        ("business_plans", "business plan"),
+        ("check_ins", "check-in"),
+        ("certifications", "certification"),
+        ("incentive_statements", "incentive statement"),
+        ("incentive_plans", "incentive plan"),
+        ("leads", "lead"),
+    ],
+)
+def test_a_duplicate_in_a_newer_table_is_a_conflict_naming_its_kind(
+    storage: SqliteStorage, table: str, kind: str
+) -> None:
+    error = sqlite3.IntegrityError(f"UNIQUE constraint failed: {table}.id")
+    error.sqlite_errorcode = 2067  # SQLITE_CONSTRAINT_UNIQUE
+
+    translated = storage._connections.translate(error, "committing a unit of work")
+
+    assert type(translated) is ConflictError
+    assert translated.kind == kind
+    assert f"a {kind} with the same id is already stored" in str(translated)
+
+
 def test_a_commit_of_tier_records_blocked_past_busy_timeout_raises_busy_and_keeps_them(
     path: Path,
 ) -> None:

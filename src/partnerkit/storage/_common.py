@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
+import time
 from typing import TYPE_CHECKING, Final, TypeVar
 
 import attrs
@@ -16,12 +18,14 @@ from partnerkit.errors import (
     AlreadyExistsError,
     ConflictError,
     CustomerClaimedError,
+    PartnerkitError,
+    StorageBusyError,
     ValidationError,
 )
 from partnerkit.tiers import Membership, Program, TierAssignment
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from datetime import datetime
 
     from partnerkit.health import HealthScore
@@ -32,11 +36,13 @@ __all__ = [
     "assignment_conflict",
     "assignment_key",
     "check_assignment",
+    "check_busy_timeout",
     "check_deal",
     "check_limit",
     "check_membership",
     "check_model_name",
     "check_program",
+    "check_record",
     "check_version",
     "claim_conflict",
     "claimed_keys",
@@ -48,12 +54,19 @@ __all__ = [
     "membership_conflict",
     "membership_key",
     "program_conflict",
+    "retry_when_busy",
     "score_conflict",
     "time_filter",
 ]
 
 
 T = TypeVar("T")
+E = TypeVar("E", bound=BaseException)
+
+# Whole commits are retried this often when the database stays busy; between
+# attempts the writer backs off so that competing writers spread out.
+_ATTEMPTS: Final = 3
+_BACKOFF_SECONDS: Final = 0.05
 
 
 def encode_cursor(kind: str, last_key: str) -> str:
@@ -90,6 +103,46 @@ def check_limit(limit: object, maximum: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= maximum:
         raise ValidationError.single("limit", f"expected a whole number from 1 to {maximum}")
     return limit
+
+
+def check_busy_timeout(busy_timeout: object) -> float:
+    """``busy_timeout`` in seconds if it is a finite number, 0 or more."""
+    if (
+        isinstance(busy_timeout, bool)
+        or not isinstance(busy_timeout, (int, float))
+        or not 0 <= busy_timeout < float("inf")
+    ):
+        raise ValidationError.single(
+            "busy_timeout", f"expected a number of seconds, 0 or more, got {busy_timeout!r}"
+        )
+    return float(busy_timeout)
+
+
+def retry_when_busy(
+    attempt: Callable[[], T], errors: type[E], translate: Callable[[E], PartnerkitError]
+) -> T:
+    """``attempt()``, a whole transaction, tried again while the database is busy.
+
+    Args:
+        attempt: Runs the transaction once, all of it or nothing.
+        errors: The driver's errors, which ``translate`` turns into partnerkit's.
+        translate: The partnerkit error for a driver error. While it is a
+            `StorageBusyError`, the writer backs off and tries again, a few times.
+
+    Raises:
+        PartnerkitError: The translation of a driver error, or what ``attempt``
+            raised itself.
+    """
+    for tried in range(_ATTEMPTS):
+        try:
+            return attempt()
+        except errors as error:
+            translated = translate(error)
+            if not isinstance(translated, StorageBusyError) or tried + 1 == _ATTEMPTS:
+                raise translated from error
+        # Random jitter keeps two writers that collided from colliding again.
+        time.sleep(_BACKOFF_SECONDS * (2**tried) * (0.5 + random.random()))  # noqa: S311 - jitter, not security
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def kind_filter(kinds: Iterable[str] | None) -> frozenset[str] | None:
@@ -178,7 +231,7 @@ def check_version(version: object) -> int:
 
 def check_membership(membership: object, *, new: bool = False) -> Membership:
     """``membership`` if it is a `Membership` (at version 0 when ``new``)."""
-    return _checked(membership, Membership, "membership", new=new)
+    return check_record(membership, Membership, "membership", new=new)
 
 
 def check_assignment(assignment: object) -> TierAssignment:
@@ -196,17 +249,35 @@ DEAL: Final = "deal"
 
 def check_deal(registration: object, *, new: bool = False) -> DealRegistration:
     """``registration`` if it is a `DealRegistration` (at version 0 when ``new``)."""
-    return _checked(registration, DealRegistration, "registration", new=new)
+    return check_record(registration, DealRegistration, "registration", new=new)
 
 
-def _checked(record: object, cls: type[T], field: str, *, new: bool) -> T:
+def check_record(
+    record: object,
+    cls: type[T],
+    field: str,
+    *,
+    new: bool,
+    noun: str | None = None,
+    says_type: bool = True,
+) -> T:
+    """``record`` if it is a ``cls`` (at version 0 when ``new``), else `ValidationError`.
+
+    Args:
+        record: What the caller passed.
+        cls: The type the repository stores.
+        field: The argument errors name when ``record`` is something else.
+        new: Whether ``record`` is being added (and so must be at version 0).
+        noun: What the version error calls the record (``field`` if not given).
+        says_type: Whether the type error names the type that was passed.
+    """
     if not isinstance(record, cls):
-        raise ValidationError.single(
-            field, f"expected a {cls.__name__}, got {type(record).__name__}"
-        )
+        got = f", got {type(record).__name__}" if says_type else ""
+        raise ValidationError.single(field, f"expected a {cls.__name__}{got}")
     if new and getattr(record, "version", 0) != 0:
         raise ValidationError.single(
-            "version", f"add() takes a new {field} (version 0); use update() to change one"
+            "version",
+            f"add() takes a new {noun or field} (version 0); use update() to change one",
         )
     return record
 

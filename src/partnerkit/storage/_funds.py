@@ -11,17 +11,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 
-from partnerkit._base.trusted import evolve_trusted
-from partnerkit.errors import ValidationError
 from partnerkit.funds import FundBudget, FundClaim, FundRequest
-from partnerkit.storage._kinds import FUND_BUDGETS, FUND_CLAIMS, FUND_REQUESTS, Condition
-from partnerkit.storage._repositories import _Versioned
+from partnerkit.storage._kinds import FUND_BUDGETS, FUND_CLAIMS, FUND_REQUESTS
+from partnerkit.storage._repositories import _ById, equal, partner_filter
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from partnerkit.funds import BudgetStatus, ClaimStatus, RequestStatus
-    from partnerkit.storage._kinds import Kind
     from partnerkit.storage._protocols import Page
 
 __all__ = [
@@ -182,63 +179,19 @@ class FundClaimRepository(Protocol):
         ...
 
 
-class _FundRecords(_Versioned[T]):
-    """What the three repositories share: get, add, update, and a filtered page."""
+class _FundRecords(_ById[T]):
+    """What the three repositories share: their type errors do not name what was passed."""
 
     __slots__ = ()
-    _cls: type[T]
-
-    def _checked(self, record: object, *, new: bool) -> T:
-        label = self._kind.label
-        if not isinstance(record, self._cls):
-            raise ValidationError.single(
-                label.rsplit(" ", 1)[-1], f"expected a {self._cls.__name__}"
-            )
-        if new and record.version != 0:
-            raise ValidationError.single(
-                "version", f"add() takes a new {label} (version 0); use update() to change one"
-            )
-        return record
-
-    def get(self, record_id: str) -> T:
-        return self._read(record_id)
-
-    def add(self, record: T) -> T:
-        checked = self._checked(record, new=True)
-        return self._add(checked.id, evolve_trusted(checked, version=1))
-
-    def update(self, record: T) -> T:
-        checked = self._checked(record, new=False)
-        self._check(checked.id, checked.version)
-        stored = evolve_trusted(checked, version=checked.version + 1)
-        return self._update(checked.id, checked.version, stored)
-
-    def _filtered(
-        self,
-        kind: Kind[T],
-        filters: dict[str, object],
-        partner_ids: Sequence[str] | None,
-        limit: int,
-        cursor: str | None,
-    ) -> Page[T]:
-        where = [
-            Condition(name, "=", value) for name, value in filters.items() if value is not None
-        ]
-        if partner_ids is not None:
-            if isinstance(partner_ids, str):
-                raise ValidationError.single(
-                    "partner_ids", "expected a sequence of partner ids, not one string"
-                )
-            where.append(Condition("partner_id", "in", frozenset(partner_ids)))
-        return self._page(
-            kind, tag=kind.name, where=where, field="id", limit=limit, cursor=cursor, maximum=1000
-        )
+    _says_type = False
 
 
 class _FundBudgets(_FundRecords[FundBudget]):
     __slots__ = ()
     _kind = FUND_BUDGETS
     _cls = FundBudget
+    _field = "budget"
+    _noun = "fund budget"
 
     def query(
         self,
@@ -248,14 +201,15 @@ class _FundBudgets(_FundRecords[FundBudget]):
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[FundBudget]:
-        filters: dict[str, object] = {"program_id": program_id, "status": status}
-        return self._filtered(FUND_BUDGETS, filters, None, limit, cursor)
+        return self._by_id(equal(program_id=program_id, status=status), limit, cursor)
 
 
 class _FundRequests(_FundRecords[FundRequest]):
     __slots__ = ()
     _kind = FUND_REQUESTS
     _cls = FundRequest
+    _field = "request"
+    _noun = "fund request"
 
     def query(
         self,
@@ -267,18 +221,16 @@ class _FundRequests(_FundRecords[FundRequest]):
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[FundRequest]:
-        filters: dict[str, object] = {
-            "budget_id": budget_id,
-            "partner_id": partner_id,
-            "status": status,
-        }
-        return self._filtered(FUND_REQUESTS, filters, partner_ids, limit, cursor)
+        where = equal(budget_id=budget_id, partner_id=partner_id, status=status)
+        return self._by_id(where + partner_filter(partner_ids), limit, cursor)
 
 
 class _FundClaims(_FundRecords[FundClaim]):
     __slots__ = ()
     _kind = FUND_CLAIMS
     _cls = FundClaim
+    _field = "claim"
+    _noun = "fund claim"
 
     def query(
         self,
@@ -291,10 +243,7 @@ class _FundClaims(_FundRecords[FundClaim]):
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[FundClaim]:
-        filters: dict[str, object] = {
-            "budget_id": budget_id,
-            "request_id": request_id,
-            "partner_id": partner_id,
-            "status": status,
-        }
-        return self._filtered(FUND_CLAIMS, filters, partner_ids, limit, cursor)
+        where = equal(
+            budget_id=budget_id, request_id=request_id, partner_id=partner_id, status=status
+        )
+        return self._by_id(where + partner_filter(partner_ids), limit, cursor)

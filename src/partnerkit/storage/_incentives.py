@@ -6,57 +6,43 @@ from typing import TYPE_CHECKING, Any
 
 from partnerkit._base.ids import check_id
 from partnerkit._base.time import to_utc
-from partnerkit._base.trusted import evolve_trusted
-from partnerkit.errors import AlreadyExistsError, NotFoundError, ValidationError
+from partnerkit.errors import AlreadyExistsError, ValidationError
 from partnerkit.incentives import Plan, Statement, StatementStatus
-from partnerkit.storage._common import check_version
 from partnerkit.storage._kinds import (
     INCENTIVE_PLANS,
     STATEMENTS,
     CommittedReads,
     Condition,
-    Query,
     Write,
 )
-from partnerkit.storage._repositories import _load, _Repository, _Versioned
+from partnerkit.storage._repositories import _ById, _Versions, judged
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from partnerkit.storage._kinds import Key
     from partnerkit.storage._protocols import Page
-    from partnerkit.storage._repositories import _Stage
 
 __all__ = ["check_incentive_plans"]
 
 
-def _check_statement(statement: object) -> Statement:
-    if not isinstance(statement, Statement):
-        raise ValidationError.single(
-            "statement", f"expected an incentive Statement, got {type(statement).__name__}"
-        )
-    return statement
-
-
-class _Statements(_Versioned[Statement]):
+class _Statements(_ById[Statement]):
     __slots__ = ()
     _kind = STATEMENTS
 
-    def get(self, statement_id: str) -> Statement:
-        if not isinstance(statement_id, str):
+    def _checked(self, record: object, *, new: bool) -> Statement:
+        if not isinstance(record, Statement):
+            raise ValidationError.single(
+                "statement", f"expected an incentive Statement, got {type(record).__name__}"
+            )
+        if not new:
+            self._read(record.id)  # a statement that is gone is not found, not stale
+        return record
+
+    def get(self, record_id: str) -> Statement:
+        if not isinstance(record_id, str):
             raise ValidationError.single("statement_id", "expected a statement id string")
-        return self._read(statement_id)
-
-    def add(self, statement: Statement) -> Statement:
-        _check_statement(statement)
-        stored = evolve_trusted(statement, version=1)
-        return self._add(statement.id, stored)
-
-    def update(self, statement: Statement) -> Statement:
-        _check_statement(statement)
-        self._read(statement.id)
-        self._check(statement.id, statement.version)
-        stored = evolve_trusted(statement, version=statement.version + 1)
-        return self._update(statement.id, statement.version, stored)
+        return super().get(record_id)
 
     def query(
         self,
@@ -76,15 +62,7 @@ class _Statements(_Versioned[Statement]):
             where.append(Condition("status", "=", StatementStatus(status)))
         if period_start is not None:
             where.append(Condition("period_start", "=", to_utc(period_start, "period_start")))
-        return self._page(
-            STATEMENTS,
-            tag="incentive_statements",
-            where=where,
-            field="id",
-            limit=limit,
-            cursor=cursor,
-            maximum=1000,
-        )
+        return self._by_id(where, limit, cursor)
 
 
 def _plan_exists(key: tuple[str, int]) -> AlreadyExistsError:
@@ -97,17 +75,13 @@ def _plan_exists(key: tuple[str, int]) -> AlreadyExistsError:
     )
 
 
-class _IncentivePlans(_Repository):
+class _IncentivePlans(_Versions[Plan]):
     __slots__ = ()
+    _kind = INCENTIVE_PLANS
+    _purpose = "reading a plan's versions"
 
-    def _stage(self) -> _Stage[Plan]:
-        return self._work._stages["incentive_plans"]
-
-    def _stored(self, key: tuple[str, int]) -> Plan | None:
-        found = self._stage().records.get(key)
-        if found is None:
-            found = self._backend.load(INCENTIVE_PLANS, (key,)).get(key)
-        return found
+    def _named(self, name: object) -> str:
+        return check_id(name, "plan_id")
 
     def add(self, plan: Plan) -> Plan:
         if not isinstance(plan, Plan):
@@ -122,35 +96,12 @@ class _IncentivePlans(_Repository):
             self._stage().put(key, plan)
         return plan
 
-    def _all(self, plan_id: str) -> list[Plan]:
-        where = (Condition("plan_id", "=", check_id(plan_id, "plan_id")),)
-        query = Query(INCENTIVE_PLANS, where, ("version",), purpose="reading a plan's versions")
-        return self._find(query)
-
-    def get(self, plan_id: str, *, version: int | None = None) -> Plan:
-        if version is None:
-            found = self._all(plan_id)
-            if not found:
-                raise NotFoundError("incentive plan", check_id(plan_id, "plan_id"))
-            return found[-1]
-        key = (check_id(plan_id, "plan_id"), check_version(version))
-        stored = self._stored(key)
-        if stored is None:
-            raise NotFoundError("incentive plan", INCENTIVE_PLANS.text(key))
-        return stored
-
-    def versions(self, plan_id: str) -> list[int]:
-        return [plan.version for plan in self._all(plan_id)]
-
 
 def check_incentive_plans(reads: CommittedReads, staged: dict[Any, Plan]) -> list[Write[Any]]:
     """New plan versions are inserted, the same again skipped, other content refused."""
-    stored = _load(reads, INCENTIVE_PLANS, list(staged)) if staged else {}
-    writes: list[Write[Any]] = []
-    for key, plan in staged.items():
-        known = stored.get(key)
-        if known is None:
-            writes.append(Write(INCENTIVE_PLANS, key, plan, 0))
-        elif known != plan:
+
+    def same(key: Key, known: Plan, plan: Plan) -> None:
+        if known != plan:
             raise _plan_exists(key)
-    return writes
+
+    return judged(reads, INCENTIVE_PLANS, staged, same)

@@ -6,7 +6,7 @@ See `partnerkit.storage._staging` for the unit of work they belong to.
 from __future__ import annotations
 
 import operator
-from typing import TYPE_CHECKING, Any, Generic, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -34,6 +34,7 @@ from partnerkit.storage._common import (
     check_membership,
     check_model_name,
     check_program,
+    check_record,
     check_version,
     claimed_keys,
     closes,
@@ -75,6 +76,7 @@ from partnerkit.storage._kinds import (
     Query,
     R,
     StorageBackend,
+    Write,
     _predicate,
 )
 
@@ -89,6 +91,28 @@ def _load(reads: CommittedReads, kind: Kind[R], keys: Sequence[Key]) -> dict[Key
     for chunk in _chunks(keys):
         found.update(reads.load(kind, chunk))
     return found
+
+
+def judged(
+    reads: CommittedReads,
+    kind: Kind[R],
+    staged: Mapping[Key, R],
+    judge: Callable[[Key, R, R], Write[R] | None],
+) -> list[Write[R]]:
+    """The writes of ``staged`` records of a kind that is never versioned.
+
+    A record nothing is stored under is inserted; for one that is, ``judge`` gets
+    the key, the stored record and the staged one, and returns the write that
+    replaces it, ``None`` to skip it (the same again), or raises to refuse it.
+    """
+    stored = _load(reads, kind, list(staged)) if staged else {}
+    writes: list[Write[R]] = []
+    for key, record in staged.items():
+        known = stored.get(key)
+        found = Write(kind, key, record, 0) if known is None else judge(key, known, record)
+        if found is not None:
+            writes.append(found)
+    return writes
 
 
 class _Stage(Generic[R]):
@@ -258,21 +282,85 @@ class _Versioned(_Repository, Generic[R]):
         return record
 
 
-class _Partners(_Versioned[Partner]):
+class _Identified(Protocol):
+    """A versioned record keyed by its own id."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+
+V = TypeVar("V", bound=_Identified)
+
+
+class _ById(_Versioned[V]):
+    """Versioned records keyed by their id: get, add (at version 1) and update.
+
+    A repository names its record type, the argument its errors name and the noun
+    its version error uses; one whose records need more checks overrides `_checked`.
+    """
+
+    __slots__ = ()
+    _cls: type[V]
+    _field: str
+    _noun: str
+    _says_type: bool = True
+    _tag: str | None = None  # what cursors are tagged with, if not the kind's name
+
+    def _checked(self, record: object, *, new: bool) -> V:
+        """``record`` if this repository may store it (as a new record when ``new``)."""
+        return check_record(
+            record, self._cls, self._field, new=new, noun=self._noun, says_type=self._says_type
+        )
+
+    def get(self, record_id: str) -> V:
+        return self._read(record_id)
+
+    def add(self, record: V) -> V:
+        checked = self._checked(record, new=True)
+        return self._add(checked.id, evolve_trusted(checked, version=1))
+
+    def update(self, record: V) -> V:
+        checked = self._checked(record, new=False)
+        self._check(checked.id, checked.version)
+        stored = evolve_trusted(checked, version=checked.version + 1)
+        return self._update(checked.id, checked.version, stored)
+
+    def _by_id(self, where: list[Condition], limit: int, cursor: str | None) -> Page[V]:
+        """One page of the records matching ``where``, in id order, up to 1000 a page."""
+        tag = self._tag or self._kind.name
+        return self._page(
+            self._kind, tag=tag, where=where, field="id", limit=limit, cursor=cursor, maximum=1000
+        )
+
+
+def equal(**filters: object) -> list[Condition]:
+    """An equality condition for each of ``filters`` that is given (not ``None``)."""
+    return [Condition(name, "=", value) for name, value in filters.items() if value is not None]
+
+
+def partner_filter(partner_ids: Sequence[str] | None) -> list[Condition]:
+    """Keeping records of any of ``partner_ids`` (an empty sequence keeps none).
+
+    Nothing is filtered when ``partner_ids`` is ``None``.
+    """
+    if partner_ids is None:
+        return []
+    if isinstance(partner_ids, str):
+        raise ValidationError.single(
+            "partner_ids", "expected a sequence of partner ids, not one string"
+        )
+    return [Condition("partner_id", "in", frozenset(partner_ids))]
+
+
+class _Partners(_ById[Partner]):
     __slots__ = ()
     _kind = PARTNERS
-
-    def get(self, partner_id: str) -> Partner:
-        return self._read(partner_id)
-
-    def add(self, partner: Partner) -> Partner:
-        if not isinstance(partner, Partner):
-            raise ValidationError.single("partner", "expected a Partner")
-        if partner.version != 0:
-            raise ValidationError.single(
-                "version", "add() takes a new partner (version 0); use update() to change one"
-            )
-        return self._add(partner.id, evolve_trusted(partner, version=1))
+    _cls = Partner
+    _field = _noun = "partner"
+    _says_type = False
 
     def add_many(self, partners: Iterable[Partner]) -> list[Partner]:
         items = list(partners)
@@ -301,13 +389,6 @@ class _Partners(_Versioned[Partner]):
             self._stage.put(partner.id, partner, 0)
         return added
 
-    def update(self, partner: Partner) -> Partner:
-        if not isinstance(partner, Partner):
-            raise ValidationError.single("partner", "expected a Partner")
-        self._check(partner.id, partner.version)
-        stored = evolve_trusted(partner, version=partner.version + 1)
-        return self._update(partner.id, partner.version, stored)
-
     def query(
         self,
         *,
@@ -320,27 +401,12 @@ class _Partners(_Versioned[Partner]):
         limit: int = 100,
         cursor: str | None = None,
     ) -> Page[Partner]:
-        filters = {
-            "status": status,
-            "type": type,
-            "owner_id": owner_id,
-            "parent_id": parent_id,
-            "country": country,
-        }
-        where = [
-            Condition(field, "=", value) for field, value in filters.items() if value is not None
-        ]
+        where = equal(
+            status=status, type=type, owner_id=owner_id, parent_id=parent_id, country=country
+        )
         if name is not None:
             where.append(Condition("name_key", "contains", search_key("name", name)))
-        return self._page(
-            PARTNERS,
-            tag="partners",
-            where=where,
-            field="id",
-            limit=limit,
-            cursor=cursor,
-            maximum=1000,
-        )
+        return self._by_id(where, limit, cursor)
 
 
 def search_key(field: str, text: object) -> str:
@@ -753,17 +819,67 @@ def _no_member(partner_id: str) -> NotFoundError:
     )
 
 
-class _Models(_Repository):
+class _Numbered(Protocol):
+    """A record stored beside its other versions, under its name and version."""
+
+    @property
+    def version(self) -> int: ...
+
+
+N = TypeVar("N", bound=_Numbered)
+
+
+class _Versions(_Repository, Generic[N]):
+    """Every version of named records, side by side: scoring models, incentive plans.
+
+    A repository names its kind (keyed by name and version), what reading one
+    name's versions is called, and how a name is checked (`_named`).
+    """
+
     __slots__ = ()
+    _kind: Kind[N]
+    _purpose: str
 
-    def _stage(self) -> _Stage[StoredModel]:
-        return self._work._stages["models"]
+    def _named(self, name: object) -> str:
+        """``name`` if it may name a record of this kind, else `ValidationError`."""
+        raise NotImplementedError
 
-    def _stored(self, key: tuple[str, int]) -> StoredModel | None:
+    def _stage(self) -> _Stage[N]:
+        return self._work._stages[self._kind.name]
+
+    def _stored(self, key: tuple[str, int]) -> N | None:
         found = self._stage().records.get(key)
         if found is None:
-            found = self._backend.load(MODELS, (key,)).get(key)
+            found = self._backend.load(self._kind, (key,)).get(key)
         return found
+
+    def _all(self, name: str) -> list[N]:
+        where = (Condition(self._kind.key_fields[0], "=", self._named(name)),)
+        return self._find(Query(self._kind, where, ("version",), purpose=self._purpose))
+
+    def get(self, name: str, *, version: int | None = None) -> N:
+        if version is None:
+            found = self._all(name)
+            if not found:
+                raise NotFoundError(self._kind.label, self._named(name))
+            return found[-1]
+        key = (self._named(name), check_version(version))
+        stored = self._stored(key)
+        if stored is None:
+            raise NotFoundError(self._kind.label, self._kind.text(key))
+        return stored
+
+    def versions(self, name: str) -> list[int]:
+        return [stored.version for stored in self._all(name)]
+
+
+class _Models(_Versions[StoredModel]):
+    __slots__ = ()
+    _kind = MODELS
+    _purpose = "reading a model's versions"
+
+    def _named(self, name: object) -> str:
+        return check_model_name(name)
 
     def add(self, model: ScoringModel) -> StoredModel:
         if not isinstance(model, ScoringModel):
@@ -776,25 +892,6 @@ class _Models(_Repository):
         stored = StoredModel(model, model.version)
         self._stage().put(key, stored)
         return stored
-
-    def _all(self, name: str) -> list[StoredModel]:
-        where = (Condition("name", "=", check_model_name(name)),)
-        return self._find(Query(MODELS, where, ("version",), purpose="reading a model's versions"))
-
-    def get(self, name: str, *, version: int | None = None) -> StoredModel:
-        if version is None:
-            found = self._all(name)
-            if not found:
-                raise NotFoundError("scoring model", check_model_name(name))
-            return found[-1]
-        key = (check_model_name(name), check_version(version))
-        stored = self._stored(key)
-        if stored is None:
-            raise NotFoundError("scoring model", MODELS.text(key))
-        return stored
-
-    def versions(self, name: str) -> list[int]:
-        return [stored.version for stored in self._all(name)]
 
     def query(self, *, limit: int = 100, cursor: str | None = None) -> Page[StoredModel]:
         size = check_limit(limit, 1000)
@@ -876,27 +973,24 @@ class _TierHistory(_Repository):
         return covering[-1] if covering else None
 
 
-class _Deals(_Versioned[DealRegistration]):
+class _Deals(_ById[DealRegistration]):
     __slots__ = ()
     _kind = DEALS
 
-    def get(self, deal_id: str) -> DealRegistration:
-        return self._read(deal_id)
+    def _checked(self, record: object, *, new: bool) -> DealRegistration:
+        return check_deal(record, new=new)
 
-    def add(self, registration: DealRegistration) -> DealRegistration:
-        check_deal(registration, new=True)
-        stored = self._add(registration.id, evolve_trusted(registration, version=1))
-        self._work._claims[stored.id] = claimed_keys(stored)
-        return stored
+    def add(self, record: DealRegistration) -> DealRegistration:
+        return self._claiming(super().add(record))
 
-    def update(self, registration: DealRegistration) -> DealRegistration:
-        check_deal(registration)
-        self._check(registration.id, registration.version)
-        stored = evolve_trusted(registration, version=registration.version + 1)
+    def update(self, record: DealRegistration) -> DealRegistration:
+        return self._claiming(super().update(record))
+
+    def _claiming(self, stored: DealRegistration) -> DealRegistration:
         # Computed when staged, so that the commit's lock is not held while
         # customer names are normalised.
         self._work._claims[stored.id] = claimed_keys(stored)
-        return self._update(registration.id, registration.version, stored)
+        return stored
 
     def query(
         self,
@@ -910,14 +1004,7 @@ class _Deals(_Versioned[DealRegistration]):
         limit: int = 1000,
         cursor: str | None = None,
     ) -> Page[DealRegistration]:
-        filters = (("partner_id", partner_id), ("status", status))
-        where = [Condition(name, "=", value) for name, value in filters if value is not None]
-        if partner_ids is not None:
-            if isinstance(partner_ids, str):
-                raise ValidationError.single(
-                    "partner_ids", "expected a sequence of partner ids, not one string"
-                )
-            where.append(Condition("partner_id", "in", frozenset(partner_ids)))
+        where = equal(partner_id=partner_id, status=status) + partner_filter(partner_ids)
         if customer is not None:
             where.append(self._customer(customer))
         if protection_until_after is not None:
@@ -926,9 +1013,7 @@ class _Deals(_Versioned[DealRegistration]):
         if protection_until_before is not None:
             before = to_utc(protection_until_before, "protection_until_before")
             where.append(Condition("protection_until", "<=", before))
-        return self._page(
-            DEALS, tag="deals", where=where, field="id", limit=limit, cursor=cursor, maximum=1000
-        )
+        return self._by_id(where, limit, cursor)
 
     @staticmethod
     def _customer(customer: str) -> Condition:

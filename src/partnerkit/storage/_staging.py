@@ -75,9 +75,11 @@ if TYPE_CHECKING:
         ScoreRepository,
         ScoringModelRepository,
         StatementRepository,
+        StoredModel,
         TierHistoryRepository,
         UnitOfWork,
     )
+    from partnerkit.tiers import TierAssignment
 
 from partnerkit.storage._funds import _FundBudgets, _FundClaims, _FundRequests
 from partnerkit.storage._incentives import (
@@ -141,6 +143,7 @@ from partnerkit.storage._repositories import (
     _Scores,
     _Stage,
     _TierHistory,
+    judged,
     search_key,
 )
 
@@ -324,47 +327,37 @@ class _StagedUnitOfWork:
 
     def _check_models(self, reads: CommittedReads) -> list[Write[Any]]:
         """New versions are inserted; a stored version may only become retired, once."""
-        staged = self._stages["models"].records
-        stored = _load(reads, MODELS, list(staged)) if staged else {}
-        writes = []
-        for key, model in staged.items():
-            known = stored.get(key)
-            if known is None:  # added in this unit of work (and maybe retired in it too)
-                writes.append(Write(MODELS, key, model, 0))
-            elif not model.retired or known.model != model.model:
+
+        def retiring(key: Key, known: StoredModel, model: StoredModel) -> Write[StoredModel]:
+            if not model.retired or known.model != model.model:
                 raise _model_exists(key)
-            elif known.retired:
+            if known.retired:
                 raise _retired_already(key)
-            else:
-                writes.append(Write(MODELS, key, model, None))
-        return writes
+            return Write(MODELS, key, model, None)
+
+        # A version added in this unit of work (and maybe retired in it too) is new.
+        return judged(reads, MODELS, self._stages["models"].records, retiring)
 
     def _check_appends(self, reads: CommittedReads, kind: Kind[Any]) -> list[Write[Any]]:
         """Activities and scores: new ones are written, identical ones skipped."""
-        staged = self._stages[kind.name].records
-        stored = _load(reads, kind, list(staged)) if staged else {}
-        writes = []
-        for key, record in staged.items():
-            known = stored.get(key)
-            if known is None:
-                writes.append(Write(kind, key, record, 0))
-            elif known != record:
+
+        def same(key: Key, known: Any, record: Any) -> None:
+            if known != record:
                 raise activity_conflict(key) if kind is ACTIVITIES else score_conflict(record)
-        return writes
+
+        return judged(reads, kind, self._stages[kind.name].records, same)
 
     def _check_history(self, reads: CommittedReads) -> list[Write[Any]]:
-        staged = self._stages["tier_history"].records
-        stored = _load(reads, TIER_HISTORY, list(staged)) if staged else {}
-        writes = []
-        for key, assignment in staged.items():
-            known = stored.get(key)
-            if known is None:
-                writes.append(Write(TIER_HISTORY, key, assignment, 0))
-            elif closes(known, assignment):
-                writes.append(Write(TIER_HISTORY, key, assignment, None))
-            elif known != assignment:
+        def closing(
+            key: Key, known: TierAssignment, assignment: TierAssignment
+        ) -> Write[TierAssignment] | None:
+            if closes(known, assignment):
+                return Write(TIER_HISTORY, key, assignment, None)
+            if known != assignment:
                 raise assignment_conflict(assignment)
-        return writes
+            return None
+
+        return judged(reads, TIER_HISTORY, self._stages["tier_history"].records, closing)
 
     def _check_claims(
         self, reads: CommittedReads

@@ -26,6 +26,7 @@ except ImportError as error:  # pragma: no cover - depends on the installed extr
     ) from error
 
 from partnerkit.errors import StorageSchemaError, ValidationError
+from partnerkit.storage._common import check_busy_timeout
 from partnerkit.storage._staging import StagedStorage
 from partnerkit.storage.sql._backend import SqlBackend
 from partnerkit.storage.sql._schema import (
@@ -105,15 +106,7 @@ class SqlStorage(StagedStorage):
             raise ValidationError.single(
                 "engine", f"expected a SQLAlchemy Engine, got {type(engine).__name__}"
             )
-        if (
-            isinstance(busy_timeout, bool)
-            or not isinstance(busy_timeout, (int, float))
-            or not 0 <= busy_timeout < float("inf")
-        ):
-            raise ValidationError.single(
-                "busy_timeout", f"expected a number of seconds, 0 or more, got {busy_timeout!r}"
-            )
-        self._sql = SqlBackend(engine, float(busy_timeout))
+        self._sql = SqlBackend(engine, check_busy_timeout(busy_timeout))
         super().__init__(self._sql, clock=clock, ids=ids)
         self.engine = engine
         if self._sql.run("reading the schema version", _version) != SCHEMA_VERSION:

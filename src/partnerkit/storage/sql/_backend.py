@@ -19,8 +19,6 @@ Every driver error is translated by `translate`.
 from __future__ import annotations
 
 import json
-import random
-import time
 from itertools import groupby
 from typing import TYPE_CHECKING, Any, Final
 
@@ -34,6 +32,7 @@ from partnerkit.errors import (
     StorageError,
     StorageSchemaError,
 )
+from partnerkit.storage._common import retry_when_busy
 from partnerkit.storage.sql._schema import TABLE_NAMES, metadata
 from partnerkit.storage.sqlite._tables import TABLES, column_value
 
@@ -45,8 +44,6 @@ if TYPE_CHECKING:
 
 __all__ = ["SqlBackend", "translate"]
 
-_ATTEMPTS: Final = 3
-_BACKOFF_SECONDS: Final = 0.05
 # pg_advisory_xact_lock(classid, objid): "PKIT", 1 = partnerkit's writers.
 _LOCK: Final = "SELECT pg_advisory_xact_lock(1346980180, 1)"
 
@@ -233,25 +230,22 @@ class SqlBackend:
 
     def transaction(self, operation: str, work: Callable[[sa.Connection], Any]) -> Any:
         """``work`` in one transaction under partnerkit's write lock, retried when busy."""
-        for attempt in range(_ATTEMPTS):
+
+        def attempt() -> Any:
             self.check_open()
-            try:
-                with self._engine.connect() as connection:
-                    self._begin(connection)
-                    try:
-                        result = work(connection)
-                        connection.exec_driver_sql("COMMIT")
-                    except BaseException:
-                        _rollback(connection)
-                        raise
-                    return result
-            except sa.exc.SQLAlchemyError as error:
-                translated = translate(error, operation, self.where)
-                if not isinstance(translated, StorageBusyError) or attempt + 1 == _ATTEMPTS:
-                    raise translated from error
-            # Jitter keeps two writers that collided from colliding again.
-            time.sleep(_BACKOFF_SECONDS * (2**attempt) * (0.5 + random.random()))  # noqa: S311 - jitter
-        raise AssertionError("unreachable")  # pragma: no cover
+            with self._engine.connect() as connection:
+                self._begin(connection)
+                try:
+                    result = work(connection)
+                    connection.exec_driver_sql("COMMIT")
+                except BaseException:
+                    _rollback(connection)
+                    raise
+                return result
+
+        return retry_when_busy(
+            attempt, sa.exc.SQLAlchemyError, lambda error: translate(error, operation, self.where)
+        )
 
     def _begin(self, connection: sa.Connection) -> None:
         if self.dialect == "postgresql":

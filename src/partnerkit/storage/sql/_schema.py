@@ -49,16 +49,50 @@ def _text(name: str, *, nullable: bool = False, primary_key: bool = False) -> sa
     return sa.Column(name, _TEXT, nullable=nullable, primary_key=primary_key)
 
 
+def _instant(name: str, *, nullable: bool = False, primary_key: bool = False) -> sa.Column[int]:
+    if primary_key:
+        return sa.Column(name, _INSTANT, primary_key=True, autoincrement=False)
+    return sa.Column(name, _INSTANT, nullable=nullable)
+
+
+def _number(name: str, *, primary_key: bool = False) -> sa.Column[int]:
+    if primary_key:
+        return sa.Column(name, sa.Integer, primary_key=True, autoincrement=False)
+    return sa.Column(name, sa.Integer, nullable=False)
+
+
+def _record(
+    name: str, /, *items: sa.schema.SchemaItem, versioned: bool = False, **by: tuple[str, ...]
+) -> sa.Table:
+    """The table ``partnerkit_{name}`` of one kind's records.
+
+    Args:
+        name: The table's name without the prefix.
+        items: Its key and indexed columns (and any index declared by hand).
+        versioned: Whether a ``version`` column follows them; the document
+            (``json``) always does.
+        by: For each ``key=columns``, the index ``partnerkit_{name}_by_{key}``.
+    """
+    table = f"partnerkit_{name}"
+    return sa.Table(
+        table,
+        metadata,
+        *items,
+        *([_number("version")] if versioned else []),
+        sa.Column("json", _DOCUMENT, nullable=False),
+        *(sa.Index(f"{table}_by_{key}", *columns) for key, columns in by.items()),
+    )
+
+
 VERSION_TABLE: Final = sa.Table(
     "partnerkit_schema",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("version", sa.Integer, nullable=False),
+    _number("id", primary_key=True),
+    _number("version"),
 )
 
-sa.Table(
-    "partnerkit_partners",
-    metadata,
+_record(
+    "partners",
     _text("id", primary_key=True),
     _text("status"),
     _text("type"),
@@ -67,84 +101,73 @@ sa.Table(
     _text("country"),
     # Schema version 3: the deal desk's normalised name, searched by substring.
     _text("name_key", nullable=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
-    sa.Index("partnerkit_partners_by_status", "status", "id"),
-    sa.Index("partnerkit_partners_by_type", "type", "id"),
-    sa.Index("partnerkit_partners_by_country", "country", "id"),
-    sa.Index("partnerkit_partners_by_owner", "owner_id", "id"),
-    sa.Index("partnerkit_partners_by_parent", "parent_id", "id"),
-    sa.Index("partnerkit_partners_by_name", "name_key", "id"),
+    versioned=True,
+    status=("status", "id"),
+    type=("type", "id"),
+    country=("country", "id"),
+    owner=("owner_id", "id"),
+    parent=("parent_id", "id"),
+    name=("name_key", "id"),
 )
-sa.Table(
-    "partnerkit_activities",
-    metadata,
+_record(
+    "activities",
     _text("id", primary_key=True),
     _text("partner_id"),
     _text("kind"),
-    sa.Column("occurred_at", _INSTANT, nullable=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
-    sa.Index("partnerkit_activities_by_partner", "partner_id", "occurred_at", "id"),
+    _instant("occurred_at"),
+    partner=("partner_id", "occurred_at", "id"),
 )
-sa.Table(
-    "partnerkit_scores",
-    metadata,
+_record(
+    "scores",
     _text("partner_id", primary_key=True),
     _text("model", primary_key=True),
-    sa.Column("as_of", _INSTANT, primary_key=True, autoincrement=False),
+    _instant("as_of", primary_key=True),
     _text("band", nullable=True),
-    sa.Column("json", _DOCUMENT, nullable=False),
     sa.Index("partnerkit_scores_by_model", "model", "partner_id", "as_of", unique=True),
-    sa.Index("partnerkit_scores_by_instant", "model", "as_of", "partner_id"),
+    instant=("model", "as_of", "partner_id"),
 )
+# Schema version 3 added retired_at (NULL while the program runs) after the version.
 sa.Table(
     "partnerkit_programs",
     metadata,
     _text("id", primary_key=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    # Schema version 3: when the program was retired (NULL while it runs).
-    sa.Column("retired_at", _INSTANT, nullable=True),
+    _number("version"),
+    _instant("retired_at", nullable=True),
     sa.Column("json", _DOCUMENT, nullable=False),
 )
-sa.Table(
-    "partnerkit_memberships",
-    metadata,
+_record(
+    "memberships",
     _text("program_id", primary_key=True),
     _text("partner_id", primary_key=True),
     _text("status"),
     _text("tier_id", nullable=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
-    sa.Index("partnerkit_memberships_by_status", "program_id", "status", "partner_id"),
-    sa.Index("partnerkit_memberships_by_tier", "program_id", "tier_id", "partner_id"),
-    sa.Index("partnerkit_memberships_by_partner", "partner_id", "program_id"),
+    versioned=True,
+    status=("program_id", "status", "partner_id"),
+    tier=("program_id", "tier_id", "partner_id"),
+    partner=("partner_id", "program_id"),
 )
-sa.Table(
-    "partnerkit_tier_history",
-    metadata,
+_record(
+    "tier_history",
     _text("program_id", primary_key=True),
     _text("partner_id", primary_key=True),
-    sa.Column("valid_from", _INSTANT, primary_key=True, autoincrement=False),
-    sa.Column("valid_until", _INSTANT, nullable=True),
-    sa.Column("json", _DOCUMENT, nullable=False),
+    _instant("valid_from", primary_key=True),
+    _instant("valid_until", nullable=True),
 )
-sa.Table(
-    "partnerkit_deals",
-    metadata,
+_record(
+    "deals",
     _text("id", primary_key=True),
     _text("partner_id"),
     _text("status"),
-    sa.Column("protection_until", _INSTANT, nullable=True),
+    _instant("protection_until", nullable=True),
     # Schema version 3: the customer's normalised name (searched by substring) and
     # its website's registrable domain (by equality).
     _text("customer_name_key", nullable=True),
     _text("customer_domain", nullable=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
-    sa.Index("partnerkit_deals_by_partner", "partner_id", "status", "id"),
-    sa.Index("partnerkit_deals_by_status", "status", "id"),
-    sa.Index("partnerkit_deals_by_protection", "status", "protection_until", "id"),
-    sa.Index("partnerkit_deals_by_customer_domain", "customer_domain", "id"),
+    versioned=True,
+    partner=("partner_id", "status", "id"),
+    status=("status", "id"),
+    protection=("status", "protection_until", "id"),
+    customer_domain=("customer_domain", "id"),
 )
 # The primary key on the customer key is what makes two approvals for one customer
 # impossible, whichever process or server commits them.
@@ -153,7 +176,7 @@ sa.Table(
     metadata,
     _text("key", primary_key=True),
     _text("deal_id"),
-    sa.Column("key_version", sa.Integer, nullable=False),
+    _number("key_version"),
     sa.Index("partnerkit_deal_claims_by_deal", "deal_id"),
 )
 # Schema version 2: the store-wide sequence of deal changes.
@@ -164,13 +187,11 @@ sa.Table(
     sa.Column("seq", sa.BigInteger, nullable=False, unique=True),
 )
 # Schema version 3: every version of every scoring model, a retired one kept.
-sa.Table(
-    "partnerkit_scoring_models",
-    metadata,
+_record(
+    "scoring_models",
     _text("name", primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("retired", sa.Integer, nullable=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
+    _number("version", primary_key=True),
+    _number("retired"),
 )
 # Schema version 4: outbox events leased to one deliverer until leased_until.
 sa.Table(
@@ -178,128 +199,108 @@ sa.Table(
     metadata,
     _text("event_id", primary_key=True),
     _text("owner"),
-    sa.Column("leased_until", _INSTANT, nullable=False),
+    _instant("leased_until"),
 )
 # Schema version 5: the relationship. held_at is whole microseconds since
 # 1970-01-01 UTC; expires_on is the latest term's expiry as ISO text (NULL before
 # a certification is issued), which sorts as the days do.
-sa.Table(
-    "partnerkit_business_plans",
-    metadata,
+_record(
+    "business_plans",
     _text("id", primary_key=True),
     _text("partner_id"),
     _text("status"),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
-    sa.Index("partnerkit_business_plans_by_partner", "partner_id", "id"),
+    versioned=True,
+    partner=("partner_id", "id"),
 )
-sa.Table(
-    "partnerkit_check_ins",
-    metadata,
+_record(
+    "check_ins",
     _text("id", primary_key=True),
     _text("partner_id"),
-    sa.Column("held_at", _INSTANT, nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
-    sa.Index("partnerkit_check_ins_by_partner", "partner_id", "id"),
+    _instant("held_at"),
+    versioned=True,
+    partner=("partner_id", "id"),
 )
-sa.Table(
-    "partnerkit_certifications",
-    metadata,
+_record(
+    "certifications",
     _text("id", primary_key=True),
     _text("partner_id"),
     _text("person"),
     _text("name"),
     _text("expires_on", nullable=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
-    sa.Index("partnerkit_certifications_by_partner", "partner_id", "id"),
-    sa.Index("partnerkit_certifications_by_expiry", "expires_on", "id"),
+    versioned=True,
+    partner=("partner_id", "id"),
+    expiry=("expires_on", "id"),
 )
 # Schema version 6: market development funds. Every move of money updates the
 # budget's version, which is what keeps two approvals from spending it twice.
-sa.Table(
-    "partnerkit_fund_budgets",
-    metadata,
+_record(
+    "fund_budgets",
     _text("id", primary_key=True),
     _text("program_id"),
     _text("status"),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
-    sa.Index("partnerkit_fund_budgets_by_program", "program_id", "status", "id"),
+    versioned=True,
+    program=("program_id", "status", "id"),
 )
-sa.Table(
-    "partnerkit_fund_requests",
-    metadata,
+_record(
+    "fund_requests",
     _text("id", primary_key=True),
     _text("budget_id"),
     _text("partner_id"),
     _text("status"),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
-    sa.Index("partnerkit_fund_requests_by_budget", "budget_id", "status", "id"),
-    sa.Index("partnerkit_fund_requests_by_partner", "partner_id", "status", "id"),
+    versioned=True,
+    budget=("budget_id", "status", "id"),
+    partner=("partner_id", "status", "id"),
 )
-sa.Table(
-    "partnerkit_fund_claims",
-    metadata,
+_record(
+    "fund_claims",
     _text("id", primary_key=True),
     _text("budget_id"),
     _text("request_id"),
     _text("partner_id"),
     _text("status"),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
-    sa.Index("partnerkit_fund_claims_by_request", "request_id", "id"),
-    sa.Index("partnerkit_fund_claims_by_budget", "budget_id", "status", "id"),
-    sa.Index("partnerkit_fund_claims_by_partner", "partner_id", "status", "id"),
+    versioned=True,
+    request=("request_id", "id"),
+    budget=("budget_id", "status", "id"),
+    partner=("partner_id", "status", "id"),
 )
 # Schema version 7: incentive statements, one per plan, partner and period, and
 # every version of every incentive plan.
-sa.Table(
-    "partnerkit_incentive_statements",
-    metadata,
+_record(
+    "incentive_statements",
     _text("id", primary_key=True),
     _text("plan_id"),
     _text("partner_id"),
-    sa.Column("period_start", _INSTANT, nullable=False),
+    _instant("period_start"),
     _text("status"),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
-    sa.Index("partnerkit_incentive_statements_by_partner", "partner_id", "id"),
-    sa.Index("partnerkit_incentive_statements_by_plan", "plan_id", "period_start", "id"),
+    versioned=True,
+    partner=("partner_id", "id"),
+    plan=("plan_id", "period_start", "id"),
 )
-sa.Table(
-    "partnerkit_incentive_plans",
-    metadata,
+_record(
+    "incentive_plans",
     _text("plan_id", primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
+    _number("version", primary_key=True),
 )
 # Schema version 8: leads; partner_id is the partner holding the lead.
-sa.Table(
-    "partnerkit_leads",
-    metadata,
+_record(
+    "leads",
     _text("id", primary_key=True),
     _text("status"),
     _text("partner_id", nullable=True),
-    sa.Column("offer_expires_at", _INSTANT, nullable=True),
-    sa.Column("last_offered_at", _INSTANT, nullable=True),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
-    sa.Index("partnerkit_leads_by_status", "status", "id"),
-    sa.Index("partnerkit_leads_by_partner", "partner_id", "status", "id"),
-    sa.Index("partnerkit_leads_by_expiry", "status", "offer_expires_at", "id"),
-    sa.Index("partnerkit_leads_by_offered", "last_offered_at", "id"),
+    _instant("offer_expires_at", nullable=True),
+    _instant("last_offered_at", nullable=True),
+    versioned=True,
+    status=("status", "id"),
+    partner=("partner_id", "status", "id"),
+    expiry=("status", "offer_expires_at", "id"),
+    offered=("last_offered_at", "id"),
 )
 # seq is the recording order ("oldest first").
-sa.Table(
-    "partnerkit_outbox",
-    metadata,
+_record(
+    "outbox",
     sa.Column("seq", _SERIAL, primary_key=True, autoincrement=True),
     sa.Column("id", _TEXT, nullable=False, unique=True),
-    sa.Column("recorded_at", _INSTANT, nullable=False),
-    sa.Column("json", _DOCUMENT, nullable=False),
+    _instant("recorded_at"),
 )
 
 #: Each kind's table name.

@@ -23,6 +23,7 @@ import os
 from typing import TYPE_CHECKING
 
 from partnerkit.errors import ValidationError
+from partnerkit.storage._common import check_busy_timeout
 from partnerkit.storage._staging import StagedStorage
 from partnerkit.storage.sqlite._connection import Connections, enable_wal
 from partnerkit.storage.sqlite._schema import migrate
@@ -105,15 +106,7 @@ class SqliteStorage(StagedStorage):
             raise ValidationError.single(
                 "path", "give a database file path, or ':memory:' for an in-memory store"
             )
-        if (
-            isinstance(busy_timeout, bool)
-            or not isinstance(busy_timeout, (int, float))
-            or not 0 <= busy_timeout < float("inf")
-        ):
-            raise ValidationError.single(
-                "busy_timeout", f"expected a number of seconds, 0 or more, got {busy_timeout!r}"
-            )
-        self._connections = Connections(location, float(busy_timeout))
+        self._connections = Connections(location, check_busy_timeout(busy_timeout))
         super().__init__(SqliteBackend(self._connections), clock=clock, ids=ids)
         try:
             connection = self._connections.connection()

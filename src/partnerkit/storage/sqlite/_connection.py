@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import sqlite3
 import threading
-import time
 import weakref
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -31,6 +29,8 @@ from partnerkit.errors import (
     StorageError,
     StorageSchemaError,
 )
+from partnerkit.storage._common import retry_when_busy
+from partnerkit.storage.sqlite._tables import TABLES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -39,11 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["Connections"]
 
 T = TypeVar("T")
-
-# Whole commits are retried this often when the busy timeout runs out; between
-# attempts the writer backs off so that competing writers spread out.
-_ATTEMPTS: Final = 3
-_BACKOFF_SECONDS: Final = 0.05
 
 # SQLite primary result codes (the low byte of an extended code).
 _SQLITE_CORRUPT: Final = 11
@@ -56,22 +51,7 @@ _SQLITE_CONSTRAINT: Final = 19
 _SQLITE_NOTADB: Final = 26
 
 #: What a record of each table is called when the database refuses a duplicate.
-_TABLE_KINDS: Final = {
-    "partners": "partner",
-    "activities": "activity",
-    "outbox": "event",
-    "scores": "score",
-    "programs": "program",
-    "memberships": "membership",
-    "tier_history": "tier assignment",
-    "deals": "deal registration",
-    "deal_claims": "deal claim",
-    "deal_changes": "deal change",
-    "event_leases": "event lease",
-    "fund_budgets": "fund budget",
-    "fund_requests": "fund request",
-    "fund_claims": "fund claim",
-}
+_TABLE_KINDS: Final = {table.name: table.noun for table in TABLES.values()}
 
 # Connections inherited through fork(): SQLite forbids using, or even closing, them
 # in the child (closing one there can checkpoint and delete a WAL file the parent
@@ -213,26 +193,23 @@ class Connections:
         locked past the busy timeout, the whole transaction is tried again a few
         times, backing off in between, before `StorageBusyError` is raised.
         """
-        for attempt in range(_ATTEMPTS):
+
+        def attempt() -> T:
             self.check_open()
             with self.guard():
+                db = self.connection()
+                db.execute("BEGIN IMMEDIATE")
                 try:
-                    db = self.connection()
-                    db.execute("BEGIN IMMEDIATE")
-                    try:
-                        result = work(db)
-                        db.execute("COMMIT")
-                    except BaseException:
-                        _rollback(db)
-                        raise
-                    return result
-                except sqlite3.Error as error:
-                    translated = self.translate(error, operation)
-                    if not isinstance(translated, StorageBusyError) or attempt + 1 == _ATTEMPTS:
-                        raise translated from error
-            # Random jitter keeps two writers that collided from colliding again.
-            time.sleep(_BACKOFF_SECONDS * (2**attempt) * (0.5 + random.random()))  # noqa: S311 - jitter, not security
-        raise AssertionError("unreachable")  # pragma: no cover
+                    result = work(db)
+                    db.execute("COMMIT")
+                except BaseException:
+                    _rollback(db)
+                    raise
+                return result
+
+        return retry_when_busy(
+            attempt, sqlite3.Error, lambda error: self.translate(error, operation)
+        )
 
     def translate(self, error: sqlite3.Error, operation: str) -> PartnerkitError:
         """The partnerkit error for a ``sqlite3`` error raised while doing ``operation``."""

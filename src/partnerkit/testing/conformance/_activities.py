@@ -388,7 +388,6 @@ class ActivityLedgerContract:
             committed(storage).activities.query,
             expected,
             cases,
-            key=lambda item: item.id,
             limits=(5, 10_000),
             matching_nothing=matching_nothing,
         )

@@ -15,11 +15,19 @@ import pytest
 from partnerkit.errors import ValidationError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Collection, Mapping, Sequence
 
     from partnerkit.storage._protocols import Page
 
-__all__ = ["assert_cursors_refused", "assert_filters", "assert_limits", "assert_stable", "walk"]
+__all__ = [
+    "assert_cursors_refused",
+    "assert_filters",
+    "assert_limits",
+    "assert_stable",
+    "by_fields",
+    "has_fields",
+    "walk",
+]
 
 T = TypeVar("T")
 
@@ -86,12 +94,37 @@ def assert_stable(
     assert not skipped, f"{what} that existed when paging began were skipped: {skipped}"
 
 
+def _id(record: Any) -> str:
+    return record.id  # type: ignore[no-any-return]
+
+
+def has_fields(
+    record: object, filters: Mapping[str, Any], *, besides: Collection[str] = ()
+) -> bool:
+    """Whether each of ``filters``, but those in ``besides``, equals that field of ``record``."""
+    return all(
+        getattr(record, name) == value for name, value in filters.items() if name not in besides
+    )
+
+
+def by_fields(
+    records: Sequence[T], key: Callable[[T], str] = _id
+) -> Callable[[dict[str, Any]], list[str]]:
+    """What `assert_filters` expects of filters that each name a field and its value.
+
+    Args:
+        records: Every stored record, in the order the query lists them.
+        key: The key the query orders by (the record's ``id`` unless given).
+    """
+    return lambda filters: [key(record) for record in records if has_fields(record, filters)]
+
+
 def assert_filters(
     query: Callable[..., Page[T]],
     expected: Callable[[dict[str, Any]], list[str]],
     cases: Sequence[dict[str, Any]],
     *,
-    key: Callable[[T], str],
+    key: Callable[[T], str] = _id,
     limits: Sequence[int],
     matching_nothing: Sequence[dict[str, Any]] = (),
 ) -> None:
@@ -101,7 +134,7 @@ def assert_filters(
         query: The paged query; each case's filters are passed to it.
         expected: The keys, in order, that a case's filters must list.
         cases: Filters that match some of the stored records.
-        key: The key the query orders by.
+        key: The key the query orders by (the record's ``id`` unless given).
         limits: The page sizes to walk with.
         matching_nothing: Filters that match none of them.
     """

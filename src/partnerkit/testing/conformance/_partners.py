@@ -381,18 +381,10 @@ class PartnerRepositoryContract:
         ]
         in_order = sorted(population, key=lambda item: item.id)
 
-        def expected(filters: dict[str, Any]) -> list[str]:
-            return [
-                item.id
-                for item in in_order
-                if all(getattr(item, name) == value for name, value in filters.items())
-            ]
-
         paging.assert_filters(
             committed(storage).partners.query,
-            expected,
+            paging.by_fields(in_order),
             cases,
-            key=lambda item: item.id,
             limits=(3, 1000),
             matching_nothing=matching_nothing,
         )
@@ -456,18 +448,16 @@ class PartnerRepositoryContract:
         by_id = {item.id: item for item in population}
 
         def expected(filters: dict[str, Any]) -> list[str]:
-            others = {key: value for key, value in filters.items() if key != "name"}
             return [
                 partner_id
                 for partner_id in wanted[filters["name"]]
-                if all(getattr(by_id[partner_id], k) == v for k, v in others.items())
+                if paging.has_fields(by_id[partner_id], filters, besides={"name"})
             ]
 
         paging.assert_filters(
             committed(storage).partners.query,
             expected,
             cases,
-            key=lambda item: item.id,
             limits=(1, 2, 1000),
             matching_nothing=matching_nothing,
         )

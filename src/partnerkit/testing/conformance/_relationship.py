@@ -262,23 +262,15 @@ class RelationshipRepositoryContract:
         _add(storage, *plans, *meetings)
         reader = committed(storage)
 
-        def plans_expected(filters: dict[str, Any]) -> list[str]:
-            return [
-                p.id
-                for p in plans
-                if all(getattr(p, name) == value for name, value in filters.items())
-            ]
-
         paging.assert_filters(
             reader.plans.query,
-            plans_expected,
+            paging.by_fields(plans),
             [
                 {},
                 {"partner_id": "ptn_1"},
                 {"status": PlanStatus.AGREED},
                 {"partner_id": "ptn_2", "status": PlanStatus.DRAFT},
             ],
-            key=lambda p: p.id,
             limits=(1, 3, 100),
             matching_nothing=[{"partner_id": "ptn_9"}, {"status": PlanStatus.REVISED}],
         )
@@ -302,7 +294,6 @@ class RelationshipRepositoryContract:
                 {"held_after": _AT + timedelta(days=1), "held_before": _AT + timedelta(days=3)},
                 {"partner_id": "ptn_1", "held_after": _AT + timedelta(days=3)},
             ],
-            key=lambda c: c.id,
             limits=(1, 2, 100),
             matching_nothing=[{"held_after": _AT + timedelta(days=30)}],
         )
@@ -327,11 +318,7 @@ class RelationshipRepositoryContract:
             return [
                 c.id
                 for c in records
-                if all(
-                    getattr(c, name) == value
-                    for name, value in filters.items()
-                    if name != "expires_before"
-                )
+                if paging.has_fields(c, filters, besides={"expires_before"})
                 and (day is None or (c.terms and c.terms[-1].expires_on <= day))
             ]
 
@@ -346,7 +333,6 @@ class RelationshipRepositoryContract:
                 {"expires_before": date(2026, 12, 31)},
                 {"partner_id": "ptn_1", "expires_before": date(2027, 1, 1)},
             ],
-            key=lambda c: c.id,
             limits=(1, 2, 100),
             matching_nothing=[{"expires_before": date(2026, 1, 1)}, {"person": "p_9"}],
         )
