@@ -34,7 +34,7 @@ T = TypeVar("T", FundBudget, FundRequest, FundClaim)
 class FundBudgetRepository(Protocol):
     """Fund budgets, with ``version`` checks: two writers of one budget never both commit."""
 
-    def get(self, budget_id: str) -> FundBudget:
+    def get(self, budget_id: str, /) -> FundBudget:
         """The budget with ``budget_id``.
 
         Raises:
@@ -42,7 +42,7 @@ class FundBudgetRepository(Protocol):
         """
         ...
 
-    def add(self, budget: FundBudget) -> FundBudget:
+    def add(self, budget: FundBudget, /) -> FundBudget:
         """Store a new budget (``version`` 0); return it as stored (``version`` 1).
 
         Raises:
@@ -52,7 +52,7 @@ class FundBudgetRepository(Protocol):
         """
         ...
 
-    def update(self, budget: FundBudget) -> FundBudget:
+    def update(self, budget: FundBudget, /) -> FundBudget:
         """Replace the stored budget if it is still at ``budget.version``.
 
         Returns:
@@ -84,7 +84,7 @@ class FundBudgetRepository(Protocol):
 class FundRequestRepository(Protocol):
     """Fund requests (pre-approvals), with ``version`` checks."""
 
-    def get(self, request_id: str) -> FundRequest:
+    def get(self, request_id: str, /) -> FundRequest:
         """The request with ``request_id``.
 
         Raises:
@@ -92,7 +92,7 @@ class FundRequestRepository(Protocol):
         """
         ...
 
-    def add(self, request: FundRequest) -> FundRequest:
+    def add(self, request: FundRequest, /) -> FundRequest:
         """Store a new request (``version`` 0); return it as stored (``version`` 1).
 
         Raises:
@@ -101,7 +101,7 @@ class FundRequestRepository(Protocol):
         """
         ...
 
-    def update(self, request: FundRequest) -> FundRequest:
+    def update(self, request: FundRequest, /) -> FundRequest:
         """Replace the stored request if it is still at ``request.version``.
 
         Raises:
@@ -135,7 +135,7 @@ class FundRequestRepository(Protocol):
 class FundClaimRepository(Protocol):
     """Claims for reimbursement, with ``version`` checks."""
 
-    def get(self, claim_id: str) -> FundClaim:
+    def get(self, claim_id: str, /) -> FundClaim:
         """The claim with ``claim_id``.
 
         Raises:
@@ -143,7 +143,7 @@ class FundClaimRepository(Protocol):
         """
         ...
 
-    def add(self, claim: FundClaim) -> FundClaim:
+    def add(self, claim: FundClaim, /) -> FundClaim:
         """Store a new claim (``version`` 0); return it as stored (``version`` 1).
 
         Raises:
@@ -152,7 +152,7 @@ class FundClaimRepository(Protocol):
         """
         ...
 
-    def update(self, claim: FundClaim) -> FundClaim:
+    def update(self, claim: FundClaim, /) -> FundClaim:
         """Replace the stored claim if it is still at ``claim.version``.
 
         Raises:

@@ -39,7 +39,7 @@ class _Statements(_ById[Statement]):
             self._read(record.id)  # a statement that is gone is not found, not stale
         return record
 
-    def get(self, record_id: str) -> Statement:
+    def get(self, record_id: str, /) -> Statement:
         if not isinstance(record_id, str):
             raise ValidationError.single("statement_id", "expected a statement id string")
         return super().get(record_id)

@@ -157,7 +157,7 @@ class StoredModel:
 class PartnerRepository(Protocol):
     """Partners, with optimistic concurrency through ``Partner.version``."""
 
-    def get(self, partner_id: str) -> Partner:
+    def get(self, partner_id: str, /) -> Partner:
         """The partner with ``partner_id``.
 
         Raises:
@@ -165,7 +165,7 @@ class PartnerRepository(Protocol):
         """
         ...
 
-    def add(self, partner: Partner) -> Partner:
+    def add(self, partner: Partner, /) -> Partner:
         """Store a new partner (``version`` 0) and return it as stored (``version`` 1).
 
         Raises:
@@ -189,7 +189,7 @@ class PartnerRepository(Protocol):
         """
         ...
 
-    def update(self, partner: Partner) -> Partner:
+    def update(self, partner: Partner, /) -> Partner:
         """Replace the stored partner, if it is still at ``partner.version``.
 
         Returns:
@@ -611,7 +611,7 @@ class DealRepository(Protocol):
     threads or processes, at most one of them commits.
     """
 
-    def get(self, deal_id: str) -> DealRegistration:
+    def get(self, deal_id: str, /) -> DealRegistration:
         """The registration with ``deal_id``.
 
         Raises:
@@ -619,7 +619,7 @@ class DealRepository(Protocol):
         """
         ...
 
-    def add(self, registration: DealRegistration) -> DealRegistration:
+    def add(self, registration: DealRegistration, /) -> DealRegistration:
         """Store a new registration (``version`` 0); return it as stored (``version`` 1).
 
         An approved registration claims its customer at commit.
@@ -631,7 +631,7 @@ class DealRepository(Protocol):
         """
         ...
 
-    def update(self, registration: DealRegistration) -> DealRegistration:
+    def update(self, registration: DealRegistration, /) -> DealRegistration:
         """Replace the stored registration, if it is still at ``registration.version``.
 
         Its claims follow its new status at commit: taken if it is approved,
@@ -784,7 +784,7 @@ class ScoringModelRepository(Protocol):
 class BusinessPlanRepository(Protocol):
     """Joint business plans, with optimistic concurrency through ``BusinessPlan.version``."""
 
-    def get(self, plan_id: str) -> BusinessPlan:
+    def get(self, plan_id: str, /) -> BusinessPlan:
         """The plan with ``plan_id``.
 
         Raises:
@@ -792,7 +792,7 @@ class BusinessPlanRepository(Protocol):
         """
         ...
 
-    def add(self, plan: BusinessPlan) -> BusinessPlan:
+    def add(self, plan: BusinessPlan, /) -> BusinessPlan:
         """Store a new plan (``version`` 0); return it as stored (``version`` 1).
 
         Raises:
@@ -801,7 +801,7 @@ class BusinessPlanRepository(Protocol):
         """
         ...
 
-    def update(self, plan: BusinessPlan) -> BusinessPlan:
+    def update(self, plan: BusinessPlan, /) -> BusinessPlan:
         """Replace the stored plan, if it is still at ``plan.version``.
 
         Raises:
@@ -829,7 +829,7 @@ class BusinessPlanRepository(Protocol):
 class CheckInRepository(Protocol):
     """Check-ins, with optimistic concurrency through ``CheckIn.version``."""
 
-    def get(self, check_in_id: str) -> CheckIn:
+    def get(self, check_in_id: str, /) -> CheckIn:
         """The check-in with ``check_in_id``.
 
         Raises:
@@ -837,7 +837,7 @@ class CheckInRepository(Protocol):
         """
         ...
 
-    def add(self, check_in: CheckIn) -> CheckIn:
+    def add(self, check_in: CheckIn, /) -> CheckIn:
         """Store a new check-in (``version`` 0); return it as stored (``version`` 1).
 
         Raises:
@@ -846,7 +846,7 @@ class CheckInRepository(Protocol):
         """
         ...
 
-    def update(self, check_in: CheckIn) -> CheckIn:
+    def update(self, check_in: CheckIn, /) -> CheckIn:
         """Replace the stored check-in (an action item done), if still at its version.
 
         Raises:
@@ -878,7 +878,7 @@ class CheckInRepository(Protocol):
 class CertificationRepository(Protocol):
     """People certifications, with optimistic concurrency through ``Certification.version``."""
 
-    def get(self, certification_id: str) -> Certification:
+    def get(self, certification_id: str, /) -> Certification:
         """The certification record with ``certification_id``.
 
         Raises:
@@ -886,7 +886,7 @@ class CertificationRepository(Protocol):
         """
         ...
 
-    def add(self, certification: Certification) -> Certification:
+    def add(self, certification: Certification, /) -> Certification:
         """Store a new record (``version`` 0); return it as stored (``version`` 1).
 
         Raises:
@@ -895,7 +895,7 @@ class CertificationRepository(Protocol):
         """
         ...
 
-    def update(self, certification: Certification) -> Certification:
+    def update(self, certification: Certification, /) -> Certification:
         """Replace the stored record (issued, renewed), if still at its version.
 
         Raises:
@@ -964,7 +964,7 @@ class StatementRepository(Protocol):
     payment fields change through ``update``, which checks the version.
     """
 
-    def get(self, statement_id: str) -> Statement:
+    def get(self, statement_id: str, /) -> Statement:
         """The statement with id ``statement_id``.
 
         Raises:
@@ -972,7 +972,7 @@ class StatementRepository(Protocol):
         """
         ...
 
-    def add(self, statement: Statement) -> Statement:
+    def add(self, statement: Statement, /) -> Statement:
         """Store a new statement; return it as stored (version 1).
 
         Raises:
@@ -982,7 +982,7 @@ class StatementRepository(Protocol):
         """
         ...
 
-    def update(self, statement: Statement) -> Statement:
+    def update(self, statement: Statement, /) -> Statement:
         """Replace the stored statement read at ``statement.version``.
 
         Returns it as stored, with the version one higher.
@@ -1021,7 +1021,7 @@ class LeadRepository(Protocol):
     only the first commit succeeds; the other raises `StaleVersionError`.
     """
 
-    def get(self, lead_id: str) -> Lead:
+    def get(self, lead_id: str, /) -> Lead:
         """The lead with ``lead_id``.
 
         Raises:
@@ -1029,7 +1029,7 @@ class LeadRepository(Protocol):
         """
         ...
 
-    def add(self, lead: Lead) -> Lead:
+    def add(self, lead: Lead, /) -> Lead:
         """Store a new lead (``version`` 0) and return it as stored (``version`` 1).
 
         Raises:
@@ -1038,7 +1038,7 @@ class LeadRepository(Protocol):
         """
         ...
 
-    def update(self, lead: Lead) -> Lead:
+    def update(self, lead: Lead, /) -> Lead:
         """Replace the stored lead, if it is still at ``lead.version``.
 
         Returns:

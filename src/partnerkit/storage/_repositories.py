@@ -315,14 +315,14 @@ class _ById(_Versioned[V]):
             record, self._cls, self._field, new=new, noun=self._noun, says_type=self._says_type
         )
 
-    def get(self, record_id: str) -> V:
+    def get(self, record_id: str, /) -> V:
         return self._read(record_id)
 
-    def add(self, record: V) -> V:
+    def add(self, record: V, /) -> V:
         checked = self._checked(record, new=True)
         return self._add(checked.id, evolve_trusted(checked, version=1))
 
-    def update(self, record: V) -> V:
+    def update(self, record: V, /) -> V:
         checked = self._checked(record, new=False)
         self._check(checked.id, checked.version)
         stored = evolve_trusted(checked, version=checked.version + 1)
@@ -980,10 +980,10 @@ class _Deals(_ById[DealRegistration]):
     def _checked(self, record: object, *, new: bool) -> DealRegistration:
         return check_deal(record, new=new)
 
-    def add(self, record: DealRegistration) -> DealRegistration:
+    def add(self, record: DealRegistration, /) -> DealRegistration:
         return self._claiming(super().add(record))
 
-    def update(self, record: DealRegistration) -> DealRegistration:
+    def update(self, record: DealRegistration, /) -> DealRegistration:
         return self._claiming(super().update(record))
 
     def _claiming(self, stored: DealRegistration) -> DealRegistration:
