@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import attrs
 
@@ -49,8 +49,20 @@ from partnerkit.services._intents import (
 from partnerkit.services._support import (
     _CallerStaleError,
     _conflict_seen,
+    _every,
     _missing,
+    _slices,
 )
+
+
+class _Owned(Protocol):
+    """A record that belongs to one partner."""
+
+    @property
+    def partner_id(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_Owned)
 
 
 class _ServicesCore:
@@ -137,21 +149,76 @@ class _ServicesCore:
         self._allow(actor, action, partner, view=view, kind="partner", key=partner_id)
         return partner
 
-    def _deal(self, uow: UnitOfWork, actor: Actor, action: str, deal_id: str) -> DealRegistration:
-        """The registration ``action`` is about, once the actor may do it.
+    def _record(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        action: str,
+        read: Callable[[str], _R],
+        key: str,
+        *,
+        kind: str,
+        view: str,
+        unknown: tuple[type[Exception], ...] = (NotFoundError,),
+    ) -> _R:
+        """The record ``read(key)`` gives, once the actor may do ``action`` on its partner.
+
+        Args:
+            uow: The unit of work to read in.
+            actor: Who asks.
+            action: What the actor wants to do with the record.
+            read: Reads a record by its key (a repository's ``get``).
+            key: The record's id.
+            kind: The record's name in the error, as ``"fund claim"``.
+            view: The action that lets the actor see the record at all.
+            unknown: What ``read`` raises for a key it does not know.
 
         Raises:
             NotFoundError: If there is none, or the actor may not see it (the same error).
             PermissionDeniedError: If the actor sees it but may not do ``action``.
         """
-        check_id(deal_id, "deal_id")
         try:
-            registration = uow.deals.get(deal_id)
-            partner = uow.partners.get(registration.partner_id)
-        except NotFoundError:
-            raise _missing("deal", deal_id) from None
-        self._allow(actor, action, partner, view=Action.DEAL_VIEW, kind="deal", key=deal_id)
-        return registration
+            record = read(key)
+            partner = uow.partners.get(record.partner_id)
+        except unknown:
+            raise _missing(kind, key) from None
+        self._allow(actor, action, partner, view=view, kind=kind, key=key)
+        return record
+
+    def _deal(self, uow: UnitOfWork, actor: Actor, action: str, deal_id: str) -> DealRegistration:
+        """The registration ``action`` is about, once the actor may do it (see `_record`)."""
+        check_id(deal_id, "deal_id")
+        return self._record(
+            uow, actor, action, uow.deals.get, deal_id, kind="deal", view=Action.DEAL_VIEW
+        )
+
+    def _listed(
+        self, uow: UnitOfWork, actor: Actor, view: str, partner_id: str | None
+    ) -> list[str] | None:
+        """The partner ids whose records the actor may list, sorted; ``None``: anyone's.
+
+        Args:
+            uow: The unit of work to read the actor's partners in.
+            actor: Who lists.
+            view: The action that lets the actor see the records.
+            partner_id: The one partner asked for, if any: the list is then that
+                partner, or empty if the actor may not see it.
+        """
+        slices = _slices(self.policy, actor, view)
+        if slices is None:
+            return None if partner_id is None else [partner_id]
+        visible: set[str] = set()
+        for part in slices:
+            if part.partner_id is not None:
+                visible.add(part.partner_id)
+                continue
+            found = _every(lambda cursor, part=part: uow.partners.query(  # type: ignore[misc]
+                parent_id=part.parent_id, owner_id=part.owner_id, limit=1000, cursor=cursor
+            ))  # fmt: skip
+            visible.update(p.id for p in found)
+        if partner_id is not None:
+            return [partner_id] if partner_id in visible else []
+        return sorted(visible)
 
     def _seer(
         self, uow: UnitOfWork, actor: Actor, action: str = Action.DEAL_VIEW

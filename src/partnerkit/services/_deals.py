@@ -68,7 +68,6 @@ from partnerkit.services._support import (
     _deprecated,
     _every,
     _screened_through,
-    _slices,
     _told,
     _told_event,
 )
@@ -441,13 +440,13 @@ class _DealServices(_ServicesCore):
         if customer is not None:
             search_key("customer", customer)  # refused before anything is read
         with self.storage.unit_of_work() as uow:
-            sources = self._deal_sources(uow, actor, partner_id)
-            if not sources:
+            sources = self._listed(uow, actor, Action.DEAL_VIEW, partner_id)
+            if sources == []:
                 return Page(())
             sees = self._seer(uow, actor)
             # One paged query: the scope is an IN filter, the window two bounds.
             page = uow.deals.query(
-                partner_ids=None if sources == [""] else sources,
+                partner_ids=sources,
                 status=status,
                 customer=customer,
                 protection_until_after=None if window is None else window[0],
@@ -456,24 +455,6 @@ class _DealServices(_ServicesCore):
                 cursor=cursor,
             )
         return Page(tuple(self._shown(r, sees) for r in page.items), page.next_cursor)
-
-    def _deal_sources(self, uow: UnitOfWork, actor: Actor, partner_id: str | None) -> list[str]:
-        """The partner ids whose registrations the actor may list, sorted ("" for all)."""
-        slices = _slices(self.policy, actor, Action.DEAL_VIEW)
-        if slices is None:
-            return [""] if partner_id is None else [partner_id]
-        visible: set[str] = set()
-        for part in slices:
-            if part.partner_id is not None:
-                visible.add(part.partner_id)
-                continue
-            found = _every(lambda cursor, part=part: uow.partners.query(  # type: ignore[misc]
-                parent_id=part.parent_id, owner_id=part.owner_id, limit=1000, cursor=cursor
-            ))  # fmt: skip
-            visible.update(p.id for p in found)
-        if partner_id is not None:
-            return [partner_id] if partner_id in visible else []
-        return sorted(visible)
 
     def approve_deal(
         self, actor: Actor, deal_id: str, *, override_reason: str = ""

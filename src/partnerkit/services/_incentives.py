@@ -26,7 +26,6 @@ from partnerkit.incentives import (
 )
 from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import Result, Skipped
-from partnerkit.services._support import _missing
 from partnerkit.storage import Page
 
 if TYPE_CHECKING:
@@ -184,20 +183,15 @@ class _IncentiveServices(_ServicesCore):
         """
         if not isinstance(statement_id, str):
             raise ValidationError.single("statement_id", "expected a statement id")
-        try:
-            statement = uow.statements.get(statement_id)
-            partner = uow.partners.get(statement.partner_id)
-        except NotFoundError:
-            raise _missing("incentive statement", statement_id) from None
-        self._allow(
+        return self._record(
+            uow,
             actor,
             action,
-            partner,
-            view=Action.INCENTIVE_VIEW,
+            uow.statements.get,
+            statement_id,
             kind="incentive statement",
-            key=statement_id,
+            view=Action.INCENTIVE_VIEW,
         )
-        return statement
 
     def get_statement(self, actor: Actor, statement_id: str) -> Statement:
         """One statement (``incentive.view``): partner users see only their own.

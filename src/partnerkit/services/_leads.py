@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import Result
-from partnerkit.services._support import _check_limit, _every, _missing, _slices
+from partnerkit.services._support import _check_limit, _every, _missing
 
 __all__ = ["PROFILE_FIELDS", "LeadIntake"]
 
@@ -510,31 +510,11 @@ class _LeadServices(_ServicesCore):
             ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
         """
         size = _check_limit(limit)
-        slices = _slices(self.policy, actor, Action.LEAD_VIEW)
         with self.storage.unit_of_work() as uow:
-            if slices is None:
-                page = uow.leads.query(
-                    status=status, partner_id=partner_id, limit=size, cursor=cursor
-                )
-            else:
-                visible: set[str] = set()
-                for part in slices:
-                    if part.partner_id is not None:
-                        visible.add(part.partner_id)
-                        continue
-                    found = _every(
-                        lambda c, part=part: uow.partners.query(  # type: ignore[misc]
-                            parent_id=part.parent_id, owner_id=part.owner_id, limit=1000, cursor=c
-                        )
-                    )
-                    visible.update(p.id for p in found)
-                if partner_id is not None:
-                    visible &= {partner_id}
-                if not visible:
-                    return Page(())
-                page = uow.leads.query(
-                    status=status, partner_ids=sorted(visible), limit=size, cursor=cursor
-                )
+            sources = self._listed(uow, actor, Action.LEAD_VIEW, partner_id)
+            if sources == []:
+                return Page(())
+            page = uow.leads.query(status=status, partner_ids=sources, limit=size, cursor=cursor)
         return Page(tuple(self._shown_lead(lead, actor) for lead in page.items), page.next_cursor)
 
     def lead_fairness(

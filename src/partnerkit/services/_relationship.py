@@ -43,16 +43,15 @@ from partnerkit.relationship import (
     start_certification,
     survey_answer,
 )
-from partnerkit.services._core import _ServicesCore
+from partnerkit.services._core import _R, _ServicesCore
 from partnerkit.services._intents import Result
-from partnerkit.services._support import _check_limit, _every, _missing
+from partnerkit.services._support import _check_limit, _every
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from datetime import date, datetime
 
     from partnerkit.ledger import Activity
-    from partnerkit.partners import Partner
     from partnerkit.relationship import Survey
     from partnerkit.storage import Page, UnitOfWork
 
@@ -62,34 +61,47 @@ class _RelationshipServices(_ServicesCore):
 
     # Shared helpers.
 
-    def _owned_by(
-        self, uow: UnitOfWork, actor: Actor, action: str, record: tuple[str, str, str]
-    ) -> Partner:
-        """The partner of a record ``(kind, key, partner_id)``, once the actor may do ``action``."""
-        kind, key, partner_id = record
-        try:
-            partner = uow.partners.get(partner_id)
-        except NotFoundError:
-            raise _missing(kind, key) from None
-        self._allow(actor, action, partner, view=Action.RELATIONSHIP_VIEW, kind=kind, key=key)
-        return partner
+    def _held(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        action: str,
+        read: Callable[[str], _R],
+        key: str,
+        *,
+        kind: str,
+    ) -> _R:
+        """The plan, check-in or certification ``read(key)`` gives (see `_record`)."""
+        return self._record(
+            uow,
+            actor,
+            action,
+            read,
+            key,
+            kind=kind,
+            view=Action.RELATIONSHIP_VIEW,
+            unknown=(NotFoundError, ValidationError),
+        )
 
-    def _visible(self, actor: Actor, partner_id: str | None) -> str | None:
+    def _visible(self, uow: UnitOfWork, actor: Actor, partner_id: str | None) -> str | None:
         """The partner a list is narrowed to, so a page never holds what the actor may not see.
 
         Raises:
+            NotFoundError: If the actor names a partner it may not see, or none that exists.
             PermissionDeniedError: If the actor may see only some partners and names none.
         """
-        if partner_id is not None:
-            return partner_id
-        scopes = self.policy.scopes(actor, Action.RELATIONSHIP_VIEW)
-        if Scope.ANY in scopes:
-            return None
-        if actor.partner_id is not None and scopes & {Scope.OWN, Scope.OWN_AND_CHILDREN}:
-            return actor.partner_id
-        raise PermissionDeniedError(
-            str(actor), Action.RELATIONSHIP_VIEW.value, "every partner", "name a partner_id"
-        )
+        narrowed = partner_id
+        if narrowed is None:
+            scopes = self.policy.scopes(actor, Action.RELATIONSHIP_VIEW)
+            if Scope.ANY in scopes:
+                return None
+            if actor.partner_id is None or not scopes & {Scope.OWN, Scope.OWN_AND_CHILDREN}:
+                raise PermissionDeniedError(
+                    str(actor), Action.RELATIONSHIP_VIEW.value, "every partner", "name a partner_id"
+                )
+            narrowed = actor.partner_id
+        self._partner(uow, actor, Action.RELATIONSHIP_VIEW, narrowed)
+        return narrowed
 
     @staticmethod
     def _side(actor: Actor) -> Side:
@@ -153,12 +165,7 @@ class _RelationshipServices(_ServicesCore):
     def _plan(
         self, uow: UnitOfWork, actor: Actor, plan_id: str, action: str = Action.RELATIONSHIP_VIEW
     ) -> BusinessPlan:
-        try:
-            plan = uow.plans.get(plan_id)
-        except (NotFoundError, ValidationError):
-            raise _missing("business plan", plan_id) from None
-        self._owned_by(uow, actor, action, ("business plan", plan_id, plan.partner_id))
-        return plan
+        return self._held(uow, actor, action, uow.plans.get, plan_id, kind="business plan")
 
     def agree_plan(self, actor: Actor, plan_id: str) -> Result[BusinessPlan]:
         """Agree to the plan's current goals for the actor's side (``plan.agree``).
@@ -209,9 +216,7 @@ class _RelationshipServices(_ServicesCore):
         """Plans the actor may see, ordered by id; a partner user's are their own."""
         size = _check_limit(limit)
         with self.storage.unit_of_work() as uow:
-            narrowed = self._visible(actor, partner_id)
-            if narrowed is not None:
-                self._partner(uow, actor, Action.RELATIONSHIP_VIEW, narrowed)
+            narrowed = self._visible(uow, actor, partner_id)
             return uow.plans.query(partner_id=narrowed, limit=size, cursor=cursor)
 
     def plan_progress(
@@ -268,12 +273,7 @@ class _RelationshipServices(_ServicesCore):
         return self._run(work)
 
     def _check_in(self, uow: UnitOfWork, actor: Actor, check_in_id: str, action: str) -> CheckIn:
-        try:
-            check_in = uow.check_ins.get(check_in_id)
-        except (NotFoundError, ValidationError):
-            raise _missing("check-in", check_in_id) from None
-        self._owned_by(uow, actor, action, ("check-in", check_in_id, check_in.partner_id))
-        return check_in
+        return self._held(uow, actor, action, uow.check_ins.get, check_in_id, kind="check-in")
 
     def complete_action(
         self, actor: Actor, check_in_id: str, item_id: str, *, done_on: date | None = None
@@ -314,9 +314,7 @@ class _RelationshipServices(_ServicesCore):
         """Check-ins the actor may see, ordered by id; a partner user's are their own."""
         size = _check_limit(limit)
         with self.storage.unit_of_work() as uow:
-            narrowed = self._visible(actor, partner_id)
-            if narrowed is not None:
-                self._partner(uow, actor, Action.RELATIONSHIP_VIEW, narrowed)
+            narrowed = self._visible(uow, actor, partner_id)
             return uow.check_ins.query(
                 partner_id=narrowed,
                 held_after=held_after,
@@ -393,12 +391,8 @@ class _RelationshipServices(_ServicesCore):
     def _certification(
         self, uow: UnitOfWork, actor: Actor, certification_id: str, action: str
     ) -> Certification:
-        try:
-            record = uow.certifications.get(certification_id)
-        except (NotFoundError, ValidationError):
-            raise _missing("certification", certification_id) from None
-        self._owned_by(uow, actor, action, ("certification", certification_id, record.partner_id))
-        return record
+        read = uow.certifications.get
+        return self._held(uow, actor, action, read, certification_id, kind="certification")
 
     def issue_certification(
         self, actor: Actor, certification_id: str, *, issued_on: date, expires_on: date
@@ -436,9 +430,7 @@ class _RelationshipServices(_ServicesCore):
         """Certifications the actor may see, ordered by id; ``expires_before`` for renewals due."""
         size = _check_limit(limit)
         with self.storage.unit_of_work() as uow:
-            narrowed = self._visible(actor, partner_id)
-            if narrowed is not None:
-                self._partner(uow, actor, Action.RELATIONSHIP_VIEW, narrowed)
+            narrowed = self._visible(uow, actor, partner_id)
             return uow.certifications.query(
                 partner_id=narrowed, expires_before=expires_before, limit=size, cursor=cursor
             )
