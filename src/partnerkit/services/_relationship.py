@@ -43,7 +43,7 @@ from partnerkit.relationship import (
     start_certification,
     survey_answer,
 )
-from partnerkit.services._core import _R, _ServicesCore
+from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import Result
 from partnerkit.services._support import _check_limit, _every
 
@@ -56,32 +56,16 @@ if TYPE_CHECKING:
     from partnerkit.storage import Page, UnitOfWork
 
 
+_V = Action.RELATIONSHIP_VIEW
+# Relationship repositories refuse a malformed id with `ValidationError`: to the
+# caller, a record it cannot name is one that is not there.
+_UNKNOWN = (NotFoundError, ValidationError)
+
+
 class _RelationshipServices(_ServicesCore):
     """Plans, check-ins, certifications and surveys, access-checked and announced."""
 
     # Shared helpers.
-
-    def _held(
-        self,
-        uow: UnitOfWork,
-        actor: Actor,
-        action: str,
-        read: Callable[[str], _R],
-        key: str,
-        *,
-        kind: str,
-    ) -> _R:
-        """The plan, check-in or certification ``read(key)`` gives (see `_record`)."""
-        return self._record(
-            uow,
-            actor,
-            action,
-            read,
-            key,
-            kind=kind,
-            view=Action.RELATIONSHIP_VIEW,
-            unknown=(NotFoundError, ValidationError),
-        )
 
     def _visible(self, uow: UnitOfWork, actor: Actor, partner_id: str | None) -> str | None:
         """The partner a list is narrowed to, so a page never holds what the actor may not see.
@@ -165,7 +149,10 @@ class _RelationshipServices(_ServicesCore):
     def _plan(
         self, uow: UnitOfWork, actor: Actor, plan_id: str, action: str = Action.RELATIONSHIP_VIEW
     ) -> BusinessPlan:
-        return self._held(uow, actor, action, uow.plans.get, plan_id, kind="business plan")
+        read = uow.plans.get
+        return self._record(
+            uow, actor, action, read, plan_id, kind="business plan", view=_V, unknown=_UNKNOWN
+        )
 
     def agree_plan(self, actor: Actor, plan_id: str) -> Result[BusinessPlan]:
         """Agree to the plan's current goals for the actor's side (``plan.agree``).
@@ -273,7 +260,10 @@ class _RelationshipServices(_ServicesCore):
         return self._run(work)
 
     def _check_in(self, uow: UnitOfWork, actor: Actor, check_in_id: str, action: str) -> CheckIn:
-        return self._held(uow, actor, action, uow.check_ins.get, check_in_id, kind="check-in")
+        read = uow.check_ins.get
+        return self._record(
+            uow, actor, action, read, check_in_id, kind="check-in", view=_V, unknown=_UNKNOWN
+        )
 
     def complete_action(
         self, actor: Actor, check_in_id: str, item_id: str, *, done_on: date | None = None
@@ -392,7 +382,16 @@ class _RelationshipServices(_ServicesCore):
         self, uow: UnitOfWork, actor: Actor, certification_id: str, action: str
     ) -> Certification:
         read = uow.certifications.get
-        return self._held(uow, actor, action, read, certification_id, kind="certification")
+        return self._record(
+            uow,
+            actor,
+            action,
+            read,
+            certification_id,
+            kind="certification",
+            view=_V,
+            unknown=_UNKNOWN,
+        )
 
     def issue_certification(
         self, actor: Actor, certification_id: str, *, issued_on: date, expires_on: date
