@@ -9,32 +9,19 @@ import attrs
 
 from partnerkit._base.money import RateSource
 from partnerkit._base.time import to_utc
+from partnerkit._pages import every
 from partnerkit.deals import DealRegistration
 from partnerkit.partners import Partner
 from partnerkit.storage import UnitOfWork
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from partnerkit.deals import DealStatus
     from partnerkit.partners import PartnerStatus
-    from partnerkit.storage import Page, StoredModel, StoredProgram
+    from partnerkit.storage import StoredModel, StoredProgram
 
 __all__ = ["ReportContext"]
 
 T = TypeVar("T")
-
-
-def every(fetch: Callable[[str | None], Page[T]]) -> list[T]:
-    """Every item of a paged query, page by page."""
-    found: list[T] = []
-    cursor: str | None = None
-    while True:
-        page = fetch(cursor)
-        found.extend(page.items)
-        if page.next_cursor is None:
-            return found
-        cursor = page.next_cursor
 
 
 def status_at(current: T, history: tuple[object, ...], instant: datetime) -> T:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from partnerkit._base.time import Cadence
+from partnerkit._pages import every
 from partnerkit.errors import ValidationError
 from partnerkit.partners import PartnerStatus
 from partnerkit.relationship import (
@@ -29,7 +30,6 @@ from partnerkit.relationship import (
     plan_progress,
     survey_scores,
 )
-from partnerkit.report._context import every
 from partnerkit.report._model import Chart, ChartKind, Column, Fact, Figure, Section, Series, Table
 from partnerkit.tiers import MembershipStatus
 

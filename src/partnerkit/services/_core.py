@@ -9,6 +9,7 @@ import attrs
 
 from partnerkit._base.ids import IdGenerator, check_id
 from partnerkit._base.time import Clock, SystemClock
+from partnerkit._pages import every
 from partnerkit.access import DEFAULT_POLICY, AccessPolicy, Action, Actor
 from partnerkit.errors import (
     CurrencyMismatchError,
@@ -49,7 +50,6 @@ from partnerkit.services._intents import (
 from partnerkit.services._support import (
     _CallerStaleError,
     _conflict_seen,
-    _every,
     _missing,
     _slices,
 )
@@ -212,7 +212,7 @@ class _ServicesCore:
             if part.partner_id is not None:
                 visible.add(part.partner_id)
                 continue
-            found = _every(lambda cursor, part=part: uow.partners.query(  # type: ignore[misc]
+            found = every(lambda cursor, part=part: uow.partners.query(  # type: ignore[misc]
                 parent_id=part.parent_id, owner_id=part.owner_id, limit=1000, cursor=cursor
             ))  # fmt: skip
             visible.update(p.id for p in found)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from partnerkit._base.events import Event
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor
 from partnerkit.deals import (
     DEFAULT_PROTECTION,
@@ -66,7 +67,6 @@ from partnerkit.services._support import (
     _conflict_seen,
     _days,
     _deprecated,
-    _every,
     _screened_through,
     _told,
     _told_event,
@@ -93,7 +93,7 @@ class _DealServices(_ServicesCore):
             # taken in again below, never missed.
             mark = deals.change_mark()
             index = ConflictIndex()
-            for registration in _every(lambda cursor: deals.active(cursor=cursor)):
+            for registration in every(lambda cursor: deals.active(cursor=cursor)):
                 index.add(registration)
             self._conflicts, self._mark = index, mark
         while changes := deals.changed_since(self._mark):
@@ -123,7 +123,7 @@ class _DealServices(_ServicesCore):
                 index, mark = self._caught_up(deals)
             else:
                 index, mark = ConflictIndex(), None
-                for active in _every(lambda cursor: deals.active(cursor=cursor)):
+                for active in every(lambda cursor: deals.active(cursor=cursor)):
                     index.add(active)
             found = [
                 conflict

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor
 from partnerkit.attribution import AttributionReport, AttributionRules, Touch, attribute, won_deal
 from partnerkit.deals import DealRegistration, DealStatus
 from partnerkit.forecast import DEFAULT_DRAWS, Forecast, forecast
 from partnerkit.services._deals import _DealServices
-from partnerkit.services._support import _every
 from partnerkit.tiers import MembershipStatus
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ class _ForecastServices(_DealServices):
             sources = self._listed(uow, actor, Action.DEAL_VIEW, partner_id)
             registrations: list[DealRegistration] = []
             if sources != []:
-                registrations = _every(lambda cursor: uow.deals.query(
+                registrations = every(lambda cursor: uow.deals.query(
                     partner_ids=sources, limit=1000, cursor=cursor
                 ))  # fmt: skip
             partners = sorted({registration.partner_id for registration in registrations})
@@ -156,7 +156,7 @@ class _ForecastServices(_DealServices):
             sources = self._listed(uow, actor, Action.DEAL_VIEW, partner_id)
             won: list[DealRegistration] = []
             if sources != []:
-                won = _every(lambda cursor: uow.deals.query(
+                won = every(lambda cursor: uow.deals.query(
                     partner_ids=sources,
                     status=DealStatus.WON,
                     limit=1000,

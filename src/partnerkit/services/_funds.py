@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor
 from partnerkit.errors import NotFoundError, ValidationError
 from partnerkit.funds import (
@@ -46,7 +47,7 @@ from partnerkit.funds import (
 )
 from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import Result
-from partnerkit.services._support import _check_limit, _every, _missing
+from partnerkit.services._support import _check_limit, _missing
 from partnerkit.storage import Page
 
 if TYPE_CHECKING:
@@ -177,7 +178,7 @@ class _FundServices(_ServicesCore):
         def work(uow: UnitOfWork) -> Result[FundBudget]:
             budget = self._budget(uow, budget_id)
             kinds = None if budget.accrual is None else [budget.accrual.activity_kind]
-            members = _every(
+            members = every(
                 lambda cursor: uow.memberships.query(program_id=budget.program_id, cursor=cursor)
             )
             activities = [
@@ -242,7 +243,7 @@ class _FundServices(_ServicesCore):
             requests = [
                 request
                 for status in (RequestStatus.SUBMITTED, RequestStatus.APPROVED)
-                for request in _every(
+                for request in every(
                     lambda cursor, status=status: uow.fund_requests.query(  # type: ignore[misc]
                         budget_id=budget_id, status=status, limit=1000, cursor=cursor
                     )

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from partnerkit._base.events import Event
 from partnerkit._base.time import to_utc
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor
 from partnerkit.errors import (
     AlreadyExistsError,
@@ -45,7 +46,6 @@ from partnerkit.services._intents import (
 from partnerkit.services._snapshots import LedgerSnapshots, _active_partners, _SnapshotServices
 from partnerkit.services._support import (
     _deprecated,
-    _every,
 )
 
 
@@ -103,7 +103,7 @@ class _HealthServices(_SnapshotServices):
             scored = list(found)
             previous = uow.scores.latest_before(scored, model=model.name, before=when)
             # Partners scored at this instant by an earlier run: their events were told.
-            already = {item.partner_id for item in _every(lambda cursor: uow.scores.query(
+            already = {item.partner_id for item in every(lambda cursor: uow.scores.query(
                 model=model.name, as_of=when, limit=1000, cursor=cursor
             ))}  # fmt: skip
             batch = score_batch(model, found, as_of=when, previous=previous)

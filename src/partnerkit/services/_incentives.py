@@ -9,6 +9,7 @@ import attrs
 from partnerkit._base.events import Event
 from partnerkit._base.ids import check_id
 from partnerkit._base.time import Period, to_utc
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor, Scope
 from partnerkit.errors import (
     ConflictError,
@@ -343,25 +344,14 @@ class _IncentiveServices(_ServicesCore):
 
 def _ledger(uow: UnitOfWork, since: datetime, until: datetime) -> list[Activity]:
     """Every activity occurring in ``[since, until]``, a page at a time."""
-    found: list[Activity] = []
-    cursor = None
-    while True:
-        page = uow.activities.query(since=since, until=until, limit=_PAGE, cursor=cursor)
-        found.extend(page.items)
-        if page.next_cursor is None:
-            return found
-        cursor = page.next_cursor
+    return every(
+        lambda cursor: uow.activities.query(since=since, until=until, limit=_PAGE, cursor=cursor)
+    )
 
 
 def _tiers(uow: UnitOfWork, program_id: str) -> dict[str, str]:
     """Each member's tier in ``program_id``."""
-    tiers: dict[str, str] = {}
-    cursor = None
-    while True:
-        page = uow.memberships.query(program_id=program_id, limit=_PAGE, cursor=cursor)
-        for membership in page.items:
-            if membership.tier_id is not None:
-                tiers[membership.partner_id] = membership.tier_id
-        if page.next_cursor is None:
-            return tiers
-        cursor = page.next_cursor
+    members = every(
+        lambda cursor: uow.memberships.query(program_id=program_id, limit=_PAGE, cursor=cursor)
+    )
+    return {m.partner_id: m.tier_id for m in members if m.tier_id is not None}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from partnerkit._base.events import Change, Event, Scalar
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor, Role, Scope
 from partnerkit.errors import NotFoundError, PermissionDeniedError, ValidationError
 from partnerkit.partners import PartnerStatus
@@ -45,7 +46,7 @@ from partnerkit.relationship import (
 )
 from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import Result
-from partnerkit.services._support import _check_limit, _every
+from partnerkit.services._support import _check_limit
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -332,8 +333,8 @@ class _RelationshipServices(_ServicesCore):
         self.policy.check(actor, Action.RELATIONSHIP_VIEW)
         when = as_of or self.clock.now()
         with self.storage.unit_of_work() as uow:
-            partners = _every(lambda cursor: uow.partners.query(limit=1000, cursor=cursor))
-            check_ins = _every(lambda cursor: uow.check_ins.query(limit=1000, cursor=cursor))
+            partners = every(lambda cursor: uow.partners.query(limit=1000, cursor=cursor))
+            check_ins = every(lambda cursor: uow.check_ins.query(limit=1000, cursor=cursor))
         started = {partner.id: partner.created_at for partner in partners}
         return overdue_check_ins(policy, started, check_ins, as_of=when, tiers=tiers)
 
@@ -471,7 +472,7 @@ class _RelationshipServices(_ServicesCore):
         tier_of = tiers or {}
 
         def work(uow: UnitOfWork) -> Result[tuple[Event, ...]]:
-            partners = _every(
+            partners = every(
                 lambda cursor: uow.partners.query(
                     status=PartnerStatus.ACTIVE, limit=1000, cursor=cursor
                 )
@@ -564,7 +565,7 @@ class _RelationshipServices(_ServicesCore):
         """
         self.policy.check(actor, Action.SATISFACTION_VIEW)
         with self.storage.unit_of_work() as uow:
-            answers = _every(
+            answers = every(
                 lambda cursor: uow.activities.query(
                     kinds=(SURVEY_ANSWERED,), since=since, until=until, limit=1000, cursor=cursor
                 )
