@@ -74,17 +74,22 @@ def _demo(options: argparse.Namespace) -> None:
             path.unlink()  # the demo always starts from an empty network
         storage: Storage = SqliteStorage(path)
         try:
-            run_demo(
-                storage=storage,
-                partners=options.partners,
-                seed=options.seed,
-                out=sys.stdout,
-                report=_report_path(options),
-            )
+            _run_demo(run_demo, storage, options)
         finally:
             storage.close()
         if options.db:
             print(f"\nThe network is in {path}; open it with partnerkit.storage.sqlite.")
+
+
+def _run_demo(run_demo: Any, storage: Storage, options: argparse.Namespace) -> None:
+    """The demo on ``storage`` with the network size, seed and report the options ask for."""
+    run_demo(
+        storage=storage,
+        partners=options.partners,
+        seed=options.seed,
+        out=sys.stdout,
+        report=_report_path(options),
+    )
 
 
 def _engine(url: str) -> Any:
@@ -120,13 +125,7 @@ def _demo_on_server(url: str, options: argparse.Namespace, run_demo: Any) -> Non
                         f"{shown} already holds partners; the demo starts from an empty "
                         f"network: point --db at an empty database",
                     )
-            run_demo(
-                storage=storage,
-                partners=options.partners,
-                seed=options.seed,
-                out=sys.stdout,
-                report=_report_path(options),
-            )
+            _run_demo(run_demo, storage, options)
         finally:
             storage.close()
     finally:
