@@ -63,6 +63,17 @@ class _Owned(Protocol):
 
 
 _R = TypeVar("_R", bound=_Owned)
+_M = TypeVar("_M")
+
+
+class _Move(Protocol[_M]):
+    """A pure move of the domain, given the record, who moves it and when.
+
+    The domain's moves take further options by keyword: pass them with
+    `functools.partial`, as ``partial(suspend, reason=reason)``.
+    """
+
+    def __call__(self, record: _M, /, *, actor: str, at: datetime) -> Change[_M]: ...
 
 
 class _ServicesCore:
@@ -265,11 +276,11 @@ class _ServicesCore:
         actor: Actor,
         action: Action,
         partner_id: str,
-        change: Callable[[Partner, datetime], Change[Partner]],
+        move: _Move[Partner],
     ) -> Result[Partner]:
         def work(uow: UnitOfWork) -> Result[Partner]:
             partner = self._partner(uow, actor, action, partner_id)
-            updated, events = change(partner, self.clock.now())
+            updated, events = move(partner, actor=actor.id, at=self.clock.now())
             if not events and updated == partner:
                 return Result(partner)
             return Result(uow.partners.update(updated), events)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import attrs
@@ -50,12 +51,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import datetime
 
-    from partnerkit._base.events import Change
     from partnerkit._base.time import Period
     from partnerkit.storage import UnitOfWork
 
 
-from partnerkit.services._core import _ServicesCore
+from partnerkit.services._core import _Move, _ServicesCore
 from partnerkit.services._intents import (
     ConflictNotice,
     DealChanges,
@@ -489,33 +489,25 @@ class _DealServices(_ServicesCore):
         actor: Actor,
         action: Action,
         deal_id: str,
-        change: Callable[[DealRegistration, datetime], Change[DealRegistration]],
+        move: _Move[DealRegistration],
     ) -> Result[DealRegistration]:
         def work(uow: UnitOfWork) -> Result[DealRegistration]:
             registration = self._deal(uow, actor, action, deal_id)
-            updated, events = change(registration, self.clock.now())
+            updated, events = move(registration, actor=actor.id, at=self.clock.now())
             return Result(uow.deals.update(updated), events)
 
         return self._deal_call(actor, work)
 
     def reject_deal(self, actor: Actor, deal_id: str, *, reason: str) -> Result[DealRegistration]:
         """Reject a submitted registration; ``reason`` is required."""
-        return self._decide_deal(
-            actor,
-            Action.DEAL_DECIDE,
-            deal_id,
-            lambda r, now: reject(r, actor=actor.id, at=now, reason=reason),
-        )
+        return self._decide_deal(actor, Action.DEAL_DECIDE, deal_id, partial(reject, reason=reason))
 
     def withdraw_deal(
         self, actor: Actor, deal_id: str, *, reason: str = ""
     ) -> Result[DealRegistration]:
         """Withdraw a draft or submitted registration."""
         return self._decide_deal(
-            actor,
-            Action.DEAL_WITHDRAW,
-            deal_id,
-            lambda r, now: withdraw(r, actor=actor.id, at=now, reason=reason),
+            actor, Action.DEAL_WITHDRAW, deal_id, partial(withdraw, reason=reason)
         )
 
     def close_deal(
@@ -530,10 +522,7 @@ class _DealServices(_ServicesCore):
         """
         if not won:
             return self._decide_deal(
-                actor,
-                Action.DEAL_CLOSE,
-                deal_id,
-                lambda r, now: lose(r, actor=actor.id, at=now, reason=reason),
+                actor, Action.DEAL_CLOSE, deal_id, partial(lose, reason=reason)
             )
         now = self.clock.now()
 
@@ -583,9 +572,7 @@ class _DealServices(_ServicesCore):
             actor,
             Action.DEAL_REQUEST_EXTENSION,
             deal_id,
-            lambda r, now: request_extension(
-                r, period, actor=actor.id, at=now, reason=reason, policy=self.extension_policy
-            ),
+            partial(request_extension, period=period, reason=reason, policy=self.extension_policy),
         )
 
     def decide_deal_extension(
@@ -597,13 +584,8 @@ class _DealServices(_ServicesCore):
                 actor,
                 Action.DEAL_DECIDE,
                 deal_id,
-                lambda r, now: approve_extension(
-                    r, actor=actor.id, at=now, reason=reason, policy=self.extension_policy
-                ),
+                partial(approve_extension, reason=reason, policy=self.extension_policy),
             )
         return self._decide_deal(
-            actor,
-            Action.DEAL_DECIDE,
-            deal_id,
-            lambda r, now: deny_extension(r, actor=actor.id, at=now, reason=reason),
+            actor, Action.DEAL_DECIDE, deal_id, partial(deny_extension, reason=reason)
         )
