@@ -9,7 +9,8 @@ exactly as records that do not exist.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from partnerkit._base.events import Change, Event, Scalar
 from partnerkit._pages import every
@@ -61,6 +62,13 @@ _V = Action.RELATIONSHIP_VIEW
 # Relationship repositories refuse a malformed id with `ValidationError`: to the
 # caller, a record it cannot name is one that is not there.
 _UNKNOWN = (NotFoundError, ValidationError)
+_M = TypeVar("_M")
+
+
+class _Signed(Protocol[_M]):
+    """A relationship move, given the record, who signs it and when (see `_Move`)."""
+
+    def __call__(self, record: _M, /, *, by: str, at: datetime) -> Change[_M]: ...
 
 
 class _RelationshipServices(_ServicesCore):
@@ -138,11 +146,11 @@ class _RelationshipServices(_ServicesCore):
         actor: Actor,
         action: Action,
         plan_id: str,
-        change: Callable[[BusinessPlan], Change[BusinessPlan]],
+        move: _Signed[BusinessPlan],
     ) -> Result[BusinessPlan]:
         def work(uow: UnitOfWork) -> Result[BusinessPlan]:
             plan = self._plan(uow, actor, plan_id, action)
-            updated, events = change(plan)
+            updated, events = move(plan, by=actor.id, at=self.clock.now())
             return Result(uow.plans.update(updated), events)
 
         return self._run(work)
@@ -166,12 +174,7 @@ class _RelationshipServices(_ServicesCore):
             InvalidTransitionError: If that side already agreed to these goals.
         """
         side = self._side(actor)
-        return self._change_plan(
-            actor,
-            Action.PLAN_AGREE,
-            plan_id,
-            lambda plan: agree_plan(plan, by=actor.id, side=side, at=self.clock.now()),
-        )
+        return self._change_plan(actor, Action.PLAN_AGREE, plan_id, partial(agree_plan, side=side))
 
     def revise_plan(
         self, actor: Actor, plan_id: str, goals: Iterable[Goal], *, reason: str
@@ -179,14 +182,8 @@ class _RelationshipServices(_ServicesCore):
         """Change a plan's goals, saying why (``plan.edit``); both sides agree again."""
         listed = tuple(goals)
         side = self._side(actor)
-        return self._change_plan(
-            actor,
-            Action.PLAN_EDIT,
-            plan_id,
-            lambda plan: revise_plan(
-                plan, listed, by=actor.id, side=side, at=self.clock.now(), reason=reason
-            ),
-        )
+        move = partial(revise_plan, goals=listed, side=side, reason=reason)
+        return self._change_plan(actor, Action.PLAN_EDIT, plan_id, move)
 
     def get_plan(self, actor: Actor, plan_id: str) -> BusinessPlan:
         """One plan, if the actor may see its partner (else `NotFoundError`)."""
@@ -370,11 +367,11 @@ class _RelationshipServices(_ServicesCore):
         self,
         actor: Actor,
         certification_id: str,
-        change: Callable[[Certification], Change[Certification]],
+        move: _Signed[Certification],
     ) -> Result[Certification]:
         def work(uow: UnitOfWork) -> Result[Certification]:
             record = self._certification(uow, actor, certification_id, Action.CERTIFICATION_RECORD)
-            updated, events = change(record)
+            updated, events = move(record, by=actor.id, at=self.clock.now())
             return Result(uow.certifications.update(updated), events)
 
         return self._run(work)
@@ -398,25 +395,15 @@ class _RelationshipServices(_ServicesCore):
         self, actor: Actor, certification_id: str, *, issued_on: date, expires_on: date
     ) -> Result[Certification]:
         """The person passed: record the first term (``certification.record``)."""
-        return self._certify(
-            actor,
-            certification_id,
-            lambda record: issue_certification(
-                record, issued_on=issued_on, expires_on=expires_on, by=actor.id, at=self.clock.now()
-            ),
-        )
+        move = partial(issue_certification, issued_on=issued_on, expires_on=expires_on)
+        return self._certify(actor, certification_id, move)
 
     def renew_certification(
         self, actor: Actor, certification_id: str, *, issued_on: date, expires_on: date
     ) -> Result[Certification]:
         """Record a renewal (``certification.record``); open from the renewal window on."""
-        return self._certify(
-            actor,
-            certification_id,
-            lambda record: renew_certification(
-                record, issued_on=issued_on, expires_on=expires_on, by=actor.id, at=self.clock.now()
-            ),
-        )
+        move = partial(renew_certification, issued_on=issued_on, expires_on=expires_on)
+        return self._certify(actor, certification_id, move)
 
     def list_certifications(
         self,
