@@ -20,6 +20,7 @@ from partnerkit.errors import (
 )
 from partnerkit.events import EventBus
 from partnerkit.metrics import MetricDefinition, MetricSnapshot, compute_snapshots
+from partnerkit.storage import Page
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -49,6 +50,7 @@ from partnerkit.services._intents import (
 )
 from partnerkit.services._support import (
     _CallerStaleError,
+    _check_limit,
     _conflict_seen,
     _missing,
     _slices,
@@ -286,6 +288,35 @@ class _ServicesCore:
             return Result(uow.partners.update(updated), events)
 
         return self._run(work)
+
+    def _scoped_page(
+        self,
+        actor: Actor,
+        view: str,
+        partner_id: str | None,
+        query: Callable[[UnitOfWork, list[str] | None, int], Page[T]],
+        *,
+        limit: int,
+    ) -> Page[T]:
+        """A page of the records the actor may see (``view``), of ``partner_id``'s if given.
+
+        Args:
+            actor: Who lists.
+            view: The action that lets the actor see the records.
+            partner_id: The one partner asked for, if any.
+            query: Reads the page in a unit of work, of the partners given
+                (``None``: anyone's; see `_listed`), at most the size given.
+            limit: The page size the caller asked for.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000.
+        """
+        size = _check_limit(limit)
+        with self.storage.unit_of_work() as uow:
+            sources = self._listed(uow, actor, view, partner_id)
+            if sources == []:
+                return Page(())
+            return query(uow, sources, size)
 
     # Snapshots for reviews and scoring.
 

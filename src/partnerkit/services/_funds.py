@@ -47,8 +47,7 @@ from partnerkit.funds import (
 )
 from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import Result
-from partnerkit.services._support import _check_limit, _missing
-from partnerkit.storage import Page
+from partnerkit.services._support import _missing
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -56,7 +55,7 @@ if TYPE_CHECKING:
 
     from partnerkit._base.events import Change
     from partnerkit._base.money import Money
-    from partnerkit.storage import UnitOfWork
+    from partnerkit.storage import Page, UnitOfWork
 
 _V = Action.FUND_VIEW
 
@@ -506,18 +505,15 @@ class _FundServices(_ServicesCore):
         Raises:
             ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
         """
-        size = _check_limit(limit)
-        with self.storage.unit_of_work() as uow:
-            sources = self._listed(uow, actor, _V, partner_id)
-            if sources == []:
-                return Page(())
-            return uow.fund_requests.query(
-                budget_id=budget_id,
-                status=status,
-                partner_ids=sources,
-                limit=size,
-                cursor=cursor,
-            )
+        return self._scoped_page(
+            actor,
+            _V,
+            partner_id,
+            lambda uow, sources, size: uow.fund_requests.query(
+                budget_id=budget_id, status=status, partner_ids=sources, limit=size, cursor=cursor
+            ),
+            limit=limit,
+        )
 
     def list_fund_claims(
         self,
@@ -535,16 +531,17 @@ class _FundServices(_ServicesCore):
         Raises:
             ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
         """
-        size = _check_limit(limit)
-        with self.storage.unit_of_work() as uow:
-            sources = self._listed(uow, actor, _V, partner_id)
-            if sources == []:
-                return Page(())
-            return uow.fund_claims.query(
+        return self._scoped_page(
+            actor,
+            _V,
+            partner_id,
+            lambda uow, sources, size: uow.fund_claims.query(
                 budget_id=budget_id,
                 request_id=request_id,
                 status=status,
                 partner_ids=sources,
                 limit=size,
                 cursor=cursor,
-            )
+            ),
+            limit=limit,
+        )

@@ -510,12 +510,15 @@ class _LeadServices(_ServicesCore):
         Raises:
             ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
         """
-        size = _check_limit(limit)
-        with self.storage.unit_of_work() as uow:
-            sources = self._listed(uow, actor, Action.LEAD_VIEW, partner_id)
-            if sources == []:
-                return Page(())
-            page = uow.leads.query(status=status, partner_ids=sources, limit=size, cursor=cursor)
+        page = self._scoped_page(
+            actor,
+            Action.LEAD_VIEW,
+            partner_id,
+            lambda uow, sources, size: uow.leads.query(
+                status=status, partner_ids=sources, limit=size, cursor=cursor
+            ),
+            limit=limit,
+        )
         return Page(tuple(self._shown_lead(lead, actor) for lead in page.items), page.next_cursor)
 
     def lead_fairness(
