@@ -251,14 +251,7 @@ class _IncentiveServices(_ServicesCore):
         def work(uow: UnitOfWork) -> Result[Statement]:
             statement = self._statement(uow, actor, Action.INCENTIVE_APPROVE, statement_id)
             self._stale("incentive statement", statement_id, version, statement.version)
-            if statement.status is not StatementStatus.DRAFT:
-                raise InvalidTransitionError(
-                    "incentive statement",
-                    statement_id,
-                    statement.status.value,
-                    "approve",
-                    _NEXT[statement.status],
-                )
+            _expect(statement, StatementStatus.DRAFT, "approve")
             approved = attrs.evolve(
                 statement, status=StatementStatus.APPROVED, approved_by=actor.id
             )
@@ -287,14 +280,7 @@ class _IncentiveServices(_ServicesCore):
 
         def work(uow: UnitOfWork) -> Result[Statement]:
             statement = self._statement(uow, actor, Action.INCENTIVE_PAY, statement_id)
-            if statement.status is not StatementStatus.APPROVED:
-                raise InvalidTransitionError(
-                    "incentive statement",
-                    statement_id,
-                    statement.status.value,
-                    "pay",
-                    _NEXT[statement.status],
-                )
+            _expect(statement, StatementStatus.APPROVED, "pay")
             now = self.clock.now()
             if now < statement.payable_at:
                 raise ValidationError.single(
@@ -340,6 +326,18 @@ class _IncentiveServices(_ServicesCore):
                 f"({again.total} against {statement.total}); its inputs were changed",
             )
         return again
+
+
+def _expect(statement: Statement, status: StatementStatus, move: str) -> None:
+    """Refuse ``move`` unless the statement is ``status``."""
+    if statement.status is not status:
+        raise InvalidTransitionError(
+            "incentive statement",
+            statement.id,
+            statement.status.value,
+            move,
+            _NEXT[statement.status],
+        )
 
 
 def _ledger(uow: UnitOfWork, since: datetime, until: datetime) -> list[Activity]:
