@@ -130,7 +130,7 @@ class _ServicesCore:
         return result
 
     def _allow(
-        self, actor: Actor, action: str, partner: Partner, *, view: str, kind: str, key: str
+        self, actor: Actor, action: str, partner: Partner | None, *, view: str, kind: str, key: str
     ) -> None:
         """Check ``action``; to an actor who may not even see the record, say it is not there."""
         if self.policy.allows(actor, action, partner):

@@ -282,7 +282,7 @@ class _HealthServices(_SnapshotServices):
         since: datetime | None = None,
         until: datetime | None = None,
     ) -> list[HealthScore]:
-        """The partner's scores (``health.view``), as `ScoreRepository.history` gives them.
+        """The partner's scores from ``model`` with ``since <= as_of <= until``, oldest first.
 
         Raises:
             NotFoundError: If there is no such partner, or the actor may not see it.

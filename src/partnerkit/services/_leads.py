@@ -171,11 +171,7 @@ class _LeadServices(_ServicesCore):
                 partner = uow.partners.get(holder)
             except NotFoundError:
                 partner = None
-        if self.policy.allows(actor, action, partner):
-            return lead
-        if not self.policy.allows(actor, Action.LEAD_VIEW, partner):
-            raise _missing("lead", lead_id)
-        self.policy.check(actor, action, partner)
+        self._allow(actor, action, partner, view=Action.LEAD_VIEW, kind="lead", key=lead_id)
         return lead
 
     def _shown_lead(self, lead: Lead, actor: Actor) -> Lead:
