@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from partnerkit._base.money import Money
 from partnerkit._base.time import FixedClock
@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from partnerkit.storage import Storage
 
 __all__ = ["fund_demo", "fund_report"]
-
-T = TypeVar("T")
 
 _FINANCE = Actor("usr_finance", Role.FINANCE)
 

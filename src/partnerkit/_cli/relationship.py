@@ -10,7 +10,7 @@ import random
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final
 
 from partnerkit._base.money import Money
 from partnerkit._base.time import Cadence, FixedClock, Period
@@ -56,8 +56,6 @@ if TYPE_CHECKING:
     from partnerkit.tiers import Membership, Program
 
 __all__ = ["ACTIVATION", "relationship_section"]
-
-T = TypeVar("T")
 
 _ADMIN: Final = Actor("usr_admin", Role.ADMIN)
 
