@@ -21,7 +21,7 @@ from partnerkit._cli.reading import (
     defuse,
     located,
     parse_size,
-    read_json,
+    read_document,
     read_text,
 )
 from partnerkit.serialization import to_dict
@@ -158,9 +158,7 @@ def _report(options: argparse.Namespace) -> None:
 def _read_model(path: Path, limit: int) -> ScoringModel:
     from partnerkit.health import model_from_dict, model_from_toml  # noqa: PLC0415
 
-    if path.suffix.lower() == ".toml":
-        return located(str(path), model_from_toml, read_text(path, limit=limit))
-    return located(str(path), model_from_dict, read_json(path, limit=limit))
+    return read_document(path, limit=limit, from_toml=model_from_toml, from_data=model_from_dict)
 
 
 def _read_program(path: Path, limit: int) -> Program:

@@ -15,8 +15,7 @@ from partnerkit._cli.reading import (
     cell_problem,
     csv_records,
     defuse,
-    located,
-    read_json,
+    read_document,
     read_text,
     required_columns,
     too_many_rows,
@@ -51,9 +50,7 @@ def read_plan(path: Path, limit: int) -> Plan:
     """
     from partnerkit.incentives import plan_from_dict, plan_from_toml  # noqa: PLC0415
 
-    if path.suffix.lower() == ".toml":
-        return located(str(path), plan_from_toml, read_text(path, limit=limit))
-    return located(str(path), plan_from_dict, read_json(path, limit=limit))
+    return read_document(path, limit=limit, from_toml=plan_from_toml, from_data=plan_from_dict)
 
 
 def _activity(cells: dict[str, str], where: str, findings: Findings) -> Activity | None:

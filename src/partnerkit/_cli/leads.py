@@ -30,9 +30,8 @@ from partnerkit._cli.reading import (
     csv_records,
     defuse,
     header_columns,
-    located,
     quote,
-    read_json,
+    read_document,
     read_text,
     too_many_rows,
 )
@@ -272,10 +271,12 @@ def _read_leads(path: Path, *, limit: int, max_rows: int) -> list[Lead]:
 
 
 def _read_policy(path: Path, limit: int) -> RoutingPolicy:
-    if path.suffix.lower() == ".toml":
-        return located(str(path), policy_from_toml, read_text(path, limit=limit))
-    data = read_json(path, limit=limit)
-    return located(str(path), lambda d: from_dict(RoutingPolicy, d), data)
+    return read_document(
+        path,
+        limit=limit,
+        from_toml=policy_from_toml,
+        from_data=lambda data: from_dict(RoutingPolicy, data),
+    )
 
 
 def route_command(options: argparse.Namespace) -> None:

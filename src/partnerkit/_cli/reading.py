@@ -412,6 +412,25 @@ def read_json(path: Path, *, limit: int) -> Any:
     return located(str(path), _load_json, read_text(path, limit=limit))
 
 
+def read_document(
+    path: Path, *, limit: int, from_toml: Callable[[str], T], from_data: Callable[[Any], T]
+) -> T:
+    """A document from a ``.toml`` file, or else from a JSON one.
+
+    Args:
+        path: The file.
+        limit: Its size limit in bytes.
+        from_toml: Builds the document from a TOML file's text.
+        from_data: Builds it from a JSON file's data.
+
+    Raises:
+        ValidationError: Naming the file, and every problem by its path inside it.
+    """
+    if path.suffix.lower() == ".toml":
+        return located(str(path), from_toml, read_text(path, limit=limit))
+    return located(str(path), from_data, read_json(path, limit=limit))
+
+
 def located(name: str, read: Callable[[Any], T], data: Any) -> T:
     """``read(data)``, with the paths of any problem read inside the file ``name``.
 
