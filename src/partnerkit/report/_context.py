@@ -13,8 +13,11 @@ from partnerkit._pages import every
 from partnerkit.deals import DealRegistration
 from partnerkit.partners import Partner
 from partnerkit.storage import UnitOfWork
+from partnerkit.tiers import MembershipStatus
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from partnerkit.deals import DealStatus
     from partnerkit.partners import PartnerStatus
     from partnerkit.storage import StoredModel, StoredProgram
@@ -105,3 +108,19 @@ class ReportContext:
             if held is None or stored.version > held.version:
                 latest[stored.name] = stored
         return [latest[name] for name in sorted(latest)]
+
+    def tiers(self, partner_ids: Iterable[str]) -> dict[str, str]:
+        """Partner id to the tier id of its first current membership with a tier.
+
+        Partners with none are left out; memberships are read as they are now, as
+        `Services.forecast_pipeline` reads them.
+        """
+        tiers: dict[str, str] = {}
+        for partner_id in sorted(partner_ids):
+            for membership in self.uow.memberships.for_partner(partner_id):
+                if (
+                    membership.tier_id is not None
+                    and membership.status is not MembershipStatus.ENDED
+                ):
+                    tiers.setdefault(partner_id, membership.tier_id)
+        return tiers
