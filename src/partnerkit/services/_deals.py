@@ -579,13 +579,9 @@ class _DealServices(_ServicesCore):
         self, actor: Actor, deal_id: str, *, approve: bool, reason: str = ""
     ) -> Result[DealRegistration]:
         """Approve or deny the pending extension (a denial needs a reason)."""
-        if approve:
-            return self._decide_deal(
-                actor,
-                Action.DEAL_DECIDE,
-                deal_id,
-                partial(approve_extension, reason=reason, policy=self.extension_policy),
-            )
-        return self._decide_deal(
-            actor, Action.DEAL_DECIDE, deal_id, partial(deny_extension, reason=reason)
+        move = (
+            partial(approve_extension, reason=reason, policy=self.extension_policy)
+            if approve
+            else partial(deny_extension, reason=reason)
         )
+        return self._decide_deal(actor, Action.DEAL_DECIDE, deal_id, move)

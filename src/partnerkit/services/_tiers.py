@@ -397,20 +397,12 @@ class _TierServices(_SnapshotServices):
         self, actor: Actor, program_id: str, partner_id: str, *, approve: bool, reason: str = ""
     ) -> Result[Membership]:
         """Approve a proposed downgrade (moving one level down) or reject it (reason needed)."""
-        if approve:
-            return self._change_membership(
-                actor,
-                Action.TIER_DECIDE_DOWNGRADE,
-                program_id,
-                partner_id,
-                lambda program, m, now: approve_downgrade(
-                    program, m, by=actor.id, at=now, reason=reason
-                ),
-            )
+
+        def decide(program: Program, membership: Membership, now: datetime) -> Change[Membership]:
+            if approve:
+                return approve_downgrade(program, membership, by=actor.id, at=now, reason=reason)
+            return reject_downgrade(membership, by=actor.id, at=now, reason=reason)
+
         return self._change_membership(
-            actor,
-            Action.TIER_DECIDE_DOWNGRADE,
-            program_id,
-            partner_id,
-            lambda _program, m, now: reject_downgrade(m, by=actor.id, at=now, reason=reason),
+            actor, Action.TIER_DECIDE_DOWNGRADE, program_id, partner_id, decide
         )
