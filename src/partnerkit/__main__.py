@@ -21,7 +21,7 @@ from partnerkit._cli.reading import (
     defuse,
     located,
     parse_size,
-    read_json,
+    read_document,
     read_text,
 )
 from partnerkit.serialization import to_dict
@@ -74,17 +74,22 @@ def _demo(options: argparse.Namespace) -> None:
             path.unlink()  # the demo always starts from an empty network
         storage: Storage = SqliteStorage(path)
         try:
-            run_demo(
-                storage=storage,
-                partners=options.partners,
-                seed=options.seed,
-                out=sys.stdout,
-                report=_report_path(options),
-            )
+            _run_demo(run_demo, storage, options)
         finally:
             storage.close()
         if options.db:
             print(f"\nThe network is in {path}; open it with partnerkit.storage.sqlite.")
+
+
+def _run_demo(run_demo: Any, storage: Storage, options: argparse.Namespace) -> None:
+    """The demo on ``storage`` with the network size, seed and report the options ask for."""
+    run_demo(
+        storage=storage,
+        partners=options.partners,
+        seed=options.seed,
+        out=sys.stdout,
+        report=_report_path(options),
+    )
 
 
 def _engine(url: str) -> Any:
@@ -120,13 +125,7 @@ def _demo_on_server(url: str, options: argparse.Namespace, run_demo: Any) -> Non
                         f"{shown} already holds partners; the demo starts from an empty "
                         f"network: point --db at an empty database",
                     )
-            run_demo(
-                storage=storage,
-                partners=options.partners,
-                seed=options.seed,
-                out=sys.stdout,
-                report=_report_path(options),
-            )
+            _run_demo(run_demo, storage, options)
         finally:
             storage.close()
     finally:
@@ -159,9 +158,7 @@ def _report(options: argparse.Namespace) -> None:
 def _read_model(path: Path, limit: int) -> ScoringModel:
     from partnerkit.health import model_from_dict, model_from_toml  # noqa: PLC0415
 
-    if path.suffix.lower() == ".toml":
-        return located(str(path), model_from_toml, read_text(path, limit=limit))
-    return located(str(path), model_from_dict, read_json(path, limit=limit))
+    return read_document(path, limit=limit, from_toml=model_from_toml, from_data=model_from_dict)
 
 
 def _read_program(path: Path, limit: int) -> Program:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Final
 
 from partnerkit._base.money import Money
 from partnerkit._base.time import FixedClock
+from partnerkit._pages import every
 from partnerkit.access import Actor, Role
 from partnerkit.deals import Customer
 from partnerkit.leads import LeadContact, LeadCustomer, LeadStatus, ProductMatch, RoutingPolicy
@@ -139,14 +140,8 @@ def _report(  # noqa: PLR0917 - one report, its figures named at the one call
     write(
         f"  sweep 25 hours later: {swept} offers lapsed and went on; {redone} declined re-offered\n"
     )
-    statuses: Counter[str] = Counter()
-    cursor = None
-    while True:
-        page = services.list_leads(_MANAGER, limit=1000, cursor=cursor)
-        statuses.update(lead.status.value for lead in page.items)
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor
+    leads = every(lambda cursor: services.list_leads(_MANAGER, limit=1000, cursor=cursor))
+    statuses = Counter(lead.status.value for lead in leads)
     write("  leads by status: " + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items())) + "\n")
     write("  why the first offers went where they went:\n")
     for lead in first:

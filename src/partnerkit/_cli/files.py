@@ -25,10 +25,12 @@ from partnerkit._cli.reading import (
     Findings,
     cell_problem,
     csv_records,
+    data_rows,
     header_columns,
     quote,
     read_json,
     read_text,
+    required_columns,
     too_many_rows,
 )
 from partnerkit.deals import Customer, DealRegistration, DealStatus
@@ -178,13 +180,7 @@ def _read_csv(
         )
     rows = _MetricRows(name, columns, default_as_of, wanted)
     snapshots: list[Row] = []
-    count = 0
-    for number, row in records:
-        if not any(cell.strip() for cell in row):
-            continue
-        count += 1
-        if count > max_rows:
-            raise too_many_rows(f"{name}, line {number}", max_rows)
+    for number, row in data_rows(records, name, max_rows):
         snapshot = rows.read(number, row)
         if snapshot is not None:
             snapshots.append(Row(f"{name}, line {number}", snapshot))
@@ -325,14 +321,7 @@ def iter_registrations(
             cell and every id used twice (with the line that used it first).
     """
     records = csv_records(text, name)
-    first = next(records, None)
-    header_line, header = first if first is not None else (1, [])
-    columns = header_columns(header, name, header_line)
-    missing = [column for column in _DEAL_COLUMNS if column not in columns]
-    if missing:
-        raise ValidationError.single(
-            f"{name}, line {header_line}", f"the header lacks: {', '.join(missing)}"
-        )
+    columns = required_columns(records, name, _DEAL_COLUMNS)
     index = {column: position for position, column in enumerate(columns, start=1) if column}
     findings = Findings(name)
     lines: dict[str, int] = {}

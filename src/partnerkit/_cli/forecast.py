@@ -21,10 +21,10 @@ from partnerkit._cli.reading import (
     Findings,
     cell_problem,
     csv_records,
-    header_columns,
+    data_rows,
     quote,
     read_text,
-    too_many_rows,
+    required_columns,
 )
 from partnerkit.errors import ValidationError
 from partnerkit.forecast import Opportunity, Outcome, StageChange
@@ -124,24 +124,11 @@ def read_deals(path: Path, *, limit: int, max_rows: int) -> DealRows:
         raise ValidationError.single(name, "give a .csv file")
     text = read_text(path, limit=limit)
     records = csv_records(text, name)
-    first = next(records, None)
-    header_line, header = first if first is not None else (1, [])
-    columns = header_columns(header, name, header_line)
-    missing = [column for column in _REQUIRED if column not in columns]
-    if missing:
-        raise ValidationError.single(
-            f"{name}, line {header_line}", f"the header lacks: {', '.join(missing)}"
-        )
+    columns = required_columns(records, name, _REQUIRED)
     findings = Findings(name)
     rows = DealRows()
     seen: dict[str, int] = {}
-    count = 0
-    for number, row in records:
-        if not any(cell.strip() for cell in row):
-            continue
-        count += 1
-        if count > max_rows:
-            raise too_many_rows(f"{name}, line {number}", max_rows)
+    for number, row in data_rows(records, name, max_rows):
         cells: dict[str, str] = {}
         for position, column in enumerate(columns):
             cell = row[position] if position < len(row) else ""

@@ -8,25 +8,24 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from partnerkit._base.money import Money
 from partnerkit._base.time import FixedClock
+from partnerkit._pages import every
 from partnerkit.access import Actor, Role
 from partnerkit.funds import FundTerms, ProofItem, reconcile
 from partnerkit.partners import PartnerStatus
 from partnerkit.services import Services
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
     from typing import TextIO
 
     from partnerkit.partners import Partner
-    from partnerkit.storage import Page, Storage
+    from partnerkit.storage import Storage
 
 __all__ = ["fund_demo", "fund_report"]
-
-T = TypeVar("T")
 
 _FINANCE = Actor("usr_finance", Role.FINANCE)
 
@@ -130,17 +129,6 @@ def fund_demo(
         write(f"    {line}\n")
 
 
-def _all(fetch: Callable[[str | None], Page[T]]) -> list[T]:
-    found: list[T] = []
-    cursor: str | None = None
-    while True:
-        page = fetch(cursor)
-        found.extend(page.items)
-        if page.next_cursor is None:
-            return found
-        cursor = page.next_cursor
-
-
 def fund_report(storage: Storage, out: TextIO) -> int:
     """Print every budget's pools, and check them against the stored requests and claims.
 
@@ -150,16 +138,16 @@ def fund_report(storage: Storage, out: TextIO) -> int:
     write = out.write
     unreconciled = 0
     with storage.unit_of_work() as uow:
-        budgets = _all(lambda cursor: uow.fund_budgets.query(cursor=cursor))
+        budgets = every(lambda cursor: uow.fund_budgets.query(cursor=cursor))
         if not budgets:
             write("no fund budgets in this store\n")
         for budget in budgets:
-            requests = _all(
+            requests = every(
                 lambda cursor, b=budget: uow.fund_requests.query(  # type: ignore[misc]
                     budget_id=b.id, limit=1000, cursor=cursor
                 )
             )
-            claims = _all(
+            claims = every(
                 lambda cursor, b=budget: uow.fund_claims.query(  # type: ignore[misc]
                     budget_id=b.id, limit=1000, cursor=cursor
                 )

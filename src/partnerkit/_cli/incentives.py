@@ -15,10 +15,9 @@ from partnerkit._cli.reading import (
     cell_problem,
     csv_records,
     defuse,
-    header_columns,
-    located,
-    read_json,
+    read_document,
     read_text,
+    required_columns,
     too_many_rows,
 )
 from partnerkit.errors import ValidationError
@@ -51,9 +50,7 @@ def read_plan(path: Path, limit: int) -> Plan:
     """
     from partnerkit.incentives import plan_from_dict, plan_from_toml  # noqa: PLC0415
 
-    if path.suffix.lower() == ".toml":
-        return located(str(path), plan_from_toml, read_text(path, limit=limit))
-    return located(str(path), plan_from_dict, read_json(path, limit=limit))
+    return read_document(path, limit=limit, from_toml=plan_from_toml, from_data=plan_from_dict)
 
 
 def _activity(cells: dict[str, str], where: str, findings: Findings) -> Activity | None:
@@ -101,14 +98,7 @@ def read_activities(path: Path, *, limit: int, max_rows: int) -> list[Activity]:
     if path.suffix.lower() != ".csv":
         raise ValidationError.single(name, "give a .csv file of activities")
     records = csv_records(read_text(path, limit=limit), name)
-    first = next(records, None)
-    header_line, header = first if first is not None else (1, [])
-    columns = header_columns(header, name, header_line)
-    missing = [column for column in _REQUIRED if column not in columns]
-    if missing:
-        raise ValidationError.single(
-            f"{name}, line {header_line}", f"the header lacks: {', '.join(missing)}"
-        )
+    columns = required_columns(records, name, _REQUIRED)
     findings = Findings(name)
     found: list[Activity] = []
     for number, row in records:

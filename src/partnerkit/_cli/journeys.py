@@ -23,11 +23,11 @@ from partnerkit._base.time import parse_datetime
 from partnerkit._cli.reading import (
     Findings,
     csv_records,
+    data_rows,
     header_columns,
     located,
     read_json,
     read_text,
-    too_many_rows,
 )
 from partnerkit.errors import ValidationError
 from partnerkit.ledger import Activity
@@ -86,13 +86,7 @@ def _rows(
         raise ValidationError.single(
             f"{name}, line {line}", f"the header row must name {', '.join(missing)}"
         )
-    count = 0
-    for number, cells in records:
-        if not any(cell.strip() for cell in cells):
-            continue
-        count += 1
-        if count > max_rows:
-            raise too_many_rows(f"{name}, line {number}", max_rows)
+    for number, cells in data_rows(records, name, max_rows):
         row = {
             column: cell.strip()
             for column, cell in zip(columns, cells, strict=False)

@@ -20,7 +20,7 @@ import json
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from partnerkit._base.time import parse_datetime
 from partnerkit._cli.reading import (
@@ -30,9 +30,8 @@ from partnerkit._cli.reading import (
     csv_records,
     defuse,
     header_columns,
-    located,
     quote,
-    read_json,
+    read_document,
     read_text,
     too_many_rows,
 )
@@ -82,6 +81,8 @@ _LEAD_COLUMNS: Final = frozenset(
         "products",
     }
 )
+
+T = TypeVar("T")
 
 
 def add_commands(commands: Any, limits: Callable[[argparse.ArgumentParser, int], None]) -> None:
@@ -195,18 +196,36 @@ def _partner(row: dict[str, str]) -> PartnerProfile:
     return profile
 
 
-def _read_partners(path: Path, *, limit: int, max_rows: int) -> list[PartnerProfile]:
+def _read_rows(
+    path: Path,
+    build: Callable[[dict[str, str]], T],
+    *,
+    limit: int,
+    max_rows: int,
+    required: Sequence[str],
+    known: frozenset[str],
+) -> list[T]:
+    """``build`` of each row of a CSV file; every row's problems at once."""
     findings = Findings(str(path))
-    found = []
-    required = ("id", "country")
-    for where, row in _rows(
-        path, limit=limit, max_rows=max_rows, required=required, known=_PARTNER_COLUMNS
-    ):
+    found: list[T] = []
+    for where, row in _rows(path, limit=limit, max_rows=max_rows, required=required, known=known):
         try:
-            found.append(_partner(row))
+            found.append(build(row))
         except ValidationError as error:
             findings.add_error(where, error)
     findings.raise_if_any()
+    return found
+
+
+def _read_partners(path: Path, *, limit: int, max_rows: int) -> list[PartnerProfile]:
+    found = _read_rows(
+        path,
+        _partner,
+        limit=limit,
+        max_rows=max_rows,
+        required=("id", "country"),
+        known=_PARTNER_COLUMNS,
+    )
     ids = [profile.partner_id for profile in found]
     if len(set(ids)) != len(ids):
         twice = sorted({i for i in ids if ids.count(i) > 1})
@@ -241,25 +260,23 @@ def _lead(row: dict[str, str]) -> Lead:
 
 
 def _read_leads(path: Path, *, limit: int, max_rows: int) -> list[Lead]:
-    findings = Findings(str(path))
-    found = []
-    required = ("id", "company", "country")
-    for where, row in _rows(
-        path, limit=limit, max_rows=max_rows, required=required, known=_LEAD_COLUMNS
-    ):
-        try:
-            found.append(_lead(row))
-        except ValidationError as error:
-            findings.add_error(where, error)
-    findings.raise_if_any()
-    return found
+    return _read_rows(
+        path,
+        _lead,
+        limit=limit,
+        max_rows=max_rows,
+        required=("id", "company", "country"),
+        known=_LEAD_COLUMNS,
+    )
 
 
 def _read_policy(path: Path, limit: int) -> RoutingPolicy:
-    if path.suffix.lower() == ".toml":
-        return located(str(path), policy_from_toml, read_text(path, limit=limit))
-    data = read_json(path, limit=limit)
-    return located(str(path), lambda d: from_dict(RoutingPolicy, d), data)
+    return read_document(
+        path,
+        limit=limit,
+        from_toml=policy_from_toml,
+        from_data=lambda data: from_dict(RoutingPolicy, data),
+    )
 
 
 def route_command(options: argparse.Namespace) -> None:

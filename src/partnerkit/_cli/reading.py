@@ -353,6 +353,46 @@ def header_columns(cells: Sequence[str], name: str, line: int) -> list[str]:
     return columns
 
 
+def required_columns(
+    records: Iterator[tuple[int, list[str]]], name: str, required: Sequence[str]
+) -> list[str]:
+    """The column names of the header, the first of ``records``, which names ``required``.
+
+    An empty file is read as an empty header: it lacks every required column.
+
+    Raises:
+        ValidationError: Naming the header line and the columns it lacks, or both
+            columns of a name used twice.
+    """
+    first = next(records, None)
+    header_line, header = first if first is not None else (1, [])
+    columns = header_columns(header, name, header_line)
+    missing = [column for column in required if column not in columns]
+    if missing:
+        raise ValidationError.single(
+            f"{name}, line {header_line}", f"the header lacks: {', '.join(missing)}"
+        )
+    return columns
+
+
+def data_rows(
+    records: Iterator[tuple[int, list[str]]], name: str, max_rows: int
+) -> Iterator[tuple[int, list[str]]]:
+    """The records after the header that hold anything, with their lines.
+
+    Raises:
+        ValidationError: At the row past ``max_rows`` (`too_many_rows`).
+    """
+    count = 0
+    for number, row in records:
+        if not any(cell.strip() for cell in row):
+            continue
+        count += 1
+        if count > max_rows:
+            raise too_many_rows(f"{name}, line {number}", max_rows)
+        yield number, row
+
+
 def cell_problem(cell: str) -> str | None:
     """What is wrong with a CSV cell whatever its column, or ``None``."""
     if "\n" in cell or "\r" in cell:
@@ -370,6 +410,25 @@ def read_json(path: Path, *, limit: int) -> Any:
         ValidationError: Naming the file, and the line and column of a syntax error.
     """
     return located(str(path), _load_json, read_text(path, limit=limit))
+
+
+def read_document(
+    path: Path, *, limit: int, from_toml: Callable[[str], T], from_data: Callable[[Any], T]
+) -> T:
+    """A document from a ``.toml`` file, or else from a JSON one.
+
+    Args:
+        path: The file.
+        limit: Its size limit in bytes.
+        from_toml: Builds the document from a TOML file's text.
+        from_data: Builds it from a JSON file's data.
+
+    Raises:
+        ValidationError: Naming the file, and every problem by its path inside it.
+    """
+    if path.suffix.lower() == ".toml":
+        return located(str(path), from_toml, read_text(path, limit=limit))
+    return located(str(path), from_data, read_json(path, limit=limit))
 
 
 def located(name: str, read: Callable[[Any], T], data: Any) -> T:

@@ -10,10 +10,11 @@ import random
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Final
 
 from partnerkit._base.money import Money
 from partnerkit._base.time import Cadence, FixedClock, Period
+from partnerkit._pages import every
 from partnerkit.access import Actor, Role
 from partnerkit.ledger import ActivityKind
 from partnerkit.metrics import Aggregate, MetricDefinition
@@ -44,19 +45,17 @@ from partnerkit.services import Services
 from partnerkit.tiers import next_review
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
     from datetime import datetime
     from typing import TextIO
 
     from partnerkit._base.money import RateSource
     from partnerkit.ledger import Activity
     from partnerkit.partners import Partner
-    from partnerkit.storage import Page, Storage
+    from partnerkit.storage import Storage
     from partnerkit.tiers import Membership, Program
 
 __all__ = ["ACTIVATION", "relationship_section"]
-
-T = TypeVar("T")
 
 _ADMIN: Final = Actor("usr_admin", Role.ADMIN)
 
@@ -126,7 +125,7 @@ def relationship_section(
 ) -> None:
     """Store certifications, a plan, check-ins and survey answers; print what they say."""
     with storage.unit_of_work() as uow:
-        memberships = _every(
+        memberships = every(
             lambda cursor: uow.memberships.query(program_id=program.id, limit=1000, cursor=cursor)
         )
     section = _Section(
@@ -146,17 +145,6 @@ def relationship_section(
     section.check_ins()
     section.journey()
     section.satisfaction()
-
-
-def _every(fetch: Callable[[str | None], Page[T]]) -> list[T]:
-    found: list[T] = []
-    cursor: str | None = None
-    while True:
-        page = fetch(cursor)
-        found.extend(page.items)
-        cursor = page.next_cursor
-        if cursor is None:
-            return found
 
 
 class _Section:

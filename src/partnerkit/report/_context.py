@@ -9,32 +9,22 @@ import attrs
 
 from partnerkit._base.money import RateSource
 from partnerkit._base.time import to_utc
+from partnerkit._pages import every
 from partnerkit.deals import DealRegistration
 from partnerkit.partners import Partner
 from partnerkit.storage import UnitOfWork
+from partnerkit.tiers import MembershipStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Iterable
 
     from partnerkit.deals import DealStatus
     from partnerkit.partners import PartnerStatus
-    from partnerkit.storage import Page, StoredModel, StoredProgram
+    from partnerkit.storage import StoredModel, StoredProgram
 
 __all__ = ["ReportContext"]
 
 T = TypeVar("T")
-
-
-def every(fetch: Callable[[str | None], Page[T]]) -> list[T]:
-    """Every item of a paged query, page by page."""
-    found: list[T] = []
-    cursor: str | None = None
-    while True:
-        page = fetch(cursor)
-        found.extend(page.items)
-        if page.next_cursor is None:
-            return found
-        cursor = page.next_cursor
 
 
 def status_at(current: T, history: tuple[object, ...], instant: datetime) -> T:
@@ -118,3 +108,19 @@ class ReportContext:
             if held is None or stored.version > held.version:
                 latest[stored.name] = stored
         return [latest[name] for name in sorted(latest)]
+
+    def tiers(self, partner_ids: Iterable[str]) -> dict[str, str]:
+        """Partner id to the tier id of its first current membership with a tier.
+
+        Partners with none are left out; memberships are read as they are now, as
+        `Services.forecast_pipeline` reads them.
+        """
+        tiers: dict[str, str] = {}
+        for partner_id in sorted(partner_ids):
+            for membership in self.uow.memberships.for_partner(partner_id):
+                if (
+                    membership.tier_id is not None
+                    and membership.status is not MembershipStatus.ENDED
+                ):
+                    tiers.setdefault(partner_id, membership.tier_id)
+        return tiers

@@ -19,7 +19,6 @@ from partnerkit.attribution import CreditRole, attribute, won_deal
 from partnerkit.deals import DealStatus
 from partnerkit.forecast import Dimension, forecast
 from partnerkit.report._model import Chart, ChartKind, Column, Fact, Figure, Section, Series, Table
-from partnerkit.tiers import MembershipStatus
 
 if TYPE_CHECKING:
     from partnerkit.attribution import AttributionReport
@@ -52,18 +51,13 @@ def _tiers_and_joined(
     context: ReportContext, partner_ids: set[str]
 ) -> tuple[dict[str, str], dict[str, date]]:
     """Tier and join date per partner, read as `Services.forecast_pipeline` reads them."""
-    tiers: dict[str, str] = {}
     joined: dict[str, date] = {}
     known = {partner.id: partner for partner in context.partners()}
     for partner_id in sorted(partner_ids):
         partner = known.get(partner_id)
         if partner is not None and partner.joined_on is not None:
             joined[partner_id] = partner.joined_on
-        for membership in context.uow.memberships.for_partner(partner_id):
-            if membership.tier_id is None or membership.status is MembershipStatus.ENDED:
-                continue
-            tiers.setdefault(partner_id, membership.tier_id)
-    return tiers, joined
+    return context.tiers(partner_ids), joined
 
 
 def _by_currency(deals: list[DealRegistration]) -> dict[str, list[DealRegistration]]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from partnerkit._base.time import Cadence
+from partnerkit._pages import every
 from partnerkit.errors import ValidationError
 from partnerkit.partners import PartnerStatus
 from partnerkit.relationship import (
@@ -29,9 +30,7 @@ from partnerkit.relationship import (
     plan_progress,
     survey_scores,
 )
-from partnerkit.report._context import every
 from partnerkit.report._model import Chart, ChartKind, Column, Fact, Figure, Section, Series, Table
-from partnerkit.tiers import MembershipStatus
 
 if TYPE_CHECKING:
     from partnerkit import Activity
@@ -130,25 +129,15 @@ def _check_ins_then(context: ReportContext) -> list[CheckIn]:
     return found
 
 
-def _tiers(context: ReportContext, partner_ids: set[str]) -> dict[str, str]:
-    """Partner id to the tier id of its first current membership with a tier."""
-    tiers: dict[str, str] = {}
-    for partner_id in sorted(partner_ids):
-        for membership in context.uow.memberships.for_partner(partner_id):
-            if membership.tier_id is not None and membership.status is not MembershipStatus.ENDED:
-                tiers.setdefault(partner_id, membership.tier_id)
-    return tiers
-
-
 def _tier_names(context: ReportContext, partner_ids: set[str]) -> dict[str, str]:
-    """Partner id to the name of its tier (as `_tiers` picks it)."""
+    """Partner id to the name of its tier (as `ReportContext.tiers` picks it)."""
     names: dict[str, str] = {}
     for stored in context.programs():
         for tier in stored.program.tiers:
             names.setdefault(tier.id, tier.name)
     return {
         partner_id: names.get(tier_id, tier_id)
-        for partner_id, tier_id in _tiers(context, partner_ids).items()
+        for partner_id, tier_id in context.tiers(partner_ids).items()
     }
 
 
@@ -162,7 +151,7 @@ def _overdue_figures(
         if context.partner_status(partner) is PartnerStatus.ACTIVE
     }
     late = overdue_check_ins(
-        policy, started, check_ins, as_of=context.as_of, tiers=_tiers(context, set(started))
+        policy, started, check_ins, as_of=context.as_of, tiers=context.tiers(started)
     )
     meetings = Figure(
         "check-ins-overdue",

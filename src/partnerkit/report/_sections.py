@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Final, TypeAlias
 
 import attrs
 
+from partnerkit._pages import every
 from partnerkit.deals import ACTIVE_STATUSES, ConflictIndex, DealStatus, find_conflicts
 from partnerkit.funds import BudgetStatus, reconcile
 from partnerkit.incentives import StatementStatus
 from partnerkit.leads import LeadStatus, OfferOutcome
 from partnerkit.partners import PartnerStatus
 from partnerkit.report._charts import palette
-from partnerkit.report._context import ReportContext, every, status_at
+from partnerkit.report._context import ReportContext, status_at
 from partnerkit.report._forecast import forecast_section
 from partnerkit.report._model import (
     Cell,

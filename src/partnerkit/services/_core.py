@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import attrs
 
 from partnerkit._base.ids import IdGenerator, check_id
 from partnerkit._base.time import Clock, SystemClock
+from partnerkit._pages import every
 from partnerkit.access import DEFAULT_POLICY, AccessPolicy, Action, Actor
 from partnerkit.errors import (
     CurrencyMismatchError,
@@ -19,6 +20,7 @@ from partnerkit.errors import (
 )
 from partnerkit.events import EventBus
 from partnerkit.metrics import MetricDefinition, MetricSnapshot, compute_snapshots
+from partnerkit.storage import Page
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -48,9 +50,32 @@ from partnerkit.services._intents import (
 )
 from partnerkit.services._support import (
     _CallerStaleError,
+    _check_limit,
     _conflict_seen,
     _missing,
+    _slices,
 )
+
+
+class _Owned(Protocol):
+    """A record that belongs to one partner."""
+
+    @property
+    def partner_id(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_Owned)
+_M = TypeVar("_M")
+
+
+class _Move(Protocol[_M]):
+    """A pure move of the domain, given the record, who moves it and when.
+
+    The domain's moves take further options by keyword: pass them with
+    `functools.partial`, as ``partial(suspend, reason=reason)``.
+    """
+
+    def __call__(self, record: _M, /, *, actor: str, at: datetime) -> Change[_M]: ...
 
 
 class _ServicesCore:
@@ -105,7 +130,7 @@ class _ServicesCore:
         return result
 
     def _allow(
-        self, actor: Actor, action: str, partner: Partner, *, view: str, kind: str, key: str
+        self, actor: Actor, action: str, partner: Partner | None, *, view: str, kind: str, key: str
     ) -> None:
         """Check ``action``; to an actor who may not even see the record, say it is not there."""
         if self.policy.allows(actor, action, partner):
@@ -137,21 +162,76 @@ class _ServicesCore:
         self._allow(actor, action, partner, view=view, kind="partner", key=partner_id)
         return partner
 
-    def _deal(self, uow: UnitOfWork, actor: Actor, action: str, deal_id: str) -> DealRegistration:
-        """The registration ``action`` is about, once the actor may do it.
+    def _record(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        action: str,
+        read: Callable[[str], _R],
+        key: str,
+        *,
+        kind: str,
+        view: str,
+        unknown: tuple[type[Exception], ...] = (NotFoundError,),
+    ) -> _R:
+        """The record ``read(key)`` gives, once the actor may do ``action`` on its partner.
+
+        Args:
+            uow: The unit of work to read in.
+            actor: Who asks.
+            action: What the actor wants to do with the record.
+            read: Reads a record by its key (a repository's ``get``).
+            key: The record's id.
+            kind: The record's name in the error, as ``"fund claim"``.
+            view: The action that lets the actor see the record at all.
+            unknown: What ``read`` raises for a key it does not know.
 
         Raises:
             NotFoundError: If there is none, or the actor may not see it (the same error).
             PermissionDeniedError: If the actor sees it but may not do ``action``.
         """
-        check_id(deal_id, "deal_id")
         try:
-            registration = uow.deals.get(deal_id)
-            partner = uow.partners.get(registration.partner_id)
-        except NotFoundError:
-            raise _missing("deal", deal_id) from None
-        self._allow(actor, action, partner, view=Action.DEAL_VIEW, kind="deal", key=deal_id)
-        return registration
+            record = read(key)
+            partner = uow.partners.get(record.partner_id)
+        except unknown:
+            raise _missing(kind, key) from None
+        self._allow(actor, action, partner, view=view, kind=kind, key=key)
+        return record
+
+    def _deal(self, uow: UnitOfWork, actor: Actor, action: str, deal_id: str) -> DealRegistration:
+        """The registration ``action`` is about, once the actor may do it (see `_record`)."""
+        check_id(deal_id, "deal_id")
+        return self._record(
+            uow, actor, action, uow.deals.get, deal_id, kind="deal", view=Action.DEAL_VIEW
+        )
+
+    def _listed(
+        self, uow: UnitOfWork, actor: Actor, view: str, partner_id: str | None
+    ) -> list[str] | None:
+        """The partner ids whose records the actor may list, sorted; ``None``: anyone's.
+
+        Args:
+            uow: The unit of work to read the actor's partners in.
+            actor: Who lists.
+            view: The action that lets the actor see the records.
+            partner_id: The one partner asked for, if any: the list is then that
+                partner, or empty if the actor may not see it.
+        """
+        slices = _slices(self.policy, actor, view)
+        if slices is None:
+            return None if partner_id is None else [partner_id]
+        visible: set[str] = set()
+        for part in slices:
+            if part.partner_id is not None:
+                visible.add(part.partner_id)
+                continue
+            found = every(lambda cursor, part=part: uow.partners.query(  # type: ignore[misc]
+                parent_id=part.parent_id, owner_id=part.owner_id, limit=1000, cursor=cursor
+            ))  # fmt: skip
+            visible.update(p.id for p in found)
+        if partner_id is not None:
+            return [partner_id] if partner_id in visible else []
+        return sorted(visible)
 
     def _seer(
         self, uow: UnitOfWork, actor: Actor, action: str = Action.DEAL_VIEW
@@ -198,16 +278,45 @@ class _ServicesCore:
         actor: Actor,
         action: Action,
         partner_id: str,
-        change: Callable[[Partner, datetime], Change[Partner]],
+        move: _Move[Partner],
     ) -> Result[Partner]:
         def work(uow: UnitOfWork) -> Result[Partner]:
             partner = self._partner(uow, actor, action, partner_id)
-            updated, events = change(partner, self.clock.now())
+            updated, events = move(partner, actor=actor.id, at=self.clock.now())
             if not events and updated == partner:
                 return Result(partner)
             return Result(uow.partners.update(updated), events)
 
         return self._run(work)
+
+    def _scoped_page(
+        self,
+        actor: Actor,
+        view: str,
+        partner_id: str | None,
+        query: Callable[[UnitOfWork, list[str] | None, int], Page[T]],
+        *,
+        limit: int,
+    ) -> Page[T]:
+        """A page of the records the actor may see (``view``), of ``partner_id``'s if given.
+
+        Args:
+            actor: Who lists.
+            view: The action that lets the actor see the records.
+            partner_id: The one partner asked for, if any.
+            query: Reads the page in a unit of work, of the partners given
+                (``None``: anyone's; see `_listed`), at most the size given.
+            limit: The page size the caller asked for.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000.
+        """
+        size = _check_limit(limit)
+        with self.storage.unit_of_work() as uow:
+            sources = self._listed(uow, actor, view, partner_id)
+            if sources == []:
+                return Page(())
+            return query(uow, sources, size)
 
     # Snapshots for reviews and scoring.
 

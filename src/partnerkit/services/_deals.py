@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import attrs
 
 from partnerkit._base.events import Event
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor
 from partnerkit.deals import (
     DEFAULT_PROTECTION,
@@ -49,12 +51,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import datetime
 
-    from partnerkit._base.events import Change
     from partnerkit._base.time import Period
     from partnerkit.storage import UnitOfWork
 
 
-from partnerkit.services._core import _ServicesCore
+from partnerkit.services._core import _Move, _ServicesCore
 from partnerkit.services._intents import (
     ConflictNotice,
     DealChanges,
@@ -66,9 +67,7 @@ from partnerkit.services._support import (
     _conflict_seen,
     _days,
     _deprecated,
-    _every,
     _screened_through,
-    _slices,
     _told,
     _told_event,
 )
@@ -94,7 +93,7 @@ class _DealServices(_ServicesCore):
             # taken in again below, never missed.
             mark = deals.change_mark()
             index = ConflictIndex()
-            for registration in _every(lambda cursor: deals.active(cursor=cursor)):
+            for registration in every(lambda cursor: deals.active(cursor=cursor)):
                 index.add(registration)
             self._conflicts, self._mark = index, mark
         while changes := deals.changed_since(self._mark):
@@ -124,7 +123,7 @@ class _DealServices(_ServicesCore):
                 index, mark = self._caught_up(deals)
             else:
                 index, mark = ConflictIndex(), None
-                for active in _every(lambda cursor: deals.active(cursor=cursor)):
+                for active in every(lambda cursor: deals.active(cursor=cursor)):
                     index.add(active)
             found = [
                 conflict
@@ -441,13 +440,13 @@ class _DealServices(_ServicesCore):
         if customer is not None:
             search_key("customer", customer)  # refused before anything is read
         with self.storage.unit_of_work() as uow:
-            sources = self._deal_sources(uow, actor, partner_id)
-            if not sources:
+            sources = self._listed(uow, actor, Action.DEAL_VIEW, partner_id)
+            if sources == []:
                 return Page(())
             sees = self._seer(uow, actor)
             # One paged query: the scope is an IN filter, the window two bounds.
             page = uow.deals.query(
-                partner_ids=None if sources == [""] else sources,
+                partner_ids=sources,
                 status=status,
                 customer=customer,
                 protection_until_after=None if window is None else window[0],
@@ -456,24 +455,6 @@ class _DealServices(_ServicesCore):
                 cursor=cursor,
             )
         return Page(tuple(self._shown(r, sees) for r in page.items), page.next_cursor)
-
-    def _deal_sources(self, uow: UnitOfWork, actor: Actor, partner_id: str | None) -> list[str]:
-        """The partner ids whose registrations the actor may list, sorted ("" for all)."""
-        slices = _slices(self.policy, actor, Action.DEAL_VIEW)
-        if slices is None:
-            return [""] if partner_id is None else [partner_id]
-        visible: set[str] = set()
-        for part in slices:
-            if part.partner_id is not None:
-                visible.add(part.partner_id)
-                continue
-            found = _every(lambda cursor, part=part: uow.partners.query(  # type: ignore[misc]
-                parent_id=part.parent_id, owner_id=part.owner_id, limit=1000, cursor=cursor
-            ))  # fmt: skip
-            visible.update(p.id for p in found)
-        if partner_id is not None:
-            return [partner_id] if partner_id in visible else []
-        return sorted(visible)
 
     def approve_deal(
         self, actor: Actor, deal_id: str, *, override_reason: str = ""
@@ -508,33 +489,25 @@ class _DealServices(_ServicesCore):
         actor: Actor,
         action: Action,
         deal_id: str,
-        change: Callable[[DealRegistration, datetime], Change[DealRegistration]],
+        move: _Move[DealRegistration],
     ) -> Result[DealRegistration]:
         def work(uow: UnitOfWork) -> Result[DealRegistration]:
             registration = self._deal(uow, actor, action, deal_id)
-            updated, events = change(registration, self.clock.now())
+            updated, events = move(registration, actor=actor.id, at=self.clock.now())
             return Result(uow.deals.update(updated), events)
 
         return self._deal_call(actor, work)
 
     def reject_deal(self, actor: Actor, deal_id: str, *, reason: str) -> Result[DealRegistration]:
         """Reject a submitted registration; ``reason`` is required."""
-        return self._decide_deal(
-            actor,
-            Action.DEAL_DECIDE,
-            deal_id,
-            lambda r, now: reject(r, actor=actor.id, at=now, reason=reason),
-        )
+        return self._decide_deal(actor, Action.DEAL_DECIDE, deal_id, partial(reject, reason=reason))
 
     def withdraw_deal(
         self, actor: Actor, deal_id: str, *, reason: str = ""
     ) -> Result[DealRegistration]:
         """Withdraw a draft or submitted registration."""
         return self._decide_deal(
-            actor,
-            Action.DEAL_WITHDRAW,
-            deal_id,
-            lambda r, now: withdraw(r, actor=actor.id, at=now, reason=reason),
+            actor, Action.DEAL_WITHDRAW, deal_id, partial(withdraw, reason=reason)
         )
 
     def close_deal(
@@ -549,10 +522,7 @@ class _DealServices(_ServicesCore):
         """
         if not won:
             return self._decide_deal(
-                actor,
-                Action.DEAL_CLOSE,
-                deal_id,
-                lambda r, now: lose(r, actor=actor.id, at=now, reason=reason),
+                actor, Action.DEAL_CLOSE, deal_id, partial(lose, reason=reason)
             )
         now = self.clock.now()
 
@@ -602,27 +572,16 @@ class _DealServices(_ServicesCore):
             actor,
             Action.DEAL_REQUEST_EXTENSION,
             deal_id,
-            lambda r, now: request_extension(
-                r, period, actor=actor.id, at=now, reason=reason, policy=self.extension_policy
-            ),
+            partial(request_extension, period=period, reason=reason, policy=self.extension_policy),
         )
 
     def decide_deal_extension(
         self, actor: Actor, deal_id: str, *, approve: bool, reason: str = ""
     ) -> Result[DealRegistration]:
         """Approve or deny the pending extension (a denial needs a reason)."""
-        if approve:
-            return self._decide_deal(
-                actor,
-                Action.DEAL_DECIDE,
-                deal_id,
-                lambda r, now: approve_extension(
-                    r, actor=actor.id, at=now, reason=reason, policy=self.extension_policy
-                ),
-            )
-        return self._decide_deal(
-            actor,
-            Action.DEAL_DECIDE,
-            deal_id,
-            lambda r, now: deny_extension(r, actor=actor.id, at=now, reason=reason),
+        move = (
+            partial(approve_extension, reason=reason, policy=self.extension_policy)
+            if approve
+            else partial(deny_extension, reason=reason)
         )
+        return self._decide_deal(actor, Action.DEAL_DECIDE, deal_id, move)

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor
 from partnerkit.attribution import AttributionReport, AttributionRules, Touch, attribute, won_deal
 from partnerkit.deals import DealRegistration, DealStatus
 from partnerkit.forecast import DEFAULT_DRAWS, Forecast, forecast
 from partnerkit.services._deals import _DealServices
-from partnerkit.services._support import _every
 from partnerkit.tiers import MembershipStatus
 
 if TYPE_CHECKING:
@@ -77,11 +77,11 @@ class _ForecastServices(_DealServices):
             self.policy.check(actor, Action.DEAL_VIEW)  # raises, naming what is missing
         when = as_of or self.clock.now()
         with self.storage.unit_of_work() as uow:
-            sources = self._deal_sources(uow, actor, partner_id)
+            sources = self._listed(uow, actor, Action.DEAL_VIEW, partner_id)
             registrations: list[DealRegistration] = []
-            if sources:
-                registrations = _every(lambda cursor: uow.deals.query(
-                    partner_ids=None if sources == [""] else sources, limit=1000, cursor=cursor
+            if sources != []:
+                registrations = every(lambda cursor: uow.deals.query(
+                    partner_ids=sources, limit=1000, cursor=cursor
                 ))  # fmt: skip
             partners = sorted({registration.partner_id for registration in registrations})
             tiers: dict[str, str] = {}
@@ -98,7 +98,7 @@ class _ForecastServices(_DealServices):
                     ):
                         continue
                     tiers.setdefault(pid, membership.tier_id)
-        visible = None if sources == [""] else set(sources)
+        visible = None if sources is None else set(sources)
         chosen = [
             opportunity
             for opportunity in opportunities
@@ -153,11 +153,11 @@ class _ForecastServices(_DealServices):
         if not self.policy.scopes(actor, Action.DEAL_VIEW):
             self.policy.check(actor, Action.DEAL_VIEW)  # raises, naming what is missing
         with self.storage.unit_of_work() as uow:
-            sources = self._deal_sources(uow, actor, partner_id)
+            sources = self._listed(uow, actor, Action.DEAL_VIEW, partner_id)
             won: list[DealRegistration] = []
-            if sources:
-                won = _every(lambda cursor: uow.deals.query(
-                    partner_ids=None if sources == [""] else sources,
+            if sources != []:
+                won = every(lambda cursor: uow.deals.query(
+                    partner_ids=sources,
                     status=DealStatus.WON,
                     limit=1000,
                     cursor=cursor,
@@ -176,7 +176,7 @@ class _ForecastServices(_DealServices):
             ):
                 deals.append(item)
         report = attribute(deals, rules, currency=currency, rates=rates or self.rates)
-        if sources == [""]:
+        if sources is None:
             return report
         others = {item.id: {t.partner_id for t in item.touches} - set(sources) for item in deals}
         return _redacted(report, set(sources), others)

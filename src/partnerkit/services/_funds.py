@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor
 from partnerkit.errors import NotFoundError, ValidationError
 from partnerkit.funds import (
@@ -46,8 +47,7 @@ from partnerkit.funds import (
 )
 from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import Result
-from partnerkit.services._support import _check_limit, _every, _missing, _slices
-from partnerkit.storage import Page
+from partnerkit.services._support import _missing
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -55,8 +55,7 @@ if TYPE_CHECKING:
 
     from partnerkit._base.events import Change
     from partnerkit._base.money import Money
-    from partnerkit.partners import Partner
-    from partnerkit.storage import UnitOfWork
+    from partnerkit.storage import Page, UnitOfWork
 
 _V = Action.FUND_VIEW
 
@@ -74,23 +73,13 @@ class _FundServices(_ServicesCore):
 
     def _request(self, uow: UnitOfWork, actor: Actor, action: str, request_id: str) -> FundRequest:
         """The request ``action`` is about, once the actor may do it (else not found)."""
-        try:
-            request = uow.fund_requests.get(request_id)
-            partner = uow.partners.get(request.partner_id)
-        except NotFoundError:
-            raise _missing("fund request", request_id) from None
-        self._allow(actor, action, partner, view=_V, kind="fund request", key=request_id)
-        return request
+        read = uow.fund_requests.get
+        return self._record(uow, actor, action, read, request_id, kind="fund request", view=_V)
 
     def _claim(self, uow: UnitOfWork, actor: Actor, action: str, claim_id: str) -> FundClaim:
         """The claim ``action`` is about, once the actor may do it (else not found)."""
-        try:
-            claim = uow.fund_claims.get(claim_id)
-            partner = uow.partners.get(claim.partner_id)
-        except NotFoundError:
-            raise _missing("fund claim", claim_id) from None
-        self._allow(actor, action, partner, view=_V, kind="fund claim", key=claim_id)
-        return claim
+        read = uow.fund_claims.get
+        return self._record(uow, actor, action, read, claim_id, kind="fund claim", view=_V)
 
     def _tier_of(self, uow: UnitOfWork, program_id: str, partner_id: str) -> str | None:
         try:
@@ -188,7 +177,7 @@ class _FundServices(_ServicesCore):
         def work(uow: UnitOfWork) -> Result[FundBudget]:
             budget = self._budget(uow, budget_id)
             kinds = None if budget.accrual is None else [budget.accrual.activity_kind]
-            members = _every(
+            members = every(
                 lambda cursor: uow.memberships.query(program_id=budget.program_id, cursor=cursor)
             )
             activities = [
@@ -253,7 +242,7 @@ class _FundServices(_ServicesCore):
             requests = [
                 request
                 for status in (RequestStatus.SUBMITTED, RequestStatus.APPROVED)
-                for request in _every(
+                for request in every(
                     lambda cursor, status=status: uow.fund_requests.query(  # type: ignore[misc]
                         budget_id=budget_id, status=status, limit=1000, cursor=cursor
                     )
@@ -499,26 +488,6 @@ class _FundServices(_ServicesCore):
 
     # Lists.
 
-    def _fund_sources(self, uow: UnitOfWork, actor: Actor, partner_id: str | None) -> list[str]:
-        """The partner ids whose fund records the actor may list ("" for all)."""
-        slices = _slices(self.policy, actor, _V)
-        if slices is None:
-            return [""] if partner_id is None else [partner_id]
-        visible: set[str] = set()
-        for part in slices:
-            if part.partner_id is not None:
-                visible.add(part.partner_id)
-                continue
-            found: list[Partner] = _every(
-                lambda cursor, part=part: uow.partners.query(  # type: ignore[misc]
-                    parent_id=part.parent_id, owner_id=part.owner_id, limit=1000, cursor=cursor
-                )
-            )
-            visible.update(p.id for p in found)
-        if partner_id is not None:
-            return [partner_id] if partner_id in visible else []
-        return sorted(visible)
-
     def list_fund_requests(
         self,
         actor: Actor,
@@ -536,18 +505,15 @@ class _FundServices(_ServicesCore):
         Raises:
             ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
         """
-        size = _check_limit(limit)
-        with self.storage.unit_of_work() as uow:
-            sources = self._fund_sources(uow, actor, partner_id)
-            if not sources:
-                return Page(())
-            return uow.fund_requests.query(
-                budget_id=budget_id,
-                status=status,
-                partner_ids=None if sources == [""] else sources,
-                limit=size,
-                cursor=cursor,
-            )
+        return self._scoped_page(
+            actor,
+            _V,
+            partner_id,
+            lambda uow, sources, size: uow.fund_requests.query(
+                budget_id=budget_id, status=status, partner_ids=sources, limit=size, cursor=cursor
+            ),
+            limit=limit,
+        )
 
     def list_fund_claims(
         self,
@@ -565,16 +531,17 @@ class _FundServices(_ServicesCore):
         Raises:
             ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
         """
-        size = _check_limit(limit)
-        with self.storage.unit_of_work() as uow:
-            sources = self._fund_sources(uow, actor, partner_id)
-            if not sources:
-                return Page(())
-            return uow.fund_claims.query(
+        return self._scoped_page(
+            actor,
+            _V,
+            partner_id,
+            lambda uow, sources, size: uow.fund_claims.query(
                 budget_id=budget_id,
                 request_id=request_id,
                 status=status,
-                partner_ids=None if sources == [""] else sources,
+                partner_ids=sources,
                 limit=size,
                 cursor=cursor,
-            )
+            ),
+            limit=limit,
+        )

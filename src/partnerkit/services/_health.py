@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from partnerkit._base.events import Event
 from partnerkit._base.time import to_utc
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor
 from partnerkit.errors import (
     AlreadyExistsError,
@@ -45,7 +46,6 @@ from partnerkit.services._intents import (
 from partnerkit.services._snapshots import LedgerSnapshots, _active_partners, _SnapshotServices
 from partnerkit.services._support import (
     _deprecated,
-    _every,
 )
 
 
@@ -103,7 +103,7 @@ class _HealthServices(_SnapshotServices):
             scored = list(found)
             previous = uow.scores.latest_before(scored, model=model.name, before=when)
             # Partners scored at this instant by an earlier run: their events were told.
-            already = {item.partner_id for item in _every(lambda cursor: uow.scores.query(
+            already = {item.partner_id for item in every(lambda cursor: uow.scores.query(
                 model=model.name, as_of=when, limit=1000, cursor=cursor
             ))}  # fmt: skip
             batch = score_batch(model, found, as_of=when, previous=previous)
@@ -146,6 +146,19 @@ class _HealthServices(_SnapshotServices):
 
         return self._run(work)
 
+    def _add_model(
+        self, actor: Actor, model: ScoringModel, kind: str, check: Callable[[list[int]], None]
+    ) -> Result[StoredModel]:
+        """Store ``model`` once ``check`` accepts the versions stored under its name."""
+        if not isinstance(model, ScoringModel):
+            raise ValidationError.single("model", "expected a ScoringModel")
+
+        def change(uow: UnitOfWork) -> StoredModel:
+            check(uow.models.versions(model.name))
+            return uow.models.add(model)
+
+        return self._change_model(actor, kind, change)
+
     def add_scoring_model(self, actor: Actor, model: ScoringModel) -> Result[StoredModel]:
         """Store a new scoring model under its name (``model.configure``): ``model.added``.
 
@@ -157,19 +170,16 @@ class _HealthServices(_SnapshotServices):
             ValidationError: If ``model`` is not a `ScoringModel`.
         """
 
-        def change(uow: UnitOfWork) -> StoredModel:
-            if uow.models.versions(model.name):
+        def check(versions: list[int]) -> None:
+            if versions:
                 raise AlreadyExistsError(
                     "scoring model",
                     model.name,
                     f"a scoring model named {model.name!r} is stored; use "
                     f"new_model_version() to store a changed version",
                 )
-            return uow.models.add(model)
 
-        if not isinstance(model, ScoringModel):
-            raise ValidationError.single("model", "expected a ScoringModel")
-        return self._change_model(actor, "model.added", change)
+        return self._add_model(actor, model, "model.added", check)
 
     def new_model_version(self, actor: Actor, model: ScoringModel) -> Result[StoredModel]:
         """Store the next version of a stored model (``model.configure``): ``model.versioned``.
@@ -183,8 +193,7 @@ class _HealthServices(_SnapshotServices):
                 highest stored version.
         """
 
-        def change(uow: UnitOfWork) -> StoredModel:
-            versions = uow.models.versions(model.name)
+        def check(versions: list[int]) -> None:
             if not versions:
                 raise NotFoundError("scoring model", model.name, "add it with add_scoring_model()")
             if model.version != versions[-1] + 1:
@@ -193,11 +202,8 @@ class _HealthServices(_SnapshotServices):
                     f"the next version of {model.name!r} is {versions[-1] + 1}, "
                     f"got {model.version}",
                 )
-            return uow.models.add(model)
 
-        if not isinstance(model, ScoringModel):
-            raise ValidationError.single("model", "expected a ScoringModel")
-        return self._change_model(actor, "model.versioned", change)
+        return self._add_model(actor, model, "model.versioned", check)
 
     def retire_scoring_model(self, actor: Actor, name: str, *, version: int) -> Result[StoredModel]:
         """Retire one version of a stored model (``model.configure``): ``model.retired``.

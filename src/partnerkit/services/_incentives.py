@@ -9,6 +9,7 @@ import attrs
 from partnerkit._base.events import Event
 from partnerkit._base.ids import check_id
 from partnerkit._base.time import Period, to_utc
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor, Scope
 from partnerkit.errors import (
     ConflictError,
@@ -26,7 +27,6 @@ from partnerkit.incentives import (
 )
 from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import Result, Skipped
-from partnerkit.services._support import _missing
 from partnerkit.storage import Page
 
 if TYPE_CHECKING:
@@ -184,20 +184,15 @@ class _IncentiveServices(_ServicesCore):
         """
         if not isinstance(statement_id, str):
             raise ValidationError.single("statement_id", "expected a statement id")
-        try:
-            statement = uow.statements.get(statement_id)
-            partner = uow.partners.get(statement.partner_id)
-        except NotFoundError:
-            raise _missing("incentive statement", statement_id) from None
-        self._allow(
+        return self._record(
+            uow,
             actor,
             action,
-            partner,
-            view=Action.INCENTIVE_VIEW,
+            uow.statements.get,
+            statement_id,
             kind="incentive statement",
-            key=statement_id,
+            view=Action.INCENTIVE_VIEW,
         )
-        return statement
 
     def get_statement(self, actor: Actor, statement_id: str) -> Statement:
         """One statement (``incentive.view``): partner users see only their own.
@@ -256,14 +251,7 @@ class _IncentiveServices(_ServicesCore):
         def work(uow: UnitOfWork) -> Result[Statement]:
             statement = self._statement(uow, actor, Action.INCENTIVE_APPROVE, statement_id)
             self._stale("incentive statement", statement_id, version, statement.version)
-            if statement.status is not StatementStatus.DRAFT:
-                raise InvalidTransitionError(
-                    "incentive statement",
-                    statement_id,
-                    statement.status.value,
-                    "approve",
-                    _NEXT[statement.status],
-                )
+            _expect(statement, StatementStatus.DRAFT, "approve")
             approved = attrs.evolve(
                 statement, status=StatementStatus.APPROVED, approved_by=actor.id
             )
@@ -292,14 +280,7 @@ class _IncentiveServices(_ServicesCore):
 
         def work(uow: UnitOfWork) -> Result[Statement]:
             statement = self._statement(uow, actor, Action.INCENTIVE_PAY, statement_id)
-            if statement.status is not StatementStatus.APPROVED:
-                raise InvalidTransitionError(
-                    "incentive statement",
-                    statement_id,
-                    statement.status.value,
-                    "pay",
-                    _NEXT[statement.status],
-                )
+            _expect(statement, StatementStatus.APPROVED, "pay")
             now = self.clock.now()
             if now < statement.payable_at:
                 raise ValidationError.single(
@@ -347,27 +328,28 @@ class _IncentiveServices(_ServicesCore):
         return again
 
 
+def _expect(statement: Statement, status: StatementStatus, move: str) -> None:
+    """Refuse ``move`` unless the statement is ``status``."""
+    if statement.status is not status:
+        raise InvalidTransitionError(
+            "incentive statement",
+            statement.id,
+            statement.status.value,
+            move,
+            _NEXT[statement.status],
+        )
+
+
 def _ledger(uow: UnitOfWork, since: datetime, until: datetime) -> list[Activity]:
     """Every activity occurring in ``[since, until]``, a page at a time."""
-    found: list[Activity] = []
-    cursor = None
-    while True:
-        page = uow.activities.query(since=since, until=until, limit=_PAGE, cursor=cursor)
-        found.extend(page.items)
-        if page.next_cursor is None:
-            return found
-        cursor = page.next_cursor
+    return every(
+        lambda cursor: uow.activities.query(since=since, until=until, limit=_PAGE, cursor=cursor)
+    )
 
 
 def _tiers(uow: UnitOfWork, program_id: str) -> dict[str, str]:
     """Each member's tier in ``program_id``."""
-    tiers: dict[str, str] = {}
-    cursor = None
-    while True:
-        page = uow.memberships.query(program_id=program_id, limit=_PAGE, cursor=cursor)
-        for membership in page.items:
-            if membership.tier_id is not None:
-                tiers[membership.partner_id] = membership.tier_id
-        if page.next_cursor is None:
-            return tiers
-        cursor = page.next_cursor
+    members = every(
+        lambda cursor: uow.memberships.query(program_id=program_id, limit=_PAGE, cursor=cursor)
+    )
+    return {m.partner_id: m.tier_id for m in members if m.tier_id is not None}

@@ -11,6 +11,7 @@ import attrs
 from partnerkit._base.events import Event
 from partnerkit._base.ids import check_id
 from partnerkit._base.money import Money
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor, Role
 from partnerkit.errors import InvalidTransitionError, NotFoundError, ValidationError
 from partnerkit.leads import (
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 
 from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import Result
-from partnerkit.services._support import _check_limit, _every, _missing, _slices
+from partnerkit.services._support import _check_limit, _missing
 
 __all__ = ["PROFILE_FIELDS", "LeadIntake"]
 
@@ -170,11 +171,7 @@ class _LeadServices(_ServicesCore):
                 partner = uow.partners.get(holder)
             except NotFoundError:
                 partner = None
-        if self.policy.allows(actor, action, partner):
-            return lead
-        if not self.policy.allows(actor, Action.LEAD_VIEW, partner):
-            raise _missing("lead", lead_id)
-        self.policy.check(actor, action, partner)
+        self._allow(actor, action, partner, view=Action.LEAD_VIEW, kind="lead", key=lead_id)
         return lead
 
     def _shown_lead(self, lead: Lead, actor: Actor) -> Lead:
@@ -237,12 +234,12 @@ class _LeadServices(_ServicesCore):
         regions and coordinates come from the custom fields in `PROFILE_FIELDS`.
         """
         weights: dict[str, int] = {}
-        programs = _every(lambda cursor: uow.programs.query(limit=1000, cursor=cursor))
+        programs = every(lambda cursor: uow.programs.query(limit=1000, cursor=cursor))
         for stored in programs:
             program = stored.program
             if policy.program_id is not None and program.id != policy.program_id:
                 continue
-            members = _every(
+            members = every(
                 lambda cursor, pid=program.id: uow.memberships.query(  # type: ignore[misc]
                     program_id=pid, limit=10_000, cursor=cursor
                 )
@@ -255,9 +252,9 @@ class _LeadServices(_ServicesCore):
         bands: dict[str, str | None] = {}
         if policy.health_model is not None:
             model = policy.health_model
-            scores = _every(lambda cursor: uow.scores.query(model=model, limit=1000, cursor=cursor))
+            scores = every(lambda cursor: uow.scores.query(model=model, limit=1000, cursor=cursor))
             bands = {score.partner_id: score.band for score in scores}
-        partners = _every(lambda cursor: uow.partners.query(limit=1000, cursor=cursor))
+        partners = every(lambda cursor: uow.partners.query(limit=1000, cursor=cursor))
         return [_profile(p, weights.get(p.id), bands.get(p.id)) for p in partners]
 
     def lead_loads(self, uow: UnitOfWork, as_of: datetime) -> dict[str, Load]:
@@ -265,7 +262,7 @@ class _LeadServices(_ServicesCore):
         month = as_of.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
         day = as_of.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         loads: dict[str, Load] = {}
-        recent = _every(
+        recent = every(
             lambda cursor: uow.leads.query(offered_since=month, limit=1000, cursor=cursor)
         )
         for lead in recent:
@@ -278,7 +275,7 @@ class _LeadServices(_ServicesCore):
                 if load.last_offered_at is None or offer.offered_at > load.last_offered_at:
                     load.last_offered_at = offer.offered_at
         for status in (LeadStatus.OFFERED, LeadStatus.ACCEPTED):
-            held = _every(
+            held = every(
                 lambda cursor, s=status: uow.leads.query(status=s, limit=1000, cursor=cursor)  # type: ignore[misc]
             )
             for lead in held:
@@ -509,32 +506,15 @@ class _LeadServices(_ServicesCore):
         Raises:
             ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
         """
-        size = _check_limit(limit)
-        slices = _slices(self.policy, actor, Action.LEAD_VIEW)
-        with self.storage.unit_of_work() as uow:
-            if slices is None:
-                page = uow.leads.query(
-                    status=status, partner_id=partner_id, limit=size, cursor=cursor
-                )
-            else:
-                visible: set[str] = set()
-                for part in slices:
-                    if part.partner_id is not None:
-                        visible.add(part.partner_id)
-                        continue
-                    found = _every(
-                        lambda c, part=part: uow.partners.query(  # type: ignore[misc]
-                            parent_id=part.parent_id, owner_id=part.owner_id, limit=1000, cursor=c
-                        )
-                    )
-                    visible.update(p.id for p in found)
-                if partner_id is not None:
-                    visible &= {partner_id}
-                if not visible:
-                    return Page(())
-                page = uow.leads.query(
-                    status=status, partner_ids=sorted(visible), limit=size, cursor=cursor
-                )
+        page = self._scoped_page(
+            actor,
+            Action.LEAD_VIEW,
+            partner_id,
+            lambda uow, sources, size: uow.leads.query(
+                status=status, partner_ids=sources, limit=size, cursor=cursor
+            ),
+            limit=limit,
+        )
         return Page(tuple(self._shown_lead(lead, actor) for lead in page.items), page.next_cursor)
 
     def lead_fairness(
@@ -555,7 +535,7 @@ class _LeadServices(_ServicesCore):
                 for profile in self.lead_profiles(uow, policy)
                 if profile.status in policy.statuses
             }
-            leads = _every(
+            leads = every(
                 lambda cursor: uow.leads.query(offered_since=since, limit=1000, cursor=cursor)
             )
         return fairness_report(leads, weights=weights, since=since, until=until)

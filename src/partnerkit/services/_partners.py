@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import attrs
@@ -295,7 +296,7 @@ class _PartnerServices(_ServicesCore):
             actor,
             Action.PARTNER_ONBOARD,
             partner_id,
-            lambda p, now: start_onboarding(p, plan, actor=actor.id, at=now, joined_on=joined_on),
+            partial(start_onboarding, plan=plan, joined_on=joined_on),
         )
 
     def complete_onboarding_step(self, actor: Actor, partner_id: str, key: str) -> Result[Partner]:
@@ -304,7 +305,7 @@ class _PartnerServices(_ServicesCore):
             actor,
             Action.PARTNER_COMPLETE_STEP,
             partner_id,
-            lambda p, now: complete_onboarding_step(p, key, actor=actor.id, at=now),
+            partial(complete_onboarding_step, key=key),
         )
 
     def activate_partner(
@@ -312,19 +313,13 @@ class _PartnerServices(_ServicesCore):
     ) -> Result[Partner]:
         """Activate a partner whose required onboarding steps are done (or force it)."""
         return self._change_partner(
-            actor,
-            Action.PARTNER_ACTIVATE,
-            partner_id,
-            lambda p, now: activate(p, actor=actor.id, at=now, force_reason=force_reason),
+            actor, Action.PARTNER_ACTIVATE, partner_id, partial(activate, force_reason=force_reason)
         )
 
     def suspend_partner(self, actor: Actor, partner_id: str, *, reason: str) -> Result[Partner]:
         """Suspend an active partner; ``reason`` is required."""
         return self._change_partner(
-            actor,
-            Action.PARTNER_SUSPEND,
-            partner_id,
-            lambda p, now: suspend(p, actor=actor.id, at=now, reason=reason),
+            actor, Action.PARTNER_SUSPEND, partner_id, partial(suspend, reason=reason)
         )
 
     def reinstate_partner(
@@ -332,19 +327,13 @@ class _PartnerServices(_ServicesCore):
     ) -> Result[Partner]:
         """Return a suspended partner to active."""
         return self._change_partner(
-            actor,
-            Action.PARTNER_REINSTATE,
-            partner_id,
-            lambda p, now: reinstate(p, actor=actor.id, at=now, reason=reason),
+            actor, Action.PARTNER_REINSTATE, partner_id, partial(reinstate, reason=reason)
         )
 
     def terminate_partner(self, actor: Actor, partner_id: str, *, reason: str) -> Result[Partner]:
         """End a partnership; ``reason`` is required."""
         return self._change_partner(
-            actor,
-            Action.PARTNER_TERMINATE,
-            partner_id,
-            lambda p, now: terminate(p, actor=actor.id, at=now, reason=reason),
+            actor, Action.PARTNER_TERMINATE, partner_id, partial(terminate, reason=reason)
         )
 
     # The ledger.

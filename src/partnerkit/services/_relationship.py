@@ -9,9 +9,11 @@ exactly as records that do not exist.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from partnerkit._base.events import Change, Event, Scalar
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor, Role, Scope
 from partnerkit.errors import NotFoundError, PermissionDeniedError, ValidationError
 from partnerkit.partners import PartnerStatus
@@ -45,16 +47,28 @@ from partnerkit.relationship import (
 )
 from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import Result
-from partnerkit.services._support import _check_limit, _every, _missing
+from partnerkit.services._support import _check_limit
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from datetime import date, datetime
 
     from partnerkit.ledger import Activity
-    from partnerkit.partners import Partner
     from partnerkit.relationship import Survey
     from partnerkit.storage import Page, UnitOfWork
+
+
+_V = Action.RELATIONSHIP_VIEW
+# Relationship repositories refuse a malformed id with `ValidationError`: to the
+# caller, a record it cannot name is one that is not there.
+_UNKNOWN = (NotFoundError, ValidationError)
+_M = TypeVar("_M")
+
+
+class _Signed(Protocol[_M]):
+    """A relationship move, given the record, who signs it and when (see `_Move`)."""
+
+    def __call__(self, record: _M, /, *, by: str, at: datetime) -> Change[_M]: ...
 
 
 class _RelationshipServices(_ServicesCore):
@@ -62,34 +76,25 @@ class _RelationshipServices(_ServicesCore):
 
     # Shared helpers.
 
-    def _owned_by(
-        self, uow: UnitOfWork, actor: Actor, action: str, record: tuple[str, str, str]
-    ) -> Partner:
-        """The partner of a record ``(kind, key, partner_id)``, once the actor may do ``action``."""
-        kind, key, partner_id = record
-        try:
-            partner = uow.partners.get(partner_id)
-        except NotFoundError:
-            raise _missing(kind, key) from None
-        self._allow(actor, action, partner, view=Action.RELATIONSHIP_VIEW, kind=kind, key=key)
-        return partner
-
-    def _visible(self, actor: Actor, partner_id: str | None) -> str | None:
+    def _visible(self, uow: UnitOfWork, actor: Actor, partner_id: str | None) -> str | None:
         """The partner a list is narrowed to, so a page never holds what the actor may not see.
 
         Raises:
+            NotFoundError: If the actor names a partner it may not see, or none that exists.
             PermissionDeniedError: If the actor may see only some partners and names none.
         """
-        if partner_id is not None:
-            return partner_id
-        scopes = self.policy.scopes(actor, Action.RELATIONSHIP_VIEW)
-        if Scope.ANY in scopes:
-            return None
-        if actor.partner_id is not None and scopes & {Scope.OWN, Scope.OWN_AND_CHILDREN}:
-            return actor.partner_id
-        raise PermissionDeniedError(
-            str(actor), Action.RELATIONSHIP_VIEW.value, "every partner", "name a partner_id"
-        )
+        narrowed = partner_id
+        if narrowed is None:
+            scopes = self.policy.scopes(actor, Action.RELATIONSHIP_VIEW)
+            if Scope.ANY in scopes:
+                return None
+            if actor.partner_id is None or not scopes & {Scope.OWN, Scope.OWN_AND_CHILDREN}:
+                raise PermissionDeniedError(
+                    str(actor), Action.RELATIONSHIP_VIEW.value, "every partner", "name a partner_id"
+                )
+            narrowed = actor.partner_id
+        self._partner(uow, actor, Action.RELATIONSHIP_VIEW, narrowed)
+        return narrowed
 
     @staticmethod
     def _side(actor: Actor) -> Side:
@@ -141,11 +146,11 @@ class _RelationshipServices(_ServicesCore):
         actor: Actor,
         action: Action,
         plan_id: str,
-        change: Callable[[BusinessPlan], Change[BusinessPlan]],
+        move: _Signed[BusinessPlan],
     ) -> Result[BusinessPlan]:
         def work(uow: UnitOfWork) -> Result[BusinessPlan]:
             plan = self._plan(uow, actor, plan_id, action)
-            updated, events = change(plan)
+            updated, events = move(plan, by=actor.id, at=self.clock.now())
             return Result(uow.plans.update(updated), events)
 
         return self._run(work)
@@ -153,12 +158,10 @@ class _RelationshipServices(_ServicesCore):
     def _plan(
         self, uow: UnitOfWork, actor: Actor, plan_id: str, action: str = Action.RELATIONSHIP_VIEW
     ) -> BusinessPlan:
-        try:
-            plan = uow.plans.get(plan_id)
-        except (NotFoundError, ValidationError):
-            raise _missing("business plan", plan_id) from None
-        self._owned_by(uow, actor, action, ("business plan", plan_id, plan.partner_id))
-        return plan
+        read = uow.plans.get
+        return self._record(
+            uow, actor, action, read, plan_id, kind="business plan", view=_V, unknown=_UNKNOWN
+        )
 
     def agree_plan(self, actor: Actor, plan_id: str) -> Result[BusinessPlan]:
         """Agree to the plan's current goals for the actor's side (``plan.agree``).
@@ -171,12 +174,7 @@ class _RelationshipServices(_ServicesCore):
             InvalidTransitionError: If that side already agreed to these goals.
         """
         side = self._side(actor)
-        return self._change_plan(
-            actor,
-            Action.PLAN_AGREE,
-            plan_id,
-            lambda plan: agree_plan(plan, by=actor.id, side=side, at=self.clock.now()),
-        )
+        return self._change_plan(actor, Action.PLAN_AGREE, plan_id, partial(agree_plan, side=side))
 
     def revise_plan(
         self, actor: Actor, plan_id: str, goals: Iterable[Goal], *, reason: str
@@ -184,14 +182,8 @@ class _RelationshipServices(_ServicesCore):
         """Change a plan's goals, saying why (``plan.edit``); both sides agree again."""
         listed = tuple(goals)
         side = self._side(actor)
-        return self._change_plan(
-            actor,
-            Action.PLAN_EDIT,
-            plan_id,
-            lambda plan: revise_plan(
-                plan, listed, by=actor.id, side=side, at=self.clock.now(), reason=reason
-            ),
-        )
+        move = partial(revise_plan, goals=listed, side=side, reason=reason)
+        return self._change_plan(actor, Action.PLAN_EDIT, plan_id, move)
 
     def get_plan(self, actor: Actor, plan_id: str) -> BusinessPlan:
         """One plan, if the actor may see its partner (else `NotFoundError`)."""
@@ -209,9 +201,7 @@ class _RelationshipServices(_ServicesCore):
         """Plans the actor may see, ordered by id; a partner user's are their own."""
         size = _check_limit(limit)
         with self.storage.unit_of_work() as uow:
-            narrowed = self._visible(actor, partner_id)
-            if narrowed is not None:
-                self._partner(uow, actor, Action.RELATIONSHIP_VIEW, narrowed)
+            narrowed = self._visible(uow, actor, partner_id)
             return uow.plans.query(partner_id=narrowed, limit=size, cursor=cursor)
 
     def plan_progress(
@@ -268,12 +258,10 @@ class _RelationshipServices(_ServicesCore):
         return self._run(work)
 
     def _check_in(self, uow: UnitOfWork, actor: Actor, check_in_id: str, action: str) -> CheckIn:
-        try:
-            check_in = uow.check_ins.get(check_in_id)
-        except (NotFoundError, ValidationError):
-            raise _missing("check-in", check_in_id) from None
-        self._owned_by(uow, actor, action, ("check-in", check_in_id, check_in.partner_id))
-        return check_in
+        read = uow.check_ins.get
+        return self._record(
+            uow, actor, action, read, check_in_id, kind="check-in", view=_V, unknown=_UNKNOWN
+        )
 
     def complete_action(
         self, actor: Actor, check_in_id: str, item_id: str, *, done_on: date | None = None
@@ -314,9 +302,7 @@ class _RelationshipServices(_ServicesCore):
         """Check-ins the actor may see, ordered by id; a partner user's are their own."""
         size = _check_limit(limit)
         with self.storage.unit_of_work() as uow:
-            narrowed = self._visible(actor, partner_id)
-            if narrowed is not None:
-                self._partner(uow, actor, Action.RELATIONSHIP_VIEW, narrowed)
+            narrowed = self._visible(uow, actor, partner_id)
             return uow.check_ins.query(
                 partner_id=narrowed,
                 held_after=held_after,
@@ -344,8 +330,8 @@ class _RelationshipServices(_ServicesCore):
         self.policy.check(actor, Action.RELATIONSHIP_VIEW)
         when = as_of or self.clock.now()
         with self.storage.unit_of_work() as uow:
-            partners = _every(lambda cursor: uow.partners.query(limit=1000, cursor=cursor))
-            check_ins = _every(lambda cursor: uow.check_ins.query(limit=1000, cursor=cursor))
+            partners = every(lambda cursor: uow.partners.query(limit=1000, cursor=cursor))
+            check_ins = every(lambda cursor: uow.check_ins.query(limit=1000, cursor=cursor))
         started = {partner.id: partner.created_at for partner in partners}
         return overdue_check_ins(policy, started, check_ins, as_of=when, tiers=tiers)
 
@@ -381,11 +367,11 @@ class _RelationshipServices(_ServicesCore):
         self,
         actor: Actor,
         certification_id: str,
-        change: Callable[[Certification], Change[Certification]],
+        move: _Signed[Certification],
     ) -> Result[Certification]:
         def work(uow: UnitOfWork) -> Result[Certification]:
             record = self._certification(uow, actor, certification_id, Action.CERTIFICATION_RECORD)
-            updated, events = change(record)
+            updated, events = move(record, by=actor.id, at=self.clock.now())
             return Result(uow.certifications.update(updated), events)
 
         return self._run(work)
@@ -393,36 +379,31 @@ class _RelationshipServices(_ServicesCore):
     def _certification(
         self, uow: UnitOfWork, actor: Actor, certification_id: str, action: str
     ) -> Certification:
-        try:
-            record = uow.certifications.get(certification_id)
-        except (NotFoundError, ValidationError):
-            raise _missing("certification", certification_id) from None
-        self._owned_by(uow, actor, action, ("certification", certification_id, record.partner_id))
-        return record
+        read = uow.certifications.get
+        return self._record(
+            uow,
+            actor,
+            action,
+            read,
+            certification_id,
+            kind="certification",
+            view=_V,
+            unknown=_UNKNOWN,
+        )
 
     def issue_certification(
         self, actor: Actor, certification_id: str, *, issued_on: date, expires_on: date
     ) -> Result[Certification]:
         """The person passed: record the first term (``certification.record``)."""
-        return self._certify(
-            actor,
-            certification_id,
-            lambda record: issue_certification(
-                record, issued_on=issued_on, expires_on=expires_on, by=actor.id, at=self.clock.now()
-            ),
-        )
+        move = partial(issue_certification, issued_on=issued_on, expires_on=expires_on)
+        return self._certify(actor, certification_id, move)
 
     def renew_certification(
         self, actor: Actor, certification_id: str, *, issued_on: date, expires_on: date
     ) -> Result[Certification]:
         """Record a renewal (``certification.record``); open from the renewal window on."""
-        return self._certify(
-            actor,
-            certification_id,
-            lambda record: renew_certification(
-                record, issued_on=issued_on, expires_on=expires_on, by=actor.id, at=self.clock.now()
-            ),
-        )
+        move = partial(renew_certification, issued_on=issued_on, expires_on=expires_on)
+        return self._certify(actor, certification_id, move)
 
     def list_certifications(
         self,
@@ -436,9 +417,7 @@ class _RelationshipServices(_ServicesCore):
         """Certifications the actor may see, ordered by id; ``expires_before`` for renewals due."""
         size = _check_limit(limit)
         with self.storage.unit_of_work() as uow:
-            narrowed = self._visible(actor, partner_id)
-            if narrowed is not None:
-                self._partner(uow, actor, Action.RELATIONSHIP_VIEW, narrowed)
+            narrowed = self._visible(uow, actor, partner_id)
             return uow.certifications.query(
                 partner_id=narrowed, expires_before=expires_before, limit=size, cursor=cursor
             )
@@ -480,7 +459,7 @@ class _RelationshipServices(_ServicesCore):
         tier_of = tiers or {}
 
         def work(uow: UnitOfWork) -> Result[tuple[Event, ...]]:
-            partners = _every(
+            partners = every(
                 lambda cursor: uow.partners.query(
                     status=PartnerStatus.ACTIVE, limit=1000, cursor=cursor
                 )
@@ -573,7 +552,7 @@ class _RelationshipServices(_ServicesCore):
         """
         self.policy.check(actor, Action.SATISFACTION_VIEW)
         with self.storage.unit_of_work() as uow:
-            answers = _every(
+            answers = every(
                 lambda cursor: uow.activities.query(
                     kinds=(SURVEY_ANSWERED,), since=since, until=until, limit=1000, cursor=cursor
                 )

@@ -17,12 +17,12 @@ from operator import attrgetter
 from typing import TYPE_CHECKING, Final
 
 from partnerkit._base.time import to_utc
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor
 from partnerkit.errors import ValidationError
 from partnerkit.metrics import MetricDefinition
 from partnerkit.partners import PartnerStatus
 from partnerkit.services._core import _ServicesCore
-from partnerkit.services._support import _every
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -221,7 +221,7 @@ class _SnapshotServices(_ServicesCore):
 
 def _active_partners(uow: UnitOfWork) -> list[str]:
     """The ids of every active partner, in id order."""
-    found = _every(lambda cursor: uow.partners.query(
+    found = every(lambda cursor: uow.partners.query(
         status=PartnerStatus.ACTIVE, limit=1000, cursor=cursor
     ))  # fmt: skip
     return [partner.id for partner in found]

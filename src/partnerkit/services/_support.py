@@ -39,13 +39,12 @@ if TYPE_CHECKING:
     from partnerkit.partners import (
         Partner,
     )
-    from partnerkit.storage import CommittedReads, Page
+    from partnerkit.storage import CommittedReads
 
 
 from partnerkit.services._intents import (
     _MAX_PAGE,
     ConflictNotice,
-    T,
 )
 
 
@@ -133,18 +132,6 @@ def _cursor_key(cursor: str | None) -> tuple[str | None, str | None]:
 
 def _make_cursor(key: str, inner: str | None) -> str:
     return f"{len(key)}:{key}{inner or ''}"
-
-
-def _every(fetch: Callable[[str | None], Page[T]]) -> list[T]:
-    """Every item of a paged query."""
-    found: list[T] = []
-    cursor: str | None = None
-    while True:
-        page = fetch(cursor)
-        found.extend(page.items)
-        if page.next_cursor is None:
-            return found
-        cursor = page.next_cursor
 
 
 def _conflict_seen(conflict: Conflict, sees: Callable[[str | None], bool]) -> bool:

@@ -8,6 +8,7 @@ import attrs
 
 from partnerkit._base.events import Event
 from partnerkit._base.time import to_utc
+from partnerkit._pages import every
 from partnerkit.access import Action, Actor
 from partnerkit.errors import (
     AlreadyExistsError,
@@ -42,9 +43,6 @@ from partnerkit.services._intents import (
     Result,
 )
 from partnerkit.services._snapshots import LedgerSnapshots, _SnapshotServices
-from partnerkit.services._support import (
-    _every,
-)
 
 
 class _TierServices(_SnapshotServices):
@@ -90,7 +88,7 @@ class _TierServices(_SnapshotServices):
         def work(uow: UnitOfWork) -> Result[ReviewRun]:
             program = uow.programs.get(program_id).program
             when = as_of or program.review.previous_before(now, inclusive=True) or now
-            members = _every(lambda cursor: uow.memberships.query(
+            members = every(lambda cursor: uow.memberships.query(
                 program_id=program_id, limit=10_000, cursor=cursor
             ))  # fmt: skip
             ids = [m.partner_id for m in members if m.status is MembershipStatus.ACTIVE]
@@ -191,7 +189,7 @@ class _TierServices(_SnapshotServices):
         def work(uow: UnitOfWork) -> Result[tuple[Membership, ...]]:
             stored_program = uow.programs.get(program_id)
             uow.programs.retire(program_id, version=stored_program.version, at=now)
-            members = _every(lambda cursor: uow.memberships.query(
+            members = every(lambda cursor: uow.memberships.query(
                 program_id=program_id, limit=10_000, cursor=cursor
             ))  # fmt: skip
             ended: list[Membership] = []
@@ -399,20 +397,12 @@ class _TierServices(_SnapshotServices):
         self, actor: Actor, program_id: str, partner_id: str, *, approve: bool, reason: str = ""
     ) -> Result[Membership]:
         """Approve a proposed downgrade (moving one level down) or reject it (reason needed)."""
-        if approve:
-            return self._change_membership(
-                actor,
-                Action.TIER_DECIDE_DOWNGRADE,
-                program_id,
-                partner_id,
-                lambda program, m, now: approve_downgrade(
-                    program, m, by=actor.id, at=now, reason=reason
-                ),
-            )
+
+        def decide(program: Program, membership: Membership, now: datetime) -> Change[Membership]:
+            if approve:
+                return approve_downgrade(program, membership, by=actor.id, at=now, reason=reason)
+            return reject_downgrade(membership, by=actor.id, at=now, reason=reason)
+
         return self._change_membership(
-            actor,
-            Action.TIER_DECIDE_DOWNGRADE,
-            program_id,
-            partner_id,
-            lambda _program, m, now: reject_downgrade(m, by=actor.id, at=now, reason=reason),
+            actor, Action.TIER_DECIDE_DOWNGRADE, program_id, partner_id, decide
         )
