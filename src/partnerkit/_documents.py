@@ -32,12 +32,16 @@ from decimal import Decimal
 from json.scanner import make_scanner
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-import attrs
-
 from partnerkit._base.frozen import freeze
 from partnerkit._base.money import Money
 from partnerkit._base.trusted import builder
-from partnerkit._encoders import KNOWN_SHAPES, SURPRISES, activity_ascii, partner_ascii
+from partnerkit._encoders import (
+    KNOWN_SHAPES,
+    SURPRISES,
+    activity_ascii,
+    field_names,
+    partner_ascii,
+)
 from partnerkit.ledger import Activity
 from partnerkit.partners import (
     Contact,
@@ -96,15 +100,11 @@ def model_document(model: object) -> str:
 # -- reading what the encoders wrote ----------------------------------------------
 
 
-def _fields(cls: type[Any]) -> tuple[str, ...]:
-    return tuple(field.name for field in attrs.fields(cls))
-
-
-_PARTNER_KEYS: Final = frozenset((*_fields(Partner), "schema_version"))
-_ACTIVITY_KEYS: Final = frozenset((*_fields(Activity), "schema_version"))
-_CONTACT_KEYS: Final = frozenset(_fields(Contact))
-_STEP_KEYS: Final = frozenset(_fields(OnboardingStep))
-_CHANGE_KEYS: Final = frozenset(_fields(StatusChange))
+_PARTNER_KEYS: Final = frozenset((*field_names(Partner), "schema_version"))
+_ACTIVITY_KEYS: Final = frozenset((*field_names(Activity), "schema_version"))
+_CONTACT_KEYS: Final = frozenset(field_names(Contact))
+_STEP_KEYS: Final = frozenset(field_names(OnboardingStep))
+_CHANGE_KEYS: Final = frozenset(field_names(StatusChange))
 _MONEY_KEYS: Final = frozenset(("amount", "currency"))
 _SCALARS: Final = (str, int, bool, type(None))
 # The decoder's scanner itself: stored documents start with "{" and end with "}",
