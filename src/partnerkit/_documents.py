@@ -30,14 +30,18 @@ import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from json.scanner import make_scanner
-from typing import Any, Final
-
-import attrs
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from partnerkit._base.frozen import freeze
 from partnerkit._base.money import Money
 from partnerkit._base.trusted import builder
-from partnerkit._encoders import KNOWN_SHAPES, SURPRISES, activity_ascii, partner_ascii
+from partnerkit._encoders import (
+    KNOWN_SHAPES,
+    SURPRISES,
+    activity_ascii,
+    field_names,
+    partner_ascii,
+)
 from partnerkit.ledger import Activity
 from partnerkit.partners import (
     Contact,
@@ -50,6 +54,9 @@ from partnerkit.partners import (
 )
 from partnerkit.serialization import from_json, schema_version, to_dict
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 __all__ = [
     "activity_document",
     "model_document",
@@ -58,25 +65,27 @@ __all__ = [
     "read_partner",
 ]
 
+_Record = TypeVar("_Record", Partner, Activity)
+
+
+def _by_hand(record: _Record, cls: type[_Record], encode: Callable[[_Record], str]) -> str:
+    """``encode(record)`` while ``cls`` is at the schema version it knows, else `to_dict`."""
+    if schema_version(cls) == 1:
+        try:
+            return encode(record)
+        except SURPRISES:
+            pass
+    return model_document(record)
+
 
 def partner_document(partner: Partner) -> str:
     """``json.dumps(to_dict(partner))``, written by hand for the shapes it knows."""
-    if schema_version(Partner) == 1:
-        try:
-            return partner_ascii(partner)
-        except SURPRISES:
-            pass
-    return model_document(partner)
+    return _by_hand(partner, Partner, partner_ascii)
 
 
 def activity_document(activity: Activity) -> str:
     """``json.dumps(to_dict(activity))``, written by hand for the shapes it knows."""
-    if schema_version(Activity) == 1:
-        try:
-            return activity_ascii(activity)
-        except SURPRISES:
-            pass
-    return model_document(activity)
+    return _by_hand(activity, Activity, activity_ascii)
 
 
 def model_document(model: object) -> str:
@@ -91,15 +100,11 @@ def model_document(model: object) -> str:
 # -- reading what the encoders wrote ----------------------------------------------
 
 
-def _fields(cls: type[Any]) -> tuple[str, ...]:
-    return tuple(field.name for field in attrs.fields(cls))
-
-
-_PARTNER_KEYS: Final = frozenset((*_fields(Partner), "schema_version"))
-_ACTIVITY_KEYS: Final = frozenset((*_fields(Activity), "schema_version"))
-_CONTACT_KEYS: Final = frozenset(_fields(Contact))
-_STEP_KEYS: Final = frozenset(_fields(OnboardingStep))
-_CHANGE_KEYS: Final = frozenset(_fields(StatusChange))
+_PARTNER_KEYS: Final = frozenset((*field_names(Partner), "schema_version"))
+_ACTIVITY_KEYS: Final = frozenset((*field_names(Activity), "schema_version"))
+_CONTACT_KEYS: Final = frozenset(field_names(Contact))
+_STEP_KEYS: Final = frozenset(field_names(OnboardingStep))
+_CHANGE_KEYS: Final = frozenset(field_names(StatusChange))
 _MONEY_KEYS: Final = frozenset(("amount", "currency"))
 _SCALARS: Final = (str, int, bool, type(None))
 # The decoder's scanner itself: stored documents start with "{" and end with "}",
@@ -156,9 +161,15 @@ def _optional_text(value: object) -> bool:
     return value is None or type(value) is str
 
 
-def _read_contact(c: Any) -> Contact:
-    if type(c) is not dict or c.keys() != _CONTACT_KEYS:
+def _object(value: Any, keys: frozenset[str]) -> dict[str, Any]:
+    """``value`` if it is a JSON object with exactly ``keys``."""
+    if type(value) is not dict or value.keys() != keys:
         raise _NotOursError
+    return value
+
+
+def _read_contact(value: Any) -> Contact:
+    c = _object(value, _CONTACT_KEYS)
     name, email, role, primary = c["name"], c["email"], c["role"], c["primary"]
     if not (type(name) is str and type(email) is str and type(role) is str):
         raise _NotOursError
@@ -167,9 +178,8 @@ def _read_contact(c: Any) -> Contact:
     return _new_contact(name, email, role, primary)
 
 
-def _read_step(s: Any) -> OnboardingStep:
-    if type(s) is not dict or s.keys() != _STEP_KEYS:
-        raise _NotOursError
+def _read_step(value: Any) -> OnboardingStep:
+    s = _object(value, _STEP_KEYS)
     key, title, due_on, required = s["key"], s["title"], s["due_on"], s["required"]
     if not (type(key) is str and type(title) is str and type(due_on) is str):
         raise _NotOursError
@@ -186,9 +196,8 @@ def _read_step(s: Any) -> OnboardingStep:
     )
 
 
-def _read_change(c: Any) -> StatusChange:
-    if type(c) is not dict or c.keys() != _CHANGE_KEYS:
-        raise _NotOursError
+def _read_change(value: Any) -> StatusChange:
+    c = _object(value, _CHANGE_KEYS)
     actor, reason = c["actor"], c["reason"]
     if not (type(actor) is str and type(reason) is str):
         raise _NotOursError
@@ -220,9 +229,8 @@ def _read_amount(value: object) -> Money | Decimal | None:
         return None
     if type(value) is str:
         return Decimal(value)
-    if type(value) is not dict or value.keys() != _MONEY_KEYS:
-        raise _NotOursError
-    amount, currency = value["amount"], value["currency"]
+    money = _object(value, _MONEY_KEYS)
+    amount, currency = money["amount"], money["currency"]
     if not (type(amount) is str and type(currency) is str):
         raise _NotOursError
     return _new_money(Decimal(amount), currency)
@@ -235,15 +243,71 @@ def _document(text: str | bytes, keys: frozenset[str]) -> dict[str, Any]:
         document, end = _scan(text, 0)
     except StopIteration:
         raise _NotOursError from None
-    if end != len(text) or type(document) is not dict or document.keys() != keys:
+    if end != len(text):
         raise _NotOursError
-    if document["schema_version"] != 1:
+    checked = _object(document, keys)
+    if checked["schema_version"] != 1:
         raise _NotOursError
-    return document
+    return checked
 
 
 #: What reading a document that is not partnerkit's own may raise on the way.
 _NOT_OURS: Final = (_NotOursError, KeyError, ValueError, TypeError, AttributeError, RecursionError)
+
+
+def _read(
+    text: str | bytes,
+    cls: type[_Record],
+    keys: frozenset[str],
+    build: Callable[[dict[str, Any]], _Record],
+) -> _Record:
+    """``build`` of the document ``text`` if it is partnerkit's own, else `from_json`."""
+    if not KNOWN_SHAPES or schema_version(cls) != 1:
+        return from_json(cls, text)
+    try:
+        return build(_document(text, keys))
+    except _NOT_OURS:
+        return from_json(cls, text)
+
+
+def _partner_from(d: dict[str, Any]) -> Partner:
+    pid, name, kind, country, region = d["id"], d["name"], d["type"], d["country"], d["region"]
+    fields, version = d["custom_fields"], d["version"]
+    if not (
+        type(pid) is str
+        and type(name) is str
+        and type(kind) is str
+        and type(country) is str
+        and type(region) is str
+        and _optional_text(d["owner_id"])
+        and _optional_text(d["parent_id"])
+        and type(fields) is dict
+        and type(version) is int
+        and version >= 0
+    ):
+        raise _NotOursError
+    contacts, steps, history = d["contacts"], d["onboarding"], d["history"]
+    if not (type(contacts) is list and type(steps) is list and type(history) is list):
+        raise _NotOursError
+    return _new_partner(
+        pid,
+        name,
+        kind,
+        country,
+        _read_instant(d["created_at"]),
+        _STATUSES[d["status"]],
+        region,
+        _texts(d["domains"]),
+        d["owner_id"],
+        d["parent_id"],
+        tuple([_read_contact(contact) for contact in contacts]),
+        freeze({key: _read_custom(fields[key]) for key in fields}),
+        _read_optional_day(d["joined_on"]),
+        tuple([_read_step(step) for step in steps]) if steps else (),
+        tuple([_read_change(change) for change in history]) if history else (),
+        _read_instant(d["updated_at"]),
+        version,
+    )
 
 
 def read_partner(text: str | bytes) -> Partner:
@@ -252,49 +316,28 @@ def read_partner(text: str | bytes) -> Partner:
     Raises:
         ValidationError: If ``text`` is not a partner document at all.
     """
-    if not KNOWN_SHAPES or schema_version(Partner) != 1:
-        return from_json(Partner, text)
-    try:
-        d = _document(text, _PARTNER_KEYS)
-        pid, name, kind, country, region = d["id"], d["name"], d["type"], d["country"], d["region"]
-        fields, version = d["custom_fields"], d["version"]
-        if not (
-            type(pid) is str
-            and type(name) is str
-            and type(kind) is str
-            and type(country) is str
-            and type(region) is str
-            and _optional_text(d["owner_id"])
-            and _optional_text(d["parent_id"])
-            and type(fields) is dict
-            and type(version) is int
-            and version >= 0
-        ):
-            raise _NotOursError
-        contacts, steps, history = d["contacts"], d["onboarding"], d["history"]
-        if not (type(contacts) is list and type(steps) is list and type(history) is list):
-            raise _NotOursError
-        return _new_partner(
-            pid,
-            name,
-            kind,
-            country,
-            _read_instant(d["created_at"]),
-            _STATUSES[d["status"]],
-            region,
-            _texts(d["domains"]),
-            d["owner_id"],
-            d["parent_id"],
-            tuple([_read_contact(contact) for contact in contacts]),
-            freeze({key: _read_custom(fields[key]) for key in fields}),
-            _read_optional_day(d["joined_on"]),
-            tuple([_read_step(step) for step in steps]) if steps else (),
-            tuple([_read_change(change) for change in history]) if history else (),
-            _read_instant(d["updated_at"]),
-            version,
-        )
-    except _NOT_OURS:
-        return from_json(Partner, text)
+    return _read(text, Partner, _PARTNER_KEYS, _partner_from)
+
+
+def _activity_from(d: dict[str, Any]) -> Activity:
+    aid, partner_id, kind, attributes = d["id"], d["partner_id"], d["kind"], d["attributes"]
+    if not (
+        type(aid) is str
+        and type(partner_id) is str
+        and type(kind) is str
+        and type(attributes) is dict
+        and all(type(value) in _SCALARS for value in attributes.values())
+    ):
+        raise _NotOursError
+    return _new_activity(
+        aid,
+        partner_id,
+        kind,
+        _read_instant(d["occurred_at"]),
+        _read_amount(d["value"]),
+        freeze(attributes),
+        _read_optional_day(d["expires_on"]),
+    )
 
 
 def read_activity(text: str | bytes) -> Activity:
@@ -303,27 +346,4 @@ def read_activity(text: str | bytes) -> Activity:
     Raises:
         ValidationError: If ``text`` is not an activity document at all.
     """
-    if not KNOWN_SHAPES or schema_version(Activity) != 1:
-        return from_json(Activity, text)
-    try:
-        d = _document(text, _ACTIVITY_KEYS)
-        aid, partner_id, kind, attributes = d["id"], d["partner_id"], d["kind"], d["attributes"]
-        if not (
-            type(aid) is str
-            and type(partner_id) is str
-            and type(kind) is str
-            and type(attributes) is dict
-            and all(type(value) in _SCALARS for value in attributes.values())
-        ):
-            raise _NotOursError
-        return _new_activity(
-            aid,
-            partner_id,
-            kind,
-            _read_instant(d["occurred_at"]),
-            _read_amount(d["value"]),
-            freeze(attributes),
-            _read_optional_day(d["expires_on"]),
-        )
-    except _NOT_OURS:
-        return from_json(Activity, text)
+    return _read(text, Activity, _ACTIVITY_KEYS, _activity_from)

@@ -45,6 +45,7 @@ __all__ = [
     "UnusualShapeError",
     "activity_ascii",
     "activity_text",
+    "field_names",
     "make",
     "partner_ascii",
     "partner_text",
@@ -59,13 +60,14 @@ class UnusualShapeError(Exception):
 SURPRISES: Final = (UnusualShapeError, TypeError, AttributeError, ValueError)
 
 
-def _fields(cls: type[Any]) -> tuple[str, ...]:
+def field_names(cls: type[Any]) -> tuple[str, ...]:
+    """The names of an attrs class's fields, in their order."""
     return tuple(field.name for field in attrs.fields(cls))
 
 
 # The encoders below know these fields; if a model gains or loses one, they step aside.
 KNOWN_SHAPES: Final = (
-    _fields(Partner)
+    field_names(Partner)
     == (
         "id",
         "name",
@@ -85,11 +87,11 @@ KNOWN_SHAPES: Final = (
         "updated_at",
         "version",
     )
-    and _fields(Contact) == ("name", "email", "role", "primary")
-    and _fields(OnboardingStep)
+    and field_names(Contact) == ("name", "email", "role", "primary")
+    and field_names(OnboardingStep)
     == ("key", "title", "due_on", "required", "owner", "completed_at", "completed_by")
-    and _fields(StatusChange) == ("action", "from_status", "to_status", "actor", "at", "reason")
-    and _fields(Activity)
+    and field_names(StatusChange) == ("action", "from_status", "to_status", "actor", "at", "reason")
+    and field_names(Activity)
     == ("id", "partner_id", "kind", "occurred_at", "value", "attributes", "expires_on")
 )
 

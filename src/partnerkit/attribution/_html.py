@@ -6,31 +6,14 @@ renderer reads the report by attribute, so this module imports no result type.
 
 from __future__ import annotations
 
-import html
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
+from partnerkit._base.notebook import value_table as _table
 
 __all__ = ["report_html"]
 
 #: How many deals the table shows before "... and N more".
 ROWS: Final = 20
-_TABLE: Final = "border-collapse:collapse;font-size:0.9em"
-_CELL: Final = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left"
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _table(header: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> str:
-    head = "".join(f'<th style="{_CELL}">{_e(cell)}</th>' for cell in header)
-    body = "".join(
-        "<tr>" + "".join(f'<td style="{_CELL}">{_e(cell)}</td>' for cell in row) + "</tr>"
-        for row in rows
-    )
-    return f'<table style="{_TABLE}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def report_html(report: Any) -> str:

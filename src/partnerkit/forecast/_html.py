@@ -7,32 +7,16 @@ imports none of the result types and the results can import it.
 
 from __future__ import annotations
 
-import html
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-if TYPE_CHECKING:
-    from collections.abc import Iterable
+from partnerkit._base.notebook import escape as _e
+from partnerkit._base.notebook import row as _row
+from partnerkit._base.notebook import table as _table
 
 __all__ = ["backtest_html", "forecast_html"]
 
 #: How many lines per dimension a forecast shows before "... and N more".
 ROWS: Final = 20
-_TABLE: Final = "border-collapse:collapse;font-size:0.9em"
-_CELL: Final = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left"
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _row(cells: Iterable[object], *, header: bool = False) -> str:
-    tag = "th" if header else "td"
-    return "<tr>" + "".join(f'<{tag} style="{_CELL}">{cell}</{tag}>' for cell in cells) + "</tr>"
-
-
-def _table(header: Iterable[object], rows: Iterable[str]) -> str:
-    head = _row((_e(cell) for cell in header), header=True)
-    return f'<table style="{_TABLE}"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def forecast_html(result: Any) -> str:

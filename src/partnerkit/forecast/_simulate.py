@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_right
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from partnerkit.errors import ValidationError
 
@@ -73,6 +73,20 @@ def cut_points(chances: Sequence[float]) -> tuple[int, ...]:
     return tuple(cuts)
 
 
+class _Run(NamedTuple):
+    """What both engines draw from: the arguments of `simulate`."""
+
+    units: Sequence[int]
+    cuts: Sequence[Sequence[int]]
+    partner_of: Sequence[int]
+    tier_of_partner: Sequence[int]
+    product_slots: Sequence[tuple[int, int, int]]
+    periods: int
+    counts: tuple[int, int, int]
+    draws: int
+    seed: int
+
+
 def simulate(
     units: Sequence[int],
     cuts: Sequence[Sequence[int]],
@@ -103,18 +117,15 @@ def simulate(
     Raises:
         ValidationError: If the amounts are too large to add exactly in float64.
     """
-    if engine == "numpy":
-        if sum(units) >= _EXACT_LIMIT:
-            raise ValidationError.single(
-                "amounts",
-                "the open deals add up to more than 2**53 minor units; use engine='python'",
-            )
-        return _simulate_numpy(
-            units, cuts, partner_of, tier_of_partner, product_slots, periods, counts, draws, seed
+    if engine == "numpy" and sum(units) >= _EXACT_LIMIT:
+        raise ValidationError.single(
+            "amounts",
+            "the open deals add up to more than 2**53 minor units; use engine='python'",
         )
-    return _simulate_python(
+    run = _Run(
         units, cuts, partner_of, tier_of_partner, product_slots, periods, counts, draws, seed
     )
+    return _simulate_numpy(run) if engine == "numpy" else _simulate_python(run)
 
 
 def _bands_of(values: list[int], ranks: tuple[int, ...]) -> tuple[int, int, int]:
@@ -123,17 +134,8 @@ def _bands_of(values: list[int], ranks: tuple[int, ...]) -> tuple[int, int, int]
     return low, mid, high
 
 
-def _simulate_python(  # noqa: PLR0917 - the engines share one signature
-    units: Sequence[int],
-    cuts: Sequence[Sequence[int]],
-    partner_of: Sequence[int],
-    tier_of_partner: Sequence[int],
-    product_slots: Sequence[tuple[int, int, int]],
-    periods: int,
-    counts: tuple[int, int, int],
-    draws: int,
-    seed: int,
-) -> Bands:
+def _simulate_python(run: _Run) -> Bands:
+    units, cuts, partner_of, tier_of_partner, product_slots, periods, counts, draws, seed = run
     n_partners, n_tiers, n_products = counts
     rng = random.Random(seed)  # noqa: S311 - simulation, not security
     bits = rng.getrandbits
@@ -178,19 +180,10 @@ def cut_any(cuts: Sequence[int]) -> bool:
     return bool(cuts) and cuts[-1] > 0
 
 
-def _simulate_numpy(  # noqa: PLR0915, PLR0917 - one pass over the columns
-    units: Sequence[int],
-    cuts: Sequence[Sequence[int]],
-    partner_of: Sequence[int],
-    tier_of_partner: Sequence[int],
-    product_slots: Sequence[tuple[int, int, int]],
-    periods: int,
-    counts: tuple[int, int, int],
-    draws: int,
-    seed: int,
-) -> Bands:
+def _simulate_numpy(run: _Run) -> Bands:  # noqa: PLR0915 - one pass over the columns
     import numpy as np  # noqa: PLC0415 - the optional fast extra
 
+    units, cuts, partner_of, tier_of_partner, product_slots, periods, counts, draws, seed = run
     n_partners, n_tiers, n_products = counts
     ranks = np.array(quantile_ranks(draws))
     bit_generator = np.random.PCG64(seed)
@@ -246,9 +239,12 @@ def _simulate_numpy(  # noqa: PLR0915, PLR0917 - one pass over the columns
     carry = np.zeros((periods, draws))
     carried = -1
 
-    def finish(partner: int, period: int, sums: Any) -> None:
+    def band(sums: Any) -> tuple[int, int, int]:
         low, mid, high = np.partition(sums, ranks)[ranks]
-        bands["partner", partner, period] = (int(low), int(mid), int(high))
+        return int(low), int(mid), int(high)
+
+    def finish(partner: int, period: int, sums: Any) -> None:
+        bands["partner", partner, period] = band(sums)
         tier_sums[period, :, tier_index[partner]] += sums
         totals[period] += sums
 
@@ -290,13 +286,10 @@ def _simulate_numpy(  # noqa: PLR0915, PLR0917 - one pass over the columns
         carried = int(owners[-1]) if continues else -1
     for period in range(periods):
         for tier in range(n_tiers):
-            low, mid, high = np.partition(tier_sums[period, :, tier], ranks)[ranks]
-            bands["tier", tier, period] = (int(low), int(mid), int(high))
+            bands["tier", tier, period] = band(tier_sums[period, :, tier])
         for product in range(n_products):
-            low, mid, high = np.partition(product_sums[period, :, product], ranks)[ranks]
-            bands["product", product, period] = (int(low), int(mid), int(high))
-        low, mid, high = np.partition(totals[period], ranks)[ranks]
-        bands["total", 0, period] = (int(low), int(mid), int(high))
+            bands["product", product, period] = band(product_sums[period, :, product])
+        bands["total", 0, period] = band(totals[period])
     for partner in range(n_partners):
         for period in range(periods):
             bands.setdefault(("partner", partner, period), (0, 0, 0))

@@ -26,7 +26,7 @@ deadline day is in time.
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, Decimal
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 import attrs
 
@@ -119,6 +119,18 @@ def _money(value: object, currency: str, path: str) -> Money:
 def _open(budget: FundBudget, action: str) -> None:
     if budget.status is not BudgetStatus.OPEN:
         raise InvalidTransitionError("fund budget", budget.id, budget.status.value, action, ())
+
+
+def _check_deadline(
+    budget: FundBudget, noun: str, record_id: str, deadline: date, when: datetime
+) -> None:
+    if when.date() > deadline:
+        raise DeadlinePassedError(
+            f"fund {noun}",
+            record_id,
+            f"budget {budget.id} took {noun}s until {deadline}; it is {when.date()}",
+            deadline,
+        )
 
 
 def _event(  # noqa: PLR0917 - every field of every fund event, in one order
@@ -362,29 +374,60 @@ def accrue(
 # --- requests -------------------------------------------------------------------
 
 
-def _decide(  # noqa: PLR0917 - the fields of one FundDecision, in its order
-    record: FundRequest,
+_Record = TypeVar("_Record", FundRequest, FundClaim)
+
+
+def _move(  # noqa: PLR0917 - the fields of one FundDecision, in its order
+    record: _Record,
     action: FundAction,
-    target: RequestStatus,
+    target: RequestStatus | ClaimStatus,
+    budget: FundBudget,
     when: datetime,
     actor: str,
     reason: str,
     explanation: str,
+    *,
+    data: Mapping[str, Scalar] | None = None,
     **changes: object,
-) -> FundRequest:
+) -> tuple[_Record, Event]:
+    """``record`` moved to ``target`` with the decision in its history, and its event.
+
+    The event is ``fund.request_<target>`` or ``fund.claim_<target>``; a claim's
+    carries its ``request_id`` before ``data``.
+    """
     decision = FundDecision(
         action, record.status.value, target.value, actor, when, reason, explanation
     )
-    return attrs.evolve(record, status=target, history=(*record.history, decision), **changes)  # type: ignore[arg-type]
+    moved = attrs.evolve(record, status=target, history=(*record.history, decision), **changes)  # type: ignore[arg-type]
+    context: dict[str, Scalar] = {}
+    noun = "request"
+    if isinstance(record, FundClaim):
+        noun, context["request_id"] = "claim", record.request_id
+    event = _event(
+        f"{noun}_{target.value}",
+        record.id,
+        budget,
+        record.partner_id,
+        when,
+        actor,
+        explanation,
+        **context,
+        **(data or {}),
+    )
+    return moved, event
+
+
+def _check_on_budget(budget: FundBudget, request: FundRequest) -> None:
+    if request.budget_id != budget.id:
+        raise ValidationError.single(
+            "request", f"request {request.id} is not on budget {budget.id}"
+        )
 
 
 def _check_request(
     budget: FundBudget, request: FundRequest, action: str, *sources: RequestStatus
 ) -> None:
-    if request.budget_id != budget.id:
-        raise ValidationError.single(
-            "request", f"request {request.id} is not on budget {budget.id}"
-        )
+    _check_on_budget(budget, request)
     if request.status not in sources:
         allowed: tuple[str, ...] = ()
         if request.status is RequestStatus.SUBMITTED:
@@ -420,14 +463,7 @@ def submit_request(
     when, _ = _when(at, actor)
     _open(budget, "request from")
     wanted = _money(amount, budget.currency, "amount")
-    deadline = budget.terms.request_deadline
-    if when.date() > deadline:
-        raise DeadlinePassedError(
-            "fund request",
-            request_id,
-            f"budget {budget.id} took requests until {deadline}; it is {when.date()}",
-            deadline,
-        )
+    _check_deadline(budget, "request", request_id, budget.terms.request_deadline, when)
     key = pool_key(partner_id=partner_id)
     if budget.pool(key) is None and tier_id is not None:
         key = pool_key(tier_id=tier_id)
@@ -509,48 +545,44 @@ def approve_request(
     explanation = f"approved {granted} of the {request.amount} asked" + (
         f"; {returned} returns to the pool" if returned.amount else ""
     )
-    decided = _decide(
+    decided, event = _move(
         request,
         FundAction.APPROVE,
         RequestStatus.APPROVED,
+        budget,
         when,
         actor,
         text,
         explanation,
+        data={"amount": str(granted)},
         approved_amount=granted,
     )
-    event = _event(
-        "request_approved",
-        request.id,
-        budget,
-        request.partner_id,
-        when,
-        actor,
-        explanation,
-        amount=str(granted),
-    )
     return Change((updated, decided), (event,))
+
+
+#: The moves that release a submitted request's reservation: where each leads, and
+#: what a required reason is for ("" when none is required).
+_RELEASES: Final[Mapping[FundAction, tuple[RequestStatus, str]]] = {
+    FundAction.REJECT: (RequestStatus.REJECTED, "reject a request"),
+    FundAction.WITHDRAW: (RequestStatus.WITHDRAWN, ""),
+}
 
 
 def _release(
     budget: FundBudget,
     request: FundRequest,
     action: FundAction,
-    target: RequestStatus,
     *,
     actor: str,
     at: datetime,
     reason: str,
-    required: str,
 ) -> Change[tuple[FundBudget, FundRequest]]:
+    target, required = _RELEASES[action]
     when, text = _when(at, actor, reason, required=required)
     _check_request(budget, request, action.value, RequestStatus.SUBMITTED)
     updated = _with_pool(budget, request.pool, pending=-request.amount)
     explanation = f"{target.value}; the {request.amount} reserved returns to the pool"
-    decided = _decide(request, action, target, when, actor, text, explanation)
-    event = _event(
-        f"request_{target.value}", request.id, budget, request.partner_id, when, actor, explanation
-    )
+    decided, event = _move(request, action, target, budget, when, actor, text, explanation)
     return Change((updated, decided), (event,))
 
 
@@ -562,16 +594,7 @@ def reject_request(
     Raises:
         InvalidTransitionError: Unless the request is submitted.
     """
-    return _release(
-        budget,
-        request,
-        FundAction.REJECT,
-        RequestStatus.REJECTED,
-        actor=actor,
-        at=at,
-        reason=reason,
-        required="reject a request",
-    )
+    return _release(budget, request, FundAction.REJECT, actor=actor, at=at, reason=reason)
 
 
 def withdraw_request(
@@ -582,16 +605,7 @@ def withdraw_request(
     Raises:
         InvalidTransitionError: Unless the request is submitted.
     """
-    return _release(
-        budget,
-        request,
-        FundAction.WITHDRAW,
-        RequestStatus.WITHDRAWN,
-        actor=actor,
-        at=at,
-        reason=reason,
-        required="",
-    )
+    return _release(budget, request, FundAction.WITHDRAW, actor=actor, at=at, reason=reason)
 
 
 def _close(
@@ -613,18 +627,16 @@ def _close(
         explanation = (
             f"closed with {request.claimed} claimed; the {left} unclaimed returns to the pool"
         )
-    decided = _decide(
-        request, FundAction.CLOSE, RequestStatus.CLOSED, when, actor, reason, explanation
-    )
-    event = _event(
-        "request_closed",
-        request.id,
+    decided, event = _move(
+        request,
+        FundAction.CLOSE,
+        RequestStatus.CLOSED,
         budget,
-        request.partner_id,
         when,
         actor,
+        reason,
         explanation,
-        released=str(left),
+        data={"released": str(left)},
     )
     return Change((updated, decided), (event,))
 
@@ -684,14 +696,7 @@ def submit_claim(
     """
     when, _ = _when(at, actor)
     _check_request(budget, request, "claim against", RequestStatus.APPROVED)
-    deadline = budget.terms.claim_deadline
-    if when.date() > deadline:
-        raise DeadlinePassedError(
-            "fund claim",
-            claim_id,
-            f"budget {budget.id} took claims until {deadline}; it is {when.date()}",
-            deadline,
-        )
+    _check_deadline(budget, "claim", claim_id, budget.terms.claim_deadline, when)
     proof = tuple(items)
     problems = Problems()
     for index, item in enumerate(proof):
@@ -743,22 +748,6 @@ def _check_claim(request: FundRequest, claim: FundClaim, action: str, source: Cl
             ClaimStatus.APPROVED: ("pay",),
         }.get(claim.status, ())
         raise InvalidTransitionError("fund claim", claim.id, claim.status.value, action, allowed)
-
-
-def _claim_move(  # noqa: PLR0917 - the fields of one FundDecision, in its order
-    claim: FundClaim,
-    action: FundAction,
-    target: ClaimStatus,
-    when: datetime,
-    actor: str,
-    reason: str,
-    explanation: str,
-    **changes: object,
-) -> FundClaim:
-    decision = FundDecision(
-        action, claim.status.value, target.value, actor, when, reason, explanation
-    )
-    return attrs.evolve(claim, status=target, history=(*claim.history, decision), **changes)  # type: ignore[arg-type]
 
 
 def approve_claim(
@@ -825,26 +814,17 @@ def approve_claim(
     updated_request = attrs.evolve(
         request, claimed=request.claimed + granted, open_claims=request.open_claims - 1
     )
-    decided = _claim_move(
+    decided, event = _move(
         claim,
         FundAction.APPROVE,
         ClaimStatus.APPROVED,
+        budget,
         when,
         actor,
         text,
         explanation,
+        data={"amount": str(granted)},
         approved_amount=granted,
-    )
-    event = _event(
-        "claim_approved",
-        claim.id,
-        budget,
-        claim.partner_id,
-        when,
-        actor,
-        explanation,
-        request_id=request.id,
-        amount=str(granted),
     )
     return Change((updated_budget, updated_request, decided), (event,))
 
@@ -866,21 +846,18 @@ def reject_claim(
     when, text = _when(at, actor, reason, required="reject a claim")
     _check_claim(request, claim, "reject", ClaimStatus.SUBMITTED)
     explanation = f"rejected; request {request.id} keeps its {request.remaining} for other claims"
-    decided = _claim_move(
-        claim, FundAction.REJECT, ClaimStatus.REJECTED, when, actor, text, explanation
-    )
-    updated = attrs.evolve(request, open_claims=request.open_claims - 1)
-    event = _event(
-        "claim_rejected",
-        claim.id,
+    decided, event = _move(
+        claim,
+        FundAction.REJECT,
+        ClaimStatus.REJECTED,
         budget,
-        claim.partner_id,
         when,
         actor,
+        text,
         explanation,
-        request_id=request.id,
-        reason=text,
+        data={"reason": text},
     )
+    updated = attrs.evolve(request, open_claims=request.open_claims - 1)
     return Change((updated, decided), (event,))
 
 
@@ -900,36 +877,24 @@ def pay_claim(
     """
     when, _ = _when(at, actor)
     _check_claim(request, claim, "pay", ClaimStatus.APPROVED)
-    if request.budget_id != budget.id:
-        raise ValidationError.single(
-            "request", f"request {request.id} is not on budget {budget.id}"
-        )
+    _check_on_budget(budget, request)
     amount = claim.approved_amount
     assert amount is not None  # noqa: S101 - approved claims have one
     explanation = f"paid {amount}" + (f" (reference {reference})" if reference else "")
     updated_budget = _with_pool(budget, request.pool, paid=amount)
     updated_request = attrs.evolve(request, paid=request.paid + amount)
-    decided = _claim_move(
+    decided, event = _move(
         claim,
         FundAction.PAY,
         ClaimStatus.PAID,
+        budget,
         when,
         actor,
         "",
         explanation,
+        data={"amount": str(amount)},
         paid_at=when,
         payment_reference=reference,
-    )
-    event = _event(
-        "claim_paid",
-        claim.id,
-        budget,
-        claim.partner_id,
-        when,
-        actor,
-        explanation,
-        request_id=request.id,
-        amount=str(amount),
     )
     return Change((updated_budget, updated_request, decided), (event,))
 
@@ -1001,28 +966,18 @@ def sweep(
                     allocated=-request.amount,
                     forfeited=request.amount,
                 )
-                changed.append(
-                    _decide(
-                        request,
-                        FundAction.EXPIRE,
-                        RequestStatus.EXPIRED,
-                        when,
-                        actor,
-                        "",
-                        explanation,
-                    )
+                expired, event = _move(
+                    request,
+                    FundAction.EXPIRE,
+                    RequestStatus.EXPIRED,
+                    budget,
+                    when,
+                    actor,
+                    "",
+                    explanation,
                 )
-                events.append(
-                    _event(
-                        "request_expired",
-                        request.id,
-                        budget,
-                        request.partner_id,
-                        when,
-                        actor,
-                        explanation,
-                    )
-                )
+                changed.append(expired)
+                events.append(event)
                 lines.append(f"request {request.id}: {explanation}")
             elif request.status is RequestStatus.APPROVED and request.open_claims:
                 open_left += 1

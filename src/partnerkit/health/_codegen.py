@@ -151,6 +151,16 @@ class _Range(Spec):
             *(f"    {line}" for line in self._interior(value)),
         ]
 
+    def share(self, *, decimal: bool) -> str:
+        """The float expression of ``x``'s share of the range, in millionths."""
+        raise NotImplementedError
+
+    def int_lines(self) -> list[str]:
+        return self._lines(_floor(self.low), _ceiling(self.high), self.share(decimal=False))
+
+    def decimal_lines(self) -> list[str]:
+        return self._lines(self.low_name, self.high_name, self.share(decimal=True))
+
 
 class _Linear(_Range):
     def __init__(self, slot: int, measure: Measure) -> None:
@@ -167,13 +177,9 @@ class _Linear(_Range):
     def exact(self, x: Number) -> int:
         return round((Fraction(x) - self._low) * self._scale)
 
-    def int_lines(self) -> list[str]:
-        value = f"(x - {self.low_float}) * {self.scale}"
-        return self._lines(_floor(self.low), _ceiling(self.high), value)
-
-    def decimal_lines(self) -> list[str]:
-        value = f"(float(x) - {self.low_float}) * {self.scale}"
-        return self._lines(self.low_name, self.high_name, value)
+    def share(self, *, decimal: bool) -> str:
+        number = "float(x)" if decimal else "x"
+        return f"({number} - {self.low_float}) * {self.scale}"
 
 
 class _Log(_Range):
@@ -193,13 +199,9 @@ class _Log(_Range):
             share = ((Decimal(x) + 1).ln() - self._ln_low) * FULL / self._ln_span
             return int(share.to_integral_value(ROUND_HALF_EVEN))
 
-    def int_lines(self) -> list[str]:
-        value = f"(log1p(x) - {self.ln_low}) * {self.scale}"
-        return self._lines(_floor(self.low), _ceiling(self.high), value)
-
-    def decimal_lines(self) -> list[str]:
-        value = f"(log1p(x) - {self.ln_low}) * {self.scale}"
-        return self._lines(self.low_name, self.high_name, value)
+    def share(self, *, decimal: bool) -> str:
+        # math.log1p takes an int and a Decimal alike, so both read the same.
+        return f"(log1p(x) - {self.ln_low}) * {self.scale}"
 
 
 class _Target(Spec):

@@ -11,27 +11,20 @@ result types and the results can import it.
 
 from __future__ import annotations
 
-import html
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
+from partnerkit._base.notebook import escape as _e
+from partnerkit._base.notebook import row as _row
+from partnerkit._base.notebook import table as _table
 from partnerkit.health._model import words
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
 
 __all__ = ["backtest_html", "batch_html", "comparison_html", "rollup_html", "score_html"]
 
 #: How many partners a batch shows before "... and N more".
 BATCH_ROWS: Final = 20
 _TOP: Final = 3
-_TABLE: Final = "border-collapse:collapse;font-size:0.9em"
-_CELL: Final = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left"
-
-
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
 
 
 def _chip(band: str | None, color: str | None) -> str:
@@ -39,16 +32,6 @@ def _chip(band: str | None, color: str | None) -> str:
         return '<span style="color:#777">insufficient data</span>'
     style = f"background:{_e(color or '#999')};color:#fff;padding:0 6px;border-radius:3px"
     return f'<span style="{style}">{_e(words(band))}</span>'
-
-
-def _row(cells: Iterable[object], *, header: bool = False) -> str:
-    tag = "th" if header else "td"
-    return "<tr>" + "".join(f'<{tag} style="{_CELL}">{cell}</{tag}>' for cell in cells) + "</tr>"
-
-
-def _table(header: Iterable[object], rows: Iterable[str]) -> str:
-    head = _row((_e(cell) for cell in header), header=True)
-    return f'<table style="{_TABLE}"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def _number(value: Decimal | None) -> str:

@@ -464,29 +464,33 @@ def journey_state(
     )
 
 
-def _outcome_events(
+def _step_events(
     outcomes: tuple[Outcome, ...],
     state: JourneyState,
     step: Step,
     trigger: str,
     at: datetime,
 ) -> list[Event]:
+    """``journey.step_<trigger>`` for ``step``, then one ``journey.outcome`` per outcome."""
+    head: dict[str, Scalar] = {"journey": state.journey_id, "step": step.id}
     return [
-        Event(
-            "journey.outcome",
-            state.partner_id,
-            at,
-            None,
-            {
-                **outcome.data,
-                "journey": state.journey_id,
-                "step": step.id,
-                "trigger": trigger,
-                "action": outcome.action,
-                "target": outcome.target,
-            },
-        )
-        for outcome in outcomes
+        Event(f"journey.step_{trigger}", state.partner_id, at, None, head),
+        *(
+            Event(
+                "journey.outcome",
+                state.partner_id,
+                at,
+                None,
+                {
+                    **outcome.data,
+                    **head,
+                    "trigger": trigger,
+                    "action": outcome.action,
+                    "target": outcome.target,
+                },
+            )
+            for outcome in outcomes
+        ),
     ]
 
 
@@ -520,31 +524,13 @@ def journey_events(
     for order, item in enumerate(state.steps):
         step = item.step
         if item.done_at is not None and start < item.done_at <= end:
-            done = [
-                Event(
-                    "journey.step_done",
-                    state.partner_id,
-                    item.done_at,
-                    None,
-                    {**base, "step": step.id},
-                )
-            ]
-            done += _outcome_events(step.on_done, state, step, "done", item.done_at)
+            done = _step_events(step.on_done, state, step, "done", item.done_at)
             found.append((item.done_at, order * 2 + 1, done))
         # Overdue at the deadline itself when not done by then: judged by the deadline,
         # not by the window's end, so a window ending on it fires the event once.
         missed = item.due_at is not None and (item.done_at is None or item.done_at > item.due_at)
         if missed and item.due_at is not None and start < item.due_at <= end:
-            overdue = [
-                Event(
-                    "journey.step_overdue",
-                    state.partner_id,
-                    item.due_at,
-                    None,
-                    {**base, "step": step.id},
-                )
-            ]
-            overdue += _outcome_events(step.on_overdue, state, step, "overdue", item.due_at)
+            overdue = _step_events(step.on_overdue, state, step, "overdue", item.due_at)
             found.append((item.due_at, order * 2, overdue))
     finished = state.steps[-1].done_at if state.completed else None
     if finished is not None and start < finished <= end:

@@ -169,6 +169,14 @@ def _one_place(value: Decimal) -> Decimal:
     return value.quantize(_ONE_PLACE, rounding=ROUND_HALF_EVEN)
 
 
+def _outwards(low: Decimal, high: Decimal, value: Decimal) -> tuple[Decimal, Decimal]:
+    """``low`` and ``high`` rounded outwards to one place, so they contain ``value``."""
+    return (
+        min(low.quantize(_ONE_PLACE, rounding=ROUND_FLOOR), value),
+        max(high.quantize(_ONE_PLACE, rounding=ROUND_CEILING), value),
+    )
+
+
 @attrs.frozen
 class Nps:
     """A Net Promoter Score with the counts behind it and its 95% interval.
@@ -229,15 +237,7 @@ def nps(scores: Iterable[int]) -> Nps:
     # The score is exact to one place; the interval's ends round outwards so it
     # always contains the score.
     value = _one_place(centre)
-    return Nps(
-        total,
-        promoters,
-        passives,
-        detractors,
-        value,
-        min(low.quantize(_ONE_PLACE, rounding=ROUND_FLOOR), value),
-        max(high.quantize(_ONE_PLACE, rounding=ROUND_CEILING), value),
-    )
+    return Nps(total, promoters, passives, detractors, value, *_outwards(low, high, value))
 
 
 @attrs.frozen
@@ -280,13 +280,7 @@ def csat(scores: Iterable[int]) -> Csat:
     value = _one_place(share * _HUNDRED)
     low: Decimal = max(share * _HUNDRED - margin, Decimal(0))
     high: Decimal = min(share * _HUNDRED + margin, _HUNDRED)
-    return Csat(
-        total,
-        satisfied,
-        value,
-        min(low.quantize(_ONE_PLACE, rounding=ROUND_FLOOR), value),
-        max(high.quantize(_ONE_PLACE, rounding=ROUND_CEILING), value),
-    )
+    return Csat(total, satisfied, value, *_outwards(low, high, value))
 
 
 def nps_by(

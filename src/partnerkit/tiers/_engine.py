@@ -697,14 +697,13 @@ class _Engine:
     ) -> _Decide:
         """The decision rules as one function with everything it reads bound locally.
 
-        Reviews call it once per partner: closure variables and an inlined
-        qualification loop cost less than attribute lookups and method calls.
+        Reviews call it once per partner: closure variables cost less than
+        attribute lookups.
         With ``later``, a decision's evidence fields hold it, and it builds the
         evidence when a field is first read (`partnerkit._base.later`).
         """
         program = self.program
         program_id = program.id
-        top_down = self.top_down
         rank_of = self.rank_of
         ids = self.ids
         top = self.top
@@ -712,45 +711,17 @@ class _Engine:
         downgrade_after = self.downgrade_after
         auto_approve = self.auto_approve
         evidence = self.evidence
-        judge = self.judge
+        qualifying_rank = self.qualifying_rank
         rank_or_raise = self.rank
 
-        def decide(  # noqa: PLR0915 - one function per partner, on purpose
+        def decide(
             membership: Membership, values: Mapping[str, Any], as_of: datetime
         ) -> TierDecision:
             current_id = membership.tier_id
             current = rank_of.get(current_id)
             if current is None:
                 current = rank_or_raise(current_id, "membership.tier_id")
-            # The highest tier whose requirements pass (qualifying_rank, inlined):
-            # the inner loop of a review, plain tuples, no calls but the operator.
-            get = values.get
-            qualifying = 0
-            for tier_rank, leaves, quick, flat, root in top_down:
-                if not flat:
-                    results = [
-                        False if get(leaf[2]) is None else judge(leaf, get(leaf[2]))
-                        for leaf in leaves
-                    ]
-                    if _tree_passes(root, iter(results)):
-                        qualifying = tier_rank
-                        break
-                    continue
-                for metric, compare, limit, currency in quick:
-                    value = get(metric)
-                    if value is None:
-                        break
-                    if currency is not None:
-                        if value.__class__ is not Money or value.currency != currency:
-                            raise _mismatch(program, metric, value, currency)
-                        value = value.amount
-                    elif value.__class__ is Money:
-                        raise _mismatch(program, metric, value, None)
-                    if not compare(value, limit):
-                        break
-                else:
-                    qualifying = tier_rank
-                    break
+            qualifying = qualifying_rank(values)
             last = membership.last_review_at
             counted = last is None or as_of > last
             pin = membership.pin
@@ -998,6 +969,26 @@ def _event(
     )
 
 
+def _proposal_event(
+    verb: str,
+    membership: Membership,
+    proposal: DowngradeProposal,
+    at: datetime,
+    actor: str | None,
+    **data: Scalar,
+) -> Event:
+    """``tier.downgrade_<verb>`` about ``proposal``: its from and to tiers, then ``data``."""
+    return _event(
+        f"tier.downgrade_{verb}",
+        membership,
+        at,
+        actor,
+        from_tier=proposal.from_tier_id,
+        to_tier=proposal.to_tier_id,
+        **data,
+    )
+
+
 def _tier_changed(
     membership: Membership,
     to_tier: str | None,
@@ -1133,25 +1124,23 @@ def apply_decision(
         and outcome is not TierOutcome.DOWNGRADE
     ):
         events.append(
-            _event(
-                "tier.downgrade_withdrawn",
+            _proposal_event(
+                "withdrawn",
                 membership,
+                proposal,
                 at,
                 actor,
-                from_tier=proposal.from_tier_id,
-                to_tier=proposal.to_tier_id,
                 outcome=outcome.value,
             )
         )
     if new_proposal is not None and new_proposal is not proposal:
         events.append(
-            _event(
-                "tier.downgrade_proposed",
+            _proposal_event(
+                "proposed",
                 membership,
+                new_proposal,
                 at,
                 actor,
-                from_tier=new_proposal.from_tier_id,
-                to_tier=new_proposal.to_tier_id,
                 failing_reviews=new_proposal.failing_reviews,
             )
         )
@@ -1193,6 +1182,16 @@ def _check_actor(by: str, at: datetime, problems: Problems) -> datetime | None:
     return problems.check("at", to_utc, at, "")
 
 
+def _check_move(by: str, at: datetime, reason: str, *, required: bool) -> tuple[datetime, str]:
+    """``at`` in UTC and the reason, after checking who acts, when and why."""
+    problems = Problems()
+    when = _check_actor(by, at, problems)
+    text = problems.check("reason", check_text, reason, required=required, limit=2000)
+    problems.raise_if_any()
+    assert when is not None  # noqa: S101 - raise_if_any guarantees it
+    return when, text or ""
+
+
 def approve_downgrade(
     program: Program, membership: Membership, *, by: str, at: datetime, reason: str = ""
 ) -> Change[Membership]:
@@ -1231,13 +1230,12 @@ def approve_downgrade(
         proposal=None,
     )
     events = (
-        _event(
-            "tier.downgrade_approved",
+        _proposal_event(
+            "approved",
             membership,
+            proposal,
             when,
             by,
-            from_tier=proposal.from_tier_id,
-            to_tier=proposal.to_tier_id,
             reason=text or "",
         ),
         _tier_changed(
@@ -1266,19 +1264,14 @@ def reject_downgrade(
     proposal = membership.proposal
     if proposal is None:
         raise _refused(membership, "reject a downgrade for")
-    problems = Problems()
-    when = _check_actor(by, at, problems)
-    text = problems.check("reason", check_text, reason, required=True, limit=2000)
-    problems.raise_if_any()
-    assert when is not None  # noqa: S101
+    when, text = _check_move(by, at, reason, required=True)
     updated = attrs.evolve(membership, failing_reviews=0, proposal=None)
-    event = _event(
-        "tier.downgrade_rejected",
+    event = _proposal_event(
+        "rejected",
         membership,
+        proposal,
         when,
         by,
-        from_tier=proposal.from_tier_id,
-        to_tier=proposal.to_tier_id,
         reason=text,
     )
     return Change(updated, (event,))
@@ -1338,13 +1331,12 @@ def pin_tier(
     proposal = membership.proposal
     if proposal is not None:
         events.append(
-            _event(
-                "tier.downgrade_withdrawn",
+            _proposal_event(
+                "withdrawn",
                 membership,
+                proposal,
                 when,
                 by,
-                from_tier=proposal.from_tier_id,
-                to_tier=proposal.to_tier_id,
                 outcome=TierOutcome.PINNED.value,
             )
         )
@@ -1372,13 +1364,9 @@ def unpin(membership: Membership, *, by: str, at: datetime, reason: str = "") ->
     pin = membership.pin
     if pin is None:
         raise _refused(membership, "unpin")
-    problems = Problems()
-    when = _check_actor(by, at, problems)
-    text = problems.check("reason", check_text, reason, required=False, limit=2000)
-    problems.raise_if_any()
-    assert when is not None  # noqa: S101
+    when, text = _check_move(by, at, reason, required=False)
     updated = attrs.evolve(membership, pin=None)
-    event = _event("tier.unpinned", membership, when, by, tier=pin.tier_id, reason=text or "")
+    event = _event("tier.unpinned", membership, when, by, tier=pin.tier_id, reason=text)
     return Change(updated, (event,))
 
 

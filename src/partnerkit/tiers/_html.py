@@ -6,9 +6,11 @@ values by attribute, so this module imports none of the result types.
 
 from __future__ import annotations
 
-import html
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Final
+
+from partnerkit._base.notebook import escape_or_dash as _e
+from partnerkit._base.notebook import value_table
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -17,22 +19,10 @@ __all__ = ["review_html", "review_records", "what_if_html", "what_if_records"]
 
 #: How many partners a run shows before "... and N more".
 ROWS: Final = 20
-_TABLE: Final = "border-collapse:collapse;font-size:0.9em"
-_CELL: Final = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left"
 
 
-def _e(value: object) -> str:
-    return html.escape("-" if value is None else str(value), quote=True)
-
-
-def _table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
-    def row(cells: Iterable[object], tag: str) -> str:
-        return "<tr>" + "".join(f'<{tag} style="{_CELL}">{_e(c)}</{tag}>' for c in cells) + "</tr>"
-
-    body = "".join(row(cells, "td") for cells in rows)
-    return (
-        f'<table style="{_TABLE}"><thead>{row(header, "th")}</thead><tbody>{body}</tbody></table>'
-    )
+def _dash_table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
+    return value_table(header, rows, escape_cell=_e)
 
 
 def _more(total: int) -> str:
@@ -80,7 +70,7 @@ def review_html(run: Any) -> str:
         )
         for d in islice(run.decisions, ROWS)
     )
-    table = _table(("partner", "outcome", "from", "to", "next tier", "gap"), rows)
+    table = _dash_table(("partner", "outcome", "from", "to", "next tier", "gap"), rows)
     return f"<div>{head}{table}{_more(len(run.decisions))}</div>"
 
 
@@ -105,11 +95,11 @@ def what_if_html(result: Any) -> str:
         f"{len(result.up)} up, {len(result.down)} down, {len(result.out)} out, "
         f"{result.unchanged} unchanged</div>"
     )
-    counts = _table(
+    counts = _dash_table(
         ("tier", "held", "qualify before", "qualify after"),
         ((c.name, c.held, c.before, c.after) for c in result.counts),
     )
-    moves = _table(
+    moves = _dash_table(
         ("partner", "held", "before", "after", "movement"),
         (
             (m.partner_id, m.held_tier_id, m.before_tier_id, m.after_tier_id, m.movement.value)
