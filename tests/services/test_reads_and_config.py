@@ -195,6 +195,10 @@ def test_programs_are_created_versioned_and_retired(world: World) -> None:
         services.enrol(ADMIN, "prg2", "ptn_b")
     with pytest.raises(ValidationError, match="retired"):
         services.retire_program(ADMIN, "prg2", reason="again")
+    with pytest.raises(ValidationError, match=r"was retired at .* cannot be changed"):
+        services.update_program(ADMIN, attrs.evolve(PROGRAM, id="prg2", name="Back"), version=3)
+    with services.storage.unit_of_work() as uow:
+        assert uow.programs.get("prg2").program.name == "New"
 
 
 def test_a_partner_in_another_currency_is_named_not_fatal(world: World) -> None:

@@ -93,7 +93,7 @@ from partnerkit.testing.conformance import (
     TierHistoryContract,
     UnitOfWorkContract,
 )
-from partnerkit.tiers import Membership, TierAssignment
+from partnerkit.tiers import Membership, Program, TierAssignment
 
 pytest_plugins = ["pytester"]
 
@@ -583,6 +583,26 @@ class RetireForgetsWhenStorage(_BrokenStorage):
     work = _RetireForgetsWork
 
 
+class _UpdateUnretiresPrograms(_Programs):
+    def update(self, program: Program, *, version: int) -> StoredProgram:
+        updated = super().update(program, version=version)
+        unretired = StoredProgram(updated.program, updated.version)  # retired_at dropped
+        self._stage.put(program.id, unretired, version)
+        return unretired
+
+
+class _UpdateUnretiresWork(_StagedUnitOfWork):
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.programs = _UpdateUnretiresPrograms(self)
+
+
+class UpdateUnretiresStorage(_BrokenStorage):
+    """``programs.update`` stores the new version without the program's ``retired_at``."""
+
+    work = _UpdateUnretiresWork
+
+
 class _UncheckedMemberships(_Memberships):
     def add(self, membership: Membership) -> Membership:
         # add() as before the partner check: only the membership's own key is checked.
@@ -881,6 +901,11 @@ CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
     RetireForgetsWhenStorage: {
         "test_program_retire_sets_retired_at_one_version_higher": (
             r"^retired\.retired_at: expected a datetime, got None$"
+        ),
+    },
+    UpdateUnretiresStorage: {
+        "test_program_update_keeps_a_retired_programs_retired_at": (
+            r"^updated\.retired_at: expected a datetime, got None$"
         ),
     },
     UncheckedMemberPartnerStorage: {

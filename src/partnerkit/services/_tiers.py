@@ -145,6 +145,7 @@ class _TierServices(_SnapshotServices):
         Raises:
             NotFoundError: If there is no such program.
             StaleVersionError: If ``version`` is not the stored one.
+            ValidationError: If the program is retired.
         """
         self.policy.check(actor, Action.PROGRAM_CONFIGURE)
         now = self.clock.now()
@@ -152,6 +153,12 @@ class _TierServices(_SnapshotServices):
         def work(uow: UnitOfWork) -> Result[StoredProgram]:
             current = uow.programs.get(program.id)
             self._stale("program", program.id, version, current.version)
+            if current.retired_at is not None:
+                raise ValidationError.single(
+                    "program",
+                    f"program {program.id!r} was retired at {current.retired_at.isoformat()} "
+                    f"and cannot be changed; create a new program instead",
+                )
             if current.program == program:
                 return Result(current)
             stored = uow.programs.update(program, version=version)

@@ -450,7 +450,8 @@ class ProgramRepository(Protocol):
             version: The `StoredProgram.version` the change was based on.
 
         Returns:
-            The program as stored, with ``version`` one higher.
+            The program as stored, with ``version`` one higher; a retired program
+            keeps its ``retired_at``.
 
         Raises:
             StaleVersionError: If the stored version differs (or the program is

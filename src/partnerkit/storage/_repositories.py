@@ -728,7 +728,10 @@ class _Programs(_Versioned[StoredProgram]):
         check_program(program)
         check_version(version)
         self._check(program.id, version)
-        return self._update(program.id, version, StoredProgram(program, version + 1))
+        # A new version of a retired program's rules does not bring it back.
+        retired_at = self._read(program.id).retired_at
+        stored = StoredProgram(program, version + 1, retired_at=retired_at)
+        return self._update(program.id, version, stored)
 
     def retire(self, program_id: str, *, version: int, at: datetime) -> StoredProgram:
         check_version(version)

@@ -152,3 +152,19 @@ class ProgramRepositoryContract:
             uow.programs.retire("prg_2", version=1, at=at(6).replace(tzinfo=None))
         assert_same(committed(storage).programs.get("prg_1"), expected, "program")
         assert committed(storage).programs.get("prg_2").retired_at is None, "prg_2 retired"
+
+    def test_program_update_keeps_a_retired_programs_retired_at(self, storage: Storage) -> None:
+        """A new version of a retired program stays retired, at the same instant."""
+        (added,) = commit(storage, program("prg_1"))
+        when = at(5, NEPAL)
+        with storage.unit_of_work() as uow:
+            retired = uow.programs.retire("prg_1", version=added.version, at=when)
+            uow.commit()
+        changed = attrs.evolve(program("prg_1"), name="Renamed")
+        with storage.unit_of_work() as uow:
+            updated = uow.programs.update(changed, version=retired.version)
+            assert_same(uow.programs.get("prg_1"), updated, "program (staged)")
+            uow.commit()
+        expected = StoredProgram(changed, retired.version + 1, retired_at=when)
+        assert_same(updated, expected, "updated")
+        assert_same(committed(storage).programs.get("prg_1"), expected, "program")
