@@ -389,8 +389,13 @@ def test_managers_see_every_conflict(world: World) -> None:
     assert notice.conflict.other_partner_id == "ptn_b"
     assert notice.message == notice.conflict.explain()
     rejected = services.reject_deal(MANAGER_A, result.value.id, reason="B registered first")
-    assert rejected.value.decisions[-1].conflicts == ()  # reject_deal records none itself
-    assert services.get_deal(USER_A, result.value.id).decisions[-1].reason == "B registered first"
+    # The decision keeps the conflict the manager weighed; partner A's user reads the
+    # reason but not partner B's registration.
+    (kept,) = rejected.value.decisions[-1].conflicts
+    assert kept.other_partner_id == "ptn_b"
+    assert services.get_deal(MANAGER_A, result.value.id).decisions[-1].conflicts == (kept,)
+    shown = services.get_deal(USER_A, result.value.id).decisions[-1]
+    assert (shown.reason, shown.conflicts) == ("B registered first", ())
 
 
 def test_partner_users_do_not_see_other_partners_in_their_deals_decisions(world: World) -> None:

@@ -499,8 +499,26 @@ class _DealServices(_ServicesCore):
         return self._deal_call(actor, work)
 
     def reject_deal(self, actor: Actor, deal_id: str, *, reason: str) -> Result[DealRegistration]:
-        """Reject a submitted registration; ``reason`` is required."""
-        return self._decide_deal(actor, Action.DEAL_DECIDE, deal_id, partial(reject, reason=reason))
+        """Reject a submitted registration; ``reason`` is required.
+
+        The decision keeps the conflicts the registration has when it is rejected,
+        as an approval's does, so the record shows what the manager weighed; a
+        partner user reading it sees only the conflicts with its own registrations.
+        """
+        now = self.clock.now()
+
+        def work(uow: UnitOfWork) -> Result[DealRegistration]:
+            registration = self._deal(uow, actor, Action.DEAL_DECIDE, deal_id)
+            rejected, events = reject(
+                registration,
+                actor=actor.id,
+                at=now,
+                reason=reason,
+                conflicts=self._screen(uow, registration),
+            )
+            return Result(uow.deals.update(rejected), events)
+
+        return self._deal_call(actor, work)
 
     def withdraw_deal(
         self, actor: Actor, deal_id: str, *, reason: str = ""
