@@ -494,17 +494,23 @@ class _Context:
         self.read.add(activity_id)
 
 
-def _margin(activity: Activity, context: _Context) -> Decimal | None:
+def _margin(activity: Activity) -> tuple[Decimal | None, str | None]:
+    """The activity's ``margin`` attribute, and why it is left out if it cannot be read."""
     raw = activity.attributes.get("margin")
     if raw is None:
-        return None
+        return None, None
     try:
         if isinstance(raw, bool):
             raise ValidationError.single("margin", "expected a number")
-        return to_decimal(raw, "margin")
+        return to_decimal(raw, "margin"), None
     except ValidationError:
-        context.note(activity.id, f"activity {activity.id}: its margin {raw!r} is not a number")
-        return None
+        return None, f"activity {activity.id}: its margin {raw!r} is not a number"
+
+
+def _names(split: object, activity_id: str) -> set[str]:
+    """The partners a split attribute names; none if it cannot be read."""
+    shares = _parse_split(split, activity_id)
+    return set() if isinstance(shares, str) else {name for name, _ in shares}
 
 
 def _allocate(units: int, weights: list[Decimal]) -> list[int]:
@@ -592,7 +598,11 @@ def _shares(
 
 
 def _credit(partner_id: str, activities: Iterable[Activity], context: _Context) -> list[_Entry]:
-    """Each activity's credit to ``partner_id``, splits applied."""
+    """Each activity's credit to ``partner_id``, splits applied.
+
+    Only the partner's own activities and those whose split names it concern the
+    statement: the notes about an activity go to those statements alone.
+    """
     credited: list[_Entry] = []
     splits = context.calendar.splits
     for activity in activities:
@@ -602,16 +612,19 @@ def _credit(partner_id: str, activities: Iterable[Activity], context: _Context) 
             currency: str | None = value.currency
         else:
             money = currency = None
+        own = activity.partner_id == partner_id
         attributes = activity.attributes
         if attributes:
             units = attributes.get("units", 1)
             quantity = units if type(units) is int and units >= 0 else 1
-            margin = None if "margin" not in attributes else _margin(activity, context)
+            margin, unread = (None, None) if "margin" not in attributes else _margin(activity)
             split = attributes.get("split")
         else:
-            quantity, margin, split = 1, None, None
+            quantity, margin, unread, split = 1, None, None, None
         if split is None:
-            if activity.partner_id == partner_id:
+            if own:
+                if unread is not None:
+                    context.note(activity.id, unread)
                 credited.append((activity, money, currency, quantity, margin))
             continue
         shares = splits.get(activity.id)
@@ -623,11 +636,17 @@ def _credit(partner_id: str, activities: Iterable[Activity], context: _Context) 
                 parsed = _parse_split(split, activity.id)
             shares = _shares(activity, parsed, money, currency, quantity=quantity, margin=margin)
             splits[activity.id] = shares
+        share = None if isinstance(shares, str) else shares.get(partner_id)
+        if unread is not None and (
+            own
+            or share is not None
+            or (isinstance(shares, str) and partner_id in _names(split, activity.id))
+        ):
+            context.note(activity.id, unread)
         if isinstance(shares, str):
-            if activity.partner_id == partner_id:
+            if own:
                 context.note(activity.id, shares)
             continue
-        share = shares.get(partner_id)
         if share is not None:
             credited.append((activity, share[0], currency, share[1], share[2]))
     return credited
