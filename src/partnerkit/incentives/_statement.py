@@ -402,6 +402,22 @@ class _RuleFacts(NamedTuple):
     counts: bool
     margin: bool
 
+    def admits(self, activity: Activity, low: datetime, high: datetime) -> bool:
+        """Whether the rule reads ``activity`` in ``[low, high)``: kind, dates, product."""
+        if activity.kind not in self.kinds:
+            return False
+        occurred = activity.occurred_at
+        if not low <= occurred < high:
+            return False
+        if self.spiff_start is not None and occurred < self.spiff_start:
+            return False
+        if self.spiff_end is not None and occurred >= self.spiff_end:
+            return False
+        if self.include or self.exclude:
+            product = activity.attributes.get("product")
+            return (not self.include or product in self.include) and product not in self.exclude
+        return True
+
 
 class _Calendar:
     """What one run shares: period boundaries, period facts, rule filters, split shares.
@@ -696,22 +712,12 @@ def _measure(
 ) -> _Measured:
     """The rule's measure over the entries occurring in ``[start, end)``."""
     result = _Measured()
-    kinds, spiff_start, spiff_end, include, exclude, counts, margin = context.calendar.rule(rule)
+    facts = context.calendar.rule(rule)
+    counts, margin = facts.counts, facts.margin
     currency = context.plan.currency
     for activity, value, money_currency, quantity, margin_value in entries:
-        if activity.kind not in kinds:
+        if not facts.admits(activity, start, end):
             continue
-        occurred = activity.occurred_at
-        if not start <= occurred < end:
-            continue
-        if spiff_start is not None and occurred < spiff_start:
-            continue
-        if spiff_end is not None and occurred >= spiff_end:
-            continue
-        if include or exclude:
-            product = activity.attributes.get("product")
-            if (include and product not in include) or (exclude and product in exclude):
-                continue
         money = margin_value if margin else value
         if margin and money is None:
             context.note(
@@ -971,7 +977,7 @@ def _home(activity: Activity, recorded: datetime, context: _Context) -> datetime
     return start
 
 
-def _period_entries(
+def _entries_read(
     entries: Sequence[_Entry],
     start: datetime,
     end: datetime,
@@ -979,12 +985,21 @@ def _period_entries(
     *,
     excluded: set[str],
 ) -> list[_Entry]:
-    """The entries counting in the period ``[start, end)``, as seen at its cut-off.
+    """What the rules read for the period ``[start, end)``, as seen at its cut-off.
 
-    A late entry (recorded after its own period's cut-off, in this period) is
-    re-dated to the period's start, so the rules' window ``[start, end)`` holds it.
+    First the entries that occurred before the period (growth rules read whole
+    windows before it), then those counting in it. A late entry (recorded after
+    its own period's cut-off, in this period) is re-dated to the period's start,
+    so the rules' window ``[start, end)`` holds it.
     """
     cutoff = context.calendar.facts(start, end).cutoff
+    history = [
+        entry
+        for entry in entries
+        if entry[0].occurred_at < start
+        # Without a recorded_at, recorded when it occurred: before the cut-off.
+        and ("recorded_at" not in entry[0].attributes or _recorded(entry[0]) <= cutoff)
+    ]
     kept = []
     for entry in entries:
         activity = entry[0]
@@ -1003,7 +1018,7 @@ def _period_entries(
                 moved = attrs.evolve(activity, occurred_at=start)
                 entry = (moved, *entry[1:])  # noqa: PLW2901 - the moved entry replaces it
             kept.append(entry)
-    return kept
+    return [*history, *kept]
 
 
 def compute_statement(
@@ -1088,18 +1103,9 @@ def _compute(
         earlier[found[0].id] = (target_home, reversal_home, reversal.id)
         if reversal_home == start and target_home < start:
             clawed[target_home].append((found[0].id, reversal.id, reversal.occurred_at))
-    current = _period_entries(entries, start, end, context, excluded=here)
-    # Growth rules read whole windows before the period (by occurrence, as known
-    # at this cut-off).
-    history = [
-        entry
-        for entry in entries
-        if entry[0].occurred_at < start
-        # Without a recorded_at, recorded when it occurred: before the cut-off.
-        and ("recorded_at" not in entry[0].attributes or _recorded(entry[0]) <= cutoff)
-    ]
+    read = _entries_read(entries, start, end, context, excluded=here)
     lines: list[StatementLine] = []
-    totals = _rules_total([*history, *current], start, end, context)
+    totals = _rules_total(read, start, end, context)
     for rule in plan.rules:
         lines.extend(totals[rule.id])
     for target_start in sorted(clawed):
@@ -1212,15 +1218,8 @@ def _compute_rules_at(
         if isinstance(target, str) and _home(reversal, _recorded(reversal), context) == start:
             excluded.add(target)
             context.read.update((target, reversal.id))
-    current = _period_entries(entries, start, end, context, excluded=excluded)
-    history = [
-        entry
-        for entry in entries
-        if entry[0].occurred_at < start
-        # Without a recorded_at, recorded when it occurred: before the cut-off.
-        and ("recorded_at" not in entry[0].attributes or _recorded(entry[0]) <= cutoff)
-    ]
-    totals = _rules_total([*history, *current], start, end, context)
+    read = _entries_read(entries, start, end, context, excluded=excluded)
+    totals = _rules_total(read, start, end, context)
     currency = context.plan.currency
     return {rule_id: _total(lines, currency) for rule_id, lines in totals.items()}
 
@@ -1456,22 +1455,13 @@ class _Population:
     ) -> dict[str, _Measured]:
         """`_measure` of ``rule`` over ``[low, high)`` for every partner at once."""
         found: dict[str, _Measured] = {}
-        kinds, spiff_start, spiff_end, include, exclude, counts, _ = self.calendar.rule(rule)
+        facts = self.calendar.rule(rule)
+        counts, kinds = facts.counts, facts.kinds
         for part in parts:
             for partner_id, activity, money, quantity in part:
-                if activity.kind not in kinds:
+                # The kind first: most credits are of another rule's kind.
+                if activity.kind not in kinds or not facts.admits(activity, low, high):
                     continue
-                occurred = activity.occurred_at
-                if not low <= occurred < high:
-                    continue
-                if spiff_start is not None and occurred < spiff_start:
-                    continue
-                if spiff_end is not None and occurred >= spiff_end:
-                    continue
-                if include or exclude:
-                    product = activity.attributes.get("product")
-                    if (include and product not in include) or (exclude and product in exclude):
-                        continue
                 measured = found.get(partner_id)
                 if measured is None:
                     measured = found[partner_id] = _Measured()
