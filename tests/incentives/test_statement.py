@@ -300,3 +300,14 @@ def test_a_mixed_ledger_notes_only_the_partners_own_activities() -> None:
     )
     assert statement.inputs == ("a", "c")
     assert statement == compute_statement(plan, "ptn_1", JANUARY, [mine, shared])
+
+
+def test_another_partners_reversal_does_not_widen_what_a_statement_reads() -> None:
+    old = sale("a", "100.00", at(3, 10, 2025), margin="lots")
+    mine = sale("b", "100.00", at(3))
+    theirs = sale("c", "200.00", at(4, 12, 2025), partner="ptn_2")
+    reversal = Activity("r", "ptn_2", "reversal", at(6), attributes={"reverses": "c"})
+    plan = plan_of(percent((0, 10)))
+    statement = compute_statement(plan, "ptn_1", JANUARY, [old, mine, theirs, reversal])
+    assert statement.notes == ()
+    assert statement == compute_statement(plan, "ptn_1", JANUARY, [old, mine])

@@ -536,6 +536,14 @@ def _maybe_named(split: object) -> list[str]:
     return [part.partition(":")[0].strip() for part in split.replace(",", ";").split(";")]
 
 
+def _concerns(activity: Activity, partner_id: str) -> bool:
+    """Whether ``activity`` is the partner's own or its split names the partner."""
+    if activity.partner_id == partner_id:
+        return True
+    split = activity.attributes.get("split")
+    return split is not None and partner_id in _names(split, activity.id)
+
+
 def _names(split: object, activity_id: str) -> set[str]:
     """The partners a split attribute names; none if it cannot be read."""
     shares = _parse_split(split, activity_id)
@@ -1065,7 +1073,9 @@ def _compute(
     # A reversal may reach back to any earlier period, so with one, read all.
     lower = facts.lower
     relevant = [a for a in activities if a.occurred_at >= lower or "recorded_at" in a.attributes]
-    if reversal_kind in {activity.kind for activity in relevant}:
+    if any(
+        activity.kind == reversal_kind and _concerns(activity, partner_id) for activity in relevant
+    ):
         relevant = activities
     entries = _credit(partner_id, relevant, context)
     reversals = [entry for entry in entries if entry[0].kind == reversal_kind]
