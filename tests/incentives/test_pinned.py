@@ -29,7 +29,7 @@ from partnerkit.incentives import (
     compute_statement,
     run_statements,
 )
-from partnerkit.incentives._statement import _parse_split
+from partnerkit.incentives._statement import _Calendar, _parse_split, _Population
 from partnerkit.ledger import Activity
 
 PARTNERS = tuple(f"ptn_{index:03d}" for index in range(60))
@@ -393,3 +393,51 @@ def test_a_run_equals_each_partner_computed_alone(
     assert [canonical(statement) for statement in run] == [
         canonical(statement) for statement in alone
     ]
+
+
+def plain_population(seed: int) -> tuple[list[Activity], dict[str, str]]:
+    """Bookings and invoices in the plan's currency: most partners computed in columns."""
+    rng = random.Random(seed)
+    found: list[Activity] = []
+    for index in range(1500):
+        partner = rng.choice(PARTNERS)
+        occurred = datetime(2025, 11, 1, tzinfo=UTC) + timedelta(hours=rng.randrange(24 * 150))
+        attributes: dict[str, str | int | bool | None] = {"product": rng.choice(PRODUCTS)}
+        if rng.random() < 0.3:
+            attributes["units"] = rng.randrange(0, 12)
+        if rng.random() < 0.2:
+            other = rng.choice(PARTNERS)
+            attributes["split"] = f"{partner}:{rng.randrange(1, 4)};{other}:{rng.randrange(0, 3)}"
+        cents = int(rng.lognormvariate(11, 1.2))
+        value = Money(Decimal(cents).scaleb(-2), "USD")
+        kind = rng.choice(KINDS[:4])
+        found.append(Activity(f"p_{index}", partner, kind, occurred, value, attributes=attributes))
+    for index, target in enumerate(rng.sample(found, 4)):
+        later = target.occurred_at + timedelta(days=rng.randrange(0, 60))
+        attributes = {"reverses": target.id}
+        found.append(Activity(f"v_{index}", target.partner_id, "reversal", later, None, attributes))
+    tiers = {partner: rng.choice(TIERS) for partner in PARTNERS}
+    return found, tiers
+
+
+@pytest.mark.parametrize("name", sorted(PLANS))
+def test_statements_computed_in_columns_equal_each_partner_computed_alone(name: str) -> None:
+    activities, tiers = plain_population(23)
+    plan = PLANS[name]
+    lines = 0
+    for period in PERIODS.get(plan.id, MONTHS):
+        run = run_statements(plan, period, activities, tiers=tiers)
+        partners = [statement.partner_id for statement in run]
+        alone = [
+            compute_statement(plan, partner, period, own(activities, partner), tier=tiers[partner])
+            for partner in partners
+        ]
+        assert [canonical(statement) for statement in run] == [
+            canonical(statement) for statement in alone
+        ]
+        lines += sum(len(statement.lines) for statement in run)
+        population = _Population(plan, period, _Calendar(plan))
+        population.select(activities)
+        if plan.id != "plan_margin":  # every margin rule's activity is computed apart
+            assert len(population.apart) < len(partners) / 2
+    assert lines > 0

@@ -157,3 +157,20 @@ def test_statement_splits_refuse_what_money_allocate_refuses() -> None:
         Decimal("3.33"),
         Decimal("6.67"),
     ]
+
+
+@given(
+    pks.incentive_plans(),
+    pks.incentive_activities(partners=PARTNERS),
+    pks.statement_periods(),
+    st.dictionaries(st.sampled_from(PARTNERS), st.sampled_from(["gold", "silver"])),
+)
+def test_a_population_run_equals_each_partner_computed_from_the_whole_ledger(
+    plan: Plan, activities: list[Activity], period: StatementPeriod, tiers: dict[str, str]
+) -> None:
+    run = run_statements(plan, period, activities, tiers=tiers, partners=PARTNERS)
+    alone = [
+        compute_statement(plan, partner, period, activities, tier=tiers.get(partner))
+        for partner in PARTNERS
+    ]
+    assert run == alone

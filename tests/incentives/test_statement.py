@@ -285,3 +285,29 @@ def test_a_statement_whose_total_is_not_its_lines_is_refused() -> None:
     statement = compute_statement(plan, "ptn_1", JANUARY, [sale("a", "100", at(3))])
     with pytest.raises(ValidationError, match="sum of the lines"):
         attrs.evolve(statement, total=Money("4", "USD"))
+
+
+def test_a_mixed_ledger_notes_only_the_partners_own_activities() -> None:
+    mine = sale("a", "100.00", at(3), margin="lots")
+    theirs = sale("b", "200.00", at(4), partner="ptn_2", margin="plenty")
+    shared = sale("c", "50.00", at(5), partner="ptn_3", margin="some", split="ptn_3:1;ptn_1:1")
+    apart = sale("d", "70.00", at(6), partner="ptn_3", margin="none", split="ptn_3:1;ptn_4:1")
+    plan = plan_of(percent((0, 10)))
+    statement = compute_statement(plan, "ptn_1", JANUARY, [mine, theirs, shared, apart])
+    assert statement.notes == (
+        "activity a: its margin 'lots' is not a number",
+        "activity c: its margin 'some' is not a number",
+    )
+    assert statement.inputs == ("a", "c")
+    assert statement == compute_statement(plan, "ptn_1", JANUARY, [mine, shared])
+
+
+def test_another_partners_reversal_does_not_widen_what_a_statement_reads() -> None:
+    old = sale("a", "100.00", at(3, 10, 2025), margin="lots")
+    mine = sale("b", "100.00", at(3))
+    theirs = sale("c", "200.00", at(4, 12, 2025), partner="ptn_2")
+    reversal = Activity("r", "ptn_2", "reversal", at(6), attributes={"reverses": "c"})
+    plan = plan_of(percent((0, 10)))
+    statement = compute_statement(plan, "ptn_1", JANUARY, [old, mine, theirs, reversal])
+    assert statement.notes == ()
+    assert statement == compute_statement(plan, "ptn_1", JANUARY, [old, mine])

@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 import decimal
 import enum
+import functools
 from collections import defaultdict
 from datetime import datetime
 from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
@@ -50,7 +51,7 @@ from partnerkit._base.money import (
     to_decimal,
 )
 from partnerkit._base.time import parse_datetime, to_utc
-from partnerkit._base.trusted import trusted
+from partnerkit._base.trusted import builder, trusted
 from partnerkit.errors import PartnerkitError, Problems, ValidationError
 from partnerkit.incentives._plan import BandMode, Basis, Plan, RewardKind, Rule
 
@@ -319,6 +320,11 @@ class Statement:
         return "\n".join([head, *body, f"  total {self.total}"])
 
 
+#: Trusted constructors, fields in order, for what the statement code built itself.
+_STATEMENT: Final = builder(Statement)
+_LINE: Final = builder(StatementLine)
+
+
 # -- crediting ----------------------------------------------------------------
 
 
@@ -395,6 +401,22 @@ class _RuleFacts(NamedTuple):
     exclude: frozenset[str]
     counts: bool
     margin: bool
+
+    def admits(self, activity: Activity, low: datetime, high: datetime) -> bool:
+        """Whether the rule reads ``activity`` in ``[low, high)``: kind, dates, product."""
+        if activity.kind not in self.kinds:
+            return False
+        occurred = activity.occurred_at
+        if not low <= occurred < high:
+            return False
+        if self.spiff_start is not None and occurred < self.spiff_start:
+            return False
+        if self.spiff_end is not None and occurred >= self.spiff_end:
+            return False
+        if self.include or self.exclude:
+            product = activity.attributes.get("product")
+            return (not self.include or product in self.include) and product not in self.exclude
+        return True
 
 
 class _Calendar:
@@ -494,17 +516,38 @@ class _Context:
         self.read.add(activity_id)
 
 
-def _margin(activity: Activity, context: _Context) -> Decimal | None:
+def _margin(activity: Activity) -> tuple[Decimal | None, str | None]:
+    """The activity's ``margin`` attribute, and why it is left out if it cannot be read."""
     raw = activity.attributes.get("margin")
     if raw is None:
-        return None
+        return None, None
     try:
         if isinstance(raw, bool):
             raise ValidationError.single("margin", "expected a number")
-        return to_decimal(raw, "margin")
+        return to_decimal(raw, "margin"), None
     except ValidationError:
-        context.note(activity.id, f"activity {activity.id}: its margin {raw!r} is not a number")
-        return None
+        return None, f"activity {activity.id}: its margin {raw!r} is not a number"
+
+
+def _maybe_named(split: object) -> list[str]:
+    """Every partner a split attribute may name: a quick look, `_parse_split` decides."""
+    if not isinstance(split, str):
+        return []
+    return [part.partition(":")[0].strip() for part in split.replace(",", ";").split(";")]
+
+
+def _concerns(activity: Activity, partner_id: str) -> bool:
+    """Whether ``activity`` is the partner's own or its split names the partner."""
+    if activity.partner_id == partner_id:
+        return True
+    split = activity.attributes.get("split")
+    return split is not None and partner_id in _names(split, activity.id)
+
+
+def _names(split: object, activity_id: str) -> set[str]:
+    """The partners a split attribute names; none if it cannot be read."""
+    shares = _parse_split(split, activity_id)
+    return set() if isinstance(shares, str) else {name for name, _ in shares}
 
 
 def _allocate(units: int, weights: list[Decimal]) -> list[int]:
@@ -528,6 +571,12 @@ def _allocate(units: int, weights: list[Decimal]) -> list[int]:
     for index in by_remainder[:leftover]:
         shares[index] += 1
     return [sign * share for share in shares]
+
+
+@functools.lru_cache(maxsize=1024)
+def _allocated_units(units: int, weights: tuple[Decimal, ...]) -> tuple[int, ...]:
+    """`_allocate` for whole units, remembered: most splits share a few quantities and ratios."""
+    return tuple(_allocate(units, list(weights)))
 
 
 def _split_amount(amount: Decimal, currency: str, weights: list[Decimal]) -> list[Decimal] | None:
@@ -579,7 +628,7 @@ def _shares(
     # Whole units split by the same largest-remainder rule as money: counted in a
     # currency without minor units, each unit is one "cent".
     if quantity < NUMBER_LIMIT:
-        units = _allocate(quantity, ratios)
+        units: Sequence[int] = _allocated_units(quantity, tuple(ratios))
     else:  # out of range: Money refuses it, as it always did
         units = [
             part.minor_units for part in Money.from_minor_units(quantity, "JPY").allocate(ratios)
@@ -592,7 +641,11 @@ def _shares(
 
 
 def _credit(partner_id: str, activities: Iterable[Activity], context: _Context) -> list[_Entry]:
-    """Each activity's credit to ``partner_id``, splits applied."""
+    """Each activity's credit to ``partner_id``, splits applied.
+
+    Only the partner's own activities and those whose split names it concern the
+    statement: the notes about an activity go to those statements alone.
+    """
     credited: list[_Entry] = []
     splits = context.calendar.splits
     for activity in activities:
@@ -602,16 +655,19 @@ def _credit(partner_id: str, activities: Iterable[Activity], context: _Context) 
             currency: str | None = value.currency
         else:
             money = currency = None
+        own = activity.partner_id == partner_id
         attributes = activity.attributes
         if attributes:
             units = attributes.get("units", 1)
             quantity = units if type(units) is int and units >= 0 else 1
-            margin = None if "margin" not in attributes else _margin(activity, context)
+            margin, unread = (None, None) if "margin" not in attributes else _margin(activity)
             split = attributes.get("split")
         else:
-            quantity, margin, split = 1, None, None
+            quantity, margin, unread, split = 1, None, None, None
         if split is None:
-            if activity.partner_id == partner_id:
+            if own:
+                if unread is not None:
+                    context.note(activity.id, unread)
                 credited.append((activity, money, currency, quantity, margin))
             continue
         shares = splits.get(activity.id)
@@ -623,11 +679,17 @@ def _credit(partner_id: str, activities: Iterable[Activity], context: _Context) 
                 parsed = _parse_split(split, activity.id)
             shares = _shares(activity, parsed, money, currency, quantity=quantity, margin=margin)
             splits[activity.id] = shares
+        share = None if isinstance(shares, str) else shares.get(partner_id)
+        if unread is not None and (
+            own
+            or share is not None
+            or (isinstance(shares, str) and partner_id in _names(split, activity.id))
+        ):
+            context.note(activity.id, unread)
         if isinstance(shares, str):
-            if activity.partner_id == partner_id:
+            if own:
                 context.note(activity.id, shares)
             continue
-        share = shares.get(partner_id)
         if share is not None:
             credited.append((activity, share[0], currency, share[1], share[2]))
     return credited
@@ -645,6 +707,10 @@ class _Measured:
         self.money = _ZERO
 
 
+#: What a rule measures of a partner with nothing to measure; never changed.
+_EMPTY: Final = _Measured()
+
+
 def _measure(
     rule: Rule,
     entries: Sequence[_Entry],
@@ -654,22 +720,12 @@ def _measure(
 ) -> _Measured:
     """The rule's measure over the entries occurring in ``[start, end)``."""
     result = _Measured()
-    kinds, spiff_start, spiff_end, include, exclude, counts, margin = context.calendar.rule(rule)
+    facts = context.calendar.rule(rule)
+    counts, margin = facts.counts, facts.margin
     currency = context.plan.currency
     for activity, value, money_currency, quantity, margin_value in entries:
-        if activity.kind not in kinds:
+        if not facts.admits(activity, start, end):
             continue
-        occurred = activity.occurred_at
-        if not start <= occurred < end:
-            continue
-        if spiff_start is not None and occurred < spiff_start:
-            continue
-        if spiff_end is not None and occurred >= spiff_end:
-            continue
-        if include or exclude:
-            product = activity.attributes.get("product")
-            if (include and product not in include) or (exclude and product in exclude):
-                continue
         money = margin_value if margin else value
         if margin and money is None:
             context.note(
@@ -816,6 +872,10 @@ def _marginal_awards(
 def _rounded_together(values: list[Decimal], currency: str) -> list[Money]:
     """``values`` in minor units, adding up to their exact sum rounded half-even."""
     quantum = _QUANTA[MINOR_UNITS[currency]]
+    if len(values) == 1:
+        # One value: its floor, plus a unit if rounding half-even goes up, is its rounding.
+        rounded = values[0].quantize(quantum, rounding=ROUND_HALF_EVEN, context=_WIDE)
+        return [Money._trusted(_in_range(rounded), currency)]
     floors = [v.quantize(quantum, rounding=ROUND_FLOOR, context=_WIDE) for v in values]
     total = Decimal(0)
     for value in values:
@@ -858,16 +918,15 @@ def _rule_lines(
     sources = tuple(current.ids)
     baseline = tuple(prior.ids) if prior is not None else ()
     lines = [
-        trusted(
-            StatementLine,
-            rule=rule.id,
-            kind=LineKind.REWARD,
-            amount=amount,
-            explanation=f"{rule.label}: {prefix}{text}",
-            sources=sources,
-            band=number,
-            measure=portion,
-            baseline=baseline,
+        _LINE(
+            rule.id,
+            LineKind.REWARD,
+            amount,
+            f"{rule.label}: {prefix}{text}",
+            sources,
+            number,
+            portion,
+            baseline,
         )
         for amount, text, number, portion in awards
     ]
@@ -926,7 +985,7 @@ def _home(activity: Activity, recorded: datetime, context: _Context) -> datetime
     return start
 
 
-def _period_entries(
+def _entries_read(
     entries: Sequence[_Entry],
     start: datetime,
     end: datetime,
@@ -934,12 +993,21 @@ def _period_entries(
     *,
     excluded: set[str],
 ) -> list[_Entry]:
-    """The entries counting in the period ``[start, end)``, as seen at its cut-off.
+    """What the rules read for the period ``[start, end)``, as seen at its cut-off.
 
-    A late entry (recorded after its own period's cut-off, in this period) is
-    re-dated to the period's start, so the rules' window ``[start, end)`` holds it.
+    First the entries that occurred before the period (growth rules read whole
+    windows before it), then those counting in it. A late entry (recorded after
+    its own period's cut-off, in this period) is re-dated to the period's start,
+    so the rules' window ``[start, end)`` holds it.
     """
     cutoff = context.calendar.facts(start, end).cutoff
+    history = [
+        entry
+        for entry in entries
+        if entry[0].occurred_at < start
+        # Without a recorded_at, recorded when it occurred: before the cut-off.
+        and ("recorded_at" not in entry[0].attributes or _recorded(entry[0]) <= cutoff)
+    ]
     kept = []
     for entry in entries:
         activity = entry[0]
@@ -958,7 +1026,7 @@ def _period_entries(
                 moved = attrs.evolve(activity, occurred_at=start)
                 entry = (moved, *entry[1:])  # noqa: PLW2901 - the moved entry replaces it
             kept.append(entry)
-    return kept
+    return [*history, *kept]
 
 
 def compute_statement(
@@ -1005,7 +1073,9 @@ def _compute(
     # A reversal may reach back to any earlier period, so with one, read all.
     lower = facts.lower
     relevant = [a for a in activities if a.occurred_at >= lower or "recorded_at" in a.attributes]
-    if reversal_kind in {activity.kind for activity in relevant}:
+    if any(
+        activity.kind == reversal_kind and _concerns(activity, partner_id) for activity in relevant
+    ):
         relevant = activities
     entries = _credit(partner_id, relevant, context)
     reversals = [entry for entry in entries if entry[0].kind == reversal_kind]
@@ -1043,18 +1113,9 @@ def _compute(
         earlier[found[0].id] = (target_home, reversal_home, reversal.id)
         if reversal_home == start and target_home < start:
             clawed[target_home].append((found[0].id, reversal.id, reversal.occurred_at))
-    current = _period_entries(entries, start, end, context, excluded=here)
-    # Growth rules read whole windows before the period (by occurrence, as known
-    # at this cut-off).
-    history = [
-        entry
-        for entry in entries
-        if entry[0].occurred_at < start
-        # Without a recorded_at, recorded when it occurred: before the cut-off.
-        and ("recorded_at" not in entry[0].attributes or _recorded(entry[0]) <= cutoff)
-    ]
+    read = _entries_read(entries, start, end, context, excluded=here)
     lines: list[StatementLine] = []
-    totals = _rules_total([*history, *current], start, end, context)
+    totals = _rules_total(read, start, end, context)
     for rule in plan.rules:
         lines.extend(totals[rule.id])
     for target_start in sorted(clawed):
@@ -1063,27 +1124,34 @@ def _compute(
                 entries, target_start, clawed[target_start], earlier, start=start, context=context
             )
         )
-    total = _total(lines, plan.currency)
-    return trusted(
-        Statement,
-        plan_id=plan.id,
-        plan_version=plan.version,
-        partner_id=partner_id,
-        period_start=start,
-        period_end=end,
-        currency=plan.currency,
-        tier=tier,
-        lines=tuple(lines),
-        total=total,
-        inputs=tuple(sorted(context.read)),
-        notes=tuple(dict.fromkeys(context.notes)),
-        due_at=facts.due_at,
-        payable_at=facts.payable_at,
-        status=StatementStatus.DRAFT,
-        version=0,
-        approved_by=None,
-        paid_by=None,
-        payment_reference=None,
+    return _assemble(context, partner_id, start, end, lines)
+
+
+def _assemble(
+    context: _Context, partner_id: str, start: datetime, end: datetime, lines: list[StatementLine]
+) -> Statement:
+    """The draft statement of ``lines``, with what ``context`` read and noted."""
+    plan = context.plan
+    facts = context.calendar.facts(start, end)
+    return _STATEMENT(
+        plan.id,
+        plan.version,
+        partner_id,
+        start,
+        end,
+        plan.currency,
+        context.tier,
+        tuple(lines),
+        _total(lines, plan.currency),
+        tuple(sorted(context.read)),
+        tuple(dict.fromkeys(context.notes)) if context.notes else (),
+        facts.due_at,
+        facts.payable_at,
+        StatementStatus.DRAFT,
+        0,
+        None,
+        None,
+        None,
     )
 
 
@@ -1160,15 +1228,8 @@ def _compute_rules_at(
         if isinstance(target, str) and _home(reversal, _recorded(reversal), context) == start:
             excluded.add(target)
             context.read.update((target, reversal.id))
-    current = _period_entries(entries, start, end, context, excluded=excluded)
-    history = [
-        entry
-        for entry in entries
-        if entry[0].occurred_at < start
-        # Without a recorded_at, recorded when it occurred: before the cut-off.
-        and ("recorded_at" not in entry[0].attributes or _recorded(entry[0]) <= cutoff)
-    ]
-    totals = _rules_total([*history, *current], start, end, context)
+    read = _entries_read(entries, start, end, context, excluded=excluded)
+    totals = _rules_total(read, start, end, context)
     currency = context.plan.currency
     return {rule_id: _total(lines, currency) for rule_id, lines in totals.items()}
 
@@ -1196,34 +1257,248 @@ def run_statements(
         One statement per partner, ordered by partner id; partners who earned
         nothing get a statement with no lines.
     """
-    grouped: dict[str, list[Activity]] = defaultdict(list)
     calendar = _Calendar(plan)
-    parsed = calendar.parsed
-    for activity in activities:
-        split = activity.attributes.get("split")
-        if split is None:
-            grouped[activity.partner_id].append(activity)
-            continue
-        shares = _parse_split(split, activity.id)
-        parsed[activity.id] = (split, shares)
-        named = {activity.partner_id}
-        if not isinstance(shares, str):
-            named.update(name for name, _ in shares)
-        for name in named:
-            grouped[name].append(activity)
-    wanted = sorted(grouped) if partners is None else sorted(set(partners))
+    ledger = activities if isinstance(activities, list) else list(activities)
+    run = _Population(plan, period, calendar)
+    run.select(ledger)
+    everyone = partners is None
+    wanted = set(() if partners is None else partners)
+    apart = run.apart if everyone else run.apart & wanted
+    found, own = run.gather(ledger, apart, everyone=everyone)
+    columns = run.measure()
     tier_of = tiers or {}
     return [
         _compute(
             plan,
             partner_id,
             period,
-            grouped.get(partner_id, []),
+            own.get(partner_id, []),
             tier=tier_of.get(partner_id),
             calendar=calendar,
         )
-        for partner_id in wanted
+        if partner_id in apart
+        else run.statement(partner_id, tier_of.get(partner_id), columns)
+        for partner_id in sorted(found if everyone else wanted)
     ]
+
+
+#: One credited activity in a population run: (partner, activity, its money share
+#: in the plan's currency, its quantity share).
+_Credit = tuple[str, "Activity", Decimal | None, int]
+#: Each rule's measures of every partner, by rule id: the period's, and the prior
+#: window's for growth rules.
+_Columns = dict[str, tuple[dict[str, "_Measured"], dict[str, "_Measured"] | None]]
+
+
+class _Population:
+    """A population's statements for one period, computed in columns.
+
+    One pass over the ledger selects what the period can reach (activities from
+    the earliest growth window on, and late ones) and credits them to partners,
+    splits applied; older activities are never grouped or read again. Each rule
+    then measures every partner in one pass over those credits, in the order a
+    partner's own statement reads them (earlier periods first, then the period),
+    and each partner's statement is assembled from its measures with the same
+    lines a single statement gets.
+
+    A partner is computed apart, from all of its activities as `compute_statement`
+    would, when something within reach needs a statement's full bookkeeping: a
+    reversal, a late or re-dated activity, a margin, money the rules cannot read,
+    a split that cannot be shared. That keeps every statement the same, whichever
+    way it was computed.
+    """
+
+    __slots__ = ("apart", "calendar", "current", "earlier", "end", "lower", "plan", "start")
+
+    def __init__(self, plan: Plan, period: StatementPeriod, calendar: _Calendar) -> None:
+        self.plan = plan
+        self.calendar = calendar
+        self.start = period.start
+        self.end = period.end
+        self.lower = calendar.facts(period.start, period.end).lower
+        #: Partners computed apart (see the class docstring).
+        self.apart: set[str] = set()
+        #: Credits of the period, and of the growth windows before it.
+        self.current: list[_Credit] = []
+        self.earlier: list[_Credit] = []
+
+    def select(self, ledger: Sequence[Activity]) -> None:
+        """Credit what the period can reach; note who is computed apart."""
+        plan = self.plan
+        start, end, lower = self.start, self.end, self.lower
+        currency = plan.currency
+        reversal_kind = plan.reversal_kind
+        measured: set[str] = set()
+        unread: set[str] = set()
+        for rule in plan.rules:
+            measured.update(rule.kinds)
+            if rule.basis is Basis.MARGIN:
+                unread.update(rule.kinds)
+        apart, current, earlier = self.apart, self.current, self.earlier
+        reach = [
+            activity
+            for activity in ledger
+            if activity.occurred_at >= lower
+            or (activity.attributes and "recorded_at" in activity.attributes)
+        ]
+        for activity in reach:
+            attributes = activity.attributes
+            owner = activity.partner_id
+            kind = activity.kind
+            value = activity.value
+            if type(value) is Money:
+                money: Decimal | None = value.amount
+                same = value.currency == currency
+            else:
+                money, same = None, False
+            simple = kind != reversal_kind and kind not in unread and (same or kind not in measured)
+            quantity, split = 1, None
+            if attributes:
+                if "recorded_at" in attributes or "margin" in attributes:
+                    simple = False
+                units = attributes.get("units", 1)
+                quantity = units if type(units) is int and units >= 0 else 1
+                split = attributes.get("split")
+            occurred = activity.occurred_at
+            bucket = current if start <= occurred < end else earlier if occurred < start else None
+            if split is None:
+                if not simple:
+                    apart.add(owner)
+                elif bucket is not None:
+                    bucket.append((owner, activity, money, quantity))
+                continue
+            self._credit_split(activity, split, money, quantity, simple=simple, bucket=bucket)
+
+    def _credit_split(
+        self,
+        activity: Activity,
+        split: object,
+        money: Decimal | None,
+        quantity: int,
+        *,
+        simple: bool,
+        bucket: list[_Credit] | None,
+    ) -> None:
+        """Credit a split activity within reach to the partners it names."""
+        shares = _parse_split(split, activity.id)
+        apart = self.apart
+        if isinstance(shares, str) or not simple:
+            # Read once here, as grouping always did; crediting apart uses it.
+            self.calendar.parsed[activity.id] = (split, shares)
+            apart.add(activity.partner_id)
+            if not isinstance(shares, str):
+                apart.update(name for name, _ in shares)
+            return
+        splits = self.calendar.splits
+        found = splits.get(activity.id)
+        if found is None:
+            value = activity.value
+            currency = value.currency if type(value) is Money else None
+            found = _shares(activity, shares, money, currency, quantity=quantity, margin=None)
+            splits[activity.id] = found
+        if isinstance(found, str):
+            apart.add(activity.partner_id)
+            apart.update(name for name, _ in shares)
+        elif bucket is not None:
+            bucket.extend((name, activity, part, count) for name, (part, count, _) in found.items())
+
+    def gather(
+        self, ledger: Sequence[Activity], apart: set[str], *, everyone: bool
+    ) -> tuple[set[str], dict[str, list[Activity]]]:
+        """Who has statements, and the activities of those computed apart.
+
+        Args:
+            ledger: The whole ledger.
+            apart: The partners computed apart.
+            everyone: Whether to find every partner with an activity or a split
+                share (else the first answer is empty).
+
+        Returns:
+            The partners found, and for each partner in ``apart`` every activity
+            `compute_statement` needs: its own and those whose split names it, in
+            ledger order.
+        """
+        found = {activity.partner_id for activity in ledger} if everyone else set()
+        #: id() of each activity whose split names a partner apart -> its owner.
+        shared: dict[int, str] = {}
+        for activity in [item for item in ledger if item.attributes and "split" in item.attributes]:
+            split = activity.attributes["split"]
+            maybe = _maybe_named(split)
+            if everyone and not found.issuperset(maybe):
+                found.update(_names(split, activity.id))
+            if apart and not apart.isdisjoint(maybe) and apart & _names(split, activity.id):
+                shared[id(activity)] = activity.partner_id
+        grouped: dict[str, list[Activity]] = defaultdict(list)
+        if not apart:
+            return found, grouped
+        # Look at the ledger by owner first: the owners of the few activities shared
+        # with a partner apart join the partners apart.
+        owners = apart.union(shared.values())
+        for activity in [item for item in ledger if item.partner_id in owners]:
+            named = {activity.partner_id}
+            if id(activity) in shared:
+                named.update(_names(activity.attributes["split"], activity.id))
+            for name in named & apart:
+                grouped[name].append(activity)
+        return found, grouped
+
+    def measure(self) -> _Columns:
+        """Each rule's measures of every partner: the period's, and the prior window's."""
+        columns: _Columns = {}
+        start, end = self.start, self.end
+        for rule in self.plan.rules:
+            if rule.basis is Basis.MARGIN:
+                # Every margin within reach sends its partners apart: nobody else
+                # has anything to measure.
+                columns[rule.id] = ({}, None if rule.growth is None else {})
+                continue
+            now = self._measure(rule, start, end, (self.current,))
+            prior = None
+            if rule.growth is not None:
+                low, high = self.calendar.growth(rule, start, end)
+                prior = self._measure(rule, low, high, (self.earlier, self.current))
+            columns[rule.id] = (now, prior)
+        return columns
+
+    def _measure(
+        self, rule: Rule, low: datetime, high: datetime, parts: tuple[list[_Credit], ...]
+    ) -> dict[str, _Measured]:
+        """`_measure` of ``rule`` over ``[low, high)`` for every partner at once."""
+        found: dict[str, _Measured] = {}
+        facts = self.calendar.rule(rule)
+        counts, kinds = facts.counts, facts.kinds
+        for part in parts:
+            for partner_id, activity, money, quantity in part:
+                # The kind first: most credits are of another rule's kind.
+                if activity.kind not in kinds or not facts.admits(activity, low, high):
+                    continue
+                measured = found.get(partner_id)
+                if measured is None:
+                    measured = found[partner_id] = _Measured()
+                measured.ids.append(activity.id)
+                measured.measure += quantity if counts else money  # type: ignore[operator]
+                measured.money += money  # type: ignore[operator]
+        return found
+
+    def statement(
+        self,
+        partner_id: str,
+        tier: str | None,
+        columns: _Columns,
+    ) -> Statement:
+        """``partner_id``'s statement from the rules' measures."""
+        context = _Context(self.plan, tier, self.calendar)
+        lines: list[StatementLine] = []
+        for rule in self.plan.rules:
+            now, before = columns[rule.id]
+            current = now.get(partner_id, _EMPTY)
+            prior = None if before is None else before.get(partner_id, _EMPTY)
+            context.read.update(current.ids)
+            if prior is not None:
+                context.read.update(prior.ids)
+            if current.ids:
+                lines.extend(_rule_lines(rule, current, prior, context))
+        return _assemble(context, partner_id, self.start, self.end, lines)
 
 
 def replay(statement: Statement, plan: Plan, activities: Iterable[Activity]) -> Statement:
