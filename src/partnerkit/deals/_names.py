@@ -585,6 +585,17 @@ def _near_legal_form(word: str, neighbours: frozenset[str]) -> bool:
         return False
     if word in neighbours:
         return True
+    # A deletion of the word begins with one of these four (the letter taken out
+    # is past the third, the third, the second or the first): when no string of
+    # ``neighbours`` begins so, none of the deletions is there (most words).
+    starts = _STARTS[neighbours]
+    if (
+        word[:3] not in starts
+        and word[:2] + word[3] not in starts
+        and word[0] + word[2:4] not in starts
+        and word[1:4] not in starts
+    ):
+        return False
     return not neighbours.isdisjoint(
         [word[:index] + word[index + 1 :] for index in range(len(word))]
     )
@@ -611,6 +622,11 @@ _FORM_NEIGHBOURS: Final = _slip_forms(_END)
 # Only long forms are guessed at the start, where names begin with short words that
 # are a slip from some form ("Nort" from "Nyrt"), and misspelt forms are rare.
 _LEADING_FORM_NEIGHBOURS: Final = _slip_forms(frozenset(f for f in _START if len(f[0]) >= 6))
+# The first three letters of each string of a set of neighbours (`_near_legal_form`).
+_STARTS: Final = {
+    neighbours: frozenset(near[:3] for near in neighbours if len(near) >= 3)
+    for neighbours in (_FORM_NEIGHBOURS, _LEADING_FORM_NEIGHBOURS)
+}
 
 
 @functools.lru_cache(maxsize=1 << 16)
