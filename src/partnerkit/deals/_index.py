@@ -610,8 +610,11 @@ class ConflictIndex:
         Registrations that are submitted or approved are held (replacing older
         copies), others are dropped; a registration listed twice ends as listed
         last. The deletion table is sorted once at the end rather than kept sorted
-        entry by entry, so this is several times faster than calling `sync` for
-        each, and leaves the same index.
+        entry by entry, and a chunk of new registrations is filed column by column
+        and word by word, so this is several times faster than calling `sync` for
+        each, and leaves the same index. Python's cyclic garbage collector is
+        paused while it loads (a load makes no cycles), and turned back on after
+        if it was on.
 
         Raises:
             ValidationError: If an item is not a `DealRegistration`.
