@@ -33,12 +33,14 @@ from it, from a small table of common words filed under every string two deletio
 away ("Insurage" for "Insurance").
 
 Results depend on what the index holds and nothing else: not on insertion order,
-not on ``PYTHONHASHSEED`` and not on the process. The deletion table hashes with
-CRC-32, which is the same in every process, so which words collide, and so what a
-look-up returns, depends on the words alone; Python's own (salted) ``hash`` only
-feeds the counting filter, whose false positives cost a dictionary look-up and never
-change an answer; every cap keeps the alphabetically first or the most used
-entries, never whichever a salted hash happened to list first.
+not on ``PYTHONHASHSEED`` and not on the process. The deletion table and the
+counting filter hash with CRC-32, which is the same in every process, so which
+words collide, and so what a look-up returns, depends on the words alone. (A
+false positive of the filter can offer a record: the corrected spelling was never
+registered, but its folded key was, "Scoze Systems" for "Scozhe Systems". With
+Python's salted ``hash`` there, such a record was offered under some hash seeds and
+not others.) Every cap keeps the alphabetically first or the most used entries,
+never whichever a salted hash happened to list first.
 
 Memory is kept under 1 KB per registration by storing columns rather than objects,
 sharing (interning) repeated strings such as partner ids and countries, keeping
@@ -738,7 +740,7 @@ class ConflictIndex:
                 by_key[key] = slot
             else:
                 _post(by_key, key, slot)
-            position = hash("".join(words)) & mask
+            position = zlib.crc32("".join(words).encode()) & mask
             if counts[position] < 255:
                 counts[position] += 1
             if slot == regrown and counts[position] < 255:
@@ -1010,13 +1012,13 @@ class ConflictIndex:
             learn(word, slot)
         if (len(self._ids) - len(self._free)) * 8 > self._plain_mask + 1:
             self._resize_filter((self._plain_mask + 1) * 2)
-        position = hash(plain) & self._plain_mask
+        position = zlib.crc32(plain.encode()) & self._plain_mask
         if self._plain_counts[position] < 255:
             self._plain_counts[position] += 1
         return slot
 
     def _count_plain(self, plain: str, step: int) -> None:
-        position = hash(plain) & self._plain_mask
+        position = zlib.crc32(plain.encode()) & self._plain_mask
         count = self._plain_counts[position]
         # A counter that reached 255 stays there: it may only ever say "maybe".
         if count < 255:
@@ -1347,7 +1349,8 @@ class ConflictIndex:
             plains = [head + text + tail for text in texts]
             # The counting filter turns most down; C-level maps ask it about all.
             counted = map(
-                plain_counts.__getitem__, map(operator.and_, map(hash, plains), repeat(mask))
+                plain_counts.__getitem__,
+                map(operator.and_, map(zlib.crc32, map(str.encode, plains)), repeat(mask)),
             )
             for plain, text in compress(zip(plains, texts, strict=True), counted):
                 hit = by_key.get(skeleton(plain))
@@ -1390,7 +1393,7 @@ class ConflictIndex:
                 for text in by_position[start]:
                     for other_text in by_position[other]:
                         plain = head + text + middle + other_text + tail
-                        if not plain_counts[hash(plain) & mask]:
+                        if not plain_counts[zlib.crc32(plain.encode()) & mask]:
                             continue
                         hit = by_key.get(skeleton(plain))
                         if hit is not None:
