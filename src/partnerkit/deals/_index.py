@@ -706,13 +706,16 @@ class ConflictIndex:
         self._keys.extend([profile[3] for profile in profiles])
         self._countries.extend([intern(profile[6]) for profile in profiles])
         self._products.extend([profile[7] for profile in profiles])
-        self._learn_all(self._post_all(profiles, first, regrown))
-        for slot, registration in enumerate(chunk, first):
-            held[registration.id] = slot
+        # One int object a slot, shared by every table that posts it.
+        slots = list(range(first, first + len(chunk)))
+        self._learn_all(self._post_all(profiles, slots, regrown))
+        held.update(zip(ids, slots, strict=True))
         return True
 
-    def _post_all(self, profiles: list[Profile], first: int, regrown: int) -> dict[str, list[int]]:
-        """File the domains, keys and plain names of ``profiles`` (slots from ``first``).
+    def _post_all(
+        self, profiles: list[Profile], slots: list[int], regrown: int
+    ) -> dict[str, list[int]]:
+        """File the domains, keys and plain names of ``profiles`` (held in ``slots``).
 
         Returns:
             Each word of their names -> the slots holding it, in order.
@@ -725,7 +728,7 @@ class ConflictIndex:
         counts = self._plain_counts
         mask = self._plain_mask
         holders: dict[str, list[int]] = {}
-        for slot, (_, _, words, key, website, email, _, _) in enumerate(profiles, first):
+        for slot, (_, _, words, key, website, email, _, _) in zip(slots, profiles, strict=True):
             websites.append(website)
             if email is not None and email == website:
                 emails.append(website)
