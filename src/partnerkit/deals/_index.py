@@ -757,11 +757,11 @@ class ConflictIndex:
                 if len(unique) < len(words):
                     distinct = tuple(unique)
             for word in distinct:
-                slots = holders.get(word)
-                if slots is None:
+                holding = holders.get(word)
+                if holding is None:
                     holders[word] = [slot]
                 else:
-                    slots.append(slot)
+                    holding.append(slot)
         return holders
 
     def _learn_all(self, holders: dict[str, list[int]]) -> None:
