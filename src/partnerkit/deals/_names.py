@@ -36,6 +36,7 @@ from partnerkit.deals._names_v1 import (
     _CONJUNCTIONS,
     _UMLAUT_SPELLINGS,
     _is_letter,
+    _join_dotted,
     _words,
 )
 from partnerkit.deals._names_v1 import _fold as fold_v1
@@ -76,31 +77,14 @@ _SPACED_INITIALS_BELOW: Final = "\u0530"
 def _merge_initials(words: list[tuple[str, bool]]) -> list[str]:
     """Join dotted and spaced single letters: "S.A." and "S A" are "sa", "A/S" is "as".
 
-    Dotted runs are joined first, so "Sp. z o.o." becomes "sp z oo" (the "z" has
-    no dot); then runs of two or more bare single letters join ("S A" is "sa").
+    As version 1 of the keys does (dotted runs first, then spaced ones), except
+    that spaced letters of Greek and Cyrillic join too ("О О О") and digits do not.
     """
     if not any(len(word) == 1 and word != "&" for word, _ in words):
         return [word for word, _ in words]
-    dotted: list[tuple[str, bool]] = []
-    index = 0
-    while index < len(words):
-        word, dot = words[index]
-        if _is_letter(word) and dot:
-            parts = [word]
-            index += 1
-            while index < len(words) and _is_letter(words[index][0]):
-                parts.append(words[index][0])
-                if not words[index][1]:
-                    index += 1
-                    break
-                index += 1
-            dotted.append(("".join(parts), False) if len(parts) > 1 else (word, True))
-            continue
-        dotted.append((word, dot))
-        index += 1
     merged: list[str] = []
     run: list[str] = []
-    for word, _ in dotted:
+    for word, _ in _join_dotted(words):
         if _is_letter(word) and word < _SPACED_INITIALS_BELOW and word.isalpha():
             run.append(word)
             continue
