@@ -35,8 +35,10 @@ from partnerkit.deals._names_v1 import (
     _CJK_SUFFIX,
     _CONJUNCTIONS,
     _UMLAUT_SPELLINGS,
+    _collapse_ands,
     _is_letter,
     _join_dotted,
+    _strip_edges_of_and,
     _words,
 )
 from partnerkit.deals._names_v1 import _fold as fold_v1
@@ -331,12 +333,7 @@ def _one_pass(text: str, rules: _Rules) -> str:
         # Nothing but legal forms ("Limited", "Sia S.r.l."): keep the first word.
         inner = _strip_keeping_one(words, rules)
     if "&" in inner:
-        result: list[str] = []
-        for word in inner:
-            if word == "&" and result and result[-1] == "&":
-                continue
-            result.append(word)
-        inner = result
+        inner = _collapse_ands(inner)
     return " ".join(inner)
 
 
@@ -360,15 +357,6 @@ def _strip_keeping_one(words: list[str], rules: _Rules) -> list[str]:
                 changed = True
                 break
     return words
-
-
-def _strip_edges_of_and(words: list[str]) -> list[str]:
-    start, end = 0, len(words)
-    while start < end and words[start] == "&":
-        start += 1
-    while end > start and words[end - 1] == "&":
-        end -= 1
-    return words[start:end]
 
 
 def _settled(result: str, rules: _Rules) -> bool:

@@ -360,12 +360,17 @@ def _one_pass(text: str) -> str:
     if not any(word != "&" for word in stripped):
         # Nothing but legal forms ("Limited", "AB"): the name is the form itself.
         stripped = _strip_edges_of_and(words)
+    return " ".join(_collapse_ands(stripped))
+
+
+def _collapse_ands(words: list[str]) -> list[str]:
+    """The words with each run of "&" written once."""
     result: list[str] = []
-    for word in stripped:
+    for word in words:
         if word == "&" and result and result[-1] == "&":
             continue
         result.append(word)
-    return " ".join(result)
+    return result
 
 
 def _strip_edges_of_and(words: list[str]) -> list[str]:
