@@ -697,6 +697,47 @@ def test_a_bulk_build_equals_adding_one_by_one(
         assert find_conflicts(subject, built) == find_conflicts(subject, added)
 
 
+BRANDS = ("Zentrix", "Zentrex", "Nordkraft", "Hepe", "Ridgeway", "Ridgewaycapital", "Oaks")
+
+
+def crowd(first: int, size: int) -> list[DealRegistration]:
+    """Names sharing words with many others: past the common and the kept-postings counts."""
+    return [
+        registration(
+            number,
+            f"{BRANDS[number % len(BRANDS)]} Nordic {'Cloud ' if number % 4 else ''}"
+            f"{'Holdings' if number % 3 else 'Capital'} {number // 9}",
+            partner=f"ptn_{number % 3}",
+            domain=f"site{number % 11}.fi" if number % 5 else None,
+            country="FI" if number % 2 else "DE",
+        )
+        for number in range(first, first + size)
+    ]
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 64, 4096])
+def test_a_bulk_build_in_chunks_equals_adding_one_by_one(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("partnerkit.deals._index._BULK_CHUNK", chunk)
+    first, second = crowd(0, 70), crowd(70, 50)
+    # The second load holds a copy of a registration already held and a draft.
+    draft = attrs.evolve(second[3], status=DealStatus.DRAFT, submitted_at=None)
+    second += [attrs.evolve(first[5], products=("ERP",)), draft]
+    built = ConflictIndex.build(iter(first))
+    built.update(second)
+    added = ConflictIndex()
+    for item in [*first, *second]:
+        added.sync(item)
+    assert built.stats() == added.stats()
+    for subject in [*first, *second, *crowd(200, 20)]:
+        assert find_conflicts(subject, built) == find_conflicts(subject, added)
+        profile = built.profile(subject.customer, subject.products)
+        assert built.candidates(profile) == added.candidates(profile)
+    for word in ("nordic", "cloud", "holdings", "zentrix", "0", "7"):
+        assert built.word_count(word) == added.word_count(word)
+
+
 def test_a_bulk_build_skips_inactive_registrations_and_keeps_the_last_copy() -> None:
     draft = attrs.evolve(
         registration(1, "Nordic Cloud Oy"), status=DealStatus.DRAFT, submitted_at=None

@@ -278,3 +278,34 @@ def test_registrable_domain_ignores_scheme_www_port_and_path(
 def test_free_mail_domains_say_nothing_about_the_customer() -> None:
     assert email_domain("jane@gmail.com") is None
     assert email_domain("jane@eu.acme.co.uk") == "acme.co.uk"
+
+
+def _one_deletion_apart(word: str, neighbours: frozenset[str]) -> bool:
+    """The misspelt-legal-form test written out: the word, or a deletion of it, is there."""
+    deletions = {word[:index] + word[index + 1 :] for index in range(len(word))}
+    return word in neighbours or not deletions.isdisjoint(neighbours)
+
+
+@given(st.data())
+def test_a_misspelt_legal_form_is_found_by_its_deletions_alone(data: st.DataObject) -> None:
+    # The quick test of a word's first letters only ever skips deletion look-ups
+    # that would have found nothing.
+    from partnerkit.deals import _names  # noqa: PLC0415 - the private test under test
+
+    neighbours = data.draw(
+        st.sampled_from([_names._FORM_NEIGHBOURS, _names._LEADING_FORM_NEIGHBOURS])
+    )
+    form = data.draw(st.sampled_from(sorted(neighbours)))
+    at = data.draw(st.integers(0, len(form)))
+    word = data.draw(
+        st.sampled_from(
+            [
+                form,
+                form[:at] + data.draw(st.sampled_from("aeilnrstxz")) + form[at:],
+                form[:at] + form[at + 1 :],
+                data.draw(st.text("abcdeghilmnorstuz", min_size=4, max_size=10)),
+            ]
+        )
+    )
+    expected = len(word) >= 4 and _one_deletion_apart(word, neighbours)
+    assert _names._near_legal_form.__wrapped__(word, neighbours) is expected

@@ -90,14 +90,13 @@ def _within_one(a: str, b: str) -> bool:
     rest = a[after:]
     if rest == b[after:] or rest == b[at:] or a[at:] == b[after:]:
         return True
-    # Two neighbouring letters swapped.
-    return (
-        after < len(a)
-        and after < len(b)
-        and a[at] == b[after]
-        and a[after] == b[at]
-        and a[at + 2 :] == b[at + 2 :]
-    )
+    return _swapped(a, b, at) and a[at + 2 :] == b[at + 2 :]
+
+
+def _swapped(a: str, b: str, at: int) -> bool:
+    """Whether the letters at ``at`` and after it in ``a`` are those of ``b``, swapped."""
+    after = at + 1
+    return after < len(a) and after < len(b) and a[at] == b[after] and a[after] == b[at]
 
 
 def _within_two(a: str, b: str) -> bool:
@@ -111,12 +110,9 @@ def _within_two(a: str, b: str) -> bool:
     for left, right in ((a[after:], b[after:]), (a[after:], b[at:]), (a[at:], b[after:])):
         if left == right or _within_one(left, right):
             return True
-    return (
-        after < len(a)
-        and after < len(b)
-        and a[at] == b[after]
-        and a[after] == b[at]
-        and (a[at + 2 :] == b[at + 2 :] or _within_one(a[at + 2 :], b[at + 2 :]))
+    # Two neighbouring letters swapped, and one edit (or none) after them.
+    return _swapped(a, b, at) and (
+        a[at + 2 :] == b[at + 2 :] or _within_one(a[at + 2 :], b[at + 2 :])
     )
 
 

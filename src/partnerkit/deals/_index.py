@@ -33,12 +33,14 @@ from it, from a small table of common words filed under every string two deletio
 away ("Insurage" for "Insurance").
 
 Results depend on what the index holds and nothing else: not on insertion order,
-not on ``PYTHONHASHSEED`` and not on the process. The deletion table hashes with
-CRC-32, which is the same in every process, so which words collide, and so what a
-look-up returns, depends on the words alone; Python's own (salted) ``hash`` only
-feeds the counting filter, whose false positives cost a dictionary look-up and never
-change an answer; every cap keeps the alphabetically first or the most used
-entries, never whichever a salted hash happened to list first.
+not on ``PYTHONHASHSEED`` and not on the process. The deletion table and the
+counting filter hash with CRC-32, which is the same in every process, so which
+words collide, and so what a look-up returns, depends on the words alone. (A
+false positive of the filter can offer a record: the corrected spelling was never
+registered, but its folded key was, "Scoze Systems" for "Scozhe Systems". With
+Python's salted ``hash`` there, such a record was offered under some hash seeds and
+not others.) Every cap keeps the alphabetically first or the most used entries,
+never whichever a salted hash happened to list first.
 
 Memory is kept under 1 KB per registration by storing columns rather than objects,
 sharing (interning) repeated strings such as partner ids and countries, keeping
@@ -51,17 +53,19 @@ C-level maps and sorts them into the arrays once.
 from __future__ import annotations
 
 import functools
+import gc
 import operator
 import sys
 import zlib
 from array import array
 from bisect import bisect_left, insort
 from datetime import UTC, datetime, timedelta
-from itertools import compress, repeat
+from itertools import compress, islice, repeat
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, runtime_checkable
 
 from partnerkit.deals._domains import SHARED_EMAIL_DOMAINS, _reduce
 from partnerkit.deals._model import (
+    ACTIVE_STATUSES,
     Customer,
     DealRegistration,
     DealStatus,
@@ -125,6 +129,8 @@ _PAIRED_PER_WORD: Final = 24
 _SPLIT_FROM: Final = 6
 _PRODUCT_SEPARATOR: Final = "\x1f"
 _MASK: Final = "\x00"
+# A bulk `ConflictIndex.update` reads its registrations in chunks this large.
+_BULK_CHUNK: Final = 4096
 
 Posting = int | list[int]
 
@@ -434,18 +440,22 @@ class _DeletionTable:
             return
         self._pending = None
         pending.sort()
+        # Keep the low 16 bits of the CRC and the id: the bucket says the rest. One
+        # C-level pass makes every entry; each bucket is then a slice of it.
+        entries = array("Q", map(operator.and_, pending, repeat(_ENTRY_MASK)))
         buckets = self._buckets
         size = len(pending)
+        shift = 32 + _ID_BITS - 16
         at = 0
         while at < size:
-            bucket = pending[at] >> (32 + _ID_BITS - 16)
-            end = bisect_left(pending, (bucket + 1) << (32 + _ID_BITS - 16), at)
-            # Keep the low 16 bits of the CRC and the id: the bucket says the rest.
-            entries = array("Q", map(operator.and_, pending[at:end], repeat(_ENTRY_MASK)))
+            bucket = pending[at] >> shift
+            end = bisect_left(pending, (bucket + 1) << shift, at)
             found = buckets[bucket]
             if found:
-                entries = array("Q", sorted([*found, *entries]))
-            buckets[bucket] = entries
+                # Two sorted runs: the sort merges them in one pass.
+                buckets[bucket] = array("Q", sorted(found + entries[at:end]))
+            else:
+                buckets[bucket] = entries[at:end]
             at = end
         del pending
 
@@ -602,8 +612,11 @@ class ConflictIndex:
         Registrations that are submitted or approved are held (replacing older
         copies), others are dropped; a registration listed twice ends as listed
         last. The deletion table is sorted once at the end rather than kept sorted
-        entry by entry, so this is several times faster than calling `sync` for
-        each, and leaves the same index.
+        entry by entry, and a chunk of new registrations is filed column by column
+        and word by word, so this is several times faster than calling `sync` for
+        each, and leaves the same index. Python's cyclic garbage collector is
+        paused while it loads (a load makes no cycles), and turned back on after
+        if it was on.
 
         Raises:
             ValidationError: If an item is not a `DealRegistration`.
@@ -611,23 +624,177 @@ class ConflictIndex:
         expected = getattr(registrations, "__len__", None)
         if expected is not None:
             self._reserve(expected())
-        held = self._registrations
-        add = self._add_registration
         self._deletions.bulk()
+        items = iter(registrations)
+        # A load makes millions of objects and no garbage cycles: the cyclic collector
+        # would only walk the growing index again and again (a quarter of the time of
+        # a large build), so it waits until the load is done.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
-            for registration in registrations:
-                if type(registration) is not DealRegistration and not isinstance(
-                    registration, DealRegistration
-                ):
-                    raise ValidationError.single("registrations", "expected DealRegistration items")
-                if registration.is_active:
-                    if registration.id in held:
-                        self.remove(registration.id)
-                    add(registration, bulk=True)
-                else:
-                    self.remove(registration.id)
+            while chunk := list(islice(items, _BULK_CHUNK)):
+                if not self._add_new(chunk):
+                    self._update_each(chunk)
         finally:
             self._deletions.settle()
+            if collecting:
+                gc.enable()
+
+    def _update_each(self, registrations: Iterable[DealRegistration]) -> None:
+        """`update` one registration at a time: any mix of new, replaced and inactive ones."""
+        held = self._registrations
+        add = self._add_registration
+        for registration in registrations:
+            if type(registration) is not DealRegistration and not isinstance(
+                registration, DealRegistration
+            ):
+                raise ValidationError.single("registrations", "expected DealRegistration items")
+            if registration.is_active:
+                if registration.id in held:
+                    self.remove(registration.id)
+                add(registration, bulk=True)
+            else:
+                self.remove(registration.id)
+
+    def _add_new(self, chunk: list[DealRegistration]) -> bool:
+        """Hold ``chunk`` at once if every item is a new, active registration; else False.
+
+        Leaves the index exactly as `_update_each` would: the same slots, postings,
+        word ids, counts and deletion entries, but gathered per word and per column
+        for the whole chunk rather than registration by registration.
+        """
+        held = self._registrations
+        ids = (
+            [registration.id for registration in chunk]
+            if all(type(registration) is DealRegistration for registration in chunk)
+            else []
+        )
+        if (
+            not ids
+            or self._free
+            or len(set(ids)) != len(ids)
+            or not held.keys().isdisjoint(ids)
+            or not all(registration.status in ACTIVE_STATUSES for registration in chunk)
+        ):
+            return False
+        shared = self._shared
+        profiles = [
+            make_profile(registration.customer, registration.products, shared, bulk=True)
+            for registration in chunk
+        ]
+        first = len(self._ids)
+        live = len(self._ids) + len(chunk)
+        size = self._plain_mask + 1
+        while live * 8 > size:
+            size *= 2
+        # `_store` grows the filter as it goes, counting every held name again and
+        # then the name that made it grow once more; the last growth is the one left.
+        regrown = size // 16 if size != self._plain_mask + 1 else -1
+        if regrown >= 0:
+            self._resize_filter(size)
+        intern = sys.intern
+        self._kinds.extend(
+            [_APPROVED if r.status is DealStatus.APPROVED else _SUBMITTED for r in chunk]
+        )
+        self._registered.extend([_micros(r.registered_at) for r in chunk])
+        self._submitted.extend([_micros(r.submitted_at) for r in chunk])
+        self._ids.extend(ids)
+        self._partners.extend(
+            [intern(r.partner_id) if r.partner_id is not None else None for r in chunk]
+        )
+        self._names.extend([profile[0] for profile in profiles])
+        self._keys.extend([profile[3] for profile in profiles])
+        self._countries.extend([intern(profile[6]) for profile in profiles])
+        self._products.extend([profile[7] for profile in profiles])
+        # One int object a slot, shared by every table that posts it.
+        slots = list(range(first, first + len(chunk)))
+        self._learn_all(self._post_all(profiles, slots, regrown))
+        held.update(zip(ids, slots, strict=True))
+        return True
+
+    def _post_all(
+        self, profiles: list[Profile], slots: list[int], regrown: int
+    ) -> dict[str, list[int]]:
+        """File the domains, keys and plain names of ``profiles`` (held in ``slots``).
+
+        Returns:
+            Each word of their names -> the slots holding it, in order.
+        """
+        websites = self._websites
+        emails = self._emails
+        by_key = self._by_key
+        domains = self._domains
+        masked_table = self._masked
+        counts = self._plain_counts
+        mask = self._plain_mask
+        holders: dict[str, list[int]] = {}
+        for slot, (_, _, words, key, website, email, _, _) in zip(slots, profiles, strict=True):
+            websites.append(website)
+            if email is not None and email == website:
+                emails.append(website)
+            else:
+                emails.append(email)
+                if email is not None:
+                    _post(domains, email, slot)
+            if website is not None:
+                _post(domains, website, slot)
+            found = by_key.get(key)
+            if found is None:
+                by_key[key] = slot
+            else:
+                _post(by_key, key, slot)
+            position = zlib.crc32("".join(words).encode()) & mask
+            if counts[position] < 255:
+                counts[position] += 1
+            if slot == regrown and counts[position] < 255:
+                counts[position] += 1
+            distinct = words
+            if len(words) > 1:
+                if min(map(len, words)) <= _SHORT_WORD:
+                    for masked in _masked_keys(words):
+                        _post(masked_table, masked, slot)
+                unique = set(words)
+                if len(unique) < len(words):
+                    distinct = tuple(unique)
+            for word in distinct:
+                holding = holders.get(word)
+                if holding is None:
+                    holders[word] = [slot]
+                else:
+                    holding.append(slot)
+        return holders
+
+    def _learn_all(self, holders: dict[str, list[int]]) -> None:
+        """`_learn` each word for its slots (in order), a word at a time."""
+        word_ids = self._word_ids
+        word_counts = self._word_counts
+        word_slots = self._word_slots
+        for word, holding in holders.items():
+            word_id = word_ids.get(word)
+            slots = holding
+            if word_id is None:
+                # The first slot makes the word; the rest are learnt as for a known word.
+                self._learn(word, holding[0])
+                if len(holding) == 1:
+                    continue
+                word_id = word_ids[word]
+                slots = holding[1:]
+            before = word_counts[word_id]
+            count = before + len(slots)
+            word_counts[word_id] = count
+            if before < DISTINCTIVE_BELOW <= count and len(word) >= _TWO_SLIP_WORD:
+                self._file_common(word, add=True)
+            posting = word_slots[word_id]
+            if posting is None:
+                continue
+            if count > _KEEP_POSTINGS:
+                word_slots[word_id] = None
+            elif isinstance(posting, int):
+                word_slots[word_id] = [posting, *slots]
+            else:
+                posting.extend(slots)
+        if self._near_cache:
+            self._near_cache.clear()
 
     # --- keeping it in step ---------------------------------------------------------
 
@@ -848,13 +1015,13 @@ class ConflictIndex:
             learn(word, slot)
         if (len(self._ids) - len(self._free)) * 8 > self._plain_mask + 1:
             self._resize_filter((self._plain_mask + 1) * 2)
-        position = hash(plain) & self._plain_mask
+        position = zlib.crc32(plain.encode()) & self._plain_mask
         if self._plain_counts[position] < 255:
             self._plain_counts[position] += 1
         return slot
 
     def _count_plain(self, plain: str, step: int) -> None:
-        position = hash(plain) & self._plain_mask
+        position = zlib.crc32(plain.encode()) & self._plain_mask
         count = self._plain_counts[position]
         # A counter that reached 255 stays there: it may only ever say "maybe".
         if count < 255:
@@ -1185,7 +1352,8 @@ class ConflictIndex:
             plains = [head + text + tail for text in texts]
             # The counting filter turns most down; C-level maps ask it about all.
             counted = map(
-                plain_counts.__getitem__, map(operator.and_, map(hash, plains), repeat(mask))
+                plain_counts.__getitem__,
+                map(operator.and_, map(zlib.crc32, map(str.encode, plains)), repeat(mask)),
             )
             for plain, text in compress(zip(plains, texts, strict=True), counted):
                 hit = by_key.get(skeleton(plain))
@@ -1228,7 +1396,7 @@ class ConflictIndex:
                 for text in by_position[start]:
                     for other_text in by_position[other]:
                         plain = head + text + middle + other_text + tail
-                        if not plain_counts[hash(plain) & mask]:
+                        if not plain_counts[zlib.crc32(plain.encode()) & mask]:
                             continue
                         hit = by_key.get(skeleton(plain))
                         if hit is not None:

@@ -35,7 +35,10 @@ from partnerkit.deals._names_v1 import (
     _CJK_SUFFIX,
     _CONJUNCTIONS,
     _UMLAUT_SPELLINGS,
+    _collapse_ands,
     _is_letter,
+    _join_dotted,
+    _strip_edges_of_and,
     _words,
 )
 from partnerkit.deals._names_v1 import _fold as fold_v1
@@ -76,31 +79,14 @@ _SPACED_INITIALS_BELOW: Final = "\u0530"
 def _merge_initials(words: list[tuple[str, bool]]) -> list[str]:
     """Join dotted and spaced single letters: "S.A." and "S A" are "sa", "A/S" is "as".
 
-    Dotted runs are joined first, so "Sp. z o.o." becomes "sp z oo" (the "z" has
-    no dot); then runs of two or more bare single letters join ("S A" is "sa").
+    As version 1 of the keys does (dotted runs first, then spaced ones), except
+    that spaced letters of Greek and Cyrillic join too ("О О О") and digits do not.
     """
     if not any(len(word) == 1 and word != "&" for word, _ in words):
         return [word for word, _ in words]
-    dotted: list[tuple[str, bool]] = []
-    index = 0
-    while index < len(words):
-        word, dot = words[index]
-        if _is_letter(word) and dot:
-            parts = [word]
-            index += 1
-            while index < len(words) and _is_letter(words[index][0]):
-                parts.append(words[index][0])
-                if not words[index][1]:
-                    index += 1
-                    break
-                index += 1
-            dotted.append(("".join(parts), False) if len(parts) > 1 else (word, True))
-            continue
-        dotted.append((word, dot))
-        index += 1
     merged: list[str] = []
     run: list[str] = []
-    for word, _ in dotted:
+    for word, _ in _join_dotted(words):
         if _is_letter(word) and word < _SPACED_INITIALS_BELOW and word.isalpha():
             run.append(word)
             continue
@@ -347,12 +333,7 @@ def _one_pass(text: str, rules: _Rules) -> str:
         # Nothing but legal forms ("Limited", "Sia S.r.l."): keep the first word.
         inner = _strip_keeping_one(words, rules)
     if "&" in inner:
-        result: list[str] = []
-        for word in inner:
-            if word == "&" and result and result[-1] == "&":
-                continue
-            result.append(word)
-        inner = result
+        inner = _collapse_ands(inner)
     return " ".join(inner)
 
 
@@ -376,15 +357,6 @@ def _strip_keeping_one(words: list[str], rules: _Rules) -> list[str]:
                 changed = True
                 break
     return words
-
-
-def _strip_edges_of_and(words: list[str]) -> list[str]:
-    start, end = 0, len(words)
-    while start < end and words[start] == "&":
-        start += 1
-    while end > start and words[end - 1] == "&":
-        end -= 1
-    return words[start:end]
 
 
 def _settled(result: str, rules: _Rules) -> bool:
@@ -585,6 +557,17 @@ def _near_legal_form(word: str, neighbours: frozenset[str]) -> bool:
         return False
     if word in neighbours:
         return True
+    # A deletion of the word begins with one of these four (the letter taken out
+    # is past the third, the third, the second or the first): when no string of
+    # ``neighbours`` begins so, none of the deletions is there (most words).
+    starts = _STARTS[neighbours]
+    if (
+        word[:3] not in starts
+        and word[:2] + word[3] not in starts
+        and word[0] + word[2:4] not in starts
+        and word[1:4] not in starts
+    ):
+        return False
     return not neighbours.isdisjoint(
         [word[:index] + word[index + 1 :] for index in range(len(word))]
     )
@@ -611,6 +594,11 @@ _FORM_NEIGHBOURS: Final = _slip_forms(_END)
 # Only long forms are guessed at the start, where names begin with short words that
 # are a slip from some form ("Nort" from "Nyrt"), and misspelt forms are rare.
 _LEADING_FORM_NEIGHBOURS: Final = _slip_forms(frozenset(f for f in _START if len(f[0]) >= 6))
+# The first three letters of each string of a set of neighbours (`_near_legal_form`).
+_STARTS: Final = {
+    neighbours: frozenset(near[:3] for near in neighbours if len(near) >= 3)
+    for neighbours in (_FORM_NEIGHBOURS, _LEADING_FORM_NEIGHBOURS)
+}
 
 
 @functools.lru_cache(maxsize=1 << 16)

@@ -212,14 +212,12 @@ def _is_letter(word: str) -> bool:
     return len(word) == 1 and word != "&"
 
 
-def _merge_initials(words: list[tuple[str, bool]]) -> list[str]:
-    """Join dotted and spaced single letters: "S.A." and "S A" are "sa", "A/S" is "as".
+def _join_dotted(words: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """Join each run of single letters that starts with a dotted one ("s.a.", "a/s").
 
-    Dotted runs are joined first, so "Sp. z o.o." becomes "sp z oo" (the "z" has
-    no dot); then runs of two or more bare single letters join ("S A" is "sa").
+    A run takes every single letter after its first, up to and including the first
+    with no dot or slash after it; a run of one letter is left as it is.
     """
-    if not any(len(word) == 1 and word != "&" for word, _ in words):
-        return [word for word, _ in words]
     dotted: list[tuple[str, bool]] = []
     index = 0
     while index < len(words):
@@ -237,9 +235,20 @@ def _merge_initials(words: list[tuple[str, bool]]) -> list[str]:
             continue
         dotted.append((word, dot))
         index += 1
+    return dotted
+
+
+def _merge_initials(words: list[tuple[str, bool]]) -> list[str]:
+    """Join dotted and spaced single letters: "S.A." and "S A" are "sa", "A/S" is "as".
+
+    Dotted runs are joined first, so "Sp. z o.o." becomes "sp z oo" (the "z" has
+    no dot); then runs of two or more bare single letters join ("S A" is "sa").
+    """
+    if not any(len(word) == 1 and word != "&" for word, _ in words):
+        return [word for word, _ in words]
     merged: list[str] = []
     run: list[str] = []
-    for word, _ in dotted:
+    for word, _ in _join_dotted(words):
         if _is_letter(word) and word.isascii():
             run.append(word)
             continue
@@ -351,12 +360,17 @@ def _one_pass(text: str) -> str:
     if not any(word != "&" for word in stripped):
         # Nothing but legal forms ("Limited", "AB"): the name is the form itself.
         stripped = _strip_edges_of_and(words)
+    return " ".join(_collapse_ands(stripped))
+
+
+def _collapse_ands(words: list[str]) -> list[str]:
+    """The words with each run of "&" written once."""
     result: list[str] = []
-    for word in stripped:
+    for word in words:
         if word == "&" and result and result[-1] == "&":
             continue
         result.append(word)
-    return " ".join(result)
+    return result
 
 
 def _strip_edges_of_and(words: list[str]) -> list[str]:

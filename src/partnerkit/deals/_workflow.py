@@ -547,9 +547,24 @@ def request_extension(
     return Change(updated, (event,))
 
 
-def _decide_extension(
-    registration: DealRegistration, decided: Extension, when: datetime
-) -> DealRegistration:
+def _decide_extension(  # noqa: PLR0917 - the parts of one decision
+    registration: DealRegistration,
+    pending: Extension,
+    status: ExtensionStatus,
+    actor: str,
+    when: datetime,
+    text: str,
+    **extended: object,
+) -> tuple[DealRegistration, Extension]:
+    """The registration with its ``pending`` extension decided, and the decided extension."""
+    decided = attrs.evolve(
+        pending,
+        status=status,
+        decided_by=actor,
+        decided_at=when,
+        decision_reason=text,
+        **extended,  # type: ignore[arg-type]
+    )
     extensions = tuple(
         decided if extension.status is ExtensionStatus.PENDING else extension
         for extension in registration.extensions
@@ -557,7 +572,7 @@ def _decide_extension(
     changes: dict[str, object] = {"extensions": extensions, "updated_at": when}
     if decided.status is ExtensionStatus.APPROVED:
         changes["protection_until"] = decided.extended_to
-    return attrs.evolve(registration, **changes)  # type: ignore[arg-type]
+    return attrs.evolve(registration, **changes), decided  # type: ignore[arg-type]
 
 
 def approve_extension(
@@ -583,16 +598,16 @@ def approve_extension(
     until = registration.protection_until
     assert until is not None  # noqa: S101 - approved registrations have one
     new_until = until + pending.period
-    decided = attrs.evolve(
+    updated, decided = _decide_extension(
+        registration,
         pending,
-        status=ExtensionStatus.APPROVED,
-        decided_by=actor,
-        decided_at=when,
-        decision_reason=text,
+        ExtensionStatus.APPROVED,
+        actor,
+        when,
+        text,
         extended_from=until,
         extended_to=new_until,
     )
-    updated = _decide_extension(registration, decided, when)
     event = _event(
         "extension_approved",
         updated,
@@ -618,14 +633,7 @@ def deny_extension(
     pending = _require_state(registration, DealAction.DENY_EXTENSION, pending=True)
     assert pending is not None  # noqa: S101 - _require_state checked it
     when, text = _check_act(DealAction.DENY_EXTENSION, actor, at, reason)
-    decided = attrs.evolve(
-        pending,
-        status=ExtensionStatus.DENIED,
-        decided_by=actor,
-        decided_at=when,
-        decision_reason=text,
-    )
-    updated = _decide_extension(registration, decided, when)
+    updated, _ = _decide_extension(registration, pending, ExtensionStatus.DENIED, actor, when, text)
     event = _event(
         "extension_denied", updated, when, actor, period=pending.period.isoformat(), reason=text
     )
