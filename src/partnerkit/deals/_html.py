@@ -7,30 +7,19 @@ models and the models can import it.
 
 from __future__ import annotations
 
-import html
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
+
+from partnerkit._base.notebook import escape_or_dash as _e
+from partnerkit._base.notebook import value_table
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
 __all__ = ["conflict_html", "registration_html"]
 
-_TABLE: Final = "border-collapse:collapse;font-size:0.9em"
-_CELL: Final = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left"
-
-
-def _e(value: object) -> str:
-    return html.escape("-" if value is None else str(value), quote=True)
-
 
 def _table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
-    def row(cells: Iterable[object], tag: str) -> str:
-        return "<tr>" + "".join(f'<{tag} style="{_CELL}">{_e(c)}</{tag}>' for c in cells) + "</tr>"
-
-    body = "".join(row(cells, "td") for cells in rows)
-    return (
-        f'<table style="{_TABLE}"><thead>{row(header, "th")}</thead><tbody>{body}</tbody></table>'
-    )
+    return value_table(header, rows, escape_cell=_e)
 
 
 def conflict_html(conflict: Any, described: Sequence[str]) -> str:
