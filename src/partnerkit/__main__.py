@@ -143,12 +143,13 @@ def _report_path(options: argparse.Namespace) -> Path | None:
 
 
 def _report(options: argparse.Namespace) -> None:
-    from partnerkit._cli.report import write_report  # noqa: PLC0415
+    from partnerkit._cli.report import parse_rates, write_report  # noqa: PLC0415
 
     as_of = parse_datetime(options.as_of, "--as-of") if options.as_of else None
+    rates = parse_rates(options.rate)
     engine = _engine(options.db) if "://" in options.db else None
     try:
-        path = write_report(options.db, options.out, as_of=as_of, engine=engine)
+        path = write_report(options.db, options.out, as_of=as_of, engine=engine, rates=rates)
     finally:
         if engine is not None:
             engine.dispose()
@@ -465,6 +466,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument("--out", required=True, help="the HTML file to write (replaced)")
     report.add_argument("--as-of", help="describe the store as of this ISO instant (default: now)")
+    report.add_argument(
+        "--rate",
+        action="append",
+        default=[],
+        metavar="BASE/QUOTE=RATE",
+        help="an exchange rate, e.g. EUR/USD=1.08 (units of USD per EUR); repeat for each pair",
+    )
     score = commands.add_parser(
         "score", help="score partners' metrics from a CSV or JSON file with a health model"
     )
