@@ -29,7 +29,8 @@ from partnerkit.incentives import (
     compute_statement,
     run_statements,
 )
-from partnerkit.incentives._statement import _Calendar, _parse_split, _Population
+from partnerkit.incentives._population import _Population
+from partnerkit.incentives._statement import _Calendar, _parse_split
 from partnerkit.ledger import Activity
 
 PARTNERS = tuple(f"ptn_{index:03d}" for index in range(60))

@@ -29,6 +29,7 @@ from partnerkit.incentives._plan import (
     plan_from_dict,
     plan_from_toml,
 )
+from partnerkit.incentives._population import run_statements
 from partnerkit.incentives._statement import (
     LineKind,
     Statement,
@@ -39,7 +40,6 @@ from partnerkit.incentives._statement import (
     due_periods,
     period_containing,
     replay,
-    run_statements,
     split_money,
     statement_id,
 )
