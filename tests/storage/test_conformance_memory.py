@@ -1227,6 +1227,8 @@ CAUGHT: dict[type[MemoryStorage], dict[str, str]] = {
 KNOCK_ON: dict[type[MemoryStorage], set[str]] = {
     # The blind update looks the partner up first: NotFoundError, not StaleVersionError.
     IgnoresVersionsStorage: {"test_update_of_a_missing_partner_raises_stale"},
+    # A program retired without retired_at has none for its next version to keep.
+    RetireForgetsWhenStorage: {"test_program_update_keeps_a_retired_programs_retired_at"},
     # The first writer's add is committed at once, so the second writer's add is the
     # one refused, with ConflictError, while the test sets up the race.
     WritesImmediatelyStorage: {

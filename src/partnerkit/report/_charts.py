@@ -4,17 +4,16 @@ Every chart is drawn on the server into a handful of rectangles and labels: the
 page needs no charting script, no font or image from anywhere, and prints as it
 shows. Each bar carries its value as a tooltip (``<title>``) and in
 ``data-value``, and the chart's table holds the same numbers for screen readers
-and sorting.
+and sorting. The functions read a `partnerkit.report.Chart` by attribute, so this
+module imports none of the report's types.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
-
-from partnerkit.report._model import Chart, ChartKind
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -71,7 +70,7 @@ def _number(value: int | Decimal) -> str:
     return f"{value:,}"
 
 
-def _legend(chart: Chart, top: float) -> tuple[list[Rect], list[Label]]:
+def _legend(chart: Any, top: float) -> tuple[list[Rect], list[Label]]:
     rects: list[Rect] = []
     labels: list[Label] = []
     x = 0.0
@@ -82,7 +81,7 @@ def _legend(chart: Chart, top: float) -> tuple[list[Rect], list[Label]]:
     return rects, labels
 
 
-def _bars(chart: Chart) -> Drawing:
+def _bars(chart: Any) -> Drawing:
     """Horizontal bars, one row per category, several series side by side."""
     count = len(chart.series)
     legend = count > 1
@@ -113,7 +112,7 @@ def _bars(chart: Chart) -> Drawing:
     return Drawing(_WIDTH, int(height), tuple(rects), tuple(labels))
 
 
-def _funnel(chart: Chart) -> Drawing:
+def _funnel(chart: Any) -> Drawing:
     """Centred bars narrowing stage by stage (the first series only)."""
     series = chart.series[0]
     most = max(series.values, default=0) or 1
@@ -136,7 +135,7 @@ def _funnel(chart: Chart) -> Drawing:
     return Drawing(_WIDTH, int(height), tuple(rects), tuple(labels))
 
 
-def _stacked(chart: Chart) -> Drawing:
+def _stacked(chart: Any) -> Drawing:
     """Vertical columns, one per category, the series stacked bottom up."""
     totals = [
         sum((s.values[i] for s in chart.series), Decimal(0)) for i in range(len(chart.categories))
@@ -167,11 +166,11 @@ def _stacked(chart: Chart) -> Drawing:
     return Drawing(_WIDTH, int(base + _AXIS), tuple(rects), tuple(labels))
 
 
-def draw(chart: Chart) -> Drawing:
+def draw(chart: Any) -> Drawing:
     """Lay ``chart`` out as rectangles and labels."""
-    if chart.kind is ChartKind.STACKED:
+    if chart.kind == "stacked":
         return _stacked(chart)
-    if chart.kind is ChartKind.FUNNEL:
+    if chart.kind == "funnel":
         return _funnel(chart)
     return _bars(chart)
 

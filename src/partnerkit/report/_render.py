@@ -12,18 +12,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from partnerkit._version import __version__
 from partnerkit.report._charts import draw
 
-if TYPE_CHECKING:
-    from partnerkit.report._model import Cell, Report
-
 __all__ = ["check_installed", "render"]
 
 
-def shown(cell: Cell) -> str:
+def shown(cell: object) -> str:
     """A cell as text for people."""
     if cell is None:
         return "-"
@@ -40,7 +37,7 @@ def shown(cell: Cell) -> str:
     return str(cell)
 
 
-def sort_key(cell: Cell, *, numeric: bool) -> str:
+def sort_key(cell: object, *, numeric: bool) -> str:
     """What the page sorts a cell by: a plain number for numeric columns, else text."""
     if cell is None:
         return ""
@@ -92,6 +89,6 @@ def _environment() -> Any:
     return environment.from_string((folder / "report.html").read_text(encoding="utf-8"))
 
 
-def render(report: Report) -> str:
-    """The report as one HTML page."""
+def render(report: Any) -> str:
+    """The report (a `partnerkit.report.Report`, read by attribute) as one HTML page."""
     return str(_environment().render(report=report, version=__version__))

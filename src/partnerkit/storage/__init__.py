@@ -11,11 +11,6 @@ write of a checked `Commit`) and wrap it in a `StagedStorage`, which stages ever
 unit of work and checks every rule.
 """
 
-from partnerkit.storage._funds import (
-    FundBudgetRepository,
-    FundClaimRepository,
-    FundRequestRepository,
-)
 from partnerkit.storage._protocols import (
     ActivityLedger,
     AppendResult,
@@ -23,6 +18,9 @@ from partnerkit.storage._protocols import (
     CertificationRepository,
     CheckInRepository,
     DealRepository,
+    FundBudgetRepository,
+    FundClaimRepository,
+    FundRequestRepository,
     IncentivePlanRepository,
     LeadRepository,
     MembershipRepository,

@@ -25,6 +25,14 @@ if TYPE_CHECKING:
 
     from partnerkit._base.events import Event, EventRecord
     from partnerkit.deals._model import DealRegistration, DealStatus
+    from partnerkit.funds import (
+        BudgetStatus,
+        ClaimStatus,
+        FundBudget,
+        FundClaim,
+        FundRequest,
+        RequestStatus,
+    )
     from partnerkit.health import HealthScore
     from partnerkit.incentives import Plan as IncentivePlan
     from partnerkit.incentives import Statement, StatementStatus
@@ -32,11 +40,6 @@ if TYPE_CHECKING:
     from partnerkit.ledger import Activity
     from partnerkit.partners import Partner, PartnerStatus
     from partnerkit.relationship import BusinessPlan, Certification, CheckIn, PlanStatus
-    from partnerkit.storage._funds import (
-        FundBudgetRepository,
-        FundClaimRepository,
-        FundRequestRepository,
-    )
     from partnerkit.tiers import Membership, MembershipStatus, TierAssignment
 
 __all__ = [
@@ -46,6 +49,9 @@ __all__ = [
     "CertificationRepository",
     "CheckInRepository",
     "DealRepository",
+    "FundBudgetRepository",
+    "FundClaimRepository",
+    "FundRequestRepository",
     "IncentivePlanRepository",
     "LeadRepository",
     "MembershipRepository",
@@ -1006,6 +1012,155 @@ class StatementRepository(Protocol):
         cursor: str | None = None,
     ) -> Page[Statement]:
         """Statements matching every filter given, ordered by id, a page at a time.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        ...
+
+
+@runtime_checkable
+class FundBudgetRepository(Protocol):
+    """Fund budgets, with ``version`` checks: two writers of one budget never both commit."""
+
+    def get(self, budget_id: str, /) -> FundBudget:
+        """The budget with ``budget_id``.
+
+        Raises:
+            NotFoundError: If there is none (kind ``"fund budget"``).
+        """
+        ...
+
+    def add(self, budget: FundBudget, /) -> FundBudget:
+        """Store a new budget (``version`` 0); return it as stored (``version`` 1).
+
+        Raises:
+            AlreadyExistsError: If a budget with its id exists (at ``add`` or at
+                ``commit``).
+            ValidationError: If it is not a `FundBudget` at version 0.
+        """
+        ...
+
+    def update(self, budget: FundBudget, /) -> FundBudget:
+        """Replace the stored budget if it is still at ``budget.version``.
+
+        Returns:
+            The budget as stored, one version higher.
+
+        Raises:
+            StaleVersionError: If the stored version differs (now or at commit);
+                nothing is written.
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        program_id: str | None = None,
+        status: BudgetStatus | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[FundBudget]:
+        """Budgets matching every given filter, ordered by id, a page at a time.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        ...
+
+
+@runtime_checkable
+class FundRequestRepository(Protocol):
+    """Fund requests (pre-approvals), with ``version`` checks."""
+
+    def get(self, request_id: str, /) -> FundRequest:
+        """The request with ``request_id``.
+
+        Raises:
+            NotFoundError: If there is none (kind ``"fund request"``).
+        """
+        ...
+
+    def add(self, request: FundRequest, /) -> FundRequest:
+        """Store a new request (``version`` 0); return it as stored (``version`` 1).
+
+        Raises:
+            AlreadyExistsError: If a request with its id exists.
+            ValidationError: If it is not a `FundRequest` at version 0.
+        """
+        ...
+
+    def update(self, request: FundRequest, /) -> FundRequest:
+        """Replace the stored request if it is still at ``request.version``.
+
+        Raises:
+            StaleVersionError: If the stored version differs; nothing is written.
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        budget_id: str | None = None,
+        partner_id: str | None = None,
+        status: RequestStatus | None = None,
+        partner_ids: Sequence[str] | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[FundRequest]:
+        """Requests matching every given filter, ordered by id, a page at a time.
+
+        ``partner_ids`` keeps requests of any of those partners (an empty
+        sequence keeps none): what a service passes to show an actor only what it
+        may see.
+
+        Raises:
+            ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.
+        """
+        ...
+
+
+@runtime_checkable
+class FundClaimRepository(Protocol):
+    """Claims for reimbursement, with ``version`` checks."""
+
+    def get(self, claim_id: str, /) -> FundClaim:
+        """The claim with ``claim_id``.
+
+        Raises:
+            NotFoundError: If there is none (kind ``"fund claim"``).
+        """
+        ...
+
+    def add(self, claim: FundClaim, /) -> FundClaim:
+        """Store a new claim (``version`` 0); return it as stored (``version`` 1).
+
+        Raises:
+            AlreadyExistsError: If a claim with its id exists.
+            ValidationError: If it is not a `FundClaim` at version 0.
+        """
+        ...
+
+    def update(self, claim: FundClaim, /) -> FundClaim:
+        """Replace the stored claim if it is still at ``claim.version``.
+
+        Raises:
+            StaleVersionError: If the stored version differs; nothing is written.
+        """
+        ...
+
+    def query(
+        self,
+        *,
+        budget_id: str | None = None,
+        request_id: str | None = None,
+        partner_id: str | None = None,
+        status: ClaimStatus | None = None,
+        partner_ids: Sequence[str] | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[FundClaim]:
+        """Claims matching every given filter, ordered by id, a page at a time.
 
         Raises:
             ValidationError: For a ``limit`` outside 1..1000 or a malformed cursor.

@@ -56,17 +56,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
     from types import TracebackType
 
-    from partnerkit.storage._funds import (
-        FundBudgetRepository,
-        FundClaimRepository,
-        FundRequestRepository,
-    )
     from partnerkit.storage._protocols import (
         ActivityLedger,
         BusinessPlanRepository,
         CertificationRepository,
         CheckInRepository,
         DealRepository,
+        FundBudgetRepository,
+        FundClaimRepository,
+        FundRequestRepository,
         IncentivePlanRepository,
         LeadRepository,
         MembershipRepository,

@@ -33,7 +33,7 @@ from partnerkit.funds import (
     submit_claim,
     submit_request,
 )
-from partnerkit.storage._funds import (
+from partnerkit.storage._protocols import (
     FundBudgetRepository,
     FundClaimRepository,
     FundRequestRepository,
