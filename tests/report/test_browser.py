@@ -21,6 +21,7 @@ import pytest
 
 from partnerkit import FixedClock, Period
 from partnerkit._cli.demo import AS_OF, HEALTH_MODEL, PROGRAM, RATES
+from partnerkit._pages import every
 from partnerkit.access import Actor, Role
 from partnerkit.forecast import Dimension
 from partnerkit.funds import reconcile
@@ -69,17 +70,6 @@ READ_PAGE = """() => {
   }
   return sections;
 }"""
-
-
-def every(fetch: Any) -> list[Any]:
-    found: list[Any] = []
-    cursor = None
-    while True:
-        page = fetch(cursor)
-        found.extend(page.items)
-        if page.next_cursor is None:
-            return found
-        cursor = page.next_cursor
 
 
 def number(text: str) -> int:
