@@ -715,3 +715,32 @@ def test_the_tables_calls_reach_bs_records(world: World) -> None:
         assert not isinstance(outcome, PermissionDeniedError), (name, render(outcome))
         if isinstance(outcome, NotFoundError):
             assert outcome.key not in world.b_ids, (name, render(outcome))
+
+
+def test_what_b_does_moves_nothing_an_outsider_reads(world: World) -> None:
+    """A's lists, forecast and attribution read the same before and after B's work."""
+    services = world.services
+
+    def reads() -> dict[tuple[str, str], str]:
+        seen = {}
+        for who in ("partner user of A", "user of an unknown partner"):
+            for name, _view, call in READS:
+                ACTOR[0] = OUTSIDERS[who]
+                try:
+                    seen[who, name] = repr(call(services, world))
+                except PartnerkitError as error:
+                    seen[who, name] = render(error)
+        return seen
+
+    before = reads()
+    services.approve_deal(MANAGER_B, world.deals["b_submitted"])
+    services.close_deal(MANAGER_B, world.deals["b_submitted"], won=False, reason="lost")
+    services.submit_deal(USER_B, draft("Kelp Oy", "kelp.fi"))
+    budget = world.records["budget"]
+    services.submit_fund_request(USER_B, budget, activity="Meetup", amount=usd("100.00"))
+    services.decline_lead(USER_B, world.records["b_lead_offered"], reason="busy")
+    services.approve_statement(MANAGER_B, world.records["b_statement"])
+    services.agree_plan(USER_B, world.records["b_plan"])
+    services.record_check_in(MANAGER_B, "ptn_b", held_at=NOW, attendees=("usr_mb",))
+    services.answer_survey(USER_B, survey="nps", score=9)
+    assert reads() == before
