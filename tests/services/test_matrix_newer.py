@@ -20,7 +20,8 @@ import attrs
 import pytest
 
 from partnerkit import Money, NotFoundError, PartnerkitError
-from partnerkit.access import AccessPolicy, Action, Actor, Role
+from partnerkit._base.time import Cadence
+from partnerkit.access import AccessPolicy, Action, Actor, Role, Scope
 from partnerkit.attribution import Touch, TouchKind
 from partnerkit.deals import DealStatus
 from partnerkit.errors import PermissionDeniedError
@@ -28,7 +29,16 @@ from partnerkit.funds import FundTerms, ProofItem
 from partnerkit.incentives import Band, Basis, Plan, RewardKind, Rule
 from partnerkit.leads import LeadContact, LeadCustomer, RoutingPolicy
 from partnerkit.metrics import Aggregate, MetricDefinition
-from partnerkit.relationship import ActionItem, Goal, GoalOwner, Side
+from partnerkit.relationship import (
+    ActionItem,
+    CheckInPolicy,
+    Condition,
+    Goal,
+    GoalOwner,
+    Journey,
+    Side,
+    Step,
+)
 from partnerkit.services import LeadIntake, Services
 
 from .test_matrix import ACTOR, NO_ROLES, OUTSIDERS, leaks, named_in, render
@@ -66,6 +76,11 @@ INCENTIVES = Plan(
     ),
 )
 ONLY_B = RoutingPolicy("only b", weights={"ptn_b": 1})
+JOURNEY = Journey(
+    "activation",
+    "Activation",
+    (Step("first_deal", "First deal", Condition(("deal_registered",)), "P30D"),),
+)
 GOALS = (
     Goal(
         "deals",
@@ -543,6 +558,39 @@ READS: list[tuple[str, str, Call]] = [
 ]
 
 
+# Channel-wide calls: they name no partner, and an actor without a rule of scope
+# ``any`` for them is refused before anything is read.
+CHANNEL: list[tuple[str, str, Call]] = [
+    ("receive_lead", Action.LEAD_ROUTE, lambda s, w: s.receive_lead(ACTOR[0], intake("Lark"))),
+    ("route_leads", Action.LEAD_ROUTE, lambda s, w: s.route_leads(ACTOR[0], ONLY_B)),
+    ("sweep_leads", Action.LEAD_ROUTE, lambda s, w: s.sweep_leads(ACTOR[0], ONLY_B)),
+    (
+        "lead_fairness",
+        Action.LEAD_ROUTE,
+        lambda s, w: s.lead_fairness(ACTOR[0], ONLY_B, since=JAN, until=NOW),
+    ),
+    ("get_budget", Action.FUND_VIEW, lambda s, w: s.get_budget(ACTOR[0], _b(w, "budget"))),
+    ("accrue_funds", Action.FUND_CONFIGURE, lambda s, w: s.accrue_funds(ACTOR[0], _b(w, "budget"))),
+    ("sweep_funds", Action.FUND_SWEEP, lambda s, w: s.sweep_funds(ACTOR[0], _b(w, "budget"))),
+    (
+        "compute_statements",
+        Action.INCENTIVE_COMPUTE,
+        lambda s, w: s.compute_statements(ACTOR[0], INCENTIVES.id, JAN),
+    ),
+    (
+        "overdue_check_ins",
+        Action.RELATIONSHIP_VIEW,
+        lambda s, w: s.overdue_check_ins(ACTOR[0], CheckInPolicy(Cadence("FREQ=MONTHLY"))),
+    ),
+    (
+        "run_journey",
+        Action.JOURNEY_RUN,
+        lambda s, w: s.run_journey(ACTOR[0], JOURNEY, since=JAN),
+    ),
+    ("nps_report", Action.SATISFACTION_VIEW, lambda s, w: s.nps_report(ACTOR[0])),
+]
+
+
 def named(call: Call, world: World) -> set[str]:
     """The ids of B a call names itself, by the record keys and ids in its code."""
     code = call.__code__
@@ -686,6 +734,11 @@ def test_a_store_whose_policy_grants_nothing_refuses_everything(world: World) ->
         with pytest.raises(PartnerkitError) as refused:
             call(locked, world)
         assert leaks(render(refused.value), world, named(call, world)) == set(), name
+    for name, _action, call in CHANNEL:
+        ACTOR[0] = NO_ROLES
+        with pytest.raises(PartnerkitError) as refused:
+            call(locked, world)
+        assert leaks(render(refused.value), world, set()) == set(), name
     for name, _view, call in READS:
         ACTOR[0] = NO_ROLES
         try:
@@ -744,3 +797,23 @@ def test_what_b_does_moves_nothing_an_outsider_reads(world: World) -> None:
     services.record_check_in(MANAGER_B, "ptn_b", held_at=NOW, attendees=("usr_mb",))
     services.answer_survey(USER_B, survey="nps", score=9)
     assert reads() == before
+
+
+@pytest.mark.parametrize("who", ["partner user of A", "user of an unknown partner"])
+def test_channel_wide_calls_refuse_partner_users_before_reading_anything(
+    world: World, who: str
+) -> None:
+    actor = OUTSIDERS[who]
+    services = world.services
+    before, announced = snapshot_newer(world), len(outbox(world))
+    for name, action, call in CHANNEL:
+        assert Scope.ANY not in services.policy.scopes(actor, action), name
+        ACTOR[0] = actor
+        with pytest.raises(PartnerkitError) as refused:
+            call(services, world)
+        # The budget is the vendor's, not B's: not seeing it reads as its absence.
+        expected = NotFoundError if name == "get_budget" else PermissionDeniedError
+        assert isinstance(refused.value, expected), (name, render(refused.value))
+        assert leaks(render(refused.value), world, set()) == set(), name
+    assert snapshot_newer(world) == before
+    assert len(outbox(world)) == announced
