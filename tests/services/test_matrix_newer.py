@@ -19,8 +19,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from partnerkit import Money, NotFoundError, PartnerkitError
-from partnerkit._base.time import Cadence
+from partnerkit import Cadence, Money, NotFoundError, PartnerkitError
 from partnerkit.access import AccessPolicy, Action, Actor, Role, Scope
 from partnerkit.attribution import Touch, TouchKind
 from partnerkit.deals import DealStatus
