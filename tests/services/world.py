@@ -88,11 +88,14 @@ class World:
 
     services: Services
     deals: dict[str, str] = attrs.field(factory=dict)
+    #: Other records (leads, funds, statements, plans...) a test adds, keyed as ``deals``.
+    records: dict[str, str] = attrs.field(factory=dict)
 
     @property
     def b_ids(self) -> set[str]:
         """Every id that belongs to partner B's side of the channel."""
-        return {"ptn_b", "ptn_b_child", *(v for k, v in self.deals.items() if k.startswith("b_"))}
+        built = {**self.deals, **self.records}
+        return {"ptn_b", "ptn_b_child", *(v for k, v in built.items() if k.startswith("b_"))}
 
 
 def build(storage: object) -> World:
