@@ -1241,8 +1241,6 @@ KNOCK_ON: dict[type[MemoryStorage], set[str]] = {
         # publish() commits the first approval before the others have read.
         "test_racing_claim_approvals_never_overspend_the_budget",
     },
-    # A retire that never stores retired_at leaves nothing for an update to keep.
-    RetireForgetsWhenStorage: {"test_program_update_keeps_a_retired_programs_retired_at"},
 }
 
 
