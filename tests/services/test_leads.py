@@ -132,6 +132,17 @@ def test_a_partner_sees_only_its_own_line_of_the_explanation(services: Services)
     assert [c.partner_id for c in explanation.candidates] == [other.partner_id]
     assert explanation.excluded == ()
     assert all(step.partner_id == other.partner_id for step in shown.history)
+    # The lead comes to the other partner as new: nothing says someone declined it.
+    assert [(s.from_status, s.to_status) for s in shown.history] == [
+        (LeadStatus.NEW, LeadStatus.OFFERED)
+    ]
+    full = services.get_lead(MANAGER, lead_id).history
+    assert (full[-1].from_status, full[-1].to_status) == (LeadStatus.DECLINED, LeadStatus.OFFERED)
+    accepted = services.accept_lead(other, lead_id).value
+    assert [(s.from_status, s.to_status) for s in accepted.history] == [
+        (LeadStatus.NEW, LeadStatus.OFFERED),
+        (LeadStatus.OFFERED, LeadStatus.ACCEPTED),
+    ]
     manager_view = services.get_lead(MANAGER, lead_id).offers[1].explanation
     assert (holder.partner_id, ExclusionReason.DECLINED_BEFORE) in [
         (e.partner_id, e.reason) for e in manager_view.excluded

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from partnerkit._base.events import Scalar
+    from partnerkit.leads import LeadStep
     from partnerkit.partners import Partner
     from partnerkit.storage import UnitOfWork
 
@@ -179,7 +180,10 @@ class _LeadServices(_ServicesCore):
 
         A partner user sees the customer's contact only once its partner has
         accepted the lead, and nothing about other partners: only its own offers
-        (their explanations cut down to its own line) and its own steps.
+        (their explanations cut down to its own line) and its own steps. A step
+        that follows another partner's (an offer after someone else declined or
+        let the lead lapse) is shown as starting from ``new``, as the lead came to
+        this partner.
         """
         own = actor.partner_id
         if actor.role is not Role.PARTNER_USER or own is None:
@@ -190,8 +194,17 @@ class _LeadServices(_ServicesCore):
             for offer in shown.offers
             if offer.partner_id == own
         )
-        history = tuple(step for step in shown.history if step.partner_id == own)
-        return attrs.evolve(shown, offers=offers, history=history)
+        history: list[LeadStep] = []
+        after_own = False
+        for step in shown.history:
+            mine = step.partner_id == own
+            if mine:
+                from_other = not after_own and step.from_status is not LeadStatus.NEW
+                history.append(
+                    attrs.evolve(step, from_status=LeadStatus.NEW) if from_other else step
+                )
+            after_own = mine
+        return attrs.evolve(shown, offers=offers, history=tuple(history))
 
     # -- intake and routing ---------------------------------------------------
 
