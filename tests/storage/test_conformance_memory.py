@@ -783,6 +783,29 @@ class WindowlessBatchStorage(_BrokenStorage):
     work = _WindowlessWork
 
 
+class _EveryProgramHistory(_TierHistory):
+    def for_partners(
+        self, program_id: str, partner_ids: Iterable[str]
+    ) -> dict[str, list[TierAssignment]]:
+        found: dict[str, list[TierAssignment]] = {pid: [] for pid in dict.fromkeys(partner_ids)}
+        where = (Condition("partner_id", "in", frozenset(found)),)  # the program left out
+        for assignment in self._find(Query(TIER_HISTORY, where, ("partner_id", "valid_from"))):
+            found[assignment.partner_id].append(assignment)
+        return found
+
+
+class _EveryProgramWork(_StagedUnitOfWork):
+    def __init__(self, storage: StagedStorage) -> None:
+        super().__init__(storage)
+        self.tier_history = _EveryProgramHistory(self)
+
+
+class EveryProgramHistoryStorage(_BrokenStorage):
+    """``tier_history.for_partners`` answers each partner's history in every program."""
+
+    work = _EveryProgramWork
+
+
 class _AtOrBeforeScores(_Scores):
     def latest_before(
         self, partner_ids: Iterable[str], *, model: str, before: datetime
@@ -940,6 +963,11 @@ CAUGHT_NEWER_CAPABILITIES: dict[type[MemoryStorage], dict[str, str]] = {
     WindowlessBatchStorage: {
         "test_for_partners_gives_each_partner_what_for_partner_gives": (
             r"^for_partners: ptn_\d, \{'since'"
+        ),
+    },
+    EveryProgramHistoryStorage: {
+        "test_tier_histories_for_partners_are_what_for_partner_gives": (
+            r"^for_partners: prg_1, ptn_\d: expected \d items, got \d$"
         ),
     },
     AtOrBeforeStorage: {

@@ -97,7 +97,7 @@ class _TierServices(_SnapshotServices):
             )
             left_out = {item.partner_id for item in skipped}
             members = [m for m in members if m.partner_id not in left_out]
-            histories = {pid: uow.tier_history.for_partner(program_id, pid) for pid in found}
+            histories = uow.tier_history.for_partners(program_id, found)
             run = review(program, members, found, as_of=when, histories=histories)
             for membership in run.memberships:
                 uow.memberships.update(membership)

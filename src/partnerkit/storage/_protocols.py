@@ -587,6 +587,21 @@ class TierHistoryRepository(Protocol):
         """The partner's history in the program, ordered by ``valid_from``."""
         ...
 
+    def for_partners(
+        self, program_id: str, partner_ids: Iterable[str]
+    ) -> dict[str, list[TierAssignment]]:
+        """`for_partner` for many partners at once, in one query per few hundred of them.
+
+        Returns:
+            Every partner id asked for, in the order asked, with its history in the
+            program ordered by ``valid_from``; an empty list for a partner with none.
+
+        Raises:
+            ValidationError: If ``partner_ids`` is one string rather than several,
+                or holds something other than text.
+        """
+        ...
+
     def at(self, program_id: str, partner_id: str, instant: datetime) -> TierAssignment | None:
         """The assignment covering ``instant`` (``valid_from <= instant < valid_until``).
 

@@ -969,6 +969,25 @@ class _TierHistory(_Repository):
     def for_partner(self, program_id: str, partner_id: str) -> list[TierAssignment]:
         return self._history(program_id, partner_id)
 
+    def for_partners(
+        self, program_id: str, partner_ids: Iterable[str]
+    ) -> dict[str, list[TierAssignment]]:
+        found: dict[str, list[TierAssignment]] = {pid: [] for pid in _partner_ids(partner_ids)}
+        for chunk in _chunks(list(found)):
+            where = (
+                Condition("program_id", "=", program_id),
+                Condition("partner_id", "in", frozenset(chunk)),
+            )
+            query = Query(
+                TIER_HISTORY,
+                where,
+                ("partner_id", "valid_from"),
+                purpose="reading partners' tier histories",
+            )
+            for assignment in self._find(query):
+                found[assignment.partner_id].append(assignment)
+        return found
+
     def at(self, program_id: str, partner_id: str, instant: datetime) -> TierAssignment | None:
         moment = to_utc(instant, "instant")
         begun = self._history(program_id, partner_id, Condition("valid_from", "<=", moment))

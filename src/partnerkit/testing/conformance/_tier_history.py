@@ -171,6 +171,32 @@ class TierHistoryContract:
             assert_same(uow.tier_history.for_partner("prg_1", "ptn_1"), mine, "in the unit")
         assert_same(_history(storage, "prg_1", "ptn_1"), [mine[0], mine[2]], "after rollback")
 
+    def test_tier_histories_for_partners_are_what_for_partner_gives(self, storage: Storage) -> None:
+        """Every partner asked, once, in order, with what ``for_partner`` gives; staged too."""
+        stretches = [
+            assignment("prg_2" if n % 3 == 0 else "prg_1", f"ptn_{n % 4}", n) for n in range(12)
+        ]
+        commit(storage, *stretches[:9])
+        asked = ["ptn_3", "ptn_0", "ptn_nobody", "ptn_1", "ptn_0"]
+        with storage.unit_of_work() as uow:
+            for stretch in stretches[9:]:
+                uow.tier_history.save(stretch)
+            for program_id in ("prg_1", "prg_2", "prg_none"):
+                got = uow.tier_history.for_partners(program_id, asked)
+                assert list(got) == ["ptn_3", "ptn_0", "ptn_nobody", "ptn_1"], (
+                    f"for_partners({program_id!r}, {asked}): every partner asked, once, in order"
+                )
+                for partner_id, found in got.items():
+                    expected = uow.tier_history.for_partner(program_id, partner_id)
+                    assert_same(found, expected, f"for_partners: {program_id}, {partner_id}")
+            assert uow.tier_history.for_partners("prg_1", iter([])) == {}, "no partners asked"
+        many = [f"ptn_{n}" for n in range(1200)]  # more than one query's worth
+        got_many = committed(storage).tier_history.for_partners("prg_1", many)
+        assert len(got_many) == 1200, "for_partners of 1200 partners"
+        assert_same(got_many["ptn_2"], _history(storage, "prg_1", "ptn_2"), "ptn_2 of 1200")
+        with storage.unit_of_work() as uow, pytest.raises(ValidationError):
+            uow.tier_history.for_partners("prg_1", "ptn_1")
+
     def test_at_returns_the_assignment_covering_the_instant(self, storage: Storage) -> None:
         """``valid_from`` is inclusive, ``valid_until`` exclusive; gaps and before give None."""
         commit(
