@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-__all__ = ["CELL_STYLE", "TABLE_STYLE", "escape", "escape_or_dash", "row", "table", "value_table"]
+__all__ = [
+    "CELL_STYLE",
+    "TABLE_STYLE",
+    "dash_table",
+    "escape",
+    "escape_or_dash",
+    "row",
+    "table",
+    "value_table",
+]
 
 TABLE_STYLE: Final = "border-collapse:collapse;font-size:0.9em"
 CELL_STYLE: Final = "padding:2px 8px;border-bottom:1px solid #ddd;text-align:left"
@@ -54,3 +63,8 @@ def value_table(
 ) -> str:
     """A table of plain values, each written with ``escape_cell``."""
     return table(header, (row(escape_cell(cell) for cell in cells) for cells in rows))
+
+
+def dash_table(header: Iterable[object], rows: Iterable[Iterable[object]]) -> str:
+    """`value_table` with missing values (``None``) shown as ``-``."""
+    return value_table(header, rows, escape_cell=escape_or_dash)

@@ -9,17 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from partnerkit._base.notebook import dash_table
 from partnerkit._base.notebook import escape_or_dash as _e
-from partnerkit._base.notebook import value_table
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Sequence
 
 __all__ = ["conflict_html", "registration_html"]
-
-
-def _table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
-    return value_table(header, rows, escape_cell=_e)
 
 
 def conflict_html(conflict: Any, described: Sequence[str]) -> str:
@@ -30,7 +26,7 @@ def conflict_html(conflict: Any, described: Sequence[str]) -> str:
         f"({_e(conflict.other_name)}) · {conflict.confidence:.0%} sure · "
         f"{_e(conflict.outcome.value)} by {_e(conflict.rule)}</div>"
     )
-    evidence = _table(
+    evidence = dash_table(
         ("evidence", "kind", "weight"),
         (
             (text, match.kind.value, f"{match.weight:+.2f}")
@@ -51,7 +47,7 @@ def registration_html(registration: Any) -> str:
         f"{', ' + _e(customer.domain) if customer.domain else ''}) · "
         f"{_e(registration.amount)} · <b>{_e(registration.status.value)}</b>{protected}</div>"
     )
-    history = _table(
+    history = dash_table(
         ("at", "action", "from", "to", "by", "reason"),
         (
             (
@@ -67,7 +63,7 @@ def registration_html(registration: Any) -> str:
     )
     conflicts = [c for decision in registration.decisions for c in decision.conflicts]
     found = (
-        _table(
+        dash_table(
             ("conflict with", "customer", "confidence", "outcome"),
             ((c.other_id, c.other_name, f"{c.confidence:.0%}", c.outcome.value) for c in conflicts),
         )

@@ -7,22 +7,15 @@ values by attribute, so this module imports none of the result types.
 from __future__ import annotations
 
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
+from partnerkit._base.notebook import dash_table
 from partnerkit._base.notebook import escape_or_dash as _e
-from partnerkit._base.notebook import value_table
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
 
 __all__ = ["review_html", "review_records", "what_if_html", "what_if_records"]
 
 #: How many partners a run shows before "... and N more".
 ROWS: Final = 20
-
-
-def _dash_table(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
-    return value_table(header, rows, escape_cell=_e)
 
 
 def _more(total: int) -> str:
@@ -70,7 +63,7 @@ def review_html(run: Any) -> str:
         )
         for d in islice(run.decisions, ROWS)
     )
-    table = _dash_table(("partner", "outcome", "from", "to", "next tier", "gap"), rows)
+    table = dash_table(("partner", "outcome", "from", "to", "next tier", "gap"), rows)
     return f"<div>{head}{table}{_more(len(run.decisions))}</div>"
 
 
@@ -95,11 +88,11 @@ def what_if_html(result: Any) -> str:
         f"{len(result.up)} up, {len(result.down)} down, {len(result.out)} out, "
         f"{result.unchanged} unchanged</div>"
     )
-    counts = _dash_table(
+    counts = dash_table(
         ("tier", "held", "qualify before", "qualify after"),
         ((c.name, c.held, c.before, c.after) for c in result.counts),
     )
-    moves = _dash_table(
+    moves = dash_table(
         ("partner", "held", "before", "after", "movement"),
         (
             (m.partner_id, m.held_tier_id, m.before_tier_id, m.after_tier_id, m.movement.value)
