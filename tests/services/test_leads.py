@@ -138,7 +138,11 @@ def test_a_partner_sees_only_its_own_line_of_the_explanation(services: Services)
     ]
     full = services.get_lead(MANAGER, lead_id).history
     assert (full[-1].from_status, full[-1].to_status) == (LeadStatus.DECLINED, LeadStatus.OFFERED)
+    # Nor does the version count the other partner's moves.
+    assert shown.version == 2
+    assert services.get_lead(MANAGER, lead_id).version > shown.version
     accepted = services.accept_lead(other, lead_id).value
+    assert accepted.version == 3
     assert [(s.from_status, s.to_status) for s in accepted.history] == [
         (LeadStatus.NEW, LeadStatus.OFFERED),
         (LeadStatus.OFFERED, LeadStatus.ACCEPTED),

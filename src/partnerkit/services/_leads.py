@@ -183,7 +183,9 @@ class _LeadServices(_ServicesCore):
         (their explanations cut down to its own line) and its own steps. A step
         that follows another partner's (an offer after someone else declined or
         let the lead lapse) is shown as starting from ``new``, as the lead came to
-        this partner.
+        this partner, and its version counts only what the partner sees (one for
+        the lead's arrival, one a step shown), so it cannot tell how many moves
+        came before.
         """
         own = actor.partner_id
         if actor.role is not Role.PARTNER_USER or own is None:
@@ -204,7 +206,7 @@ class _LeadServices(_ServicesCore):
                     attrs.evolve(step, from_status=LeadStatus.NEW) if from_other else step
                 )
             after_own = mine
-        return attrs.evolve(shown, offers=offers, history=tuple(history))
+        return attrs.evolve(shown, offers=offers, history=tuple(history), version=1 + len(history))
 
     # -- intake and routing ---------------------------------------------------
 
