@@ -215,8 +215,13 @@ class _OrigError(Exception):
         ),
         (
             _OrigError("canceling statement due to statement timeout", sqlstate="57014"),
-            StorageBusyError,
-            "",
+            StorageError,
+            "statement_timeout",
+        ),
+        (
+            _OrigError("canceling statement due to user request", sqlstate="57014"),
+            StorageError,
+            "administrator",
         ),
         (_OrigError("database is locked", sqlite_errorcode=5), StorageBusyError, "busy"),
         (

@@ -48,7 +48,10 @@ __all__ = ["SqlBackend", "translate"]
 _LOCK: Final = "SELECT pg_advisory_xact_lock(1346980180, 1)"
 
 # SQLSTATE classes and codes, PostgreSQL's and the standard's.
-_BUSY_STATES: Final = frozenset({"40001", "40P01", "55P03", "57014"})
+_BUSY_STATES: Final = frozenset({"40001", "40P01", "55P03"})
+# query_canceled: a statement_timeout or someone's pg_cancel_backend, not a wait
+# for other writers, so it is not worth an automatic retry.
+_CANCELLED: Final = "57014"
 _SCHEMA_STATES: Final = frozenset({"42P01", "42703", "3F000"})
 _SQLITE_BUSY: Final = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED
 _SQLITE_CONSTRAINT: Final = 19
@@ -77,6 +80,12 @@ def translate(error: BaseException, operation: str, where: str) -> PartnerkitErr
         return StorageBusyError(
             f"{where} stayed busy while {operation} ({message}); nothing was written: "
             f"retry, or raise busy_timeout if other writers hold it this long"
+        )
+    if state == _CANCELLED:
+        return StorageError(
+            f"{where} cancelled the statement while {operation} ({message}); nothing was "
+            f"written: a statement_timeout shorter than the work, or an administrator "
+            f"cancelled it. Raise the timeout for partnerkit's role, then retry"
         )
     if (state or "").startswith("23") or primary == _SQLITE_CONSTRAINT:
         table = getattr(getattr(orig, "diag", None), "table_name", None) or ""
