@@ -47,7 +47,7 @@ from partnerkit.funds import (
 )
 from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import Result
-from partnerkit.services._support import _missing
+from partnerkit.services._support import _found, _missing
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -66,10 +66,7 @@ class _FundServices(_ServicesCore):
     # Checks.
 
     def _budget(self, uow: UnitOfWork, budget_id: str) -> FundBudget:
-        try:
-            return uow.fund_budgets.get(budget_id)
-        except NotFoundError:
-            raise _missing("fund budget", budget_id) from None
+        return _found(uow.fund_budgets.get, budget_id, "fund budget")
 
     def _request(self, uow: UnitOfWork, actor: Actor, action: str, request_id: str) -> FundRequest:
         """The request ``action`` is about, once the actor may do it (else not found)."""
