@@ -78,6 +78,13 @@ class _FundServices(_ServicesCore):
         read = uow.fund_claims.get
         return self._record(uow, actor, action, read, claim_id, kind="fund claim", view=_V)
 
+    def _fresh_request(
+        self, uow: UnitOfWork, actor: Actor, action: str, request_id: str
+    ) -> tuple[FundBudget, FundRequest]:
+        """The request ``action`` is about and its budget, read first (see `_fresh`)."""
+        budget = self._budget(uow, self._request(uow, actor, action, request_id).budget_id)
+        return budget, uow.fund_requests.get(request_id)
+
     def _tier_of(self, uow: UnitOfWork, program_id: str, partner_id: str) -> str | None:
         try:
             return uow.memberships.get(program_id, partner_id).tier_id
@@ -309,8 +316,7 @@ class _FundServices(_ServicesCore):
         now = self.clock.now()  # one instant for every retry
 
         def work(uow: UnitOfWork) -> Result[FundRequest]:
-            budget = self._budget(uow, self._request(uow, actor, action, request_id).budget_id)
-            request = uow.fund_requests.get(request_id)  # read after its budget: see _fresh
+            budget, request = self._fresh_request(uow, actor, action, request_id)
             (updated, decided), events = decide(budget, request, actor=actor.id, at=now, **options)
             uow.fund_budgets.update(updated)
             return Result(uow.fund_requests.update(decided), events)
@@ -393,9 +399,7 @@ class _FundServices(_ServicesCore):
         claim_id = self.ids("fclaim")
 
         def work(uow: UnitOfWork) -> Result[FundClaim]:
-            budget_id = self._request(uow, actor, Action.FUND_REQUEST, request_id).budget_id
-            budget = self._budget(uow, budget_id)
-            request = uow.fund_requests.get(request_id)  # read after its budget: see _fresh
+            budget, request = self._fresh_request(uow, actor, Action.FUND_REQUEST, request_id)
             (updated, claim), events = submit_claim(
                 budget, request, claim_id=claim_id, items=items, actor=actor.id, at=self.clock.now()
             )
