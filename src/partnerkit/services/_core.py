@@ -52,6 +52,7 @@ from partnerkit.services._support import (
     _CallerStaleError,
     _check_limit,
     _conflict_seen,
+    _found,
     _missing,
     _slices,
 )
@@ -155,10 +156,7 @@ class _ServicesCore:
             PermissionDeniedError: If the actor sees it but may not do ``action``.
         """
         check_id(partner_id, "partner_id")
-        try:
-            partner = uow.partners.get(partner_id)
-        except NotFoundError:
-            raise _missing("partner", partner_id) from None
+        partner = _found(uow.partners.get, partner_id, "partner")
         self._allow(actor, action, partner, view=view, kind="partner", key=partner_id)
         return partner
 

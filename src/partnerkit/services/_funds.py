@@ -47,7 +47,7 @@ from partnerkit.funds import (
 )
 from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import Result
-from partnerkit.services._support import _missing
+from partnerkit.services._support import _found, _missing
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -66,10 +66,7 @@ class _FundServices(_ServicesCore):
     # Checks.
 
     def _budget(self, uow: UnitOfWork, budget_id: str) -> FundBudget:
-        try:
-            return uow.fund_budgets.get(budget_id)
-        except NotFoundError:
-            raise _missing("fund budget", budget_id) from None
+        return _found(uow.fund_budgets.get, budget_id, "fund budget")
 
     def _request(self, uow: UnitOfWork, actor: Actor, action: str, request_id: str) -> FundRequest:
         """The request ``action`` is about, once the actor may do it (else not found)."""
@@ -80,6 +77,13 @@ class _FundServices(_ServicesCore):
         """The claim ``action`` is about, once the actor may do it (else not found)."""
         read = uow.fund_claims.get
         return self._record(uow, actor, action, read, claim_id, kind="fund claim", view=_V)
+
+    def _fresh_request(
+        self, uow: UnitOfWork, actor: Actor, action: str, request_id: str
+    ) -> tuple[FundBudget, FundRequest]:
+        """The request ``action`` is about and its budget, read first (see `_fresh`)."""
+        budget = self._budget(uow, self._request(uow, actor, action, request_id).budget_id)
+        return budget, uow.fund_requests.get(request_id)
 
     def _tier_of(self, uow: UnitOfWork, program_id: str, partner_id: str) -> str | None:
         try:
@@ -312,8 +316,7 @@ class _FundServices(_ServicesCore):
         now = self.clock.now()  # one instant for every retry
 
         def work(uow: UnitOfWork) -> Result[FundRequest]:
-            budget = self._budget(uow, self._request(uow, actor, action, request_id).budget_id)
-            request = uow.fund_requests.get(request_id)  # read after its budget: see _fresh
+            budget, request = self._fresh_request(uow, actor, action, request_id)
             (updated, decided), events = decide(budget, request, actor=actor.id, at=now, **options)
             uow.fund_budgets.update(updated)
             return Result(uow.fund_requests.update(decided), events)
@@ -396,9 +399,7 @@ class _FundServices(_ServicesCore):
         claim_id = self.ids("fclaim")
 
         def work(uow: UnitOfWork) -> Result[FundClaim]:
-            budget_id = self._request(uow, actor, Action.FUND_REQUEST, request_id).budget_id
-            budget = self._budget(uow, budget_id)
-            request = uow.fund_requests.get(request_id)  # read after its budget: see _fresh
+            budget, request = self._fresh_request(uow, actor, Action.FUND_REQUEST, request_id)
             (updated, claim), events = submit_claim(
                 budget, request, claim_id=claim_id, items=items, actor=actor.id, at=self.clock.now()
             )

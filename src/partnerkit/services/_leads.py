@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 from partnerkit.services._core import _ServicesCore
 from partnerkit.services._intents import Result
-from partnerkit.services._support import _check_limit, _missing
+from partnerkit.services._support import _check_limit, _found
 
 __all__ = ["PROFILE_FIELDS", "LeadIntake"]
 
@@ -161,10 +161,7 @@ class _LeadServices(_ServicesCore):
             PermissionDeniedError: If it may see the lead but not do ``action``.
         """
         check_id(lead_id, "lead_id")
-        try:
-            lead = uow.leads.get(lead_id)
-        except NotFoundError:
-            raise _missing("lead", lead_id) from None
+        lead = _found(uow.leads.get, lead_id, "lead")
         holder = lead.partner_id
         partner = None
         if holder is not None:

@@ -9,8 +9,11 @@ exactly as records that do not exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+
+import attrs
 
 from partnerkit._base.events import Change, Event, Scalar
 from partnerkit._pages import every
@@ -45,17 +48,18 @@ from partnerkit.relationship import (
     start_certification,
     survey_answer,
 )
-from partnerkit.services._core import _ServicesCore
+from partnerkit.services._core import _Owned, _ServicesCore
 from partnerkit.services._intents import Result
 from partnerkit.services._support import _check_limit
+from partnerkit.storage import UnitOfWork
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping
+    from collections.abc import Iterable, Mapping
     from datetime import date, datetime
 
     from partnerkit.ledger import Activity
     from partnerkit.relationship import Survey
-    from partnerkit.storage import Page, UnitOfWork
+    from partnerkit.storage import Page
 
 
 _V = Action.RELATIONSHIP_VIEW
@@ -63,12 +67,34 @@ _V = Action.RELATIONSHIP_VIEW
 # caller, a record it cannot name is one that is not there.
 _UNKNOWN = (NotFoundError, ValidationError)
 _M = TypeVar("_M")
+_K = TypeVar("_K", bound=_Owned)
 
 
 class _Signed(Protocol[_M]):
     """A relationship move, given the record, who signs it and when (see `_Move`)."""
 
     def __call__(self, record: _M, /, *, by: str, at: datetime) -> Change[_M]: ...
+
+
+class _Kept(Protocol[_M]):
+    """A repository of one kind of relationship record."""
+
+    def get(self, record_id: str, /) -> _M: ...
+
+    def update(self, record: _M, /) -> _M: ...
+
+
+@attrs.frozen
+class _Records(Generic[_K]):
+    """One kind of relationship record: its name in errors and where it is kept."""
+
+    kind: str
+    kept: Callable[[UnitOfWork], _Kept[_K]]
+
+
+_PLANS: _Records[BusinessPlan] = _Records("business plan", lambda uow: uow.plans)
+_CHECK_INS: _Records[CheckIn] = _Records("check-in", lambda uow: uow.check_ins)
+_CERTIFICATIONS: _Records[Certification] = _Records("certification", lambda uow: uow.certifications)
 
 
 class _RelationshipServices(_ServicesCore):
@@ -95,6 +121,27 @@ class _RelationshipServices(_ServicesCore):
             narrowed = actor.partner_id
         self._partner(uow, actor, Action.RELATIONSHIP_VIEW, narrowed)
         return narrowed
+
+    def _read(
+        self, uow: UnitOfWork, actor: Actor, records: _Records[_K], key: str, action: str = _V
+    ) -> _K:
+        """The record ``action`` is about, once the actor may do it (see `_record`)."""
+        read = records.kept(uow).get
+        return self._record(
+            uow, actor, action, read, key, kind=records.kind, view=_V, unknown=_UNKNOWN
+        )
+
+    def _sign(
+        self, actor: Actor, action: Action, records: _Records[_K], key: str, move: _Signed[_K]
+    ) -> Result[_K]:
+        """Read the record, have ``move`` change it in the actor's name, and store it."""
+
+        def work(uow: UnitOfWork) -> Result[_K]:
+            record = self._read(uow, actor, records, key, action)
+            updated, events = move(record, by=actor.id, at=self.clock.now())
+            return Result(records.kept(uow).update(updated), events)
+
+        return self._run(work)
 
     @staticmethod
     def _side(actor: Actor) -> Side:
@@ -141,28 +188,6 @@ class _RelationshipServices(_ServicesCore):
 
         return self._run(work)
 
-    def _change_plan(
-        self,
-        actor: Actor,
-        action: Action,
-        plan_id: str,
-        move: _Signed[BusinessPlan],
-    ) -> Result[BusinessPlan]:
-        def work(uow: UnitOfWork) -> Result[BusinessPlan]:
-            plan = self._plan(uow, actor, plan_id, action)
-            updated, events = move(plan, by=actor.id, at=self.clock.now())
-            return Result(uow.plans.update(updated), events)
-
-        return self._run(work)
-
-    def _plan(
-        self, uow: UnitOfWork, actor: Actor, plan_id: str, action: str = Action.RELATIONSHIP_VIEW
-    ) -> BusinessPlan:
-        read = uow.plans.get
-        return self._record(
-            uow, actor, action, read, plan_id, kind="business plan", view=_V, unknown=_UNKNOWN
-        )
-
     def agree_plan(self, actor: Actor, plan_id: str) -> Result[BusinessPlan]:
         """Agree to the plan's current goals for the actor's side (``plan.agree``).
 
@@ -174,7 +199,7 @@ class _RelationshipServices(_ServicesCore):
             InvalidTransitionError: If that side already agreed to these goals.
         """
         side = self._side(actor)
-        return self._change_plan(actor, Action.PLAN_AGREE, plan_id, partial(agree_plan, side=side))
+        return self._sign(actor, Action.PLAN_AGREE, _PLANS, plan_id, partial(agree_plan, side=side))
 
     def revise_plan(
         self, actor: Actor, plan_id: str, goals: Iterable[Goal], *, reason: str
@@ -183,12 +208,12 @@ class _RelationshipServices(_ServicesCore):
         listed = tuple(goals)
         side = self._side(actor)
         move = partial(revise_plan, goals=listed, side=side, reason=reason)
-        return self._change_plan(actor, Action.PLAN_EDIT, plan_id, move)
+        return self._sign(actor, Action.PLAN_EDIT, _PLANS, plan_id, move)
 
     def get_plan(self, actor: Actor, plan_id: str) -> BusinessPlan:
         """One plan, if the actor may see its partner (else `NotFoundError`)."""
         with self.storage.unit_of_work() as uow:
-            return self._plan(uow, actor, plan_id)
+            return self._read(uow, actor, _PLANS, plan_id)
 
     def list_plans(
         self,
@@ -210,7 +235,7 @@ class _RelationshipServices(_ServicesCore):
         """The plan's goals against the partner's ledger now (or ``as_of``)."""
         when = as_of or self.clock.now()
         with self.storage.unit_of_work() as uow:
-            plan = self._plan(uow, actor, plan_id)
+            plan = self._read(uow, actor, _PLANS, plan_id)
             start, end = plan.period_bounds()
             activities = uow.activities.for_partner(plan.partner_id, since=start, until=end)
         return plan_progress(plan, activities, as_of=when, rates=self.rates)
@@ -257,12 +282,6 @@ class _RelationshipServices(_ServicesCore):
 
         return self._run(work)
 
-    def _check_in(self, uow: UnitOfWork, actor: Actor, check_in_id: str, action: str) -> CheckIn:
-        read = uow.check_ins.get
-        return self._record(
-            uow, actor, action, read, check_in_id, kind="check-in", view=_V, unknown=_UNKNOWN
-        )
-
     def complete_action(
         self, actor: Actor, check_in_id: str, item_id: str, *, done_on: date | None = None
     ) -> Result[CheckIn]:
@@ -274,20 +293,15 @@ class _RelationshipServices(_ServicesCore):
             InvalidTransitionError: If the item is done already.
         """
 
-        def work(uow: UnitOfWork) -> Result[CheckIn]:
-            check_in = self._check_in(uow, actor, check_in_id, Action.ACTION_COMPLETE)
-            now = self.clock.now()
-            updated, events = complete_action(
-                check_in, item_id, done_on=done_on or now.date(), by=actor.id, at=now
-            )
-            return Result(uow.check_ins.update(updated), events)
+        def move(check_in: CheckIn, *, by: str, at: datetime) -> Change[CheckIn]:
+            return complete_action(check_in, item_id, done_on=done_on or at.date(), by=by, at=at)
 
-        return self._run(work)
+        return self._sign(actor, Action.ACTION_COMPLETE, _CHECK_INS, check_in_id, move)
 
     def get_check_in(self, actor: Actor, check_in_id: str) -> CheckIn:
         """One check-in, if the actor may see its partner (else `NotFoundError`)."""
         with self.storage.unit_of_work() as uow:
-            return self._check_in(uow, actor, check_in_id, Action.RELATIONSHIP_VIEW)
+            return self._read(uow, actor, _CHECK_INS, check_in_id)
 
     def list_check_ins(
         self,
@@ -363,47 +377,23 @@ class _RelationshipServices(_ServicesCore):
 
         return self._run(work)
 
-    def _certify(
-        self,
-        actor: Actor,
-        certification_id: str,
-        move: _Signed[Certification],
-    ) -> Result[Certification]:
-        def work(uow: UnitOfWork) -> Result[Certification]:
-            record = self._certification(uow, actor, certification_id, Action.CERTIFICATION_RECORD)
-            updated, events = move(record, by=actor.id, at=self.clock.now())
-            return Result(uow.certifications.update(updated), events)
-
-        return self._run(work)
-
-    def _certification(
-        self, uow: UnitOfWork, actor: Actor, certification_id: str, action: str
-    ) -> Certification:
-        read = uow.certifications.get
-        return self._record(
-            uow,
-            actor,
-            action,
-            read,
-            certification_id,
-            kind="certification",
-            view=_V,
-            unknown=_UNKNOWN,
-        )
-
     def issue_certification(
         self, actor: Actor, certification_id: str, *, issued_on: date, expires_on: date
     ) -> Result[Certification]:
         """The person passed: record the first term (``certification.record``)."""
         move = partial(issue_certification, issued_on=issued_on, expires_on=expires_on)
-        return self._certify(actor, certification_id, move)
+        return self._sign(
+            actor, Action.CERTIFICATION_RECORD, _CERTIFICATIONS, certification_id, move
+        )
 
     def renew_certification(
         self, actor: Actor, certification_id: str, *, issued_on: date, expires_on: date
     ) -> Result[Certification]:
         """Record a renewal (``certification.record``); open from the renewal window on."""
         move = partial(renew_certification, issued_on=issued_on, expires_on=expires_on)
-        return self._certify(actor, certification_id, move)
+        return self._sign(
+            actor, Action.CERTIFICATION_RECORD, _CERTIFICATIONS, certification_id, move
+        )
 
     def list_certifications(
         self,

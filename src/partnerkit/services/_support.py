@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
@@ -46,6 +46,8 @@ from partnerkit.services._intents import (
     _MAX_PAGE,
     ConflictNotice,
 )
+
+_T = TypeVar("_T")
 
 
 @attrs.frozen
@@ -98,6 +100,14 @@ def _check_limit(limit: int) -> int:
 def _missing(kind: str, key: str) -> NotFoundError:
     # The same error for "not there" and "not yours": a refusal tells nothing.
     return NotFoundError(kind, key)
+
+
+def _found(read: Callable[[str], _T], key: str, kind: str) -> _T:
+    """``read(key)``; a key it does not know is `_missing`, as a record the actor may not see."""
+    try:
+        return read(key)
+    except NotFoundError:
+        raise _missing(kind, key) from None
 
 
 def _days(within: Period | int) -> Period:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Final, TypeVar
 
 import attrs
 
-from partnerkit._base.time import to_utc
 from partnerkit.deals._conflicts import customer_keys
 from partnerkit.deals._model import DealRegistration, DealStatus
 from partnerkit.errors import (
@@ -26,7 +25,6 @@ from partnerkit.tiers import Membership, Program, TierAssignment
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Sequence
-    from datetime import datetime
 
     from partnerkit.health import HealthScore
 
@@ -56,7 +54,6 @@ __all__ = [
     "program_conflict",
     "retry_when_busy",
     "score_conflict",
-    "time_filter",
 ]
 
 
@@ -152,16 +149,6 @@ def kind_filter(kinds: Iterable[str] | None) -> frozenset[str] | None:
     if isinstance(kinds, str):
         return frozenset({kinds})
     return frozenset(kinds)
-
-
-def time_filter(
-    since: datetime | None, until: datetime | None
-) -> tuple[datetime | None, datetime | None]:
-    """The since/until bounds in UTC (naive instants are refused)."""
-    return (
-        None if since is None else to_utc(since, "since"),
-        None if until is None else to_utc(until, "until"),
-    )
 
 
 def membership_key(program_id: str, partner_id: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from partnerkit._base.ids import check_id
-from partnerkit._base.time import to_utc
 from partnerkit.errors import AlreadyExistsError, ValidationError
 from partnerkit.incentives import Plan, Statement, StatementStatus
 from partnerkit.storage._kinds import (
@@ -15,7 +14,7 @@ from partnerkit.storage._kinds import (
     Condition,
     Write,
 )
-from partnerkit.storage._repositories import _ById, _Versions, judged
+from partnerkit.storage._repositories import _ById, _Versions, instant_filter, judged
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -60,8 +59,7 @@ class _Statements(_ById[Statement]):
                 where.append(Condition(name, "=", check_id(value, name)))
         if status is not None:
             where.append(Condition("status", "=", StatementStatus(status)))
-        if period_start is not None:
-            where.append(Condition("period_start", "=", to_utc(period_start, "period_start")))
+        where += instant_filter("period_start", "=", period_start, "period_start")
         return self._by_id(where, limit, cursor)
 
 

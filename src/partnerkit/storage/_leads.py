@@ -8,7 +8,7 @@ from partnerkit._base.time import to_utc
 from partnerkit.leads._model import Lead, LeadStatus
 from partnerkit.storage._common import check_limit
 from partnerkit.storage._kinds import LEADS, Condition, Query
-from partnerkit.storage._repositories import _ById, equal, partner_filter
+from partnerkit.storage._repositories import _ById, equal, instant_filter, partner_filter
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -36,9 +36,7 @@ class _Leads(_ById[Lead]):
         cursor: str | None = None,
     ) -> Page[Lead]:
         where = equal(status=status, partner_id=partner_id) + partner_filter(partner_ids)
-        if offered_since is not None:
-            since = to_utc(offered_since, "offered_since")
-            where.append(Condition("last_offered_at", ">=", since))
+        where += instant_filter("last_offered_at", ">=", offered_since, "offered_since")
         return self._by_id(where, limit, cursor)
 
     def due_to_lapse(self, as_of: datetime, *, limit: int = 1000) -> list[Lead]:

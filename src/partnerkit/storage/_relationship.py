@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from partnerkit._base.time import to_utc
 from partnerkit.errors import ValidationError
 from partnerkit.relationship import BusinessPlan, Certification, CheckIn, PlanStatus
 from partnerkit.storage._kinds import CERTIFICATIONS, CHECK_INS, PLANS, Condition
-from partnerkit.storage._repositories import _ById, equal
+from partnerkit.storage._repositories import _ById, equal, instant_filter
 
 if TYPE_CHECKING:
     from partnerkit.storage._protocols import Page
@@ -56,10 +55,8 @@ class _CheckIns(_ById[CheckIn]):
         cursor: str | None = None,
     ) -> Page[CheckIn]:
         where = equal(partner_id=partner_id)
-        if held_after is not None:
-            where.append(Condition("held_at", ">=", to_utc(held_after, "held_after")))
-        if held_before is not None:
-            where.append(Condition("held_at", "<=", to_utc(held_before, "held_before")))
+        where += instant_filter("held_at", ">=", held_after, "held_after")
+        where += instant_filter("held_at", "<=", held_before, "held_before")
         return self._by_id(where, limit, cursor)
 
 

@@ -42,7 +42,6 @@ from partnerkit.storage._common import (
     encode_cursor,
     kind_filter,
     score_conflict,
-    time_filter,
 )
 from partnerkit.storage._protocols import AppendResult, Page, StoredModel, StoredProgram
 from partnerkit.tiers import Membership, TierAssignment
@@ -341,6 +340,11 @@ def equal(**filters: object) -> list[Condition]:
     return [Condition(name, "=", value) for name, value in filters.items() if value is not None]
 
 
+def instant_filter(field: str, op: str, value: datetime | None, name: str) -> list[Condition]:
+    """``field op value`` if ``value`` is given; a naive ``value`` is refused, named ``name``."""
+    return [] if value is None else [Condition(field, op, to_utc(value, name))]
+
+
 def partner_filter(partner_ids: Sequence[str] | None) -> list[Condition]:
     """Keeping records of any of ``partner_ids`` (an empty sequence keeps none).
 
@@ -449,9 +453,7 @@ def _partner_ids(partner_ids: Iterable[str]) -> list[str]:
 
 
 def _time_conditions(field: str, since: datetime | None, until: datetime | None) -> list[Condition]:
-    low, high = time_filter(since, until)
-    found = [] if low is None else [Condition(field, ">=", low)]
-    return found if high is None else [*found, Condition(field, "<=", high)]
+    return instant_filter(field, ">=", since, "since") + instant_filter(field, "<=", until, "until")
 
 
 class _Activities(_Repository):
@@ -584,8 +586,7 @@ class _Scores(_Repository):
         self, partner_id: str, *, model: str, before: datetime | None = None
     ) -> HealthScore | None:
         where = self._of(partner_id, check_model_name(model))
-        if before is not None:
-            where.append(Condition("as_of", "<=", to_utc(before, "before")))
+        where += instant_filter("as_of", "<=", before, "before")
         query = Query(
             SCORES,
             tuple(where),
@@ -789,10 +790,7 @@ class _Memberships(_Versioned[Membership]):
         limit: int = 1000,
         cursor: str | None = None,
     ) -> Page[Membership]:
-        where = [Condition("program_id", "=", program_id)]
-        for name, value in (("status", status), ("tier_id", tier_id)):
-            if value is not None:
-                where.append(Condition(name, "=", value))
+        where = [Condition("program_id", "=", program_id), *equal(status=status, tier_id=tier_id)]
         return self._page(
             MEMBERSHIPS,
             tag="memberships",
@@ -1029,12 +1027,12 @@ class _Deals(_ById[DealRegistration]):
         where = equal(partner_id=partner_id, status=status) + partner_filter(partner_ids)
         if customer is not None:
             where.append(self._customer(customer))
-        if protection_until_after is not None:
-            after = to_utc(protection_until_after, "protection_until_after")
-            where.append(Condition("protection_until", ">", after))
-        if protection_until_before is not None:
-            before = to_utc(protection_until_before, "protection_until_before")
-            where.append(Condition("protection_until", "<=", before))
+        where += instant_filter(
+            "protection_until", ">", protection_until_after, "protection_until_after"
+        )
+        where += instant_filter(
+            "protection_until", "<=", protection_until_before, "protection_until_before"
+        )
         return self._by_id(where, limit, cursor)
 
     @staticmethod
