@@ -793,10 +793,16 @@ def _unit(rule: Rule, value: Decimal, currency: str) -> str:
 
 def _money_text(amount: Decimal, currency: str) -> str:
     """``str(Money(amount, currency))``: ``12,000.00 USD``."""
+    text = f"{amount:,f}"
     places = MINOR_UNITS[currency]
-    if amount.as_tuple().exponent > -places:  # type: ignore[operator]
-        amount = amount.quantize(_QUANTA[places])  # only adds zeros
-    return f"{amount:,f} {currency}"
+    if places and text[-places - 1 : -places] != ".":
+        # Pad to the currency's places, as quantizing a shorter amount would: only
+        # zeros are added, and an amount with more places keeps them.
+        dot = text.find(".")
+        missing = places + 1 if dot < 0 else places - (len(text) - dot - 1)
+        if missing > 0:
+            text += ("." + "0" * places)[-missing:]
+    return f"{text} {currency}"
 
 
 def _why(number: int, restricted: bool, tier: str | None) -> str:
@@ -929,28 +935,39 @@ def _rule_lines(
         )
         for amount, text, number, portion in awards
     ]
-    if rule.cap is None:
-        return lines
-    earned = _total(lines, currency)
-    if earned.amount > rule.cap:
-        cap = Money._trusted(rule.cap, currency).rounded()
-        lines.append(
-            trusted(
-                StatementLine,
-                rule=rule.id,
-                kind=LineKind.CAP,
-                amount=cap - earned,
-                explanation=(
-                    f"{rule.label}: capped at {cap} a period; {earned} earned, "
-                    f"{earned - cap} above the cap not paid"
-                ),
-                sources=sources,
-                band=None,
-                measure=_ZERO,
-                baseline=baseline,
-            )
-        )
+    cap = _cap_line(rule, lines, sources, baseline, currency)
+    if cap is not None:
+        lines.append(cap)
     return lines
+
+
+def _cap_line(
+    rule: Rule,
+    lines: list[StatementLine],
+    sources: tuple[str, ...],
+    baseline: tuple[str, ...],
+    currency: str,
+) -> StatementLine | None:
+    """The line taking back what ``lines`` earn above the rule's cap, if they do."""
+    if rule.cap is None:
+        return None
+    earned = _total(lines, currency)
+    if earned.amount <= rule.cap:
+        return None
+    cap = Money._trusted(rule.cap, currency).rounded()
+    return _LINE(
+        rule.id,
+        LineKind.CAP,
+        cap - earned,
+        (
+            f"{rule.label}: capped at {cap} a period; {earned} earned, "
+            f"{earned - cap} above the cap not paid"
+        ),
+        sources,
+        None,
+        _ZERO,
+        baseline,
+    )
 
 
 def _rules_total(
