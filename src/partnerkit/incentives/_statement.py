@@ -564,11 +564,12 @@ def _allocate(units: int, weights: list[Decimal]) -> list[int]:
         exact = [Decimal(remaining) * weight / total_weight for weight in weights]
     shares = [int(part) for part in exact]
     leftover = remaining - sum(shares)
-    by_remainder = sorted(
-        range(len(shares)), key=lambda index: (-(exact[index] - shares[index]), index)
-    )
-    for index in by_remainder[:leftover]:
-        shares[index] += 1
+    if leftover:
+        by_remainder = sorted(
+            range(len(shares)), key=lambda index: (-(exact[index] - shares[index]), index)
+        )
+        for index in by_remainder[:leftover]:
+            shares[index] += 1
     return [sign * share for share in shares]
 
 
@@ -588,10 +589,9 @@ def _split_amount(amount: Decimal, currency: str, weights: list[Decimal]) -> lis
     scaled = amount.scaleb(places)
     if scaled != scaled.to_integral_value():
         return None
-    return [
-        _check_range(Decimal(part).scaleb(-places), "amount")
-        for part in _allocate(int(scaled), weights)
-    ]
+    # No part is larger than the amount, which is in range, and none is -0: every
+    # part is in range as it is.
+    return [Decimal(part).scaleb(-places) for part in _allocate(int(scaled), weights)]
 
 
 def _shares(
