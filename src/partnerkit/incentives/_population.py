@@ -2,7 +2,7 @@
 
 `run_statements` gives the same statements as `compute_statement` run partner by
 partner, faster: one pass over the ledger finds every partner, selects what the
-period can reach, credited it to partners and measures it for every rule that
+period can reach, credits it to partners and measures it for every rule that
 reads it; each rule's lines are then made for the whole population at once, with
 the words that repeat (a band's rate, a rule's label) made once, and each
 statement is assembled from ready lines. Partners whose statement needs the whole
@@ -58,8 +58,6 @@ __all__ = ["run_statements"]
 #: Trusted construction of the amounts partnerkit computed itself.
 _MONEY: Final = builder(Money)
 _DRAFT: Final = StatementStatus.DRAFT
-#: The total of a statement with no lines, by currency: the same for everyone.
-_NOTHING: dict[str, Money] = {}
 
 
 def run_statements(
@@ -93,26 +91,12 @@ def run_statements(
     wanted = found if partners is None else set(partners)
     apart = run.apart if everyone else run.apart & wanted
     own = run.ledgers_apart(ledger, apart)
-    tier_of = tiers or {}
-    lines = run.lines(tier_of, apart)
-    return [
-        _compute(
-            plan,
-            partner_id,
-            period,
-            own.get(partner_id, []),
-            tier=tier_of.get(partner_id),
-            calendar=calendar,
-        )
-        if partner_id in apart
-        else run.statement(partner_id, tier_of.get(partner_id), lines.get(partner_id))
-        for partner_id in sorted(wanted)
-    ]
+    return run.statements(sorted(wanted), tiers or {}, apart, own)
 
 
-#: How one rule measures the credited of one activity kind: (its measures by
+#: How one rule measures the credits of one activity kind: (its measures by
 #: partner, included products, excluded products, SPIFF bounds, whether it counts
-#: units, its prior window's bounds, and the credited of the period that window
+#: units, its prior window's bounds, and the credits of the period that window
 #: also reads, if it reaches into the period).
 _Meter = tuple[
     dict[str, "_Measured"],
@@ -132,7 +116,7 @@ _Credit = tuple[str, Decimal, int]
 class _Population:
     """A population's statements for one period, computed in columns.
 
-    One pass over the ledger finds every partner and credited what the period can
+    One pass over the ledger finds every partner and credits what the period can
     reach (activities from the earliest growth window on, and late ones) to
     partners, splits applied, measuring each credit for every rule reading its
     kind as it goes; older activities are never grouped or read again. Measures
@@ -184,7 +168,7 @@ class _Population:
         self.now: dict[str, list[_Meter]] = defaultdict(list)
         self.prior: dict[str, list[_Meter]] = defaultdict(list)
         #: Prior windows reaching into the period: (their measures, whether the
-        #: rule counts, the period's credited they read).
+        #: rule counts, the period's credits they read).
         self.overlaps: list[tuple[dict[str, _Measured], bool, list[tuple[str, Sequence[_Credit]]]]]
         self.overlaps = []
         for rule in plan.rules:
@@ -315,7 +299,7 @@ class _Population:
                     found_measure.measure += count if counts else part
                     found_measure.money += part
         for column, counts, deferred in self.overlaps:
-            # Read after the earlier periods' credited, as a statement reads them.
+            # Read after the earlier periods' credits, as a statement reads them.
             for activity_id, shares in deferred:
                 for partner_id, part, count in shares:
                     found_measure = column.get(partner_id)
@@ -337,7 +321,7 @@ class _Population:
         *,
         simple: bool,
     ) -> list[_Credit]:
-        """The credited of a split activity within reach to the partners it names.
+        """The credits of a split activity within reach to the partners it names.
 
         Returns:
             Each named partner's credit, or none if the partners it names are
@@ -557,48 +541,84 @@ class _Population:
             else:
                 lines.extend(made)
 
-    def statement(
-        self, partner_id: str, tier: str | None, lines: list[StatementLine] | None
-    ) -> Statement:
-        """``partner_id``'s statement from its ready lines and the rules' measures."""
-        read: list[str] = []
-        for now, prior in self.columns.values():
-            measured = now.get(partner_id)
-            if measured is not None:
-                read += measured.ids
-            if prior is not None:
-                measured = prior.get(partner_id)
+    def statements(
+        self,
+        partners: list[str],
+        tier_of: Mapping[str, str],
+        apart: set[str],
+        own: Mapping[str, list[Activity]],
+    ) -> list[Statement]:
+        """The statements of ``partners``, in order: from the rules' ready lines, or apart.
+
+        Args:
+            partners: Whose statements, in the order to return them.
+            tier_of: Each partner's tier.
+            apart: The partners computed apart, as `compute_statement` would.
+            own: The activities of each partner in ``apart``.
+        """
+        plan = self.plan
+        start, end = self.start, self.end
+        plan_id, version, currency = plan.id, plan.version, plan.currency
+        due_at, payable_at = self.facts.due_at, self.facts.payable_at
+        period = StatementPeriod(start, end)
+        ready = self.lines(tier_of, apart)
+        columns = [
+            column
+            for now, prior in self.columns.values()
+            for column in (now, prior)
+            if column is not None
+        ]
+        nothing = _total((), currency)
+        found = []
+        for partner_id in partners:
+            tier = tier_of.get(partner_id)
+            if partner_id in apart:
+                found.append(
+                    _compute(
+                        plan,
+                        partner_id,
+                        period,
+                        own.get(partner_id, []),
+                        tier=tier,
+                        calendar=self.calendar,
+                    )
+                )
+                continue
+            read: list[str] = []
+            for column in columns:
+                measured = column.get(partner_id)
                 if measured is not None:
                     read += measured.ids
-        plan = self.plan
-        facts = self.facts
-        currency = plan.currency
-        if lines is None:
-            made: tuple[StatementLine, ...] = ()
-            total = _NOTHING.get(currency) or _NOTHING.setdefault(currency, _total((), currency))
-        else:
-            made = tuple(lines)
-            amount = _ZERO
-            for line in made:
-                amount += line.amount.amount
-            total = _MONEY(_in_range(amount), currency)
-        return _STATEMENT(
-            plan.id,
-            plan.version,
-            partner_id,
-            self.start,
-            self.end,
-            currency,
-            tier,
-            made,
-            total,
-            tuple(sorted(set(read))) if len(read) > 1 else tuple(read),
-            (),
-            facts.due_at,
-            facts.payable_at,
-            _DRAFT,
-            0,
-            None,
-            None,
-            None,
-        )
+            lines = ready.get(partner_id)
+            if lines is None:
+                made: tuple[StatementLine, ...] = ()
+                total = nothing
+            else:
+                made = tuple(lines)
+                amount = _ZERO
+                for line in made:
+                    amount += line.amount.amount
+                total = _MONEY(_in_range(amount), currency)
+            found.append(
+                _STATEMENT(
+                    plan_id,
+                    version,
+                    partner_id,
+                    start,
+                    end,
+                    currency,
+                    tier,
+                    made,
+                    total,
+                    tuple(sorted(set(read))) if len(read) > 1 else tuple(read),
+                    (),
+                    due_at,
+                    payable_at,
+                    _DRAFT,
+                    0,
+                    None,
+                    None,
+                    None,
+                )
+            )
+        return found
