@@ -18,7 +18,7 @@ from itertools import chain, repeat
 from typing import TYPE_CHECKING, Final
 
 from partnerkit._base.currencies import MINOR_UNITS
-from partnerkit._base.money import _QUANTA, Money
+from partnerkit._base.money import _MAX_ADJUSTED, _QUANTA, Money
 from partnerkit._base.trusted import builder
 from partnerkit.incentives._plan import BandMode, Basis, Plan, RewardKind, Rule
 from partnerkit.incentives._statement import (
@@ -294,7 +294,11 @@ class _Population:
                 for partner_id, part, count in credited:
                     found_measure = column.get(partner_id)
                     if found_measure is None:
-                        found_measure = column[partner_id] = _Measured()
+                        # As adding the first credit to an empty measure would.
+                        column[partner_id] = _Measured(
+                            [activity_id], _ZERO + (count if counts else part), _ZERO + part
+                        )
+                        continue
                     found_measure.ids.append(activity_id)
                     found_measure.measure += count if counts else part
                     found_measure.money += part
@@ -304,7 +308,11 @@ class _Population:
                 for partner_id, part, count in shares:
                     found_measure = column.get(partner_id)
                     if found_measure is None:
-                        found_measure = column[partner_id] = _Measured()
+                        # As adding the first credit to an empty measure would.
+                        column[partner_id] = _Measured(
+                            [activity_id], _ZERO + (count if counts else part), _ZERO + part
+                        )
+                        continue
                     found_measure.ids.append(activity_id)
                     found_measure.measure += count if counts else part
                     found_measure.money += part
@@ -428,7 +436,7 @@ class _Population:
                     found.setdefault(partner_id, []).extend(made)
         return found
 
-    def _money_lines(  # noqa: PLR0917 - one private caller
+    def _money_lines(  # noqa: PLR0915, PLR0917 - one loop over the population, one caller
         self,
         rule: Rule,
         now: dict[str, _Measured],
@@ -472,7 +480,8 @@ class _Population:
             baseline: tuple[str, ...] = ()
             if before is not None:
                 prior = before.get(partner_id, _EMPTY)
-                measure = max(_ZERO, measure - prior.money)
+                # max(0, growth) as `_rule_lines` takes it: bands start at 0 or above.
+                measure -= prior.money
                 if measure <= bands[0][0]:
                     continue
                 prefix = (
@@ -483,40 +492,27 @@ class _Population:
             elif measure <= bands[0][0]:
                 continue
             sources = tuple(current.ids)
-            if not marginal:
-                # `_top_award`: the highest band reached pays on all of it.
-                _, factor, number, rate_text, why = [band for band in bands if measure > band[0]][
-                    -1
-                ]
-                text = _money_text(measure, currency)
-                made = [
-                    _LINE(
-                        rule_id,
-                        reward,
-                        _MONEY(_in_range(quantize(multiply(measure, factor), quantum)), currency),
-                        f"{prefix}{rate_text} on all {text}, as {text} is above {why}",
-                        sources,
-                        number,
-                        measure,
-                        baseline,
-                    )
-                ]
-            elif len(bands) == 1 or measure <= bands[1][0]:
-                # `_marginal_awards` with one band reached: rounded alone.
-                above, factor, number, rate_text, why = bands[0]
-                portion = measure - above
-                made = [
-                    _LINE(
-                        rule_id,
-                        reward,
-                        _MONEY(_in_range(quantize(multiply(portion, factor), quantum)), currency),
-                        f"{prefix}{rate_text} on {_money_text(portion, currency)} above {why}",
-                        sources,
-                        number,
-                        portion,
-                        baseline,
-                    )
-                ]
+            if not marginal or len(bands) == 1 or measure <= bands[1][0]:
+                if marginal:
+                    # `_marginal_awards` with one band reached: rounded alone.
+                    above, factor, number, rate_text, why = bands[0]
+                    portion = measure - above
+                    text = f"{prefix}{rate_text} on {_money_text(portion, currency)} above {why}"
+                else:
+                    # `_top_award`: the highest band reached pays on all of it.
+                    _, factor, number, rate_text, why = [b for b in bands if measure > b[0]][-1]
+                    portion = measure
+                    words_on = _money_text(measure, currency)
+                    text = f"{prefix}{rate_text} on all {words_on}, as {words_on} is above {why}"
+                rounded = quantize(multiply(portion, factor), quantum)
+                amount = _MONEY(
+                    rounded
+                    if rounded and rounded.adjusted() <= _MAX_ADJUSTED
+                    else _in_range(rounded),
+                    currency,
+                )
+                made = [_LINE(rule_id, reward, amount, text, sources, number, portion, baseline)]
+                capped = cap is not None and amount.amount > cap
             else:
                 made = [
                     _LINE(
@@ -533,7 +529,8 @@ class _Population:
                         rule, self.calendar.bands(rule, tier), measure, measure, currency=currency
                     )
                 ]
-            if cap is not None and sum([line.amount.amount for line in made]) > cap:
+                capped = cap is not None and sum([line.amount.amount for line in made]) > cap
+            if capped:
                 made.append(_cap_line(rule, made, sources, baseline, currency))  # type: ignore[arg-type]
             lines = found.get(partner_id)
             if lines is None:

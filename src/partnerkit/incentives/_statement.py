@@ -700,10 +700,12 @@ def _credit(partner_id: str, activities: Iterable[Activity], context: _Context) 
 class _Measured:
     __slots__ = ("ids", "measure", "money")
 
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-        self.measure = _ZERO
-        self.money = _ZERO
+    def __init__(
+        self, ids: list[str] | None = None, measure: Decimal = _ZERO, money: Decimal = _ZERO
+    ) -> None:
+        self.ids: list[str] = [] if ids is None else ids
+        self.measure = measure
+        self.money = money
 
 
 #: What a rule measures of a partner with nothing to measure; never changed.
