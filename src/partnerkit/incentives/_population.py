@@ -1,36 +1,50 @@
 """A whole population's statements for one period, computed in columns.
 
 `run_statements` gives the same statements as `compute_statement` run partner by
-partner, faster: one pass over the ledger selects what the period can reach and
-credits it to partners, each rule then measures every partner in one pass, and
-each statement is assembled from those measures with the same line code. Partners
-whose statement needs the whole bookkeeping (a reversal, a late activity, a
-margin, money the rules cannot read) are computed alone.
+partner, faster: one pass over the ledger finds every partner, selects what the
+period can reach, credits it to partners and measures it for every rule that
+reads it; each rule's lines are then made for the whole population at once, with
+the words that repeat (a band's rate, a rule's label) made once, and each
+statement is assembled from ready lines. Partners whose statement needs the whole
+bookkeeping (a reversal, a late activity, a margin, money the rules cannot read)
+are computed alone.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from itertools import chain, repeat
+from typing import TYPE_CHECKING, Final
 
-from partnerkit._base.money import Money
-from partnerkit.incentives._plan import Basis, Plan, Rule
+from partnerkit._base.currencies import MINOR_UNITS
+from partnerkit._base.money import _MAX_ADJUSTED, _QUANTA, Money
+from partnerkit._base.trusted import builder
+from partnerkit.incentives._plan import BandMode, Basis, Plan, RewardKind, Rule
 from partnerkit.incentives._statement import (
     _EMPTY,
+    _LINE,
+    _STATEMENT,
+    _WIDE,
+    _ZERO,
+    LineKind,
     Statement,
     StatementLine,
     StatementPeriod,
-    _assemble,
+    StatementStatus,
     _Calendar,
+    _cap_line,
     _compute,
     _Context,
-    _maybe_named,
+    _in_range,
+    _marginal_awards,
     _Measured,
+    _money_text,
     _names,
     _parse_split,
     _rule_lines,
     _shares,
+    _total,
 )
 
 if TYPE_CHECKING:
@@ -40,6 +54,10 @@ if TYPE_CHECKING:
     from partnerkit.ledger import Activity
 
 __all__ = ["run_statements"]
+
+#: Trusted construction of the amounts partnerkit computed itself.
+_MONEY: Final = builder(Money)
+_DRAFT: Final = StatementStatus.DRAFT
 
 
 def run_statements(
@@ -68,46 +86,44 @@ def run_statements(
     calendar = _Calendar(plan)
     ledger = activities if isinstance(activities, list) else list(activities)
     run = _Population(plan, period, calendar)
-    run.select(ledger)
     everyone = partners is None
-    wanted = set(() if partners is None else partners)
+    found = run.read(ledger, everyone=everyone)
+    wanted = found if partners is None else set(partners)
     apart = run.apart if everyone else run.apart & wanted
-    found, own = run.gather(ledger, apart, everyone=everyone)
-    columns = run.measure()
-    tier_of = tiers or {}
-    return [
-        _compute(
-            plan,
-            partner_id,
-            period,
-            own.get(partner_id, []),
-            tier=tier_of.get(partner_id),
-            calendar=calendar,
-        )
-        if partner_id in apart
-        else run.statement(partner_id, tier_of.get(partner_id), columns)
-        for partner_id in sorted(found if everyone else wanted)
-    ]
+    own = run.ledgers_apart(ledger, apart)
+    return run.statements(sorted(wanted), tiers or {}, apart, own)
 
 
-#: One credited activity in a population run: (partner, activity, its money share
-#: in the plan's currency, its quantity share).
-_Credit = tuple[str, "Activity", Decimal | None, int]
-#: Each rule's measures of every partner, by rule id: the period's, and the prior
-#: window's for growth rules.
-_Columns = dict[str, tuple[dict[str, "_Measured"], dict[str, "_Measured"] | None]]
+#: How one rule measures the credits of one activity kind: (its measures by
+#: partner, included products, excluded products, SPIFF bounds, whether it counts
+#: units, its prior window's bounds, and the credits of the period that window
+#: also reads, if it reaches into the period).
+_Meter = tuple[
+    dict[str, "_Measured"],
+    frozenset[str],
+    frozenset[str],
+    "datetime | None",
+    "datetime | None",
+    bool,
+    "datetime",
+    "datetime",
+    "list[tuple[str, Sequence[_Credit]]] | None",
+]
+#: One partner's credit of one activity: (partner, money share, quantity share).
+_Credit = tuple[str, Decimal, int]
 
 
 class _Population:
     """A population's statements for one period, computed in columns.
 
-    One pass over the ledger selects what the period can reach (activities from
-    the earliest growth window on, and late ones) and credits them to partners,
-    splits applied; older activities are never grouped or read again. Each rule
-    then measures every partner in one pass over those credits, in the order a
-    partner's own statement reads them (earlier periods first, then the period),
-    and each partner's statement is assembled from its measures with the same
-    lines a single statement gets.
+    One pass over the ledger finds every partner and credits what the period can
+    reach (activities from the earliest growth window on, and late ones) to
+    partners, splits applied, measuring each credit for every rule reading its
+    kind as it goes; older activities are never grouped or read again. Measures
+    keep the order a partner's own statement reads them in (earlier periods
+    first, then the period). Each rule's lines are then made for every partner
+    at once, and each statement is assembled from its ready lines, with the same
+    numbers and words a single statement gets.
 
     A partner is computed apart, from all of its activities as `compute_statement`
     would, when something within reach needs a statement's full bookkeeping: a
@@ -116,22 +132,78 @@ class _Population:
     way it was computed.
     """
 
-    __slots__ = ("apart", "calendar", "current", "earlier", "end", "lower", "plan", "start")
+    __slots__ = (
+        "apart",
+        "calendar",
+        "columns",
+        "end",
+        "facts",
+        "index",
+        "lower",
+        "now",
+        "overlaps",
+        "plan",
+        "prior",
+        "shared",
+        "start",
+    )
 
     def __init__(self, plan: Plan, period: StatementPeriod, calendar: _Calendar) -> None:
         self.plan = plan
         self.calendar = calendar
-        self.start = period.start
-        self.end = period.end
-        self.lower = calendar.facts(period.start, period.end).lower
+        start, end = self.start, self.end = period.start, period.end
+        self.facts = calendar.facts(start, end)
+        self.lower = self.facts.lower
         #: Partners computed apart (see the class docstring).
         self.apart: set[str] = set()
-        #: Credits of the period, and of the growth windows before it.
-        self.current: list[_Credit] = []
-        self.earlier: list[_Credit] = []
+        #: Every activity with a split attribute, in ledger order.
+        self.shared: list[Activity] = []
+        #: `_split_names`, once needed.
+        self.index: tuple[list[str], list[Activity]] | None = None
+        #: Each rule's measures of every partner, by rule id: the period's, and
+        #: the prior window's for growth rules.
+        self.columns: dict[str, tuple[dict[str, _Measured], dict[str, _Measured] | None]] = {}
+        #: Activity kind -> the meters of the rules reading it: in the period, and
+        #: before it (growth rules' prior windows).
+        self.now: dict[str, list[_Meter]] = defaultdict(list)
+        self.prior: dict[str, list[_Meter]] = defaultdict(list)
+        #: Prior windows reaching into the period: (their measures, whether the
+        #: rule counts, the period's credits they read).
+        self.overlaps: list[tuple[dict[str, _Measured], bool, list[tuple[str, Sequence[_Credit]]]]]
+        self.overlaps = []
+        for rule in plan.rules:
+            now: dict[str, _Measured] = {}
+            prior: dict[str, _Measured] | None = None if rule.growth is None else {}
+            self.columns[rule.id] = (now, prior)
+            if rule.basis is Basis.MARGIN:
+                # Every margin within reach sends its partners apart: nobody else
+                # has anything to measure.
+                continue
+            facts = calendar.rule(rule)
+            filters = (facts.include, facts.exclude, facts.spiff_start, facts.spiff_end)
+            low, high = start, start
+            deferred: list[tuple[str, Sequence[_Credit]]] | None = None
+            if prior is not None:
+                low, high = calendar.growth(rule, start, end)
+                if high > start:
+                    deferred = []
+                    self.overlaps.append((prior, facts.counts, deferred))
+            for kind in facts.kinds:
+                self.now[kind].append((now, *filters, facts.counts, low, high, deferred))
+                if prior is not None:
+                    self.prior[kind].append((prior, *filters, facts.counts, low, high, None))
 
-    def select(self, ledger: Sequence[Activity]) -> None:
-        """Credit what the period can reach; note who is computed apart."""
+    def read(self, ledger: Sequence[Activity], *, everyone: bool) -> set[str]:  # noqa: PLR0915 - the one pass over the ledger, measures inlined
+        """One pass over the ledger: who has statements, and every rule's measures.
+
+        Args:
+            ledger: The whole ledger.
+            everyone: Whether to find every partner with an activity or a split
+                share (else the answer is empty).
+
+        Returns:
+            The partners found.
+        """
         plan = self.plan
         start, end, lower = self.start, self.end, self.lower
         currency = plan.currency
@@ -142,16 +214,28 @@ class _Population:
             measured.update(rule.kinds)
             if rule.basis is Basis.MARGIN:
                 unread.update(rule.kinds)
-        apart, current, earlier = self.apart, self.current, self.earlier
-        reach = [
-            activity
-            for activity in ledger
-            if activity.occurred_at >= lower
-            or (activity.attributes and "recorded_at" in activity.attributes)
-        ]
-        for activity in reach:
-            attributes = activity.attributes
+        found: set[str] = set()
+        add = found.add
+        apart, shared = self.apart, self.shared
+        in_period, before = self.now, self.prior
+        credited: Sequence[_Credit]
+        for activity in ledger:
             owner = activity.partner_id
+            if everyone:
+                add(owner)
+            attributes = activity.attributes
+            occurred = activity.occurred_at
+            if attributes:
+                split = attributes.get("split")
+                if split is not None:
+                    shared.append(activity)
+                late = "recorded_at" in attributes
+                if occurred < lower and not late:
+                    continue
+            elif occurred < lower:
+                continue
+            else:
+                split, late = None, False
             kind = activity.kind
             value = activity.value
             if type(value) is Money:
@@ -160,22 +244,81 @@ class _Population:
             else:
                 money, same = None, False
             simple = kind != reversal_kind and kind not in unread and (same or kind not in measured)
-            quantity, split = 1, None
+            quantity = 1
             if attributes:
-                if "recorded_at" in attributes or "margin" in attributes:
+                if late or "margin" in attributes:
                     simple = False
                 units = attributes.get("units", 1)
                 quantity = units if type(units) is int and units >= 0 else 1
-                split = attributes.get("split")
-            occurred = activity.occurred_at
-            bucket = current if start <= occurred < end else earlier if occurred < start else None
+            current = start <= occurred < end
+            meters = (
+                in_period.get(kind) if current else before.get(kind) if occurred < start else None
+            )
             if split is None:
                 if not simple:
                     apart.add(owner)
-                elif bucket is not None:
-                    bucket.append((owner, activity, money, quantity))
-                continue
-            self._credit_split(activity, split, money, quantity, simple=simple, bucket=bucket)
+                    continue
+                if meters is None:
+                    continue
+                credited = ((owner, money, quantity),)  # type: ignore[assignment]
+            else:
+                credited = self._credit_split(activity, split, money, quantity, simple=simple)
+                if meters is None or not credited:
+                    continue
+            activity_id = activity.id
+            # What `_RuleFacts.admits` and `_measure` do, for every rule reading the kind.
+            for (
+                column,
+                include,
+                exclude,
+                spiff_start,
+                spiff_end,
+                counts,
+                low,
+                high,
+                deferred,
+            ) in meters:
+                if include or exclude:
+                    product = attributes.get("product")
+                    if (include and product not in include) or product in exclude:
+                        continue
+                if (spiff_start is not None and occurred < spiff_start) or (
+                    spiff_end is not None and occurred >= spiff_end
+                ):
+                    continue
+                if current:
+                    if deferred is not None and low <= occurred < high:
+                        deferred.append((activity_id, credited))
+                elif not low <= occurred < high:
+                    continue
+                for partner_id, part, count in credited:
+                    found_measure = column.get(partner_id)
+                    if found_measure is None:
+                        # As adding the first credit to an empty measure would.
+                        column[partner_id] = _Measured(
+                            [activity_id], _ZERO + (count if counts else part), _ZERO + part
+                        )
+                        continue
+                    found_measure.ids.append(activity_id)
+                    found_measure.measure += count if counts else part
+                    found_measure.money += part
+        for column, counts, deferred in self.overlaps:
+            # Read after the earlier periods' credits, as a statement reads them.
+            for activity_id, shares in deferred:
+                for partner_id, part, count in shares:
+                    found_measure = column.get(partner_id)
+                    if found_measure is None:
+                        # As adding the first credit to an empty measure would.
+                        column[partner_id] = _Measured(
+                            [activity_id], _ZERO + (count if counts else part), _ZERO + part
+                        )
+                        continue
+                    found_measure.ids.append(activity_id)
+                    found_measure.measure += count if counts else part
+                    found_measure.money += part
+        if everyone:
+            self._named(found)
+        return found
 
     def _credit_split(
         self,
@@ -185,9 +328,13 @@ class _Population:
         quantity: int,
         *,
         simple: bool,
-        bucket: list[_Credit] | None,
-    ) -> None:
-        """Credit a split activity within reach to the partners it names."""
+    ) -> list[_Credit]:
+        """The credits of a split activity within reach to the partners it names.
+
+        Returns:
+            Each named partner's credit, or none if the partners it names are
+            computed apart.
+        """
         shares = _parse_split(split, activity.id)
         apart = self.apart
         if isinstance(shares, str) or not simple:
@@ -196,7 +343,7 @@ class _Population:
             apart.add(activity.partner_id)
             if not isinstance(shares, str):
                 apart.update(name for name, _ in shares)
-            return
+            return []
         splits = self.calendar.splits
         found = splits.get(activity.id)
         if found is None:
@@ -207,38 +354,55 @@ class _Population:
         if isinstance(found, str):
             apart.add(activity.partner_id)
             apart.update(name for name, _ in shares)
-        elif bucket is not None:
-            bucket.extend((name, activity, part, count) for name, (part, count, _) in found.items())
+            return []
+        return [(name, part, count) for name, (part, count, _) in found.items()]  # type: ignore[misc]
 
-    def gather(
-        self, ledger: Sequence[Activity], apart: set[str], *, everyone: bool
-    ) -> tuple[set[str], dict[str, list[Activity]]]:
-        """Who has statements, and the activities of those computed apart.
+    def _named(self, found: set[str]) -> None:
+        """Add to ``found`` every partner a split names."""
+        names, activities = self._split_names()
+        if found.issuperset(names):
+            return
+        for name, activity in zip(names, activities, strict=True):
+            if name not in found:
+                found.update(_names(activity.attributes["split"], activity.id))
 
-        Args:
-            ledger: The whole ledger.
-            apart: The partners computed apart.
-            everyone: Whether to find every partner with an activity or a split
-                share (else the first answer is empty).
+    def _split_names(self) -> tuple[list[str], list[Activity]]:
+        """Each name a split may name (`_maybe_named`), and the activity it is in."""
+        if self.index is None:
+            texts: list[str] = []
+            activities: list[Activity] = []
+            for activity in self.shared:
+                split = activity.attributes["split"]
+                if isinstance(split, str):
+                    texts.append(split)
+                    activities.append(activity)
+            # Every split at once: the parts of the joined text are the parts of
+            # each text in turn.
+            counts = [text.count(";") + text.count(",") + 1 for text in texts]
+            parts = ";".join(texts).replace(",", ";").split(";") if texts else []
+            self.index = (
+                [part.partition(":")[0].strip() for part in parts],
+                list(chain.from_iterable(map(repeat, activities, counts))),
+            )
+        return self.index
+
+    def ledgers_apart(
+        self, ledger: Sequence[Activity], apart: set[str]
+    ) -> dict[str, list[Activity]]:
+        """The activities `compute_statement` needs for each partner in ``apart``.
 
         Returns:
-            The partners found, and for each partner in ``apart`` every activity
-            `compute_statement` needs: its own and those whose split names it, in
-            ledger order.
+            For each partner in ``apart``, its own activities and those whose
+            split names it, in ledger order.
         """
-        found = {activity.partner_id for activity in ledger} if everyone else set()
-        #: id() of each activity whose split names a partner apart -> its owner.
-        shared: dict[int, str] = {}
-        for activity in [item for item in ledger if item.attributes and "split" in item.attributes]:
-            split = activity.attributes["split"]
-            maybe = _maybe_named(split)
-            if everyone and not found.issuperset(maybe):
-                found.update(_names(split, activity.id))
-            if apart and not apart.isdisjoint(maybe) and apart & _names(split, activity.id):
-                shared[id(activity)] = activity.partner_id
         grouped: dict[str, list[Activity]] = defaultdict(list)
         if not apart:
-            return found, grouped
+            return grouped
+        #: id() of each activity whose split names a partner apart -> its owner.
+        shared: dict[int, str] = {}
+        for name, activity in zip(*self._split_names(), strict=True):
+            if name in apart and apart & _names(activity.attributes["split"], activity.id):
+                shared[id(activity)] = activity.partner_id
         # Look at the ledger by owner first: the owners of the few activities shared
         # with a partner apart join the partners apart.
         owners = apart.union(shared.values())
@@ -248,62 +412,210 @@ class _Population:
                 named.update(_names(activity.attributes["split"], activity.id))
             for name in named & apart:
                 grouped[name].append(activity)
-        return found, grouped
+        return grouped
 
-    def measure(self) -> _Columns:
-        """Each rule's measures of every partner: the period's, and the prior window's."""
-        columns: _Columns = {}
-        start, end = self.start, self.end
+    def lines(self, tier_of: Mapping[str, str], apart: set[str]) -> dict[str, list[StatementLine]]:
+        """Every rule's lines for every partner not computed apart, by partner."""
+        found: dict[str, list[StatementLine]] = {}
         for rule in self.plan.rules:
-            if rule.basis is Basis.MARGIN:
-                # Every margin within reach sends its partners apart: nobody else
-                # has anything to measure.
-                columns[rule.id] = ({}, None if rule.growth is None else {})
+            now, before = self.columns[rule.id]
+            if rule.reward is RewardKind.PERCENTAGE and not rule.basis.counts:
+                self._money_lines(rule, now, before, tier_of, apart, found)
                 continue
-            now = self._measure(rule, start, end, (self.current,))
-            prior = None
-            if rule.growth is not None:
-                low, high = self.calendar.growth(rule, start, end)
-                prior = self._measure(rule, low, high, (self.earlier, self.current))
-            columns[rule.id] = (now, prior)
-        return columns
-
-    def _measure(
-        self, rule: Rule, low: datetime, high: datetime, parts: tuple[list[_Credit], ...]
-    ) -> dict[str, _Measured]:
-        """`_measure` of ``rule`` over ``[low, high)`` for every partner at once."""
-        found: dict[str, _Measured] = {}
-        facts = self.calendar.rule(rule)
-        counts, kinds = facts.counts, facts.kinds
-        for part in parts:
-            for partner_id, activity, money, quantity in part:
-                # The kind first: most credits are of another rule's kind.
-                if activity.kind not in kinds or not facts.admits(activity, low, high):
+            contexts: dict[str | None, _Context] = {}
+            for partner_id, current in now.items():
+                if partner_id in apart:
                     continue
-                measured = found.get(partner_id)
-                if measured is None:
-                    measured = found[partner_id] = _Measured()
-                measured.ids.append(activity.id)
-                measured.measure += quantity if counts else money  # type: ignore[operator]
-                measured.money += money  # type: ignore[operator]
+                tier = tier_of.get(partner_id)
+                context = contexts.get(tier)
+                if context is None:
+                    context = contexts[tier] = _Context(self.plan, tier, self.calendar)
+                prior = None if before is None else before.get(partner_id, _EMPTY)
+                made = _rule_lines(rule, current, prior, context)
+                if made:
+                    found.setdefault(partner_id, []).extend(made)
         return found
 
-    def statement(
+    def _money_lines(  # noqa: PLR0915, PLR0917 - one loop over the population, one caller
         self,
-        partner_id: str,
-        tier: str | None,
-        columns: _Columns,
-    ) -> Statement:
-        """``partner_id``'s statement from the rules' measures."""
-        context = _Context(self.plan, tier, self.calendar)
-        lines: list[StatementLine] = []
-        for rule in self.plan.rules:
-            now, before = columns[rule.id]
-            current = now.get(partner_id, _EMPTY)
-            prior = None if before is None else before.get(partner_id, _EMPTY)
-            context.read.update(current.ids)
-            if prior is not None:
-                context.read.update(prior.ids)
-            if current.ids:
-                lines.extend(_rule_lines(rule, current, prior, context))
-        return _assemble(context, partner_id, self.start, self.end, lines)
+        rule: Rule,
+        now: dict[str, _Measured],
+        before: dict[str, _Measured] | None,
+        tier_of: Mapping[str, str],
+        apart: set[str],
+        found: dict[str, list[StatementLine]],
+    ) -> None:
+        """`_rule_lines` of a percentage rule on money, for every partner at once.
+
+        The bands each tier earns and their words are resolved once per tier;
+        each partner's lines are then a few Decimal operations and one string each.
+        """
+        currency = self.plan.currency
+        quantum = _QUANTA[MINOR_UNITS[currency]]
+        head = f"{rule.label}: "
+        marginal = rule.mode is BandMode.MARGINAL
+        rule_id, cap = rule.id, rule.cap
+        multiply, quantize = _WIDE.multiply, _WIDE.quantize
+        reward = LineKind.REWARD
+        #: Tier -> its bands as (above, rate / 100, number, rate text, "above" words).
+        words: dict[str | None, list[tuple[Decimal, Decimal, int, str, str]]] = {}
+        for partner_id, current in now.items():
+            if partner_id in apart:
+                continue
+            tier = tier_of.get(partner_id)
+            bands = words.get(tier)
+            if bands is None:
+                bands = words[tier] = [
+                    (
+                        band.above,
+                        band.factor,
+                        band.number,
+                        band.rate_text,
+                        f"{band.above_text} {band.why}",
+                    )
+                    for band in self.calendar.bands(rule, tier)
+                ]
+            measure = current.money
+            prefix = head
+            baseline: tuple[str, ...] = ()
+            if before is not None:
+                prior = before.get(partner_id, _EMPTY)
+                # max(0, growth) as `_rule_lines` takes it: bands start at 0 or above.
+                measure -= prior.money
+                if measure <= bands[0][0]:
+                    continue
+                prefix = (
+                    f"{head}growth of {_money_text(measure, currency)} over the "
+                    f"{_money_text(prior.money, currency)} of the prior window: "
+                )
+                baseline = tuple(prior.ids)
+            elif measure <= bands[0][0]:
+                continue
+            sources = tuple(current.ids)
+            if not marginal or len(bands) == 1 or measure <= bands[1][0]:
+                if marginal:
+                    # `_marginal_awards` with one band reached: rounded alone.
+                    above, factor, number, rate_text, why = bands[0]
+                    portion = measure - above
+                    text = f"{prefix}{rate_text} on {_money_text(portion, currency)} above {why}"
+                else:
+                    # `_top_award`: the highest band reached pays on all of it.
+                    _, factor, number, rate_text, why = [b for b in bands if measure > b[0]][-1]
+                    portion = measure
+                    words_on = _money_text(measure, currency)
+                    text = f"{prefix}{rate_text} on all {words_on}, as {words_on} is above {why}"
+                rounded = quantize(multiply(portion, factor), quantum)
+                amount = _MONEY(
+                    rounded
+                    if rounded and rounded.adjusted() <= _MAX_ADJUSTED
+                    else _in_range(rounded),
+                    currency,
+                )
+                made = [_LINE(rule_id, reward, amount, text, sources, number, portion, baseline)]
+                capped = cap is not None and amount.amount > cap
+            else:
+                made = [
+                    _LINE(
+                        rule_id,
+                        reward,
+                        amount,
+                        f"{prefix}{text}",
+                        sources,
+                        number,
+                        portion,
+                        baseline,
+                    )
+                    for amount, text, number, portion in _marginal_awards(
+                        rule, self.calendar.bands(rule, tier), measure, measure, currency=currency
+                    )
+                ]
+                capped = cap is not None and sum([line.amount.amount for line in made]) > cap
+            if capped:
+                made.append(_cap_line(rule, made, sources, baseline, currency))  # type: ignore[arg-type]
+            lines = found.get(partner_id)
+            if lines is None:
+                found[partner_id] = made
+            else:
+                lines.extend(made)
+
+    def statements(
+        self,
+        partners: list[str],
+        tier_of: Mapping[str, str],
+        apart: set[str],
+        own: Mapping[str, list[Activity]],
+    ) -> list[Statement]:
+        """The statements of ``partners``, in order: from the rules' ready lines, or apart.
+
+        Args:
+            partners: Whose statements, in the order to return them.
+            tier_of: Each partner's tier.
+            apart: The partners computed apart, as `compute_statement` would.
+            own: The activities of each partner in ``apart``.
+        """
+        plan = self.plan
+        start, end = self.start, self.end
+        plan_id, version, currency = plan.id, plan.version, plan.currency
+        due_at, payable_at = self.facts.due_at, self.facts.payable_at
+        period = StatementPeriod(start, end)
+        ready = self.lines(tier_of, apart)
+        columns = [
+            column
+            for now, prior in self.columns.values()
+            for column in (now, prior)
+            if column is not None
+        ]
+        nothing = _total((), currency)
+        found = []
+        for partner_id in partners:
+            tier = tier_of.get(partner_id)
+            if partner_id in apart:
+                found.append(
+                    _compute(
+                        plan,
+                        partner_id,
+                        period,
+                        own.get(partner_id, []),
+                        tier=tier,
+                        calendar=self.calendar,
+                    )
+                )
+                continue
+            read: list[str] = []
+            for column in columns:
+                measured = column.get(partner_id)
+                if measured is not None:
+                    read += measured.ids
+            lines = ready.get(partner_id)
+            if lines is None:
+                made: tuple[StatementLine, ...] = ()
+                total = nothing
+            else:
+                made = tuple(lines)
+                amount = _ZERO
+                for line in made:
+                    amount += line.amount.amount
+                total = _MONEY(_in_range(amount), currency)
+            found.append(
+                _STATEMENT(
+                    plan_id,
+                    version,
+                    partner_id,
+                    start,
+                    end,
+                    currency,
+                    tier,
+                    made,
+                    total,
+                    tuple(sorted(set(read))) if len(read) > 1 else tuple(read),
+                    (),
+                    due_at,
+                    payable_at,
+                    _DRAFT,
+                    0,
+                    None,
+                    None,
+                    None,
+                )
+            )
+        return found

@@ -564,11 +564,12 @@ def _allocate(units: int, weights: list[Decimal]) -> list[int]:
         exact = [Decimal(remaining) * weight / total_weight for weight in weights]
     shares = [int(part) for part in exact]
     leftover = remaining - sum(shares)
-    by_remainder = sorted(
-        range(len(shares)), key=lambda index: (-(exact[index] - shares[index]), index)
-    )
-    for index in by_remainder[:leftover]:
-        shares[index] += 1
+    if leftover:
+        by_remainder = sorted(
+            range(len(shares)), key=lambda index: (-(exact[index] - shares[index]), index)
+        )
+        for index in by_remainder[:leftover]:
+            shares[index] += 1
     return [sign * share for share in shares]
 
 
@@ -588,10 +589,9 @@ def _split_amount(amount: Decimal, currency: str, weights: list[Decimal]) -> lis
     scaled = amount.scaleb(places)
     if scaled != scaled.to_integral_value():
         return None
-    return [
-        _check_range(Decimal(part).scaleb(-places), "amount")
-        for part in _allocate(int(scaled), weights)
-    ]
+    # No part is larger than the amount, which is in range, and none is -0: every
+    # part is in range as it is.
+    return [Decimal(part).scaleb(-places) for part in _allocate(int(scaled), weights)]
 
 
 def _shares(
@@ -700,10 +700,12 @@ def _credit(partner_id: str, activities: Iterable[Activity], context: _Context) 
 class _Measured:
     __slots__ = ("ids", "measure", "money")
 
-    def __init__(self) -> None:
-        self.ids: list[str] = []
-        self.measure = _ZERO
-        self.money = _ZERO
+    def __init__(
+        self, ids: list[str] | None = None, measure: Decimal = _ZERO, money: Decimal = _ZERO
+    ) -> None:
+        self.ids: list[str] = [] if ids is None else ids
+        self.measure = measure
+        self.money = money
 
 
 #: What a rule measures of a partner with nothing to measure; never changed.
@@ -793,10 +795,16 @@ def _unit(rule: Rule, value: Decimal, currency: str) -> str:
 
 def _money_text(amount: Decimal, currency: str) -> str:
     """``str(Money(amount, currency))``: ``12,000.00 USD``."""
+    text = f"{amount:,f}"
     places = MINOR_UNITS[currency]
-    if amount.as_tuple().exponent > -places:  # type: ignore[operator]
-        amount = amount.quantize(_QUANTA[places])  # only adds zeros
-    return f"{amount:,f} {currency}"
+    if places and text[-places - 1 : -places] != ".":
+        # Pad to the currency's places, as quantizing a shorter amount would: only
+        # zeros are added, and an amount with more places keeps them.
+        dot = text.find(".")
+        missing = places + 1 if dot < 0 else places - (len(text) - dot - 1)
+        if missing > 0:
+            text += ("." + "0" * places)[-missing:]
+    return f"{text} {currency}"
 
 
 def _why(number: int, restricted: bool, tier: str | None) -> str:
@@ -929,28 +937,39 @@ def _rule_lines(
         )
         for amount, text, number, portion in awards
     ]
-    if rule.cap is None:
-        return lines
-    earned = _total(lines, currency)
-    if earned.amount > rule.cap:
-        cap = Money._trusted(rule.cap, currency).rounded()
-        lines.append(
-            trusted(
-                StatementLine,
-                rule=rule.id,
-                kind=LineKind.CAP,
-                amount=cap - earned,
-                explanation=(
-                    f"{rule.label}: capped at {cap} a period; {earned} earned, "
-                    f"{earned - cap} above the cap not paid"
-                ),
-                sources=sources,
-                band=None,
-                measure=_ZERO,
-                baseline=baseline,
-            )
-        )
+    cap = _cap_line(rule, lines, sources, baseline, currency)
+    if cap is not None:
+        lines.append(cap)
     return lines
+
+
+def _cap_line(
+    rule: Rule,
+    lines: list[StatementLine],
+    sources: tuple[str, ...],
+    baseline: tuple[str, ...],
+    currency: str,
+) -> StatementLine | None:
+    """The line taking back what ``lines`` earn above the rule's cap, if they do."""
+    if rule.cap is None:
+        return None
+    earned = _total(lines, currency)
+    if earned.amount <= rule.cap:
+        return None
+    cap = Money._trusted(rule.cap, currency).rounded()
+    return _LINE(
+        rule.id,
+        LineKind.CAP,
+        cap - earned,
+        (
+            f"{rule.label}: capped at {cap} a period; {earned} earned, "
+            f"{earned - cap} above the cap not paid"
+        ),
+        sources,
+        None,
+        _ZERO,
+        baseline,
+    )
 
 
 def _rules_total(
