@@ -113,6 +113,23 @@ _Meter = tuple[
 _Credit = tuple[str, Decimal, int]
 
 
+def _add(
+    column: dict[str, _Measured], activity_id: str, shares: Sequence[_Credit], *, counts: bool
+) -> None:
+    """Add one activity's credits to a rule's measures, as `_measure` would."""
+    for partner_id, part, count in shares:
+        found = column.get(partner_id)
+        if found is None:
+            # As adding the first credit to an empty measure would.
+            column[partner_id] = _Measured(
+                [activity_id], _ZERO + (count if counts else part), _ZERO + part
+            )
+            continue
+        found.ids.append(activity_id)
+        found.measure += count if counts else part
+        found.money += part
+
+
 class _Population:
     """A population's statements for one period, computed in columns.
 
@@ -291,31 +308,11 @@ class _Population:
                         deferred.append((activity_id, credited))
                 elif not low <= occurred < high:
                     continue
-                for partner_id, part, count in credited:
-                    found_measure = column.get(partner_id)
-                    if found_measure is None:
-                        # As adding the first credit to an empty measure would.
-                        column[partner_id] = _Measured(
-                            [activity_id], _ZERO + (count if counts else part), _ZERO + part
-                        )
-                        continue
-                    found_measure.ids.append(activity_id)
-                    found_measure.measure += count if counts else part
-                    found_measure.money += part
+                _add(column, activity_id, credited, counts=counts)
         for column, counts, deferred in self.overlaps:
             # Read after the earlier periods' credits, as a statement reads them.
             for activity_id, shares in deferred:
-                for partner_id, part, count in shares:
-                    found_measure = column.get(partner_id)
-                    if found_measure is None:
-                        # As adding the first credit to an empty measure would.
-                        column[partner_id] = _Measured(
-                            [activity_id], _ZERO + (count if counts else part), _ZERO + part
-                        )
-                        continue
-                    found_measure.ids.append(activity_id)
-                    found_measure.measure += count if counts else part
-                    found_measure.money += part
+                _add(column, activity_id, shares, counts=counts)
         if everyone:
             self._named(found)
         return found
