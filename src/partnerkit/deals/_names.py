@@ -210,10 +210,17 @@ def _tokens(text: str) -> list[str]:
             word if word.isalnum() else _TABLE_GAP.sub("", word)
             for word in _TABLE_UNITS.findall(folded)
         ]
-    folded = fold_v1(text)
-    if folded.isascii():
-        return _ascii_tokens(folded)
-    folded = folded.translate(_APOSTROPHES)
+    return _general_tokens(text)
+
+
+def _general_tokens(text: str) -> list[str]:
+    """`_tokens` of any text, by `unicodedata` and loops over characters and words.
+
+    The way every name was read before the table and the single scan, kept for
+    text outside the table (Chinese, Korean, Thai, combining marks...) and as
+    the reference the fast ways are tested against.
+    """
+    folded = fold_v1(text).translate(_APOSTROPHES)
     if _SCRIPT_FORM.search(folded) is not None:
         for form in SCRIPT_FORMS:
             if form in folded:
