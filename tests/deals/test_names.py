@@ -371,6 +371,8 @@ def test_every_character_of_the_fold_table_folds_alone_and_beside_others() -> No
 @example("nordkraft holding s.a. de c.v.")
 @example("a. b c. d e f 1 2 g. h/ & i j")
 @example("x a. bc")
+@example("a b. c d e. f")
+@example("Σ Α. Β Г д. е")
 @example("О О О Ромашка и к. о.")
 def test_words_and_initials_read_in_one_scan_match_the_general_reading(text: str) -> None:
     from partnerkit.deals import _names  # noqa: PLC0415 - the private reading under test

@@ -119,10 +119,9 @@ def _units(word: str, letter: str) -> re.Pattern[str]:
     alone = f"{word}(?<!{word}{word})(?!{word})"
     not_dotted = f"(?![./]{gap}*{word}(?!{word}))"
     dotted_run = f"{alone}(?:[./]{gap}*{alone})+"
-    spaced_run = (
-        f"{letter}(?<!{word}{letter})(?!{word}){not_dotted}"
-        f"(?:{gap}+{letter}(?!{word}){not_dotted})+"
-    )
+    # A spaced run's first letter, were it dotted before one standing alone, would
+    # have begun a dotted run: the alternative tried before this one.
+    spaced_run = f"{letter}(?<!{word}{letter})(?!{word})(?:{gap}+{letter}(?!{word}){not_dotted})+"
     return re.compile(f"{word}{{2,}}|&|{dotted_run}|{spaced_run}|{word}")
 
 
