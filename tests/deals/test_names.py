@@ -313,6 +313,11 @@ def test_a_misspelt_legal_form_is_found_by_its_deletions_alone(data: st.DataObje
     )
     expected = len(word) >= 4 and _one_deletion_apart(word, neighbours)
     assert _names._near_legal_form.__wrapped__(word, neighbours) is expected
+    # `match_words` asks only about words whose first four letters may pass.
+    openings = (
+        _names._END_OPENINGS if neighbours is _names._FORM_NEIGHBOURS else _names._LEADING_OPENINGS
+    )
+    assert word[:4] in openings or not expected
 
 
 # --- The fast ways of reading a name agree with the general one ----------------------
@@ -422,3 +427,24 @@ def test_labelled_names_normalise_as_they_did_when_recorded() -> None:
             lines.append(f"{name}\t{given_country}\t{normalised}\t{' '.join(words)}\t{key}")
     digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
     assert digest == RECORDED_NAMES_DIGEST
+
+
+def test_the_quick_test_of_first_letters_passes_every_misspelt_legal_form() -> None:
+    # Every word one slip (an added, dropped or changed letter among the first four)
+    # from a string `_near_legal_form` knows: those it calls a legal form all open
+    # with four letters that `match_words` asks it about.
+    from partnerkit.deals import _names  # noqa: PLC0415 - the private table under test
+
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    for neighbours, openings in (
+        (_names._FORM_NEIGHBOURS, _names._END_OPENINGS),
+        (_names._LEADING_FORM_NEIGHBOURS, _names._LEADING_OPENINGS),
+    ):
+        for near in neighbours:
+            words = {near, *(near[:at] + near[at + 1 :] for at in range(4))}
+            for at in range(4):
+                words.update(near[:at] + letter + near[at:] for letter in alphabet)
+                words.update(near[:at] + letter + near[at + 1 :] for letter in alphabet)
+            for word in words:
+                if _names._near_legal_form.__wrapped__(word, neighbours):
+                    assert word[:4] in openings, word

@@ -742,6 +742,29 @@ _STARTS: Final = {
 }
 
 
+def _openings(starts: frozenset[str]) -> frozenset[str]:
+    """The first four letters of every word that passes the quick test of `_near_legal_form`.
+
+    That test reads only a word's first four letters, so it is decided once here for
+    all of them (words of a normalised name, in ASCII, are letters and digits): a
+    word whose first four letters are not among these is no misspelt legal form,
+    and the memoised function is not called for it at all.
+    """
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    openings: set[str] = set()
+    for start in starts:
+        for letter in alphabet:
+            openings.add(start + letter)  # a deletion past the third letter
+            openings.add(start[:2] + letter + start[2])  # of the third
+            openings.add(start[0] + letter + start[1:])  # of the second
+            openings.add(letter + start)  # of the first
+    return frozenset(openings)
+
+
+_END_OPENINGS: Final = _openings(_STARTS[_FORM_NEIGHBOURS])
+_LEADING_OPENINGS: Final = _openings(_STARTS[_LEADING_FORM_NEIGHBOURS])
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def match_words(normalized: str) -> tuple[str, ...]:
     """The words fuzzy matching compares, from a `normalize_company_name` result.
@@ -756,9 +779,17 @@ def _match_words(normalized: str) -> tuple[str, ...]:
     words = normalized.split(" ")
     if "&" in words or "" in words:
         words = [word for word in words if word and word != "&"]
-    while len(words) > 1 and _near_legal_form(words[-1], _FORM_NEIGHBOURS):
+    while (
+        len(words) > 1
+        and words[-1][:4] in _END_OPENINGS
+        and _near_legal_form(words[-1], _FORM_NEIGHBOURS)
+    ):
         words.pop()
-    while len(words) > 1 and _near_legal_form(words[0], _LEADING_FORM_NEIGHBOURS):
+    while (
+        len(words) > 1
+        and words[0][:4] in _LEADING_OPENINGS
+        and _near_legal_form(words[0], _LEADING_FORM_NEIGHBOURS)
+    ):
         del words[0]
     return tuple(words)
 
