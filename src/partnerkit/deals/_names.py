@@ -339,10 +339,6 @@ class _Rules(NamedTuple):
     inside: dict[str, tuple[int, ...]]
     triggers: frozenset[str]
     """Words that can make another pass change a name."""
-    end_edge: frozenset[str]
-    """The words that `_strip_edges` may take from the end: last words of forms, "&", "the"."""
-    start_edge: frozenset[str]
-    """Likewise from the start."""
 
 
 def _sizes(forms: frozenset[Form], *, last: bool) -> dict[str, tuple[int, ...]]:
@@ -367,8 +363,6 @@ def _rules_from(end: frozenset[Form], start: frozenset[Form], middle: frozenset[
         at_start,
         inside,
         frozenset(at_end) | frozenset(at_start) | frozenset(inside) | _CONJUNCTIONS | _ARTICLES,
-        frozenset(at_end) | _EDGE_WORDS,
-        frozenset(at_start) | _EDGE_WORDS,
     )
 
 
@@ -391,7 +385,12 @@ def _strip_edges(words: list[str], rules: _Rules) -> list[str]:
     while words:
         last = words[-1]
         first = words[0]
-        if last not in rules.end_edge and first not in rules.start_edge:
+        if (
+            last not in at_end
+            and first not in at_start
+            and last not in _EDGE_WORDS
+            and first not in _EDGE_WORDS
+        ):
             return words
         changed = False
         sizes = at_end.get(last)
