@@ -234,10 +234,10 @@ def _ascii_tokens(folded: str) -> list[str]:
         folded = folded.replace("'", "").replace("`", "")
     if "+" in folded:
         folded = folded.replace("+", "&")
-    return [
-        word if word.isalnum() else _ASCII_GAP.sub("", word)
-        for word in _ASCII_UNITS.findall(folded)
-    ]
+    words: list[str] = _ASCII_UNITS.findall(folded)
+    if "".join(words).isalnum():
+        return words  # no run of initials, no "&" (most names)
+    return [word if word.isalnum() else _ASCII_GAP.sub("", word) for word in words]
 
 
 # --- Legal-form tables -----------------------------------------------------------
@@ -453,7 +453,11 @@ def _strip_inner(words: list[str], rules: _Rules) -> list[str]:
 
 def _one_pass(text: str, rules: _Rules) -> list[str]:
     """One pass of the normalisation: the words of ``text`` without its legal forms."""
-    words = _tokens(text)
+    return _without_forms(_tokens(text), rules)
+
+
+def _without_forms(words: list[str], rules: _Rules) -> list[str]:
+    """``words`` without legal forms, "the" at an edge, and with "and" as "&"."""
     # Edges and whole forms first: a word exposed by a leading "The" or legal form
     # ("The JA Group", "AS ET Foods") is a first word, never read as "and", and the
     # "en" of "Société en nom collectif" is part of a form, not a conjunction.
@@ -559,7 +563,7 @@ def _normalized(name: str, country: str | None) -> str:
             "name", f"expected a company name string, got {type(name).__name__}"
         )
     rules = _rules(country.upper() if isinstance(country, str) else None)
-    words = _one_pass(name, rules)
+    words = _without_forms(_ascii_tokens(name.lower()) if name.isascii() else _tokens(name), rules)
     result = " ".join(words)
     if _settled(words, result, rules):
         return result
