@@ -448,3 +448,30 @@ def test_the_quick_test_of_first_letters_passes_every_misspelt_legal_form() -> N
             for word in words:
                 if _names._near_legal_form.__wrapped__(word, neighbours):
                     assert word[:4] in openings, word
+
+
+def _by_the_book(host: str, rules: object) -> str | None:
+    """The Public Suffix List algorithm as the list's own page states it."""
+    labels = host.split(".")
+    suffixes = [".".join(labels[start:]) for start in range(len(labels))]
+    for suffix in suffixes:
+        if suffix in rules.exception:  # type: ignore[attr-defined]
+            return suffix
+    for start, suffix in enumerate(suffixes):
+        parent = ".".join(labels[start + 1 :])
+        if suffix in rules.plain or (parent and parent in rules.wildcard):  # type: ignore[attr-defined]
+            return None if start == 0 else suffixes[start - 1]
+    return suffixes[-2] if len(suffixes) > 1 else None
+
+
+@given(st.data())
+def test_a_host_reduces_as_the_public_suffix_list_says(data: st.DataObject) -> None:
+    from partnerkit.deals import _domains  # noqa: PLC0415 - the private walk under test
+
+    private = data.draw(st.booleans())
+    rules = _domains._rules(private=private)
+    rule = data.draw(st.sampled_from(sorted(rules.plain | rules.wildcard | rules.exception)))
+    labels = data.draw(st.lists(st.sampled_from(["a", "shop", "city", "www", "x1"]), max_size=3))
+    host = ".".join([*labels, rule])
+    if host.count(".") >= 2:
+        assert _domains._registrable(host, rules) == _by_the_book(host, rules)
