@@ -237,7 +237,14 @@ def _ascii_tokens(folded: str) -> list[str]:
     words: list[str] = _ASCII_UNITS.findall(folded)
     if "".join(words).isalnum():
         return words  # no run of initials, no "&" (most names)
-    return [word if word.isalnum() else _ASCII_GAP.sub("", word) for word in words]
+    return [word if word.isalnum() else _joined(word) for word in words]
+
+
+def _joined(unit: str) -> str:
+    """A run of initials as one word ("s.a." is "sa"); "&" as it is."""
+    # Dots and spaces are nearly all that stands between initials.
+    joined = unit.replace(".", "").replace(" ", "")
+    return joined if joined.isalnum() else _ASCII_GAP.sub("", unit)
 
 
 # --- Legal-form tables -----------------------------------------------------------
