@@ -1,5 +1,9 @@
 # Names in other scripts are the point of these tests.
 # ruff: noqa: RUF001
+import hashlib
+import importlib.util
+from pathlib import Path
+
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -309,3 +313,165 @@ def test_a_misspelt_legal_form_is_found_by_its_deletions_alone(data: st.DataObje
     )
     expected = len(word) >= 4 and _one_deletion_apart(word, neighbours)
     assert _names._near_legal_form.__wrapped__(word, neighbours) is expected
+    # `match_words` asks only about words whose first four letters may pass.
+    openings = (
+        _names._END_OPENINGS if neighbours is _names._FORM_NEIGHBOURS else _names._LEADING_OPENINGS
+    )
+    assert word[:4] in openings or not expected
+
+
+# --- The fast ways of reading a name agree with the general one ----------------------
+
+RECORDED_NAMES_DIGEST = "b7407195c4798e1aa7a605a70e8cbdc49abb4ceb2b4ed5422d672b46a9f243d2"
+
+# Characters of every kind a name is read by: ASCII, letters of the fold table
+# (Latin, Greek, Cyrillic, Vietnamese), punctuation, combining marks, and scripts
+# outside the table (Chinese, Korean, Hebrew, Thai, fullwidth forms).
+_NAME_CHARACTERS = st.one_of(
+    st.sampled_from(list(" .  ./&+'`-,()")),
+    st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+    st.characters(min_codepoint=0xA0, max_codepoint=0x24F),
+    st.characters(min_codepoint=0x370, max_codepoint=0x52F),
+    st.characters(min_codepoint=0x1E00, max_codepoint=0x1FFF),
+    st.characters(min_codepoint=0x2000, max_codepoint=0x206F),
+    st.characters(min_codepoint=0x300, max_codepoint=0x36F),
+    st.sampled_from(list('株式会社有限公司주식회사ב"מบริษัทＡａ＆ｶﾞ゙\u3099ᄀ각\u11a8')),
+)
+_NAME_PIECES = st.one_of(
+    st.text(_NAME_CHARACTERS, max_size=4),
+    st.sampled_from(
+        ["S.A.", "s. a.", "Sp. z o.o.", "A/S", "О.О.О.", "Σ. Α.", "Й К", "GmbH", "the", "и", " "]
+    ),
+)
+_NAMES = st.lists(_NAME_PIECES, max_size=10).map("".join)
+
+
+@given(_NAMES)
+@example("Ελλάς ὈΔΥΣΣΕΎΣ ΐ ᾳ")
+@example("e\u0301 ǰ İ ŉ ﬁ ǅ ½ ² ™")
+@example("ｶﾞ 각\u11a8")
+def test_the_fold_table_folds_as_unicodedata_does(text: str) -> None:
+    from partnerkit.deals import _names  # noqa: PLC0415 - the private fold under test
+    from partnerkit.deals._names_v1 import _fold  # noqa: PLC0415
+
+    assert _names._fold(text) == _fold(text)
+
+
+def test_every_character_of_the_fold_table_folds_alone_and_beside_others() -> None:
+    from partnerkit.deals import _names  # noqa: PLC0415 - the private fold under test
+    from partnerkit.deals._names_v1 import _fold  # noqa: PLC0415
+
+    neighbours = "aZ9 .&ßΣςйİıǅ’"
+    for code in _names._FOLDED:
+        char = chr(code)
+        for text in (
+            char,
+            *(char + other for other in neighbours),
+            *(o + char for o in neighbours),
+        ):
+            assert _names._fold(text) == _fold(text), text
+
+
+@given(_NAMES)
+@example("nordkraft holding s.a. de c.v.")
+@example("a. b c. d e f 1 2 g. h/ & i j")
+@example("x a. bc")
+@example("a b. c d e. f")
+@example("Σ Α. Β Г д. е")
+@example("О О О Ромашка и к. о.")
+def test_words_and_initials_read_in_one_scan_match_the_general_reading(text: str) -> None:
+    from partnerkit.deals import _names  # noqa: PLC0415 - the private reading under test
+
+    assert _names._tokens(text) == _names._general_tokens(text)
+
+
+@given(_NAMES | pkd.company_names(), st.sampled_from([None, "SE", "DE", "PL", "RU", "GR", "KR"]))
+@example("Ромашка Групп", "RU")
+@example("a b ооо", None)
+def test_a_name_taken_as_settled_is_left_as_it_is_by_another_pass(
+    name: str, country: str | None
+) -> None:
+    from partnerkit.deals import _names  # noqa: PLC0415 - the private shortcut under test
+
+    rules = _names._rules(country)
+    words = _names._one_pass(name, rules)
+    result = " ".join(words)
+    if _names._settled(words, result, rules):
+        assert " ".join(_names._one_pass(result, rules)) == result
+
+
+def test_labelled_names_normalise_as_they_did_when_recorded() -> None:
+    # The normalised name, match words and match key of 3,000 labelled names and
+    # 431 development queries, with their country and without, as recorded before
+    # the fold table and the single scan replaced the loops.
+    from partnerkit.deals._names import match_key, match_words  # noqa: PLC0415
+
+    spec = importlib.util.spec_from_file_location(
+        "deals_names_labelled_set", Path(__file__).with_name("labelled_set.py")
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    helpers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(helpers)
+    labelled = helpers.load()
+    bases = labelled.population(3000)
+    queries = labelled.queries(bases, 40, labelled.DEVELOPMENT_SEED)
+    lines = []
+    for name, country in [(b.name, b.country) for b in bases] + [
+        (q.name, q.country) for q in queries
+    ]:
+        for given_country in (country, None):
+            normalised = normalize_company_name(name, given_country)
+            words = match_words(normalised)
+            key = match_key(words)
+            lines.append(f"{name}\t{given_country}\t{normalised}\t{' '.join(words)}\t{key}")
+    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    assert digest == RECORDED_NAMES_DIGEST
+
+
+def test_the_quick_test_of_first_letters_passes_every_misspelt_legal_form() -> None:
+    # Every word one slip (an added, dropped or changed letter among the first four)
+    # from a string `_near_legal_form` knows: those it calls a legal form all open
+    # with four letters that `match_words` asks it about.
+    from partnerkit.deals import _names  # noqa: PLC0415 - the private table under test
+
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    for neighbours, openings in (
+        (_names._FORM_NEIGHBOURS, _names._END_OPENINGS),
+        (_names._LEADING_FORM_NEIGHBOURS, _names._LEADING_OPENINGS),
+    ):
+        for near in neighbours:
+            words = {near, *(near[:at] + near[at + 1 :] for at in range(4))}
+            for at in range(4):
+                words.update(near[:at] + letter + near[at:] for letter in alphabet)
+                words.update(near[:at] + letter + near[at + 1 :] for letter in alphabet)
+            for word in words:
+                if _names._near_legal_form.__wrapped__(word, neighbours):
+                    assert word[:4] in openings, word
+
+
+def _by_the_book(host: str, rules: object) -> str | None:
+    """The Public Suffix List algorithm as the list's own page states it."""
+    labels = host.split(".")
+    suffixes = [".".join(labels[start:]) for start in range(len(labels))]
+    for suffix in suffixes:
+        if suffix in rules.exception:  # type: ignore[attr-defined]
+            return suffix
+    for start, suffix in enumerate(suffixes):
+        parent = ".".join(labels[start + 1 :])
+        if suffix in rules.plain or (parent and parent in rules.wildcard):  # type: ignore[attr-defined]
+            return None if start == 0 else suffixes[start - 1]
+    return suffixes[-2] if len(suffixes) > 1 else None
+
+
+@given(st.data())
+def test_a_host_reduces_as_the_public_suffix_list_says(data: st.DataObject) -> None:
+    from partnerkit.deals import _domains  # noqa: PLC0415 - the private walk under test
+
+    private = data.draw(st.booleans())
+    rules = _domains._rules(private=private)
+    rule = data.draw(st.sampled_from(sorted(rules.plain | rules.wildcard | rules.exception)))
+    labels = data.draw(st.lists(st.sampled_from(["a", "shop", "city", "www", "x1"]), max_size=3))
+    host = ".".join([*labels, rule])
+    if host.count(".") >= 2:
+        assert _domains._registrable(host, rules) == _by_the_book(host, rules)

@@ -57,6 +57,12 @@ class _Rules:
     plain: frozenset[str]
     wildcard: frozenset[str]
     exception: frozenset[str]
+    exception_ends: frozenset[str] = attrs.field(init=False)
+    """The last label of each exception rule (``jp`` for ``!city.kawasaki.jp``)."""
+
+    def __attrs_post_init__(self) -> None:
+        ends = frozenset(rule.rpartition(".")[2] for rule in self.exception)
+        object.__setattr__(self, "exception_ends", ends)
 
 
 def _to_ascii(rule: str) -> str:
@@ -108,21 +114,23 @@ def _registrable(host: str, rules: _Rules) -> str | None:
         if host in rules.plain or labels[1] in rules.wildcard:
             return None
         return host
-    for start in range(count):
-        if ".".join(labels[start:]) in rules.exception:
-            # "!city.kawasaki.jp": the suffix is "kawasaki.jp", so the exception
-            # name itself is registrable.
-            return ".".join(labels[start:])
-    suffix_start = count - 1
-    for start in range(count):
-        candidate = ".".join(labels[start:])
-        parent = ".".join(labels[start + 1 :])
-        if candidate in rules.plain or (start + 1 < count and parent in rules.wildcard):
-            suffix_start = start
-            break
-    if suffix_start == 0:
-        return None
-    return ".".join(labels[suffix_start - 1 :])
+    if labels[-1] in rules.exception_ends:
+        for start in range(count):
+            if ".".join(labels[start:]) in rules.exception:
+                # "!city.kawasaki.jp": the suffix is "kawasaki.jp", so the exception
+                # name itself is registrable.
+                return ".".join(labels[start:])
+    # Each suffix of the host, longest first, with the one a label longer before it.
+    longer = None
+    suffix = host
+    while True:
+        parent = suffix.partition(".")[2]
+        if suffix in rules.plain or (parent and parent in rules.wildcard):
+            return longer  # None when the whole host is a public suffix
+        if not parent:
+            # No rule: the last label is the suffix ("*").
+            return longer
+        longer, suffix = suffix, parent
 
 
 @functools.lru_cache(maxsize=65536)

@@ -24,8 +24,10 @@ removed where it cannot be anything else (at the end: "AB Foods" keeps its "AB")
 from __future__ import annotations
 
 import functools
+import itertools
 import re
-from typing import Final, NamedTuple
+import unicodedata
+from typing import TYPE_CHECKING, Final, NamedTuple
 
 from partnerkit.deals._legal_forms import JURISDICTIONS, SCRIPT_FORMS, Placement
 from partnerkit.deals._names_v1 import (
@@ -44,6 +46,9 @@ from partnerkit.deals._names_v1 import (
 from partnerkit.deals._names_v1 import _fold as fold_v1
 from partnerkit.errors import ValidationError
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 __all__ = [
     "LEGAL_FORM_COUNT",
     "bulk_match_words",
@@ -58,19 +63,108 @@ __all__ = [
 # The folding and word splitting of version 1 are still current: they are shared
 # from the frozen module rather than kept twice, and a change here that must not
 # move version-1 keys defines its own piece in this module.
-_ASCII_PLAIN: Final = re.compile(r"[a-z0-9]+|&")
-# A letter or digit standing alone: the names that need initials joined.
-_SINGLE_LETTER: Final = re.compile(r"(?<![a-z0-9])[a-z0-9](?![a-z0-9])")
 _ADJACENT_SINGLES: Final = re.compile(r"(?:^| )[^ &] [^ &](?: |$)")
 
 
+def _fold_table() -> dict[int, str]:
+    """Each character of ASCII and of the Latin, Greek and Cyrillic blocks, folded alone.
+
+    Only characters that fold alike alone and beside any other of the table are
+    listed: no combining mark, nothing that Unicode composes with a neighbour.
+    Every pair of them was folded both ways when the table was chosen, and
+    tests/deals/test_names.py holds pairs and whole names to it.
+    """
+    table: dict[int, str] = {code: chr(code).lower() for code in range(0x80)}
+    blocks = (
+        range(0x80, 0x250),  # Latin-1 Supplement, Latin Extended-A and -B
+        range(0x370, 0x530),  # Greek and Coptic, Cyrillic and its Supplement
+        range(0x1E00, 0x1F00),  # Latin Extended Additional (Vietnamese)
+        range(0x2000, 0x2070),  # General Punctuation
+    )
+    for code in itertools.chain.from_iterable(blocks):
+        category = unicodedata.category(chr(code))
+        if category[0] == "M" or category in {"Cc", "Cn", "Co", "Cs"}:
+            continue
+        folded = fold_v1(chr(code))
+        if folded and unicodedata.combining(folded[0]):
+            continue
+        table[code] = folded
+    return table
+
+
+# Every character is in the table (ASCII too, so that `str.translate` never misses).
+_FOLDED: Final = _fold_table()
+# A character not in the table: the text takes the general fold.
+_UNTABLED: Final = re.compile(
+    "[^" + "".join(re.escape(chr(code)) for code in sorted(_FOLDED)) + "]"
+)
+
+
+def _class(chars: Iterable[str]) -> str:
+    return "[" + "".join(re.escape(char) for char in sorted(chars)) + "]"
+
+
+def _units(word: str, letter: str) -> re.Pattern[str]:
+    """`_words` and `_merge_initials` as one regular expression, for an alphabet.
+
+    ``word`` is the class of characters words are made of, ``letter`` of those
+    that join when they stand alone side by side. A character standing alone
+    joins the next one standing alone when a dot or slash follows it ("s.a.",
+    "a/s"; "sp. z o.o." is "sp z oo"): a dotted run. Letters standing alone side
+    by side join too ("s a"), unless a dotted run has taken one of them. The
+    pattern finds whole words first, then such runs (with the dots and spaces
+    between their letters, for the caller to drop), then a character alone.
+    """
+    gap = word.replace("[", "[^&", 1)
+    alone = f"{word}(?<!{word}{word})(?!{word})"
+    not_dotted = f"(?![./]{gap}*{word}(?!{word}))"
+    dotted_run = f"{alone}(?:[./]{gap}*{alone})+"
+    # A spaced run's first letter, were it dotted before one standing alone, would
+    # have begun a dotted run: the alternative tried before this one.
+    spaced_run = f"{letter}(?<!{word}{letter})(?!{word})(?:{gap}+{letter}(?!{word}){not_dotted})+"
+    return re.compile(f"{word}{{2,}}|&|{dotted_run}|{spaced_run}|{word}")
+
+
+_ASCII_WORD: Final = "[a-z0-9]"
+_ASCII_UNITS: Final = _units(_ASCII_WORD, "[a-z]")
+_ASCII_GAP: Final = re.compile("[^&a-z0-9]+")
+# What text folded by the table can hold: the letters, digits and marks words are
+# made of (as `_words` reads them), and the letters among them that join when spaced.
+_TABLE_CHARS: Final = frozenset("".join(_FOLDED.values()))
+_TABLE_WORD: Final = _class(char for char in _TABLE_CHARS if unicodedata.category(char)[0] in "LNM")
+_TABLE_UNITS: Final = _units(
+    _TABLE_WORD,
+    _class(
+        char
+        for char in _TABLE_CHARS
+        if unicodedata.category(char)[0] in "LNM" and char < "\u0530" and char.isalpha()
+    ),
+)
+_TABLE_GAP: Final = re.compile(_TABLE_WORD.replace("[", "[^&", 1) + "+")
+
+
+# Any legal form cut from text before it is split into words, 公司 at the end included.
+_SCRIPT_FORM: Final = re.compile(
+    "|".join(re.escape(form) for form in SCRIPT_FORMS) + "|" + _CJK_SUFFIX.pattern
+)
+
+
 def _fold(text: str) -> str:
-    """Unicode-normalise, case-fold and strip accents from Latin and Greek letters."""
+    """Unicode-normalise, case-fold and strip accents from Latin and Greek letters.
+
+    Text of ASCII, Latin, Greek and Cyrillic letters and common punctuation (nearly
+    every name) is folded a character at a time from a table made once; anything
+    else by `unicodedata`, as version 1 of the keys does.
+    """
     if text.isascii():
         return text.lower()  # ASCII is its own NFKC form, and casefold is lower
+    if _UNTABLED.search(text) is None:
+        return text.translate(_FOLDED)
     return fold_v1(text)
 
 
+# Words dropped from either end of a name wherever they come from.
+_EDGE_WORDS: Final = _ARTICLES | {"&"}
 # Spaced single letters join into one word in Latin, Greek and Cyrillic ("S A", "О О О");
 # in other scripts a single character is often a whole word.
 _SPACED_INITIALS_BELOW: Final = "\u0530"
@@ -101,23 +195,56 @@ def _merge_initials(words: list[tuple[str, bool]]) -> list[str]:
 
 def _tokens(text: str) -> list[str]:
     """Fold, cut script legal forms, split into words and join initials."""
-    folded = _fold(text)
-    if folded.isascii():
-        if "'" in folded or "`" in folded:
-            folded = folded.replace("'", "").replace("`", "")
+    if text.isascii():
+        return _ascii_tokens(text.lower())
+    if _UNTABLED.search(text) is None:
+        folded = text.translate(_FOLDED)
+        if folded.isascii():
+            return _ascii_tokens(folded)
+        # No legal form of `SCRIPT_FORMS` is written in the table's letters.
+        folded = folded.translate(_APOSTROPHES)
         if "+" in folded:
             folded = folded.replace("+", "&")
-        words: list[str] = _ASCII_PLAIN.findall(folded)
-        # Initials to join only where a letter or digit stands alone ("&" is no letter).
-        if 1 not in map(len, words) or not _SINGLE_LETTER.search(folded):
-            return words
-    else:
-        folded = folded.translate(_APOSTROPHES)
+        return [
+            word if word.isalnum() else _TABLE_GAP.sub("", word)
+            for word in _TABLE_UNITS.findall(folded)
+        ]
+    return _general_tokens(text)
+
+
+def _general_tokens(text: str) -> list[str]:
+    """`_tokens` of any text, by `unicodedata` and loops over characters and words.
+
+    The way every name was read before the table and the single scan, kept for
+    text outside the table (Chinese, Korean, Thai, combining marks...) and as
+    the reference the fast ways are tested against.
+    """
+    folded = fold_v1(text).translate(_APOSTROPHES)
+    if _SCRIPT_FORM.search(folded) is not None:
         for form in SCRIPT_FORMS:
             if form in folded:
                 folded = folded.replace(form, " ")
-        folded = _CJK_SUFFIX.sub(" ", folded).translate(_AND_SIGNS)
-    return _merge_initials(_words(folded))
+        folded = _CJK_SUFFIX.sub(" ", folded)
+    return _merge_initials(_words(folded.translate(_AND_SIGNS)))
+
+
+def _ascii_tokens(folded: str) -> list[str]:
+    """`_tokens` of folded ASCII text: the words and initials read in one scan in C."""
+    if "'" in folded or "`" in folded:
+        folded = folded.replace("'", "").replace("`", "")
+    if "+" in folded:
+        folded = folded.replace("+", "&")
+    words: list[str] = _ASCII_UNITS.findall(folded)
+    if "".join(words).isalnum():
+        return words  # no run of initials, no "&" (most names)
+    return [word if word.isalnum() else _joined(word) for word in words]
+
+
+def _joined(unit: str) -> str:
+    """A run of initials as one word ("s.a." is "sa"); "&" as it is."""
+    # Dots and spaces are nearly all that stands between initials.
+    joined = unit.replace(".", "").replace(" ", "")
+    return joined if joined.isalnum() else _ASCII_GAP.sub("", unit)
 
 
 # --- Legal-form tables -----------------------------------------------------------
@@ -261,31 +388,45 @@ def _strip_edges(words: list[str], rules: _Rules) -> list[str]:
     """Remove legal forms, dangling "&" and "the" from both ends, repeatedly."""
     at_end = rules.at_end
     at_start = rules.at_start
-    changed = True
-    while changed and words:
+    # A size of one needs no look-up: a word has it only if it is a form on its own.
+    while words:
+        last = words[-1]
+        first = words[0]
+        if (
+            last not in at_end
+            and first not in at_start
+            and last not in _EDGE_WORDS
+            and first not in _EDGE_WORDS
+        ):
+            return words
         changed = False
-        sizes = at_end.get(words[-1])
+        sizes = at_end.get(last)
         if sizes is not None:
+            count = len(words)
             for size in sizes:
-                if size <= len(words) and tuple(words[-size:]) in rules.end:
+                if size == 1 or (size <= count and tuple(words[-size:]) in rules.end):
                     del words[-size:]
                     changed = True
                     break
-        if not words:
-            break
-        sizes = at_start.get(words[0])
+            if not words:
+                break
+            first = words[0]
+        sizes = at_start.get(first)
         if sizes is not None:
+            count = len(words)
             for size in sizes:
-                if size <= len(words) and tuple(words[:size]) in rules.start:
+                if size == 1 or (size <= count and tuple(words[:size]) in rules.start):
                     del words[:size]
                     changed = True
                     break
-        while words and (words[-1] == "&" or words[-1] in _ARTICLES):
+        while words and words[-1] in _EDGE_WORDS:
             words.pop()
             changed = True
-        while words and (words[0] == "&" or words[0] in _ARTICLES):
-            words.pop(0)
+        while words and words[0] in _EDGE_WORDS:
+            del words[0]
             changed = True
+        if not changed:
+            break
     return words
 
 
@@ -294,31 +435,40 @@ def _strip_inner(words: list[str], rules: _Rules) -> list[str]:
     inside = rules.inside
     if inside.keys().isdisjoint(words):
         return words
+    middle = rules.middle
     kept: list[str] = []
     index = 0
     count = len(words)
     while index < count:
-        sizes = inside.get(words[index])
+        word = words[index]
+        sizes = inside.get(word)
         if sizes is not None:
             for size in sizes:
-                if index + size <= count and tuple(words[index : index + size]) in rules.middle:
+                if size == 1 or (
+                    index + size <= count and tuple(words[index : index + size]) in middle
+                ):
                     index += size
                     break
             else:
-                kept.append(words[index])
+                kept.append(word)
                 index += 1
         else:
-            kept.append(words[index])
+            kept.append(word)
             index += 1
     return kept
 
 
-def _one_pass(text: str, rules: _Rules) -> str:
-    words = _tokens(text)
+def _one_pass(text: str, rules: _Rules) -> list[str]:
+    """One pass of the normalisation: the words of ``text`` without its legal forms."""
+    return _without_forms(_tokens(text), rules)
+
+
+def _without_forms(words: list[str], rules: _Rules) -> list[str]:
+    """``words`` without legal forms, "the" at an edge, and with "and" as "&"."""
     # Edges and whole forms first: a word exposed by a leading "The" or legal form
     # ("The JA Group", "AS ET Foods") is a first word, never read as "and", and the
     # "en" of "Société en nom collectif" is part of a form, not a conjunction.
-    edged = _strip_edges(list(words), rules)
+    edged = _strip_edges(words.copy(), rules)
     stripped = _strip_inner(edged, rules)
     changed = len(stripped) != len(edged)
     if not _CONJUNCTIONS.isdisjoint(stripped):
@@ -334,7 +484,7 @@ def _one_pass(text: str, rules: _Rules) -> str:
         inner = _strip_keeping_one(words, rules)
     if "&" in inner:
         inner = _collapse_ands(inner)
-    return " ".join(inner)
+    return inner
 
 
 def _strip_keeping_one(words: list[str], rules: _Rules) -> list[str]:
@@ -359,19 +509,19 @@ def _strip_keeping_one(words: list[str], rules: _Rules) -> list[str]:
     return words
 
 
-def _settled(result: str, rules: _Rules) -> bool:
-    """Whether another pass provably leaves ``result`` as it is.
+def _settled(words: list[str], result: str, rules: _Rules) -> bool:
+    """Whether another pass provably leaves ``result`` (``words`` joined) as it is.
 
-    True for plain ASCII words with no legal form, conjunction or article among them
-    and no two single letters side by side: folding, splitting and stripping such a
-    name give it back unchanged. Anything else gets the passes.
+    True for words with no legal form, conjunction or article among them and no
+    two single letters side by side, which fold to themselves and hold no legal
+    form of `SCRIPT_FORMS`: folding, splitting and stripping such a name give it
+    back unchanged. Anything else gets the passes.
     """
-    if not result.isascii():
-        return False
-    words = result.split(" ")
     if not rules.triggers.isdisjoint(words):
         return False
-    return 1 not in map(len, words) or not _ADJACENT_SINGLES.search(result)
+    if 1 in map(len, words) and _ADJACENT_SINGLES.search(result):
+        return False
+    return result.isascii() or (_SCRIPT_FORM.search(result) is None and _fold(result) == result)
 
 
 @functools.lru_cache(maxsize=65536)
@@ -420,13 +570,14 @@ def _normalized(name: str, country: str | None) -> str:
             "name", f"expected a company name string, got {type(name).__name__}"
         )
     rules = _rules(country.upper() if isinstance(country, str) else None)
-    result = _one_pass(name, rules)
-    if _settled(result, rules):
+    words = _without_forms(_ascii_tokens(name.lower()) if name.isascii() else _tokens(name), rules)
+    result = " ".join(words)
+    if _settled(words, result, rules):
         return result
     # A pass can expose a new edge (a form that was inside "the X Ltd Co" becomes the
     # last word), so run until nothing changes; two or three passes at most in practice.
     for _ in range(8):
-        again = _one_pass(result, rules)
+        again = " ".join(_one_pass(result, rules))
         if again == result:
             break
         result = again
@@ -601,6 +752,29 @@ _STARTS: Final = {
 }
 
 
+def _openings(starts: frozenset[str]) -> frozenset[str]:
+    """The first four letters of every word that passes the quick test of `_near_legal_form`.
+
+    That test reads only a word's first four letters, so it is decided once here for
+    all of them (words of a normalised name, in ASCII, are letters and digits): a
+    word whose first four letters are not among these is no misspelt legal form,
+    and the memoised function is not called for it at all.
+    """
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    openings: set[str] = set()
+    for start in starts:
+        for letter in alphabet:
+            openings.add(start + letter)  # a deletion past the third letter
+            openings.add(start[:2] + letter + start[2])  # of the third
+            openings.add(start[0] + letter + start[1:])  # of the second
+            openings.add(letter + start)  # of the first
+    return frozenset(openings)
+
+
+_END_OPENINGS: Final = _openings(_STARTS[_FORM_NEIGHBOURS])
+_LEADING_OPENINGS: Final = _openings(_STARTS[_LEADING_FORM_NEIGHBOURS])
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def match_words(normalized: str) -> tuple[str, ...]:
     """The words fuzzy matching compares, from a `normalize_company_name` result.
@@ -615,9 +789,17 @@ def _match_words(normalized: str) -> tuple[str, ...]:
     words = normalized.split(" ")
     if "&" in words or "" in words:
         words = [word for word in words if word and word != "&"]
-    while len(words) > 1 and _near_legal_form(words[-1], _FORM_NEIGHBOURS):
+    while (
+        len(words) > 1
+        and words[-1][:4] in _END_OPENINGS
+        and _near_legal_form(words[-1], _FORM_NEIGHBOURS)
+    ):
         words.pop()
-    while len(words) > 1 and _near_legal_form(words[0], _LEADING_FORM_NEIGHBOURS):
+    while (
+        len(words) > 1
+        and words[0][:4] in _LEADING_OPENINGS
+        and _near_legal_form(words[0], _LEADING_FORM_NEIGHBOURS)
+    ):
         del words[0]
     return tuple(words)
 
