@@ -84,8 +84,9 @@ def translate(error: BaseException, operation: str, where: str) -> PartnerkitErr
     if state == _CANCELLED:
         return StorageError(
             f"{where} cancelled the statement while {operation} ({message}); nothing was "
-            f"written: a statement_timeout shorter than the work, or an administrator "
-            f"cancelled it. Raise the timeout for partnerkit's role, then retry"
+            f"written: either a statement_timeout shorter than the work (raise it for the "
+            f"role partnerkit connects as) or an administrator cancelled it; retry once "
+            f"that is settled"
         )
     if (state or "").startswith("23") or primary == _SQLITE_CONSTRAINT:
         table = getattr(getattr(orig, "diag", None), "table_name", None) or ""
