@@ -163,7 +163,7 @@ def test_common_neighbours_are_those_of_every_key(removed: int, common: bool) ->
     # The counts of keys by length and ends follow the keys filed, through removals.
     ends: dict[tuple[int, str], int] = {}
     for key in table:
-        for end in ((len(key), "^" + key[:2]), (len(key), key[-2:] + "$")):
+        for end in ((len(key), "^" + key[:3]), (len(key), key[-3:] + "$")):
             ends[end] = ends.get(end, 0) + 1
     assert index._common_heads == ends
     words = sorted({word for filed in table.values() for word in filed})

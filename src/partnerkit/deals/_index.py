@@ -121,6 +121,9 @@ _TWO_SLIPS_FROM: Final = 12
 # Common words this long are also filed for two slips in one word ("Insurage" for
 # "Insurance"), which only a name of common words needs.
 _TWO_SLIP_WORD: Final = 5
+# How many letters at each end of a common word's keys are counted: more make more
+# of the keys of a long unknown word ruled out before they are made.
+_END: Final = 3
 # Two slips, and folds of up to two letters ("sch" for "sh") on either side.
 _LENGTH_SLACK: Final = 4
 # Two slips in two words: at most this many corrections of each word are paired.
@@ -318,8 +321,8 @@ def _two_deletions(word: str) -> set[str]:
 
 
 def _ends(key: str) -> tuple[tuple[int, str], tuple[int, str]]:
-    """A key's length with its first two letters, and with its last two."""
-    return (len(key), "^" + key[:2]), (len(key), key[-2:] + "$")
+    """A key's length with its first `_END` letters, and with its last."""
+    return (len(key), "^" + key[:_END]), (len(key), key[-_END:] + "$")
 
 
 def _masked_keys(words: tuple[str, ...]) -> list[str]:
@@ -587,7 +590,7 @@ class ConflictIndex:
         self._deletions = _DeletionTable()
         # Common words under every string two deletions away (see `_file_common`).
         self._common_near: dict[str, list[str]] = {}
-        # How many of its keys have each length and first (or last) two letters.
+        # How many of its keys have each length and first (or last) `_END` letters.
         self._common_heads: dict[tuple[int, str], int] = {}
         # The known neighbours of words asked about since the vocabulary last changed.
         self._near_cache: dict[str, tuple[str, ...]] = {}
@@ -1162,19 +1165,20 @@ class ConflictIndex:
         if size < _TWO_SLIP_WORD:
             return []
         table = self._common_near
-        # Two letters out, both after the first two, leave those in front; both before
-        # the last two, those at the end. Where no key filed is of that length and
-        # begins (or ends) so, only the other pairs of positions can make a key filed.
+        # Two letters out, both after the first `_END`, leave those in front; both
+        # before the last `_END`, those at the end. Where no key filed is of that
+        # length and begins (or ends) so, only the other pairs of positions can make
+        # a key filed: a long word makes a third of its keys or fewer.
         shorter = size - 2
         heads = self._common_heads
-        after_head = (shorter, "^" + word[:2]) in heads
-        before_tail = (shorter, word[-2:] + "$") in heads
+        after_head = (shorter, "^" + word[:_END]) in heads
+        before_tail = (shorter, word[-_END:] + "$") in heads
         keys = {word, *_deletions(word)}
         keys.update(
             [
                 word[:first] + word[first + 1 : second] + word[second + 1 :]
-                for first in range(size if after_head else min(2, size))
-                for second in range(first + 1 if before_tail else max(first + 1, shorter), size)
+                for first in range(size if after_head else min(_END, size))
+                for second in range(first + 1 if before_tail else max(first + 1, size - _END), size)
             ]
         )
         found: set[str] = set()
