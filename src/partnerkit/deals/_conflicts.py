@@ -339,8 +339,11 @@ def _name_evidence(
             return []
         slips = edit_distance(mine.compact, theirs.compact, allowed)
         if slips > 1:
-            # The folded keys forgive spelling variants on top of the slips.
-            slips = min(slips, edit_distance(mine.key, theirs.key, allowed))
+            # The folded keys forgive spelling variants on top of the slips. Two
+            # slips can only fall to one or none: the keys need not be told apart
+            # from two further than that.
+            limit = 1 if slips == allowed else allowed
+            slips = min(slips, edit_distance(mine.key, theirs.key, limit))
         if slips > allowed:
             return []
         score = 1.0 - slips / letters
