@@ -32,6 +32,7 @@ import statistics
 import sys
 import time
 import tracemalloc
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -425,6 +426,12 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0915 - a report,
                 f"  same checks in CPU time: median {statistics.median(cpu):.1f} µs, "
                 f"p99 {percentile(cpu, 0.99):.1f} µs; load average now "
                 f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+            )
+            slowest = sorted(range(len(cpu)), key=cpu.__getitem__)[-max(1, len(cpu) // 50) :]
+            kinds = Counter(timing[at].kind for at in slowest)
+            print(
+                f"  the slowest 2% ({len(slowest)} checks, from {cpu[slowest[0]]:.0f} µs CPU): "
+                + ", ".join(f"{kind} {count}" for kind, count in kinds.most_common())
             )
             if not everything:
                 verdicts += [

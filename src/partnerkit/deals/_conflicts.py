@@ -339,8 +339,11 @@ def _name_evidence(
             return []
         slips = edit_distance(mine.compact, theirs.compact, allowed)
         if slips > 1:
-            # The folded keys forgive spelling variants on top of the slips.
-            slips = min(slips, edit_distance(mine.key, theirs.key, allowed))
+            # The folded keys forgive spelling variants on top of the slips. Two
+            # slips can only fall to one or none: the keys need not be told apart
+            # from two further than that.
+            limit = 1 if slips == allowed else allowed
+            slips = min(slips, edit_distance(mine.key, theirs.key, limit))
         if slips > allowed:
             return []
         score = 1.0 - slips / letters
@@ -396,6 +399,85 @@ def _name_evidence(
     return found
 
 
+def _shared_domain(mine: Profile, theirs: Profile, *, same_website: bool) -> str | None:
+    """A domain both share other than website to website (so through an email), if any."""
+    # Without an email on either side, only the websites could be shared.
+    if mine.email is None and theirs.email is None:
+        return None
+    shared = {mine.website, mine.email} & {theirs.website, theirs.email}
+    shared.discard(None)
+    if same_website:
+        shared.discard(mine.website)
+    return min(shared) if shared else None  # type: ignore[type-var]
+
+
+def _website_difference(mine: str | None, theirs: str | None) -> MatchKind | None:
+    """What two websites that are not the same say: other names, or one name's two sites."""
+    if mine is None or theirs is None or mine == theirs:
+        return None
+    name, _, suffix = mine.partition(".")
+    other_name, _, other_suffix = theirs.partition(".")
+    if name != other_name:
+        return MatchKind.OTHER_WEBSITE
+    if suffix in _GENERIC_TLDS or other_suffix in _GENERIC_TLDS:
+        return MatchKind.WEBSITE_NAME
+    # One name on two country domains: as often two firms as one.
+    return None
+
+
+def _name_weight_bound(mine: Profile, theirs: Profile) -> float:
+    """The most the names of two profiles can add to the log-odds (0.0: no name match).
+
+    Follows `_name_evidence` to its first test of letters, without measuring a
+    distance: an exact name, the same folded key, or the best weight the slips the
+    names' length allows could earn.
+    """
+    if not mine.compact or not theirs.compact:
+        return 0.0
+    if mine.compact == theirs.compact:
+        return STANDARD_WEIGHTS[MatchKind.EXACT_NAME]
+    if mine.key and mine.key == theirs.key:
+        return _VARIANT_WEIGHT
+    letters = max(len(mine.compact), len(theirs.compact))
+    allowed = allowed_slips(letters)
+    if not allowed or abs(len(mine.compact) - len(theirs.compact)) > allowed:
+        return 0.0
+    return max(_fuzzy_weight(slips, letters) for slips in range(1, allowed + 1))
+
+
+def _cannot_reach(mine: Profile, theirs: Profile, min_confidence: float) -> bool:
+    """Whether the evidence about two profiles is sure to fall short of ``min_confidence``.
+
+    Only when something certain speaks against a match (another country, websites
+    of other names): then the best each signal for one could weigh (the name at
+    its most) is summed without measuring the names' distance or building any
+    `Match`. The sum is at least the evidence's and the confidence grows with it,
+    so a bound below the minimum means the evidence is too; a candidate in another
+    country one slip from a short name is turned down here.
+    """
+    kind = _website_difference(mine.website, theirs.website)
+    other_country = mine.country != theirs.country
+    if not other_country and kind is not MatchKind.OTHER_WEBSITE:
+        # Nothing certain against: weigh the evidence.
+        return False
+    same_website = mine.website is not None and mine.website == theirs.website
+    weights = [_name_weight_bound(mine, theirs)]
+    if same_website:
+        weights.append(STANDARD_WEIGHTS[MatchKind.DOMAIN])
+    if _shared_domain(mine, theirs, same_website=same_website) is not None:
+        weights.append(STANDARD_WEIGHTS[MatchKind.CONTACT_EMAIL_DOMAIN])
+    if not any(weights):
+        # No domain and no name in common: `_evidence` finds nothing at all.
+        return True
+    if kind is not None:
+        weights.append(STANDARD_WEIGHTS[kind])
+    if other_country:
+        weights.append(STANDARD_WEIGHTS[MatchKind.OTHER_COUNTRY])
+    if mine.products and theirs.products:
+        weights.append(STANDARD_WEIGHTS[MatchKind.PRODUCT_OVERLAP])
+    return _confidence(math.fsum(weights)) < min_confidence
+
+
 def _evidence(
     mine: Profile,
     theirs: Profile,
@@ -408,36 +490,20 @@ def _evidence(
     if same_website:
         weight = STANDARD_WEIGHTS[MatchKind.DOMAIN]
         matches.append(Match(MatchKind.DOMAIN, mine.website, 1.0, weight))  # type: ignore[arg-type]
-    # A domain both share, other than website to website, came through an email
-    # (without one on either side, only the websites could be shared).
-    if mine.email is not None or theirs.email is not None:
-        shared = {mine.website, mine.email} & {theirs.website, theirs.email}
-        shared.discard(None)
-        if same_website:
-            shared.discard(mine.website)
-        if shared:
-            domain = min(shared)  # type: ignore[type-var]
-            weight = STANDARD_WEIGHTS[MatchKind.CONTACT_EMAIL_DOMAIN]
-            matches.append(Match(MatchKind.CONTACT_EMAIL_DOMAIN, domain, 1.0, weight))  # type: ignore[arg-type]
+    domain = _shared_domain(mine, theirs, same_website=same_website)
+    if domain is not None:
+        weight = STANDARD_WEIGHTS[MatchKind.CONTACT_EMAIL_DOMAIN]
+        matches.append(Match(MatchKind.CONTACT_EMAIL_DOMAIN, domain, 1.0, weight))
     matches += _name_evidence(mine, theirs, threshold, is_common)
     # Every signal so far is of identity (a domain or a name: name evidence that
     # speaks against comes only after a name match), so none means no identity.
     if not matches:
         return []
-    if mine.website is not None and theirs.website is not None and not same_website:
-        name, _, suffix = mine.website.partition(".")
-        other_name, _, other_suffix = theirs.website.partition(".")
-        if name != other_name:
-            kind: MatchKind | None = MatchKind.OTHER_WEBSITE
-            value = _pair(mine.website, theirs.website, "/")
-        elif suffix in _GENERIC_TLDS or other_suffix in _GENERIC_TLDS:
-            kind = MatchKind.WEBSITE_NAME
-            value = _pair(mine.website, theirs.website, "~")
-        else:
-            # One name on two country domains: as often two firms as one.
-            kind = None
-        if kind is not None:
-            matches.append(Match(kind, value, 1.0, STANDARD_WEIGHTS[kind]))
+    kind = _website_difference(mine.website, theirs.website)
+    if kind is not None:
+        sign = "/" if kind is MatchKind.OTHER_WEBSITE else "~"
+        value = _pair(mine.website, theirs.website, sign)  # type: ignore[arg-type]
+        matches.append(Match(kind, value, 1.0, STANDARD_WEIGHTS[kind]))
     if mine.country != theirs.country:
         weight = STANDARD_WEIGHTS[MatchKind.OTHER_COUNTRY]
         value = _pair(mine.country, theirs.country, "/")
@@ -476,6 +542,11 @@ def match_confidence(matches: Iterable[Match], *, same_country: bool = True) -> 
     total = math.fsum(match.weight for match in matches)
     if not same_country and all(match.kind is not MatchKind.OTHER_COUNTRY for match in matches):
         total += STANDARD_WEIGHTS[MatchKind.OTHER_COUNTRY]
+    return _confidence(total)
+
+
+def _confidence(total: float) -> float:
+    """The confidence of a sum of weights: logistic, rounded, within 0.01 and 0.99."""
     confidence = 1.0 / (1.0 + math.exp(-total))
     return round(min(max(confidence, _MIN_CONFIDENCE), _MAX_CONFIDENCE), 2)
 
@@ -487,11 +558,16 @@ def _weigh(
     is_common: Callable[[str], bool],
 ) -> tuple[tuple[Match, ...], float] | None:
     """The evidence about two profiles and its confidence, if it makes a conflict."""
+    min_confidence = policy.min_confidence
+    if _cannot_reach(profile, other_profile, min_confidence):
+        # Most candidates a check weighs fall short: say so before the names'
+        # distance is measured and the matches are built.
+        return None
     matches = _evidence(profile, other_profile, policy.fuzzy_threshold, is_common)
     if not matches:
         return None
     confidence = match_confidence(matches)
-    if confidence < policy.min_confidence:
+    if confidence < min_confidence:
         return None
     return tuple(matches), confidence
 

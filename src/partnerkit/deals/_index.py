@@ -121,6 +121,9 @@ _TWO_SLIPS_FROM: Final = 12
 # Common words this long are also filed for two slips in one word ("Insurage" for
 # "Insurance"), which only a name of common words needs.
 _TWO_SLIP_WORD: Final = 5
+# How many letters at each end of a common word's keys are counted: more make more
+# of the keys of a long unknown word ruled out before they are made.
+_END: Final = 3
 # Two slips, and folds of up to two letters ("sch" for "sh") on either side.
 _LENGTH_SLACK: Final = 4
 # Two slips in two words: at most this many corrections of each word are paired.
@@ -317,6 +320,11 @@ def _two_deletions(word: str) -> set[str]:
     return found
 
 
+def _ends(key: str) -> tuple[tuple[int, str], tuple[int, str]]:
+    """A key's length with its first `_END` letters, and with its last."""
+    return (len(key), "^" + key[:_END]), (len(key), key[-_END:] + "$")
+
+
 def _masked_keys(words: tuple[str, ...]) -> list[str]:
     """The name with each short word blanked, for names of two words or more."""
     if len(words) < 2:
@@ -506,6 +514,7 @@ class ConflictIndex:
     __slots__ = (
         "_accounts",
         "_by_key",
+        "_common_heads",
         "_common_near",
         "_countries",
         "_deletions",
@@ -581,6 +590,8 @@ class ConflictIndex:
         self._deletions = _DeletionTable()
         # Common words under every string two deletions away (see `_file_common`).
         self._common_near: dict[str, list[str]] = {}
+        # How many of its keys have each length and first (or last) `_END` letters.
+        self._common_heads: dict[tuple[int, str], int] = {}
         # The known neighbours of words asked about since the vocabulary last changed.
         self._near_cache: dict[str, tuple[str, ...]] = {}
 
@@ -1125,26 +1136,54 @@ class ConflictIndex:
     def _file_common(self, word: str, *, add: bool) -> None:
         """File (or unfile) a word that became common under every string two deletions away."""
         table = self._common_near
+        heads = self._common_heads
         for key in _two_deletions(word):
             if add:
-                table.setdefault(key, []).append(word)
+                filed = table.get(key)
+                if filed is None:
+                    table[key] = [word]
+                    for end in _ends(key):
+                        heads[end] = heads.get(end, 0) + 1
+                else:
+                    filed.append(word)
             else:
                 filed = table.get(key)
                 if filed is not None:
                     filed.remove(word)
                     if not filed:
                         del table[key]
+                        for end in _ends(key):
+                            heads[end] -= 1
+                            if not heads[end]:
+                                del heads[end]
         if self._near_cache:
             self._near_cache.clear()
 
     def _common_neighbours(self, word: str) -> list[str]:
         """Common words two slips or fewer from ``word`` (of five letters or more)."""
-        if len(word) < _TWO_SLIP_WORD:
+        size = len(word)
+        if size < _TWO_SLIP_WORD:
             return []
         table = self._common_near
+        # Two letters out, both after the first `_END`, leave those in front; both
+        # before the last `_END`, those at the end. Where no key filed is of that
+        # length and begins (or ends) so, only the other pairs of positions can make
+        # a key filed: a long word makes a third of its keys or fewer.
+        shorter = size - 2
+        heads = self._common_heads
+        after_head = (shorter, "^" + word[:_END]) in heads
+        before_tail = (shorter, word[-_END:] + "$") in heads
+        keys = {word, *_deletions(word)}
+        keys.update(
+            [
+                word[:first] + word[first + 1 : second] + word[second + 1 :]
+                for first in range(size if after_head else min(_END, size))
+                for second in range(first + 1 if before_tail else max(first + 1, size - _END), size)
+            ]
+        )
         found: set[str] = set()
         # Most of the keys are filed nowhere: a C-level intersection says which are.
-        for key in table.keys() & _two_deletions(word):
+        for key in table.keys() & keys:
             found.update(table[key])
         found.discard(word)
         return sorted(found)
