@@ -21,7 +21,8 @@ def _through_the_codec(value: str) -> str:
         host = host.encode("idna").decode("ascii")
     except UnicodeError:
         raise ValidationError.single("", f"{value!r} is not a valid domain name") from None
-    host = host.removeprefix("www.")
+    if host.count(".") >= 2:  # "www.com" is a name; "www." before more is a web prefix
+        host = host.removeprefix("www.")
     labels = host.split(".")
     if (
         len(labels) < 2
@@ -60,3 +61,12 @@ def test_an_empty_label_in_an_ascii_host_is_refused_as_before() -> None:
         "refused: 'a..example' is not a valid domain name"
     )
     assert normalize_email("Aino@A.Example") == "Aino@a.example"
+
+
+def test_www_is_dropped_only_where_it_is_a_prefix() -> None:
+    assert normalize_hostname("https://WWW.Acme.com/about") == "acme.com"
+    assert normalize_hostname("www.com") == "www.com"
+    assert normalize_hostname("www.www.com") == "www.com"
+    assert normalize_hostname(normalize_hostname("www.www.com")) == "www.com"
+    assert normalize_email("jane@WWW.acme.com") == "jane@www.acme.com"
+    assert normalize_email("jane@www.com") == "jane@www.com"

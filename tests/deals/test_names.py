@@ -245,6 +245,13 @@ def test_private_suffixes_keep_hosted_customers_apart() -> None:
     assert registrable_domain("acme.github.io", private=False) == "github.io"
 
 
+def test_a_www_that_is_the_registered_name_is_kept() -> None:
+    assert registrable_domain("www.co.uk") == "www.co.uk"
+    assert registrable_domain("https://www.www.co.uk/") == "www.co.uk"
+    assert registrable_domain("www.com") == "www.com"
+    assert registrable_domain("www.acme.co.uk") == "acme.co.uk"
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
@@ -261,6 +268,8 @@ def test_what_is_no_registrable_domain_is_refused_with_an_example(value: str, me
 
 
 @given(pkd.hostnames())
+@example("www.www.co.uk")
+@example("www.www.com")
 def test_registrable_domain_is_idempotent(host: str) -> None:
     once = registrable_domain(host)
     assert registrable_domain(once) == once

@@ -50,20 +50,26 @@ _BAD_LOCAL: Final = re.compile(r'[\s\x1c-\x1f<>(),;:"]')
 def normalize_hostname(value: object) -> str:
     """Read a website domain from a bare host or a URL: lowercase, IDNA, no ``www.``.
 
-    ``"https://WWW.Nørd.fi:443/about"`` becomes ``"xn--nrd-kla.fi"``.
+    ``"https://WWW.Nørd.fi:443/about"`` becomes ``"xn--nrd-kla.fi"``. A ``www``
+    that is the name itself (``www.com``) stays.
 
     Raises:
         ValidationError: If no valid hostname with at least two labels is found.
     """
     if not isinstance(value, str):
         raise ValidationError.single("", f"expected a domain string, got {type(value).__name__}")
-    return _hostname(value)
+    return split_hostname(value)[0]
 
 
 # Partners, contacts and customers repeat a small set of hosts; normalising one
 # costs microseconds, looking it up a fraction of that. Refusals are not cached.
 @functools.lru_cache(maxsize=8192)
-def _hostname(value: str) -> str:
+def split_hostname(value: str) -> tuple[str, str]:
+    """`normalize_hostname` of ``value``, and the ``"www."`` it dropped (else ``""``).
+
+    Raises:
+        ValidationError: As `normalize_hostname`.
+    """
     host = _SCHEME.sub("", value.strip())
     host = host.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
     host = host.rsplit("@", 1)[-1].split(":", 1)[0].rstrip(".").lower()
@@ -75,7 +81,10 @@ def _hostname(value: str) -> str:
     elif host and any(not 0 < len(label) < 64 for label in host.split(".")):
         # What the IDNA codec refuses in an ASCII name, refused in its words.
         raise ValidationError.single("", f"{value!r} is not a valid domain name")
-    host = host.removeprefix("www.")
+    dropped = ""
+    if host.startswith("www.") and host.count(".") >= 2:
+        # A web prefix, not the name: "www.com" keeps it, so reading twice changes nothing.
+        host, dropped = host[4:], "www."
     labels = host.split(".")
     if (
         len(labels) < 2
@@ -86,7 +95,7 @@ def _hostname(value: str) -> str:
         raise ValidationError.single(
             "", f"{value!r} is not a domain name; write it like 'example.com'"
         )
-    return host
+    return host, dropped
 
 
 def normalize_email(value: object) -> str:
@@ -104,12 +113,10 @@ def normalize_email(value: object) -> str:
             "", f"{value!r} is not an email address; write it like 'name@example.com'"
         )
     try:
-        host = normalize_hostname(domain)
+        host, dropped = split_hostname(domain)
     except ValidationError:
         raise ValidationError.single(
             "", f"{value!r} is not an email address; its domain {domain!r} is not valid"
         ) from None
     # normalize_hostname drops "www."; an address at a www host is rare but real.
-    if domain.lower().startswith("www."):
-        host = "www." + host
-    return f"{local}@{host}"
+    return f"{local}@{dropped}{host}"

@@ -17,7 +17,7 @@ from typing import Final
 
 import attrs
 
-from partnerkit._base.countries import normalize_hostname
+from partnerkit._base.countries import split_hostname
 from partnerkit.errors import ValidationError
 
 __all__ = [
@@ -136,13 +136,16 @@ def _registrable(host: str, rules: _Rules) -> str | None:
 @functools.lru_cache(maxsize=65536)
 def _registrable_cached(value: str, private: bool) -> str:
     try:
-        host = normalize_hostname(value)
+        host, dropped = split_hostname(value)
     except ValidationError:
         raise ValidationError.single(
             "",
             f"{value!r} is not a website, email address or host name; write it like "
             f"'https://www.example.co.uk/about', 'name@example.com' or 'example.com'",
         ) from None
+    if dropped and _registrable(host, _rules(private=private)) is None:
+        # "www.co.uk" is a name registered under "co.uk", not a web prefix on it.
+        return _reduce(dropped + host, private)
     return _reduce(host, private)
 
 
@@ -167,7 +170,8 @@ def registrable_domain(value: str, *, private: bool = True) -> str:
     with the Public Suffix List: ``https://www.shop.acme.co.uk:8443/x`` is
     ``acme.co.uk``, ``sales@eu.acme.com.au`` is ``acme.com.au``. Exception and
     wildcard rules are honoured (``city.kawasaki.jp`` is registrable under
-    ``*.kawasaki.jp``). Applying it twice gives the same result.
+    ``*.kawasaki.jp``). A ``www`` that is the registered name itself stays
+    (``www.co.uk``). Applying it twice gives the same result.
 
     Args:
         value: A URL, an email address or a bare host name.
