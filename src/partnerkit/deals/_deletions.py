@@ -1,0 +1,172 @@
+"""The deletion table of a `ConflictIndex`: words filed under every string one deletion away.
+
+A word one slip from a registered word shares a one-deletion string with it; the
+table answers "which words share this string" from packed arrays, the same in
+every process.
+"""
+
+from __future__ import annotations
+
+import operator
+import zlib
+from array import array
+from bisect import bisect_left, insort
+from itertools import repeat
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+__all__ = ["MAX_WORDS"]
+
+
+def _deletions(word: str) -> list[str]:
+    """Every string one deletion away from ``word``."""
+    return [word[:index] + word[index + 1 :] for index in range(len(word))]
+
+
+def _two_deletions(word: str) -> set[str]:
+    """``word`` and every string one or two deletions away from it."""
+    size = len(word)
+    found = {word, *_deletions(word)}
+    # Two letters out at once (each pair of positions once, not each order).
+    found.update(
+        [
+            word[:first] + word[first + 1 : second] + word[second + 1 :]
+            for first in range(size)
+            for second in range(first + 1, size)
+        ]
+    )
+    return found
+
+
+_ID_BITS: Final = 24
+_ID_MASK: Final = (1 << _ID_BITS) - 1
+_LOW_MASK: Final = 0xFFFF
+_ENTRY_MASK: Final = (_LOW_MASK << _ID_BITS) | _ID_MASK
+_SHIFTS: Final = repeat(_ID_BITS)
+#: The most distinct words an index can hold (word ids are 24 bits).
+MAX_WORDS: Final = 1 << _ID_BITS
+
+
+class _DeletionTable:
+    """Words filed under every string one deletion away, packed for memory and speed.
+
+    The CRC-32 of a deletion string picks one of 65,536 buckets by its top 16 bits;
+    the bucket, a sorted ``array("Q")``, holds ``low 16 bits << 24 | word id`` for
+    each entry (8 bytes an entry, against about 100 for a dict entry with its key
+    string). CRC-32 is the same in every process, so which words collide, and so
+    what a look-up returns, depends on the words alone. A collision only adds a
+    word, which the name-key look-up then turns down.
+    """
+
+    __slots__ = ("_buckets", "_pending", "_size")
+
+    def __init__(self) -> None:
+        self._buckets: list[array[int] | None] = [None] * (_LOW_MASK + 1)
+        self._size = 0
+        # Entries a bulk build collected, filed by `settle`.
+        self._pending: list[int] | None = None
+
+    def __len__(self) -> int:
+        return self._size
+
+    def add(self, word_id: int, word: str) -> None:
+        keys = {word[:index] + word[index + 1 :] for index in range(len(word))}
+        self._size += len(keys)
+        crcs = map(zlib.crc32, map(str.encode, keys))
+        pending = self._pending
+        if pending is not None:
+            # A bulk build: entries (CRC << 24 | word id) made by C-level maps,
+            # sorted into the buckets once by `settle`.
+            pending.extend(map(operator.or_, map(operator.lshift, crcs, _SHIFTS), repeat(word_id)))
+            return
+        buckets = self._buckets
+        for crc in crcs:
+            found = buckets[crc >> 16]
+            if found is None:
+                found = buckets[crc >> 16] = array("Q")
+            insort(found, (crc & _LOW_MASK) << _ID_BITS | word_id)
+
+    def discard(self, word_id: int, word: str) -> None:
+        self.settle()
+        buckets = self._buckets
+        for key in set(_deletions(word)):
+            crc = zlib.crc32(key.encode())
+            found = buckets[crc >> 16]
+            if found is None:
+                continue
+            entry = (crc & _LOW_MASK) << _ID_BITS | word_id
+            at = bisect_left(found, entry)
+            if at < len(found) and found[at] == entry:
+                del found[at]
+                self._size -= 1
+
+    def lookup(self, key: str) -> Iterable[int]:
+        """The ids of the words filed under ``key`` (and of any that collide with it)."""
+        crc = zlib.crc32(key.encode())
+        found = self._buckets[crc >> 16]
+        if not found:
+            return ()
+        first = (crc & _LOW_MASK) << _ID_BITS
+        low = bisect_left(found, first)
+        # Most keys asked about are not filed: one comparison says so.
+        if low == len(found) or found[low] > first | _ID_MASK:
+            return ()
+        high = bisect_left(found, first + (1 << _ID_BITS), low + 1)
+        return map(operator.and_, found[low:high], repeat(_ID_MASK))
+
+    def lookup_all(self, keys: Iterable[str]) -> list[int]:
+        """The ids of the words filed under any of ``keys``: `lookup` of each, at once.
+
+        The CRCs are computed by C-level maps; most keys end at one comparison, and
+        the entries of a key that is filed (usually one or two) are read in place.
+        """
+        buckets = self._buckets
+        found: list[int] = []
+        for crc in map(zlib.crc32, map(str.encode, keys)):
+            bucket = buckets[crc >> 16]
+            if not bucket:
+                continue
+            first = (crc & _LOW_MASK) << _ID_BITS
+            at = bisect_left(bucket, first)
+            last = first | _ID_MASK
+            size = len(bucket)
+            while at < size:
+                entry = bucket[at]
+                if entry > last:
+                    break
+                found.append(entry & _ID_MASK)
+                at += 1
+        return found
+
+    def bulk(self) -> None:
+        """Collect entries without sorting until `settle` (for `ConflictIndex.update`)."""
+        if self._pending is None:
+            self._pending = []
+
+    def settle(self) -> None:
+        """File what a bulk build collected: one sort, then a slice per bucket."""
+        pending = self._pending
+        if pending is None:
+            return
+        self._pending = None
+        pending.sort()
+        # Keep the low 16 bits of the CRC and the id: the bucket says the rest. One
+        # C-level pass makes every entry; each bucket is then a slice of it.
+        entries = array("Q", map(operator.and_, pending, repeat(_ENTRY_MASK)))
+        buckets = self._buckets
+        size = len(pending)
+        shift = 32 + _ID_BITS - 16
+        at = 0
+        while at < size:
+            bucket = pending[at] >> shift
+            end = bisect_left(pending, (bucket + 1) << shift, at)
+            found = buckets[bucket]
+            if found:
+                # Two sorted runs: the sort merges them in one pass.
+                buckets[bucket] = array("Q", sorted(found + entries[at:end]))
+            else:
+                buckets[bucket] = entries[at:end]
+            at = end
+        del pending
