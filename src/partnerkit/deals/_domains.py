@@ -143,10 +143,13 @@ def _registrable_cached(value: str, private: bool) -> str:
             f"{value!r} is not a website, email address or host name; write it like "
             f"'https://www.example.co.uk/about', 'name@example.com' or 'example.com'",
         ) from None
-    if dropped and _registrable(host, _rules(private=private)) is None:
-        # "www.co.uk" is a name registered under "co.uk", not a web prefix on it.
-        return _reduce(dropped + host, private)
-    return _reduce(host, private)
+    try:
+        return _reduce(host, private)
+    except ValidationError:
+        if not dropped:
+            raise
+    # "www.co.uk" is a name registered under "co.uk", not a web prefix on it.
+    return _reduce(dropped + host, private)
 
 
 # A customer's website and contact email usually share a host: reduce it once.
