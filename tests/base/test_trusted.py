@@ -54,3 +54,24 @@ def test_a_builder_takes_fields_whatever_their_names() -> None:
         new: bool
 
     assert builder(Awkward)("a", 1, True) == Awkward("a", 1, True)
+
+
+def test_slotted_and_dict_backed_classes_are_built_alike() -> None:
+    @attrs.frozen(slots=False)
+    class Plain:
+        name: str
+        count: int
+
+    @attrs.frozen
+    class Slotted:
+        name: str
+        count: int
+
+    class Below(Slotted):
+        pass
+
+    for cls in (Plain, Slotted, Below):
+        built = builder(cls)("a", 2)
+        assert type(built) is cls
+        assert built == cls("a", 2)
+        assert evolve_trusted(built, count=3) == cls("a", 3)
