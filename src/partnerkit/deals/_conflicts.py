@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 import attrs
 
 from partnerkit._base.ids import check_id
-from partnerkit._base.trusted import trusted
+from partnerkit._base.trusted import builder
 from partnerkit.deals._domains import SHARED_EMAIL_DOMAINS
 from partnerkit.deals._fuzzy import edit_distance
 from partnerkit.deals._index import (
@@ -63,6 +63,9 @@ __all__ = [
     "name_similarity",
 ]
 
+# Evidence and conflicts are built from values made here (kinds, constant weights,
+# scores from 0 to 1), which need no second validation: a check builds several.
+_match: Final = builder(Match)
 _MAX_CONFIDENCE: Final = 0.99
 _MIN_CONFIDENCE: Final = 0.01
 # Fuzzy name weights by slips and length. A slip in a short name is more often
@@ -158,6 +161,11 @@ class ConflictPolicy(Protocol):
         ...
 
 
+# Parties and verdicts are built by this module from validated values.
+_party: Final = builder(Party)
+_verdict: Final = builder(Verdict)
+
+
 def _check_fraction(_: object, attribute: attrs.Attribute[float], value: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
         raise ValidationError.single(
@@ -220,21 +228,23 @@ class DefaultConflictPolicy:
     ) -> Verdict | None:
         """Apply the rules above; see `ConflictPolicy.judge`."""
         del matches  # the default rules depend on who, not on what matched
+        # Verdicts below list `Verdict`'s fields in order: rule, outcome,
+        # has_priority, reason.
         note = f": {other.note}" if other.note else ""
         if other.kind is PartyKind.DIRECT_OPPORTUNITY:
-            return Verdict(
+            return _verdict(
                 ConflictRule.DIRECT_OPPORTUNITY,
                 ConflictOutcome.BLOCK,
-                has_priority=False,
-                reason=f"the vendor's own sales team is working this customer "
+                False,
+                f"the vendor's own sales team is working this customer "
                 f"(direct opportunity {other.id}){note}",
             )
         if other.kind is PartyKind.EXISTING_CUSTOMER:
-            return Verdict(
+            return _verdict(
                 ConflictRule.EXISTING_CUSTOMER,
                 ConflictOutcome.BLOCK,
-                has_priority=False,
-                reason=f"this is already the vendor's customer (account {other.id}){note}",
+                False,
+                f"this is already the vendor's customer (account {other.id}){note}",
             )
         when = _instant(self._moment(other))
         if self.first(subject, other):
@@ -243,30 +253,29 @@ class DefaultConflictPolicy:
                 if other.partner_id == subject.partner_id
                 else (f"partner {other.partner_id}")
             )
-            return Verdict(
+            return _verdict(
                 ConflictRule.DUPLICATE
                 if other.partner_id == subject.partner_id
                 else ConflictRule.FIRST_TO_REGISTER,
                 ConflictOutcome.PROCEED,
-                has_priority=True,
-                reason=f"registered first; {other.id} by {later} ({self.rank_by.value} {when}) "
-                f"came later",
+                True,
+                f"registered first; {other.id} by {later} ({self.rank_by.value} {when}) came later",
             )
         if other.partner_id == subject.partner_id:
             sure = confidence >= self.reject_duplicates_at
-            return Verdict(
+            return _verdict(
                 ConflictRule.DUPLICATE,
                 ConflictOutcome.REJECT if sure else ConflictOutcome.REVIEW,
-                has_priority=False,
-                reason=f"duplicate: the same partner already registered this customer as "
+                False,
+                f"duplicate: the same partner already registered this customer as "
                 f"{other.id} ({self.rank_by.value} {when})"
                 + ("" if sure else "; the names are only similar, so a manager should confirm"),
             )
-        return Verdict(
+        return _verdict(
             ConflictRule.FIRST_TO_REGISTER,
             ConflictOutcome.REVIEW,
-            has_priority=False,
-            reason=f"partner {other.partner_id} registered this customer first as {other.id} "
+            False,
+            f"partner {other.partner_id} registered this customer first as {other.id} "
             f"({self.rank_by.value} {when}); a manager must review this one",
         )
 
@@ -327,7 +336,8 @@ def _name_evidence(
     if not mine.compact or not theirs.compact:
         return []
     if mine.compact == theirs.compact:
-        return [Match(MatchKind.EXACT_NAME, mine.name, 1.0, STANDARD_WEIGHTS[MatchKind.EXACT_NAME])]
+        weight = STANDARD_WEIGHTS[MatchKind.EXACT_NAME]
+        return [_match(MatchKind.EXACT_NAME, mine.name, 1.0, weight)]
     found: list[Match] = []
     letters = max(len(mine.compact), len(theirs.compact))
     if mine.key and mine.key == theirs.key:
@@ -352,7 +362,7 @@ def _name_evidence(
         if slips > 1 and _two_slips_in_a_short_word(_words(mine), _words(theirs)):
             return []
     found.append(
-        Match(
+        _match(
             MatchKind.FUZZY_NAME,
             _pair(mine.name, theirs.name, "~"),
             round(score, 3),
@@ -366,7 +376,7 @@ def _name_evidence(
     )
     if digits[0] != digits[1]:
         found.append(
-            Match(
+            _match(
                 MatchKind.OTHER_NUMBER,
                 _pair(" ".join(digits[0]) or "none", " ".join(digits[1]) or "none", "/"),
                 1.0,
@@ -389,7 +399,7 @@ def _name_evidence(
         if common:
             one, other = common[0]
             found.append(
-                Match(
+                _match(
                     MatchKind.OTHER_WORD,
                     _pair(one, other, "/"),
                     1.0,
@@ -489,11 +499,11 @@ def _evidence(
     same_website = mine.website is not None and mine.website == theirs.website
     if same_website:
         weight = STANDARD_WEIGHTS[MatchKind.DOMAIN]
-        matches.append(Match(MatchKind.DOMAIN, mine.website, 1.0, weight))  # type: ignore[arg-type]
+        matches.append(_match(MatchKind.DOMAIN, mine.website, 1.0, weight))
     domain = _shared_domain(mine, theirs, same_website=same_website)
     if domain is not None:
         weight = STANDARD_WEIGHTS[MatchKind.CONTACT_EMAIL_DOMAIN]
-        matches.append(Match(MatchKind.CONTACT_EMAIL_DOMAIN, domain, 1.0, weight))
+        matches.append(_match(MatchKind.CONTACT_EMAIL_DOMAIN, domain, 1.0, weight))
     matches += _name_evidence(mine, theirs, threshold, is_common)
     # Every signal so far is of identity (a domain or a name: name evidence that
     # speaks against comes only after a name match), so none means no identity.
@@ -503,11 +513,11 @@ def _evidence(
     if kind is not None:
         sign = "/" if kind is MatchKind.OTHER_WEBSITE else "~"
         value = _pair(mine.website, theirs.website, sign)  # type: ignore[arg-type]
-        matches.append(Match(kind, value, 1.0, STANDARD_WEIGHTS[kind]))
+        matches.append(_match(kind, value, 1.0, STANDARD_WEIGHTS[kind]))
     if mine.country != theirs.country:
         weight = STANDARD_WEIGHTS[MatchKind.OTHER_COUNTRY]
         value = _pair(mine.country, theirs.country, "/")
-        matches.append(Match(MatchKind.OTHER_COUNTRY, value, 1.0, weight))
+        matches.append(_match(MatchKind.OTHER_COUNTRY, value, 1.0, weight))
     if mine.products and theirs.products:
         # Equal keys (the usual case) are the products in common, sorted already.
         if mine.products == theirs.products:
@@ -516,7 +526,7 @@ def _evidence(
             common = sorted(mine.product_set & theirs.product_set)
         if common:
             weight = STANDARD_WEIGHTS[MatchKind.PRODUCT_OVERLAP]
-            matches.append(Match(MatchKind.PRODUCT_OVERLAP, ", ".join(common), 1.0, weight))
+            matches.append(_match(MatchKind.PRODUCT_OVERLAP, ", ".join(common), 1.0, weight))
     matches.sort(key=lambda match: (match.weight < 0, -abs(match.weight)))
     return matches
 
@@ -566,14 +576,14 @@ def _weigh(
     matches = _evidence(profile, other_profile, policy.fuzzy_threshold, is_common)
     if not matches:
         return None
-    confidence = match_confidence(matches)
+    # `match_confidence` of evidence that lists its own country difference.
+    confidence = _confidence(math.fsum([match.weight for match in matches]))
     if confidence < min_confidence:
         return None
     return tuple(matches), confidence
 
 
-def _trusted_conflict(**values: object) -> Conflict:
-    return trusted(Conflict, **values)
+_trusted_conflict: Final = builder(Conflict)
 
 
 def _conflict(
@@ -595,18 +605,19 @@ def _conflict(
         if type(policy) is DefaultConflictPolicy and other.kind is PartyKind.REGISTRATION
         else Conflict
     )
+    # `Conflict`'s fields in order.
     return make(
-        registration_id=subject.id,
-        other_kind=other.kind,
-        other_id=other.id,
-        other_partner_id=other.partner_id,
-        other_name=other_name,
-        matches=found,
-        confidence=confidence,
-        rule=verdict.rule,
-        outcome=verdict.outcome,
-        has_priority=verdict.has_priority,
-        reason=verdict.reason,
+        subject.id,
+        other.kind,
+        other.id,
+        other.partner_id,
+        other_name,
+        found,
+        confidence,
+        verdict.rule,
+        verdict.outcome,
+        verdict.has_priority,
+        verdict.reason,
     )
 
 
@@ -630,8 +641,9 @@ def _conflicts_of(
         weighed = _weigh(profile, other_profile, policy, is_common)
         if weighed is None:
             continue
-        # `StoredParty` lists a party's fields in `Party`'s order.
-        other = Party(*index.party(slot))
+        # `StoredParty` lists a party's fields in `Party`'s order, from values the
+        # index took from validated registrations.
+        other = _party(*index.party(slot))
         found = _conflict(subject, other, other_profile.name, weighed, policy)
         if found is not None:
             conflicts.append(found)
@@ -679,12 +691,13 @@ def find_conflicts(
     if not isinstance(registration, DealRegistration):
         raise ValidationError.single("registration", "expected a DealRegistration")
     profile = index.profile(registration.customer, registration.products)
-    subject = Party(
+    subject = _party(
         PartyKind.REGISTRATION,
         registration.id,
         registration.partner_id,
         registration.registered_at,
         registration.submitted_at,
+        "",
     )
     own = index.slot_of(registration.id)
     return _conflicts_of(subject, profile, index, policy=policy, accounts=accounts, own=own)
