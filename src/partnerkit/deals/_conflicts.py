@@ -452,7 +452,8 @@ def _name_weight_bound(mine: Profile, theirs: Profile) -> float:
     allowed = allowed_slips(letters)
     if not allowed or abs(len(mine.compact) - len(theirs.compact)) > allowed:
         return 0.0
-    return max(_fuzzy_weight(slips, letters) for slips in range(1, allowed + 1))
+    best = _fuzzy_weight(1, letters)
+    return best if allowed == 1 else max(best, _fuzzy_weight(2, letters))
 
 
 def _cannot_reach(mine: Profile, theirs: Profile, min_confidence: float) -> bool:

@@ -1071,7 +1071,7 @@ class ConflictIndex:
         # that are words themselves (one letter shorter).
         if size > 1:
             # A doubled letter gives one deletion twice: look it up once.
-            shorter = set(_deletions(word))
+            shorter = {word[:index] + word[index + 1 :] for index in range(size)}
             near: set[str | None] = self._word_ids.keys() & shorter  # type: ignore[assignment]
             keys = [word, *shorter] if size > MIN_FUZZY_WORD - 1 else [word]
         else:
@@ -1236,14 +1236,15 @@ class ConflictIndex:
         hit_any = False
         for start, end, texts in options:
             head, tail = "".join(words[:start]), "".join(words[end:])
-            plains = [head + text + tail for text in texts]
-            # The counting filter turns most down; C-level maps ask it about all.
-            counted = map(
-                plain_counts.__getitem__,
-                map(operator.and_, map(zlib.crc32, map(str.encode, plains)), repeat(mask)),
-            )
-            for plain, text in compress(zip(plains, texts, strict=True), counted):
-                hit = by_key.get(skeleton(plain))
+            # The counting filter turns most down; C-level maps ask it about all. The
+            # CRC of a name runs on from its head's through the text's and the
+            # tail's bytes, so only the names the filter lets through are joined.
+            crcs = map(zlib.crc32, map(str.encode, texts), repeat(zlib.crc32(head.encode())))
+            if tail:
+                crcs = map(zlib.crc32, repeat(tail.encode()), crcs)
+            counted = map(plain_counts.__getitem__, map(operator.and_, crcs, repeat(mask)))
+            for text in compress(texts, counted):
+                hit = by_key.get(skeleton(head + text + tail))
                 if hit is not None:
                     hit_any = True
                     slots = (hit,) if isinstance(hit, int) else hit
