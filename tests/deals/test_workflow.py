@@ -25,6 +25,7 @@ from partnerkit.deals import (
     expire_due,
     expiring_within,
     lose,
+    registrable_domain,
     reject,
     request_extension,
     screen,
@@ -121,6 +122,18 @@ def test_customer_fields_are_checked_together() -> None:
 def test_a_customer_domain_must_be_registrable() -> None:
     with pytest.raises(ValidationError, match="public suffix"):
         Customer("Acme", "GB", "co.uk")
+
+
+def test_a_customer_website_keeps_a_www_that_is_the_registered_name() -> None:
+    # "x0.com" is a public suffix: "www.x0.com" is a name registered under it,
+    # as registrable_domain reads it, not a web prefix on a suffix.
+    assert registrable_domain("www.x0.com") == "www.x0.com"
+    customer = Customer("Acme", "US", "https://WWW.x0.com/about")
+    assert customer.domain == "www.x0.com"
+    assert Customer("Acme", "US", customer.domain).domain == "www.x0.com"
+    assert Customer("Acme", "US", "www.acme.com").domain == "acme.com"
+    with pytest.raises(ValidationError, match="public suffix"):
+        Customer("Acme", "US", "x0.com")
 
 
 def test_a_customer_name_needs_something_to_match_on() -> None:

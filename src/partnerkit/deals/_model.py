@@ -15,7 +15,12 @@ from typing import Final
 import attrs
 
 from partnerkit._base.checks import check_enum, check_text
-from partnerkit._base.countries import check_country, normalize_email, normalize_hostname
+from partnerkit._base.countries import (
+    check_country,
+    normalize_email,
+    normalize_hostname,
+    split_hostname,
+)
 from partnerkit._base.ids import check_id, is_valid_id
 from partnerkit._base.money import Money
 from partnerkit._base.time import Period, parse_date, to_utc
@@ -153,6 +158,24 @@ def _check_score(value: object, path: str, problems: Problems) -> float:
     return float(value)
 
 
+def _website_host(value: object) -> str:
+    """A website's normalised host, refused unless it has a registrable domain.
+
+    `normalize_hostname` drops a leading ``www.``; where the rest is a public
+    suffix (``www.x0.com``), that ``www`` is the registered name itself, as
+    `registrable_domain` reads it, and stays.
+    """
+    host = normalize_hostname(value)
+    try:
+        registrable_domain(host)
+    except ValidationError:
+        kept = "www." + host
+        if isinstance(value, str) and split_hostname(value)[1] and registrable_domain(kept) == kept:
+            return kept
+        raise
+    return host
+
+
 @attrs.frozen
 class Customer:
     """The end customer a partner registers a deal for.
@@ -183,10 +206,7 @@ class Customer:
         fix(self, "name", name)
         fix(self, "country", problems.check("country", check_country, self.country))
         if self.domain is not None:
-            host = problems.check("domain", normalize_hostname, self.domain)
-            if host is not None:
-                problems.check("domain", registrable_domain, host)
-            fix(self, "domain", host)
+            fix(self, "domain", problems.check("domain", _website_host, self.domain))
         if self.contact_email is not None:
             email = problems.check("contact_email", normalize_email, self.contact_email)
             if email is not None:
