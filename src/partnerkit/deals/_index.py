@@ -1083,8 +1083,9 @@ class ConflictIndex:
                 near.update(map(self._words.__getitem__, ids))
         near.discard(word)
         near.discard(None)
-        result = tuple(near) if len(near) <= self._variant_cap else tuple(sorted(near))  # type: ignore[type-var]
-        result = result[: self._variant_cap]
+        # Sorted, so what a check and the `candidates` routes list read in turn is the
+        # same under every hash seed.
+        result = tuple(sorted(near)[: self._variant_cap])  # type: ignore[type-var]
         if len(cache) >= 1 << 16:
             cache.clear()
         cache[word] = result  # type: ignore[assignment]
