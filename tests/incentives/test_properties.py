@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import attrs
@@ -24,7 +24,7 @@ from partnerkit.incentives import (
     run_statements,
     split_money,
 )
-from partnerkit.incentives._statement import _allocate, _split_amount
+from partnerkit.incentives._statement import _allocate, _parse_split, _split_amount
 from partnerkit.ledger import Activity
 from partnerkit.serialization import from_json, to_json
 from partnerkit.testing import strategies as pks
@@ -174,3 +174,78 @@ def test_a_population_run_equals_each_partner_computed_from_the_whole_ledger(
         for partner in PARTNERS
     ]
     assert run == alone
+
+
+_NAMES = ("ptn_1", "ptn_2", "ptn_3", "ptn_4", " ptn_5 ")
+
+
+@st.composite
+def _split_texts(draw: st.DrawFn) -> object:
+    """Split attributes as hosts write them: spaces, commas, stray colons, mistakes."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(
+            st.sampled_from(
+                [3, True, None, "nobody", "ptn_1:x", "ptn_2:0;ptn_3:0", "ptn_4:1;:1", "ptn_1:1:2"]
+            )
+        )
+    parts = draw(
+        st.lists(st.tuples(st.sampled_from(_NAMES), st.sampled_from(["1", " 2 ", "0"])), max_size=3)
+    )
+    separator = draw(st.sampled_from([";", ",", " ; "]))
+    return separator.join(f"{name}:{ratio}" for name, ratio in parts) + ";ptn_1:1"
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["ptn_1", "ptn_2", "ptn_3"]),
+            st.integers(0, 150).map(lambda day: max(day, 110)),
+            st.one_of(st.none(), _split_texts()),
+        ),
+        max_size=12,
+    ),
+    st.lists(st.integers(0, 11), max_size=2),
+)
+def test_partners_named_only_in_splits_are_found_and_read_as_alone(
+    sales: list[tuple[str, int, object]], reversed_: list[int]
+) -> None:
+    # Splits far before the period name partners too; a partner with a reversal is
+    # computed apart and needs every split naming it, however it is written.
+    first = datetime(2025, 9, 1, tzinfo=UTC)
+    activities = [
+        Activity(
+            f"a{index}",
+            partner,
+            "revenue_booked",
+            first + timedelta(days=day),
+            Money(100 + index, "USD"),
+            attributes={} if split is None else {"split": split},  # type: ignore[dict-item]
+        )
+        for index, (partner, day, split) in enumerate(sales)
+    ]
+    activities += [
+        Activity(
+            f"r{index}",
+            activities[target].partner_id,
+            "reversal",
+            JANUARY.start + timedelta(days=2),
+            attributes={"reverses": activities[target].id},
+        )
+        for index, target in enumerate(reversed_)
+        if target < len(activities)
+    ]
+    rule = Rule(
+        "all", Basis.REVENUE_BOOKED, RewardKind.PERCENTAGE, (Band(Decimal(0), Decimal(10)),)
+    )
+    plan = Plan("p", 1, "P", "USD", (rule,))
+    named = set()
+    for activity in activities:
+        named.add(activity.partner_id)
+        shares = _parse_split(activity.attributes.get("split"), activity.id)
+        if "split" in activity.attributes and not isinstance(shares, str):
+            named.update(name for name, _ in shares)
+    run = run_statements(plan, JANUARY, activities)
+    assert [statement.partner_id for statement in run] == sorted(named)
+    assert run == [
+        compute_statement(plan, statement.partner_id, JANUARY, activities) for statement in run
+    ]
