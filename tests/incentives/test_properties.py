@@ -31,6 +31,7 @@ from partnerkit.testing import strategies as pks
 
 PARTNERS = ("ptn_1", "ptn_2", "ptn_3")
 JANUARY = StatementPeriod(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
+FEBRUARY = StatementPeriod(datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
 
 
 @given(pks.incentive_statements())
@@ -249,3 +250,44 @@ def test_partners_named_only_in_splits_are_found_and_read_as_alone(
     assert run == [
         compute_statement(plan, statement.partner_id, JANUARY, activities) for statement in run
     ]
+
+
+@given(
+    pks.incentive_plans(),
+    pks.incentive_activities(partners=PARTNERS, reversals=False),
+    st.data(),
+    st.sampled_from([None, "gold"]),
+)
+def test_a_clawback_is_what_the_reversed_period_pays_less_without_the_activity(
+    plan: Plan, activities: list[Activity], data: st.DataObject, tier: str | None
+) -> None:
+    january = [
+        activity
+        for activity in activities
+        if activity.occurred_at < FEBRUARY.start and "recorded_at" not in activity.attributes
+    ]
+    target = data.draw(st.sampled_from(january)) if january else None
+    if target is None:
+        return
+    reversal = Activity(
+        "rev_1",
+        target.partner_id,
+        "reversal",
+        FEBRUARY.start + timedelta(days=3),
+        attributes={"reverses": target.id},
+    )
+    others = [activity for activity in january if activity is not target]
+    paid = compute_statement(plan, "ptn_1", JANUARY, january, tier=tier)
+    without = compute_statement(plan, "ptn_1", JANUARY, others, tier=tier)
+    february = compute_statement(plan, "ptn_1", FEBRUARY, [*january, reversal], tier=tier)
+    zero = Money.zero("USD")
+    for rule in plan.rules:
+        less = sum((line.amount for line in paid.lines if line.rule == rule.id), zero) - sum(
+            (line.amount for line in without.lines if line.rule == rule.id), zero
+        )
+        clawed = [
+            line.amount
+            for line in february.lines
+            if line.kind == "clawback" and line.rule == rule.id
+        ]
+        assert clawed == ([-less] if less.amount else [])

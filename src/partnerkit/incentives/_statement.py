@@ -724,8 +724,14 @@ def _measure(
     facts = context.calendar.rule(rule)
     counts, margin = facts.counts, facts.margin
     currency = context.plan.currency
+    kinds = facts.kinds
     for activity, value, money_currency, quantity, margin_value in entries:
-        if not facts.admits(activity, start, end):
+        # Kind and window first, inline: most entries fall outside one of them.
+        if (
+            activity.kind not in kinds
+            or not start <= activity.occurred_at < end
+            or not facts.admits(activity, start, end)
+        ):
             continue
         money = margin_value if margin else value
         if margin and money is None:
@@ -977,10 +983,11 @@ def _rules_total(
     start: datetime,
     end: datetime,
     context: _Context,
+    rules: Sequence[Rule] | None = None,
 ) -> dict[str, list[StatementLine]]:
-    """Each rule's lines over entries (already limited to the period)."""
+    """Each rule's lines (of ``rules``, by default the plan's) over entries."""
     found = {}
-    for rule in context.plan.rules:
+    for rule in context.plan.rules if rules is None else rules:
         current = _measure(rule, entries, start, end, context)
         prior = None
         if rule.growth is not None:
@@ -1195,12 +1202,21 @@ def _clawbacks(
     sub.read.update(earlier[target][2] for target in before)
     now = before | {target for target, _, _ in reversed_now}
     paid_before = _compute_rules_at(entries, target_start, target_end, sub, without=before)
-    paid_after = _compute_rules_at(entries, target_start, target_end, sub, without=now)
+    # Leaving out activities of kinds a rule does not read changes nothing it pays,
+    # and reads nothing the period did not read already.
+    kinds = {entry[0].kind for entry in entries if entry[0].id in now and entry[0].id not in before}
+    calendar = context.calendar
+    affected = [
+        rule for rule in context.plan.rules if not calendar.rule(rule).kinds.isdisjoint(kinds)
+    ]
+    paid_after = _compute_rules_at(
+        entries, target_start, target_end, sub, without=now, rules=affected
+    )
     lines = []
     targets = tuple(sorted(target for target, _, _ in reversed_now))
     reversal_ids = tuple(sorted(reversal for _, reversal, _ in reversed_now))
     period_text = f"{target_start.date().isoformat()} to {target_end.date().isoformat()}"
-    for rule in context.plan.rules:
+    for rule in affected:
         difference = paid_before[rule.id] - paid_after[rule.id]
         if not difference.amount:
             continue
@@ -1234,8 +1250,12 @@ def _compute_rules_at(
     context: _Context,
     *,
     without: set[str] | None = None,
+    rules: Sequence[Rule] | None = None,
 ) -> dict[str, Money]:
-    """Each rule's total for the period ``[start, end)`` as its statement saw it."""
+    """Each rule's total for the period ``[start, end)`` as its statement saw it.
+
+    Only ``rules`` are computed if given, else every rule of the plan.
+    """
     cutoff = context.calendar.facts(start, end).cutoff
     excluded = set(without or ())
     for entry in entries:
@@ -1247,7 +1267,7 @@ def _compute_rules_at(
             excluded.add(target)
             context.read.update((target, reversal.id))
     read = _entries_read(entries, start, end, context, excluded=excluded)
-    totals = _rules_total(read, start, end, context)
+    totals = _rules_total(read, start, end, context, rules)
     currency = context.plan.currency
     return {rule_id: _total(lines, currency) for rule_id, lines in totals.items()}
 
