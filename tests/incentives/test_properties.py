@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -292,3 +293,39 @@ def test_a_clawback_is_what_the_reversed_period_pays_less_without_the_activity(
             if line.kind == "clawback" and line.rule == rule.id
         ]
         assert clawed == ([-less] if less.amount else [])
+
+
+def _allocated_in_decimals(units: int, weights: list[Decimal]) -> list[int]:
+    """Money.allocate's steps, in minor units, for amounts beyond Money's range."""
+    remaining = abs(units)
+    total = sum(weights, Decimal(0))
+    with decimal.localcontext() as context:
+        context.prec = 60
+        exact = [Decimal(remaining) * weight / total for weight in weights]
+    shares = [int(part) for part in exact]
+    order = sorted(range(len(shares)), key=lambda index: (-(exact[index] - shares[index]), index))
+    for index in order[: remaining - sum(shares)]:
+        shares[index] += 1
+    return [share if units >= 0 else -share for share in shares]
+
+
+@given(
+    st.one_of(st.integers(-(10**6), 10**6), st.integers(-(10**21), 10**21)),
+    st.lists(
+        st.one_of(st.integers(0, 9), st.integers(0, 5000), st.sampled_from([3, 7, 9999, 10_000])),
+        min_size=1,
+        max_size=5,
+    ).filter(any),
+    st.sampled_from(["", ".0", ".000"]),
+)
+def test_splits_by_whole_ratios_give_the_parts_money_allocate_gives(
+    units: int, ratios: list[int], places: str
+) -> None:
+    # Whole ratios are split in integers; the parts, ties and remainders must be
+    # those of the Decimal steps Money.allocate takes.
+    weights = [Decimal(f"{ratio}{places}") for ratio in ratios]
+    found = _allocate(units, weights)
+    assert found == _allocated_in_decimals(units, weights)
+    if abs(units) < 10**18:
+        money = Money.from_minor_units(units, "JPY")
+        assert found == [part.minor_units for part in money.allocate(weights)]

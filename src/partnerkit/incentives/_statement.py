@@ -34,7 +34,7 @@ import enum
 import functools
 from collections import defaultdict
 from datetime import datetime
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, Inexact, Rounded
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 import attrs
@@ -558,6 +558,17 @@ def _allocate(units: int, weights: list[Decimal]) -> list[int]:
     """
     sign = -1 if units < 0 else 1
     remaining = abs(units)
+    if remaining < _WHOLE_UNITS and weights and max(weights) <= _WHOLE_WEIGHTS:
+        whole = [int(weight) for weight in weights]
+        total = sum(whole)
+        current = decimal.getcontext()
+        if (
+            total <= _WHOLE_WEIGHTS
+            and whole == weights
+            and current.prec >= _PRECISION
+            and not (current.traps[Inexact] or current.traps[Rounded])
+        ):
+            return [sign * share for share in _allocate_whole(remaining, whole, total)]
     total_weight = sum(weights, Decimal(0))
     with decimal.localcontext() as context:
         context.prec = 60
@@ -571,6 +582,39 @@ def _allocate(units: int, weights: list[Decimal]) -> list[int]:
         for index in by_remainder[:leftover]:
             shares[index] += 1
     return [sign * share for share in shares]
+
+
+#: Bounds within which whole weights split whole units exactly as `_allocate`'s
+#: Decimal steps do (see `_allocate_whole`), and the least precision they assume.
+_WHOLE_WEIGHTS: Final = 10**4
+_WHOLE_UNITS: Final = 10**20
+_PRECISION: Final = 28
+
+
+def _allocate_whole(units: int, weights: list[int], total: int) -> list[int]:
+    """`_allocate` of ``units >= 0`` by whole weights adding up to ``total``, in integers.
+
+    Each part is ``units * weight / total`` rounded down, and leftover units go to
+    the largest remainders, the first part on ties, as in `_allocate`. With whole
+    weights adding up to at most `_WHOLE_WEIGHTS` and fewer than `_WHOLE_UNITS`
+    units, the Decimal steps give the same parts and order. A remainder is a
+    multiple of ``1 / total``, so it is at least 1e-4 from the next whole part and
+    from any other remainder, while a 60-digit quotient is within 1e-40 of the
+    exact one. A remainder either ends within 13 decimal places (then every step
+    is exact) or is more than 1e-36 from any number of 32 places or fewer, where
+    rounding it to the context's 28 digits or more could change: equal remainders
+    stay equal.
+    """
+    products = [units * weight for weight in weights]
+    shares = [product // total for product in products]
+    leftover = units - sum(shares)
+    if leftover:
+        by_remainder = sorted(
+            range(len(shares)), key=lambda index: (-(products[index] % total), index)
+        )
+        for index in by_remainder[:leftover]:
+            shares[index] += 1
+    return shares
 
 
 @functools.lru_cache(maxsize=1024)
