@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import decimal
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import attrs
@@ -24,13 +25,14 @@ from partnerkit.incentives import (
     run_statements,
     split_money,
 )
-from partnerkit.incentives._statement import _allocate, _split_amount
+from partnerkit.incentives._statement import _allocate, _parse_split, _split_amount
 from partnerkit.ledger import Activity
 from partnerkit.serialization import from_json, to_json
 from partnerkit.testing import strategies as pks
 
 PARTNERS = ("ptn_1", "ptn_2", "ptn_3")
 JANUARY = StatementPeriod(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
+FEBRUARY = StatementPeriod(datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 1, tzinfo=UTC))
 
 
 @given(pks.incentive_statements())
@@ -174,3 +176,156 @@ def test_a_population_run_equals_each_partner_computed_from_the_whole_ledger(
         for partner in PARTNERS
     ]
     assert run == alone
+
+
+_NAMES = ("ptn_1", "ptn_2", "ptn_3", "ptn_4", " ptn_5 ")
+
+
+@st.composite
+def _split_texts(draw: st.DrawFn) -> object:
+    """Split attributes as hosts write them: spaces, commas, stray colons, mistakes."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(
+            st.sampled_from(
+                [3, True, None, "nobody", "ptn_1:x", "ptn_2:0;ptn_3:0", "ptn_4:1;:1", "ptn_1:1:2"]
+            )
+        )
+    parts = draw(
+        st.lists(st.tuples(st.sampled_from(_NAMES), st.sampled_from(["1", " 2 ", "0"])), max_size=3)
+    )
+    separator = draw(st.sampled_from([";", ",", " ; "]))
+    return separator.join(f"{name}:{ratio}" for name, ratio in parts) + ";ptn_1:1"
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["ptn_1", "ptn_2", "ptn_3"]),
+            st.integers(0, 150).map(lambda day: max(day, 110)),
+            st.one_of(st.none(), _split_texts()),
+        ),
+        max_size=12,
+    ),
+    st.lists(st.integers(0, 11), max_size=2),
+)
+def test_partners_named_only_in_splits_are_found_and_read_as_alone(
+    sales: list[tuple[str, int, object]], reversed_: list[int]
+) -> None:
+    # Splits far before the period name partners too; a partner with a reversal is
+    # computed apart and needs every split naming it, however it is written.
+    first = datetime(2025, 9, 1, tzinfo=UTC)
+    activities = [
+        Activity(
+            f"a{index}",
+            partner,
+            "revenue_booked",
+            first + timedelta(days=day),
+            Money(100 + index, "USD"),
+            attributes={} if split is None else {"split": split},  # type: ignore[dict-item]
+        )
+        for index, (partner, day, split) in enumerate(sales)
+    ]
+    activities += [
+        Activity(
+            f"r{index}",
+            activities[target].partner_id,
+            "reversal",
+            JANUARY.start + timedelta(days=2),
+            attributes={"reverses": activities[target].id},
+        )
+        for index, target in enumerate(reversed_)
+        if target < len(activities)
+    ]
+    rule = Rule(
+        "all", Basis.REVENUE_BOOKED, RewardKind.PERCENTAGE, (Band(Decimal(0), Decimal(10)),)
+    )
+    plan = Plan("p", 1, "P", "USD", (rule,))
+    named = set()
+    for activity in activities:
+        named.add(activity.partner_id)
+        shares = _parse_split(activity.attributes.get("split"), activity.id)
+        if "split" in activity.attributes and not isinstance(shares, str):
+            named.update(name for name, _ in shares)
+    run = run_statements(plan, JANUARY, activities)
+    assert [statement.partner_id for statement in run] == sorted(named)
+    assert run == [
+        compute_statement(plan, statement.partner_id, JANUARY, activities) for statement in run
+    ]
+
+
+@given(
+    pks.incentive_plans(),
+    pks.incentive_activities(partners=PARTNERS, reversals=False),
+    st.data(),
+    st.sampled_from([None, "gold"]),
+)
+def test_a_clawback_is_what_the_reversed_period_pays_less_without_the_activity(
+    plan: Plan, activities: list[Activity], data: st.DataObject, tier: str | None
+) -> None:
+    january = [
+        activity
+        for activity in activities
+        if activity.occurred_at < FEBRUARY.start and "recorded_at" not in activity.attributes
+    ]
+    target = data.draw(st.sampled_from(january)) if january else None
+    if target is None:
+        return
+    # ptn_1's own reversal: another partner's reversal is not among its activities.
+    reversal = Activity(
+        "rev_1",
+        "ptn_1",
+        "reversal",
+        FEBRUARY.start + timedelta(days=3),
+        attributes={"reverses": target.id},
+    )
+    others = [activity for activity in january if activity is not target]
+    paid = compute_statement(plan, "ptn_1", JANUARY, january, tier=tier)
+    without = compute_statement(plan, "ptn_1", JANUARY, others, tier=tier)
+    february = compute_statement(plan, "ptn_1", FEBRUARY, [*january, reversal], tier=tier)
+    zero = Money.zero("USD")
+    for rule in plan.rules:
+        less = sum((line.amount for line in paid.lines if line.rule == rule.id), zero) - sum(
+            (line.amount for line in without.lines if line.rule == rule.id), zero
+        )
+        clawed = [
+            line.amount
+            for line in february.lines
+            if line.kind == "clawback" and line.rule == rule.id
+        ]
+        assert clawed == ([-less] if less.amount else [])
+
+
+def _allocated_in_decimals(units: int, weights: list[Decimal]) -> list[int]:
+    """Money.allocate's steps, in minor units, for amounts beyond Money's range."""
+    remaining = abs(units)
+    total = sum(weights, Decimal(0))
+    with decimal.localcontext() as context:
+        context.prec = 60
+        exact = [Decimal(remaining) * weight / total for weight in weights]
+    shares = [int(part) for part in exact]
+    order = sorted(range(len(shares)), key=lambda index: (-(exact[index] - shares[index]), index))
+    for index in order[: remaining - sum(shares)]:
+        shares[index] += 1
+    return [share if units >= 0 else -share for share in shares]
+
+
+@given(
+    st.one_of(st.integers(-(10**6), 10**6), st.integers(-(10**21), 10**21)),
+    st.lists(
+        st.one_of(st.integers(0, 9), st.integers(0, 5000), st.sampled_from([3, 7, 9999, 10_000])),
+        min_size=1,
+        max_size=5,
+    ).filter(any),
+    st.sampled_from(["", ".0", ".000"]),
+)
+def test_splits_by_whole_ratios_give_the_parts_money_allocate_gives(
+    units: int, ratios: list[int], places: str
+) -> None:
+    # Whole ratios are split in integers; the parts, ties and remainders must be
+    # those of the Decimal steps Money.allocate takes.
+    weights = [Decimal(f"{ratio}{places}") for ratio in ratios]
+    found = _allocate(units, weights)
+    assert found == _allocated_in_decimals(units, weights)
+    if abs(units) < 10**18:
+        money = Money.from_minor_units(units, "JPY")
+        assert found == [part.minor_units for part in money.allocate(weights)]

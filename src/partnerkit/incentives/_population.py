@@ -12,9 +12,11 @@ are computed alone.
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from collections import defaultdict
 from decimal import Decimal
-from itertools import chain, repeat
+from itertools import accumulate, compress, repeat
 from typing import TYPE_CHECKING, Final
 
 from partnerkit._base.currencies import MINOR_UNITS
@@ -38,6 +40,7 @@ from partnerkit.incentives._statement import (
     _Context,
     _in_range,
     _marginal_awards,
+    _maybe_named,
     _Measured,
     _money_text,
     _names,
@@ -55,6 +58,8 @@ if TYPE_CHECKING:
 
 __all__ = ["run_statements"]
 
+#: A split part's ratio with its colon: what follows a name up to the next part.
+_RATIOS: Final = re.compile(r":[^;]*")
 #: Trusted construction of the amounts partnerkit computed itself.
 _MONEY: Final = builder(Money)
 _DRAFT: Final = StatementStatus.DRAFT
@@ -155,14 +160,15 @@ class _Population:
         "columns",
         "end",
         "facts",
-        "index",
         "lower",
+        "names",
         "now",
         "overlaps",
         "plan",
         "prior",
         "shared",
         "start",
+        "texts",
     )
 
     def __init__(self, plan: Plan, period: StatementPeriod, calendar: _Calendar) -> None:
@@ -173,10 +179,11 @@ class _Population:
         self.lower = self.facts.lower
         #: Partners computed apart (see the class docstring).
         self.apart: set[str] = set()
-        #: Every activity with a split attribute, in ledger order.
+        #: Every activity whose split attribute is text, in ledger order, and the text.
         self.shared: list[Activity] = []
-        #: `_split_names`, once needed.
-        self.index: tuple[list[str], list[Activity]] | None = None
+        self.texts: list[str] = []
+        #: `_maybe_named` of every split text, once needed.
+        self.names: list[str] | None = None
         #: Each rule's measures of every partner, by rule id: the period's, and
         #: the prior window's for growth rules.
         self.columns: dict[str, tuple[dict[str, _Measured], dict[str, _Measured] | None]] = {}
@@ -233,7 +240,7 @@ class _Population:
                 unread.update(rule.kinds)
         found: set[str] = set()
         add = found.add
-        apart, shared = self.apart, self.shared
+        apart, shared, texts = self.apart, self.shared, self.texts
         in_period, before = self.now, self.prior
         credited: Sequence[_Credit]
         for activity in ledger:
@@ -246,6 +253,7 @@ class _Population:
                 split = attributes.get("split")
                 if split is not None:
                     shared.append(activity)
+                    texts.append(split)  # type: ignore[arg-type] # the others go after the pass
                 late = "recorded_at" in attributes
                 if occurred < lower and not late:
                     continue
@@ -309,6 +317,11 @@ class _Population:
                 elif not low <= occurred < high:
                     continue
                 _add(column, activity_id, credited, counts=counts)
+        if not all(type(text) is str for text in texts):
+            # Splits that are not text name nobody: `_parse_split` refuses them.
+            kept = [index for index, text in enumerate(texts) if isinstance(text, str)]
+            shared[:] = [shared[index] for index in kept]
+            texts[:] = [texts[index] for index in kept]
         for column, counts, deferred in self.overlaps:
             # Read after the earlier periods' credits, as a statement reads them.
             for activity_id, shares in deferred:
@@ -355,33 +368,26 @@ class _Population:
         return [(name, part, count) for name, (part, count, _) in found.items()]  # type: ignore[misc]
 
     def _named(self, found: set[str]) -> None:
-        """Add to ``found`` every partner a split names."""
-        names, activities = self._split_names()
-        if found.issuperset(names):
-            return
-        for name, activity in zip(names, activities, strict=True):
-            if name not in found:
-                found.update(_names(activity.attributes["split"], activity.id))
+        """Add to ``found`` every partner a split names.
 
-    def _split_names(self) -> tuple[list[str], list[Activity]]:
-        """Each name a split may name (`_maybe_named`), and the activity it is in."""
-        if self.index is None:
-            texts: list[str] = []
-            activities: list[Activity] = []
-            for activity in self.shared:
-                split = activity.attributes["split"]
-                if isinstance(split, str):
-                    texts.append(split)
-                    activities.append(activity)
-            # Every split at once: the parts of the joined text are the parts of
-            # each text in turn.
-            counts = [text.count(";") + text.count(",") + 1 for text in texts]
-            parts = ";".join(texts).replace(",", ";").split(";") if texts else []
-            self.index = (
-                [part.partition(":")[0].strip() for part in parts],
-                list(chain.from_iterable(map(repeat, activities, counts))),
-            )
-        return self.index
+        Nearly every partner a split names has activities of its own: the names in
+        all the splits are read at once, and only a split naming someone not found
+        yet is read alone.
+        """
+        texts, activities = self.texts, self.shared
+        if not texts or found.issuperset(self._maybe_named(texts)):
+            return
+        for text, activity in zip(texts, activities, strict=True):
+            if not found.issuperset(_maybe_named(text)):
+                found.update(_names(text, activity.id))
+
+    def _maybe_named(self, texts: list[str]) -> list[str]:
+        """`_maybe_named` of each of ``texts`` in turn, in one list, read at C speed once."""
+        if self.names is None:
+            joined = ";".join(texts).replace(",", ";")
+            # What precedes the first ":" of each part, as ``part.partition(":")[0]``.
+            self.names = list(map(str.strip, _RATIOS.sub("", joined).split(";")))
+        return self.names
 
     def ledgers_apart(
         self, ledger: Sequence[Activity], apart: set[str]
@@ -397,9 +403,19 @@ class _Population:
             return grouped
         #: id() of each activity whose split names a partner apart -> its owner.
         shared: dict[int, str] = {}
-        for name, activity in zip(*self._split_names(), strict=True):
-            if name in apart and apart & _names(activity.attributes["split"], activity.id):
-                shared[id(activity)] = activity.partner_id
+        texts, activities = self.texts, self.shared
+        if texts:
+            # The activity of each part naming a partner apart: the parts of every
+            # text in turn, each text ending where the running count of parts does.
+            separators = map(
+                int.__add__, map(str.count, texts, repeat(";")), map(str.count, texts, repeat(","))
+            )
+            ends = list(accumulate(map(int.__add__, separators, repeat(1))))
+            names = self._maybe_named(texts)
+            for position in compress(range(len(names)), map(apart.__contains__, names)):
+                activity = activities[bisect_right(ends, position)]
+                if apart & _names(activity.attributes["split"], activity.id):
+                    shared[id(activity)] = activity.partner_id
         # Look at the ledger by owner first: the owners of the few activities shared
         # with a partner apart join the partners apart.
         owners = apart.union(shared.values())

@@ -34,7 +34,7 @@ import enum
 import functools
 from collections import defaultdict
 from datetime import datetime
-from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, Decimal, Inexact, Rounded
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 import attrs
@@ -558,6 +558,17 @@ def _allocate(units: int, weights: list[Decimal]) -> list[int]:
     """
     sign = -1 if units < 0 else 1
     remaining = abs(units)
+    if remaining < _WHOLE_UNITS and weights and max(weights) <= _WHOLE_WEIGHTS:
+        whole = [int(weight) for weight in weights]
+        total = sum(whole)
+        current = decimal.getcontext()
+        if (
+            total <= _WHOLE_WEIGHTS
+            and whole == weights
+            and current.prec >= _PRECISION
+            and not (current.traps[Inexact] or current.traps[Rounded])
+        ):
+            return [sign * share for share in _allocate_whole(remaining, whole, total)]
     total_weight = sum(weights, Decimal(0))
     with decimal.localcontext() as context:
         context.prec = 60
@@ -571,6 +582,39 @@ def _allocate(units: int, weights: list[Decimal]) -> list[int]:
         for index in by_remainder[:leftover]:
             shares[index] += 1
     return [sign * share for share in shares]
+
+
+#: Bounds within which whole weights split whole units exactly as `_allocate`'s
+#: Decimal steps do (see `_allocate_whole`), and the least precision they assume.
+_WHOLE_WEIGHTS: Final = 10**4
+_WHOLE_UNITS: Final = 10**20
+_PRECISION: Final = 28
+
+
+def _allocate_whole(units: int, weights: list[int], total: int) -> list[int]:
+    """`_allocate` of ``units >= 0`` by whole weights adding up to ``total``, in integers.
+
+    Each part is ``units * weight / total`` rounded down, and leftover units go to
+    the largest remainders, the first part on ties, as in `_allocate`. With whole
+    weights adding up to at most `_WHOLE_WEIGHTS` and fewer than `_WHOLE_UNITS`
+    units, the Decimal steps give the same parts and order. A remainder is a
+    multiple of ``1 / total``, so it is at least 1e-4 from the next whole part and
+    from any other remainder, while a 60-digit quotient is within 1e-40 of the
+    exact one. A remainder either ends within 13 decimal places (then every step
+    is exact) or is more than 1e-36 from any number of 32 places or fewer, where
+    rounding it to the context's 28 digits or more could change: equal remainders
+    stay equal.
+    """
+    products = [units * weight for weight in weights]
+    shares = [product // total for product in products]
+    leftover = units - sum(shares)
+    if leftover:
+        by_remainder = sorted(
+            range(len(shares)), key=lambda index: (-(products[index] % total), index)
+        )
+        for index in by_remainder[:leftover]:
+            shares[index] += 1
+    return shares
 
 
 @functools.lru_cache(maxsize=1024)
@@ -724,8 +768,14 @@ def _measure(
     facts = context.calendar.rule(rule)
     counts, margin = facts.counts, facts.margin
     currency = context.plan.currency
+    kinds = facts.kinds
     for activity, value, money_currency, quantity, margin_value in entries:
-        if not facts.admits(activity, start, end):
+        # Kind and window first, inline: most entries fall outside one of them.
+        if (
+            activity.kind not in kinds
+            or not start <= activity.occurred_at < end
+            or not facts.admits(activity, start, end)
+        ):
             continue
         money = margin_value if margin else value
         if margin and money is None:
@@ -977,10 +1027,11 @@ def _rules_total(
     start: datetime,
     end: datetime,
     context: _Context,
+    rules: Sequence[Rule] | None = None,
 ) -> dict[str, list[StatementLine]]:
-    """Each rule's lines over entries (already limited to the period)."""
+    """Each rule's lines (of ``rules``, by default the plan's) over entries."""
     found = {}
-    for rule in context.plan.rules:
+    for rule in context.plan.rules if rules is None else rules:
         current = _measure(rule, entries, start, end, context)
         prior = None
         if rule.growth is not None:
@@ -1195,12 +1246,21 @@ def _clawbacks(
     sub.read.update(earlier[target][2] for target in before)
     now = before | {target for target, _, _ in reversed_now}
     paid_before = _compute_rules_at(entries, target_start, target_end, sub, without=before)
-    paid_after = _compute_rules_at(entries, target_start, target_end, sub, without=now)
+    # Leaving out activities of kinds a rule does not read changes nothing it pays,
+    # and reads nothing the period did not read already.
+    kinds = {entry[0].kind for entry in entries if entry[0].id in now and entry[0].id not in before}
+    calendar = context.calendar
+    affected = [
+        rule for rule in context.plan.rules if not calendar.rule(rule).kinds.isdisjoint(kinds)
+    ]
+    paid_after = _compute_rules_at(
+        entries, target_start, target_end, sub, without=now, rules=affected
+    )
     lines = []
     targets = tuple(sorted(target for target, _, _ in reversed_now))
     reversal_ids = tuple(sorted(reversal for _, reversal, _ in reversed_now))
     period_text = f"{target_start.date().isoformat()} to {target_end.date().isoformat()}"
-    for rule in context.plan.rules:
+    for rule in affected:
         difference = paid_before[rule.id] - paid_after[rule.id]
         if not difference.amount:
             continue
@@ -1234,8 +1294,12 @@ def _compute_rules_at(
     context: _Context,
     *,
     without: set[str] | None = None,
+    rules: Sequence[Rule] | None = None,
 ) -> dict[str, Money]:
-    """Each rule's total for the period ``[start, end)`` as its statement saw it."""
+    """Each rule's total for the period ``[start, end)`` as its statement saw it.
+
+    Only ``rules`` are computed if given, else every rule of the plan.
+    """
     cutoff = context.calendar.facts(start, end).cutoff
     excluded = set(without or ())
     for entry in entries:
@@ -1247,7 +1311,7 @@ def _compute_rules_at(
             excluded.add(target)
             context.read.update((target, reversal.id))
     read = _entries_read(entries, start, end, context, excluded=excluded)
-    totals = _rules_total(read, start, end, context)
+    totals = _rules_total(read, start, end, context, rules)
     currency = context.plan.currency
     return {rule_id: _total(lines, currency) for rule_id, lines in totals.items()}
 
