@@ -58,6 +58,7 @@ import operator
 import sys
 import zlib
 from array import array
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from itertools import compress, islice, repeat
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, runtime_checkable
@@ -379,6 +380,7 @@ class ConflictIndex:
         "_notes",
         "_partners",
         "_plain_counts",
+        "_plain_crcs",
         "_plain_mask",
         "_products",
         "_registered",
@@ -428,6 +430,9 @@ class ConflictIndex:
         # corrected name is not counted here needs no folding and no key look-up.
         self._plain_counts = bytearray(1 << 12)
         self._plain_mask = (1 << 12) - 1
+        # Each slot's CRC-32 of its plain words joined, so that growing the filter
+        # recounts the names without reducing them to their words again.
+        self._plain_crcs = array("I")
         # The vocabulary: word -> id, id -> word and how many slots use it.
         self._word_ids: dict[str, int] = {}
         self._words: list[str | None] = []
@@ -586,6 +591,7 @@ class ConflictIndex:
         masked_table = self._masked
         counts = self._plain_counts
         mask = self._plain_mask
+        plain_crcs = self._plain_crcs
         holders: dict[str, list[int]] = {}
         for slot, (_, _, words, key, website, email, _, _) in zip(slots, profiles, strict=True):
             websites.append(website)
@@ -602,7 +608,9 @@ class ConflictIndex:
                 by_key[key] = slot
             else:
                 _post(by_key, key, slot)
-            position = zlib.crc32("".join(words).encode()) & mask
+            plain_crc = zlib.crc32("".join(words).encode())
+            plain_crcs.append(plain_crc)
+            position = plain_crc & mask
             if counts[position] < 255:
                 counts[position] += 1
             if slot == regrown and counts[position] < 255:
@@ -823,8 +831,10 @@ class ConflictIndex:
             intern(country),
             products,
         )
+        plain_crc = zlib.crc32("".join(words).encode())
         if self._free:
             slot = self._free.pop()
+            self._plain_crcs[slot] = plain_crc
             self._kinds[slot] = kind
             self._registered[slot] = registered
             self._submitted[slot] = submitted
@@ -840,6 +850,7 @@ class ConflictIndex:
             ) = values
         else:
             slot = len(self._ids)
+            self._plain_crcs.append(plain_crc)
             self._kinds.append(kind)
             self._registered.append(registered)
             self._submitted.append(submitted)
@@ -861,7 +872,6 @@ class ConflictIndex:
             _post(self._domains, website, slot)
         if email is not None and email != website:
             _post(self._domains, email, slot)
-        plain = "".join(words)
         if len(words) > 1:
             if min(map(len, words)) <= _SHORT_WORD:
                 for masked in _masked_keys(words):
@@ -874,7 +884,7 @@ class ConflictIndex:
             learn(word, slot)
         if (len(self._ids) - len(self._free)) * 8 > self._plain_mask + 1:
             self._resize_filter((self._plain_mask + 1) * 2)
-        position = zlib.crc32(plain.encode()) & self._plain_mask
+        position = plain_crc & self._plain_mask
         if self._plain_counts[position] < 255:
             self._plain_counts[position] += 1
         return slot
@@ -887,11 +897,19 @@ class ConflictIndex:
             self._plain_counts[position] = max(count + step, 0)
 
     def _resize_filter(self, size: int) -> None:
-        self._plain_counts = bytearray(size)
-        self._plain_mask = size - 1
-        for slot, kind in enumerate(self._kinds):
-            if kind != _FREE:
-                self._count_plain("".join(match_words(self._names[slot])), 1)
+        """Make the counting filter ``size`` counters and count every held name in it."""
+        counts = bytearray(size)
+        mask = size - 1
+        crcs: Iterable[int] = self._plain_crcs
+        if self._free:
+            # A free slot's kind is `_FREE` (0): only live slots are counted.
+            crcs = compress(crcs, self._kinds)
+        # One C-level tally of the counters, then each counter set once (a counter
+        # stops at 255, as one counted up name by name does).
+        for position, count in Counter(map(operator.and_, crcs, repeat(mask))).items():
+            counts[position] = min(count, 255)
+        self._plain_counts = counts
+        self._plain_mask = mask
 
     def _release(self, slot: int) -> None:
         _unpost(self._by_key, self._keys[slot], slot)
