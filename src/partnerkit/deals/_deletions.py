@@ -11,6 +11,7 @@ import operator
 import zlib
 from array import array
 from bisect import bisect_left, insort
+from collections import deque
 from itertools import repeat
 from typing import TYPE_CHECKING, Final
 
@@ -42,9 +43,13 @@ def _two_deletions(word: str) -> set[str]:
 
 _ID_BITS: Final = 24
 _ID_MASK: Final = (1 << _ID_BITS) - 1
-_LOW_MASK: Final = 0xFFFF
-_ENTRY_MASK: Final = (_LOW_MASK << _ID_BITS) | _ID_MASK
+_BUCKETS: Final = 1 << 16
+# An entry's bucket is the top 16 bits of its CRC: entry >> _BUCKET_SHIFT.
+_BUCKET_SHIFT: Final = 32 + _ID_BITS - 16
 _SHIFTS: Final = repeat(_ID_BITS)
+# Filing an entry by `insort` costs about four times as much per entry as rebuilding
+# its bucket in a merge does; a settle inserts when the bucket is that much larger.
+_INSERT_BELOW: Final = 4
 #: The most distinct words an index can hold (word ids are 24 bits).
 MAX_WORDS: Final = 1 << _ID_BITS
 
@@ -53,17 +58,19 @@ class _DeletionTable:
     """Words filed under every string one deletion away, packed for memory and speed.
 
     The CRC-32 of a deletion string picks one of 65,536 buckets by its top 16 bits;
-    the bucket, a sorted ``array("Q")``, holds ``low 16 bits << 24 | word id`` for
-    each entry (8 bytes an entry, against about 100 for a dict entry with its key
-    string). CRC-32 is the same in every process, so which words collide, and so
-    what a look-up returns, depends on the words alone. A collision only adds a
-    word, which the name-key look-up then turns down.
+    the bucket, a sorted ``array("Q")``, holds ``CRC << 24 | word id`` for each
+    entry (8 bytes an entry, against about 100 for a dict entry with its key
+    string). The whole CRC is kept, though the bucket says its top bits: a bulk
+    build then files its collected entries as they are, with no pass to mask them.
+    CRC-32 is the same in every process, so which words collide, and so what a
+    look-up returns, depends on the words alone. A collision only adds a word,
+    which the name-key look-up then turns down.
     """
 
     __slots__ = ("_buckets", "_pending", "_size")
 
     def __init__(self) -> None:
-        self._buckets: list[array[int] | None] = [None] * (_LOW_MASK + 1)
+        self._buckets: list[array[int] | None] = [None] * _BUCKETS
         self._size = 0
         # Entries a bulk build collected, filed by `settle`.
         self._pending: list[int] | None = None
@@ -86,7 +93,7 @@ class _DeletionTable:
             found = buckets[crc >> 16]
             if found is None:
                 found = buckets[crc >> 16] = array("Q")
-            insort(found, (crc & _LOW_MASK) << _ID_BITS | word_id)
+            insort(found, crc << _ID_BITS | word_id)
 
     def discard(self, word_id: int, word: str) -> None:
         self.settle()
@@ -96,7 +103,7 @@ class _DeletionTable:
             found = buckets[crc >> 16]
             if found is None:
                 continue
-            entry = (crc & _LOW_MASK) << _ID_BITS | word_id
+            entry = crc << _ID_BITS | word_id
             at = bisect_left(found, entry)
             if at < len(found) and found[at] == entry:
                 del found[at]
@@ -108,7 +115,7 @@ class _DeletionTable:
         found = self._buckets[crc >> 16]
         if not found:
             return ()
-        first = (crc & _LOW_MASK) << _ID_BITS
+        first = crc << _ID_BITS
         low = bisect_left(found, first)
         # Most keys asked about are not filed: one comparison says so.
         if low == len(found) or found[low] > first | _ID_MASK:
@@ -128,7 +135,7 @@ class _DeletionTable:
             bucket = buckets[crc >> 16]
             if not bucket:
                 continue
-            first = (crc & _LOW_MASK) << _ID_BITS
+            first = crc << _ID_BITS
             at = bisect_left(bucket, first)
             last = first | _ID_MASK
             size = len(bucket)
@@ -146,27 +153,32 @@ class _DeletionTable:
             self._pending = []
 
     def settle(self) -> None:
-        """File what a bulk build collected: one sort, then a slice per bucket."""
+        """File what a bulk build collected: one sort, then a slice per bucket.
+
+        A bucket that already holds entries takes the new ones by a merge, or by
+        inserting each when it is much larger than they are (a load in chunks adds
+        a few entries to each of the 65,536 buckets per chunk).
+        """
         pending = self._pending
         if pending is None:
             return
         self._pending = None
         pending.sort()
-        # Keep the low 16 bits of the CRC and the id: the bucket says the rest. One
-        # C-level pass makes every entry; each bucket is then a slice of it.
-        entries = array("Q", map(operator.and_, pending, repeat(_ENTRY_MASK)))
+        # One C-level pass makes every entry; each bucket is then a slice of it.
+        entries = array("Q", pending)
+        del pending
         buckets = self._buckets
-        size = len(pending)
-        shift = 32 + _ID_BITS - 16
+        size = len(entries)
         at = 0
         while at < size:
-            bucket = pending[at] >> shift
-            end = bisect_left(pending, (bucket + 1) << shift, at)
+            bucket = entries[at] >> _BUCKET_SHIFT
+            end = bisect_left(entries, (bucket + 1) << _BUCKET_SHIFT, at)
             found = buckets[bucket]
-            if found:
+            if not found:
+                buckets[bucket] = entries[at:end]
+            elif len(found) < (end - at) * _INSERT_BELOW:
                 # Two sorted runs: the sort merges them in one pass.
                 buckets[bucket] = array("Q", sorted(found + entries[at:end]))
             else:
-                buckets[bucket] = entries[at:end]
+                deque(map(insort, repeat(found), entries[at:end]), 0)
             at = end
-        del pending
