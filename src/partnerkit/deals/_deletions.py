@@ -8,15 +8,16 @@ every process.
 from __future__ import annotations
 
 import operator
+import re
 import zlib
 from array import array
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
-from itertools import repeat
+from itertools import compress, repeat
 from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
 __all__ = ["MAX_WORDS"]
 
@@ -47,6 +48,8 @@ _BUCKETS: Final = 1 << 16
 # An entry's bucket is the top 16 bits of its CRC: entry >> _BUCKET_SHIFT.
 _BUCKET_SHIFT: Final = 32 + _ID_BITS - 16
 _SHIFTS: Final = repeat(_ID_BITS)
+# A letter written twice in a row: deleting either gives the same string.
+_DOUBLED: Final = re.compile(r"(.)\1")
 # Filing an entry by `insort` costs about four times as much per entry as rebuilding
 # its bucket in a merge does; a settle inserts when the bucket is that much larger.
 _INSERT_BELOW: Final = 4
@@ -94,6 +97,46 @@ class _DeletionTable:
             if found is None:
                 found = buckets[crc >> 16] = array("Q")
             insort(found, crc << _ID_BITS | word_id)
+
+    def add_all(self, word_ids: Sequence[int], words: Sequence[str]) -> None:
+        """`add` each of ``words`` under its id: at once, position by position, in a bulk build.
+
+        The deletions of ASCII words with no letter written twice in a row are all
+        distinct, so they need no set: the deletion at each position is made for
+        every such word together, from their bytes, by C-level maps. Other words
+        are added one by one.
+        """
+        pending = self._pending
+        quick = [
+            ascii_word and doubled is None
+            for ascii_word, doubled in zip(
+                map(str.isascii, words), map(_DOUBLED.search, words), strict=True
+            )
+        ]
+        if pending is None or not any(quick):
+            quick = [False] * len(words)
+        for word_id, word in compress(zip(word_ids, words, strict=True), map(operator.not_, quick)):
+            self.add(word_id, word)
+        if pending is None:
+            return
+        texts = list(compress(words, quick))
+        sizes = list(map(len, texts))
+        # Longest first: the words long enough to lose letter ``at`` are a prefix.
+        order = sorted(range(len(texts)), key=sizes.__getitem__, reverse=True)
+        encoded = list(map(str.encode, map(texts.__getitem__, order)))
+        ids = list(map(list(compress(word_ids, quick)).__getitem__, order))
+        ascending = sorted(sizes)
+        for at in range(ascending[-1] if ascending else 0):
+            count = len(ascending) - bisect_right(ascending, at)
+            held = encoded[:count]
+            keys = map(
+                bytes.__add__,
+                map(operator.itemgetter(slice(None, at)), held),
+                map(operator.itemgetter(slice(at + 1, None)), held),
+            )
+            crcs = map(zlib.crc32, keys)
+            pending.extend(map(operator.or_, map(operator.lshift, crcs, _SHIFTS), ids[:count]))
+            self._size += count
 
     def discard(self, word_id: int, word: str) -> None:
         self.settle()
