@@ -154,3 +154,17 @@ def test_a_later_chunk_is_inserted_into_or_merged_with_a_full_bucket() -> None:
     keys = sorted({key for chunk in chunks for _, word in chunk for key in _deletions_of(word)})
     assert [list(bulk.lookup(key)) for key in keys] == [list(plain.lookup(key)) for key in keys]
     assert bulk._buckets == plain._buckets
+
+
+@given(st.lists(st.text(alphabet="aabklnoöß1", min_size=4, max_size=10), max_size=40))
+def test_adding_many_words_at_once_files_what_adding_each_does(many: list[str]) -> None:
+    ids = [number * 3 for number in range(len(many))]
+    together = _DeletionTable()
+    together.bulk()
+    together.add_all(ids, many)
+    together.settle()
+    each = _DeletionTable()
+    for word_id, word in zip(ids, many, strict=True):
+        each.add(word_id, word)
+    assert len(together) == len(each)
+    assert together._buckets == each._buckets
