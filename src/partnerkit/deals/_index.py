@@ -58,12 +58,13 @@ import operator
 import sys
 import zlib
 from array import array
+from collections import Counter, deque
 from datetime import UTC, datetime, timedelta
-from itertools import compress, islice, repeat
+from itertools import chain, compress, filterfalse, islice, repeat
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, runtime_checkable
 
 from partnerkit.deals._deletions import MAX_WORDS, _deletions, _DeletionTable, _two_deletions
-from partnerkit.deals._domains import SHARED_EMAIL_DOMAINS, _reduce
+from partnerkit.deals._domains import SHARED_EMAIL_DOMAINS, _reduce, _registrable, _rules
 from partnerkit.deals._model import (
     ACTIVE_STATUSES,
     Customer,
@@ -134,6 +135,13 @@ _PRODUCT_SEPARATOR: Final = "\x1f"
 _MASK: Final = "\x00"
 # A bulk `ConflictIndex.update` reads its registrations in chunks this large.
 _BULK_CHUNK: Final = 4096
+# What a bulk load reads from each registration and from its customer, at once.
+_REGISTRATION_FIELDS: Final = operator.attrgetter(
+    "id", "status", "partner_id", "registered_at", "submitted_at", "customer", "products"
+)
+_CUSTOMER_FIELDS: Final = operator.attrgetter("name", "country", "domain", "contact_email")
+_KIND_OF_STATUS: Final = {DealStatus.SUBMITTED: _SUBMITTED, DealStatus.APPROVED: _APPROVED}
+_MICROSECOND: Final = timedelta(microseconds=1)
 
 Posting = int | list[int]
 
@@ -267,6 +275,68 @@ def _instant(micros: int) -> datetime | None:
     return None if micros == _NO_TIME else _EPOCH + timedelta(microseconds=micros)
 
 
+def _all_micros(moments: Sequence[datetime | None]) -> Iterator[int]:
+    """`_micros` of each of ``moments``, by C-level maps when none is missing."""
+    if None in moments:
+        return map(_micros, moments)
+    # A timedelta divided by one microsecond is its whole number of microseconds.
+    return map(
+        operator.floordiv,
+        map(operator.sub, moments, repeat(_EPOCH)),
+        repeat(_MICROSECOND),
+    )
+
+
+class _Columns(NamedTuple):
+    """What `make_profile` gives for each of many customers, a list per field."""
+
+    names: list[str]
+    words: list[tuple[str, ...]]
+    keys: list[str]
+    websites: list[str | None]
+    emails: list[str | None]
+    countries: list[str]
+    products: list[str]
+
+
+def _bulk_profiles(
+    customers: Sequence[Customer],
+    products: Sequence[tuple[str, ...]],
+    shared_email_domains: frozenset[str],
+) -> _Columns:
+    """`make_profile` (``bulk``) of each customer with its products, field by field.
+
+    The same values, made by C-level maps over the whole list instead of a call
+    a customer; a contact email equal to the website is the website's string, as
+    `ConflictIndex` stores it.
+    """
+    raw_names, countries, hosts, contacts = zip(*map(_CUSTOMER_FIELDS, customers), strict=True)
+    names = list(map(bulk_normalize, raw_names, countries))
+    words = list(map(bulk_match_words, names))
+    rules = _rules(private=True)
+    # `_domain_of` without its cache: each customer's host is asked about once.
+    if None in hosts:
+        websites = [None if host is None else _registrable(host, rules) for host in hosts]
+    else:
+        websites = list(map(_registrable, hosts, repeat(rules)))
+    emails: list[str | None] = [None] * len(contacts)
+    for at in compress(range(len(contacts)), map(operator.is_not, contacts, repeat(None))):
+        host = contacts[at].rpartition("@")[2]
+        website = websites[at]
+        email = website if host == website else _registrable(host, rules)
+        if email is not None and email not in shared_email_domains:
+            emails[at] = website if email == website else email
+    return _Columns(
+        names,
+        words,
+        list(map(match_key, words)),
+        websites,
+        emails,
+        list(countries),
+        list(map(_products_key, products)),
+    )
+
+
 def _post(table: dict[str, Posting], key: str, slot: int) -> None:
     found = table.get(key)
     if found is None:
@@ -289,6 +359,14 @@ def _unpost(table: dict[str, Posting], key: str, slot: int) -> None:
         found.remove(slot)
     if len(found) == 1:
         table[key] = found[0]
+
+
+def _post_each(table: dict[str, Posting], keys: Sequence[str], slots: Sequence[int]) -> None:
+    """`_post` each key for its slot, in order (most keys new: one C-level pass first)."""
+    found = list(map(table.setdefault, keys, slots))
+    # A key that was there (or came twice) returned its earlier posting, not the slot.
+    for key, slot in compress(zip(keys, slots, strict=True), map(operator.is_not, found, slots)):
+        _post(table, key, slot)
 
 
 def _posted(table: dict[str, Posting], key: str) -> Iterable[int]:
@@ -379,6 +457,7 @@ class ConflictIndex:
         "_notes",
         "_partners",
         "_plain_counts",
+        "_plain_crcs",
         "_plain_mask",
         "_products",
         "_registered",
@@ -428,6 +507,9 @@ class ConflictIndex:
         # corrected name is not counted here needs no folding and no key look-up.
         self._plain_counts = bytearray(1 << 12)
         self._plain_mask = (1 << 12) - 1
+        # Each slot's CRC-32 of its plain words joined, so that growing the filter
+        # recounts the names without reducing them to their words again.
+        self._plain_crcs = array("I")
         # The vocabulary: word -> id, id -> word and how many slots use it.
         self._word_ids: dict[str, int] = {}
         self._words: list[str | None] = []
@@ -522,25 +604,23 @@ class ConflictIndex:
         word ids, counts and deletion entries, but gathered per word and per column
         for the whole chunk rather than registration by registration.
         """
-        held = self._registrations
-        ids = (
-            [registration.id for registration in chunk]
-            if all(type(registration) is DealRegistration for registration in chunk)
-            else []
-        )
         if (
-            not ids
+            not chunk
             or self._free
-            or len(set(ids)) != len(ids)
-            or not held.keys().isdisjoint(ids)
-            or not all(registration.status in ACTIVE_STATUSES for registration in chunk)
+            or not all(map(operator.is_, map(type, chunk), repeat(DealRegistration)))
         ):
             return False
-        shared = self._shared
-        profiles = [
-            make_profile(registration.customer, registration.products, shared, bulk=True)
-            for registration in chunk
-        ]
+        ids, statuses, partners, registered, submitted, customers, products = zip(
+            *map(_REGISTRATION_FIELDS, chunk), strict=True
+        )
+        held = self._registrations
+        if (
+            len(set(ids)) != len(ids)
+            or not held.keys().isdisjoint(ids)
+            or not ACTIVE_STATUSES.issuperset(statuses)
+        ):
+            return False
+        columns = _bulk_profiles(customers, products, self._shared)
         first = len(self._ids)
         live = len(self._ids) + len(chunk)
         size = self._plain_mask + 1
@@ -552,82 +632,120 @@ class ConflictIndex:
         if regrown >= 0:
             self._resize_filter(size)
         intern = sys.intern
-        self._kinds.extend(
-            [_APPROVED if r.status is DealStatus.APPROVED else _SUBMITTED for r in chunk]
-        )
-        self._registered.extend([_micros(r.registered_at) for r in chunk])
-        self._submitted.extend([_micros(r.submitted_at) for r in chunk])
+        self._kinds.extend(map(_KIND_OF_STATUS.__getitem__, statuses))
+        self._registered.extend(_all_micros(registered))
+        self._submitted.extend(_all_micros(submitted))
         self._ids.extend(ids)
-        self._partners.extend(
-            [intern(r.partner_id) if r.partner_id is not None else None for r in chunk]
-        )
-        self._names.extend([profile[0] for profile in profiles])
-        self._keys.extend([profile[3] for profile in profiles])
-        self._countries.extend([intern(profile[6]) for profile in profiles])
-        self._products.extend([profile[7] for profile in profiles])
+        if None in partners:
+            self._partners.extend([None if p is None else intern(p) for p in partners])
+        else:
+            self._partners.extend(map(intern, partners))
+        self._names.extend(columns.names)
+        self._keys.extend(columns.keys)
+        self._websites.extend(columns.websites)
+        self._emails.extend(columns.emails)
+        self._countries.extend(map(intern, columns.countries))
+        self._products.extend(columns.products)
         # One int object a slot, shared by every table that posts it.
         slots = list(range(first, first + len(chunk)))
-        self._learn_all(self._post_all(profiles, slots, regrown))
+        self._learn_all(self._post_all(columns, slots, regrown))
         held.update(zip(ids, slots, strict=True))
         return True
 
-    def _post_all(
-        self, profiles: list[Profile], slots: list[int], regrown: int
-    ) -> dict[str, list[int]]:
-        """File the domains, keys and plain names of ``profiles`` (held in ``slots``).
+    def _post_all(self, columns: _Columns, slots: list[int], regrown: int) -> dict[str, list[int]]:
+        """File the domains, keys and plain names of ``columns`` (held in ``slots``).
+
+        Postings are appended in slot order, as adding one by one does; most keys
+        are new, so each table is first offered every key by a C-level
+        `dict.setdefault`, and only the keys already there are appended to.
 
         Returns:
             Each word of their names -> the slots holding it, in order.
         """
-        websites = self._websites
-        emails = self._emails
-        by_key = self._by_key
+        words, websites, emails = columns.words, columns.websites, columns.emails
         domains = self._domains
-        masked_table = self._masked
-        counts = self._plain_counts
-        mask = self._plain_mask
-        holders: dict[str, list[int]] = {}
-        for slot, (_, _, words, key, website, email, _, _) in zip(slots, profiles, strict=True):
-            websites.append(website)
-            if email is not None and email == website:
-                emails.append(website)
-            else:
-                emails.append(email)
-                if email is not None:
+        if any(compress(map(operator.is_not, emails, websites), map(bool, emails))):
+            # An email domain other than the website: post both, in the order of
+            # adding one by one (the email's first).
+            for slot, website, email in zip(slots, websites, emails, strict=True):
+                if email is not None and email is not website:
                     _post(domains, email, slot)
-            if website is not None:
-                _post(domains, website, slot)
-            found = by_key.get(key)
-            if found is None:
-                by_key[key] = slot
-            else:
-                _post(by_key, key, slot)
-            position = zlib.crc32("".join(words).encode()) & mask
-            if counts[position] < 255:
-                counts[position] += 1
-            if slot == regrown and counts[position] < 255:
-                counts[position] += 1
-            distinct = words
-            if len(words) > 1:
-                if min(map(len, words)) <= _SHORT_WORD:
-                    for masked in _masked_keys(words):
-                        _post(masked_table, masked, slot)
-                unique = set(words)
-                if len(unique) < len(words):
-                    distinct = tuple(unique)
-            for word in distinct:
-                holding = holders.get(word)
-                if holding is None:
-                    holders[word] = [slot]
-                else:
-                    holding.append(slot)
+                if website is not None:
+                    _post(domains, website, slot)
+        else:
+            present = list(map(operator.is_not, websites, repeat(None)))
+            known: list[str] = list(compress(websites, present))  # type: ignore[arg-type]
+            _post_each(domains, known, list(compress(slots, present)))
+        _post_each(self._by_key, columns.keys, slots)
+        crcs = list(map(zlib.crc32, map(str.encode, map("".join, words))))
+        self._plain_crcs.extend(crcs)
+        counts = self._plain_counts
+        tally = Counter(map(operator.and_, crcs, repeat(self._plain_mask)))
+        if slots[0] <= regrown <= slots[-1]:
+            tally[crcs[regrown - slots[0]] & self._plain_mask] += 1
+        for position, count in tally.items():
+            total = counts[position] + count
+            counts[position] = min(total, 255)
+        # Names of two words or more with a short word are filed under masked keys.
+        shortest = map(functools.partial(min, default=0), map(map, repeat(len), words))
+        masked_table = self._masked
+        for slot, name in compress(
+            zip(slots, words, strict=True), map(operator.le, shortest, repeat(_SHORT_WORD))
+        ):
+            for masked in _masked_keys(name):
+                _post(masked_table, masked, slot)
+        # A word held twice in one name is posted once for it.
+        distinct = [
+            tuple(set(name)) if repeated else name
+            for name, repeated in zip(
+                words, map(operator.lt, map(len, map(set, words)), map(len, words)), strict=True
+            )
+        ]
+        holders: dict[str, list[int]] = {}
+        deque(
+            map(
+                list.append,
+                map(holders.setdefault, chain.from_iterable(distinct), map(list, repeat(()))),
+                chain.from_iterable(map(repeat, slots, map(len, distinct))),
+            ),
+            0,
+        )
         return holders
 
     def _learn_all(self, holders: dict[str, list[int]]) -> None:
-        """`_learn` each word for its slots (in order), a word at a time."""
+        """`_learn` each word for its slots (in order), a word at a time.
+
+        Words new to the index take the next ids in order, their columns extended
+        at once, when no freed id is waiting to be reused.
+        """
         word_ids = self._word_ids
         word_counts = self._word_counts
         word_slots = self._word_slots
+        # Words that become common, filed after in the order of ``holders``.
+        order = list(holders)
+        common: set[str] = set()
+        new = list(filterfalse(word_ids.__contains__, order))
+        if new and not self._free_words:
+            first = len(self._words)
+            if first + len(new) > MAX_WORDS:
+                msg = f"a ConflictIndex holds at most {MAX_WORDS:,} distinct words"
+                raise OverflowError(msg)
+            held = list(map(holders.pop, new))
+            sizes = list(map(len, held))
+            self._words.extend(new)
+            word_counts.extend(sizes)
+            word_slots.extend(
+                [
+                    ones[0] if size == 1 else (ones if size <= _KEEP_POSTINGS else None)
+                    for ones, size in zip(held, sizes, strict=True)
+                ]
+            )
+            word_ids.update(zip(new, range(first, first + len(new)), strict=True))
+            fuzzy = list(map(operator.ge, map(len, new), repeat(MIN_FUZZY_WORD)))
+            self._deletions.add_all(
+                list(compress(range(first, first + len(new)), fuzzy)), list(compress(new, fuzzy))
+            )
+            common.update(compress(new, map(operator.ge, sizes, repeat(DISTINCTIVE_BELOW))))
         for word, holding in holders.items():
             word_id = word_ids.get(word)
             slots = holding
@@ -641,8 +759,8 @@ class ConflictIndex:
             before = word_counts[word_id]
             count = before + len(slots)
             word_counts[word_id] = count
-            if before < DISTINCTIVE_BELOW <= count and len(word) >= _TWO_SLIP_WORD:
-                self._file_common(word, add=True)
+            if before < DISTINCTIVE_BELOW <= count:
+                common.add(word)
             posting = word_slots[word_id]
             if posting is None:
                 continue
@@ -652,6 +770,10 @@ class ConflictIndex:
                 word_slots[word_id] = [posting, *slots]
             else:
                 posting.extend(slots)
+        if common:
+            for word in order:
+                if word in common and len(word) >= _TWO_SLIP_WORD:
+                    self._file_common(word, add=True)
         if self._near_cache:
             self._near_cache.clear()
 
@@ -823,8 +945,10 @@ class ConflictIndex:
             intern(country),
             products,
         )
+        plain_crc = zlib.crc32("".join(words).encode())
         if self._free:
             slot = self._free.pop()
+            self._plain_crcs[slot] = plain_crc
             self._kinds[slot] = kind
             self._registered[slot] = registered
             self._submitted[slot] = submitted
@@ -840,6 +964,7 @@ class ConflictIndex:
             ) = values
         else:
             slot = len(self._ids)
+            self._plain_crcs.append(plain_crc)
             self._kinds.append(kind)
             self._registered.append(registered)
             self._submitted.append(submitted)
@@ -861,7 +986,6 @@ class ConflictIndex:
             _post(self._domains, website, slot)
         if email is not None and email != website:
             _post(self._domains, email, slot)
-        plain = "".join(words)
         if len(words) > 1:
             if min(map(len, words)) <= _SHORT_WORD:
                 for masked in _masked_keys(words):
@@ -874,7 +998,7 @@ class ConflictIndex:
             learn(word, slot)
         if (len(self._ids) - len(self._free)) * 8 > self._plain_mask + 1:
             self._resize_filter((self._plain_mask + 1) * 2)
-        position = zlib.crc32(plain.encode()) & self._plain_mask
+        position = plain_crc & self._plain_mask
         if self._plain_counts[position] < 255:
             self._plain_counts[position] += 1
         return slot
@@ -887,11 +1011,19 @@ class ConflictIndex:
             self._plain_counts[position] = max(count + step, 0)
 
     def _resize_filter(self, size: int) -> None:
-        self._plain_counts = bytearray(size)
-        self._plain_mask = size - 1
-        for slot, kind in enumerate(self._kinds):
-            if kind != _FREE:
-                self._count_plain("".join(match_words(self._names[slot])), 1)
+        """Make the counting filter ``size`` counters and count every held name in it."""
+        counts = bytearray(size)
+        mask = size - 1
+        crcs: Iterable[int] = self._plain_crcs
+        if self._free:
+            # A free slot's kind is `_FREE` (0): only live slots are counted.
+            crcs = compress(crcs, self._kinds)
+        # One C-level tally of the counters, then each counter set once (a counter
+        # stops at 255, as one counted up name by name does).
+        for position, count in Counter(map(operator.and_, crcs, repeat(mask))).items():
+            counts[position] = min(count, 255)
+        self._plain_counts = counts
+        self._plain_mask = mask
 
     def _release(self, slot: int) -> None:
         _unpost(self._by_key, self._keys[slot], slot)
