@@ -702,6 +702,8 @@ class ConflictIndex:
             )
         ]
         holders: dict[str, list[int]] = {}
+        # ``holders.setdefault(word, []).append(slot)`` for each word of each name,
+        # in slot order, by C-level maps (the deque only drives them).
         deque(
             map(
                 list.append,
