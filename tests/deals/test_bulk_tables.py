@@ -6,33 +6,14 @@ the names' stored CRCs. Both are held here to the plain, one-at-a-time result.
 """
 
 import zlib
-from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
+from labelled_set import registration
 
-from partnerkit import Money
-from partnerkit.deals import ConflictIndex, Customer, DealRegistration, DealStatus
+from partnerkit.deals import ConflictIndex, Customer, DealRegistration
 from partnerkit.deals._deletions import _DeletionTable
 from partnerkit.deals._names import match_words
-
-NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-def registration(number: int, name: str, *, domain: str | None = None) -> DealRegistration:
-    at = NOW + timedelta(minutes=number)
-    return DealRegistration(
-        id=f"deal_{number}",
-        partner_id="ptn_1",
-        customer=Customer(name, "FI", domain),
-        amount=Money("10000", "EUR"),
-        expected_close_on=date(2026, 12, 31),
-        registered_at=at,
-        products=("CRM",),
-        status=DealStatus.SUBMITTED,
-        submitted_at=at,
-    )
-
 
 words = st.text(alphabet="abcdeklmnorst", min_size=4, max_size=9)
 
@@ -111,7 +92,7 @@ def _counts_of_every_held_name(index: ConflictIndex) -> bytearray:
 
 def _crowd(first: int, size: int) -> list[DealRegistration]:
     return [
-        registration(number, f"Zentrix Nordic {number % 300} Holdings {number // 7}")
+        registration(number, f"Zentrix Nordic {number % 300} Holdings {number // 7}", "FI", None)
         for number in range(first, first + size)
     ]
 
@@ -119,7 +100,7 @@ def _crowd(first: int, size: int) -> list[DealRegistration]:
 def test_a_grown_counting_filter_counts_every_held_name_once() -> None:
     index = ConflictIndex.build(_crowd(0, 400))
     for number in range(0, 400, 3):
-        index.remove(f"deal_{number}")
+        index.remove(f"deal_{number:08d}")
     # Growing twice over a load: every held name (not the removed ones) is counted.
     index.update(_crowd(1000, 2000))
     assert len(index._plain_counts) == 1 << 15
@@ -128,7 +109,7 @@ def test_a_grown_counting_filter_counts_every_held_name_once() -> None:
 
 def test_a_counter_of_the_filter_stops_at_255() -> None:
     index = ConflictIndex.build(
-        registration(number, "Zentrix Labs", domain=f"z{number}.fi") for number in range(300)
+        registration(number, "Zentrix Labs", "FI", f"z{number}.fi") for number in range(300)
     )
     index._resize_filter(len(index._plain_counts) * 2)
     position = zlib.crc32(b"zentrixlabs") & index._plain_mask

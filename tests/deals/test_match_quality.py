@@ -5,27 +5,12 @@ needs; a matcher that regressed on any kind of variant fails here.
 """
 
 import functools
-import importlib.util
-from pathlib import Path
-from types import ModuleType
 
+import labelled_set as helpers
 import pytest
 
 from partnerkit.deals import ConflictIndex, DealRegistration, find_conflicts
 
-
-def _helpers() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "deals_labelled_set", Path(__file__).with_name("labelled_set.py")
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-helpers = _helpers()
 L = helpers.load()
 BASES = L.population(4000)
 QUERIES = L.queries(BASES, 40, L.DEVELOPMENT_SEED)

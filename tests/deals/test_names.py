@@ -1,9 +1,8 @@
 # Names in other scripts are the point of these tests.
 # ruff: noqa: RUF001
 import hashlib
-import importlib.util
-from pathlib import Path
 
+import labelled_set
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -415,14 +414,7 @@ def test_labelled_names_normalise_as_they_did_when_recorded() -> None:
     # the fold table and the single scan replaced the loops.
     from partnerkit.deals._names import match_key, match_words  # noqa: PLC0415
 
-    spec = importlib.util.spec_from_file_location(
-        "deals_names_labelled_set", Path(__file__).with_name("labelled_set.py")
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    helpers = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(helpers)
-    labelled = helpers.load()
+    labelled = labelled_set.load()
     bases = labelled.population(3000)
     queries = labelled.queries(bases, 40, labelled.DEVELOPMENT_SEED)
     lines = []

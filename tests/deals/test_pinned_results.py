@@ -10,11 +10,10 @@ to move them re-records the file (run this module as a script) and says why.
 
 import csv
 import functools
-import importlib.util
 import sys
 from pathlib import Path
-from types import ModuleType
 
+import labelled_set as helpers
 import pytest
 
 from partnerkit.deals import Conflict, ConflictIndex, Customer, check_customer, find_conflicts
@@ -22,20 +21,6 @@ from partnerkit.deals import Conflict, ConflictIndex, Customer, check_customer, 
 DATA = Path(__file__).parent / "data" / "conflicts_pinned.tsv"
 FIELDS = ("kind", "name", "country", "website", "profile", "conflicts", "customer_check")
 CHUNKS = 4
-
-
-def _helpers() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "deals_pinned_labelled_set", Path(__file__).with_name("labelled_set.py")
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-helpers = _helpers()
 
 
 @functools.cache

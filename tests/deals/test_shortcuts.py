@@ -7,11 +7,9 @@ here to the full computation they stand in for.
 """
 
 import functools
-import importlib.util
 import itertools
-from pathlib import Path
-from types import ModuleType
 
+import labelled_set as helpers
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -21,19 +19,6 @@ from partnerkit.deals import ConflictIndex, Customer, DefaultConflictPolicy, Pro
 from partnerkit.deals._conflicts import _cannot_reach, _evidence, _weigh, match_confidence
 from partnerkit.deals._index import _two_deletions
 
-
-def _helpers() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "deals_labelled_set", Path(__file__).with_name("labelled_set.py")
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-helpers = _helpers()
 MINIMUMS = (0.05, 0.3, 0.5, 0.62, 0.8, 0.95)
 
 
